@@ -1,0 +1,69 @@
+/**
+ * Command codes of the inner protocol. The numbers are PHP GatewayWorker's GatewayProtocol codes
+ * (reference/php-gatewayworker-spec.md §2.4), kept so that a later "php" wire profile can talk to PHP peers.
+ * Codes 2, 17-19 and 29-199 are unused by PHP; the native profile adds its own commands in 100-199.
+ */
+export enum Cmd {
+  /** G→W: a client connected. */
+  OnConnect = 1,
+  /** G→W: a complete client message. */
+  OnMessage = 3,
+  /** G→W: a client closed (carries the last session). */
+  OnClose = 4,
+  /** →G: send a message to one connection. */
+  SendToOne = 5,
+  /** →G: broadcast to all (or listed) connections of one gateway. */
+  SendToAll = 6,
+  /** →G: close a connection, optionally after a last message. */
+  Kick = 7,
+  /** →G: destroy a connection at once, pending output discarded. */
+  Destroy = 8,
+  UpdateSession = 9,
+  GetAllClientSessions = 10,
+  IsOnline = 11,
+  BindUid = 12,
+  UnbindUid = 13,
+  SendToUid = 14,
+  GetClientIdByUid = 15,
+  BatchGetClientIdByUid = 16,
+  JoinGroup = 20,
+  LeaveGroup = 21,
+  SendToGroup = 22,
+  GetClientSessionsByGroup = 23,
+  GetClientCountByGroup = 24,
+  Select = 25,
+  GetGroupIdList = 26,
+  Ungroup = 27,
+  BatchGetClientCountByGroup = 28,
+  /** W→G: first frame of a worker link; body is JSON `{"worker_key": "..."}`. */
+  WorkerConnect = 200,
+  /** G→W: keep-alive. */
+  Ping = 201,
+  /** C→G: first frame of a GatewayClient (SDK) link. */
+  GatewayClientConnect = 202,
+  GetSessionByClientId = 203,
+  /** →G: replace the whole session of one connection. */
+  SetSession = 204,
+  OnWebSocketConnect = 205,
+}
+
+/** Header flag bits (byte 21). */
+export const enum FrameFlag {
+  /** PHP: body is a scalar (raw bytes), not PHP-serialized. */
+  BodyIsScalar = 0x01,
+  /** PHP: body is already framed for the client protocol; write it as is. */
+  NotCallEncode = 0x02,
+  /** Native: the client message is binary (a WebSocket binary frame in, a binary frame out). */
+  Binary = 0x04,
+}
+
+const names = new Map<number, string>(
+  Object.entries(Cmd)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => [v as number, k]),
+);
+
+/** Human name of a command code, for logs ("OnMessage", or "cmd 99" for unknown codes). */
+export function cmdName(cmd: number): string {
+  return names.get(cmd) ?? `cmd ${cmd}`;
+}

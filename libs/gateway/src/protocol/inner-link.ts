@@ -1,0 +1,256 @@
+import { Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import {
+  HELLO_LENGTH,
+  HELLO_MAGIC,
+  PROOF_LENGTH,
+  RecordOpener,
+  RecordSealer,
+  createHello,
+  deriveLinkKeys,
+  looksLikeHello,
+  proofMatches,
+  type LinkRole,
+} from './record-layer';
+
+/** Anything that turns a byte stream into messages (frames, register lines); throws on malformed input. */
+export interface StreamDecoder<T> {
+  push(chunk: Buffer): T[];
+}
+
+export interface InnerLinkOptions<T> {
+  /** Shared secret. `null` means plaintext, which the caller must have chosen explicitly. */
+  secret: Buffer | null;
+  /** The side that opened the TCP connection is the initiator. */
+  role: LinkRole;
+  decoder: StreamDecoder<T>;
+  /** How the link is named in logs, e.g. "gateway 10.0.0.5:2000". Never holds secrets. */
+  label: string;
+  logger: Logger;
+  /** Time allowed for the handshake, in milliseconds. Default 10 000. */
+  handshakeTimeoutMs?: number;
+}
+
+type LinkState = 'handshake' | 'open' | 'closed';
+
+/**
+ * One inner link (gateway↔worker, client↔gateway, anything↔register) over a TCP socket: the record-layer
+ * handshake, encryption, decoding into messages, and batched writes. Everything sent within one event-loop
+ * turn goes out as one socket write and, when encrypted, one record (DESIGN.md, performance principles).
+ *
+ * Events: `open` (handshake done), `message` (T), `close` (reason: string; empty for an orderly close).
+ * A link never throws at its owner: bad bytes, failed authentication and socket errors close this link only.
+ */
+export class InnerLink<T> extends EventEmitter {
+  private state: LinkState = 'handshake';
+  private readonly ownHello: Buffer | null;
+  private inbound: Buffer = Buffer.alloc(0);
+  private peerHello: Buffer | null = null;
+  private expectedProof: Buffer | null = null;
+  private sealer: RecordSealer | null = null;
+  private opener: RecordOpener | null = null;
+  private outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
+  private flushScheduled = false;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private closeReason = '';
+  private firstChunk = true;
+  private pendingOpener: RecordOpener | null = null;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly options: InnerLinkOptions<T>,
+  ) {
+    super();
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(`socket error: ${err.message}`, 'debug'));
+    socket.on('end', () => this.end());
+    socket.on('close', () => this.finish());
+    if (options.secret) {
+      this.ownHello = createHello();
+      socket.write(this.ownHello);
+      this.handshakeTimer = setTimeout(
+        () => this.fail('handshake timed out (is the peer speaking the encrypted inner protocol?)'),
+        options.handshakeTimeoutMs ?? 10_000,
+      );
+      this.handshakeTimer.unref();
+    } else {
+      this.ownHello = null;
+      // Plaintext has no handshake; open once the owner has attached its listeners.
+      process.nextTick(() => this.open());
+    }
+  }
+
+  get label(): string {
+    return this.options.label;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Bytes accepted by {@link send} and not yet handed to the kernel. */
+  get bufferedBytes(): number {
+    return this.outgoingBytes + this.socket.writableLength;
+  }
+
+  /**
+   * Queues bytes for the peer; they leave with everything else sent in this event-loop turn.
+   * Returns false (and drops the bytes) when the link is closed.
+   */
+  send(bytes: Buffer): boolean {
+    if (this.state === 'closed') return false;
+    this.outgoing.push(bytes);
+    this.outgoingBytes += bytes.length;
+    if (!this.flushScheduled && this.state === 'open') {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  /** Flushes what is queued, then closes the connection in an orderly way. */
+  end(): void {
+    if (this.state === 'closed') return;
+    this.flush();
+    this.state = 'closed';
+    this.socket.end();
+    // A peer that never closes its side must not hold the socket forever.
+    setTimeout(() => this.socket.destroy(), 2_000).unref();
+  }
+
+  /** Closes the link at once; `reason` is logged (at warn) when given. */
+  destroy(reason?: string): void {
+    if (reason) this.fail(reason);
+    else {
+      this.state = 'closed';
+      this.socket.destroy();
+    }
+  }
+
+  private fail(reason: string, level: 'warn' | 'debug' = 'warn'): void {
+    if (this.state === 'closed') return;
+    this.closeReason = reason;
+    this.options.logger[level](`${this.options.label}: ${reason}; link closed`);
+    const wasHandshake = this.state === 'handshake';
+    this.state = 'closed';
+    if (wasHandshake) {
+      // Let the peer read our proof and reach its own verdict (both sides log why), then drop.
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1_000).unref();
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  private finish(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.state = 'closed';
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    const reason = this.closeReason;
+    this.closeReason = '';
+    this.emit('close', reason);
+    this.removeAllListeners('message');
+  }
+
+  private open(): void {
+    if (this.state !== 'handshake') return;
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.state = 'open';
+    this.emit('open');
+    if (this.outgoing.length) this.flush();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.state !== 'open' || this.outgoing.length === 0) return;
+    const plain = this.outgoing.length === 1 ? this.outgoing[0] : Buffer.concat(this.outgoing, this.outgoingBytes);
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    this.socket.write(this.sealer ? this.sealer.seal(plain) : plain);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'handshake' && this.options.secret) {
+      chunk = this.handshake(chunk);
+      if (!this.isOpen || chunk.length === 0) return;
+    }
+    let plain: Buffer[];
+    if (this.opener) {
+      try {
+        plain = this.opener.push(chunk);
+      } catch (err) {
+        return this.fail(`${(err as Error).message}`);
+      }
+    } else {
+      if (this.firstChunk && looksLikeHello(chunk)) {
+        return this.fail(
+          'peer speaks the encrypted inner protocol but this process runs in plaintext: set the same SECRET_KEY on both sides',
+        );
+      }
+      plain = [chunk];
+    }
+    this.firstChunk = false;
+    for (const bytes of plain) {
+      let messages: T[];
+      try {
+        messages = this.options.decoder.push(bytes);
+      } catch (err) {
+        return this.fail(`malformed data from peer: ${(err as Error).message}`);
+      }
+      for (const message of messages) {
+        if (this.isClosed) return;
+        try {
+          this.emit('message', message);
+        } catch (err) {
+          this.options.logger.error(`${this.options.label}: message handler failed`, (err as Error).stack);
+        }
+      }
+    }
+  }
+
+  /** Consumes handshake bytes; returns what is left over for the record layer. */
+  private handshake(chunk: Buffer): Buffer {
+    this.inbound = this.inbound.length ? Buffer.concat([this.inbound, chunk]) : chunk;
+    if (!this.peerHello) {
+      const magicBytes = Math.min(this.inbound.length, HELLO_MAGIC.length);
+      if (!this.inbound.subarray(0, magicBytes).equals(HELLO_MAGIC.subarray(0, magicBytes))) {
+        this.fail(
+          'peer does not speak the encrypted inner protocol (a plaintext or PHP peer?): set the same SECRET_KEY on both sides',
+        );
+        return Buffer.alloc(0);
+      }
+      if (this.inbound.length < HELLO_LENGTH) return Buffer.alloc(0);
+      this.peerHello = this.inbound.subarray(0, HELLO_LENGTH);
+      this.inbound = this.inbound.subarray(HELLO_LENGTH);
+      const keys = deriveLinkKeys(this.options.secret!, this.options.role, this.ownHello!, this.peerHello);
+      this.sealer = new RecordSealer(keys.sealKey, keys.sealSalt);
+      this.expectedProof = keys.peerProof;
+      this.socket.write(keys.ownProof);
+      this.pendingOpener = new RecordOpener(keys.openKey, keys.openSalt);
+    }
+    if (this.inbound.length < PROOF_LENGTH) return Buffer.alloc(0);
+    const proof = this.inbound.subarray(0, PROOF_LENGTH);
+    const rest = this.inbound.subarray(PROOF_LENGTH);
+    this.inbound = Buffer.alloc(0);
+    if (!proofMatches(this.expectedProof!, proof)) {
+      this.fail('peer could not prove it knows the shared secret: SECRET_KEY differs between the two sides');
+      return Buffer.alloc(0);
+    }
+    this.opener = this.pendingOpener;
+    this.pendingOpener = null;
+    this.open();
+    return rest;
+  }
+}

@@ -1,0 +1,163 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The native profile's record layer: every inner link (gateway↔worker, SDK↔gateway, anything↔register)
+ * starts with a handshake that proves both sides know the shared secret without sending it, then carries
+ * AES-256-GCM records.
+ *
+ * Handshake (1 round trip, both sides send at once):
+ *   hello = "GWN1" ‖ nonce(32 random bytes)                                  (36 bytes each way)
+ *   keys  = HKDF-SHA256(ikm = secret, salt = initiatorNonce ‖ responderNonce, info = label)
+ *   proof = HMAC-SHA256(authKey[own role], initiatorHello ‖ responderHello)  (32 bytes each way)
+ * The proof keys differ per role, so a proof cannot be reflected back; the nonces make every link's keys
+ * fresh, so a recorded link cannot be replayed into a new one.
+ *
+ * Records: u32 BE ciphertext length ‖ AES-256-GCM ciphertext ‖ 16-byte tag. The nonce is a 4-byte
+ * per-direction salt from HKDF ‖ a 64-bit record counter, and the length header is authenticated data.
+ * The receiver derives the nonce from its own counter, so a tampered, replayed, dropped or reordered record
+ * fails authentication and the link is closed.
+ */
+
+export const HELLO_MAGIC = Buffer.from('GWN1', 'ascii');
+export const HELLO_LENGTH = HELLO_MAGIC.length + 32;
+export const PROOF_LENGTH = 32;
+const TAG_LENGTH = 16;
+const RECORD_HEADER_LENGTH = 4;
+/** Largest plaintext carried by one record; longer writes are split. 1 MiB. */
+export const MAX_RECORD_PLAINTEXT = 1024 * 1024;
+
+export type LinkRole = 'initiator' | 'responder';
+
+export interface LinkKeys {
+  sealKey: Buffer;
+  sealSalt: Buffer;
+  openKey: Buffer;
+  openSalt: Buffer;
+  /** The proof this side sends. */
+  ownProof: Buffer;
+  /** The proof the peer must send. */
+  peerProof: Buffer;
+}
+
+export function createHello(): Buffer {
+  return Buffer.concat([HELLO_MAGIC, randomBytes(32)]);
+}
+
+/** True when `bytes` starts like a native hello (used to explain a plaintext/encrypted mismatch). */
+export function looksLikeHello(bytes: Buffer): boolean {
+  return bytes.length >= 4 && bytes.subarray(0, 4).equals(HELLO_MAGIC);
+}
+
+export function deriveLinkKeys(secret: Buffer, role: LinkRole, ownHello: Buffer, peerHello: Buffer): LinkKeys {
+  const [initiatorHello, responderHello] = role === 'initiator' ? [ownHello, peerHello] : [peerHello, ownHello];
+  const salt = Buffer.concat([initiatorHello.subarray(4), responderHello.subarray(4)]);
+  const derive = (label: string, length: number) =>
+    Buffer.from(hkdfSync('sha256', secret, salt, `gatewayworker-node v1 ${label}`, length));
+  const transcript = Buffer.concat([initiatorHello, responderHello]);
+  const proof = (label: string) => createHmac('sha256', derive(label, 32)).update(transcript).digest();
+  const i2r = { key: derive('key initiator->responder', 32), salt: derive('salt initiator->responder', 4) };
+  const r2i = { key: derive('key responder->initiator', 32), salt: derive('salt responder->initiator', 4) };
+  const initiatorProof = proof('proof initiator');
+  const responderProof = proof('proof responder');
+  return role === 'initiator'
+    ? { sealKey: i2r.key, sealSalt: i2r.salt, openKey: r2i.key, openSalt: r2i.salt, ownProof: initiatorProof, peerProof: responderProof }
+    : { sealKey: r2i.key, sealSalt: r2i.salt, openKey: i2r.key, openSalt: i2r.salt, ownProof: responderProof, peerProof: initiatorProof };
+}
+
+/** Constant-time comparison of a received proof with the expected one. */
+export function proofMatches(expected: Buffer, received: Buffer): boolean {
+  return received.length === expected.length && timingSafeEqual(expected, received);
+}
+
+function nonceFor(salt: Buffer, counter: number): Buffer {
+  const nonce = Buffer.allocUnsafe(12);
+  salt.copy(nonce, 0);
+  nonce.writeUInt32BE(Math.floor(counter / 0x100000000), 4);
+  nonce.writeUInt32BE(counter >>> 0, 8);
+  return nonce;
+}
+
+/** Turns plaintext into records for one direction of one link. */
+export class RecordSealer {
+  private counter = 0;
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly salt: Buffer,
+  ) {}
+
+  /** Seals `plaintext` into one record, or several when it is longer than {@link MAX_RECORD_PLAINTEXT}. */
+  seal(plaintext: Buffer): Buffer {
+    if (plaintext.length <= MAX_RECORD_PLAINTEXT) return this.sealOne(plaintext);
+    const parts: Buffer[] = [];
+    for (let at = 0; at < plaintext.length; at += MAX_RECORD_PLAINTEXT) {
+      parts.push(this.sealOne(plaintext.subarray(at, at + MAX_RECORD_PLAINTEXT)));
+    }
+    return Buffer.concat(parts);
+  }
+
+  private sealOne(plaintext: Buffer): Buffer {
+    const header = Buffer.allocUnsafe(RECORD_HEADER_LENGTH);
+    header.writeUInt32BE(plaintext.length + TAG_LENGTH, 0);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonceFor(this.salt, this.counter++));
+    cipher.setAAD(header);
+    const body = cipher.update(plaintext);
+    const final = cipher.final();
+    return Buffer.concat([header, body, final, cipher.getAuthTag()]);
+  }
+}
+
+/**
+ * Streaming record reader for one direction of one link: accepts any chunking, checks the record length
+ * before buffering, and throws {@link RecordError} on anything that does not authenticate.
+ */
+export class RecordOpener {
+  private counter = 0;
+  private pending: Buffer = Buffer.alloc(0);
+  private failed: RecordError | null = null;
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly salt: Buffer,
+  ) {}
+
+  push(chunk: Buffer): Buffer[] {
+    if (this.failed) throw this.failed;
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const out: Buffer[] = [];
+    while (this.pending.length >= RECORD_HEADER_LENGTH) {
+      const length = this.pending.readUInt32BE(0);
+      if (length < TAG_LENGTH || length > MAX_RECORD_PLAINTEXT + TAG_LENGTH) {
+        throw this.fail(`record length ${length} is out of range`);
+      }
+      if (this.pending.length < RECORD_HEADER_LENGTH + length) break;
+      const header = this.pending.subarray(0, RECORD_HEADER_LENGTH);
+      const body = this.pending.subarray(RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH + length - TAG_LENGTH);
+      const tag = this.pending.subarray(RECORD_HEADER_LENGTH + length - TAG_LENGTH, RECORD_HEADER_LENGTH + length);
+      const decipher = createDecipheriv('aes-256-gcm', this.key, nonceFor(this.salt, this.counter));
+      decipher.setAAD(header);
+      decipher.setAuthTag(tag);
+      try {
+        const plain = decipher.update(body);
+        decipher.final();
+        out.push(plain);
+      } catch {
+        throw this.fail(`record #${this.counter} failed authentication (tampered, replayed or reordered)`);
+      }
+      this.counter++;
+      this.pending = this.pending.subarray(RECORD_HEADER_LENGTH + length);
+    }
+    if (this.pending.length === 0) this.pending = Buffer.alloc(0);
+    return out;
+  }
+
+  private fail(message: string): RecordError {
+    this.failed = new RecordError(message);
+    this.pending = Buffer.alloc(0);
+    return this.failed;
+  }
+}
+
+export class RecordError extends Error {
+  override name = 'RecordError';
+}

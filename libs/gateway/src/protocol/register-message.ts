@@ -1,0 +1,90 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { StreamDecoder } from './inner-link';
+
+/**
+ * Register protocol messages: one JSON object per line, as in PHP GatewayWorker
+ * (reference/php-gatewayworker-spec.md §3). The native profile carries the lines inside the encrypted
+ * record layer, so authentication is the link's handshake and `secret_key` fields are not sent.
+ */
+export type RegisterMessage =
+  /** Gateway → register: announce this gateway's inner address ("lanIp:port"). */
+  | { event: 'gateway_connect'; address: string }
+  /** Worker or SDK client → register: subscribe to the gateway list. */
+  | { event: 'worker_connect' }
+  /** Register → subscribers: the whole current gateway list. */
+  | { event: 'broadcast_addresses'; addresses: string[] }
+  /** Keep-alive, no reply. */
+  | { event: 'ping' };
+
+export function encodeRegisterMessage(message: RegisterMessage): Buffer {
+  return Buffer.from(JSON.stringify(message) + '\n', 'utf8');
+}
+
+const ADDRESS = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/;
+
+/**
+ * Parses one line (without its newline). Tolerant like PHP: whitespace anywhere, extra fields ignored,
+ * `addresses` may be a list or an object of addresses. Throws {@link RegisterMessageError} otherwise.
+ */
+export function parseRegisterMessage(line: string): RegisterMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new RegisterMessageError('not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RegisterMessageError('not a JSON object');
+  }
+  const m = value as Record<string, unknown>;
+  switch (m.event) {
+    case 'gateway_connect':
+      if (typeof m.address !== 'string' || !ADDRESS.test(m.address)) {
+        throw new RegisterMessageError('gateway_connect needs "address" as "ipv4:port"');
+      }
+      return { event: 'gateway_connect', address: m.address };
+    case 'worker_connect':
+      return { event: 'worker_connect' };
+    case 'ping':
+      return { event: 'ping' };
+    case 'broadcast_addresses': {
+      const list = Array.isArray(m.addresses)
+        ? m.addresses
+        : typeof m.addresses === 'object' && m.addresses !== null
+          ? Object.values(m.addresses)
+          : null;
+      if (!list || !list.every((a): a is string => typeof a === 'string' && ADDRESS.test(a))) {
+        throw new RegisterMessageError('broadcast_addresses needs "addresses" as a list of "ipv4:port"');
+      }
+      return { event: 'broadcast_addresses', addresses: list };
+    }
+    default:
+      throw new RegisterMessageError(`unknown event ${JSON.stringify(m.event)}`);
+  }
+}
+
+export class RegisterMessageError extends Error {
+  override name = 'RegisterMessageError';
+}
+
+/** Default longest register line: 1 MiB (a list of ~40 000 gateway addresses). */
+export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+
+/** Splits a byte stream into lines ('\n', trailing '\r' stripped); refuses a line longer than the limit. */
+export class LineDecoder implements StreamDecoder<string> {
+  private partial = '';
+  // Keeps a multi-byte character split across chunks intact.
+  private readonly utf8 = new StringDecoder('utf8');
+
+  constructor(private readonly maxLineLength = DEFAULT_MAX_LINE_LENGTH) {}
+
+  push(chunk: Buffer): string[] {
+    const text = this.partial + this.utf8.write(chunk);
+    const lines = text.split('\n');
+    this.partial = lines.pop()!;
+    if (this.partial.length > this.maxLineLength || lines.some((l) => l.length > this.maxLineLength)) {
+      throw new RegisterMessageError(`line longer than ${this.maxLineLength} characters`);
+    }
+    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.length > 0);
+  }
+}
