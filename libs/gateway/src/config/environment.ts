@@ -1,0 +1,123 @@
+import { isIPv4 } from 'node:net';
+
+/**
+ * Reading the environment into typed options. Every failure is a {@link ConfigError} whose message starts
+ * with the variable's name and says what is wrong, so a process can print it and exit.
+ */
+export type Env = Record<string, string | undefined>;
+
+export interface HostPort {
+  host: string;
+  /** 0 asks the OS for a free port. */
+  port: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Smallest accepted SECRET_KEY length in characters. */
+export const MIN_SECRET_LENGTH = 16;
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === '' ? undefined : v;
+}
+
+export function parseHostPort(name: string, text: string): HostPort {
+  const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text.trim());
+  if (!m || m[1] === '') {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected host:port, e.g. 127.0.0.1:1236`);
+  }
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: port ${port} is above 65535`);
+  return { host: m[1], port };
+}
+
+export function readHostPort(env: Env, name: string, fallback: string): HostPort {
+  return parseHostPort(name, value(env, name) ?? fallback);
+}
+
+/** A comma-separated host:port list, e.g. REGISTER_ADDRESS=10.0.0.1:1236,10.0.0.2:1236. */
+export function readHostPortList(env: Env, name: string, fallback: string): HostPort[] {
+  const text = value(env, name) ?? fallback;
+  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) throw new ConfigError(`${name} is empty: expected host:port[,host:port...]`);
+  return parts.map((p) => parseHostPort(name, p));
+}
+
+export function readPort(env: Env, name: string, fallback: number): number {
+  const text = value(env, name);
+  if (text === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected a port number 0-65535`);
+  }
+  return Number(text);
+}
+
+export function readIPv4(env: Env, name: string, fallback: string): string {
+  const text = value(env, name) ?? fallback;
+  if (!isIPv4(text)) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(text)} is invalid: expected a dotted IPv4 address that workers and clients can reach (client_ids embed it)`,
+    );
+  }
+  return text;
+}
+
+export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const text = value(env, name)?.toLowerCase();
+  if (text === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+  if (['0', 'false', 'no', 'off'].includes(text)) return false;
+  throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected true or false`);
+}
+
+export function readString(env: Env, name: string, fallback: string, pattern: RegExp, what: string): string {
+  const text = value(env, name) ?? fallback;
+  if (!pattern.test(text)) throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected ${what}`);
+  return text;
+}
+
+/**
+ * The inner links' shared secret. SECRET_KEY is required unless INNER_PLAINTEXT=true chooses plaintext
+ * explicitly (then SECRET_KEY must be unset, so nobody believes a key protects a plaintext cluster).
+ * The value itself never appears in an error message.
+ */
+export function readSecret(env: Env): Buffer | null {
+  const secret = env.SECRET_KEY;
+  const plaintext = readBoolean(env, 'INNER_PLAINTEXT', false);
+  if (plaintext) {
+    if (secret) throw new ConfigError('SECRET_KEY is set together with INNER_PLAINTEXT=true: choose one');
+    return null;
+  }
+  if (!secret) {
+    throw new ConfigError(
+      'SECRET_KEY is not set: give every register, gateway, worker and client the same secret ' +
+        `(at least ${MIN_SECRET_LENGTH} characters), or set INNER_PLAINTEXT=true to run the inner links unencrypted`,
+    );
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`SECRET_KEY is too short (${secret.length} characters): use at least ${MIN_SECRET_LENGTH}`);
+  }
+  return Buffer.from(secret, 'utf8');
+}
+
+/** A WebSocket listen URL, e.g. GATEWAY_LISTEN=ws://0.0.0.0:7272. */
+export function readWebSocketListen(env: Env, name: string, fallback: string): HostPort & { path: string } {
+  const text = value(env, name) ?? fallback;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected a URL like ws://0.0.0.0:7272`);
+  }
+  if (url.protocol !== 'ws:') {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: only ws:// is supported so far`);
+  }
+  if (url.port === '') {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: the port is missing, e.g. ws://0.0.0.0:7272`);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return { host, port: Number(url.port), path: url.pathname };
+}

@@ -1,0 +1,33 @@
+import type { WebSocket } from 'ws';
+import type { ClientHandshake } from '../protocol/client-handshake';
+import type { WorkerChannel } from './worker-channel';
+
+/**
+ * Everything the gateway keeps for one client connection. Kept small: idle connections must be cheap.
+ */
+export class ClientConnection {
+  /** Session as JSON text ("null" until something sets it); the gateway does not parse it to forward it. */
+  session = 'null';
+  /** Incremented on every session write; travels with events as the envelope's `v`. */
+  sessionVersion = 0;
+  /** The worker this client is routed to (sticky), null until its first event. */
+  worker: WorkerChannel | null = null;
+  /** The worker that has received this client's handshake. */
+  handshakeSentTo: WorkerChannel | null = null;
+  /** Events of this client waiting in the pending queue. */
+  pendingEvents = 0;
+  closed = false;
+  private handshakeJson: string | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    /** Remote IPv4 as u32, 0 for IPv6 (the frame header field). */
+    readonly remoteIp: number,
+    readonly handshake: ClientHandshake,
+  ) {}
+
+  get serializedHandshake(): string {
+    return (this.handshakeJson ??= JSON.stringify(this.handshake));
+  }
+}

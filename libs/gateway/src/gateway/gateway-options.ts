@@ -1,0 +1,50 @@
+import {
+  readHostPortList,
+  readIPv4,
+  readPort,
+  readSecret,
+  readWebSocketListen,
+  type Env,
+  type HostPort,
+} from '../config/environment';
+
+export interface GatewayOptions {
+  /** WebSocket listener for clients. Env GATEWAY_LISTEN, default ws://0.0.0.0:7272 (port 0 = any free port). */
+  listen: HostPort & { path?: string };
+  /**
+   * Inner IPv4 address announced to the register and embedded in every client_id; workers and SDK clients
+   * must be able to reach it. The inner listener binds to it. Env GATEWAY_LAN_IP, default 127.0.0.1.
+   */
+  lanIp: string;
+  /** Inner port for workers and SDK clients. Env GATEWAY_START_PORT, default 2000 (0 = any free port). */
+  startPort: number;
+  /** Registers to announce to. Env REGISTER_ADDRESS, default 127.0.0.1:1236. */
+  registers: HostPort[];
+  /** Shared secret of the inner links; null = plaintext (INNER_PLAINTEXT=true). Env SECRET_KEY. */
+  secret: Buffer | null;
+  /** Largest client message accepted, in bytes; larger ones close the client with 1009. Default 10 MiB. */
+  maxMessageSize?: number;
+  /** Largest inner frame accepted from a worker or SDK client, in bytes. Default 10 MiB. */
+  maxFrameSize?: number;
+  /**
+   * Bytes a client may have queued unsent before it counts as a slow consumer and is disconnected with
+   * close code 4008 (reconnectable). Default 8 MiB.
+   */
+  maxClientBufferedBytes?: number;
+  /**
+   * Client events held while no worker is connected, delivered in order once one is. Past either bound the
+   * affected client is closed with 1013 ("try again later"). Defaults: 10 000 events, 32 MiB.
+   */
+  pendingEventsLimit?: number;
+  pendingBytesLimit?: number;
+}
+
+export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
+  return {
+    listen: readWebSocketListen(env, 'GATEWAY_LISTEN', 'ws://0.0.0.0:7272'),
+    lanIp: readIPv4(env, 'GATEWAY_LAN_IP', '127.0.0.1'),
+    startPort: readPort(env, 'GATEWAY_START_PORT', 2000),
+    registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),
+    secret: readSecret(env),
+  };
+}

@@ -1,0 +1,57 @@
+import type { ClientHandshake } from './client-handshake';
+
+/**
+ * ext_data of client events (OnConnect, OnMessage, OnClose) in the native profile: a JSON object
+ *   {"v": <session version>, "session": <session JSON or null>, "handshake"?: <ClientHandshake>}
+ * The gateway stores each session as JSON text and splices it in without parsing; `handshake` travels only
+ * with the first event a worker receives for a client. `v` counts session writes on the gateway, so a worker
+ * can tell a session snapshot taken before its own write-back from one taken after (see SessionTracker).
+ */
+export interface EventEnvelope {
+  v: number;
+  session: Record<string, unknown> | null;
+  handshake?: ClientHandshake;
+}
+
+/** Builds the ext bytes from already-serialised JSON parts (no parse on the gateway's hot path). */
+export function encodeEventEnvelope(version: number, sessionJson: string, handshakeJson?: string): Buffer {
+  const text =
+    `{"v":${version},"session":${sessionJson}` + (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
+  return Buffer.from(text, 'utf8');
+}
+
+export function decodeEventEnvelope(ext: Buffer): EventEnvelope {
+  const value = JSON.parse(ext.toString('utf8')) as EventEnvelope;
+  if (typeof value !== 'object' || value === null || typeof value.v !== 'number') {
+    throw new Error('event ext_data is not an event envelope');
+  }
+  return value;
+}
+
+/**
+ * Validates session JSON written by a worker or client (SetSession): it must be a JSON object or null.
+ * Returns the canonical text to store, or throws with a reason.
+ */
+export function normaliseSessionJson(ext: Buffer): string {
+  if (ext.length === 0) return 'null';
+  const value: unknown = JSON.parse(ext.toString('utf8'));
+  if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+    throw new Error('a session must be a JSON object or null');
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * PHP's array_replace_recursive, which UpdateSession applies: objects merge key by key, recursively;
+ * anything else in `patch` replaces what was there.
+ */
+export function mergeSession(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) out[key] = mergeSession(out[key], value);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

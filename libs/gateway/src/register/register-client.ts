@@ -1,0 +1,160 @@
+import { Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
+import type { HostPort } from '../config/environment';
+import { InnerLink } from '../protocol/inner-link';
+import {
+  LineDecoder,
+  encodeRegisterMessage,
+  parseRegisterMessage,
+  type RegisterMessage,
+} from '../protocol/register-message';
+
+export interface RegisterClientOptions {
+  /** Every register to use (REGISTER_ADDRESS). The client keeps a link to each of them. */
+  registers: HostPort[];
+  /** Shared secret; null = plaintext. */
+  secret: Buffer | null;
+  /** Gateways: the inner address ("lanIp:port") to announce. */
+  announce?: string;
+  /** Workers and SDK clients: subscribe to the gateway list ('addresses' events). */
+  subscribe?: boolean;
+  /** Delay before reconnecting to a register, in milliseconds. Default 1 000. */
+  reconnectDelayMs?: number;
+  /** Keep-alive period, in milliseconds. Default 25 000. */
+  pingIntervalMs?: number;
+  /** Logger context. Default "RegisterClient". */
+  logContext?: string;
+}
+
+interface RegisterPeer {
+  name: string;
+  address: HostPort;
+  link: InnerLink<string> | null;
+  /** The last list this register sent; kept while it is unreachable (running traffic must not stop). */
+  addresses: string[] | null;
+  retry: NodeJS.Timeout | null;
+  /** Whether the current outage was already logged (one line per outage, not one per retry). */
+  outageLogged: boolean;
+}
+
+/**
+ * The discovery client used by gateways (to announce themselves), workers and SDK clients (to learn the
+ * gateway list). It talks to every listed register independently and reconnects forever; the gateway list
+ * it reports is the union of the registers' latest lists, so one register going away loses nothing.
+ *
+ * Events: `addresses` (string[], emitted whenever the union changes), `connected` (register name).
+ */
+export class RegisterClient extends EventEmitter {
+  private readonly logger: Logger;
+  private readonly peers: RegisterPeer[];
+  private pingTimer: NodeJS.Timeout | null = null;
+  private stopped = true;
+  private current: string[] = [];
+
+  constructor(private readonly options: RegisterClientOptions) {
+    super();
+    this.logger = new Logger(options.logContext ?? 'RegisterClient');
+    this.peers = options.registers.map((address) => ({
+      name: `${address.host}:${address.port}`,
+      address,
+      link: null,
+      addresses: null,
+      retry: null,
+      outageLogged: false,
+    }));
+  }
+
+  /** The union of the gateway lists received so far. */
+  get addresses(): string[] {
+    return this.current;
+  }
+
+  /** Number of registers currently connected and authenticated. */
+  get connectedCount(): number {
+    return this.peers.filter((p) => p.link?.isOpen).length;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    for (const peer of this.peers) this.connect(peer);
+    this.pingTimer = setInterval(() => {
+      const ping = encodeRegisterMessage({ event: 'ping' });
+      for (const peer of this.peers) if (peer.link?.isOpen) peer.link.send(ping);
+    }, this.options.pingIntervalMs ?? 25_000);
+    this.pingTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    for (const peer of this.peers) {
+      if (peer.retry) clearTimeout(peer.retry);
+      peer.retry = null;
+      peer.link?.end();
+      peer.link = null;
+    }
+  }
+
+  private connect(peer: RegisterPeer): void {
+    peer.retry = null;
+    if (this.stopped) return;
+    const socket = connect(peer.address.port, peer.address.host);
+    const link = new InnerLink<string>(socket, {
+      secret: this.options.secret,
+      role: 'initiator',
+      decoder: new LineDecoder(),
+      label: `register ${peer.name}`,
+      logger: this.logger,
+    });
+    peer.link = link;
+    socket.on('error', (err) => {
+      if (!peer.outageLogged) {
+        this.logger.warn(`register ${peer.name} unreachable (${err.message}); retrying`);
+        peer.outageLogged = true;
+      }
+    });
+    link.on('open', () => {
+      peer.outageLogged = false;
+      this.logger.log(`connected to register ${peer.name}`);
+      if (this.options.announce) {
+        link.send(encodeRegisterMessage({ event: 'gateway_connect', address: this.options.announce }));
+      }
+      if (this.options.subscribe) link.send(encodeRegisterMessage({ event: 'worker_connect' }));
+      this.emit('connected', peer.name);
+    });
+    link.on('message', (line: string) => {
+      let message: RegisterMessage;
+      try {
+        message = parseRegisterMessage(line);
+      } catch (err) {
+        return link.destroy(`bad message from register: ${(err as Error).message}`);
+      }
+      if (message.event === 'broadcast_addresses') {
+        peer.addresses = message.addresses;
+        this.recompute();
+      }
+    });
+    link.on('close', () => {
+      if (peer.link !== link) return;
+      peer.link = null;
+      if (this.stopped) return;
+      if (!peer.outageLogged) {
+        this.logger.warn(`lost register ${peer.name}; reconnecting`);
+        peer.outageLogged = true;
+      }
+      peer.retry = setTimeout(() => this.connect(peer), this.options.reconnectDelayMs ?? 1_000);
+      peer.retry.unref();
+    });
+  }
+
+  private recompute(): void {
+    const union = new Set<string>();
+    for (const peer of this.peers) for (const a of peer.addresses ?? []) union.add(a);
+    const next = [...union].sort();
+    if (next.length === this.current.length && next.every((a, i) => a === this.current[i])) return;
+    this.current = next;
+    this.emit('addresses', next);
+  }
+}

@@ -1,0 +1,134 @@
+import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { InnerLink } from '../protocol/inner-link';
+import {
+  LineDecoder,
+  encodeRegisterMessage,
+  parseRegisterMessage,
+  RegisterMessageError,
+  type RegisterMessage,
+} from '../protocol/register-message';
+import type { RegisterOptions } from './register-options';
+
+type RegisterLink = InnerLink<string>;
+
+/**
+ * Service discovery. Gateways announce their inner address (`gateway_connect`); workers and SDK clients
+ * subscribe (`worker_connect`) and receive the whole gateway list now and after every change. The register
+ * holds no other state, so several may run side by side: peers use all of them.
+ */
+export class RegisterServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RegisterServer.name);
+  private server: Server | null = null;
+  private readonly gateways = new Map<RegisterLink, string>();
+  private readonly subscribers = new Set<RegisterLink>();
+  private readonly links = new Set<RegisterLink>();
+
+  constructor(private readonly options: RegisterOptions) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 becomes the OS's choice). */
+  async listen(): Promise<AddressInfo> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.listen.port, this.options.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.logger.error(`listener error: ${err.message}`));
+    const address = server.address() as AddressInfo;
+    this.logger.log(
+      `Register listening on ${address.address}:${address.port}` + (this.options.secret ? '' : ' (plaintext inner links)'),
+    );
+    return address;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const link of this.links) link.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** The current gateway list, without duplicates. */
+  get addresses(): string[] {
+    return [...new Set(this.gateways.values())];
+  }
+
+  private accept(socket: Socket): void {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const link: RegisterLink = new InnerLink(socket, {
+      secret: this.options.secret,
+      role: 'responder',
+      decoder: new LineDecoder(),
+      label: `register peer ${peer}`,
+      logger: this.logger,
+    });
+    this.links.add(link);
+    // A peer that connects and says nothing (port scanners, health probes) is dropped after the timeout.
+    const helloTimer = setTimeout(
+      () => link.destroy('no hello within the time allowed'),
+      this.options.helloTimeoutMs ?? 10_000,
+    );
+    helloTimer.unref();
+    link.on('message', (line: string) => {
+      clearTimeout(helloTimer);
+      let message: RegisterMessage;
+      try {
+        message = parseRegisterMessage(line);
+      } catch (err) {
+        if (!(err instanceof RegisterMessageError)) throw err;
+        return link.destroy(`bad request: ${err.message}`);
+      }
+      this.handle(link, message);
+    });
+    link.on('close', () => {
+      clearTimeout(helloTimer);
+      this.links.delete(link);
+      this.subscribers.delete(link);
+      const address = this.gateways.get(link);
+      if (address !== undefined) {
+        this.gateways.delete(link);
+        this.logger.log(`gateway ${address} left`);
+        this.broadcast();
+      }
+    });
+  }
+
+  private handle(link: RegisterLink, message: RegisterMessage): void {
+    switch (message.event) {
+      case 'gateway_connect':
+        this.gateways.set(link, message.address);
+        this.logger.log(`gateway ${message.address} registered`);
+        this.broadcast();
+        return;
+      case 'worker_connect':
+        this.subscribers.add(link);
+        link.send(this.listMessage());
+        return;
+      case 'ping':
+        return;
+      case 'broadcast_addresses':
+        return link.destroy('bad request: broadcast_addresses is sent by registers, not to them');
+    }
+  }
+
+  private listMessage(): Buffer {
+    return encodeRegisterMessage({ event: 'broadcast_addresses', addresses: this.addresses });
+  }
+
+  private broadcast(): void {
+    const message = this.listMessage();
+    for (const link of this.subscribers) link.send(message);
+  }
+}

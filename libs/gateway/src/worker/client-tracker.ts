@@ -1,0 +1,77 @@
+import type { ClientHandshake } from '../protocol/client-handshake';
+import type { EventEnvelope } from '../protocol/event-envelope';
+
+interface TrackedClient {
+  /** Resolves when the client's previous event has been handled; the next one chains on it. */
+  tail: Promise<void>;
+  /** Events queued or running. */
+  inFlight: number;
+  handshake?: ClientHandshake;
+  /** The session this worker last wrote back, and the gateway version that write produces. */
+  written?: { json: string; version: number };
+}
+
+const NO_HANDSHAKE: ClientHandshake = { remoteAddress: '', remotePort: 0, url: '', query: {}, headers: {} };
+
+/**
+ * Per-client bookkeeping on a worker:
+ *  - order: a client's events run one after another, even when handlers are async;
+ *  - handshake: the gateway sends it with the first event a worker gets for a client; later events reuse it;
+ *  - session freshness: events already on the wire when this worker wrote a session back carry the older
+ *    snapshot (their version is below the write's); those get the written session instead, so a handler never
+ *    sees its own client's session go back in time.
+ */
+export class ClientTracker {
+  private readonly clients = new Map<string, TrackedClient>();
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Runs `task` after every earlier event of this client; never rejects (tasks handle their own errors). */
+  enqueue(clientId: string, task: () => Promise<void>): Promise<void> {
+    let client = this.clients.get(clientId);
+    if (!client) {
+      client = { tail: Promise.resolve(), inFlight: 0 };
+      this.clients.set(clientId, client);
+    }
+    const tracked = client;
+    tracked.inFlight++;
+    tracked.tail = tracked.tail.then(task).catch(() => undefined).finally(() => {
+      tracked.inFlight--;
+    });
+    return tracked.tail;
+  }
+
+  /** The handshake for an event: the one it carries (remembered), else the remembered one. */
+  handshake(clientId: string, carried: ClientHandshake | undefined): ClientHandshake {
+    const client = this.clients.get(clientId);
+    if (carried) {
+      if (client) client.handshake = carried;
+      return carried;
+    }
+    return client?.handshake ?? NO_HANDSHAKE;
+  }
+
+  /** The freshest session for an event and the gateway version it corresponds to. */
+  session(clientId: string, envelope: EventEnvelope): { session: Record<string, unknown>; version: number } {
+    const client = this.clients.get(clientId);
+    if (client?.written && envelope.v < client.written.version) {
+      return { session: JSON.parse(client.written.json) as Record<string, unknown>, version: client.written.version };
+    }
+    if (client) client.written = undefined;
+    return { session: envelope.session ?? {}, version: envelope.v };
+  }
+
+  /** Records a write-back of `json` made on top of session version `baseVersion`. */
+  wrote(clientId: string, json: string, baseVersion: number): void {
+    const client = this.clients.get(clientId);
+    if (client) client.written = { json, version: baseVersion + 1 };
+  }
+
+  /** Forgets a client once its close event has been handled and nothing else is queued. */
+  forget(clientId: string): void {
+    const client = this.clients.get(clientId);
+    if (client && client.inFlight <= 1) this.clients.delete(clientId);
+  }
+}

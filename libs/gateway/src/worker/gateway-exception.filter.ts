@@ -1,0 +1,36 @@
+import { Catch, HttpException, Logger, type ArgumentsHost } from '@nestjs/common';
+import { BaseRpcExceptionFilter, RpcException } from '@nestjs/microservices';
+import { WsException } from '@nestjs/websockets';
+import { throwError, type Observable } from 'rxjs';
+
+/**
+ * Turns exceptions thrown in client event handlers into messages the client can read. Without it Nest's
+ * RPC layer reports every HttpException (a failed ValidationPipe included) as "Internal server error".
+ *  - HttpException (e.g. BadRequestException from ValidationPipe): its message(s), e.g. "text must be a string";
+ *  - RpcException / WsException: their error;
+ *  - anything else: "Internal server error", logged with its stack (never sent to the client).
+ * Register it on the worker app: `app.useGlobalFilters(new GatewayExceptionFilter())`.
+ */
+@Catch()
+export class GatewayExceptionFilter extends BaseRpcExceptionFilter {
+  private readonly logger = new Logger('GatewayExceptionFilter');
+
+  override catch(exception: unknown, host: ArgumentsHost): Observable<never> {
+    if (exception instanceof HttpException) {
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'string' ? response : ((response as { message?: unknown }).message ?? exception.message);
+      return throwError(() => ({ status: 'error', statusCode: exception.getStatus(), message }));
+    }
+    if (exception instanceof RpcException || exception instanceof WsException) {
+      const error = exception.getError();
+      return throwError(() => (typeof error === 'object' && error !== null ? error : { status: 'error', message: error }));
+    }
+    this.logger.error(
+      `client handler failed: ${(exception as Error)?.message ?? String(exception)}`,
+      (exception as Error)?.stack,
+    );
+    void host;
+    return throwError(() => ({ status: 'error', message: 'Internal server error' }));
+  }
+}

@@ -1,0 +1,213 @@
+import { Logger } from '@nestjs/common';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import { encodeClientId } from '../protocol/client-id';
+import { toOutgoingMessage } from '../protocol/client-message';
+import { Cmd, FrameFlag } from '../protocol/command';
+import { decodeEventEnvelope, type EventEnvelope } from '../protocol/event-envelope';
+import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { GATEWAY_TRANSPORT, type ClientEventPattern } from './client-event.decorators';
+import type { ClientEvent, ClientEventKind } from './client-event';
+import { ClientTracker } from './client-tracker';
+import { GatewayContext } from './gateway.context';
+import { GatewayLinks } from './gateway-links';
+import type { WorkerOptions } from './worker-options';
+
+const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
+  [Cmd.OnConnect]: 'connect',
+  [Cmd.OnMessage]: 'message',
+  [Cmd.OnClose]: 'close',
+};
+
+interface Routes {
+  connect?: MessageHandler;
+  close?: MessageHandler;
+  message?: MessageHandler;
+  typed: Map<string, MessageHandler>;
+}
+
+/**
+ * The worker side of the cluster as a Nest microservice transport: it learns gateways from the register,
+ * keeps a link to every one, and dispatches client events to `@OnClientConnect()`, `@OnClientMessage()` and
+ * `@OnClientClose()` handlers. A handler's return value goes back to the client; its session changes are
+ * written back to the gateway afterwards. Written against the `Server` API Nest 11 and 12 share.
+ */
+export class GatewayTransport extends Server implements CustomTransportStrategy {
+  override transportId = GATEWAY_TRANSPORT;
+  protected override readonly logger = new Logger('Worker');
+  readonly links: GatewayLinks;
+  private readonly tracker = new ClientTracker();
+  private routes: Routes = { typed: new Map() };
+  private readonly warned = new Set<string>();
+
+  constructor(readonly options: WorkerOptions) {
+    super();
+    this.links = new GatewayLinks(options);
+  }
+
+  listen(callback: (...optionalParams: unknown[]) => void): void {
+    this.routes = this.collectRoutes();
+    this.links.on('frame', (f: GatewayFrame, address: string) => this.onFrame(f, address));
+    this.links.start();
+    this.logger.log(
+      `Worker ${this.links.workerKey} started: ${this.routes.typed.size} typed message handler(s)` +
+        (this.routes.message ? ' + untyped handler' : '') +
+        (this.options.secret ? '' : ' (plaintext inner links)'),
+    );
+    callback();
+  }
+
+  close(): void {
+    this.links.stop();
+  }
+
+  on(event: string, callback: Function): void {
+    this.links.on(event, callback as (...args: unknown[]) => void);
+  }
+
+  unwrap<T>(): T {
+    return this.links as T;
+  }
+
+  /** Sends a message to a client through the gateway that holds it; false if that gateway is not linked. */
+  sendToClient(clientId: string, gatewayAddress: string, connectionId: number, value: unknown): boolean {
+    const message = toOutgoingMessage(value);
+    if (!message) return true;
+    return this.links.send(
+      gatewayAddress,
+      encodeFrame(
+        frame({
+          cmd: Cmd.SendToOne,
+          connectionId,
+          flag: FrameFlag.BodyIsScalar | (message.binary ? FrameFlag.Binary : 0),
+          body: message.body,
+        }),
+      ),
+    );
+  }
+
+  private collectRoutes(): Routes {
+    const routes: Routes = { typed: new Map() };
+    for (const [route, handler] of this.getHandlers()) {
+      let pattern: ClientEventPattern;
+      try {
+        pattern = JSON.parse(route) as ClientEventPattern;
+      } catch {
+        continue;
+      }
+      if (pattern.gw === 'message' && typeof pattern.type === 'string') routes.typed.set(pattern.type, handler);
+      else if (pattern.gw === 'message') routes.message = handler;
+      else if (pattern.gw === 'connect') routes.connect = handler;
+      else if (pattern.gw === 'close') routes.close = handler;
+    }
+    return routes;
+  }
+
+  private onFrame(f: GatewayFrame, gatewayAddress: string): void {
+    const kind = KIND_BY_CMD[f.cmd];
+    if (!kind) return; // Ping, and commands this worker does not handle.
+    let envelope: EventEnvelope;
+    try {
+      envelope = decodeEventEnvelope(f.ext);
+    } catch (err) {
+      this.logger.warn(`event from gateway ${gatewayAddress} dropped: ${(err as Error).message}`);
+      return;
+    }
+    const clientId = encodeClientId(f);
+    void this.tracker.enqueue(clientId, () => this.handle(kind, clientId, gatewayAddress, f, envelope));
+  }
+
+  private async handle(
+    kind: ClientEventKind,
+    clientId: string,
+    gatewayAddress: string,
+    f: GatewayFrame,
+    envelope: EventEnvelope,
+  ): Promise<void> {
+    const binary = (f.flag & FrameFlag.Binary) !== 0;
+    const { session, version } = this.tracker.session(clientId, envelope);
+    const handshake = this.tracker.handshake(clientId, envelope.handshake);
+    const before = JSON.stringify(session);
+    const [handler, body] = this.pick(kind, f.body, binary);
+    try {
+      if (!handler) return;
+      const event: ClientEvent = { kind, clientId, gatewayAddress, body, binary, session, handshake };
+      await this.invoke(handler, body, new GatewayContext(event), (value) => {
+        if (kind !== 'close') this.sendToClient(clientId, gatewayAddress, f.connectionId, value);
+      });
+    } finally {
+      if (kind === 'close') {
+        this.tracker.forget(clientId);
+      } else {
+        const after = JSON.stringify(session);
+        if (after !== before) {
+          this.links.send(
+            gatewayAddress,
+            encodeFrame(frame({ cmd: Cmd.SetSession, connectionId: f.connectionId, ext: Buffer.from(after) })),
+          );
+          this.tracker.wrote(clientId, after, version);
+        }
+      }
+    }
+  }
+
+  /** Chooses the handler and the body it receives (see OnClientMessage for the rules). */
+  private pick(kind: ClientEventKind, raw: Buffer, binary: boolean): [MessageHandler | undefined, unknown] {
+    if (kind !== 'message') return [this.routes[kind], undefined];
+    if (binary) return [this.routes.message, raw];
+    const text = raw.toString('utf8');
+    if (this.routes.typed.size > 0 && text.charCodeAt(0) === 0x7b /* { */) {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        const type = (parsed as { type?: unknown }).type;
+        if (typeof type === 'string') {
+          const typed = this.routes.typed.get(type);
+          if (typed) return [typed, parsed];
+        }
+      } catch {
+        // Not JSON: an untyped message.
+      }
+    }
+    if (!this.routes.message) this.warnOnce('untyped', 'a client message matched no @OnClientMessage() handler; dropped');
+    return [this.routes.message, text];
+  }
+
+  /**
+   * Runs a Nest handler (pipes, guards, interceptors and filters included) and hands each value it produces
+   * to `reply`. Errors, already turned into data by the exception filters, reach the client as
+   * {"type":"error","message":...}.
+   */
+  private async invoke(
+    handler: MessageHandler,
+    body: unknown,
+    ctx: GatewayContext,
+    reply: (value: unknown) => void,
+  ): Promise<void> {
+    await new Promise<void>((resolve) => {
+      let result: ReturnType<MessageHandler>;
+      try {
+        result = handler(body, ctx);
+      } catch (err) {
+        reply(errorMessage(err));
+        return resolve();
+      }
+      this.send(this.transformToObservable(result), (packet) => {
+        if (packet.err !== undefined) reply(errorMessage(packet.err));
+        else if (packet.response !== undefined) reply(packet.response);
+        if (packet.isDisposed) resolve();
+      });
+    });
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.logger.warn(message);
+  }
+}
+
+/** The client-facing form of a handler error. */
+function errorMessage(err: unknown): { type: 'error'; message: string } {
+  const m = (err as { message?: unknown } | null)?.message;
+  const message = Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : 'Internal server error';
+  return { type: 'error', message };
+}

@@ -1,0 +1,41 @@
+import { BaseRpcContext } from '@nestjs/microservices';
+import type { ClientHandshake } from '../protocol/client-handshake';
+import type { ClientEvent, ClientEventKind } from './client-event';
+
+/**
+ * The execution context of a client event handler (`@Ctx() ctx: GatewayContext`), like TcpContext for the
+ * TCP transport.
+ */
+export class GatewayContext extends BaseRpcContext<[ClientEvent]> {
+  constructor(event: ClientEvent) {
+    super([event]);
+  }
+
+  get event(): ClientEvent {
+    return this.args[0];
+  }
+
+  get kind(): ClientEventKind {
+    return this.args[0].kind;
+  }
+
+  get clientId(): string {
+    return this.args[0].clientId;
+  }
+
+  get session(): Record<string, unknown> {
+    return this.args[0].session;
+  }
+
+  get handshake(): ClientHandshake {
+    return this.args[0].handshake;
+  }
+
+  get gatewayAddress(): string {
+    return this.args[0].gatewayAddress;
+  }
+
+  get binary(): boolean {
+    return this.args[0].binary;
+  }
+}

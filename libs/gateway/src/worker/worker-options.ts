@@ -1,0 +1,22 @@
+import { readHostPortList, readSecret, readString, type Env, type HostPort } from '../config/environment';
+
+export interface WorkerOptions {
+  /** Registers to learn gateways from. Env REGISTER_ADDRESS, default 127.0.0.1:1236. */
+  registers: HostPort[];
+  /** Shared secret of the inner links; null = plaintext (INNER_PLAINTEXT=true). Env SECRET_KEY. */
+  secret: Buffer | null;
+  /** Worker name, the first part of its worker key ("name:pid-n"). Env WORKER_NAME, default "worker". */
+  name: string;
+  /** Delay before reconnecting to a gateway that is still listed, in milliseconds. Default 1 000. */
+  reconnectDelayMs?: number;
+  /** Largest inner frame accepted from a gateway, in bytes. Default 10 MiB. */
+  maxFrameSize?: number;
+}
+
+export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
+  return {
+    registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),
+    secret: readSecret(env),
+    name: readString(env, 'WORKER_NAME', 'worker', /^[\w.-]{1,64}$/, 'letters, digits, "_", "." or "-" (at most 64)'),
+  };
+}
