@@ -4,7 +4,7 @@
  */
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testEnvironment: 'node',
   moduleNameMapper: {
     '^@app/gateway(|/.*)$': '<rootDir>/libs/gateway/src/$1',
@@ -12,8 +12,10 @@ const common = {
 };
 
 module.exports = {
+  // Cross-process tests wait for real processes; every wait inside them is bounded on its own.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', rootDir: __dirname, roots: ['<rootDir>/libs/', '<rootDir>/apps/'], testRegex: '.*\\.spec\\.ts$' },
-    { ...common, displayName: 'e2e', rootDir: __dirname, roots: ['<rootDir>/test/'], testRegex: '.*\\.e2e-spec\\.ts$', testTimeout: 60000 },
+    { ...common, displayName: 'e2e', rootDir: __dirname, roots: ['<rootDir>/test/'], testRegex: '.*\\.e2e-spec\\.ts$' },
   ],
 };

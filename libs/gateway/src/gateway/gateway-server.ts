@@ -271,7 +271,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
           return link.destroy('WorkerConnect without a worker_key');
         }
         identified = true;
-        worker = new WorkerChannel(`${socket.remoteAddress}:${key}`, link);
+        worker = new WorkerChannel(key, socket.remoteAddress ?? '', link);
         const replaced = this.router.add(worker);
         replaced?.link.destroy(`replaced by a new link from worker ${key}`);
         this.logger.log(`worker ${key} connected from ${peer} (${this.router.size} worker(s))`);
@@ -287,7 +287,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       this.innerLinks.delete(link);
       if (worker) {
         this.router.remove(worker);
-        this.logger.log(`worker ${worker.key} disconnected (${this.router.size} worker(s) left)`);
+        this.logger.log(`worker ${worker.workerKey} disconnected (${this.router.size} worker(s) left)`);
       }
     });
   }

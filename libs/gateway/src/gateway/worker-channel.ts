@@ -6,11 +6,17 @@ export class WorkerChannel {
   /** Clients currently routed to this worker (least-connections counter). */
   assigned = 0;
 
+  /** "<remote ip>:<worker_key>", unique per worker process; the router's key. */
+  readonly key: string;
+
   constructor(
-    /** "<remote ip>:<worker_key>", unique per worker process. */
-    readonly key: string,
+    /** The worker_key the worker sent ("name:pid-n"), used in logs. */
+    readonly workerKey: string,
+    remoteIp: string,
     readonly link: InnerLink<GatewayFrame>,
-  ) {}
+  ) {
+    this.key = `${remoteIp}:${workerKey}`;
+  }
 
   get isOpen(): boolean {
     return this.link.isOpen;

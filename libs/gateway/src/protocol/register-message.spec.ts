@@ -237,3 +237,12 @@ describe('LineDecoder', () => {
     expect(() => d.push(Buffer.from('a'))).toThrow(/line longer than/);
   });
 });
+
+describe('register addresses are checked as connectable ipv4:port', () => {
+  it.each(['127.0.0.1:70000', '999.999.999.999:2000', '127.0.0.1:0', '127.0.0.1:'])('rejects %s', (address) => {
+    expect(() => parseRegisterMessage(JSON.stringify({ event: 'gateway_connect', address }))).toThrow(RegisterMessageError);
+    expect(() => parseRegisterMessage(JSON.stringify({ event: 'broadcast_addresses', addresses: [address] }))).toThrow(
+      RegisterMessageError,
+    );
+  });
+});

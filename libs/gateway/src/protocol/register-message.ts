@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import type { StreamDecoder } from './inner-link';
 
@@ -20,7 +21,13 @@ export function encodeRegisterMessage(message: RegisterMessage): Buffer {
   return Buffer.from(JSON.stringify(message) + '\n', 'utf8');
 }
 
-const ADDRESS = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/;
+/** "ipv4:port" with every octet ≤ 255 and the port 1-65535: what a worker can connect to. */
+function isInnerAddress(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const at = value.lastIndexOf(':');
+  const port = Number(value.slice(at + 1));
+  return at > 0 && isIPv4(value.slice(0, at)) && /^\d{1,5}$/.test(value.slice(at + 1)) && port >= 1 && port <= 65535;
+}
 
 /**
  * Parses one line (without its newline). Tolerant like PHP: whitespace anywhere, extra fields ignored,
@@ -39,7 +46,7 @@ export function parseRegisterMessage(line: string): RegisterMessage {
   const m = value as Record<string, unknown>;
   switch (m.event) {
     case 'gateway_connect':
-      if (typeof m.address !== 'string' || !ADDRESS.test(m.address)) {
+      if (!isInnerAddress(m.address)) {
         throw new RegisterMessageError('gateway_connect needs "address" as "ipv4:port"');
       }
       return { event: 'gateway_connect', address: m.address };
@@ -53,7 +60,7 @@ export function parseRegisterMessage(line: string): RegisterMessage {
         : typeof m.addresses === 'object' && m.addresses !== null
           ? Object.values(m.addresses)
           : null;
-      if (!list || !list.every((a): a is string => typeof a === 'string' && ADDRESS.test(a))) {
+      if (!list || !list.every(isInnerAddress)) {
         throw new RegisterMessageError('broadcast_addresses needs "addresses" as a list of "ipv4:port"');
       }
       return { event: 'broadcast_addresses', addresses: list };

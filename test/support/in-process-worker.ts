@@ -1,0 +1,24 @@
+import { GatewayExceptionFilter, GatewayModule, GatewayTransport, type WorkerOptions } from '@app/gateway';
+import { ValidationPipe, type INestMicroservice, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
+/**
+ * A worker app inside the test process (so tests can use their own handlers), linked over real sockets to
+ * gateway and register processes. Mirrors apps/worker/src/main.ts.
+ */
+export async function startInProcessWorker(
+  controllers: Type<unknown>[],
+  options: WorkerOptions,
+): Promise<{ app: INestMicroservice; transport: GatewayTransport }> {
+  class TestWorkerModule {}
+  const dynamic = { module: TestWorkerModule, imports: [GatewayModule.forWorker(options)], controllers };
+  const app = await NestFactory.createMicroservice(dynamic, {
+    inject: [GatewayTransport],
+    useFactory: (transport: GatewayTransport) => ({ strategy: transport }),
+    logger: ['error', 'warn'],
+  });
+  app.useGlobalPipes(new ValidationPipe());
+  app.useGlobalFilters(new GatewayExceptionFilter());
+  await app.listen();
+  return { app, transport: app.get(GatewayTransport) };
+}

@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/**
+ * Starting the built apps (dist/apps/<role>/main.js) as real processes for end-to-end tests, reading their
+ * log lines, and stopping them. Every process started here is tracked and killed by pid in stopAll().
+ */
+export type Role = 'register' | 'gateway' | 'worker';
+
+const ROOT = resolve(__dirname, '..', '..');
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** A secret good enough for tests (never a real one). */
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+export class RoleProcess {
+  readonly lines: string[] = [];
+  private waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly role: Role,
+    readonly child: ChildProcess,
+  ) {
+    let partial = '';
+    const onChunk = (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop()!;
+      for (const raw of parts) this.onLine(raw.replace(ANSI, ''));
+    };
+    child.stdout!.on('data', onChunk);
+    child.stderr!.on('data', onChunk);
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+
+  get output(): string {
+    return this.lines.join('\n');
+  }
+
+  /** Resolves with the first line (already seen or coming) matching `re`; rejects after `timeoutMs`. */
+  waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {
+    for (const line of this.lines) {
+      const m = re.exec(line);
+      if (m) return Promise.resolve(m);
+    }
+    return new Promise((resolveWait, reject) => {
+      const waiter = {
+        re,
+        resolve: (m: RegExpExecArray) => {
+          clearTimeout(timer);
+          resolveWait(m);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`${this.role} (pid ${this.child.pid}) printed no line matching ${re} within ${timeoutMs} ms; output:\n${this.output}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Sends SIGTERM and waits for the exit (SIGKILL after 5 s). */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill(): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  private onLine(line: string): void {
+    this.lines.push(line);
+    for (const w of [...this.waiters]) {
+      const m = w.re.exec(line);
+      if (m) {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        w.resolve(m);
+      }
+    }
+  }
+}
+
+const started = new Set<RoleProcess>();
+
+/** Starts one built app with exactly `env` (plus PATH and NO_COLOR). */
+export function startRole(role: Role, env: Record<string, string>): RoleProcess {
+  const main = resolve(ROOT, 'dist', 'apps', role, 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const p = new RoleProcess(role, child);
+  started.add(p);
+  void p.exited.then(() => started.delete(p));
+  return p;
+}
+
+/** Stops every process this file started and that is still running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...started].map((p) => p.stop()));
+}
+
+/** A register on an ephemeral port; resolves with the process and its "host:port". */
+export async function startRegister(env: Record<string, string> = {}): Promise<{ proc: RoleProcess; address: string }> {
+  const proc = startRole('register', { SECRET_KEY: TEST_SECRET, REGISTER_LISTEN: '127.0.0.1:0', ...env });
+  const [, address] = await proc.waitFor(/Register listening on (\S+)/);
+  return { proc, address };
+}
+
+/** A gateway with ephemeral ports; resolves with its client URL and inner address. */
+export async function startGateway(
+  registerAddress: string,
+  env: Record<string, string> = {},
+): Promise<{ proc: RoleProcess; url: string; inner: string }> {
+  const proc = startRole('gateway', {
+    SECRET_KEY: TEST_SECRET,
+    REGISTER_ADDRESS: registerAddress,
+    GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+    GATEWAY_START_PORT: '0',
+    ...env,
+  });
+  const [, url, inner] = await proc.waitFor(/Gateway ready: clients (\S+), inner (\S+)/);
+  return { proc, url, inner };
+}
+
+/** The example (echo) worker; resolves once it is linked to `gatewayInner` when given. */
+export async function startWorker(
+  registerAddress: string,
+  env: Record<string, string> = {},
+  gatewayInner?: string,
+): Promise<RoleProcess> {
+  const proc = startRole('worker', { SECRET_KEY: TEST_SECRET, REGISTER_ADDRESS: registerAddress, ...env });
+  if (gatewayInner) await proc.waitFor(new RegExp(`Worker connected to gateway ${gatewayInner.replace(/\./g, '\\.')}`));
+  return proc;
+}
