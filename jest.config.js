@@ -12,10 +12,8 @@ const common = {
 };
 
 module.exports = {
-  // Cross-process tests wait for real processes; every wait inside them is bounded on its own.
-  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', rootDir: __dirname, roots: ['<rootDir>/libs/', '<rootDir>/apps/'], testRegex: '.*\\.spec\\.ts$' },
-    { ...common, displayName: 'e2e', rootDir: __dirname, roots: ['<rootDir>/test/'], testRegex: '.*\\.e2e-spec\\.ts$' },
+    { ...common, displayName: 'e2e', rootDir: __dirname, roots: ['<rootDir>/test/'], testRegex: '.*\\.e2e-spec\\.ts$', setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'] },
   ],
 };

@@ -66,7 +66,9 @@ export class InnerLink<T> extends EventEmitter {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(`socket error: ${err.message}`, 'debug'));
+    // Socket errors (refused, reset) are not logged here: the owner sees the reason in 'close' and decides
+    // whether it is news (a reconnect loop must not print a line per attempt).
+    socket.on('error', (err) => this.fail(`socket error: ${err.message}`, null));
     socket.on('end', () => this.end());
     socket.on('close', () => this.finish());
     if (options.secret) {
@@ -135,10 +137,10 @@ export class InnerLink<T> extends EventEmitter {
     }
   }
 
-  private fail(reason: string, level: 'warn' | 'debug' = 'warn'): void {
+  private fail(reason: string, level: 'warn' | null = 'warn'): void {
     if (this.state === 'closed') return;
     this.closeReason = reason;
-    this.options.logger[level](`${this.options.label}: ${reason}; link closed`);
+    if (level) this.options.logger[level](`${this.options.label}: ${reason}; link closed`);
     const wasHandshake = this.state === 'handshake';
     this.state = 'closed';
     if (wasHandshake) {

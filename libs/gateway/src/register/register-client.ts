@@ -109,12 +109,6 @@ export class RegisterClient extends EventEmitter {
       logger: this.logger,
     });
     peer.link = link;
-    socket.on('error', (err) => {
-      if (!peer.outageLogged) {
-        this.logger.warn(`register ${peer.name} unreachable (${err.message}); retrying`);
-        peer.outageLogged = true;
-      }
-    });
     link.on('open', () => {
       peer.outageLogged = false;
       this.logger.log(`connected to register ${peer.name}`);
@@ -136,12 +130,13 @@ export class RegisterClient extends EventEmitter {
         this.recompute();
       }
     });
-    link.on('close', () => {
+    link.on('close', (reason: string) => {
       if (peer.link !== link) return;
       peer.link = null;
       if (this.stopped) return;
       if (!peer.outageLogged) {
-        this.logger.warn(`lost register ${peer.name}; reconnecting`);
+        // One line per outage, not one per retry.
+        this.logger.warn(`register ${peer.name} unreachable${reason ? ` (${reason})` : ''}; retrying every ${(this.options.reconnectDelayMs ?? 1_000) / 1000} s`);
         peer.outageLogged = true;
       }
       peer.retry = setTimeout(() => this.connect(peer), this.options.reconnectDelayMs ?? 1_000);

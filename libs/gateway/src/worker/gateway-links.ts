@@ -87,7 +87,6 @@ export class GatewayLinks extends EventEmitter {
     link.send(
       encodeFrame(frame({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: this.workerKey })) })),
     );
-    socket.on('error', (err) => this.logger.debug(`gateway ${address}: ${err.message}`));
     link.on('open', () => {
       this.logger.log(`Worker connected to gateway ${address}`);
       this.emit('gateway', address, 'up');
@@ -95,14 +94,14 @@ export class GatewayLinks extends EventEmitter {
     link.on('message', (f: GatewayFrame) => this.emit('frame', f, address));
     let wasOpen = false;
     link.once('open', () => (wasOpen = true));
-    link.on('close', () => {
+    link.on('close', (reason: string) => {
       if (this.links.get(address) !== link) return;
       this.links.delete(address);
       if (this.stopped) return;
       if (wasOpen) this.emit('gateway', address, 'down');
       if (this.listed.has(address)) {
         // One line per outage, not one per retry.
-        if (wasOpen) this.logger.warn(`link to gateway ${address} closed; reconnecting`);
+        if (wasOpen) this.logger.warn(`link to gateway ${address} closed${reason ? ` (${reason})` : ''}; reconnecting`);
         const timer = setTimeout(() => this.connect(address), this.options.reconnectDelayMs ?? 1_000);
         timer.unref();
         this.retries.set(address, timer);
