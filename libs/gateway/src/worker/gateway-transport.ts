@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import { from, isObservable, mergeMap, of, type Observable } from 'rxjs';
 import { encodeClientId } from '../protocol/client-id';
 import { toOutgoingMessage } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
@@ -33,7 +34,8 @@ interface Routes {
  */
 export class GatewayTransport extends Server implements CustomTransportStrategy {
   override transportId = GATEWAY_TRANSPORT;
-  protected override readonly logger = new Logger('Worker');
+  // Our own logger: the base class's protected members are not part of the API Nest 11 and 12 share.
+  private readonly log = new Logger('Worker');
   readonly links: GatewayLinks;
   private readonly tracker = new ClientTracker();
   private routes: Routes = { typed: new Map() };
@@ -48,7 +50,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     this.routes = this.collectRoutes();
     this.links.on('frame', (f: GatewayFrame, address: string) => this.onFrame(f, address));
     this.links.start();
-    this.logger.log(
+    this.log.log(
       `Worker ${this.links.workerKey} started: ${this.routes.typed.size} typed message handler(s)` +
         (this.routes.message ? ' + untyped handler' : '') +
         (this.options.secret ? '' : ' (plaintext inner links)'),
@@ -109,11 +111,15 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     try {
       envelope = decodeEventEnvelope(f.ext);
     } catch (err) {
-      this.logger.warn(`event from gateway ${gatewayAddress} dropped: ${(err as Error).message}`);
+      this.log.warn(`event from gateway ${gatewayAddress} dropped: ${(err as Error).message}`);
       return;
     }
     const clientId = encodeClientId(f);
-    void this.tracker.enqueue(clientId, () => this.handle(kind, clientId, gatewayAddress, f, envelope));
+    void this.tracker.enqueue(clientId, () =>
+      this.handle(kind, clientId, gatewayAddress, f, envelope).catch((err: unknown) =>
+        this.log.error(`${kind} event of client ${clientId} failed: ${(err as Error)?.message}`, (err as Error)?.stack),
+      ),
+    );
   }
 
   private async handle(
@@ -190,7 +196,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
         reply(errorMessage(err));
         return resolve();
       }
-      this.send(this.transformToObservable(result), (packet) => {
+      this.send(toObservable(result), (packet) => {
         if (packet.err !== undefined) reply(errorMessage(packet.err));
         else if (packet.response !== undefined) reply(packet.response);
         if (packet.isDisposed) resolve();
@@ -201,8 +207,13 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   private warnOnce(key: string, message: string): void {
     if (this.warned.has(key)) return;
     this.warned.add(key);
-    this.logger.warn(message);
+    this.log.warn(message);
   }
+}
+
+/** A handler's result (value, Promise, Observable, or Promise of Observable: what Nest's wrappers return). */
+function toObservable(result: unknown): Observable<unknown> {
+  return from(Promise.resolve(result)).pipe(mergeMap((value) => (isObservable(value) ? value : of(value))));
 }
 
 /** The client-facing form of a handler error. */
