@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Cmd } from './command';
 import { FrameError, HEADER_LENGTH, encodeFrame, frame, type GatewayFrame } from './frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder';
+import { prng, randomInt } from '../../../../test/support/seeded-random';
 
 const VECTORS_FILE = path.join(__dirname, 'testdata', 'php-gatewayworker-vectors.json');
 
@@ -52,22 +53,6 @@ const expected = frameVectors.map((v) => {
     Buffer.from(f.body as string, 'utf8').toString('hex'),
   ].join(',');
 });
-
-/** Deterministic PRNG (mulberry32), so every run feeds the same chunkings and fuzz inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomInt(rand: () => number, min: number, max: number): number {
-  return min + Math.floor(rand() * (max - min + 1));
-}
 
 function decodeChunks(chunks: Buffer[], decoder = new FrameDecoder()): string[] {
   const out: string[] = [];

@@ -12,21 +12,10 @@ import {
   proofMatches,
   type LinkKeys,
 } from './record-layer';
+import { prng } from '../../../../test/support/seeded-random';
 
 const SECRET = Buffer.from('correct horse battery staple');
 const TAG = 16;
-
-/** Deterministic PRNG (mulberry32) for chunkings. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function keyPair(secret = SECRET): { initiator: LinkKeys; responder: LinkKeys; iHello: Buffer; rHello: Buffer } {
   const iHello = createHello();
