@@ -41,7 +41,7 @@ export class GatewayClient {
     return this.command(clientId, Cmd.SetSession, { ext: Buffer.from(JSON.stringify(session)) });
   }
 
-  /** Merges into a client's session (nested objects merge key by key, as PHP's updateSession). */
+  /** Merges into a client's session: nested objects merge key by key; arrays and other values are replaced. */
   updateSession(clientId: string, session: Record<string, unknown>): boolean {
     return this.command(clientId, Cmd.UpdateSession, { ext: Buffer.from(JSON.stringify(session)) });
   }

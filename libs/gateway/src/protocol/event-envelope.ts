@@ -42,8 +42,8 @@ export function normaliseSessionJson(ext: Buffer): string {
 }
 
 /**
- * PHP's array_replace_recursive, which UpdateSession applies: objects merge key by key, recursively;
- * anything else in `patch` replaces what was there.
+ * What UpdateSession applies: objects merge key by key, recursively (PHP's array_replace_recursive);
+ * anything else in `patch`, arrays included, replaces what was there (PHP would merge lists by index).
  */
 export function mergeSession(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return patch;

@@ -1,4 +1,5 @@
 import type { ClientHandshake } from '../protocol/client-handshake';
+import { gatewayAddressOf } from '../protocol/client-id';
 import type { EventEnvelope } from '../protocol/event-envelope';
 
 interface TrackedClient {
@@ -67,6 +68,16 @@ export class ClientTracker {
   wrote(clientId: string, json: string, baseVersion: number): void {
     const client = this.clients.get(clientId);
     if (client) client.written = { json, version: baseVersion + 1 };
+  }
+
+  /**
+   * Forgets every client of a gateway this worker lost its link to: the gateway routes those clients to
+   * other workers, and no close event will come here for them.
+   */
+  forgetGateway(gatewayAddress: string): void {
+    for (const clientId of this.clients.keys()) {
+      if (gatewayAddressOf(clientId) === gatewayAddress) this.clients.delete(clientId);
+    }
   }
 
   /** Forgets a client once its close event has been handled and nothing else is queued. */

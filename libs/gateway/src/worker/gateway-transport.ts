@@ -49,6 +49,9 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   listen(callback: (...optionalParams: unknown[]) => void): void {
     this.routes = this.collectRoutes();
     this.links.on('frame', (f: GatewayFrame, address: string) => this.onFrame(f, address));
+    this.links.on('gateway', (address: string, state: 'up' | 'down') => {
+      if (state === 'down') this.tracker.forgetGateway(address);
+    });
     this.links.start();
     this.log.log(
       `Worker ${this.links.workerKey} started: ${this.routes.typed.size} typed message handler(s)` +
