@@ -1,0 +1,207 @@
+'use strict';
+/**
+ * The load generator: a child process of bench/run.js (forked with an IPC channel), so it never shares an
+ * event loop with the server under test. run.js sends it one command at a time and gets one answer back:
+ *
+ *   { id, cmd: 'throughput', url, format, connections, window, payloadBytes, warmupMs, durationMs }
+ *       opens `connections` WebSockets; each keeps `window` messages in flight (a new one is sent for every
+ *       echo received) for warmupMs + durationMs; counts the echoes received and records their round-trip
+ *       times during the last durationMs only; then closes everything.
+ *   { id, cmd: 'open-idle', url, count }   opens `count` WebSockets that send nothing and keeps them open.
+ *   { id, cmd: 'close-idle' }              closes the connections opened by open-idle.
+ *
+ * Answers are { id, ok: true, result } or { id, ok: false, error }. Every wait is bounded.
+ *
+ * Message formats: 'raw' (A and C) sends the payload itself as a text frame and expects it back unchanged;
+ * 'nest-envelope' (B) sends {"event":"echo","data":"<payload>"} and expects the same envelope back.
+ * The payload is `#<seq>|` padded with 'x' to payloadBytes; the echo is matched to its send time by seq.
+ */
+const { performance } = require('node:perf_hooks');
+const WebSocket = require('ws');
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const OPEN_CONCURRENCY = 100; // handshakes in progress at once
+const CLOSE_WAIT_MS = 5_000;
+const DRAIN_MS = 200; // after the measured window: let in-flight echoes land before closing
+
+// Round-trip histogram: 10 µs buckets up to 10 s, one overflow bucket.
+const BUCKET_MS = 0.01;
+const BUCKETS = 1_000_000;
+
+let idleSockets = [];
+
+/** Opens `count` connections, at most OPEN_CONCURRENCY handshakes at a time; never rejects. */
+async function openConnections(url, count) {
+  const sockets = [];
+  let failed = 0;
+  let firstError = null;
+  let next = 0;
+  const openOne = () =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+      let settled = false;
+      const settle = (err) => {
+        if (settled) return;
+        settled = true;
+        if (err) {
+          failed++;
+          if (!firstError) firstError = err.message || String(err);
+          ws.terminate();
+        } else {
+          sockets.push(ws);
+        }
+        resolve();
+      };
+      ws.once('open', () => settle(null));
+      ws.once('error', (err) => settle(err));
+      ws.once('close', (code) => settle(new Error(`closed during handshake (code ${code})`)));
+      ws.once('unexpected-response', (_req, res) => settle(new Error(`HTTP ${res.statusCode} instead of an upgrade`)));
+    });
+  const lane = async () => {
+    while (next < count) {
+      next++;
+      await openOne();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, count) }, lane));
+  return { sockets, failed, firstError };
+}
+
+/** Terminates every socket and waits (bounded) for their close events. */
+async function closeAll(sockets) {
+  const open = sockets.filter((ws) => ws.readyState !== WebSocket.CLOSED);
+  const closed = Promise.all(open.map((ws) => new Promise((r) => ws.once('close', r))));
+  for (const ws of open) ws.terminate();
+  let timer;
+  await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+  clearTimeout(timer);
+}
+
+function percentile(hist, total, p) {
+  if (total === 0) return null;
+  const rank = Math.ceil(total * p);
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i];
+    if (seen >= rank) return i === BUCKETS ? Infinity : (i + 1) * BUCKET_MS; // upper edge of the bucket
+  }
+  return null;
+}
+
+async function throughput(cmd) {
+  const { url, format, connections, window, payloadBytes, warmupMs, durationMs } = cmd;
+  const opened = await openConnections(url, connections);
+  if (opened.sockets.length === 0) throw new Error(`no connection opened to ${url}: ${opened.firstError}`);
+
+  const pad = 'x'.repeat(payloadBytes);
+  const payload = (seq) => {
+    const head = `#${seq}|`;
+    return head.length >= payloadBytes ? head : head + pad.slice(head.length);
+  };
+  const frame = format === 'nest-envelope' ? (seq) => `{"event":"echo","data":"${payload(seq)}"}` : payload;
+  const frameBytes = Buffer.byteLength(frame(0)); // seq 0: the shortest head, so a lower bound when the head grows
+
+  const hist = new Uint32Array(BUCKETS + 1);
+  let measured = 0;
+  let sent = 0;
+  let received = 0;
+  let bad = 0;
+  let closedEarly = 0;
+  let sendErrors = 0;
+  let sending = true;
+
+  const t0 = performance.now();
+  const measureFrom = t0 + warmupMs;
+  const measureTo = measureFrom + durationMs;
+
+  for (const ws of opened.sockets) {
+    const sentAt = new Map(); // seq -> performance.now() at send; at most `window` entries
+    let seq = 0;
+    const sendNext = () => {
+      const s = seq++;
+      sentAt.set(s, performance.now());
+      sent++;
+      ws.send(frame(s), (err) => {
+        if (err) sendErrors++;
+      });
+    };
+    ws.on('message', (data) => {
+      const now = performance.now();
+      received++;
+      const text = data.toString();
+      const hash = text.indexOf('#');
+      const bar = hash < 0 ? -1 : text.indexOf('|', hash);
+      const s = bar < 0 ? NaN : Number(text.slice(hash + 1, bar));
+      const at = sentAt.get(s);
+      if (at === undefined || (format === 'raw' && text.length !== payloadBytes) || (format === 'nest-envelope' && !text.startsWith('{"event":"echo","data":"#'))) {
+        bad++;
+      } else {
+        sentAt.delete(s);
+        if (now >= measureFrom && now < measureTo) {
+          measured++;
+          const bucket = Math.floor((now - at) / BUCKET_MS);
+          hist[bucket < BUCKETS ? bucket : BUCKETS]++;
+        }
+      }
+      if (sending && sentAt.size < window && ws.readyState === WebSocket.OPEN) sendNext();
+    });
+    ws.on('close', () => {
+      if (sending) closedEarly++;
+    });
+    ws.on('error', () => undefined); // counted through 'close'
+    for (let i = 0; i < window; i++) sendNext();
+  }
+
+  await new Promise((r) => setTimeout(r, measureTo - performance.now()));
+  sending = false;
+  await new Promise((r) => setTimeout(r, DRAIN_MS));
+  await closeAll(opened.sockets);
+
+  return {
+    connections: opened.sockets.length,
+    connectFailed: opened.failed,
+    connectFirstError: opened.firstError,
+    frameBytesSent: frameBytes,
+    measuredEchoes: measured,
+    msgsPerSec: measured / (durationMs / 1000),
+    p50Ms: percentile(hist, measured, 0.5),
+    p99Ms: percentile(hist, measured, 0.99),
+    totalSent: sent,
+    totalReceived: received,
+    badEchoes: bad,
+    closedEarly,
+    sendErrors,
+  };
+}
+
+async function openIdle(cmd) {
+  const opened = await openConnections(cmd.url, cmd.count);
+  for (const ws of opened.sockets) ws.on('error', () => undefined); // an early close shows in close-idle's count
+  idleSockets = idleSockets.concat(opened.sockets);
+  return { opened: opened.sockets.length, failed: opened.failed, firstError: opened.firstError };
+}
+
+async function closeIdle() {
+  const n = idleSockets.length;
+  const stillOpen = idleSockets.filter((ws) => ws.readyState === WebSocket.OPEN).length;
+  await closeAll(idleSockets);
+  idleSockets = [];
+  return { closed: n, stillOpenBeforeClose: stillOpen };
+}
+
+const commands = { throughput, 'open-idle': openIdle, 'close-idle': closeIdle };
+
+process.on('message', (msg) => {
+  const handler = commands[msg && msg.cmd];
+  if (!handler) {
+    process.send({ id: msg && msg.id, ok: false, error: `unknown command ${msg && msg.cmd}` });
+    return;
+  }
+  handler(msg).then(
+    (result) => process.send({ id: msg.id, ok: true, result }),
+    (err) => process.send({ id: msg.id, ok: false, error: err && err.message ? err.message : String(err) }),
+  );
+});
+
+// The parent going away (IPC closed) ends this process: nothing here may outlive run.js.
+process.on('disconnect', () => process.exit(0));
