@@ -113,7 +113,10 @@ export class RecordSealer {
  */
 export class RecordOpener {
   private counter = 0;
-  private pending: Buffer = Buffer.alloc(0);
+  // Chunks are kept as they came and joined once per complete record, not once per chunk: a large
+  // record arriving in many TCP reads is copied once.
+  private chunks: Buffer[] = [];
+  private buffered = 0;
   private failed: RecordError | null = null;
 
   constructor(
@@ -123,37 +126,52 @@ export class RecordOpener {
 
   push(chunk: Buffer): Buffer[] {
     if (this.failed) throw this.failed;
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
     const out: Buffer[] = [];
-    while (this.pending.length >= RECORD_HEADER_LENGTH) {
-      const length = this.pending.readUInt32BE(0);
+    while (this.buffered >= RECORD_HEADER_LENGTH) {
+      if (this.chunks[0].length < RECORD_HEADER_LENGTH) this.join();
+      const length = this.chunks[0].readUInt32BE(0);
       if (length < TAG_LENGTH || length > MAX_RECORD_PLAINTEXT + TAG_LENGTH) {
         throw this.fail(`record length ${length} is out of range`);
       }
-      if (this.pending.length < RECORD_HEADER_LENGTH + length) break;
-      const header = this.pending.subarray(0, RECORD_HEADER_LENGTH);
-      const body = this.pending.subarray(RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH + length - TAG_LENGTH);
-      const tag = this.pending.subarray(RECORD_HEADER_LENGTH + length - TAG_LENGTH, RECORD_HEADER_LENGTH + length);
-      const decipher = createDecipheriv('aes-256-gcm', this.key, nonceFor(this.salt, this.counter));
-      decipher.setAAD(header);
-      decipher.setAuthTag(tag);
-      try {
-        const plain = decipher.update(body);
-        decipher.final();
-        out.push(plain);
-      } catch {
-        throw this.fail(`record #${this.counter} failed authentication (tampered, replayed or reordered)`);
-      }
-      this.counter++;
-      this.pending = this.pending.subarray(RECORD_HEADER_LENGTH + length);
+      const total = RECORD_HEADER_LENGTH + length;
+      if (this.buffered < total) break;
+      if (this.chunks[0].length < total) this.join();
+      const record = this.chunks[0];
+      out.push(this.open(record.subarray(0, total)));
+      if (record.length === total) this.chunks.shift();
+      else this.chunks[0] = record.subarray(total);
+      this.buffered -= total;
     }
-    if (this.pending.length === 0) this.pending = Buffer.alloc(0);
     return out;
+  }
+
+  private join(): void {
+    this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+  }
+
+  private open(record: Buffer): Buffer {
+    const tagAt = record.length - TAG_LENGTH;
+    const decipher = createDecipheriv('aes-256-gcm', this.key, nonceFor(this.salt, this.counter));
+    decipher.setAAD(record.subarray(0, RECORD_HEADER_LENGTH));
+    decipher.setAuthTag(record.subarray(tagAt));
+    try {
+      const plain = decipher.update(record.subarray(RECORD_HEADER_LENGTH, tagAt));
+      decipher.final();
+      this.counter++;
+      return plain;
+    } catch {
+      throw this.fail(`record #${this.counter} failed authentication (tampered, replayed or reordered)`);
+    }
   }
 
   private fail(message: string): RecordError {
     this.failed = new RecordError(message);
-    this.pending = Buffer.alloc(0);
+    this.chunks = [];
+    this.buffered = 0;
     return this.failed;
   }
 }
