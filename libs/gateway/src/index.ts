@@ -19,4 +19,4 @@ export * from './worker/client-event.decorators';
 export * from './worker/client-param.decorators';
 export * from './worker/gateway-exception.filter';
 export * from './client/gateway-client';
-export * from './run-or-exit';
+export * from './config/run-or-exit';

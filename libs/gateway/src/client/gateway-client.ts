@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { decodeClientId, gatewayAddressOf } from '../protocol/client-id';
-import { toOutgoingMessage } from '../protocol/client-message';
-import { Cmd, FrameFlag } from '../protocol/command';
-import { encodeFrame, frame } from '../protocol/frame';
+import { decodeClientId, gatewayAddress } from '../protocol/client-id';
+import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
+import { Cmd } from '../protocol/command';
+import type { GatewayFrame } from '../protocol/frame';
 import { GatewayTransport } from '../worker/gateway-transport';
 
 /**
@@ -18,40 +18,34 @@ export class GatewayClient {
 
   /** Sends a message to one client: string → text frame, Buffer → binary frame, other values → JSON text. */
   sendToClient(clientId: string, message: unknown): boolean {
-    const { connectionId } = decodeClientId(clientId);
-    return this.transport.sendToClient(clientId, gatewayAddressOf(clientId), connectionId, message);
+    const outgoing = toOutgoingMessage(message);
+    return outgoing ? this.command(clientId, { cmd: Cmd.SendToOne, ...messageFrameFields(outgoing) }) : true;
   }
 
   /** Closes a client (WebSocket close 1000), after sending `message` if given. */
   closeClient(clientId: string, message?: unknown): boolean {
     const outgoing = toOutgoingMessage(message);
-    return this.command(clientId, Cmd.Kick, {
-      flag: FrameFlag.BodyIsScalar | (outgoing?.binary ? FrameFlag.Binary : 0),
-      body: outgoing?.body,
-    });
+    return this.command(clientId, { cmd: Cmd.Kick, ...(outgoing && messageFrameFields(outgoing)) });
   }
 
   /** Drops a client's connection at once, discarding anything not yet sent. */
   destroyClient(clientId: string): boolean {
-    return this.command(clientId, Cmd.Destroy, {});
+    return this.command(clientId, { cmd: Cmd.Destroy });
   }
 
   /** Replaces a client's whole session. */
   setSession(clientId: string, session: Record<string, unknown> | null): boolean {
-    return this.command(clientId, Cmd.SetSession, { ext: Buffer.from(JSON.stringify(session)) });
+    return this.command(clientId, { cmd: Cmd.SetSession, ext: Buffer.from(JSON.stringify(session)) });
   }
 
   /** Merges into a client's session: nested objects merge key by key; arrays and other values are replaced. */
   updateSession(clientId: string, session: Record<string, unknown>): boolean {
-    return this.command(clientId, Cmd.UpdateSession, { ext: Buffer.from(JSON.stringify(session)) });
+    return this.command(clientId, { cmd: Cmd.UpdateSession, ext: Buffer.from(JSON.stringify(session)) });
   }
 
-  private command(clientId: string, cmd: Cmd, fields: { flag?: number; body?: Buffer; ext?: Buffer }): boolean {
-    const { connectionId } = decodeClientId(clientId);
-    const f = frame({ cmd, connectionId });
-    if (fields.flag !== undefined) f.flag = fields.flag;
-    if (fields.body) f.body = fields.body;
-    if (fields.ext) f.ext = fields.ext;
-    return this.transport.links.send(gatewayAddressOf(clientId), encodeFrame(f));
+  /** A single-client command goes to the gateway encoded in the client_id. */
+  private command(clientId: string, fields: Partial<GatewayFrame> & { cmd: Cmd }): boolean {
+    const address = decodeClientId(clientId);
+    return this.transport.sendCommand(gatewayAddress(address), { ...fields, connectionId: address.connectionId });
   }
 }

@@ -5,7 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ipv4ToNumber, remoteIpToNumber } from '../protocol/client-id';
 import { parseQuery, type ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag, cmdName } from '../protocol/command';
-import { encodeEventEnvelope, mergeSession, normaliseSessionJson } from '../protocol/event-envelope';
+import { encodeEventEnvelope, mergeSession, parseSessionJson } from '../protocol/event-envelope';
 import { encodeFrame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
 import { InnerLink } from '../protocol/inner-link';
@@ -66,14 +66,6 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     await this.stop();
-  }
-
-  get clientCount(): number {
-    return this.table.size;
-  }
-
-  get workerCount(): number {
-    return this.router.size;
   }
 
   async start(): Promise<GatewayAddresses> {
@@ -315,11 +307,10 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
         const client = this.table.get(f.connectionId);
         if (!client) return;
         try {
-          const written = normaliseSessionJson(f.ext);
-          client.session =
-            f.cmd === Cmd.SetSession
-              ? written
-              : JSON.stringify(mergeSession(JSON.parse(client.session), JSON.parse(written)) ?? null);
+          const written = parseSessionJson(f.ext);
+          client.session = JSON.stringify(
+            f.cmd === Cmd.SetSession ? written : mergeSession(JSON.parse(client.session), written),
+          );
           client.sessionVersion++;
         } catch (err) {
           this.logger.warn(`${cmdName(f.cmd)} for client ${client.id} ignored: ${(err as Error).message}`);

@@ -37,7 +37,11 @@ export function decodeClientId(clientId: string): ClientAddress {
 
 /** "ip:port" of the gateway inner address a client_id points to (the key workers use for their links). */
 export function gatewayAddressOf(clientId: string): string {
-  const a = decodeClientId(clientId);
+  return gatewayAddress(decodeClientId(clientId));
+}
+
+/** "ip:port" of the gateway in a decoded client_id. */
+export function gatewayAddress(a: ClientAddress): string {
   return `${ipv4ToString(a.localIp)}:${a.localPort}`;
 }
 

@@ -29,16 +29,16 @@ export function decodeEventEnvelope(ext: Buffer): EventEnvelope {
 }
 
 /**
- * Validates session JSON written by a worker or client (SetSession): it must be a JSON object or null.
- * Returns the canonical text to store, or throws with a reason.
+ * Parses session JSON written by a worker or client (SetSession, UpdateSession): it must be a JSON object or
+ * null (empty ext = null). Throws with a reason otherwise.
  */
-export function normaliseSessionJson(ext: Buffer): string {
-  if (ext.length === 0) return 'null';
+export function parseSessionJson(ext: Buffer): Record<string, unknown> | null {
+  if (ext.length === 0) return null;
   const value: unknown = JSON.parse(ext.toString('utf8'));
   if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
     throw new Error('a session must be a JSON object or null');
   }
-  return JSON.stringify(value);
+  return value as Record<string, unknown> | null;
 }
 
 /**

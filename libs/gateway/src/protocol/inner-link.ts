@@ -86,21 +86,12 @@ export class InnerLink<T> extends EventEmitter {
     }
   }
 
-  get label(): string {
-    return this.options.label;
-  }
-
   get isOpen(): boolean {
     return this.state === 'open';
   }
 
   get isClosed(): boolean {
     return this.state === 'closed';
-  }
-
-  /** Bytes accepted by {@link send} and not yet handed to the kernel. */
-  get bufferedBytes(): number {
-    return this.outgoingBytes + this.socket.writableLength;
   }
 
   /**

@@ -65,16 +65,6 @@ export class RegisterClient extends EventEmitter {
     }));
   }
 
-  /** The union of the gateway lists received so far. */
-  get addresses(): string[] {
-    return this.current;
-  }
-
-  /** Number of registers currently connected and authenticated. */
-  get connectedCount(): number {
-    return this.peers.filter((p) => p.link?.isOpen).length;
-  }
-
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;

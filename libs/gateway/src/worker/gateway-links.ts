@@ -52,11 +52,6 @@ export class GatewayLinks extends EventEmitter {
     for (const link of this.links.values()) link.end();
   }
 
-  /** Addresses ("ip:port") of the gateways with an open link. */
-  get connected(): string[] {
-    return [...this.links.entries()].filter(([, l]) => l.isOpen).map(([a]) => a);
-  }
-
   /** Sends encoded frame bytes to one gateway; false when no link to it is open. */
   send(address: string, bytes: Buffer): boolean {
     const link = this.links.get(address);

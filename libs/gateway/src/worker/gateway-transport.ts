@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { from, isObservable, mergeMap, of, type Observable } from 'rxjs';
 import { encodeClientId } from '../protocol/client-id';
-import { toOutgoingMessage } from '../protocol/client-message';
+import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, type EventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
@@ -73,21 +73,12 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     return this.links as T;
   }
 
-  /** Sends a message to a client through the gateway that holds it; false if that gateway is not linked. */
-  sendToClient(clientId: string, gatewayAddress: string, connectionId: number, value: unknown): boolean {
-    const message = toOutgoingMessage(value);
-    if (!message) return true;
-    return this.links.send(
-      gatewayAddress,
-      encodeFrame(
-        frame({
-          cmd: Cmd.SendToOne,
-          connectionId,
-          flag: FrameFlag.BodyIsScalar | (message.binary ? FrameFlag.Binary : 0),
-          body: message.body,
-        }),
-      ),
-    );
+  /**
+   * Sends one command frame to a gateway over this worker's link (what GatewayClient rides on); false when no
+   * link to that gateway is open.
+   */
+  sendCommand(gatewayAddress: string, fields: Partial<GatewayFrame> & { cmd: Cmd }): boolean {
+    return this.links.send(gatewayAddress, encodeFrame(frame(fields)));
   }
 
   private collectRoutes(): Routes {
@@ -141,7 +132,10 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
       if (!handler) return;
       const event: ClientEvent = { kind, clientId, gatewayAddress, body, binary, session, handshake };
       await this.invoke(handler, body, new GatewayContext(event), (value) => {
-        if (kind !== 'close') this.sendToClient(clientId, gatewayAddress, f.connectionId, value);
+        const message = kind === 'close' ? null : toOutgoingMessage(value);
+        if (message) {
+          this.sendCommand(gatewayAddress, { cmd: Cmd.SendToOne, connectionId: f.connectionId, ...messageFrameFields(message) });
+        }
       });
     } finally {
       if (kind === 'close') {
@@ -149,10 +143,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
       } else {
         const after = JSON.stringify(session);
         if (after !== before) {
-          this.links.send(
-            gatewayAddress,
-            encodeFrame(frame({ cmd: Cmd.SetSession, connectionId: f.connectionId, ext: Buffer.from(after) })),
-          );
+          this.sendCommand(gatewayAddress, { cmd: Cmd.SetSession, connectionId: f.connectionId, ext: Buffer.from(after) });
           this.tracker.wrote(clientId, after, version);
         }
       }

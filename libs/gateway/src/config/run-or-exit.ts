@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ConfigError } from './config/environment';
+import { ConfigError } from './environment';
 
 /**
  * Entry-point helper for the apps: runs `main`; a configuration error prints one line naming the variable
