@@ -6,8 +6,6 @@ import { TestClient } from './support/ws-client';
  * status 1 and a line naming the variable; plaintext inner links work only when chosen on every side.
  */
 
-// The e2e project's testTimeout is not applied per project by Jest; every wait below is bounded on its own.
-
 /** A too-short secret; it must never be echoed back in the error. */
 const SHORT_SECRET = 'short-Qx7z';
 

@@ -1,8 +1,6 @@
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
 
-// The e2e project's testTimeout is not applied per project by Jest; every wait below is bounded on its own.
-
 /**
  * Discovery across real processes: a register, gateways announcing themselves to it, workers finding the
  * gateways through it, and what happens when a register is refused, restarted or lost.

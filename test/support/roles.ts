@@ -15,23 +15,26 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 /** A secret good enough for tests (never a real one). */
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
-export class RoleProcess {
+/** A child process whose stdout and stderr lines (ANSI colours removed) can be awaited, bounded in time. */
+export class LoggedProcess {
   readonly lines: string[] = [];
   private waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  /** Resolves with the exit code (null when killed by a signal, see `child.signalCode`). */
   readonly exited: Promise<number | null>;
 
   constructor(
-    readonly role: Role,
+    readonly name: string,
     readonly child: ChildProcess,
   ) {
-    let partial = '';
-    const onChunk = (chunk: Buffer) => {
-      const parts = (partial + chunk.toString('utf8')).split('\n');
-      partial = parts.pop()!;
-      for (const raw of parts) this.onLine(raw.replace(ANSI, ''));
-    };
-    child.stdout!.on('data', onChunk);
-    child.stderr!.on('data', onChunk);
+    // stdout and stderr are split separately, so a chunk of one never cuts a line of the other.
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let partial = '';
+      stream.on('data', (chunk: Buffer) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop()!;
+        for (const raw of parts) this.onLine(raw.replace(ANSI, ''));
+      });
+    }
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
   }
 
@@ -39,13 +42,26 @@ export class RoleProcess {
     return this.lines.join('\n');
   }
 
-  /** Resolves with the first line (already seen or coming) matching `re`; rejects after `timeoutMs`. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * Resolves with the first line (already seen or coming) matching `re`; rejects after `timeoutMs`, or as soon
+   * as the process exits without printing one.
+   */
   waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {
     for (const line of this.lines) {
       const m = re.exec(line);
       if (m) return Promise.resolve(m);
     }
     return new Promise((resolveWait, reject) => {
+      const fail = (why: string) => {
+        if (!this.waiters.includes(waiter)) return;
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        clearTimeout(timer);
+        reject(new Error(`${this.name} (pid ${this.child.pid}) ${why} a line matching ${re}; output:\n${this.output}`));
+      };
       const waiter = {
         re,
         resolve: (m: RegExpExecArray) => {
@@ -53,17 +69,15 @@ export class RoleProcess {
           resolveWait(m);
         },
       };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`${this.role} (pid ${this.child.pid}) printed no line matching ${re} within ${timeoutMs} ms; output:\n${this.output}`));
-      }, timeoutMs);
+      const timer = setTimeout(() => fail(`printed within ${timeoutMs} ms no`), timeoutMs);
       this.waiters.push(waiter);
+      void this.exited.then((code) => fail(`exited (code ${code}, signal ${this.child.signalCode}) before printing`));
     });
   }
 
   /** Sends SIGTERM and waits for the exit (SIGKILL after 5 s). */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (!this.running) return;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
     await this.exited;
@@ -71,7 +85,7 @@ export class RoleProcess {
   }
 
   kill(): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    if (this.running) this.child.kill('SIGKILL');
     return this.exited;
   }
 
@@ -84,6 +98,16 @@ export class RoleProcess {
         w.resolve(m);
       }
     }
+  }
+}
+
+/** One of the built apps. */
+export class RoleProcess extends LoggedProcess {
+  constructor(
+    readonly role: Role,
+    child: ChildProcess,
+  ) {
+    super(role, child);
   }
 }
 

@@ -1,0 +1,62 @@
+import { GatewayServer, parseHostPort } from '@app/gateway';
+import { startGateway, startRegister, stopAll, TEST_SECRET } from './support/roles';
+import { TestClient } from './support/ws-client';
+
+/** What the gateway does at its bounds, and how it closes clients; the close codes are the contract. */
+describe('gateway bounds and close codes', () => {
+  let server: GatewayServer | null = null;
+  const clients: TestClient[] = [];
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await server?.stop();
+    server = null;
+    await stopAll();
+  });
+
+  /** A gateway in this process (so options without an environment variable can be set), no worker. */
+  async function inProcessGateway(options: { pendingEventsLimit?: number; maxMessageSize?: number }): Promise<string> {
+    const register = await startRegister();
+    server = new GatewayServer({
+      listen: { host: '127.0.0.1', port: 0 },
+      lanIp: '127.0.0.1',
+      startPort: 0,
+      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+      secret: Buffer.from(TEST_SECRET),
+      ...options,
+    });
+    return (await server.start()).clientUrl;
+  }
+
+  async function open(url: string): Promise<TestClient> {
+    const c = await TestClient.open(url);
+    clients.push(c);
+    return c;
+  }
+
+  it('closes a client with 1013 once the events held for want of a worker pass the bound; other clients stay', async () => {
+    const url = await inProcessGateway({ pendingEventsLimit: 4 });
+    const quiet = await open(url); // its connect event is held: 1 of 4
+    const chatty = await open(url); // 2 of 4
+    chatty.send('a'); // 3
+    chatty.send('b'); // 4
+    chatty.send('c'); // over the bound
+    expect(await chatty.closed).toBe(1013);
+    expect(quiet.closeCode).toBeNull();
+  });
+
+  it('closes a client that sends a message above maxMessageSize with 1009', async () => {
+    const url = await inProcessGateway({ maxMessageSize: 1024 });
+    const c = await open(url);
+    c.send('x'.repeat(2048));
+    expect(await c.closed).toBe(1009);
+  });
+
+  it('closes clients with 1001 (going away) when the gateway process is stopped', async () => {
+    const register = await startRegister();
+    const gateway = await startGateway(register.address);
+    const c = await open(gateway.url);
+    await gateway.proc.stop();
+    expect(await c.closed).toBe(1001);
+  });
+});
