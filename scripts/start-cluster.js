@@ -35,19 +35,27 @@ let stopping = false;
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-/** Starts one role; resolves with the first stdout line matching `ready` (after ANSI colours are removed). */
+/**
+ * Starts one role; resolves once every pattern of `ready` has matched a stdout line (ANSI colours removed), with
+ * the matches in the order of `ready`.
+ */
 function start(role, main, roleEnv, ready) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main], { env: roleEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
+    const patterns = Array.isArray(ready) ? ready : [ready];
+    const matches = patterns.map(() => null);
     let matched = false;
     let partial = '';
     const onLine = (line) => {
       process.stdout.write(`[${role}] ${line}\n`);
-      const m = !matched && ready.exec(line.replace(ANSI, ''));
-      if (m) {
+      if (matched) return;
+      patterns.forEach((pattern, i) => {
+        matches[i] = matches[i] || pattern.exec(line.replace(ANSI, ''));
+      });
+      if (matches.every(Boolean)) {
         matched = true;
-        resolve(m);
+        resolve(Array.isArray(ready) ? matches : matches[0]);
       }
     };
     child.stdout.on('data', (chunk) => {
@@ -87,8 +95,16 @@ process.on('SIGTERM', () => stop(0));
   const [, registerAddress] = await start('register', mains[0], env, /Register listening on (\S+)/);
   const roleEnv = { ...env, REGISTER_ADDRESS: env.REGISTER_ADDRESS || registerAddress };
   const [, url] = await start('gateway', mains[1], roleEnv, /Gateway ready: clients (\S+),/);
-  await start('worker', mains[2], roleEnv, /Worker connected to gateway/);
-  console.log(`\nGatewayWorker cluster ready: connect a WebSocket client to ${url} (every message is echoed back). Ctrl-C stops it.\n`);
+  const workerEnv = { ...roleEnv, HTTP_LISTEN: env.HTTP_LISTEN || '127.0.0.1:3000' };
+  const ready = [/Worker connected to gateway/];
+  if (!/^(off|false|no|0)$/i.test(workerEnv.HTTP_LISTEN)) ready.push(/HTTP API listening on (\S+)/);
+  const [, http] = await start('worker', mains[2], workerEnv, ready);
+  console.log(
+    `\nGatewayWorker cluster ready: connect a WebSocket client to ${url} (chat: send {"type":"login","name":"Ann","room":"lobby"}; ` +
+      `any other message is echoed back).` +
+      (http ? ` HTTP push API: ${http[1]} (POST /notify, POST /kick, GET /online).` : '') +
+      ` Ctrl-C stops it.\n`,
+  );
 })().catch((err) => {
   console.error(`start-cluster: ${err.message}`);
   stop(1);

@@ -63,16 +63,27 @@ describe('scripts/start-cluster.js', () => {
         REGISTER_LISTEN: '127.0.0.1:0',
         GATEWAY_LISTEN: 'ws://127.0.0.1:0',
         GATEWAY_START_PORT: '0',
+        HTTP_LISTEN: '127.0.0.1:0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     launcher = new LoggedProcess('start-cluster', child);
 
-    const [, url] = await launcher.waitFor(/GatewayWorker cluster ready: connect a WebSocket client to (ws:\/\/127\.0\.0\.1:\d+)/);
+    const [, url, api] = await launcher.waitFor(
+      /GatewayWorker cluster ready: connect a WebSocket client to (ws:\/\/127\.0\.0\.1:\d+).*HTTP push API: (http:\/\/\S+\/api)/,
+    );
     client = await TestClient.open(url);
     client.send('hello cluster');
     expect(await client.text(0)).toBe('hello cluster');
     expect(client.received[0].binary).toBe(false);
+
+    // The chat example and the HTTP API of the same worker.
+    client.send(JSON.stringify({ type: 'login', name: 'Ann', room: 'lobby', uid: 'ann' }));
+    const welcome = JSON.parse(await client.text(1)) as { type: string; client_id: string; client_list: Record<string, string> };
+    expect(welcome.type).toBe('welcome');
+    expect(welcome.client_list).toEqual({ [welcome.client_id]: 'Ann' });
+    const online = (await (await fetch(`${api}/online`)).json()) as { clients: number; uids: number; groups: Record<string, number> };
+    expect(online).toEqual({ clients: 1, uids: 1, groups: { lobby: 1 } });
 
     expect(launcher.output).toMatch(/SECRET_KEY not set; generated a random one/);
     expect(launcher.output).not.toMatch(/[0-9a-f]{48}/i);

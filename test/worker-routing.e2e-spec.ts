@@ -17,9 +17,11 @@ function namedController(name: string) {
     }
 
     @OnClientMessage('flood')
-    flood(@ClientId() id: string, @MessageBody() body: { type: string; chunks: number }) {
+    async flood(@ClientId() id: string, @MessageBody() body: { type: string; chunks: number }) {
       const chunk = Buffer.alloc(64 * 1024, 0x61);
-      for (let i = 0; i < Math.min(body.chunks, 2_000); i++) this.gw.sendToClient(id, chunk);
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < Math.min(body.chunks, 2_000); i++) sends.push(this.gw.sendToClient(id, chunk));
+      await Promise.all(sends);
     }
   }
   return NamedController;

@@ -89,12 +89,12 @@ class TestController {
 
   @OnClientMessage('bye')
   bye(@ClientId() id: string) {
-    this.gw.closeClient(id, 'farewell');
+    return this.gw.closeClient(id, 'farewell');
   }
 
   @OnClientMessage('destroy')
   destroy(@ClientId() id: string) {
-    this.gw.destroyClient(id);
+    return this.gw.destroyClient(id);
   }
 
   @OnClientMessage()

@@ -161,7 +161,12 @@ export async function startWorker(
   env: Record<string, string> = {},
   gatewayInner?: string,
 ): Promise<RoleProcess> {
-  const proc = startRole('worker', { SECRET_KEY: TEST_SECRET, REGISTER_ADDRESS: registerAddress, ...env });
+  const proc = startRole('worker', {
+    SECRET_KEY: TEST_SECRET,
+    REGISTER_ADDRESS: registerAddress,
+    HTTP_LISTEN: '127.0.0.1:0',
+    ...env,
+  });
   if (gatewayInner) await proc.waitFor(new RegExp(`Worker connected to gateway ${gatewayInner.replace(/\./g, '\\.')}`));
   return proc;
 }

@@ -1,17 +1,36 @@
-import { GatewayExceptionFilter, GatewayTransport, runOrExit, workerOptionsFromEnv } from '@app/gateway';
-import { ValidationPipe } from '@nestjs/common';
+import {
+  GatewayExceptionFilter,
+  GatewayTransport,
+  readHttpListen,
+  runOrExit,
+  workerOptionsFromEnv,
+} from '@app/gateway';
+import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import { GatewayHttpErrorsFilter } from './api/gateway-http-errors.filter';
 import { WorkerAppModule } from './worker-app.module';
 
-// Configured by REGISTER_ADDRESS, SECRET_KEY and WORKER_NAME; see README.md.
+// Configured by REGISTER_ADDRESS, SECRET_KEY, WORKER_NAME and HTTP_LISTEN; see README.md.
 runOrExit('Worker', async () => {
   const options = workerOptionsFromEnv();
-  const app = await NestFactory.createMicroservice(WorkerAppModule.configure(options), {
-    inject: [GatewayTransport],
-    useFactory: (transport: GatewayTransport) => ({ strategy: transport }),
-  });
+  const http = readHttpListen(process.env, 'HTTP_LISTEN', '127.0.0.1:3000');
+  // A hybrid app: the gateway transport for client events, HTTP for the push API. Each side gets its own
+  // pipes and filters (the gateway filter answers clients with data; the HTTP one with status codes).
+  const app = await NestFactory.create(WorkerAppModule.configure(options), { logger: ['log', 'error', 'warn'] });
+  const worker = app.connectMicroservice({ strategy: app.get(GatewayTransport) });
+  worker.useGlobalPipes(new ValidationPipe({ transform: true }));
+  worker.useGlobalFilters(new GatewayExceptionFilter());
   app.useGlobalPipes(new ValidationPipe({ transform: true }));
-  app.useGlobalFilters(new GatewayExceptionFilter());
+  app.useGlobalFilters(new GatewayHttpErrorsFilter());
   app.enableShutdownHooks();
-  await app.listen();
+  await app.startAllMicroservices();
+  if (http) {
+    await app.listen(http.port, http.host);
+    const address = app.getHttpServer().address() as AddressInfo;
+    const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+    new Logger('Worker').log(`HTTP API listening on http://${host}:${address.port}/api`);
+  } else {
+    await app.init();
+  }
 });

@@ -55,6 +55,17 @@ export function readPort(env: Env, name: string, fallback: number): number {
   return Number(text);
 }
 
+/** An integer in [min, max], e.g. GATEWAY_TIMEOUT_MS=3000. */
+export function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const text = value(env, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || n < min || n > max) {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
 export function readIPv4(env: Env, name: string, fallback: string): string {
   const text = value(env, name) ?? fallback;
   if (!isIPv4(text)) {
@@ -120,4 +131,11 @@ export function readWebSocketListen(env: Env, name: string, fallback: string): H
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return { host, port: Number(url.port), path: url.pathname };
+}
+
+/** An HTTP listen address ("host:port", port 0 = any free port), or null when set to "off". */
+export function readHttpListen(env: Env, name: string, fallback: string): HostPort | null {
+  const text = value(env, name) ?? fallback;
+  if (/^(off|false|no|0)$/i.test(text)) return null;
+  return parseHostPort(name, text);
 }

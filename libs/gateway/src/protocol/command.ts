@@ -18,9 +18,12 @@ export enum Cmd {
   Kick = 7,
   /** →G: destroy a connection at once, pending output discarded. */
   Destroy = 8,
+  /** →G: merge into the session of one connection (ext: session JSON patch). */
   UpdateSession = 9,
+  /** →G R/R: every connection's session. */
   GetAllClientSessions = 10,
   IsOnline = 11,
+  /** →G: bind a uid to one connection, replacing its previous uid. */
   BindUid = 12,
   UnbindUid = 13,
   SendToUid = 14,
@@ -31,10 +34,16 @@ export enum Cmd {
   SendToGroup = 22,
   GetClientSessionsByGroup = 23,
   GetClientCountByGroup = 24,
+  /** →G R/R: the CMD_SELECT family (uid of a client, id/uid lists, per-group maps); see GatewayRequest. */
   Select = 25,
   GetGroupIdList = 26,
   Ungroup = 27,
   BatchGetClientCountByGroup = 28,
+  /**
+   * Native G→W/C: the answer to a request (R/R command). connection_id = the request id, body = JSON result;
+   * a non-empty ext is JSON `{"error": "..."}` and means the request failed.
+   */
+  Reply = 100,
   /** W→G: first frame of a worker link; body is JSON `{"worker_key": "..."}`. */
   WorkerConnect = 200,
   /** G→W: keep-alive. */

@@ -6,11 +6,12 @@ import { messageFrameFields, toOutgoingMessage } from '../protocol/client-messag
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, type EventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { GatewayClient, type LocalSessions, type ClientSession } from '../client/gateway-client';
+import { GatewayLinks } from '../client/gateway-links';
 import { GATEWAY_TRANSPORT, type ClientEventPattern } from './client-event.decorators';
 import type { ClientEvent, ClientEventKind } from './client-event';
 import { ClientTracker } from './client-tracker';
 import { GatewayContext } from './gateway.context';
-import { GatewayLinks } from './gateway-links';
 import type { WorkerOptions } from './worker-options';
 
 const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
@@ -32,18 +33,39 @@ interface Routes {
  * `@OnClientClose()` handlers. A handler's return value goes back to the client; its session changes are
  * written back to the gateway afterwards. Written against the `Server` API Nest 11 and 12 share.
  */
-export class GatewayTransport extends Server implements CustomTransportStrategy {
+export class GatewayTransport extends Server implements CustomTransportStrategy, LocalSessions {
   override transportId = GATEWAY_TRANSPORT;
   // Our own logger: the base class's protected members are not part of the API Nest 11 and 12 share.
   private readonly log = new Logger('Worker');
   readonly links: GatewayLinks;
+  /** The GatewayClient of this worker (what `@Inject(GatewayClient)` gives), riding {@link links}. */
+  readonly client: GatewayClient;
   private readonly tracker = new ClientTracker();
+  /** The `@Session()` objects of the handlers running now, by client_id. */
+  private readonly activeSessions = new Map<string, ClientSession>();
   private routes: Routes = { typed: new Map() };
   private readonly warned = new Set<string>();
 
   constructor(readonly options: WorkerOptions) {
     super();
-    this.links = new GatewayLinks(options);
+    this.links = new GatewayLinks({
+      registers: options.registers,
+      secret: options.secret,
+      role: 'worker',
+      name: options.name,
+      reconnectDelayMs: options.reconnectDelayMs,
+      maxFrameSize: options.maxFrameSize,
+    });
+    this.client = new GatewayClient(
+      this.links,
+      { timeoutMs: options.timeoutMs ?? 3_000, rejectOnGatewayFailure: options.rejectOnGatewayFailure ?? false },
+      this,
+    );
+  }
+
+  /** LocalSessions: the live session of a client whose handler is running in this worker. */
+  activeSession(clientId: string): ClientSession | undefined {
+    return this.activeSessions.get(clientId);
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
@@ -54,7 +76,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     });
     this.links.start();
     this.log.log(
-      `Worker ${this.links.workerKey} started: ${this.routes.typed.size} typed message handler(s)` +
+      `Worker ${this.links.key} started: ${this.routes.typed.size} typed message handler(s)` +
         (this.routes.message ? ' + untyped handler' : '') +
         (this.options.secret ? '' : ' (plaintext inner links)'),
     );
@@ -131,13 +153,15 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     try {
       if (!handler) return;
       const event: ClientEvent = { kind, clientId, gatewayAddress, body, binary, session, handshake };
-      await this.invoke(handler, body, new GatewayContext(event), (value) => {
+      this.activeSessions.set(clientId, session);
+      await this.invoke(handler, body, new GatewayContext(event, this.client), (value) => {
         const message = kind === 'close' ? null : toOutgoingMessage(value);
         if (message) {
           this.sendCommand(gatewayAddress, { cmd: Cmd.SendToOne, connectionId: f.connectionId, ...messageFrameFields(message) });
         }
       });
     } finally {
+      this.activeSessions.delete(clientId);
       if (kind === 'close') {
         this.tracker.forget(clientId);
       } else {

@@ -1,4 +1,5 @@
 import { BaseRpcContext } from '@nestjs/microservices';
+import type { ClientMessage, GatewayClient } from '../client/gateway-client';
 import type { ClientHandshake } from '../protocol/client-handshake';
 import type { ClientEvent, ClientEventKind } from './client-event';
 
@@ -7,8 +8,26 @@ import type { ClientEvent, ClientEventKind } from './client-event';
  * TCP transport.
  */
 export class GatewayContext extends BaseRpcContext<[ClientEvent]> {
-  constructor(event: ClientEvent) {
+  constructor(
+    event: ClientEvent,
+    private readonly client: GatewayClient,
+  ) {
     super([event]);
+  }
+
+  /** Sends a message to the client of this event (PHP's sendToCurrentClient). */
+  sendToCurrentClient(message: ClientMessage): Promise<void> {
+    return this.client.sendToClient(this.clientId, message);
+  }
+
+  /** Closes the client of this event, after sending `message` if given. */
+  closeCurrentClient(message?: ClientMessage | null): Promise<void> {
+    return this.client.closeClient(this.clientId, message);
+  }
+
+  /** Drops the client of this event at once. */
+  destroyCurrentClient(): Promise<void> {
+    return this.client.destroyClient(this.clientId);
   }
 
   get event(): ClientEvent {

@@ -1,4 +1,4 @@
-import { readHostPortList, readSecret, readString, type Env, type HostPort } from '../config/environment';
+import { readBoolean, readHostPortList, readInteger, readSecret, readString, type Env, type HostPort } from '../config/environment';
 
 export interface WorkerOptions {
   /** Registers to learn gateways from. Env REGISTER_ADDRESS, default 127.0.0.1:1236. */
@@ -11,6 +11,10 @@ export interface WorkerOptions {
   reconnectDelayMs?: number;
   /** Largest inner frame accepted from a gateway, in bytes. Default 10 MiB. */
   maxFrameSize?: number;
+  /** GatewayClient: per-gateway time limit of a command or query, in milliseconds. Env GATEWAY_TIMEOUT_MS, default 3 000. */
+  timeoutMs?: number;
+  /** GatewayClient: reject multi-gateway calls when any gateway fails. Env GATEWAY_STRICT, default false (merge the others' results). */
+  rejectOnGatewayFailure?: boolean;
 }
 
 export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
@@ -18,5 +22,7 @@ export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
     registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),
     secret: readSecret(env),
     name: readString(env, 'WORKER_NAME', 'worker', /^[\w.-]{1,64}$/, 'letters, digits, "_", "." or "-" (at most 64)'),
+    timeoutMs: readInteger(env, 'GATEWAY_TIMEOUT_MS', 3_000, 1, 600_000),
+    rejectOnGatewayFailure: readBoolean(env, 'GATEWAY_STRICT', false),
   };
 }

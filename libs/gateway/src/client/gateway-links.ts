@@ -1,0 +1,290 @@
+import { Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
+import type { HostPort } from '../config/environment';
+import { Cmd } from '../protocol/command';
+import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
+import { decodeReply, encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
+import { InnerLink } from '../protocol/inner-link';
+import { RegisterClient } from '../register/register-client';
+import { GatewayTimeoutError, GatewayUnavailableError, RegisterUnavailableError } from './gateway-errors';
+
+export interface GatewayLinksOptions {
+  /** Registers to learn gateways from. */
+  registers: HostPort[];
+  /** Shared secret of the inner links; null = plaintext. */
+  secret: Buffer | null;
+  /**
+   * 'worker': the links identify with WorkerConnect and receive client events (`frame` events);
+   * 'client': an SDK client's links (GatewayClientConnect), used only for commands and requests.
+   */
+  role: 'worker' | 'client';
+  /** First part of the link key ("name:pid-n"). */
+  name: string;
+  /** Delay before reconnecting to a gateway that is still listed, in milliseconds. Default 1 000. */
+  reconnectDelayMs?: number;
+  /** Largest inner frame accepted from a gateway, in bytes. Default 10 MiB. */
+  maxFrameSize?: number;
+  /** Logger context. Default "Worker" for workers, "GatewayClient" for clients. */
+  logContext?: string;
+}
+
+interface PendingRequest {
+  address: string;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface OpenWaiter {
+  resolve: (link: InnerLink<GatewayFrame>) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+let instances = 0;
+
+/**
+ * Links to every gateway the register lists (the full mesh of GatewayWorker), used by workers and by
+ * standalone GatewayClients. A link that drops is reopened while its gateway is still listed; links to
+ * gateways that leave the list are kept until they close (the gateway may only have lost its register).
+ * Requests (R/R commands) are multiplexed on the links with request ids, each with its own timeout.
+ *
+ * Events: `frame` (GatewayFrame, gateway address) for everything but replies, `gateway` (address, 'up' | 'down').
+ */
+export class GatewayLinks extends EventEmitter {
+  private readonly logger: Logger;
+  private readonly logContext: string;
+  private readonly links = new Map<string, InnerLink<GatewayFrame>>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly waiters = new Map<string, Set<OpenWaiter>>();
+  private readonly pending = new Map<number, PendingRequest>();
+  private listed = new Set<string>();
+  private listReceived = false;
+  private register: RegisterClient | null = null;
+  private stopped = true;
+  private nextRequestId = 0;
+  /** Unique per process and per instance; a gateway replaces an older worker link with the same key. */
+  readonly key: string;
+
+  constructor(private readonly options: GatewayLinksOptions) {
+    super();
+    this.logContext = options.logContext ?? (options.role === 'worker' ? 'Worker' : 'GatewayClient');
+    this.logger = new Logger(this.logContext);
+    this.key = `${options.name}:${process.pid}-${++instances}`;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.register = new RegisterClient({
+      registers: this.options.registers,
+      secret: this.options.secret,
+      subscribe: true,
+      logContext: this.logContext,
+    });
+    this.register.on('addresses', (addresses: string[]) => this.update(addresses));
+    this.register.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.register?.stop();
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
+    for (const address of [...this.waiters.keys()]) this.rejectWaiters(address, 'client stopped');
+    for (const link of this.links.values()) link.end();
+  }
+
+  /**
+   * The gateways currently listed by the registers. Before the first list arrives it waits for it, at most
+   * `timeoutMs`, then rejects with RegisterUnavailableError.
+   */
+  async gateways(timeoutMs: number): Promise<string[]> {
+    if (this.listReceived) return [...this.listed];
+    if (this.stopped) throw new Error('gateway links are not started');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('list', onList);
+        reject(new RegisterUnavailableError(this.options.registers.map((r) => `${r.host}:${r.port}`), timeoutMs));
+      }, timeoutMs);
+      const onList = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.once('list', onList);
+    });
+    return [...this.listed];
+  }
+
+  /** Sends encoded frame bytes to one gateway if its link is open now; false otherwise. */
+  send(address: string, bytes: Buffer): boolean {
+    const link = this.links.get(address);
+    return link !== undefined && link.isOpen && link.send(bytes);
+  }
+
+  /**
+   * Sends frame bytes to one gateway, waiting (at most `timeoutMs`) for its link to open if it is connecting.
+   * Rejects with GatewayUnavailableError when the gateway is not listed or not reachable in time.
+   */
+  async deliver(address: string, bytes: Buffer, timeoutMs: number): Promise<void> {
+    const link = await this.whenOpen(address, timeoutMs);
+    if (!link.send(bytes)) throw new GatewayUnavailableError(address, 'link closed');
+  }
+
+  /**
+   * Sends a request command to one gateway and resolves with the result of its Reply. The whole exchange
+   * (link, request, reply) is bounded by `timeoutMs`; GatewayTimeoutError / GatewayUnavailableError otherwise,
+   * GatewayRequestError when the gateway refused the parameters.
+   */
+  async request(
+    address: string,
+    fields: { cmd: Cmd; connectionId?: number },
+    params: GatewayRequest,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const started = Date.now();
+    const link = await this.whenOpen(address, timeoutMs);
+    const rid = this.nextRequestId = this.nextRequestId >= 0xffffffff ? 1 : this.nextRequestId + 1;
+    const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(rid);
+        reject(new GatewayTimeoutError(address, timeoutMs));
+      }, remaining);
+      this.pending.set(rid, { address, resolve, reject, timer });
+      const bytes = encodeFrame(frame({ ...fields, ext: encodeRequest({ ...params, rid }) }));
+      if (!link.send(bytes)) {
+        clearTimeout(timer);
+        this.pending.delete(rid);
+        reject(new GatewayUnavailableError(address, 'link closed'));
+      }
+    });
+  }
+
+  /** The open link to `address`, waiting at most `timeoutMs` for one that is (re)connecting. */
+  private async whenOpen(address: string, timeoutMs: number): Promise<InnerLink<GatewayFrame>> {
+    const current = this.links.get(address);
+    if (current?.isOpen) return current;
+    if (!this.listReceived) await this.gateways(timeoutMs);
+    const link = this.links.get(address);
+    if (link?.isOpen) return link;
+    if (!link && !this.listed.has(address)) throw new GatewayUnavailableError(address, 'not a registered gateway');
+    return new Promise((resolve, reject) => {
+      let set = this.waiters.get(address);
+      if (!set) this.waiters.set(address, (set = new Set()));
+      const waiters = set;
+      const waiter: OpenWaiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new GatewayUnavailableError(address, `no link within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      waiters.add(waiter);
+    });
+  }
+
+  private rejectWaiters(address: string, reason: string): void {
+    const set = this.waiters.get(address);
+    if (!set) return;
+    this.waiters.delete(address);
+    for (const w of set) {
+      clearTimeout(w.timer);
+      w.reject(new GatewayUnavailableError(address, reason));
+    }
+  }
+
+  private update(addresses: string[]): void {
+    this.listed = new Set(addresses);
+    this.listReceived = true;
+    this.emit('list');
+    for (const address of addresses) {
+      if (!this.links.has(address) && !this.retries.has(address)) this.connect(address);
+    }
+    for (const address of [...this.waiters.keys()]) {
+      if (!this.listed.has(address) && !this.links.has(address)) this.rejectWaiters(address, 'no longer registered');
+    }
+  }
+
+  private connect(address: string): void {
+    this.retries.delete(address);
+    if (this.stopped || !this.listed.has(address)) return;
+    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+    const socket = connect(port, host);
+    const link = new InnerLink<GatewayFrame>(socket, {
+      secret: this.options.secret,
+      role: 'initiator',
+      decoder: new FrameDecoder(this.options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE),
+      label: `gateway ${address}`,
+      logger: this.logger,
+    });
+    this.links.set(address, link);
+    // The first frame of a link says who we are; it leaves as soon as the handshake completes.
+    link.send(
+      this.options.role === 'worker'
+        ? encodeFrame(frame({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: this.key })) }))
+        : encodeFrame(frame({ cmd: Cmd.GatewayClientConnect })),
+    );
+    let wasOpen = false;
+    link.on('open', () => {
+      wasOpen = true;
+      if (this.options.role === 'worker') this.logger.log(`Worker connected to gateway ${address}`);
+      else this.logger.log(`connected to gateway ${address}`);
+      this.emit('gateway', address, 'up');
+      const set = this.waiters.get(address);
+      this.waiters.delete(address);
+      for (const w of set ?? []) {
+        clearTimeout(w.timer);
+        w.resolve(link);
+      }
+    });
+    link.on('message', (f: GatewayFrame) => {
+      if (f.cmd === Cmd.Reply) this.onReply(f, address);
+      else if (this.options.role === 'worker') this.emit('frame', f, address);
+    });
+    link.on('close', (reason: string) => {
+      if (this.links.get(address) !== link) return;
+      this.links.delete(address);
+      this.failRequests(address, `link closed${reason ? ` (${reason})` : ''}`);
+      if (this.stopped) return;
+      if (wasOpen) this.emit('gateway', address, 'down');
+      if (this.listed.has(address)) {
+        // One line per outage, not one per retry.
+        if (wasOpen) this.logger.warn(`link to gateway ${address} closed${reason ? ` (${reason})` : ''}; reconnecting`);
+        const timer = setTimeout(() => this.connect(address), this.options.reconnectDelayMs ?? 1_000);
+        timer.unref();
+        this.retries.set(address, timer);
+      } else {
+        this.logger.log(`gateway ${address} left`);
+        this.rejectWaiters(address, 'no longer registered');
+      }
+    });
+  }
+
+  private onReply(f: GatewayFrame, address: string): void {
+    const request = this.pending.get(f.connectionId);
+    // A reply that arrives after its timeout, or from another gateway, has nobody waiting: drop it.
+    if (!request || request.address !== address) return;
+    this.pending.delete(f.connectionId);
+    clearTimeout(request.timer);
+    let result: unknown;
+    try {
+      result = decodeReply(f.ext, f.body);
+    } catch (err) {
+      return request.reject(err as Error);
+    }
+    request.resolve(result);
+  }
+
+  private failRequests(address: string, reason: string): void {
+    for (const [rid, request] of this.pending) {
+      if (request.address !== address) continue;
+      this.pending.delete(rid);
+      clearTimeout(request.timer);
+      request.reject(new GatewayUnavailableError(address, reason));
+    }
+  }
+}
