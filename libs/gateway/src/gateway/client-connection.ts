@@ -17,6 +17,13 @@ export class ClientConnection {
   /** Events of this client waiting in the pending queue. */
   pendingEvents = 0;
   closed = false;
+  /** The uid bound to this connection (at most one), null when unbound; maintained by MembershipIndex. */
+  uid: string | null = null;
+  /**
+   * The groups this connection is in, maintained by MembershipIndex. Null, not an empty Set, while it is in none:
+   * most connections never join a group, and a Set per idle connection would cost memory for nothing.
+   */
+  groups: Set<string> | null = null;
   private handshakeJson: string | null = null;
 
   constructor(

@@ -5,14 +5,16 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ipv4ToNumber, remoteIpToNumber } from '../protocol/client-id';
 import { parseQuery, type ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag, cmdName } from '../protocol/command';
-import { encodeEventEnvelope, mergeSession, parseSessionJson } from '../protocol/event-envelope';
+import { encodeEventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
 import { InnerLink } from '../protocol/inner-link';
 import { RegisterClient } from '../register/register-client';
 import { ClientConnection } from './client-connection';
 import { ConnectionTable } from './connection-table';
+import { GatewayCommands } from './gateway-commands';
 import type { GatewayOptions } from './gateway-options';
+import { MembershipIndex } from './membership-index';
 import { PendingEvents } from './pending-events';
 import { WorkerChannel } from './worker-channel';
 import { WorkerRouter } from './worker-router';
@@ -43,6 +45,7 @@ export interface GatewayAddresses {
 export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Gateway');
   private readonly table = new ConnectionTable();
+  private readonly membership = new MembershipIndex();
   private readonly router = new WorkerRouter();
   private readonly pending: PendingEvents;
   private readonly innerLinks = new Set<InnerLink<GatewayFrame>>();
@@ -52,7 +55,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private register: RegisterClient | null = null;
   private innerPort = 0;
   private clientPort = 0;
-  private readonly unsupportedLogged = new Set<number>();
+  /** Created once the inner port is known: the client_ids in query replies embed it. */
+  private commands: GatewayCommands;
   private pendingWarned = false;
 
   constructor(private readonly options: GatewayOptions) {
@@ -151,6 +155,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       client.closed = true;
       this.table.delete(client.id);
       this.forward(client, Cmd.OnClose, FrameFlag.BodyIsScalar, EMPTY);
+      // As PHP: the uid and groups are cleaned after OnClose is on its way (OnClose carries only the session).
+      this.membership.remove(client);
     });
     this.forward(client, Cmd.OnConnect, FrameFlag.BodyIsScalar, EMPTY);
   }
@@ -232,6 +238,14 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     });
     server.on('error', (err) => this.logger.error(`inner listener error: ${err.message}`));
     this.innerPort = (server.address() as AddressInfo).port;
+    this.commands = new GatewayCommands({
+      table: this.table,
+      membership: this.membership,
+      sendToClient: (client, body, flag) => this.sendToClient(client, body, flag),
+      lanIp: this.lanIpNumber,
+      innerPort: this.innerPort,
+      logger: this.logger,
+    });
   }
 
   private acceptInner(socket: Socket): void {
@@ -250,7 +264,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     identifyTimer.unref();
 
     link.on('message', (f: GatewayFrame) => {
-      if (identified) return this.execute(f);
+      if (identified) return this.commands.execute(f, link);
       clearTimeout(identifyTimer);
       if (f.cmd === Cmd.WorkerConnect) {
         let key: unknown;
@@ -282,48 +296,5 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
         this.logger.log(`worker ${worker.workerKey} disconnected (${this.router.size} worker(s) left)`);
       }
     });
-  }
-
-  /** Executes one command from a worker or SDK client. Unknown targets are ignored, as in PHP. */
-  private execute(f: GatewayFrame): void {
-    switch (f.cmd) {
-      case Cmd.SendToOne: {
-        const client = this.table.get(f.connectionId);
-        if (client) this.sendToClient(client, f.body, f.flag);
-        return;
-      }
-      case Cmd.Kick: {
-        const client = this.table.get(f.connectionId);
-        if (!client) return;
-        if (f.body.length > 0) this.sendToClient(client, f.body, f.flag);
-        client.ws.close(1000);
-        return;
-      }
-      case Cmd.Destroy:
-        this.table.get(f.connectionId)?.ws.terminate();
-        return;
-      case Cmd.SetSession:
-      case Cmd.UpdateSession: {
-        const client = this.table.get(f.connectionId);
-        if (!client) return;
-        try {
-          const written = parseSessionJson(f.ext);
-          client.session = JSON.stringify(
-            f.cmd === Cmd.SetSession ? written : mergeSession(JSON.parse(client.session), written),
-          );
-          client.sessionVersion++;
-        } catch (err) {
-          this.logger.warn(`${cmdName(f.cmd)} for client ${client.id} ignored: ${(err as Error).message}`);
-        }
-        return;
-      }
-      case Cmd.Ping:
-        return;
-      default:
-        if (!this.unsupportedLogged.has(f.cmd)) {
-          this.unsupportedLogged.add(f.cmd);
-          this.logger.warn(`${cmdName(f.cmd)} is not supported by this gateway yet; ignored`);
-        }
-    }
   }
 }

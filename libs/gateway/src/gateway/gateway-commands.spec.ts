@@ -1,0 +1,504 @@
+import { Logger } from '@nestjs/common';
+import { WebSocket } from 'ws';
+import { ipv4ToNumber } from '../protocol/client-id';
+import { Cmd, FrameFlag } from '../protocol/command';
+import { decodeFrame, encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { decodeReply, encodeRequest, GatewayRequestError, type GatewayRequest } from '../protocol/gateway-request';
+import type { InnerLink } from '../protocol/inner-link';
+import { ClientConnection } from './client-connection';
+import { ConnectionTable } from './connection-table';
+import { GatewayCommands } from './gateway-commands';
+import { MembershipIndex } from './membership-index';
+
+/** A ws stand-in that records what the gateway does to it. */
+class StubWs {
+  readyState: number = WebSocket.OPEN;
+  bufferedAmount = 0;
+  readonly sent: { data: string; binary: boolean }[] = [];
+  readonly closeCodes: (number | undefined)[] = [];
+  terminated = 0;
+  send(data: Buffer, options: { binary: boolean }): void {
+    this.sent.push({ data: data.toString('utf8'), binary: options.binary });
+  }
+  close(code?: number): void {
+    this.closeCodes.push(code);
+  }
+  terminate(): void {
+    this.terminated++;
+  }
+}
+
+const handshake = { remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
+const LAN_IP = '10.0.0.7';
+const INNER_PORT = 2300;
+/** client_id of connection `id` on this gateway: 10.0.0.7 = 0a000007, port 2300 = 08fc. */
+const cid = (id: number) => `0a00000708fc${id.toString(16).padStart(8, '0')}`;
+const TEXT = FrameFlag.BodyIsScalar;
+const BINARY = FrameFlag.BodyIsScalar | FrameFlag.Binary;
+
+interface Command {
+  connectionId?: number;
+  /** Parameters (encoded with encodeRequest) or raw ext bytes. */
+  ext?: GatewayRequest | Buffer;
+  body?: string | Buffer;
+  flag?: number;
+}
+
+function setup() {
+  const table = new ConnectionTable();
+  const membership = new MembershipIndex();
+  const logger = new Logger('GatewayCommandsSpec');
+  const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  let clock = 1_000_000;
+  const commands = new GatewayCommands({
+    table,
+    membership,
+    // What the server's sendToClient does for an open, reading client.
+    sendToClient: (client, body, flag) => client.ws.send(body, { binary: (flag & FrameFlag.Binary) !== 0 }),
+    lanIp: ipv4ToNumber(LAN_IP),
+    innerPort: INNER_PORT,
+    logger,
+    now: () => clock,
+  });
+  const linkBytes: Buffer[] = [];
+  const link = {
+    send: (bytes: Buffer) => {
+      linkBytes.push(bytes);
+      return true;
+    },
+  } as unknown as InnerLink<GatewayFrame>;
+
+  const connect = (): ClientConnection => {
+    const client = new ClientConnection(table.nextId(), new StubWs() as unknown as WebSocket, 0, handshake);
+    table.add(client);
+    return client;
+  };
+  const close = (client: ClientConnection): void => {
+    // What the server's 'close' handler does.
+    client.closed = true;
+    table.delete(client.id);
+    membership.remove(client);
+  };
+  /** Executes one command, passed through the real frame codec as it would arrive on a link. */
+  const run = (cmd: Cmd, c: Command = {}): void => {
+    const ext = c.ext === undefined ? Buffer.alloc(0) : Buffer.isBuffer(c.ext) ? c.ext : encodeRequest(c.ext);
+    const body = typeof c.body === 'string' ? Buffer.from(c.body) : (c.body ?? Buffer.alloc(0));
+    const bytes = encodeFrame(frame({ cmd, connectionId: c.connectionId ?? 0, flag: c.flag ?? TEXT, ext, body }));
+    commands.execute(decodeFrame(bytes), link);
+  };
+  /** Executes a request command and returns the decoded result of its one Reply (throws for an error reply). */
+  const ask = (cmd: Cmd, request: GatewayRequest & { rid: number }, connectionId = 0): unknown => {
+    linkBytes.length = 0;
+    run(cmd, { ext: request, connectionId });
+    expect(linkBytes).toHaveLength(1);
+    const reply = decodeFrame(linkBytes[0]);
+    expect(reply.cmd).toBe(Cmd.Reply);
+    expect(reply.connectionId).toBe(request.rid);
+    return decodeReply(reply.ext, reply.body);
+  };
+  const received = (client: ClientConnection) => (client.ws as unknown as StubWs).sent.map((m) => m.data);
+  const stub = (client: ClientConnection) => client.ws as unknown as StubWs;
+  return {
+    table,
+    membership,
+    warn,
+    linkBytes,
+    connect,
+    close,
+    run,
+    ask,
+    received,
+    stub,
+    advance: (ms: number) => (clock += ms),
+  };
+}
+
+const sortedIds = (v: unknown) => [...(v as string[])].sort();
+
+describe('GatewayCommands', () => {
+  describe('single-client commands (unchanged behaviour)', () => {
+    it('SendToOne sends text or binary as flagged, and ignores unknown targets', () => {
+      const g = setup();
+      const a = g.connect();
+      g.run(Cmd.SendToOne, { connectionId: a.id, body: 'hi' });
+      g.run(Cmd.SendToOne, { connectionId: a.id, body: Buffer.from([1, 2]), flag: BINARY });
+      g.run(Cmd.SendToOne, { connectionId: 999, body: 'lost' });
+      expect(g.stub(a).sent).toEqual([
+        { data: 'hi', binary: false },
+        { data: '\u0001\u0002', binary: true },
+      ]);
+    });
+
+    it('Kick sends the last message then closes with 1000; Destroy terminates', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.run(Cmd.Kick, { connectionId: a.id, body: 'bye' });
+      g.run(Cmd.Destroy, { connectionId: b.id });
+      g.run(Cmd.Kick, { connectionId: 999 });
+      g.run(Cmd.Destroy, { connectionId: 999 });
+      expect(g.received(a)).toEqual(['bye']);
+      expect(g.stub(a).closeCodes).toEqual([1000]);
+      expect(g.stub(b).terminated).toBe(1);
+    });
+
+    it('SetSession replaces, UpdateSession merges, a bad session is ignored with a warning', () => {
+      const g = setup();
+      const a = g.connect();
+      g.run(Cmd.SetSession, { connectionId: a.id, ext: Buffer.from('{"user":{"name":"ann"},"n":1}') });
+      g.run(Cmd.UpdateSession, { connectionId: a.id, ext: Buffer.from('{"user":{"age":3}}') });
+      g.run(Cmd.UpdateSession, { connectionId: a.id, ext: Buffer.from('[1]') });
+      expect(JSON.parse(a.session)).toEqual({ user: { name: 'ann', age: 3 }, n: 1 });
+      expect(a.sessionVersion).toBe(2);
+      expect(g.warn).toHaveBeenCalledWith(expect.stringContaining(`UpdateSession for client ${a.id} ignored`));
+    });
+  });
+
+  describe('sends', () => {
+    it('SendToAll reaches every connection, only the listed ones, or all but the excluded', () => {
+      const g = setup();
+      const [a, b, c] = [g.connect(), g.connect(), g.connect()];
+      g.run(Cmd.SendToAll, { body: 'all' }); // empty ext = everyone
+      g.run(Cmd.SendToAll, { ext: {}, body: 'all2' });
+      g.run(Cmd.SendToAll, { ext: { connections: [a.id, c.id, c.id, 999] }, body: 'listed' });
+      g.run(Cmd.SendToAll, { ext: { exclude: [b.id] }, body: 'not-b' });
+      g.run(Cmd.SendToAll, { ext: { connections: [a.id, b.id], exclude: [a.id] }, body: 'b-only' });
+      g.run(Cmd.SendToAll, { ext: { connections: [] }, body: 'nobody' });
+      expect(g.received(a)).toEqual(['all', 'all2', 'listed', 'not-b']);
+      expect(g.received(b)).toEqual(['all', 'all2', 'b-only']);
+      expect(g.received(c)).toEqual(['all', 'all2', 'listed', 'not-b']);
+    });
+
+    it('SendToAll keeps a binary message binary', () => {
+      const g = setup();
+      const a = g.connect();
+      g.run(Cmd.SendToAll, { body: Buffer.from([0xff]), flag: BINARY });
+      expect(g.stub(a).sent.map((m) => m.binary)).toEqual([true]);
+    });
+
+    it('SendToUid reaches every connection of every listed uid', () => {
+      const g = setup();
+      const [a1, a2, b, other] = [g.connect(), g.connect(), g.connect(), g.connect()];
+      g.run(Cmd.BindUid, { connectionId: a1.id, ext: { uid: 'ann' } });
+      g.run(Cmd.BindUid, { connectionId: a2.id, ext: { uid: 'ann' } });
+      g.run(Cmd.BindUid, { connectionId: b.id, ext: { uid: 'bob' } });
+      g.run(Cmd.SendToUid, { ext: { uids: ['ann', 'bob', 'ann', 'nobody'] }, body: 'hello', flag: BINARY });
+      expect(g.received(a1)).toEqual(['hello']);
+      expect(g.received(a2)).toEqual(['hello']);
+      expect(g.stub(b).sent).toEqual([{ data: 'hello', binary: true }]);
+      expect(g.received(other)).toEqual([]);
+    });
+
+    it('SendToGroup delivers once to a client in several listed groups, minus the excluded', () => {
+      const g = setup();
+      const [a, b, c, outsider] = [g.connect(), g.connect(), g.connect(), g.connect()];
+      g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 'g1' } });
+      g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 'g2' } });
+      g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: 'g2' } });
+      g.run(Cmd.JoinGroup, { connectionId: c.id, ext: { group: 'g1' } });
+      g.run(Cmd.SendToGroup, { ext: { groups: ['g1', 'g2', 'unknown'] }, body: 'm1' });
+      g.run(Cmd.SendToGroup, { ext: { groups: ['g1', 'g2'], exclude: [b.id] }, body: 'm2' });
+      g.run(Cmd.SendToGroup, { ext: { groups: ['g1'], exclude: [a.id] }, body: 'm3' });
+      expect(g.received(a)).toEqual(['m1', 'm2']);
+      expect(g.received(b)).toEqual(['m1']);
+      expect(g.received(c)).toEqual(['m1', 'm2', 'm3']);
+      expect(g.received(outsider)).toEqual([]);
+    });
+  });
+
+  describe('uids and groups', () => {
+    it('BindUid replaces a connection uid, UnbindUid removes it; unknown targets are ignored', () => {
+      const g = setup();
+      const a = g.connect();
+      g.run(Cmd.BindUid, { connectionId: a.id, ext: { uid: 'u1' } });
+      g.run(Cmd.BindUid, { connectionId: a.id, ext: { uid: 'u2' } });
+      g.run(Cmd.BindUid, { connectionId: 999, ext: { uid: 'u3' } });
+      expect(g.ask(Cmd.Select, { rid: 1, select: 'uid' }, a.id)).toBe('u2');
+      expect(g.ask(Cmd.GetClientIdByUid, { rid: 2, uid: 'u1' })).toEqual([]);
+      expect(g.ask(Cmd.GetClientIdByUid, { rid: 3, uid: 'u2' })).toEqual([cid(a.id)]);
+      expect(g.ask(Cmd.GetClientIdByUid, { rid: 4, uid: 'u3' })).toEqual([]);
+      g.run(Cmd.UnbindUid, { connectionId: a.id, ext: {} });
+      g.run(Cmd.UnbindUid, { connectionId: 999 });
+      expect(g.ask(Cmd.Select, { rid: 5, select: 'uid' }, a.id)).toBeNull();
+      expect(g.membership.uidCount).toBe(0);
+    });
+
+    it('JoinGroup, LeaveGroup and Ungroup maintain the groups; an emptied group disappears', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 'g1' } });
+      g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: 'g1' } });
+      g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: 'g2' } });
+      g.run(Cmd.JoinGroup, { connectionId: 999, ext: { group: 'g3' } });
+      expect((g.ask(Cmd.GetGroupIdList, { rid: 1 }) as string[]).sort()).toEqual(['g1', 'g2']);
+      g.run(Cmd.LeaveGroup, { connectionId: b.id, ext: { group: 'g2' } });
+      expect(g.ask(Cmd.GetGroupIdList, { rid: 2 })).toEqual(['g1']);
+      g.run(Cmd.Ungroup, { ext: { group: 'g1' } });
+      expect(g.ask(Cmd.GetGroupIdList, { rid: 3 })).toEqual([]);
+      expect(a.groups).toBeNull();
+      expect(b.groups).toBeNull();
+    });
+
+    it('a closed connection leaves its uid and groups', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      for (const c of [a, b]) {
+        g.run(Cmd.BindUid, { connectionId: c.id, ext: { uid: 'u' } });
+        g.run(Cmd.JoinGroup, { connectionId: c.id, ext: { group: 'g' } });
+      }
+      g.close(a);
+      expect(g.ask(Cmd.GetClientIdByUid, { rid: 1, uid: 'u' })).toEqual([cid(b.id)]);
+      expect(g.ask(Cmd.GetClientCountByGroup, { rid: 2, group: 'g' })).toBe(1);
+      g.close(b);
+      expect(g.ask(Cmd.BatchGetClientCountByGroup, { rid: 3 })).toEqual({});
+      expect(g.membership.uidCount).toBe(0);
+    });
+  });
+
+  describe('queries', () => {
+    it('IsOnline answers true for a connection of this gateway, false otherwise', () => {
+      const g = setup();
+      const a = g.connect();
+      expect(g.ask(Cmd.IsOnline, { rid: 7 }, a.id)).toBe(true);
+      expect(g.ask(Cmd.IsOnline, { rid: 8 }, 999)).toBe(false);
+      g.close(a);
+      expect(g.ask(Cmd.IsOnline, { rid: 9 }, a.id)).toBe(false);
+    });
+
+    it('GetSessionByClientId answers the session, {} when unset, null when no such client', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.run(Cmd.SetSession, { connectionId: a.id, ext: Buffer.from('{"k":[1,"x"]}') });
+      expect(g.ask(Cmd.GetSessionByClientId, { rid: 1 }, a.id)).toEqual({ k: [1, 'x'] });
+      expect(g.ask(Cmd.GetSessionByClientId, { rid: 2 }, b.id)).toEqual({});
+      expect(g.ask(Cmd.GetSessionByClientId, { rid: 3 }, 999)).toBeNull();
+      g.run(Cmd.SetSession, { connectionId: a.id, ext: Buffer.from('null') });
+      expect(g.ask(Cmd.GetSessionByClientId, { rid: 4 }, a.id)).toEqual({});
+    });
+
+    it('GetAllClientSessions splices every stored session in under its client_id', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      a.session = '{"name":"ann","deep":{"x":1}}'; // stored text, as SetSession leaves it
+      expect(g.ask(Cmd.GetAllClientSessions, { rid: 1 })).toEqual({
+        [cid(a.id)]: { name: 'ann', deep: { x: 1 } },
+        [cid(b.id)]: {},
+      });
+      // The stored text goes out as is, not re-serialised.
+      const reply = decodeFrame(g.linkBytes[0]);
+      expect(reply.body.toString()).toBe(`{"${cid(a.id)}":{"name":"ann","deep":{"x":1}},"${cid(b.id)}":{}}`);
+    });
+
+    it('GetClientSessionsByGroup answers the members only; an unknown group answers {}', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.run(Cmd.SetSession, { connectionId: a.id, ext: Buffer.from('{"n":1}') });
+      g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 'room' } });
+      expect(g.ask(Cmd.GetClientSessionsByGroup, { rid: 1, group: 'room' })).toEqual({ [cid(a.id)]: { n: 1 } });
+      expect(g.ask(Cmd.GetClientSessionsByGroup, { rid: 2, group: 'none' })).toEqual({});
+      expect(b.groups).toBeNull();
+    });
+
+    it('BatchGetClientIdByUid answers one key per requested uid', () => {
+      const g = setup();
+      const [a1, a2, b] = [g.connect(), g.connect(), g.connect()];
+      g.run(Cmd.BindUid, { connectionId: a1.id, ext: { uid: 'ann' } });
+      g.run(Cmd.BindUid, { connectionId: a2.id, ext: { uid: 'ann' } });
+      g.run(Cmd.BindUid, { connectionId: b.id, ext: { uid: '42' } });
+      const result = g.ask(Cmd.BatchGetClientIdByUid, { rid: 1, uids: ['ann', '42', 'ghost', 'ann'] }) as Record<string, string[]>;
+      expect(Object.keys(result).sort()).toEqual(['42', 'ann', 'ghost']);
+      expect(sortedIds(result.ann)).toEqual([cid(a1.id), cid(a2.id)].sort());
+      expect(result['42']).toEqual([cid(b.id)]);
+      expect(result.ghost).toEqual([]);
+    });
+
+    it('GetClientCountByGroup counts a group (0 when unknown) or, without group, every client', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.connect();
+      g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 'g' } });
+      g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: 'g' } });
+      expect(g.ask(Cmd.GetClientCountByGroup, { rid: 1, group: 'g' })).toBe(2);
+      expect(g.ask(Cmd.GetClientCountByGroup, { rid: 2, group: 'none' })).toBe(0);
+      expect(g.ask(Cmd.GetClientCountByGroup, { rid: 3 })).toBe(3);
+    });
+
+    it('BatchGetClientCountByGroup answers every group, or the listed ones with 0 for unknown ones', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 'g1' } });
+      g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: 'g1' } });
+      g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: '__proto__' } });
+      expect(g.ask(Cmd.BatchGetClientCountByGroup, { rid: 1 })).toEqual(JSON.parse('{"g1":2,"__proto__":1}'));
+      expect(g.ask(Cmd.BatchGetClientCountByGroup, { rid: 2, groups: ['g1', 'nope'] })).toEqual({ g1: 2, nope: 0 });
+      expect(g.ask(Cmd.BatchGetClientCountByGroup, { rid: 3, groups: [] })).toEqual({});
+    });
+
+    it('GetGroupIdList lists the groups that have members', () => {
+      const g = setup();
+      expect(g.ask(Cmd.GetGroupIdList, { rid: 1 })).toEqual([]);
+      const a = g.connect();
+      g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 'x' } });
+      expect(g.ask(Cmd.GetGroupIdList, { rid: 2 })).toEqual(['x']);
+    });
+
+    describe('Select', () => {
+      function populated() {
+        const g = setup();
+        const [a, b, c, d] = [g.connect(), g.connect(), g.connect(), g.connect()];
+        g.run(Cmd.BindUid, { connectionId: a.id, ext: { uid: 'ann' } });
+        g.run(Cmd.BindUid, { connectionId: b.id, ext: { uid: 'ann' } });
+        g.run(Cmd.BindUid, { connectionId: c.id, ext: { uid: 'cy' } });
+        // d stays unbound
+        g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 'g1' } });
+        g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: 'g1' } });
+        g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: 'g2' } });
+        g.run(Cmd.JoinGroup, { connectionId: d.id, ext: { group: 'g2' } });
+        return { g, a, b, c, d };
+      }
+
+      it('"uid": the bound uid, null when unbound or unknown', () => {
+        const { g, a, d } = populated();
+        expect(g.ask(Cmd.Select, { rid: 1, select: 'uid' }, a.id)).toBe('ann');
+        expect(g.ask(Cmd.Select, { rid: 2, select: 'uid' }, d.id)).toBeNull();
+        expect(g.ask(Cmd.Select, { rid: 3, select: 'uid' }, 999)).toBeNull();
+      });
+
+      it('"clientIds": every client, or the distinct members of the groups', () => {
+        const { g, a, b, c, d } = populated();
+        expect(sortedIds(g.ask(Cmd.Select, { rid: 1, select: 'clientIds' }))).toEqual([a, b, c, d].map((x) => cid(x.id)).sort());
+        expect(sortedIds(g.ask(Cmd.Select, { rid: 2, select: 'clientIds', groups: ['g1', 'g2'] }))).toEqual(
+          [a, b, d].map((x) => cid(x.id)).sort(),
+        );
+        expect(g.ask(Cmd.Select, { rid: 3, select: 'clientIds', groups: ['nope'] })).toEqual([]);
+      });
+
+      it('"uids": distinct uids of every client or of the groups members (unbound members add none)', () => {
+        const { g } = populated();
+        expect(sortedIds(g.ask(Cmd.Select, { rid: 1, select: 'uids' }))).toEqual(['ann', 'cy']);
+        expect(g.ask(Cmd.Select, { rid: 2, select: 'uids', groups: ['g1', 'g2'] })).toEqual(['ann']);
+      });
+
+      it('"groupClientIds" and "groupUids": per group', () => {
+        const { g, a, b, d } = populated();
+        const ids = g.ask(Cmd.Select, { rid: 1, select: 'groupClientIds' }) as Record<string, string[]>;
+        expect(Object.keys(ids).sort()).toEqual(['g1', 'g2']);
+        expect(sortedIds(ids.g1)).toEqual([cid(a.id), cid(b.id)].sort());
+        expect(sortedIds(ids.g2)).toEqual([cid(b.id), cid(d.id)].sort());
+        expect(g.ask(Cmd.Select, { rid: 2, select: 'groupUids' })).toEqual({ g1: ['ann'], g2: ['ann'] });
+        expect(g.ask(Cmd.Select, { rid: 3, select: 'groupUids', groups: ['g2', 'nope'] })).toEqual({ g2: ['ann'], nope: [] });
+      });
+    });
+
+    it('answers requests in any order, each under its own rid', () => {
+      const g = setup();
+      const a = g.connect();
+      g.run(Cmd.IsOnline, { connectionId: a.id, ext: { rid: 0xffffffff } });
+      g.run(Cmd.GetClientCountByGroup, { ext: { rid: 0 } });
+      const replies = g.linkBytes.map((b) => decodeFrame(b));
+      expect(replies.map((r) => [r.connectionId, decodeReply(r.ext, r.body)])).toEqual([
+        [0xffffffff, true],
+        [0, 1],
+      ]);
+    });
+  });
+
+  describe('bad parameters', () => {
+    const errorOf = (fn: () => unknown): unknown => {
+      try {
+        fn();
+      } catch (err) {
+        return err;
+      }
+      throw new Error('expected an error reply');
+    };
+
+    it('fails a request with a usable rid by an error reply naming the reason', () => {
+      const g = setup();
+      const cases: [Cmd, Record<string, unknown>, string][] = [
+        [Cmd.GetClientIdByUid, { rid: 1, uid: 42 }, 'uid must be a non-empty string'],
+        [Cmd.GetClientIdByUid, { rid: 2 }, 'uid is required'],
+        [Cmd.GetClientSessionsByGroup, { rid: 3, group: '' }, 'group must be a non-empty string'],
+        [Cmd.GetClientSessionsByGroup, { rid: 4 }, 'group is required'],
+        [Cmd.BatchGetClientIdByUid, { rid: 5 }, 'uids is required'],
+        [Cmd.BatchGetClientCountByGroup, { rid: 6, groups: 'g' }, 'groups must be a list of non-empty strings'],
+        [Cmd.Select, { rid: 7 }, 'select is required'],
+        [Cmd.Select, { rid: 8, select: 'sessions' }, 'select must be one of'],
+      ];
+      for (const [cmd, ext, reason] of cases) {
+        const err = errorOf(() => g.ask(cmd, ext as unknown as GatewayRequest & { rid: number }));
+        expect(err).toBeInstanceOf(GatewayRequestError);
+        expect((err as Error).message).toContain(reason);
+      }
+      expect(g.warn).not.toHaveBeenCalled();
+    });
+
+    it('logs a request whose rid cannot be read, and sends nothing', () => {
+      const g = setup();
+      g.run(Cmd.IsOnline, { ext: Buffer.from('{not json') });
+      g.run(Cmd.GetGroupIdList, { ext: {} });
+      g.run(Cmd.GetClientIdByUid, { ext: { rid: -1, uid: 'u' } as unknown as GatewayRequest });
+      expect(g.linkBytes).toEqual([]);
+      expect(g.warn.mock.calls.map(([line]) => line)).toEqual([
+        'IsOnline ignored: ext_data is not JSON',
+        'GetGroupIdList ignored: rid is required',
+        'GetClientIdByUid ignored: rid must be an integer 0..2^32-1',
+      ]);
+    });
+
+    it('ignores a fire-and-forget command with bad parameters, with a warning that never quotes the message', () => {
+      const g = setup();
+      const a = g.connect();
+      expect(() => {
+        g.run(Cmd.BindUid, { connectionId: a.id, ext: {} });
+        g.run(Cmd.JoinGroup, { connectionId: a.id, ext: { group: 7 } as unknown as GatewayRequest });
+        g.run(Cmd.SendToUid, { ext: { uids: 'ann' } as unknown as GatewayRequest, body: 'secret body' });
+        g.run(Cmd.SendToGroup, { ext: Buffer.from('[1,2]'), body: 'secret body' });
+        g.run(Cmd.SendToAll, { ext: { connections: ['1'] } as unknown as GatewayRequest, body: 'secret body' });
+        g.run(Cmd.Ungroup, { ext: {} });
+      }).not.toThrow();
+      expect(a.uid).toBeNull();
+      expect(a.groups).toBeNull();
+      expect(g.received(a)).toEqual([]);
+      expect(g.linkBytes).toEqual([]);
+      const lines = g.warn.mock.calls.map(([line]) => String(line));
+      expect(lines).toEqual([
+        'BindUid ignored: uid is required',
+        'JoinGroup ignored: group must be a non-empty string',
+        'SendToUid ignored: uids must be a list of non-empty strings',
+        'SendToGroup ignored: ext_data must be a JSON object',
+        'SendToAll ignored: connections must be a list of connection ids',
+        'Ungroup ignored: group is required',
+      ]);
+      expect(lines.join('\n')).not.toContain('secret');
+      // Nothing else on the link is affected: the next command works.
+      g.run(Cmd.SendToAll, { body: 'ok' });
+      expect(g.received(a)).toEqual(['ok']);
+    });
+
+    it('logs at most one warning per command code per 10 s, then says how many it held back', () => {
+      const g = setup();
+      for (let i = 0; i < 5; i++) g.run(Cmd.BindUid, { connectionId: 1, ext: {} });
+      g.run(Cmd.JoinGroup, { connectionId: 1, ext: {} }); // another code: its own budget
+      expect(g.warn).toHaveBeenCalledTimes(2);
+      g.advance(9_999);
+      g.run(Cmd.BindUid, { connectionId: 1, ext: {} });
+      expect(g.warn).toHaveBeenCalledTimes(2);
+      g.advance(1);
+      g.run(Cmd.BindUid, { connectionId: 1, ext: {} });
+      expect(g.warn).toHaveBeenCalledTimes(3);
+      expect(g.warn).toHaveBeenLastCalledWith(
+        'BindUid ignored: uid is required (5 more BindUid ignored since the last warning)',
+      );
+    });
+  });
+
+  it('logs a command the gateway does not execute once, and ignores it', () => {
+    const g = setup();
+    g.run(Cmd.OnMessage, { connectionId: 1, body: 'x' });
+    g.run(Cmd.OnMessage, { connectionId: 1, body: 'x' });
+    g.run(Cmd.Ping);
+    expect(g.warn).toHaveBeenCalledTimes(1);
+    expect(g.warn).toHaveBeenCalledWith('OnMessage is not supported by this gateway yet; ignored');
+    expect(g.linkBytes).toEqual([]);
+  });
+});

@@ -1,0 +1,382 @@
+import type { Logger } from '@nestjs/common';
+import { encodeClientId } from '../protocol/client-id';
+import { Cmd, cmdName } from '../protocol/command';
+import { mergeSession, parseSessionJson } from '../protocol/event-envelope';
+import type { GatewayFrame } from '../protocol/frame';
+import {
+  REQUEST_COMMANDS,
+  decodeRequest,
+  encodeErrorReply,
+  encodeReply,
+  type GatewayRequest,
+} from '../protocol/gateway-request';
+import type { InnerLink } from '../protocol/inner-link';
+import type { ClientConnection } from './client-connection';
+import type { ConnectionTable } from './connection-table';
+import type { MembershipIndex } from './membership-index';
+
+/** What {@link GatewayCommands} needs from the gateway. */
+export interface GatewayCommandsOptions {
+  table: ConnectionTable;
+  membership: MembershipIndex;
+  /** Sends one client message (flag Binary = binary frame), with the gateway's slow-consumer check. */
+  sendToClient: (client: ClientConnection, body: Buffer, flag: number) => void;
+  /** The gateway's lan IPv4 as u32 and its inner port: the first two parts of the client_ids in replies. */
+  lanIp: number;
+  innerPort: number;
+  logger: Logger;
+  /** Clock for the rate limit of warnings (tests set it). */
+  now?: () => number;
+}
+
+/** At most one "ignored" warning per command code in this window, so a buggy peer cannot flood the log. */
+const WARN_INTERVAL_MS = 10_000;
+
+/** Commands whose ext is a {@link GatewayRequest} (the table in protocol/gateway-request.ts). */
+const TAKES_REQUEST: ReadonlySet<number> = new Set([
+  Cmd.SendToAll,
+  Cmd.SendToUid,
+  Cmd.SendToGroup,
+  Cmd.BindUid,
+  Cmd.UnbindUid,
+  Cmd.JoinGroup,
+  Cmd.LeaveGroup,
+  Cmd.Ungroup,
+  ...REQUEST_COMMANDS,
+]);
+
+/** Fields a command cannot do without (decodeRequest checks types, not presence). rid is checked for all requests. */
+const REQUIRED: ReadonlyMap<number, readonly (keyof GatewayRequest)[]> = new Map([
+  [Cmd.SendToUid, ['uids']],
+  [Cmd.SendToGroup, ['groups']],
+  [Cmd.BindUid, ['uid']],
+  [Cmd.JoinGroup, ['group']],
+  [Cmd.LeaveGroup, ['group']],
+  [Cmd.Ungroup, ['group']],
+  [Cmd.GetClientSessionsByGroup, ['group']],
+  [Cmd.GetClientIdByUid, ['uid']],
+  [Cmd.BatchGetClientIdByUid, ['uids']],
+  [Cmd.Select, ['select']],
+]);
+
+/** A request whose rid has been checked. */
+type Request = GatewayRequest & { rid: number };
+
+/**
+ * Executes the commands workers and SDK clients send to this gateway (one frame at a time, from any identified
+ * inner link): sends, uid and group membership, sessions, and the queries, which are answered with a
+ * {@link Cmd.Reply} on the link they came from.
+ *
+ * Unknown target connections are ignored (queries answer false / null / empty), as in PHP: a client can close
+ * while a command for it is on its way. Bad parameters fail that one command: a request is answered with an
+ * error, a fire-and-forget command is dropped with a (rate-limited) warning; the link and everything else on it
+ * go on.
+ */
+export class GatewayCommands {
+  private readonly table: ConnectionTable;
+  private readonly membership: MembershipIndex;
+  private readonly send: GatewayCommandsOptions['sendToClient'];
+  private readonly lanIp: number;
+  private readonly innerPort: number;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly unsupportedLogged = new Set<number>();
+  /** Per command code: when the last "ignored" warning was logged, and how many were held back since. */
+  private readonly lastWarning = new Map<number, { at: number; suppressed: number }>();
+
+  constructor(options: GatewayCommandsOptions) {
+    this.table = options.table;
+    this.membership = options.membership;
+    this.send = options.sendToClient;
+    this.lanIp = options.lanIp;
+    this.innerPort = options.innerPort;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Executes one command frame received on `link`; replies go back on that link. Never throws at the link. */
+  execute(f: GatewayFrame, link: InnerLink<GatewayFrame>): void {
+    switch (f.cmd) {
+      case Cmd.SendToOne: {
+        const client = this.table.get(f.connectionId);
+        if (client) this.send(client, f.body, f.flag);
+        return;
+      }
+      case Cmd.Kick: {
+        const client = this.table.get(f.connectionId);
+        if (!client) return;
+        if (f.body.length > 0) this.send(client, f.body, f.flag);
+        client.ws.close(1000);
+        return;
+      }
+      case Cmd.Destroy:
+        this.table.get(f.connectionId)?.ws.terminate();
+        return;
+      case Cmd.SetSession:
+      case Cmd.UpdateSession: {
+        const client = this.table.get(f.connectionId);
+        if (!client) return;
+        try {
+          const written = parseSessionJson(f.ext);
+          client.session = JSON.stringify(
+            f.cmd === Cmd.SetSession ? written : mergeSession(JSON.parse(client.session), written),
+          );
+          client.sessionVersion++;
+        } catch (err) {
+          this.logger.warn(`${cmdName(f.cmd)} for client ${client.id} ignored: ${(err as Error).message}`);
+        }
+        return;
+      }
+      case Cmd.Ping:
+        return;
+    }
+    if (!TAKES_REQUEST.has(f.cmd)) {
+      if (!this.unsupportedLogged.has(f.cmd)) {
+        this.unsupportedLogged.add(f.cmd);
+        this.logger.warn(`${cmdName(f.cmd)} is not supported by this gateway yet; ignored`);
+      }
+      return;
+    }
+    const request = this.decode(f, link);
+    if (!request) return;
+    if (REQUEST_COMMANDS.has(f.cmd)) {
+      const rid = (request as Request).rid;
+      link.send(encodeReply(rid, this.answer(f, request as Request)));
+    } else {
+      this.apply(f, request);
+    }
+  }
+
+  // ---- fire-and-forget commands --------------------------------------------------------------------
+
+  private apply(f: GatewayFrame, r: GatewayRequest): void {
+    switch (f.cmd) {
+      case Cmd.SendToAll:
+        return this.sendToAll(f, r);
+      case Cmd.SendToUid: {
+        // A connection has one uid, so distinct uids reach disjoint connections: no per-client dedupe needed.
+        for (const uid of r.uids!.length > 1 ? new Set(r.uids) : r.uids!) {
+          const connections = this.membership.connectionsOfUid(uid);
+          if (connections) for (const client of connections) this.send(client, f.body, f.flag);
+        }
+        return;
+      }
+      case Cmd.SendToGroup:
+        return this.sendToGroups(f, r.groups!, r.exclude);
+      case Cmd.BindUid: {
+        const client = this.table.get(f.connectionId);
+        if (client) this.membership.bindUid(client, r.uid!);
+        return;
+      }
+      case Cmd.UnbindUid: {
+        const client = this.table.get(f.connectionId);
+        if (client) this.membership.unbindUid(client);
+        return;
+      }
+      case Cmd.JoinGroup: {
+        const client = this.table.get(f.connectionId);
+        if (client) this.membership.joinGroup(client, r.group!);
+        return;
+      }
+      case Cmd.LeaveGroup: {
+        const client = this.table.get(f.connectionId);
+        if (client) this.membership.leaveGroup(client, r.group!);
+        return;
+      }
+      case Cmd.Ungroup:
+        return this.membership.ungroup(r.group!);
+    }
+  }
+
+  /**
+   * `connections` = only those of this gateway's connections (each once, however often listed); `exclude` = all
+   * but those; both = the listed ones minus the excluded ones; neither = every connection.
+   */
+  private sendToAll(f: GatewayFrame, r: GatewayRequest): void {
+    const excluded = r.exclude && r.exclude.length > 0 ? new Set(r.exclude) : null;
+    if (r.connections) {
+      for (const id of r.connections.length > 1 ? new Set(r.connections) : r.connections) {
+        if (excluded?.has(id)) continue;
+        const client = this.table.get(id);
+        if (client) this.send(client, f.body, f.flag);
+      }
+      return;
+    }
+    for (const client of this.table.values()) {
+      if (!excluded?.has(client.id)) this.send(client, f.body, f.flag);
+    }
+  }
+
+  /** Once per client, even when it is in several of the groups (PHP sends it once per group). */
+  private sendToGroups(f: GatewayFrame, groups: string[], exclude: number[] | undefined): void {
+    const excluded = exclude && exclude.length > 0 ? new Set(exclude) : null;
+    if (groups.length === 1) {
+      // One group: its members are already distinct; skip building a recipient set.
+      const members = this.membership.membersOfGroup(groups[0]);
+      if (members) for (const client of members) if (!excluded?.has(client.id)) this.send(client, f.body, f.flag);
+      return;
+    }
+    for (const client of this.membersOf(groups)) if (!excluded?.has(client.id)) this.send(client, f.body, f.flag);
+  }
+
+  // ---- queries -------------------------------------------------------------------------------------
+
+  /** The JSON result of a request command. Sessions are stored as JSON text and spliced in without parsing. */
+  private answer(f: GatewayFrame, r: Request): string {
+    switch (f.cmd) {
+      case Cmd.IsOnline:
+        return this.table.get(f.connectionId) ? 'true' : 'false';
+      case Cmd.GetSessionByClientId: {
+        const client = this.table.get(f.connectionId);
+        return client ? sessionJson(client) : 'null';
+      }
+      case Cmd.GetAllClientSessions:
+        return this.sessionsJson(this.table.values());
+      case Cmd.GetClientSessionsByGroup:
+        return this.sessionsJson(this.membership.membersOfGroup(r.group!) ?? []);
+      case Cmd.GetClientIdByUid:
+        return JSON.stringify(this.clientIds(this.membership.connectionsOfUid(r.uid!) ?? []));
+      case Cmd.BatchGetClientIdByUid: {
+        const parts: string[] = [];
+        for (const uid of new Set(r.uids)) {
+          parts.push(`${JSON.stringify(uid)}:${JSON.stringify(this.clientIds(this.membership.connectionsOfUid(uid) ?? []))}`);
+        }
+        return `{${parts.join(',')}}`;
+      }
+      case Cmd.GetClientCountByGroup:
+        return String(r.group === undefined ? this.table.size : (this.membership.membersOfGroup(r.group)?.size ?? 0));
+      case Cmd.BatchGetClientCountByGroup: {
+        const parts: string[] = [];
+        if (r.groups === undefined) {
+          for (const [group, members] of this.membership.groups()) parts.push(`${JSON.stringify(group)}:${members.size}`);
+        } else {
+          for (const group of new Set(r.groups)) {
+            parts.push(`${JSON.stringify(group)}:${this.membership.membersOfGroup(group)?.size ?? 0}`);
+          }
+        }
+        return `{${parts.join(',')}}`;
+      }
+      case Cmd.GetGroupIdList:
+        return JSON.stringify([...this.membership.groupIds()]);
+      case Cmd.Select:
+        return this.select(f, r);
+      default:
+        // Unreachable: REQUEST_COMMANDS are all handled above.
+        return 'null';
+    }
+  }
+
+  private select(f: GatewayFrame, r: Request): string {
+    switch (r.select!) {
+      case 'uid':
+        return JSON.stringify(this.table.get(f.connectionId)?.uid ?? null);
+      case 'clientIds':
+        return JSON.stringify(this.clientIds(r.groups === undefined ? this.table.values() : this.membersOf(r.groups)));
+      case 'uids': {
+        // All clients: the uid index already holds each bound uid once.
+        if (r.groups === undefined) return JSON.stringify([...this.membership.uids()]);
+        return JSON.stringify([...distinctUids(this.membersOf(r.groups))]);
+      }
+      case 'groupClientIds':
+        return this.perGroupJson(r.groups, (members) => JSON.stringify(this.clientIds(members)));
+      case 'groupUids':
+        return this.perGroupJson(r.groups, (members) => JSON.stringify([...distinctUids(members)]));
+    }
+  }
+
+  /** `{group: value}` for every group, or for the listed ones (an unknown listed group has no members). */
+  private perGroupJson(groups: string[] | undefined, value: (members: Iterable<ClientConnection>) => string): string {
+    const parts: string[] = [];
+    if (groups === undefined) {
+      for (const [group, members] of this.membership.groups()) parts.push(`${JSON.stringify(group)}:${value(members)}`);
+    } else {
+      for (const group of new Set(groups)) {
+        parts.push(`${JSON.stringify(group)}:${value(this.membership.membersOfGroup(group) ?? [])}`);
+      }
+    }
+    return `{${parts.join(',')}}`;
+  }
+
+  /** The distinct members of the listed groups. */
+  private membersOf(groups: string[]): Set<ClientConnection> {
+    const out = new Set<ClientConnection>();
+    for (const group of groups) {
+      const members = this.membership.membersOfGroup(group);
+      if (members) for (const client of members) out.add(client);
+    }
+    return out;
+  }
+
+  private sessionsJson(clients: Iterable<ClientConnection>): string {
+    const parts: string[] = [];
+    for (const client of clients) parts.push(`"${this.clientId(client)}":${sessionJson(client)}`);
+    return `{${parts.join(',')}}`;
+  }
+
+  private clientIds(clients: Iterable<ClientConnection>): string[] {
+    const out: string[] = [];
+    for (const client of clients) out.push(this.clientId(client));
+    return out;
+  }
+
+  private clientId(client: ClientConnection): string {
+    return encodeClientId({ localIp: this.lanIp, localPort: this.innerPort, connectionId: client.id });
+  }
+
+  // ---- parameters ----------------------------------------------------------------------------------
+
+  /**
+   * The validated parameters of a command, or null when they are bad: then a request is failed with the reason
+   * (when its rid can be read), anything else is dropped with a warning. The reason never quotes the message.
+   */
+  private decode(f: GatewayFrame, link: InnerLink<GatewayFrame>): GatewayRequest | null {
+    const isRequest = REQUEST_COMMANDS.has(f.cmd);
+    let reason: string;
+    try {
+      const r = decodeRequest(f.ext);
+      const missing =
+        isRequest && r.rid === undefined ? 'rid' : REQUIRED.get(f.cmd)?.find((key) => r[key] === undefined);
+      if (missing === undefined) return r;
+      reason = `${missing} is required`;
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+    const rid = isRequest ? readRid(f.ext) : undefined;
+    if (rid !== undefined) link.send(encodeErrorReply(rid, reason));
+    else this.warnIgnored(f.cmd, reason);
+    return null;
+  }
+
+  private warnIgnored(cmd: number, reason: string): void {
+    const now = this.now();
+    const last = this.lastWarning.get(cmd);
+    if (last && now - last.at < WARN_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    const more = last?.suppressed ? ` (${last.suppressed} more ${cmdName(cmd)} ignored since the last warning)` : '';
+    this.lastWarning.set(cmd, { at: now, suppressed: 0 });
+    this.logger.warn(`${cmdName(cmd)} ignored: ${reason}${more}`);
+  }
+}
+
+/** The stored session text; a connection whose session was never set answers `{}`. */
+function sessionJson(client: ClientConnection): string {
+  return client.session === 'null' ? '{}' : client.session;
+}
+
+function distinctUids(clients: Iterable<ClientConnection>): Set<string> {
+  const out = new Set<string>();
+  for (const client of clients) if (client.uid !== null) out.add(client.uid);
+  return out;
+}
+
+/** The rid of a request whose parameters failed validation, if it is there and usable, to fail it by. */
+function readRid(ext: Buffer): number | undefined {
+  try {
+    const rid: unknown = (JSON.parse(ext.toString('utf8')) as { rid?: unknown } | null)?.rid;
+    return typeof rid === 'number' && Number.isInteger(rid) && rid >= 0 && rid <= 0xffffffff ? rid : undefined;
+  } catch {
+    return undefined;
+  }
+}
