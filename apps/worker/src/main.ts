@@ -1,10 +1,4 @@
-import {
-  GatewayExceptionFilter,
-  GatewayTransport,
-  readHttpListen,
-  runOrExit,
-  workerOptionsFromEnv,
-} from '@app/gateway';
+import { GatewayTransport, readHttpListen, runOrExit, workerOptionsFromEnv } from '@app/gateway';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
@@ -15,12 +9,12 @@ import { WorkerAppModule } from './worker-app.module';
 runOrExit('Worker', async () => {
   const options = workerOptionsFromEnv();
   const http = readHttpListen(process.env, 'HTTP_LISTEN', '127.0.0.1:3000');
-  // A hybrid app: the gateway transport for client events, HTTP for the push API. Each side gets its own
-  // pipes and filters (the gateway filter answers clients with data; the HTTP one with status codes).
+  // A hybrid app: the gateway transport for client events, HTTP for the push API. The global pipe and filter
+  // below are the HTTP side's (status codes); the client handlers bind ValidationPipe and GatewayExceptionFilter
+  // on their controllers (ChatController), because a connected microservice registers its handlers at once and
+  // ignores global pipes and filters added to it afterwards.
   const app = await NestFactory.create(WorkerAppModule.configure(options), { logger: ['log', 'error', 'warn'] });
-  const worker = app.connectMicroservice({ strategy: app.get(GatewayTransport) });
-  worker.useGlobalPipes(new ValidationPipe({ transform: true }));
-  worker.useGlobalFilters(new GatewayExceptionFilter());
+  app.connectMicroservice({ strategy: app.get(GatewayTransport) });
   app.useGlobalPipes(new ValidationPipe({ transform: true }));
   app.useGlobalFilters(new GatewayHttpErrorsFilter());
   app.enableShutdownHooks();

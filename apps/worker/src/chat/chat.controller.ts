@@ -1,5 +1,13 @@
-import { ClientId, GatewayClient, MessageBody, OnClientClose, OnClientMessage, Session } from '@app/gateway';
-import { Controller, Inject } from '@nestjs/common';
+import {
+  ClientId,
+  GatewayClient,
+  GatewayExceptionFilter,
+  MessageBody,
+  OnClientClose,
+  OnClientMessage,
+  Session,
+} from '@app/gateway';
+import { Controller, Inject, UseFilters, UsePipes, ValidationPipe } from '@nestjs/common';
 import { LoginMessage, SayMessage } from './chat.dto';
 
 interface ChatSession {
@@ -15,6 +23,8 @@ interface ChatSession {
  *  - leave: leaves the room and tells it. Disconnecting tells the room too.
  */
 @Controller()
+@UsePipes(new ValidationPipe({ transform: true }))
+@UseFilters(new GatewayExceptionFilter())
 export class ChatController {
   constructor(@Inject(GatewayClient) private readonly gw: GatewayClient) {}
 
