@@ -42,7 +42,9 @@ export interface LocalSessions {
  * - Multi-gateway methods go to every gateway at once, each with its own time limit. A gateway that fails does
  *   not stop the others: their results are merged and returned, and the failure is logged and emitted on
  *   {@link failures} (or the call rejects with GatewayPartialFailureError when `rejectOnGatewayFailure`).
- * - Fire-and-forget methods resolve once the command is written to the gateway's link.
+ * - Fire-and-forget methods resolve once the command is queued on the gateway's link (it leaves within the same
+ *   event-loop turn, in order with everything else this client sends to that gateway). They do not wait for the
+ *   gateway to act, so a gateway that hangs without closing its socket is noticed only by queries.
  */
 export class GatewayClient {
   private readonly logger = new Logger('GatewayClient');
