@@ -79,7 +79,7 @@ const targets = [
       );
       const [, url, inner] = gateway.match;
       const linked = new RegExp(`Worker connected to gateway ${inner.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
-      const worker = await startRole('worker', { SECRET_KEY: secret, REGISTER_ADDRESS: registerAddress }, linked, onStarted);
+      const worker = await startRole('worker', { SECRET_KEY: secret, REGISTER_ADDRESS: registerAddress, HTTP_LISTEN: 'off' }, linked, onStarted);
       return { url, procs: [register, gateway, worker], memoryProcs: [gateway], infoProcs: [worker] };
     },
   },
