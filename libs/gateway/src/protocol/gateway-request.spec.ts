@@ -24,6 +24,10 @@ describe('gateway requests (native command parameters)', () => {
     expect(decodeRequest(encodeRequest(request))).toEqual(request);
   });
 
+  it('accepts "0" as a uid and a group (PHP\'s empty() refuses it; we do not)', () => {
+    expect(decodeRequest(encodeRequest({ uid: '0', groups: ['0'] }))).toEqual({ uid: '0', groups: ['0'] });
+  });
+
   it('reads an empty ext as no parameters', () => {
     expect(decodeRequest(Buffer.alloc(0))).toEqual({});
   });
