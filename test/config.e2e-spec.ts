@@ -60,6 +60,12 @@ const BAD_CASES: BadCase[] = [
   { name: 'gateway: GATEWAY_LAN_IP=localhost', role: 'gateway', env: { GATEWAY_LAN_IP: 'localhost' }, expected: /Configuration error: GATEWAY_LAN_IP/ },
   { name: 'gateway: GATEWAY_START_PORT=70000', role: 'gateway', env: { GATEWAY_START_PORT: '70000' }, expected: /Configuration error: GATEWAY_START_PORT/ },
   { name: 'worker: WORKER_NAME with spaces', role: 'worker', env: { WORKER_NAME: 'my worker' }, expected: /Configuration error: WORKER_NAME/ },
+  { name: 'worker: GATEWAY_TIMEOUT_MS=0', role: 'worker', env: { GATEWAY_TIMEOUT_MS: '0' }, expected: /Configuration error: GATEWAY_TIMEOUT_MS="0" is invalid/ },
+  { name: 'worker: GATEWAY_STRICT=maybe', role: 'worker', env: { GATEWAY_STRICT: 'maybe' }, expected: /Configuration error: GATEWAY_STRICT/ },
+  { name: 'worker: HTTP_LISTEN=nonsense', role: 'worker', env: { HTTP_LISTEN: 'nonsense' }, expected: /Configuration error: HTTP_LISTEN/ },
+  { name: 'gateway: GATEWAY_MAX_MESSAGE_BYTES=1MB', role: 'gateway', env: { GATEWAY_MAX_MESSAGE_BYTES: '1MB' }, expected: /Configuration error: GATEWAY_MAX_MESSAGE_BYTES="1MB" is invalid: expected an integer/ },
+  { name: 'gateway: GATEWAY_MAX_BUFFERED_BYTES=10', role: 'gateway', env: { GATEWAY_MAX_BUFFERED_BYTES: '10' }, expected: /Configuration error: GATEWAY_MAX_BUFFERED_BYTES="10" is invalid/ },
+  { name: 'gateway: GATEWAY_PENDING_EVENTS=-1', role: 'gateway', env: { GATEWAY_PENDING_EVENTS: '-1' }, expected: /Configuration error: GATEWAY_PENDING_EVENTS/ },
 ];
 
 interface Outcome {

@@ -52,6 +52,21 @@ describe('gateway bounds and close codes', () => {
     expect(await c.closed).toBe(1009);
   });
 
+  it('limits client messages to 1 MiB by default and to GATEWAY_MAX_MESSAGE_BYTES when set (1009 above it)', async () => {
+    const register = await startRegister();
+    const byDefault = await startGateway(register.address);
+    const fromEnv = await startGateway(register.address, { GATEWAY_MAX_MESSAGE_BYTES: '2048' });
+    const big = await open(byDefault.url);
+    const small = await open(fromEnv.url);
+    const atLimit = await open(byDefault.url);
+    atLimit.send('x'.repeat(1024 * 1024)); // exactly the limit: accepted (held, as no worker is connected)
+    big.send('x'.repeat(1024 * 1024 + 1));
+    small.send('x'.repeat(2049));
+    expect(await big.closed).toBe(1009);
+    expect(await small.closed).toBe(1009);
+    expect(atLimit.closeCode).toBeNull();
+  });
+
   it('closes clients with 1001 (going away) when the gateway process is stopped', async () => {
     const register = await startRegister();
     const gateway = await startGateway(register.address);

@@ -1,5 +1,6 @@
 import {
   readHostPortList,
+  readInteger,
   readIPv4,
   readPort,
   readSecret,
@@ -7,6 +8,12 @@ import {
   type Env,
   type HostPort,
 } from '../config/environment';
+
+const MiB = 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_BYTES = MiB;
+export const DEFAULT_MAX_BUFFERED_BYTES = MiB;
+export const DEFAULT_PENDING_EVENTS = 10_000;
+export const DEFAULT_PENDING_BYTES = 32 * MiB;
 
 export interface GatewayOptions {
   /** WebSocket listener for clients. Env GATEWAY_LISTEN, default ws://0.0.0.0:7272 (port 0 = any free port). */
@@ -22,18 +29,19 @@ export interface GatewayOptions {
   registers: HostPort[];
   /** Shared secret of the inner links; null = plaintext (INNER_PLAINTEXT=true). Env SECRET_KEY. */
   secret: Buffer | null;
-  /** Largest client message accepted, in bytes; larger ones close the client with 1009. Default 10 MiB. */
+  /** Largest client message accepted, in bytes; larger ones close the client with 1009. Env GATEWAY_MAX_MESSAGE_BYTES, default 1 MiB. */
   maxMessageSize?: number;
   /** Largest inner frame accepted from a worker or SDK client, in bytes. Default 10 MiB. */
   maxFrameSize?: number;
   /**
    * Bytes a client may have queued unsent before it counts as a slow consumer and is disconnected with
-   * close code 4008 (reconnectable). Default 8 MiB.
+   * close code 4008 (reconnectable). Env GATEWAY_MAX_BUFFERED_BYTES, default 1 MiB.
    */
   maxClientBufferedBytes?: number;
   /**
    * Client events held while no worker is connected, delivered in order once one is. Past either bound the
-   * affected client is closed with 1013 ("try again later"). Defaults: 10 000 events, 32 MiB.
+   * affected client is closed with 1013 ("try again later"). Env GATEWAY_PENDING_EVENTS (default 10 000) and
+   * GATEWAY_PENDING_BYTES (default 32 MiB).
    */
   pendingEventsLimit?: number;
   pendingBytesLimit?: number;
@@ -46,5 +54,9 @@ export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
     startPort: readPort(env, 'GATEWAY_START_PORT', 2000),
     registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),
     secret: readSecret(env),
+    maxMessageSize: readInteger(env, 'GATEWAY_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, 1, 100 * MiB),
+    maxClientBufferedBytes: readInteger(env, 'GATEWAY_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024, 1024 * MiB),
+    pendingEventsLimit: readInteger(env, 'GATEWAY_PENDING_EVENTS', DEFAULT_PENDING_EVENTS, 0, 10_000_000),
+    pendingBytesLimit: readInteger(env, 'GATEWAY_PENDING_BYTES', DEFAULT_PENDING_BYTES, 0, 4096 * MiB),
   };
 }

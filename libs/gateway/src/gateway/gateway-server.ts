@@ -13,7 +13,13 @@ import { RegisterClient } from '../register/register-client';
 import { ClientConnection } from './client-connection';
 import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
-import type { GatewayOptions } from './gateway-options';
+import {
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_PENDING_BYTES,
+  DEFAULT_PENDING_EVENTS,
+  type GatewayOptions,
+} from './gateway-options';
 import { MembershipIndex } from './membership-index';
 import { PendingEvents } from './pending-events';
 import { WorkerChannel } from './worker-channel';
@@ -61,7 +67,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(private readonly options: GatewayOptions) {
     this.lanIpNumber = ipv4ToNumber(options.lanIp);
-    this.pending = new PendingEvents(options.pendingEventsLimit ?? 10_000, options.pendingBytesLimit ?? 32 * 1024 * 1024);
+    this.pending = new PendingEvents(options.pendingEventsLimit ?? DEFAULT_PENDING_EVENTS, options.pendingBytesLimit ?? DEFAULT_PENDING_BYTES);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -118,7 +124,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       host,
       port,
       path: path && path !== '/' ? path : undefined,
-      maxPayload: this.options.maxMessageSize ?? 10 * 1024 * 1024,
+      maxPayload: this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -214,7 +220,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private sendToClient(client: ClientConnection, body: Buffer, flag: number): void {
     const ws = client.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount > (this.options.maxClientBufferedBytes ?? 8 * 1024 * 1024)) {
+    if (ws.bufferedAmount > (this.options.maxClientBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) {
       this.logger.warn(`client ${client.id} disconnected: slow consumer (${ws.bufferedAmount} bytes unsent)`);
       ws.close(CloseCode.SlowConsumer, 'slow consumer');
       // The close frame queues behind the unread bytes; do not wait for a client that does not read.
