@@ -73,12 +73,13 @@ export class GatewayClient {
    */
   async sendToAll(message: ClientMessage, clientIds?: string[] | null, excludeClientIds?: string[] | null): Promise<void> {
     const fields = messageFields(message);
+    // Per gateway: the connection ids to exclude (or, with clientIds, the only ones to send to); each gateway
+    // resolves its own part, so the exclusion needs no client-side filtering.
     const exclude = groupByGateway(excludeClientIds ?? []);
     if (clientIds) {
-      const excluded = new Set((excludeClientIds ?? []).map((id) => id.toLowerCase()));
-      const targets = groupByGateway(clientIds.filter((id) => !excluded.has(id.toLowerCase())));
+      const targets = groupByGateway(clientIds);
       await this.fanOut('sendToAll', [...targets.keys()], (address) =>
-        this.frameBytes(Cmd.SendToAll, fields, { connections: targets.get(address) }),
+        this.frameBytes(Cmd.SendToAll, fields, { connections: targets.get(address), exclude: exclude.get(address) }),
       );
       return;
     }
@@ -108,7 +109,7 @@ export class GatewayClient {
 
   /** Closes a client's connection (WebSocket close 1000), after sending `message` if given. */
   async closeClient(clientId: string, message?: ClientMessage | null): Promise<void> {
-    const outgoing = message === undefined || message === null ? null : toOutgoingMessage(message);
+    const outgoing = toOutgoingMessage(message);
     await this.command(clientId, { cmd: Cmd.Kick, ...(outgoing && messageFrameFields(outgoing)) });
   }
 
@@ -390,7 +391,7 @@ export class GatewayClient {
 }
 
 function messageFields(message: ClientMessage): { flag: number; body: Buffer } {
-  const outgoing = message === undefined || message === null ? null : toOutgoingMessage(message);
+  const outgoing = toOutgoingMessage(message);
   if (!outgoing) throw new GatewayArgumentError('message must be a string, a Buffer/Uint8Array, or a JSON-serialisable object');
   return messageFrameFields(outgoing);
 }

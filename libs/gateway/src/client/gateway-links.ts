@@ -129,7 +129,7 @@ export class GatewayLinks extends EventEmitter {
    * Rejects with GatewayUnavailableError when the gateway is not listed or not reachable in time.
    */
   async deliver(address: string, bytes: Buffer, timeoutMs: number): Promise<void> {
-    const link = await this.whenOpen(address, timeoutMs);
+    const link = await this.whenOpen(address, Date.now() + timeoutMs);
     if (!link.send(bytes)) throw new GatewayUnavailableError(address, 'link closed');
   }
 
@@ -144,10 +144,10 @@ export class GatewayLinks extends EventEmitter {
     params: GatewayRequest,
     timeoutMs: number,
   ): Promise<unknown> {
-    const started = Date.now();
-    const link = await this.whenOpen(address, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    const link = await this.whenOpen(address, deadline);
     const rid = this.nextRequestId = this.nextRequestId >= 0xffffffff ? 1 : this.nextRequestId + 1;
-    const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+    const remaining = Math.max(1, deadline - Date.now());
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(rid);
@@ -163,11 +163,12 @@ export class GatewayLinks extends EventEmitter {
     });
   }
 
-  /** The open link to `address`, waiting at most `timeoutMs` for one that is (re)connecting. */
-  private async whenOpen(address: string, timeoutMs: number): Promise<InnerLink<GatewayFrame>> {
+  /** The open link to `address`, waiting until `deadline` (epoch ms) for one that is (re)connecting. */
+  private async whenOpen(address: string, deadline: number): Promise<InnerLink<GatewayFrame>> {
     const current = this.links.get(address);
     if (current?.isOpen) return current;
-    if (!this.listReceived) await this.gateways(timeoutMs);
+    if (!this.listReceived) await this.gateways(Math.max(1, deadline - Date.now()));
+    const timeoutMs = Math.max(1, deadline - Date.now());
     const link = this.links.get(address);
     if (link?.isOpen) return link;
     if (!link && !this.listed.has(address)) throw new GatewayUnavailableError(address, 'not a registered gateway');

@@ -8,6 +8,7 @@ import {
   decodeRequest,
   encodeErrorReply,
   encodeReply,
+  readRequestId,
   type GatewayRequest,
 } from '../protocol/gateway-request';
 import type { InnerLink } from '../protocol/inner-link';
@@ -58,6 +59,8 @@ const REQUIRED: ReadonlyMap<number, readonly (keyof GatewayRequest)[]> = new Map
   [Cmd.BatchGetClientIdByUid, ['uids']],
   [Cmd.Select, ['select']],
 ]);
+
+const NO_MEMBERS: ReadonlySet<ClientConnection> = new Set();
 
 /** A request whose rid has been checked. */
 type Request = GatewayRequest & { rid: number };
@@ -123,7 +126,7 @@ export class GatewayCommands {
           );
           client.sessionVersion++;
         } catch (err) {
-          this.logger.warn(`${cmdName(f.cmd)} for client ${client.id} ignored: ${(err as Error).message}`);
+          this.warnIgnored(f.cmd, `client ${client.id}: ${(err as Error).message}`);
         }
         return;
       }
@@ -245,17 +248,8 @@ export class GatewayCommands {
       }
       case Cmd.GetClientCountByGroup:
         return String(r.group === undefined ? this.table.size : (this.membership.membersOfGroup(r.group)?.size ?? 0));
-      case Cmd.BatchGetClientCountByGroup: {
-        const parts: string[] = [];
-        if (r.groups === undefined) {
-          for (const [group, members] of this.membership.groups()) parts.push(`${JSON.stringify(group)}:${members.size}`);
-        } else {
-          for (const group of new Set(r.groups)) {
-            parts.push(`${JSON.stringify(group)}:${this.membership.membersOfGroup(group)?.size ?? 0}`);
-          }
-        }
-        return `{${parts.join(',')}}`;
-      }
+      case Cmd.BatchGetClientCountByGroup:
+        return this.perGroupJson(r.groups, (members) => String(members.size));
       case Cmd.GetGroupIdList:
         return JSON.stringify([...this.membership.groupIds()]);
       case Cmd.Select:
@@ -285,13 +279,13 @@ export class GatewayCommands {
   }
 
   /** `{group: value}` for every group, or for the listed ones (an unknown listed group has no members). */
-  private perGroupJson(groups: string[] | undefined, value: (members: Iterable<ClientConnection>) => string): string {
+  private perGroupJson(groups: string[] | undefined, value: (members: ReadonlySet<ClientConnection>) => string): string {
     const parts: string[] = [];
     if (groups === undefined) {
       for (const [group, members] of this.membership.groups()) parts.push(`${JSON.stringify(group)}:${value(members)}`);
     } else {
       for (const group of new Set(groups)) {
-        parts.push(`${JSON.stringify(group)}:${value(this.membership.membersOfGroup(group) ?? [])}`);
+        parts.push(`${JSON.stringify(group)}:${value(this.membership.membersOfGroup(group) ?? NO_MEMBERS)}`);
       }
     }
     return `{${parts.join(',')}}`;
@@ -341,7 +335,7 @@ export class GatewayCommands {
     } catch (err) {
       reason = (err as Error).message;
     }
-    const rid = isRequest ? readRid(f.ext) : undefined;
+    const rid = isRequest ? readRequestId(f.ext) : undefined;
     if (rid !== undefined) link.send(encodeErrorReply(rid, reason));
     else this.warnIgnored(f.cmd, reason);
     return null;
@@ -369,14 +363,4 @@ function distinctUids(clients: Iterable<ClientConnection>): Set<string> {
   const out = new Set<string>();
   for (const client of clients) if (client.uid !== null) out.add(client.uid);
   return out;
-}
-
-/** The rid of a request whose parameters failed validation, if it is there and usable, to fail it by. */
-function readRid(ext: Buffer): number | undefined {
-  try {
-    const rid: unknown = (JSON.parse(ext.toString('utf8')) as { rid?: unknown } | null)?.rid;
-    return typeof rid === 'number' && Number.isInteger(rid) && rid >= 0 && rid <= 0xffffffff ? rid : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -13,7 +13,7 @@ import { encodeFrame, frame } from './frame';
  *
  * | cmd | ext | reply (JSON body) |
  * |---|---|---|
- * | SendToAll | `{}` (or empty ext) = every client; `{"connections":[connId…]}`; `{"exclude":[connId…]}` | – |
+ * | SendToAll | `{}` (or empty ext) = every client; `{"connections":[connId…]}` = only those; `"exclude":[connId…]` skips those | – |
  * | SendToUid | `{"uids":[uid…]}` | – |
  * | SendToGroup | `{"groups":[group…],"exclude"?:[connId…]}`; a client in two listed groups gets it once | – |
  * | BindUid | `{"uid":uid}` + connection_id | – |
@@ -105,6 +105,19 @@ export function decodeRequest(ext: Buffer): GatewayRequest {
     throw new GatewayRequestError(`select must be one of ${SELECT_WHAT.join(', ')}`);
   }
   return r as GatewayRequest;
+}
+
+/**
+ * The request id of a command whose parameters failed {@link decodeRequest}, when it is still readable, so the
+ * request can be failed with the reason instead of left to time out.
+ */
+export function readRequestId(ext: Buffer): number | undefined {
+  try {
+    const rid: unknown = (JSON.parse(ext.toString('utf8')) as { rid?: unknown } | null)?.rid;
+    return isU32(rid) ? rid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A Reply frame carrying `resultJson` (already serialised: the gateway splices stored sessions in as text). */
