@@ -1,5 +1,5 @@
-import type { WebSocket } from 'ws';
 import type { ClientHandshake } from '../protocol/client-handshake';
+import type { ClientSocket } from './client-socket';
 import type { WorkerChannel } from './worker-channel';
 
 /**
@@ -24,11 +24,16 @@ export class ClientConnection {
    * most connections never join a group, and a Set per idle connection would cost memory for nothing.
    */
   groups: Set<string> | null = null;
+  /** When the connection was accepted (epoch ms). */
+  readonly connectedAt = Date.now();
+  /** Messages received from / sent to this client. */
+  messagesIn = 0;
+  messagesOut = 0;
   private handshakeJson: string | null = null;
 
   constructor(
     readonly id: number,
-    readonly ws: WebSocket,
+    readonly socket: ClientSocket,
     /** Remote IPv4 as u32, 0 for IPv6 (the frame header field). */
     readonly remoteIp: number,
     readonly handshake: ClientHandshake,

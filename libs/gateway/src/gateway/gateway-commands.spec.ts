@@ -1,24 +1,24 @@
 import { Logger } from '@nestjs/common';
-import { WebSocket } from 'ws';
 import { ipv4ToNumber } from '../protocol/client-id';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeFrame, encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { decodeReply, encodeRequest, GatewayRequestError, type GatewayRequest } from '../protocol/gateway-request';
 import type { InnerLink } from '../protocol/inner-link';
 import { ClientConnection } from './client-connection';
+import type { ClientSocket } from './client-socket';
 import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
 import { MembershipIndex } from './membership-index';
 
-/** A ws stand-in that records what the gateway does to it. */
-class StubWs {
-  readyState: number = WebSocket.OPEN;
+/** A client socket stand-in that records what the gateway does to it. */
+class StubWs implements ClientSocket {
+  isOpen = true;
   bufferedAmount = 0;
   readonly sent: { data: string; binary: boolean }[] = [];
   readonly closeCodes: (number | undefined)[] = [];
   terminated = 0;
-  send(data: Buffer, options: { binary: boolean }): void {
-    this.sent.push({ data: data.toString('utf8'), binary: options.binary });
+  send(data: Buffer, binary: boolean): void {
+    this.sent.push({ data: data.toString('utf8'), binary });
   }
   close(code?: number): void {
     this.closeCodes.push(code);
@@ -28,7 +28,7 @@ class StubWs {
   }
 }
 
-const handshake = { remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
+const handshake = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
 const LAN_IP = '10.0.0.7';
 const INNER_PORT = 2300;
 /** client_id of connection `id` on this gateway: 10.0.0.7 = 0a000007, port 2300 = 08fc. */
@@ -54,7 +54,7 @@ function setup() {
     table,
     membership,
     // What the server's sendToClient does for an open, reading client.
-    sendToClient: (client, body, flag) => client.ws.send(body, { binary: (flag & FrameFlag.Binary) !== 0 }),
+    sendToClient: (client, body, flag) => client.socket.send(body, (flag & FrameFlag.Binary) !== 0),
     lanIp: ipv4ToNumber(LAN_IP),
     innerPort: INNER_PORT,
     logger,
@@ -69,7 +69,7 @@ function setup() {
   } as unknown as InnerLink<GatewayFrame>;
 
   const connect = (): ClientConnection => {
-    const client = new ClientConnection(table.nextId(), new StubWs() as unknown as WebSocket, 0, handshake);
+    const client = new ClientConnection(table.nextId(), new StubWs(), 0, handshake);
     table.add(client);
     return client;
   };
@@ -96,8 +96,8 @@ function setup() {
     expect(reply.connectionId).toBe(request.rid);
     return decodeReply(reply.ext, reply.body);
   };
-  const received = (client: ClientConnection) => (client.ws as unknown as StubWs).sent.map((m) => m.data);
-  const stub = (client: ClientConnection) => client.ws as unknown as StubWs;
+  const received = (client: ClientConnection) => (client.socket as StubWs).sent.map((m) => m.data);
+  const stub = (client: ClientConnection) => client.socket as StubWs;
   return {
     table,
     membership,

@@ -109,11 +109,11 @@ export class GatewayCommands {
         const client = this.table.get(f.connectionId);
         if (!client) return;
         if (f.body.length > 0) this.send(client, f.body, f.flag);
-        client.ws.close(1000);
+        client.socket.close(1000);
         return;
       }
       case Cmd.Destroy:
-        this.table.get(f.connectionId)?.ws.terminate();
+        this.table.get(f.connectionId)?.socket.terminate();
         return;
       case Cmd.SetSession:
       case Cmd.UpdateSession: {

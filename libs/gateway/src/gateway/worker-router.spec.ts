@@ -4,7 +4,7 @@ import { ClientConnection } from './client-connection';
 import { ConnectionTable } from './connection-table';
 import { WorkerChannel } from './worker-channel';
 import { WorkerRouter } from './worker-router';
-import type { WebSocket } from 'ws';
+import type { ClientSocket } from './client-socket';
 
 function worker(key: string): WorkerChannel & { up: boolean } {
   const state = { up: true };
@@ -14,9 +14,9 @@ function worker(key: string): WorkerChannel & { up: boolean } {
   return channel;
 }
 
-const handshake = { remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
+const handshake = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
 let nextId = 1;
-const client = () => new ClientConnection(nextId++, {} as WebSocket, 0, handshake);
+const client = () => new ClientConnection(nextId++, {} as ClientSocket, 0, handshake);
 
 describe('WorkerRouter', () => {
   it('picks the worker with the fewest clients and keeps each client there', () => {

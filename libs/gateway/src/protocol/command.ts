@@ -44,6 +44,8 @@ export enum Cmd {
    * a non-empty ext is JSON `{"error": "..."}` and means the request failed.
    */
   Reply = 100,
+  // 101-109: reserved for event acknowledgement and worker drain; 110-119: reserved for connection
+  // statistics and connection rejection (being built for issue 4).
   /** W→G: first frame of a worker link; body is JSON `{"worker_key": "..."}`. */
   WorkerConnect = 200,
   /** G→W: keep-alive. */

@@ -2,7 +2,7 @@ import type { ClientHandshake } from './client-handshake';
 
 /**
  * ext_data of client events (OnConnect, OnMessage, OnClose) in the native profile: a JSON object
- *   {"v": <session version>, "session": <session JSON or null>, "handshake"?: <ClientHandshake>}
+ *   {"v": <session version>, "session": <session JSON or null>, "uid"?: <bound uid>, "handshake"?: <ClientHandshake>}
  * The gateway stores each session as JSON text and splices it in without parsing; `handshake` travels only
  * with the first event a worker receives for a client. `v` counts session writes on the gateway, so a worker
  * can tell a session snapshot taken before its own write-back from one taken after (see SessionTracker).
@@ -10,13 +10,22 @@ import type { ClientHandshake } from './client-handshake';
 export interface EventEnvelope {
   v: number;
   session: Record<string, unknown> | null;
+  /** The uid bound to the client when the event left the gateway; absent when none. */
+  uid?: string;
   handshake?: ClientHandshake;
 }
 
 /** Builds the ext bytes from already-serialised JSON parts (no parse on the gateway's hot path). */
-export function encodeEventEnvelope(version: number, sessionJson: string, handshakeJson?: string): Buffer {
+export function encodeEventEnvelope(
+  version: number,
+  sessionJson: string,
+  handshakeJson?: string,
+  uid?: string | null,
+): Buffer {
   const text =
-    `{"v":${version},"session":${sessionJson}` + (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
+    `{"v":${version},"session":${sessionJson}` +
+    (uid == null ? '' : `,"uid":${JSON.stringify(uid)}`) +
+    (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
   return Buffer.from(text, 'utf8');
 }
 

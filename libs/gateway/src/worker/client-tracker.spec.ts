@@ -42,7 +42,7 @@ describe('ClientTracker', () => {
 
   it('remembers the handshake from the first event and reuses it for later ones', async () => {
     const tracker = new ClientTracker();
-    const hs = { remoteAddress: '10.0.0.9', remotePort: 5000, url: '/?t=1', query: { t: '1' }, headers: {} };
+    const hs = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '10.0.0.9', remotePort: 5000, url: '/?t=1', query: { t: '1' }, headers: {} };
     await tracker.enqueue(A, async () => expect(tracker.handshake(A, hs)).toBe(hs));
     await tracker.enqueue(A, async () => expect(tracker.handshake(A, undefined)).toBe(hs));
     expect(tracker.handshake(B, undefined).remoteAddress).toBe('');

@@ -1,0 +1,28 @@
+/**
+ * Counters of one gateway process since it started, exposed to workers and SDK clients (getGatewayStats) and
+ * to metrics. Plain numbers incremented on the hot path; never reset.
+ */
+export class GatewayCounters {
+  /** Client connections accepted (all listeners). */
+  connectionsAccepted = 0;
+  /** Client connections refused by the total or per-IP connection limit. */
+  connectionsRefused = 0;
+  /** Client messages received (all listeners). */
+  messagesIn = 0;
+  /** Messages sent to clients. */
+  messagesOut = 0;
+  /** Clients disconnected because their unsent bytes exceeded the bound (close 4008). */
+  slowConsumerDisconnects = 0;
+  /** Clients disconnected for sending a message over the size limit (close 1009). */
+  oversizeDisconnects = 0;
+  /** Clients disconnected for exceeding the message rate limit. */
+  rateLimitDisconnects = 0;
+  /** Clients disconnected by the heartbeat (silent too long). */
+  heartbeatDisconnects = 0;
+  /** Clients closed because no worker took their events in time (pending queue full or too old, close 1013). */
+  pendingDisconnects = 0;
+  /** Client connections rejected by a worker's connect handler. */
+  connectionsRejected = 0;
+  /** Client events sent again to another worker because the first one went away before acknowledging them. */
+  eventsRedelivered = 0;
+}
