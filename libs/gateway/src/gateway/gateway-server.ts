@@ -7,7 +7,7 @@ import { parseQuery, type ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { RegisterClient } from '../register/register-client';
 import { ClientConnection } from './client-connection';
-import { WebSocketClientSocket } from './client-socket';
+import { WebSocketClientSocket, type ClientSocket } from './client-socket';
 import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
 import {
@@ -141,6 +141,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     this.clientPort = (wss.address() as AddressInfo).port;
   }
 
+  /** The WebSocket listener's part: builds the handshake and wires ws events to the listener-agnostic hooks. */
   private onClientOpen(ws: WebSocket, req: IncomingMessage): void {
     const socket = req.socket;
     const remoteAddress = socket.remoteAddress ?? '';
@@ -153,23 +154,41 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       query: parseQuery(req.url ?? '/'),
       headers: req.headers,
     };
-    const client = new ClientConnection(this.table.nextId(), new WebSocketClientSocket(ws), remoteIpToNumber(remoteAddress), handshake);
+    const client = this.clientOpened(new WebSocketClientSocket(ws), handshake, remoteIpToNumber(remoteAddress));
+    if (!client) return;
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.clientMessage(client, data, isBinary));
+    ws.on('error', (err) => this.logger.debug(`client ${client.id}: ${err.message}`));
+    ws.on('close', () => this.clientClosed(client));
+  }
+
+  // ---- listener-agnostic client hooks: every listener calls these -------------------------------
+
+  /**
+   * A client connection was accepted by a listener. Returns its ClientConnection, or null when the gateway
+   * refused it (the hook has then closed `socket` with a reason).
+   */
+  private clientOpened(socket: ClientSocket, handshake: ClientHandshake, remoteIp: number): ClientConnection | null {
+    const client = new ClientConnection(this.table.nextId(), socket, remoteIp, handshake);
     this.table.add(client);
     this.counters.connectionsAccepted++;
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      client.messagesIn++;
-      this.counters.messagesIn++;
-      this.dispatcher.forward(client, Cmd.OnMessage, isBinary ? FrameFlag.BodyIsScalar | FrameFlag.Binary : FrameFlag.BodyIsScalar, data);
-    });
-    ws.on('error', (err) => this.logger.debug(`client ${client.id}: ${err.message}`));
-    ws.on('close', () => {
-      client.closed = true;
-      this.table.delete(client.id);
-      this.dispatcher.forward(client, Cmd.OnClose, FrameFlag.BodyIsScalar, EMPTY);
-      // As PHP: the uid and groups are cleaned after OnClose is on its way (OnClose carries only the session).
-      this.membership.remove(client);
-    });
     this.dispatcher.forward(client, Cmd.OnConnect, FrameFlag.BodyIsScalar, EMPTY);
+    return client;
+  }
+
+  /** One complete client message (the payload, unframed). */
+  private clientMessage(client: ClientConnection, data: Buffer, binary: boolean): void {
+    client.messagesIn++;
+    this.counters.messagesIn++;
+    this.dispatcher.forward(client, Cmd.OnMessage, binary ? FrameFlag.BodyIsScalar | FrameFlag.Binary : FrameFlag.BodyIsScalar, data);
+  }
+
+  /** The connection is gone (whoever closed it). Called once per connection. */
+  private clientClosed(client: ClientConnection): void {
+    client.closed = true;
+    this.table.delete(client.id);
+    this.dispatcher.forward(client, Cmd.OnClose, FrameFlag.BodyIsScalar, EMPTY);
+    // As PHP: the uid and groups are cleaned after OnClose is on its way (OnClose carries only the session).
+    this.membership.remove(client);
   }
 
   private sendToClient(client: ClientConnection, body: Buffer, flag: number): void {
