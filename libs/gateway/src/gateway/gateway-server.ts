@@ -101,19 +101,22 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   /** Closes clients with 1001 (going away, reconnect elsewhere), then the inner links and listeners. */
   async stop(): Promise<void> {
     this.register?.stop();
+    const listenersClosed = this.closeListeners();
     for (const client of this.table.values()) client.socket.close(CloseCode.GoingAway, 'gateway shutting down');
-    const wss = this.wss;
     const inner = this.inner;
-    this.wss = null;
     this.inner = null;
     // Give the close frames and the resulting OnClose events a moment to reach the peers.
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (const client of this.table.values()) client.socket.terminate();
     this.dispatcher.endLinks();
-    await Promise.all([
-      wss && new Promise<void>((resolve) => wss.close(() => resolve())),
-      inner && new Promise<void>((resolve) => inner.close(() => resolve())),
-    ]);
+    await Promise.all([listenersClosed, inner && new Promise<void>((resolve) => inner.close(() => resolve()))]);
+  }
+
+  /** Stops every client listener from accepting; resolves once they are closed. Existing connections stay. */
+  private async closeListeners(): Promise<void> {
+    const wss = this.wss;
+    this.wss = null;
+    if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
 
   // ---- client side -------------------------------------------------------------------------------
