@@ -1,4 +1,12 @@
-import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata } from '@nestjs/common';
+import {
+  Module,
+  type ClassProvider,
+  type DynamicModule,
+  type FactoryProvider,
+  type ModuleMetadata,
+  type Provider,
+  type ValueProvider,
+} from '@nestjs/common';
 import { GatewayClient } from './client/gateway-client';
 import type { GatewayClientModuleOptions } from './client/gateway-client-options';
 import { GatewayClientPool } from './client/gateway-client-pool';
@@ -8,9 +16,22 @@ import { RegisterServer } from './register/register-server';
 import type { RegisterOptions } from './register/register-options';
 import { GatewayTransport } from './worker/gateway-transport';
 import type { WorkerOptions } from './worker/worker-options';
+import { GATEWAY_SESSION_STORE, type SessionStore } from './worker/session-store';
 
 /** Injection token of the options given to `GatewayModule.forClientAsync`. */
 export const GATEWAY_CLIENT_OPTIONS = Symbol('GATEWAY_CLIENT_OPTIONS');
+
+/**
+ * The second argument of `GatewayModule.forWorker`: a SessionStore from DI, as a provider without `provide`
+ * (`{ useClass: RedisSessionStore }`, `{ useFactory, inject }`, `{ useValue }`), registered under
+ * GATEWAY_SESSION_STORE, plus the modules its dependencies come from.
+ */
+export interface WorkerModuleExtras extends Pick<ModuleMetadata, 'imports'> {
+  sessionStore?:
+    | Omit<ClassProvider<SessionStore>, 'provide'>
+    | Omit<FactoryProvider<SessionStore>, 'provide'>
+    | Omit<ValueProvider<SessionStore>, 'provide'>;
+}
 
 /** `GatewayModule.forClientAsync()`: options from a factory, e.g. one that reads ConfigService. */
 export interface GatewayClientAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -46,15 +67,23 @@ export class GatewayModule {
    * A worker: provides the transport strategy (pass it to createMicroservice with `inject: [GatewayTransport]`)
    * and the injectable GatewayClient, available in every module.
    */
-  static forWorker(options: WorkerOptions): DynamicModule {
+  static forWorker(options: WorkerOptions, extras: WorkerModuleExtras = {}): DynamicModule {
+    const storeProviders: Provider[] = extras.sessionStore ? [{ provide: GATEWAY_SESSION_STORE, ...extras.sessionStore } as Provider] : [];
     return {
       module: GatewayModule,
       global: true,
+      imports: extras.imports ?? [],
       providers: [
-        { provide: GatewayTransport, useFactory: () => new GatewayTransport(options) },
+        ...storeProviders,
+        {
+          provide: GatewayTransport,
+          // A store from DI takes the place of options.sessionStore.
+          useFactory: (store?: SessionStore) => new GatewayTransport(store ? { ...options, sessionStore: store } : options),
+          inject: [{ token: GATEWAY_SESSION_STORE, optional: true }],
+        },
         { provide: GatewayClient, useFactory: (transport: GatewayTransport) => transport.client, inject: [GatewayTransport] },
       ],
-      exports: [GatewayTransport, GatewayClient],
+      exports: [GatewayTransport, GatewayClient, ...(extras.sessionStore ? [GATEWAY_SESSION_STORE] : [])],
     };
   }
 

@@ -2,7 +2,9 @@ import { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { decodeClientId, gatewayAddress, type ClientAddress } from '../protocol/client-id';
 import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
+import { isSendableCloseCode } from '../protocol/close-reason';
 import { Cmd } from '../protocol/command';
+import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
 import { mergeSession } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
@@ -29,6 +31,18 @@ export interface GatewayClientSettings {
  */
 export interface LocalSessions {
   activeSession(clientId: string): ClientSession | undefined;
+  /** A uid was bound through this GatewayClient (a worker's session store loads and merges it). */
+  uidBound?(clientId: string, uid: string): Promise<void>;
+  /** setSession / updateSession went out through this GatewayClient (a worker's session store saves it). */
+  sessionWritten?(clientId: string): void;
+}
+
+/** closeClient's close code and reason (WebSocket clients see them in the close frame). */
+export interface CloseOptions {
+  /** 1000, 1001, 1008, 1011, 1013 or 3000-4999. Default 1000. */
+  code?: number;
+  /** Shown to the client; cut to 123 bytes of UTF-8 by the gateway. Default "". */
+  reason?: string;
 }
 
 /**
@@ -107,10 +121,22 @@ export class GatewayClient {
     );
   }
 
-  /** Closes a client's connection (WebSocket close 1000), after sending `message` if given. */
-  async closeClient(clientId: string, message?: ClientMessage | null): Promise<void> {
+  /**
+   * Closes a client's connection, after sending `message` if given: WebSocket close 1000 with no reason (PHP's
+   * closeClient), or the code and reason of `close`: `closeClient(id, null, { code: 4001, reason: 'replaced' })`.
+   */
+  async closeClient(clientId: string, message?: ClientMessage | null, close?: CloseOptions): Promise<void> {
     const outgoing = toOutgoingMessage(message);
-    await this.command(clientId, { cmd: Cmd.Kick, ...(outgoing && messageFrameFields(outgoing)) });
+    if (!close) {
+      await this.command(clientId, { cmd: Cmd.Kick, ...(outgoing && messageFrameFields(outgoing)) });
+      return;
+    }
+    if (close.code !== undefined && !isSendableCloseCode(close.code)) {
+      throw new GatewayArgumentError(`close code ${close.code} cannot be sent: use 1000, 1001, 1008, 1011, 1013 or 3000-4999`);
+    }
+    if (close.reason !== undefined && typeof close.reason !== 'string') throw new GatewayArgumentError('close reason must be a string');
+    const ext = encodeRequest({ code: close.code, reason: close.reason });
+    await this.command(clientId, { cmd: Cmd.CloseWithReason, ext, ...(outgoing && messageFrameFields(outgoing)) });
   }
 
   /** Drops a client's connection at once, discarding anything not yet sent. */
@@ -122,7 +148,10 @@ export class GatewayClient {
 
   /** Binds a uid to a client (a client has one uid, a uid may have many clients). */
   async bindUid(clientId: string, uid: Id): Promise<void> {
-    await this.command(clientId, { cmd: Cmd.BindUid, ext: encodeRequest({ uid: id(uid, 'uid') }) });
+    const text = id(uid, 'uid');
+    await this.command(clientId, { cmd: Cmd.BindUid, ext: encodeRequest({ uid: text }) });
+    // In a worker with a session store: the uid's stored session is merged in before bindUid resolves.
+    if (this.local?.uidBound) await this.local.uidBound(clientId, text);
   }
 
   /** Removes the client's uid binding (`uid` is accepted for PHP compatibility and not checked). */
@@ -270,6 +299,7 @@ export class GatewayClient {
       Object.assign(active, session ?? {});
     }
     await this.command(clientId, { cmd: Cmd.SetSession, ext: Buffer.from(JSON.stringify(session)) });
+    this.local?.sessionWritten?.(clientId);
   }
 
   /**
@@ -282,6 +312,7 @@ export class GatewayClient {
     const active = this.local?.activeSession(clientId);
     if (active) Object.assign(active, mergeSession(active, session));
     await this.command(clientId, { cmd: Cmd.UpdateSession, ext: Buffer.from(JSON.stringify(session)) });
+    this.local?.sessionWritten?.(clientId);
   }
 
   /** A client's session (`{}` if it has none), or null when the client is not online. */
@@ -317,6 +348,21 @@ export class GatewayClient {
   /** Every online client_id. */
   async getAllClientIdList(): Promise<string[]> {
     return (await this.query<string[]>('getAllClientIdList', Cmd.Select, { select: 'clientIds' })).flat();
+  }
+
+  // ---- statistics ------------------------------------------------------------------------------------
+
+  /** A client's connection statistics (connected at, messages in and out, listener, uid, groups), or null when offline. */
+  async getClientInfo(clientId: string): Promise<ClientInfo | null> {
+    return (await this.request(clientId, Cmd.GetClientInfo, {})) as ClientInfo | null;
+  }
+
+  /**
+   * The statistics of every gateway (connections, workers, uptime, counters, memory), one entry per gateway that
+   * answered; a gateway that fails is left out and reported like any multi-gateway call.
+   */
+  async getGatewayStats(): Promise<GatewayStats[]> {
+    return this.query<GatewayStats>('getGatewayStats', Cmd.GetGatewayStats, {});
   }
 
   // ---- plumbing --------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ export class ClientConnection {
   /** Events of this client waiting in the pending queue. */
   pendingEvents = 0;
   closed = false;
+  /** A worker rejected this connection (RejectConnection): its close is under way; its messages go nowhere. */
+  rejected = false;
   /** The uid bound to this connection (at most one), null when unbound; maintained by MembershipIndex. */
   uid: string | null = null;
   /**

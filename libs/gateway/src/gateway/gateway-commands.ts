@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
-import { encodeClientId } from '../protocol/client-id';
+import { DEFAULT_CLOSE_CODE, DEFAULT_REJECT_CODE, truncateCloseReason } from '../protocol/close-reason';
+import { encodeClientId, ipv4ToString } from '../protocol/client-id';
 import { Cmd, cmdName } from '../protocol/command';
 import { mergeSession, parseSessionJson } from '../protocol/event-envelope';
 import type { GatewayFrame } from '../protocol/frame';
@@ -12,8 +13,10 @@ import {
   type GatewayRequest,
 } from '../protocol/gateway-request';
 import type { InnerLink } from '../protocol/inner-link';
+import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
 import type { ClientConnection } from './client-connection';
 import type { ConnectionTable } from './connection-table';
+import { GatewayCounters } from './gateway-stats';
 import type { MembershipIndex } from './membership-index';
 
 /** What {@link GatewayCommands} needs from the gateway. */
@@ -26,12 +29,24 @@ export interface GatewayCommandsOptions {
   lanIp: number;
   innerPort: number;
   logger: Logger;
-  /** Clock for the rate limit of warnings (tests set it). */
+  /** Clock for the rate limit of warnings and for uptime (tests set it). */
   now?: () => number;
+  /** The gateway's counters: GetGatewayStats reports them, RejectConnection counts in them. Default: fresh ones. */
+  counters?: GatewayCounters;
+  /** Number of workers linked now (GetGatewayStats). Default: 0. */
+  workerCount?: () => number;
+  /** When the gateway started, epoch ms (GetGatewayStats' uptime). Default: when GatewayCommands was created. */
+  startedAt?: number;
 }
 
 /** At most one "ignored" warning per command code in this window, so a buggy peer cannot flood the log. */
 const WARN_INTERVAL_MS = 10_000;
+
+/**
+ * Close with a code and reason: CloseWithReason (a worker's or SDK client's closeClient with a code) and
+ * RejectConnection (a worker's connect handler refused the client).
+ */
+const CLOSES: ReadonlySet<number> = new Set([Cmd.CloseWithReason, Cmd.RejectConnection]);
 
 /** Commands whose ext is a {@link GatewayRequest} (the table in protocol/gateway-request.ts). */
 const TAKES_REQUEST: ReadonlySet<number> = new Set([
@@ -43,6 +58,7 @@ const TAKES_REQUEST: ReadonlySet<number> = new Set([
   Cmd.JoinGroup,
   Cmd.LeaveGroup,
   Cmd.Ungroup,
+  ...CLOSES,
   ...REQUEST_COMMANDS,
 ]);
 
@@ -83,6 +99,9 @@ export class GatewayCommands {
   private readonly innerPort: number;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly counters: GatewayCounters;
+  private readonly workerCount: () => number;
+  private readonly startedAt: number;
   private readonly unsupportedLogged = new Set<number>();
   /** Per command code: when the last "ignored" warning was logged, and how many were held back since. */
   private readonly lastWarning = new Map<number, { at: number; suppressed: number }>();
@@ -95,6 +114,9 @@ export class GatewayCommands {
     this.innerPort = options.innerPort;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+    this.counters = options.counters ?? new GatewayCounters();
+    this.workerCount = options.workerCount ?? (() => 0);
+    this.startedAt = options.startedAt ?? this.now();
   }
 
   /** Executes one command frame received on `link`; replies go back on that link. Never throws at the link. */
@@ -188,7 +210,27 @@ export class GatewayCommands {
       }
       case Cmd.Ungroup:
         return this.membership.ungroup(r.group!);
+      case Cmd.CloseWithReason:
+      case Cmd.RejectConnection:
+        return this.closeWithReason(f, r);
     }
+  }
+
+  /**
+   * Closes one client with a code and reason (cut to what a close frame holds). A rejected client is marked so
+   * that the gateway forwards none of the messages it still sends before it sees the close.
+   */
+  private closeWithReason(f: GatewayFrame, r: GatewayRequest): void {
+    const client = this.table.get(f.connectionId);
+    if (!client || !client.socket.isOpen) return;
+    const reject = f.cmd === Cmd.RejectConnection;
+    if (reject) {
+      client.rejected = true;
+      this.counters.connectionsRejected++;
+    } else if (f.body.length > 0) {
+      this.send(client, f.body, f.flag);
+    }
+    client.socket.close(r.code ?? (reject ? DEFAULT_REJECT_CODE : DEFAULT_CLOSE_CODE), truncateCloseReason(r.reason ?? ''));
   }
 
   /**
@@ -254,6 +296,12 @@ export class GatewayCommands {
         return JSON.stringify([...this.membership.groupIds()]);
       case Cmd.Select:
         return this.select(f, r);
+      case Cmd.GetClientInfo: {
+        const client = this.table.get(f.connectionId);
+        return client ? JSON.stringify(this.clientInfo(client)) : 'null';
+      }
+      case Cmd.GetGatewayStats:
+        return JSON.stringify(this.gatewayStats());
       default:
         // Unreachable: REQUEST_COMMANDS are all handled above.
         return 'null';
@@ -276,6 +324,34 @@ export class GatewayCommands {
       case 'groupUids':
         return this.perGroupJson(r.groups, (members) => JSON.stringify([...distinctUids(members)]));
     }
+  }
+
+  private clientInfo(client: ClientConnection): ClientInfo {
+    const h = client.handshake;
+    return {
+      clientId: this.clientId(client),
+      connectedAt: client.connectedAt,
+      messagesIn: client.messagesIn,
+      messagesOut: client.messagesOut,
+      listener: h.listener,
+      protocol: h.protocol,
+      remoteAddress: h.remoteAddress,
+      remotePort: h.remotePort,
+      uid: client.uid,
+      groups: client.groups ? [...client.groups] : [],
+    };
+  }
+
+  private gatewayStats(): GatewayStats {
+    return {
+      address: `${ipv4ToString(this.lanIp)}:${this.innerPort}`,
+      connections: this.table.size,
+      workers: this.workerCount(),
+      uptimeMs: Math.max(0, this.now() - this.startedAt),
+      // Every counter field, including ones added later, without listing them here.
+      counters: { ...this.counters },
+      memoryRss: process.memoryUsage.rss(),
+    };
   }
 
   /** `{group: value}` for every group, or for the listed ones (an unknown listed group has no members). */

@@ -180,6 +180,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
 
   /** One complete client message (the payload, unframed). */
   private clientMessage(client: ClientConnection, data: Buffer, binary: boolean): void {
+    // D (hooks): a worker rejected this client; what it sent before seeing the close goes to no worker.
+    if (client.rejected) return;
     client.messagesIn++;
     this.counters.messagesIn++;
     this.dispatcher.forward(client, Cmd.OnMessage, binary ? FrameFlag.BodyIsScalar | FrameFlag.Binary : FrameFlag.BodyIsScalar, data);
@@ -231,6 +233,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       lanIp: this.lanIpNumber,
       innerPort: this.innerPort,
       logger: this.logger,
+      counters: this.counters,
+      workerCount: () => this.dispatcher.workerCount,
+      startedAt: Date.now(),
     });
   }
 }

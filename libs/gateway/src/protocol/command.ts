@@ -44,8 +44,19 @@ export enum Cmd {
    * a non-empty ext is JSON `{"error": "..."}` and means the request failed.
    */
   Reply = 100,
-  // 101-109: reserved for event acknowledgement and worker drain; 110-119: reserved for connection
-  // statistics and connection rejection (being built for issue 4).
+  // 101-109: reserved for event acknowledgement and worker drain.
+  // ---- 110-119: connection hooks (close with a code, rejection by a worker, connection statistics) ----
+  /** →G: close one connection with a WebSocket close code and reason (ext `{"code","reason"?}`), after the body if any. */
+  CloseWithReason = 110,
+  /**
+   * W→G: a worker rejected the connection (its connect handler threw or called rejectConnection): close it with
+   * ext `{"code","reason"?}`, count it in connectionsRejected, and forward none of its later messages.
+   */
+  RejectConnection = 111,
+  /** →G R/R: connection statistics of one client (connected at, messages in/out, listener, uid, groups). */
+  GetClientInfo = 112,
+  /** →G R/R: this gateway's connection, worker and counter statistics. */
+  GetGatewayStats = 113,
   /** W→G: first frame of a worker link; body is JSON `{"worker_key": "..."}`. */
   WorkerConnect = 200,
   /** G→W: keep-alive. */

@@ -1,3 +1,4 @@
+import { isSendableCloseCode } from './close-reason';
 import { Cmd } from './command';
 import { encodeFrame, frame } from './frame';
 
@@ -34,6 +35,13 @@ import { encodeFrame, frame } from './frame';
  * | Select | `{"rid","select":"uids","groups"?:[…]}` | distinct `[uid…]` of all clients or the groups' members |
  * | Select | `{"rid","select":"groupClientIds"}` | `{group: [clientId…]}` |
  * | Select | `{"rid","select":"groupUids"}` | `{group: [uid…]}` (distinct uids per group) |
+ * | CloseWithReason | `{"code"?,"reason"?}` + connection_id; body = last message (optional) | – |
+ * | RejectConnection | `{"code"?,"reason"?}` + connection_id | – |
+ * | GetClientInfo | `{"rid"}` + connection_id | ClientInfo, `null` when no such client |
+ * | GetGatewayStats | `{"rid"}` | GatewayStats |
+ *
+ * `code` is a WebSocket close code an application may send (1000, 1001, 1008, 1011, 1013, 3000-4999); the
+ * gateway cuts `reason` to the 123 bytes a close frame can carry.
  *
  * client_ids in replies are built by the gateway from its own address, so callers need no rebuilding.
  */
@@ -46,6 +54,10 @@ export interface GatewayRequest {
   connections?: number[];
   exclude?: number[];
   select?: SelectWhat;
+  /** CloseWithReason / RejectConnection: the WebSocket close code. */
+  code?: number;
+  /** CloseWithReason / RejectConnection: the close reason. */
+  reason?: string;
 }
 
 export type SelectWhat = 'uid' | 'clientIds' | 'uids' | 'groupClientIds' | 'groupUids';
@@ -64,6 +76,8 @@ export const REQUEST_COMMANDS: ReadonlySet<number> = new Set([
   Cmd.GetGroupIdList,
   Cmd.BatchGetClientCountByGroup,
   Cmd.GetSessionByClientId,
+  Cmd.GetClientInfo,
+  Cmd.GetGatewayStats,
 ]);
 
 /** Serialises request parameters into ext bytes. */
@@ -104,6 +118,10 @@ export function decodeRequest(ext: Buffer): GatewayRequest {
   if (r.select !== undefined && !SELECT_WHAT.includes(r.select as SelectWhat)) {
     throw new GatewayRequestError(`select must be one of ${SELECT_WHAT.join(', ')}`);
   }
+  if (r.code !== undefined && !isSendableCloseCode(r.code)) {
+    throw new GatewayRequestError('code must be a WebSocket close code: 1000, 1001, 1008, 1011, 1013 or 3000-4999');
+  }
+  if (r.reason !== undefined && typeof r.reason !== 'string') throw new GatewayRequestError('reason must be a string');
   return r as GatewayRequest;
 }
 

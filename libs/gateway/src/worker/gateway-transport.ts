@@ -1,17 +1,20 @@
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { from, isObservable, mergeMap, of, type Observable } from 'rxjs';
-import { encodeClientId } from '../protocol/client-id';
+import { decodeClientId, encodeClientId, gatewayAddress, gatewayAddressOf } from '../protocol/client-id';
 import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, type EventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { encodeRequest } from '../protocol/gateway-request';
 import { GatewayClient, type LocalSessions, type ClientSession } from '../client/gateway-client';
 import { GatewayLinks } from '../client/gateway-links';
 import { GATEWAY_TRANSPORT, type ClientEventPattern } from './client-event.decorators';
 import type { ClientEvent, ClientEventKind } from './client-event';
 import { ClientTracker } from './client-tracker';
+import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
 import { GatewayContext } from './gateway.context';
+import { SessionStoreSync } from './session-store-sync';
 import type { WorkerOptions } from './worker-options';
 
 const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
@@ -45,6 +48,13 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   private readonly activeSessions = new Map<string, ClientSession>();
   private routes: Routes = { typed: new Map() };
   private readonly warned = new Set<string>();
+  /**
+   * Clients whose connection a handler rejected: their later events (already on their way) reach no handler.
+   * Each entry goes with the client's close event, or with its gateway's link.
+   */
+  private readonly rejected = new Set<string>();
+  /** Only with a session store configured (WorkerOptions.sessionStore): otherwise sessions cost nothing more. */
+  private readonly sessionStore: SessionStoreSync | null;
 
   constructor(readonly options: WorkerOptions) {
     super();
@@ -61,11 +71,43 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
       { timeoutMs: options.timeoutMs ?? 3_000, rejectOnGatewayFailure: options.rejectOnGatewayFailure ?? false },
       this,
     );
+    this.sessionStore = options.sessionStore
+      ? new SessionStoreSync({
+          store: options.sessionStore,
+          activeSession: (clientId) => this.activeSessions.get(clientId),
+          updateOnGateway: (clientId, patch) => {
+            const target = decodeClientId(clientId);
+            this.sendCommand(gatewayAddress(target), {
+              cmd: Cmd.UpdateSession,
+              connectionId: target.connectionId,
+              ext: Buffer.from(JSON.stringify(patch)),
+            });
+          },
+          readFromGateway: async (clientId) => {
+            const [uid, session] = await Promise.all([this.client.getUidByClientId(clientId), this.client.getSession(clientId)]);
+            return { uid, session };
+          },
+        })
+      : null;
+    this.links.on('gateway', (address: string, state: 'up' | 'down') => {
+      if (state !== 'down' || this.rejected.size === 0) return;
+      for (const clientId of this.rejected) if (gatewayAddressOf(clientId) === address) this.rejected.delete(clientId);
+    });
   }
 
   /** LocalSessions: the live session of a client whose handler is running in this worker. */
   activeSession(clientId: string): ClientSession | undefined {
     return this.activeSessions.get(clientId);
+  }
+
+  /** LocalSessions: a uid was bound through this worker's GatewayClient (session store: load and merge). */
+  async uidBound(clientId: string, uid: string): Promise<void> {
+    if (this.sessionStore) await this.sessionStore.uidBound(clientId, uid);
+  }
+
+  /** LocalSessions: a session was written through this worker's GatewayClient (session store: save). */
+  sessionWritten(clientId: string): void {
+    this.sessionStore?.sessionWritten(clientId);
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
@@ -145,33 +187,72 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     f: GatewayFrame,
     envelope: EventEnvelope,
   ): Promise<void> {
+    if (this.rejected.size > 0 && this.rejected.has(clientId)) {
+      // A handler rejected this client: what it sent before the gateway closed it reaches no handler.
+      if (kind === 'close') {
+        this.rejected.delete(clientId);
+        this.tracker.forget(clientId);
+      }
+      return;
+    }
     const binary = (f.flag & FrameFlag.Binary) !== 0;
     const { session, version } = this.tracker.session(clientId, envelope);
     const handshake = this.tracker.handshake(clientId, envelope.handshake);
     const before = JSON.stringify(session);
     const [handler, body] = this.pick(kind, f.body, binary);
+    let rejection: ConnectionRejection | undefined;
     try {
       if (!handler) return;
       const event: ClientEvent = { kind, clientId, gatewayAddress, body, binary, session, handshake };
+      const ctx = new GatewayContext(event, this.client);
       this.activeSessions.set(clientId, session);
-      await this.invoke(handler, body, new GatewayContext(event, this.client), (value) => {
-        const message = kind === 'close' ? null : toOutgoingMessage(value);
-        if (message) {
-          this.sendCommand(gatewayAddress, { cmd: Cmd.SendToOne, connectionId: f.connectionId, ...messageFrameFields(message) });
-        }
-      });
+      await this.invoke(
+        handler,
+        body,
+        ctx,
+        (value) => {
+          const message = kind === 'close' || ctx.rejection ? null : toOutgoingMessage(value);
+          if (message) {
+            this.sendCommand(gatewayAddress, { cmd: Cmd.SendToOne, connectionId: f.connectionId, ...messageFrameFields(message) });
+          }
+        },
+        // A connect handler that throws (or whose guard refuses) rejects the connection.
+        kind === 'connect' ? (err) => (rejection ??= connectionRejection(err)) : undefined,
+      );
+      if (kind !== 'close') rejection = ctx.rejection ?? rejection;
+      if (rejection) this.reject(clientId, gatewayAddress, f.connectionId, rejection);
     } finally {
       this.activeSessions.delete(clientId);
       if (kind === 'close') {
         this.tracker.forget(clientId);
+        this.sessionStore?.handlerFinished(clientId, envelope.uid, null);
+      } else if (rejection) {
+        // The client is going away: its session is neither written back nor saved.
+        this.sessionStore?.handlerFinished(clientId, undefined, null);
       } else {
         const after = JSON.stringify(session);
-        if (after !== before) {
+        const changed = after !== before;
+        if (changed) {
           this.sendCommand(gatewayAddress, { cmd: Cmd.SetSession, connectionId: f.connectionId, ext: Buffer.from(after) });
           this.tracker.wrote(clientId, after, version);
         }
+        this.sessionStore?.handlerFinished(clientId, envelope.uid, changed ? session : null);
       }
     }
+  }
+
+  /**
+   * Closes a rejected client with its code and reason (RejectConnection) and drops its later events here: those
+   * already queued behind this one, and its close event.
+   */
+  private reject(clientId: string, gatewayAddress: string, connectionId: number, rejection: ConnectionRejection): void {
+    this.rejected.add(clientId);
+    this.sendCommand(gatewayAddress, {
+      cmd: Cmd.RejectConnection,
+      connectionId,
+      ext: encodeRequest({ code: rejection.code, reason: rejection.reason }),
+    });
+    this.log.debug(`client ${clientId} rejected (close ${rejection.code})`);
   }
 
   /** Chooses the handler and the body it receives (see OnClientMessage for the rules). */
@@ -197,25 +278,26 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
 
   /**
    * Runs a Nest handler (pipes, guards, interceptors and filters included) and hands each value it produces
-   * to `reply`. Errors, already turned into data by the exception filters, reach the client as
-   * {"type":"error","message":...}.
+   * to `reply`. Errors, already turned into data by the exception filters, go to `onError`; by default they
+   * reach the client as {"type":"error","message":...}.
    */
   private async invoke(
     handler: MessageHandler,
     body: unknown,
     ctx: GatewayContext,
     reply: (value: unknown) => void,
+    onError: (err: unknown) => void = (err) => reply(errorMessage(err)),
   ): Promise<void> {
     await new Promise<void>((resolve) => {
       let result: ReturnType<MessageHandler>;
       try {
         result = handler(body, ctx);
       } catch (err) {
-        reply(errorMessage(err));
+        onError(err);
         return resolve();
       }
       this.send(toObservable(result), (packet) => {
-        if (packet.err !== undefined) reply(errorMessage(packet.err));
+        if (packet.err !== undefined) onError(packet.err);
         else if (packet.response !== undefined) reply(packet.response);
         if (packet.isDisposed) resolve();
       });

@@ -1,3 +1,4 @@
+import type { SessionStore } from './session-store';
 import { readBoolean, readHostPortList, readInteger, readSecret, readString, type Env, type HostPort } from '../config/environment';
 
 export interface WorkerOptions {
@@ -15,6 +16,12 @@ export interface WorkerOptions {
   timeoutMs?: number;
   /** GatewayClient: reject multi-gateway calls when any gateway fails. Env GATEWAY_STRICT, default false (merge the others' results). */
   rejectOnGatewayFailure?: boolean;
+  /**
+   * Session persistence (see SessionStore): sessions of clients with a uid are loaded on bindUid and saved after
+   * changes. Default: none (nothing loaded or saved, no cost). For a store from DI use
+   * `GatewayModule.forWorker(options, { sessionStore: { useClass } })`.
+   */
+  sessionStore?: SessionStore;
 }
 
 export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {

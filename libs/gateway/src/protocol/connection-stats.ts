@@ -1,0 +1,57 @@
+/**
+ * Connection statistics a gateway answers with (GetClientInfo, GetGatewayStats); what
+ * GatewayClient.getClientInfo / getGatewayStats and GatewayContext.getClientInfo return.
+ */
+
+/** One client connection as its gateway sees it. */
+export interface ClientInfo {
+  clientId: string;
+  /** When the gateway accepted the connection (epoch milliseconds). */
+  connectedAt: number;
+  /** Messages received from the client so far. */
+  messagesIn: number;
+  /** Messages sent to the client so far (counted when handed to the socket). */
+  messagesOut: number;
+  /** The listener it came through, as configured ("ws://0.0.0.0:7272"). */
+  listener: string;
+  /** "ws", "wss", "text", "frame" or a custom framing's name. */
+  protocol: string;
+  remoteAddress: string;
+  remotePort: number;
+  /** The bound uid, or null. */
+  uid: string | null;
+  /** The groups it is in ([] when none). */
+  groups: string[];
+}
+
+/** The counters of one gateway process since it started (see GatewayCounters for each field's meaning). */
+export interface GatewayCountersSnapshot {
+  connectionsAccepted: number;
+  connectionsRefused: number;
+  messagesIn: number;
+  messagesOut: number;
+  slowConsumerDisconnects: number;
+  oversizeDisconnects: number;
+  rateLimitDisconnects: number;
+  heartbeatDisconnects: number;
+  pendingDisconnects: number;
+  connectionsRejected: number;
+  eventsRedelivered: number;
+  /** Counters added by later versions appear here too. */
+  [counter: string]: number;
+}
+
+/** One gateway process. */
+export interface GatewayStats {
+  /** Its inner address "lanIp:port" (the one in its client_ids). */
+  address: string;
+  /** Client connections open now. */
+  connections: number;
+  /** Workers linked to it now. */
+  workers: number;
+  /** Milliseconds since it started. */
+  uptimeMs: number;
+  counters: GatewayCountersSnapshot;
+  /** Resident set size of the gateway process, in bytes (process.memoryUsage().rss). */
+  memoryRss: number;
+}

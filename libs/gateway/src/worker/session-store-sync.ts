@@ -1,0 +1,110 @@
+import { Logger } from '@nestjs/common';
+import { mergeSession } from '../protocol/event-envelope';
+import type { ClientSession } from '../client/gateway-client';
+import type { SessionStore } from './session-store';
+
+/** What {@link SessionStoreSync} needs from the worker. */
+export interface SessionStoreSyncOptions {
+  store: SessionStore;
+  /** The live `@Session()` object of a client whose handler is running in this worker. */
+  activeSession: (clientId: string) => ClientSession | undefined;
+  /** Merges `patch` into the client's session on its gateway (UpdateSession). */
+  updateOnGateway: (clientId: string, patch: ClientSession) => void;
+  /** The client's uid and session as its gateway has them now (for saves outside the client's handlers). */
+  readFromGateway: (clientId: string) => Promise<{ uid: string | null; session: ClientSession | null }>;
+  /** Clock for the rate limit of warnings (tests set it). */
+  now?: () => number;
+}
+
+/** At most one store warning in this window; the others are counted and reported with the next one. */
+const WARN_INTERVAL_MS = 10_000;
+
+/**
+ * Keeps a worker's client sessions and its {@link SessionStore} in step (see SessionStore for the rules). Created
+ * only when a store is configured, so a worker without one pays nothing. Never throws: store failures are logged.
+ */
+export class SessionStoreSync {
+  private readonly logger = new Logger('SessionStore');
+  private readonly store: SessionStore;
+  private readonly now: () => number;
+  /** Uids bound through this worker while a handler of that client was running, by client_id. */
+  private readonly boundDuringHandler = new Map<string, string>();
+  private lastWarning = -Infinity;
+  private suppressed = 0;
+
+  constructor(private readonly options: SessionStoreSyncOptions) {
+    this.store = options.store;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * A uid was bound to the client through this worker's GatewayClient: merges the uid's stored session into the
+   * client's session (the live handler object and the gateway). Resolves once merged (or the load failed).
+   */
+  async uidBound(clientId: string, uid: string): Promise<void> {
+    if (this.options.activeSession(clientId)) this.boundDuringHandler.set(clientId, uid);
+    let stored: Record<string, unknown> | null;
+    try {
+      stored = await this.store.load(uid);
+    } catch (err) {
+      return this.warn(`load of a session failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+    if (stored === null || stored === undefined) return;
+    if (typeof stored !== 'object' || Array.isArray(stored)) {
+      return this.warn('load returned something that is not a session object; ignored');
+    }
+    const live = this.options.activeSession(clientId);
+    if (live) Object.assign(live, mergeSession(live, stored));
+    this.options.updateOnGateway(clientId, stored);
+  }
+
+  /**
+   * A handler of the client finished and its session changed: saves it for the client's uid (the one its event
+   * carried, or one bound during the handler). Always forgets the handler's bound uid.
+   */
+  handlerFinished(clientId: string, eventUid: string | undefined, session: ClientSession | null): void {
+    const bound = this.boundDuringHandler.get(clientId);
+    if (bound !== undefined) this.boundDuringHandler.delete(clientId);
+    const uid = bound ?? eventUid;
+    if (session && uid !== undefined) this.save(uid, session);
+  }
+
+  /**
+   * setSession / updateSession went to the client's gateway through this worker's GatewayClient. Inside one of
+   * that client's handlers the handler's write-back saves it; otherwise the uid and the resulting session are read
+   * back from the gateway and saved (best effort: a write racing this one may be saved instead).
+   */
+  sessionWritten(clientId: string): void {
+    if (this.options.activeSession(clientId)) return;
+    void this.options.readFromGateway(clientId).then(
+      ({ uid, session }) => {
+        if (uid !== null && session) this.save(uid, session);
+      },
+      (err: unknown) => this.warn(`reading a session back for the store failed: ${(err as Error)?.message ?? String(err)}`),
+    );
+  }
+
+  private save(uid: string, session: ClientSession): void {
+    let saving: Promise<void>;
+    try {
+      // A copy: the store must not see later changes the handler's object may still get.
+      saving = Promise.resolve(this.store.save(uid, JSON.parse(JSON.stringify(session)) as ClientSession));
+    } catch (err) {
+      saving = Promise.reject(err);
+    }
+    saving.catch((err: unknown) => this.warn(`save of a session failed: ${(err as Error)?.message ?? String(err)}`));
+  }
+
+  /** Rate-limited: a store that is down must not flood the log. Never names the uid or the session's content. */
+  private warn(message: string): void {
+    const now = this.now();
+    if (now - this.lastWarning < WARN_INTERVAL_MS) {
+      this.suppressed++;
+      return;
+    }
+    const more = this.suppressed > 0 ? ` (${this.suppressed} more store failure(s) since the last warning)` : '';
+    this.lastWarning = now;
+    this.suppressed = 0;
+    this.logger.warn(`${message}${more}`);
+  }
+}
