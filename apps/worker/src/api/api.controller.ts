@@ -1,5 +1,5 @@
 import { GatewayClient } from '@app/gateway';
-import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
 import { KickRequest, NotifyRequest } from './api.dto';
 
 /**
@@ -37,6 +37,21 @@ export class ApiController {
       this.gw.getAllGroupClientIdCount(),
     ]);
     return { clients, uids, groups };
+  }
+
+  /** Statistics of every gateway: connections, workers, uptime, counters, memory. */
+  @Get('stats')
+  async stats() {
+    const gateways = await this.gw.getGatewayStats();
+    return { gateways, connections: gateways.reduce((n, g) => n + g.connections, 0) };
+  }
+
+  /** One client's connection statistics (connected at, messages in and out, uid, groups); 404 when offline. */
+  @Get('clients/:clientId')
+  async client(@Param('clientId') clientId: string) {
+    const info = await this.gw.getClientInfo(clientId);
+    if (!info) throw new NotFoundException(`client ${clientId} is not online`);
+    return info;
   }
 
   /** Whether a user is online, and with which client_ids. */
