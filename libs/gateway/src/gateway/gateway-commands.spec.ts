@@ -8,6 +8,7 @@ import { ClientConnection } from './client-connection';
 import type { ClientSocket } from './client-socket';
 import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
+import { GatewayCounters } from './gateway-stats';
 import { MembershipIndex } from './membership-index';
 
 /** A client socket stand-in that records what the gateway does to it. */
@@ -16,12 +17,14 @@ class StubWs implements ClientSocket {
   bufferedAmount = 0;
   readonly sent: { data: string; binary: boolean }[] = [];
   readonly closeCodes: (number | undefined)[] = [];
+  readonly closeReasons: (string | undefined)[] = [];
   terminated = 0;
   send(data: Buffer, binary: boolean): void {
     this.sent.push({ data: data.toString('utf8'), binary });
   }
-  close(code?: number): void {
+  close(code?: number, reason?: string): void {
     this.closeCodes.push(code);
+    this.closeReasons.push(reason);
   }
   terminate(): void {
     this.terminated++;
@@ -50,7 +53,11 @@ function setup() {
   const logger = new Logger('GatewayCommandsSpec');
   const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
   let clock = 1_000_000;
+  const counters = new GatewayCounters();
   const commands = new GatewayCommands({
+    counters,
+    workerCount: () => 2,
+    startedAt: clock,
     table,
     membership,
     // What the server's sendToClient does for an open, reading client.
@@ -101,6 +108,7 @@ function setup() {
   return {
     table,
     membership,
+    counters,
     warn,
     linkBytes,
     connect,
@@ -500,5 +508,113 @@ describe('GatewayCommands', () => {
     expect(g.warn).toHaveBeenCalledTimes(1);
     expect(g.warn).toHaveBeenCalledWith('OnMessage is not supported by this gateway yet; ignored');
     expect(g.linkBytes).toEqual([]);
+  });
+  // ---- D (hooks): close with a reason, rejection, connection statistics -----------------------------------
+
+  describe('close with a reason and rejection', () => {
+    it('CloseWithReason sends the last message, then closes with the code and reason; 1000 when no code', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.run(Cmd.CloseWithReason, { connectionId: a.id, ext: { code: 4001, reason: 'replaced by a newer login' }, body: 'bye' });
+      g.run(Cmd.CloseWithReason, { connectionId: b.id, ext: {} });
+      g.run(Cmd.CloseWithReason, { connectionId: 999, ext: { code: 4001 } });
+      expect(g.received(a)).toEqual(['bye']);
+      expect(g.stub(a).closeCodes).toEqual([4001]);
+      expect(g.stub(a).closeReasons).toEqual(['replaced by a newer login']);
+      expect(g.stub(b).closeCodes).toEqual([1000]);
+      expect(a.rejected).toBe(false);
+      expect(g.counters.connectionsRejected).toBe(0);
+    });
+
+    it('RejectConnection closes with 4403 by default, marks the client rejected and counts it', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.run(Cmd.RejectConnection, { connectionId: a.id, ext: {} });
+      g.run(Cmd.RejectConnection, { connectionId: b.id, ext: { code: 4401, reason: 'bad token' } });
+      g.run(Cmd.RejectConnection, { connectionId: 999, ext: {} });
+      expect(g.stub(a).closeCodes).toEqual([4403]);
+      expect(g.stub(a).closeReasons).toEqual(['']);
+      expect(g.stub(b).closeCodes).toEqual([4401]);
+      expect(g.stub(b).closeReasons).toEqual(['bad token']);
+      expect([a.rejected, b.rejected]).toEqual([true, true]);
+      expect(g.counters.connectionsRejected).toBe(2);
+    });
+
+    it('cuts the reason to 123 bytes without splitting a character', () => {
+      const g = setup();
+      const a = g.connect();
+      g.run(Cmd.RejectConnection, { connectionId: a.id, ext: { reason: 'x' + '€'.repeat(60) } });
+      const reason = g.stub(a).closeReasons[0]!;
+      expect(reason).toBe('x' + '€'.repeat(40)); // 1 + 40 × 3 = 121 bytes; a 41st € would make 124
+      expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
+    });
+
+    it('ignores a close for a connection that is already closing, and bad codes with a warning', () => {
+      const g = setup();
+      const a = g.connect();
+      g.stub(a).isOpen = false;
+      g.run(Cmd.RejectConnection, { connectionId: a.id, ext: {} });
+      expect(g.stub(a).closeCodes).toEqual([]);
+      expect(g.counters.connectionsRejected).toBe(0);
+      const b = g.connect();
+      g.run(Cmd.CloseWithReason, { connectionId: b.id, ext: Buffer.from('{"code":1006}') });
+      g.run(Cmd.RejectConnection, { connectionId: b.id, ext: Buffer.from('{"reason":5}') });
+      expect(g.stub(b).closeCodes).toEqual([]);
+      expect(g.warn).toHaveBeenCalledWith(expect.stringContaining('CloseWithReason ignored: code must be a WebSocket close code'));
+      expect(g.warn).toHaveBeenCalledWith('RejectConnection ignored: reason must be a string');
+    });
+  });
+
+  describe('connection statistics', () => {
+    it('GetClientInfo answers the connection statistics, null when no such client', () => {
+      const g = setup();
+      const a = g.connect();
+      a.messagesIn = 3;
+      a.messagesOut = 4;
+      g.membership.bindUid(a, 'u1');
+      g.membership.joinGroup(a, 'g1');
+      g.membership.joinGroup(a, 'g2');
+      expect(g.ask(Cmd.GetClientInfo, { rid: 1 }, a.id)).toEqual({
+        clientId: cid(a.id),
+        connectedAt: a.connectedAt,
+        messagesIn: 3,
+        messagesOut: 4,
+        listener: 'ws://127.0.0.1:0',
+        protocol: 'ws',
+        remoteAddress: '127.0.0.1',
+        remotePort: 1,
+        uid: 'u1',
+        groups: ['g1', 'g2'],
+      });
+      const b = g.connect();
+      expect(g.ask(Cmd.GetClientInfo, { rid: 2 }, b.id)).toMatchObject({ uid: null, groups: [], messagesIn: 0, messagesOut: 0 });
+      expect(g.ask(Cmd.GetClientInfo, { rid: 3 }, 999)).toBeNull();
+    });
+
+    it('GetGatewayStats answers address, connections, workers, uptime, every counter and memory', () => {
+      const g = setup();
+      g.connect();
+      g.connect();
+      g.counters.connectionsAccepted = 5;
+      g.counters.connectionsRejected = 1;
+      g.advance(1_500);
+      const stats = g.ask(Cmd.GetGatewayStats, { rid: 9 }) as Record<string, unknown>;
+      expect(stats).toEqual({
+        address: `${LAN_IP}:${INNER_PORT}`,
+        connections: 2,
+        workers: 2,
+        uptimeMs: 1_500,
+        counters: { ...new GatewayCounters(), connectionsAccepted: 5, connectionsRejected: 1 },
+        memoryRss: expect.any(Number),
+      });
+      expect(stats.memoryRss).toBeGreaterThan(0);
+    });
+
+    it('fails GetClientInfo / GetGatewayStats without a rid only with a warning (nothing to answer to)', () => {
+      const g = setup();
+      g.run(Cmd.GetGatewayStats, { ext: {} });
+      expect(g.linkBytes).toEqual([]);
+      expect(g.warn).toHaveBeenCalledWith('GetGatewayStats ignored: rid is required');
+    });
   });
 });

@@ -2,6 +2,7 @@ import { Cmd } from './command';
 import { decodeFrame } from './frame';
 import {
   GatewayRequestError,
+  REQUEST_COMMANDS,
   decodeReply,
   decodeRequest,
   encodeErrorReply,
@@ -28,6 +29,19 @@ describe('gateway requests (native command parameters)', () => {
     expect(decodeRequest(encodeRequest({ uid: '0', groups: ['0'] }))).toEqual({ uid: '0', groups: ['0'] });
   });
 
+  it('round-trips a close code and reason (CloseWithReason, RejectConnection)', () => {
+    for (const code of [1000, 1001, 1008, 1011, 1013, 3000, 4401, 4999]) {
+      expect(decodeRequest(encodeRequest({ code, reason: 'bad token ✗' }))).toEqual({ code, reason: 'bad token ✗' });
+    }
+  });
+
+  it('GetClientInfo and GetGatewayStats are requests (answered with a Reply)', () => {
+    expect(REQUEST_COMMANDS.has(Cmd.GetClientInfo)).toBe(true);
+    expect(REQUEST_COMMANDS.has(Cmd.GetGatewayStats)).toBe(true);
+    expect(REQUEST_COMMANDS.has(Cmd.CloseWithReason)).toBe(false);
+    expect(REQUEST_COMMANDS.has(Cmd.RejectConnection)).toBe(false);
+  });
+
   it('reads an empty ext as no parameters', () => {
     expect(decodeRequest(Buffer.alloc(0))).toEqual({});
   });
@@ -46,6 +60,12 @@ describe('gateway requests (native command parameters)', () => {
     ['{"connections":[1,"2"]}', 'connections must be a list of connection ids'],
     ['{"exclude":[4294967296]}', 'exclude must be a list of connection ids'],
     ['{"select":"everything"}', 'select must be one of'],
+    ['{"code":1006}', 'code must be a WebSocket close code'],
+    ['{"code":999}', 'code must be a WebSocket close code'],
+    ['{"code":5000}', 'code must be a WebSocket close code'],
+    ['{"code":4000.5}', 'code must be a WebSocket close code'],
+    ['{"code":"4403"}', 'code must be a WebSocket close code'],
+    ['{"reason":403}', 'reason must be a string'],
   ])('rejects %s with a reason', (text, reason) => {
     expect(() => decodeRequest(Buffer.from(text))).toThrow(GatewayRequestError);
     expect(() => decodeRequest(Buffer.from(text))).toThrow(reason);
