@@ -32,6 +32,8 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx } from '@nestjs/microservices';
+import { randomBytes } from 'node:crypto';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
@@ -215,6 +217,77 @@ function bounded<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Prom
 
 const opened: TestClient[] = [];
 
+/**
+ * A hand-rolled WebSocket client that does not stop sending when the server closes (as a misbehaving or slow
+ * client would not): it records whether a close frame arrived and can keep writing text frames after it.
+ */
+class StubbornClient {
+  /** Text frames written before the server's close frame was seen. */
+  sentBeforeClose = 0;
+  closeSeen = false;
+  private readonly ended: Promise<void>;
+
+  private constructor(private readonly socket: Socket) {
+    this.ended = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+  }
+
+  static open(url: string, path: string): Promise<StubbornClient> {
+    const { hostname, port } = new URL(url);
+    const socket = tcpConnect(Number(port), hostname);
+    const client = new StubbornClient(socket);
+    return new Promise((resolve, reject) => {
+      let buffered = Buffer.alloc(0);
+      let upgraded = false;
+      const timer = setTimeout(() => reject(new Error('no 101 within 10 s')), 10_000);
+      socket.once('connect', () =>
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        ),
+      );
+      socket.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        if (!upgraded) {
+          const end = buffered.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          if (!buffered.subarray(0, end).toString('latin1').startsWith('HTTP/1.1 101')) return reject(new Error('upgrade refused'));
+          upgraded = true;
+          clearTimeout(timer);
+          buffered = buffered.subarray(end + 4);
+          resolve(client);
+        }
+        // Server frames are unmasked; only the opcode of each matters here (0x8 = close).
+        while (buffered.length >= 2) {
+          const len = buffered[1] & 0x7f;
+          const header = len === 126 ? 4 : len === 127 ? 10 : 2;
+          const size = len === 126 ? buffered.readUInt16BE(2) : len === 127 ? Number(buffered.readBigUInt64BE(2)) : len;
+          if (buffered.length < header + size) break;
+          if ((buffered[0] & 0x0f) === 0x8) client.closeSeen = true;
+          buffered = buffered.subarray(header + size);
+        }
+      });
+    });
+  }
+
+  /** Writes one masked text frame (payload under 126 bytes). */
+  sendText(text: string): void {
+    if (!this.closeSeen) this.sentBeforeClose++;
+    const payload = Buffer.from(text);
+    const mask = randomBytes(4);
+    const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
+    this.socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+  }
+
+  /** Sends a close frame and waits until the server has closed the TCP connection (frames before it were read). */
+  async close(): Promise<void> {
+    const mask = randomBytes(4);
+    const body = Buffer.from([0x03, 0xe8].map((b, i) => b ^ mask[i]));
+    this.socket.write(Buffer.concat([Buffer.from([0x88, 0x82]), mask, body]));
+    await bounded(this.ended, 'the server to close the TCP connection');
+  }
+}
+
 // ---- the cluster ----------------------------------------------------------------------------------------
 
 describe('worker hooks: connection rejection, connection statistics, session persistence', () => {
@@ -324,6 +397,24 @@ describe('worker hooks: connection rejection, connection statistics, session per
       const r = await rejected(g2.url, { token: 'good', reject: 'error' });
       expect(r).toMatchObject({ code: 4403, reason: 'Internal server error' });
       expect(events.get(r.clientId)).toEqual(['connect']);
+    });
+
+    it('the gateway forwards nothing a rejected client sends after the rejection, and does not count it', async () => {
+      const stats = async () => (await sdk.getGatewayStats()).find((s) => s.address === g1.inner)!.counters;
+      const before = await stats();
+      const tag = `stubborn${++tagSeq}`;
+      const client = await StubbornClient.open(g1.url, `/?token=bad&tag=${tag}`);
+      await eventually(() => client.closeSeen, Boolean, 'the close frame');
+      for (let i = 0; i < 20; i++) client.sendText(`after close ${i}`);
+      await client.close();
+      const after = await stats();
+      expect(after.connectionsRejected).toBe(before.connectionsRejected + 1);
+      // Only what was sent before the close frame arrived can have been counted (here: nothing was).
+      expect(after.messagesIn - before.messagesIn).toBeLessThanOrEqual(client.sentBeforeClose);
+      const clientId = idByTag.get(tag)!;
+      await eventually(() => worker.transport.client.isOnline(clientId), (online) => !online, 'the gateway to drop the client');
+      await sleep(200);
+      expect(events.get(clientId)).toEqual(['connect']);
     });
 
     it('counts rejections in connectionsRejected of the gateway that closed them', async () => {
