@@ -1,6 +1,7 @@
 import {
   ClientId,
   ConnectionRejectedException,
+  GatewayArgumentError,
   GatewayClient,
   GatewayClientPool,
   GatewayContext,
@@ -140,6 +141,13 @@ class HooksController {
   session(@ClientId() clientId: string, @Session() session: Record<string, unknown>) {
     record(clientId, 'message:session');
     return { type: 'session', session };
+  }
+
+  /** Closes the current client with a code and reason, after a last message. */
+  @OnClientMessage('quit')
+  async quit(@ClientId() clientId: string, @Ctx() ctx: GatewayContext) {
+    record(clientId, 'message:quit');
+    await ctx.closeCurrentClient({ type: 'bye' }, { code: 4002, reason: 'see you' });
   }
 
   @OnClientMessage()
@@ -424,6 +432,34 @@ describe('worker hooks: connection rejection, connection statistics, session per
       const of = (list: GatewayStats[], inner: string) => list.find((s) => s.address === inner)!.counters.connectionsRejected;
       expect(of(after, g2.inner)).toBe(of(before, g2.inner) + 1);
       expect(of(after, g1.inner)).toBe(of(before, g1.inner));
+    });
+  });
+
+  // ---- closing with a code -----------------------------------------------------------------------------
+
+  describe('closing a client with a code and reason', () => {
+    it('closeClient(id, message, { code, reason }) from the SDK: the last message, then that close; the close handler runs', async () => {
+      const conn = await open(g2.url, { token: 'good' });
+      const id = (await ask(conn.c, { type: 'whoami' }, 'me')).clientId as string;
+      await sdk.closeClient(id, 'last words', { code: 4001, reason: 'replaced by a newer login' });
+      expect(await bounded(conn.close, 'the close')).toEqual({ code: 4001, reason: 'replaced by a newer login' });
+      expect(conn.c.received.map((m) => m.data.toString('utf8'))).toContain('last words');
+      await eventually(() => events.get(id)?.includes('close'), Boolean, 'the close handler');
+    });
+
+    it('ctx.closeCurrentClient(message, { code, reason }) from a handler', async () => {
+      const conn = await open(g1.url, { token: 'good' });
+      await ask(conn.c, { type: 'whoami' }, 'me');
+      conn.c.send(JSON.stringify({ type: 'quit' }));
+      expect(await bounded(conn.close, 'the close')).toEqual({ code: 4002, reason: 'see you' });
+      expect(json(conn.c).map((m) => m.type)).toEqual(['welcome', 'me', 'bye']);
+    });
+
+    it('a code a client may not receive is refused before anything is sent', async () => {
+      const conn = await open(g1.url, { token: 'good' });
+      const id = (await ask(conn.c, { type: 'whoami' }, 'me')).clientId as string;
+      await expect(sdk.closeClient(id, null, { code: 1006 })).rejects.toThrow(GatewayArgumentError);
+      expect(await sdk.isOnline(id)).toBe(true);
     });
   });
 
