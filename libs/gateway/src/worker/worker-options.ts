@@ -1,5 +1,5 @@
-import type { SessionStore } from './session-store';
 import { readBoolean, readHostPortList, readInteger, readSecret, readString, type Env, type HostPort } from '../config/environment';
+import type { SessionStore } from './session-store';
 
 export interface WorkerOptions {
   /** Registers to learn gateways from. Env REGISTER_ADDRESS, default 127.0.0.1:1236. */
