@@ -25,7 +25,8 @@ const SETTINGS = [
   ['BENCH_QUERY_DURATION_MS', 'queryDurationMs', 3_000, 300, 100, 600_000, 'query loop time per round and condition'],
   ['BENCH_QUERY_LOAD_CONNECTIONS', 'queryLoadConnections', 100, 20, 0, 10_000, 'echo connections loading the cluster during queries'],
   ['BENCH_QUERY_LOAD_WINDOW', 'queryLoadWindow', 4, 2, 1, 1_000, 'messages in flight per loading echo connection'],
-  ['BENCH_IDLE_CONNECTIONS', 'idleConnections', 10_000, 200, 0, 1_000_000, 'idle connections of the first memory level (0 skips it)'],
+  ['BENCH_IDLE_CONNECTIONS', 'idleConnections', 10_000, 0, 0, 1_000_000, 'idle connections of the first memory level (0 skips it)'],
+  ['BENCH_IDLE_STEPS', 'idleSteps', 4, 2, 1, 100, 'steps in which the idle connections are opened (one RSS reading after each)'],
   ['BENCH_GENERATOR_CONNECTIONS', 'connectionsPerGenerator', 5_000, 5_000, 100, 1_000_000, 'connections one load generator holds at most (BENCH_GENERATORS unset)'],
   ['BENCH_ENCRYPTION_CONNECTIONS', 'encryptionConnections', 100, 20, 1, 10_000, 'echo connections of the encryption scenario'],
   ['BENCH_ENCRYPTION_WINDOW', 'encryptionWindow', 10, 4, 1, 1_000, 'messages in flight per connection, encryption scenario'],
@@ -48,7 +49,18 @@ function bad(name, raw, expected) {
   return new Error(`${name}="${raw}" is invalid: expected ${expected}`);
 }
 
-function readConfig(env = process.env) {
+/**
+ * Command-line arguments override the environment: scenario names (`node bench/run.js echo idle`) stand for
+ * BENCH_SCENARIOS, `--smoke` for BENCH_SMOKE=1.
+ */
+function readConfig(env = process.env, argv = process.argv.slice(2)) {
+  env = { ...env };
+  const names = argv.filter((a) => !a.startsWith('--'));
+  const flags = argv.filter((a) => a.startsWith('--'));
+  const unknownFlags = flags.filter((f) => f !== '--smoke');
+  if (unknownFlags.length) throw new Error(`unknown option ${unknownFlags[0]}: expected scenario names (${SCENARIOS.join(', ')}) and --smoke`);
+  if (flags.includes('--smoke')) env.BENCH_SMOKE = '1';
+  if (names.length) env.BENCH_SCENARIOS = names.join(',');
   const smokeRaw = env.BENCH_SMOKE || '';
   if (smokeRaw !== '' && !/^(0|1|true|false)$/.test(smokeRaw)) throw bad('BENCH_SMOKE', smokeRaw, '1, true, 0 or false');
   const smoke = smokeRaw === '1' || smokeRaw === 'true';
@@ -90,7 +102,7 @@ function readConfig(env = process.env) {
   config.connectionsPerProcess = fdLimit ? Math.max(100, fdLimit - FD_MARGIN) : 10_000;
   const rawMax = env.BENCH_IDLE_MAX;
   if (rawMax === undefined || rawMax === '' || rawMax === 'auto') {
-    config.idleMax = smoke ? 400 : config.connectionsPerProcess; // the most one process can hold here
+    config.idleMax = smoke ? 300 : config.connectionsPerProcess; // the most one process can hold here
   } else if (/^\d+$/.test(rawMax) && Number(rawMax) <= 1_000_000) {
     config.idleMax = Number(rawMax);
   } else {

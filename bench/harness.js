@@ -13,7 +13,6 @@ const LOAD_GENERATOR = path.join(__dirname, 'load-generator.js');
 const SENDER = path.join(__dirname, 'sender.js');
 const SATURATED_PERCENT = 90;
 const GC_SETTLE_MS = 200;
-const MEMORY_STEPS = 4;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
@@ -30,9 +29,10 @@ function ratio(a, b) {
   return a / b;
 }
 
-/** A verdict on the median of per-round ratios: op is '>=' or '<='. */
+/** A verdict on the median of per-round ratios: op is '>=' or '<=', or 'info' (reported, no goal). */
 function verdict(label, perRound, op, threshold) {
   const m = median(perRound);
+  if (op === 'info') return { label, perRound, median: m, target: 'none (information)', pass: null, info: true };
   const pass = m === null ? null : op === '>=' ? m >= threshold : m <= threshold;
   return { label, perRound, median: m, target: `${op} ${threshold}`, pass };
 }
@@ -199,14 +199,16 @@ async function closeIdle(pool) {
 
 /**
  * Idle-connection memory of a started target: RSS of its memoryProcs (after a full GC in each) against the
- * number of idle connections, opened in MEMORY_STEPS steps up to `total` after one warm-up open/close of
+ * number of idle connections, opened in BENCH_IDLE_STEPS steps up to `total` after one warm-up open/close of
  * `total`. KiB per connection = least-squares slope. Stops early (and says why) when connections fail.
  */
-async function measureIdleMemory(pool, started, total) {
+async function measureIdleMemory(pool, started, total, config) {
+  const steps = config.idleSteps;
+  const settleMs = config.smoke ? 100 : 500;
   const measured = [...started.memoryProcs, ...started.infoProcs];
   const warm = await openIdle(pool, started.urls, total);
   await closeIdle(pool);
-  await sleep(500);
+  await sleep(settleMs);
   assertRunning(started.procs, 'the memory warm-up');
   const points = [];
   const read = async (connections) => {
@@ -217,14 +219,14 @@ async function measureIdleMemory(pool, started, total) {
   let opened = 0;
   let failed = 0;
   let firstError = warm.firstError;
-  for (let step = 1; step <= MEMORY_STEPS; step++) {
-    const count = Math.round((total * step) / MEMORY_STEPS) - Math.round((total * (step - 1)) / MEMORY_STEPS);
+  for (let step = 1; step <= steps; step++) {
+    const count = Math.round((total * step) / steps) - Math.round((total * (step - 1)) / steps);
     if (count === 0) continue;
     const r = await openIdle(pool, started.urls, count);
     opened += r.opened;
     failed += r.failed;
     firstError = firstError || r.firstError;
-    await sleep(300);
+    await sleep(settleMs / 2);
     await read(opened);
     if (r.failed > 0) break; // the limit is reached: more attempts would only fail too
   }

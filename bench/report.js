@@ -16,8 +16,11 @@ function mdTable(header, rows) {
 }
 
 function verdictText(v) {
+  if (v.info) return 'info';
   return v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL';
 }
+
+const verdictValue = (v, x) => (v.unit === 'count' ? (typeof x === 'number' && Number.isFinite(x) ? String(x) : 'n/a') : fmt.x(x));
 
 function formatReport(report) {
   const { machine, config, scenarios } = report;
@@ -34,7 +37,7 @@ function formatReport(report) {
     out += '## Targets\n\n';
     out += mdTable(
       ['target', 'ratio per round', 'median', 'goal', 'verdict'],
-      verdicts.map((v) => [v.label, v.perRound.map((x) => fmt.x(x)).join(' / '), fmt.x(v.median), v.target, verdictText(v)]),
+      verdicts.map((v) => [v.label, v.perRound.map((x) => verdictValue(v, x)).join(' / '), verdictValue(v, v.median), v.target, verdictText(v)]),
     );
     out += '\n';
   }

@@ -78,10 +78,33 @@ function scenarioBudgetMs(config, id) {
   }
 }
 
-async function main(config) {
-  if ((config.scenarios.includes('broadcast') || config.scenarios.includes('push') || config.scenarios.includes('queries')) && !fs.existsSync(SDK_BUILD)) {
-    throw new Error(`${path.relative(process.cwd(), SDK_BUILD)} is missing: run \`npm run bench:build\` first (npm run bench does)`);
+/** Newest modification time (ms) of the library's sources. */
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
   }
+  return newest;
+}
+
+/**
+ * The sender process loads the library compiled by tsc into bench/.build/ (the apps' webpack bundles export
+ * nothing). Compiled here when missing or older than libs/gateway/src (a few seconds); `npm run bench:build`
+ * does the same explicitly.
+ */
+function ensureSdkBuild() {
+  const sources = path.resolve(__dirname, '..', 'libs', 'gateway', 'src');
+  if (fs.existsSync(SDK_BUILD) && fs.statSync(SDK_BUILD).mtimeMs >= newestSource(sources)) return;
+  log('compiling the library for the sender process (tsc -p bench/tsconfig.sdk.json)');
+  const tsc = require.resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', path.join(__dirname, 'tsconfig.sdk.json')], { stdio: 'inherit', timeout: 180_000 });
+  if (fs.existsSync(SDK_BUILD)) fs.utimesSync(SDK_BUILD, new Date(), new Date());
+}
+
+async function main(config) {
+  if (config.scenarios.some((s) => ['broadcast', 'push', 'queries'].includes(s))) ensureSdkBuild();
   const scenarios = [];
   for (const id of config.scenarios) {
     const mod = require(SCENARIO_MODULES[id]);
