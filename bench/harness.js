@@ -15,7 +15,8 @@ const SATURATED_PERCENT = 90;
 const GC_SETTLE_MS = 200;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
+const T0 = Date.now();
+const log = (msg) => process.stderr.write(`bench +${((Date.now() - T0) / 1000).toFixed(1)}s: ${msg}\n`);
 
 function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -76,11 +77,17 @@ async function withTargets(specs, fn) {
   const procs = [];
   const started = {};
   try {
-    for (const spec of specs) {
-      const label = spec.label || spec.key;
-      log(`starting ${label} (${TARGETS[spec.key].name}${spec.opts && spec.opts.plaintext ? ', plaintext' : ''})`);
-      started[label] = await startTarget(spec.key, spec.opts || {}, (p) => procs.push(p));
-    }
+    // All targets start at once (their start-up is not measured); allSettled, so that a failure still lets
+    // every process that did start be handed over and stopped below.
+    const outcomes = await Promise.allSettled(
+      specs.map(async (spec) => {
+        const label = spec.label || spec.key;
+        log(`starting ${label} (${TARGETS[spec.key].name}${spec.opts && spec.opts.plaintext ? ', plaintext' : ''})`);
+        started[label] = await startTarget(spec.key, spec.opts || {}, (p) => procs.push(p));
+      }),
+    );
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
     await sleep(500); // start-up garbage and lazy initialisation settle
     return await fn(started);
   } finally {

@@ -47,10 +47,12 @@ async function startOne(name, script, env, readyRe, onStarted) {
 }
 
 async function startReference(key, script, count, onStarted) {
-  const procs = [];
-  for (let i = 0; i < count; i++) {
-    procs.push(await startOne(count > 1 ? `${script}#${i + 1}` : script, path.join(__dirname, 'servers', `${script}.js`), {}, READY, onStarted));
-  }
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) => startOne(count > 1 ? `${script}#${i + 1}` : script, path.join(__dirname, 'servers', `${script}.js`), {}, READY, onStarted)),
+  );
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  const procs = outcomes.map((o) => o.value);
   const urls = procs.map((p) => p.match[1]);
   return { key, urls, procs, memoryProcs: procs, infoProcs: [], controlUrl: key === 'R' ? `${urls[0]}/control` : null };
 }
@@ -63,19 +65,21 @@ async function startCluster(opts, onStarted) {
   const auth = plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: secretKey };
   const register = await startOne('register', distMain('register'), { ...auth, REGISTER_LISTEN: '127.0.0.1:0' }, /Register listening on (\S+)/, onStarted);
   const registerAddress = register.match[1];
-  const gateways = [];
   const n = opts.gateways || 1;
-  for (let i = 0; i < n; i++) {
-    gateways.push(
-      await startOne(
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      startOne(
         n > 1 ? `gateway#${i + 1}` : 'gateway',
         distMain('gateway'),
         { ...auth, REGISTER_ADDRESS: registerAddress, GATEWAY_LISTEN: 'ws://127.0.0.1:0', GATEWAY_LAN_IP: '127.0.0.1', GATEWAY_START_PORT: '0' },
         /Gateway ready: clients (\S+), inner (\S+)/,
         onStarted,
       ),
-    );
-  }
+    ),
+  );
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  const gateways = outcomes.map((o) => o.value);
   const inners = gateways.map((g) => g.match[2]);
   const worker = await startOne(
     'worker',
