@@ -246,7 +246,11 @@ async function measureIdleMemory(pool, started, total, config) {
     opened,
     failed,
     firstError,
-    stoppedBecause: failed > 0 ? `${failed} connection(s) failed: ${firstError}` : null,
+    stoppedBecause:
+      failed > 0
+        ? `${failed} connection(s) failed: ${firstError}` +
+          (/hang up|ECONNRESET|EMFILE|ENFILE/.test(String(firstError)) ? ' (what a process out of file descriptors looks like)' : '')
+        : null,
     droppedBeforeEnd: opened - closed.stillOpenBeforeClose,
     processes: started.memoryProcs.map((p) => p.name),
     baseRssKiB: points[0].rssKiB,
