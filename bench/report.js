@@ -34,9 +34,9 @@ function formatReport(report) {
 
   const verdicts = scenarios.flatMap((s) => (s.verdicts || []).map((v) => ({ ...v, scenario: s.title })));
   if (verdicts.length) {
-    out += '## Targets\n\n';
+    out += '## Goals (ratios in the same run)\n\n';
     out += mdTable(
-      ['target', 'ratio per round', 'median', 'goal', 'verdict'],
+      ['measure', 'per round', 'median', 'goal', 'verdict'],
       verdicts.map((v) => [v.label, v.perRound.map((x) => verdictValue(v, x)).join(' / '), verdictValue(v, v.median), v.target, verdictText(v)]),
     );
     out += '\n';

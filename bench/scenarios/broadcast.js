@@ -155,7 +155,8 @@ function summarize(config, rounds, receivers, generators) {
     for (const label of LABELS) {
       if (r[label] && r[label].error) notes.push(`round ${i + 1}, ${label} FAILED: ${r[label].error.split('\n')[0].slice(0, 300)}`);
       else if (r[label] && r[label].lost) notes.push(`round ${i + 1}, ${label}: ${r[label].lost} deliveries missing after the wait`);
-      if (r[label] && r[label].generatorCpu && r[label].generatorCpu.saturated) notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core`);
+      if (r[label] && r[label].senderCorePercent > 90) notes.push(`round ${i + 1}, ${label}: the sender used ${Math.round(r[label].senderCorePercent)} % of a core while sending its bursts`);
+      if (r[label] && r[label].generatorCpu && r[label].generatorCpu.saturated) notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core: deliveries/s may be capped by it (more BENCH_GENERATORS)`);
     }
   });
   for (const label of LABELS) if (receivers[label].failed) notes.push(`${label}: ${receivers[label].failed} receiving connection(s) failed to open: ${receivers[label].firstError}`);

@@ -91,7 +91,7 @@ function warnings(c, labels) {
             `${x.badEchoes} unexpected echo(es), ${x.closedEarly} closed during the load, ${x.sendErrors} send error(s)`,
         );
       }
-      if (x.generatorCpu && x.generatorCpu.saturated) notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core: msgs/s may be capped by it (compare CPU per message)`);
+      if (x.generatorCpu && x.generatorCpu.saturated) notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core: msgs/s may be capped by it (compare CPU per message; rerun with more BENCH_GENERATORS on a machine with spare cores)`);
     }
   });
   return notes;

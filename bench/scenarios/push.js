@@ -121,6 +121,8 @@ function summarize(config, rounds, receivers, generators) {
           if (x.lost) notes.push(`round ${i + 1}, ${label} ${kind}: ${x.lost} of ${x.expected} deliveries missing after the wait`);
           if (x.sendErrors) notes.push(`round ${i + 1}, ${label} ${kind}: ${x.sendErrors} send error(s): ${x.firstSendError}`);
           if (x.sent < x.planned) notes.push(`round ${i + 1}, ${label} ${kind}: the sender offered only ${x.sent} of ${x.planned} messages in time`);
+          if (x.senderCorePercent > 90) notes.push(`round ${i + 1}, ${label} ${kind}: the sender used ${Math.round(x.senderCorePercent)} % of a core: the offered rate may be its limit`);
+          if (x.generatorCpu.saturated) notes.push(`round ${i + 1}, ${label} ${kind}: a load generator used over 90 % of a core (more BENCH_GENERATORS)`);
           if (x.achievedSendRate < 0.9 * x.offeredRate) notes.push(`round ${i + 1}, ${label} ${kind}: the sender reached ${fmt.int(x.achievedSendRate)} of ${fmt.int(x.offeredRate)} msgs/s offered (sender-bound)`);
         }
       }
