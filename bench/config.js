@@ -10,7 +10,7 @@ const SCENARIOS = ['echo', 'broadcast', 'push', 'queries', 'idle', 'encryption']
 
 // [variable, key, default, smoke default, min, max, meaning]
 const SETTINGS = [
-  ['BENCH_ROUNDS', 'rounds', 2, 2, 1, 100, 'rounds per scenario; the targets of a scenario take turns in every round'],
+  ['BENCH_ROUNDS', 'rounds', 2, 2, 2, 100, 'rounds per scenario (at least 2); the targets of a scenario take turns in every round'],
   ['BENCH_WARMUP_MS', 'warmupMs', 1_000, 100, 0, 60_000, 'unmeasured echo load before each measured time'],
   ['BENCH_DURATION_MS', 'durationMs', 5_000, 300, 200, 600_000, 'measured echo time per target and round'],
   ['BENCH_CONNECTIONS', 'connections', 10_000, 200, 1, 200_000, 'receiving connections of the broadcast, push and query scenarios'],
