@@ -9,6 +9,18 @@
  *       times during the last durationMs only; then closes everything.
  *   { id, cmd: 'open-idle', url, count }   opens `count` WebSockets that send nothing and keeps them open.
  *   { id, cmd: 'close-idle' }              closes the connections opened by open-idle.
+ *   { id, cmd: 'listen', urls, count }     opens `count` receiving connections (spread over `urls`); every text
+ *       message `B<tag>|<send µs>|...` they get is counted per tag with its end-to-end latency (send time and
+ *       receive time are both CLOCK_MONOTONIC µs, the same clock in every process of this machine).
+ *   { id, cmd: 'count', tag }              messages received so far for `tag` (cheap; polled while waiting).
+ *   { id, cmd: 'take', tag }               { count, firstRecvUs, lastRecvUs, hist } for `tag`, then forgets it.
+ *   { id, cmd: 'close-listen' }            closes the receiving connections.
+ *   { id, cmd: 'cpu-mark' } / { id, cmd: 'cpu-since' }   this process's CPU use since the mark
+ *       ({ ms, wallMs, corePercent }): a saturated generator (near 100 % of a core) must be visible.
+ *
+ * `url` may be given as `urls` (an array): connections are spread over them round-robin. Every answer also
+ * carries `cpu` ({ ms, wallMs, corePercent }): this process's CPU time during that command.
+ * Latency histograms travel as sparse [bucket, count] pairs of 10 µs buckets (see histogram.js).
  *
  * Answers are { id, ok: true, result } or { id, ok: false, error }. Every wait is bounded.
  *
@@ -18,25 +30,29 @@
  */
 const { performance } = require('node:perf_hooks');
 const WebSocket = require('ws');
+const { BUCKET_MS, BUCKETS, toSparse, percentileOfDense } = require('./histogram');
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const OPEN_CONCURRENCY = 100; // handshakes in progress at once
 const CLOSE_WAIT_MS = 5_000;
 const DRAIN_MS = 200; // after the measured window: let in-flight echoes land before closing
 
-// Round-trip histogram: 10 µs buckets up to 10 s, one overflow bucket.
-const BUCKET_MS = 0.01;
-const BUCKETS = 1_000_000;
-
 let idleSockets = [];
+let listenSockets = [];
+const tags = new Map(); // tag -> { count, firstRecvUs, lastRecvUs, hist: Map<bucket, count> }
+let cpuMark = { usage: process.cpuUsage(), at: performance.now() };
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+const urlsOf = (cmd) => (Array.isArray(cmd.urls) ? cmd.urls : [cmd.url]);
 
 /** Opens `count` connections, at most OPEN_CONCURRENCY handshakes at a time; never rejects. */
-async function openConnections(url, count) {
+async function openConnections(urls, count) {
+  if (!Array.isArray(urls)) urls = [urls];
   const sockets = [];
   let failed = 0;
   let firstError = null;
   let next = 0;
-  const openOne = () =>
+  const openOne = (url) =>
     new Promise((resolve) => {
       const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
       let settled = false;
@@ -59,8 +75,9 @@ async function openConnections(url, count) {
     });
   const lane = async () => {
     while (next < count) {
+      const url = urls[next % urls.length];
       next++;
-      await openOne();
+      await openOne(url);
     }
   };
   await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, count) }, lane));
@@ -77,21 +94,11 @@ async function closeAll(sockets) {
   clearTimeout(timer);
 }
 
-function percentile(hist, total, p) {
-  if (total === 0) return null;
-  const rank = Math.ceil(total * p);
-  let seen = 0;
-  for (let i = 0; i < hist.length; i++) {
-    seen += hist[i];
-    if (seen >= rank) return i === BUCKETS ? Infinity : (i + 1) * BUCKET_MS; // upper edge of the bucket
-  }
-  return null;
-}
-
 async function throughput(cmd) {
-  const { url, format, connections, window, payloadBytes, warmupMs, durationMs } = cmd;
-  const opened = await openConnections(url, connections);
-  if (opened.sockets.length === 0) throw new Error(`no connection opened to ${url}: ${opened.firstError}`);
+  const { format, connections, window, payloadBytes, warmupMs, durationMs } = cmd;
+  const urls = urlsOf(cmd);
+  const opened = await openConnections(urls, connections);
+  if (opened.sockets.length === 0) throw new Error(`no connection opened to ${urls.join(', ')}: ${opened.firstError}`);
 
   const pad = 'x'.repeat(payloadBytes);
   const payload = (seq) => {
@@ -111,6 +118,7 @@ async function throughput(cmd) {
   let sending = true;
 
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const measureFrom = t0 + warmupMs;
   const measureTo = measureFrom + durationMs;
 
@@ -153,6 +161,8 @@ async function throughput(cmd) {
   }
 
   await new Promise((r) => setTimeout(r, measureTo - performance.now()));
+  const loadCpu = process.cpuUsage(cpu0);
+  const loadWallMs = performance.now() - t0;
   sending = false;
   await new Promise((r) => setTimeout(r, DRAIN_MS));
   await closeAll(opened.sockets);
@@ -164,8 +174,11 @@ async function throughput(cmd) {
     frameBytesSent: frameBytes,
     measuredEchoes: measured,
     msgsPerSec: measured / (durationMs / 1000),
-    p50Ms: percentile(hist, measured, 0.5),
-    p99Ms: percentile(hist, measured, 0.99),
+    p50Ms: percentileOfDense(hist, measured, 0.5),
+    p99Ms: percentileOfDense(hist, measured, 0.99),
+    hist: toSparse(hist),
+    // CPU of this generator while it was sending (warm-up + measured time): near 100 % = saturated
+    loadCpu: { ms: (loadCpu.user + loadCpu.system) / 1000, wallMs: loadWallMs, corePercent: ((loadCpu.user + loadCpu.system) / 10) / loadWallMs },
     totalSent: sent,
     totalReceived: received,
     badEchoes: bad,
@@ -175,7 +188,7 @@ async function throughput(cmd) {
 }
 
 async function openIdle(cmd) {
-  const opened = await openConnections(cmd.url, cmd.count);
+  const opened = await openConnections(urlsOf(cmd), cmd.count);
   for (const ws of opened.sockets) ws.on('error', () => undefined); // an early close shows in close-idle's count
   idleSockets = idleSockets.concat(opened.sockets);
   return { opened: opened.sockets.length, failed: opened.failed, firstError: opened.firstError };
@@ -189,7 +202,80 @@ async function closeIdle() {
   return { closed: n, stillOpenBeforeClose: stillOpen };
 }
 
-const commands = { throughput, 'open-idle': openIdle, 'close-idle': closeIdle };
+function onTagged(data, isBinary) {
+  const recvUs = nowUs();
+  if (isBinary || data[0] !== 0x42 /* B */) return;
+  const text = data.toString();
+  const bar1 = text.indexOf('|');
+  const bar2 = bar1 < 0 ? -1 : text.indexOf('|', bar1 + 1);
+  if (bar2 < 0) return;
+  const tag = text.slice(1, bar1);
+  const sentUs = Number(text.slice(bar1 + 1, bar2));
+  let t = tags.get(tag);
+  if (!t) {
+    t = { count: 0, firstRecvUs: recvUs, lastRecvUs: recvUs, hist: new Map() };
+    tags.set(tag, t);
+  }
+  t.count++;
+  t.lastRecvUs = recvUs;
+  const bucket = Math.min(BUCKETS, Math.max(0, Math.floor((recvUs - sentUs) / 1000 / BUCKET_MS)));
+  t.hist.set(bucket, (t.hist.get(bucket) || 0) + 1);
+}
+
+async function listen(cmd) {
+  const opened = await openConnections(urlsOf(cmd), cmd.count);
+  for (const ws of opened.sockets) {
+    ws.on('error', () => undefined);
+    ws.on('message', onTagged);
+  }
+  listenSockets = listenSockets.concat(opened.sockets);
+  return { opened: opened.sockets.length, failed: opened.failed, firstError: opened.firstError };
+}
+
+async function closeListen() {
+  const n = listenSockets.length;
+  const stillOpen = listenSockets.filter((ws) => ws.readyState === WebSocket.OPEN).length;
+  await closeAll(listenSockets);
+  listenSockets = [];
+  tags.clear();
+  return { closed: n, stillOpenBeforeClose: stillOpen };
+}
+
+async function count(cmd) {
+  const t = tags.get(cmd.tag);
+  return { count: t ? t.count : 0, open: listenSockets.filter((ws) => ws.readyState === WebSocket.OPEN).length };
+}
+
+async function take(cmd) {
+  const t = tags.get(cmd.tag);
+  tags.delete(cmd.tag);
+  if (!t) return { count: 0, firstRecvUs: null, lastRecvUs: null, hist: [] };
+  return { count: t.count, firstRecvUs: t.firstRecvUs, lastRecvUs: t.lastRecvUs, hist: [...t.hist.entries()].sort((a, b) => a[0] - b[0]) };
+}
+
+async function cpuMarkCmd() {
+  cpuMark = { usage: process.cpuUsage(), at: performance.now() };
+  return {};
+}
+
+async function cpuSince() {
+  const c = process.cpuUsage(cpuMark.usage);
+  const ms = (c.user + c.system) / 1000;
+  const wallMs = performance.now() - cpuMark.at;
+  return { ms, wallMs, corePercent: (ms / Math.max(1, wallMs)) * 100 };
+}
+
+const commands = {
+  throughput,
+  'open-idle': openIdle,
+  'close-idle': closeIdle,
+  listen,
+  'close-listen': closeListen,
+  count,
+  take,
+  'cpu-mark': cpuMarkCmd,
+  'cpu-since': cpuSince,
+};
 
 process.on('message', (msg) => {
   const handler = commands[msg && msg.cmd];
@@ -197,8 +283,15 @@ process.on('message', (msg) => {
     process.send({ id: msg && msg.id, ok: false, error: `unknown command ${msg && msg.cmd}` });
     return;
   }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   handler(msg).then(
-    (result) => process.send({ id: msg.id, ok: true, result }),
+    (result) => {
+      const c = process.cpuUsage(cpu0);
+      const ms = (c.user + c.system) / 1000;
+      const wallMs = performance.now() - t0;
+      process.send({ id: msg.id, ok: true, result: { ...result, cpu: { ms, wallMs, corePercent: (ms / Math.max(1, wallMs)) * 100 } } });
+    },
     (err) => process.send({ id: msg.id, ok: false, error: err && err.message ? err.message : String(err) }),
   );
 });

@@ -107,9 +107,20 @@ async function collectGarbage(proc, timeoutMs = 10_000) {
   if (/not exposed/.test(line)) throw new Error(`${proc.name}: global.gc is not exposed`);
 }
 
-/** Forks the load generator; returns { child, request(cmd, timeoutMs) }. */
-function startLoadGenerator(script) {
-  const child = track(fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { PATH: process.env.PATH || '' } }));
+/**
+ * Forks a helper driven over IPC (a load generator or the sender); returns { child, request(cmd, timeoutMs) }.
+ * Its stderr is kept (last lines) for error messages; stdout is ignored.
+ */
+function startLoadGenerator(script, name = path.basename(script, '.js')) {
+  const child = track(fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { PATH: process.env.PATH || '' } }));
+  const lines = [];
+  child.stderr.on('data', (chunk) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      lines.push(line.replace(ANSI, ''));
+      if (lines.length > KEEP_LINES) lines.shift();
+    }
+  });
   let nextId = 1;
   const pending = new Map();
   child.on('message', (msg) => {
@@ -118,27 +129,27 @@ function startLoadGenerator(script) {
     pending.delete(msg.id);
     clearTimeout(p.timer);
     if (msg.ok) p.resolve(msg.result);
-    else p.reject(new Error(`load generator: ${msg.error}`));
+    else p.reject(new Error(`${name}: ${msg.error}`));
   });
   child.on('exit', (code, signal) => {
     for (const p of pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new Error(`load generator exited (code ${code}, signal ${signal})`));
+      p.reject(new Error(`${name} exited (code ${code}, signal ${signal})${lines.length ? `; last output:\n  ${lines.join('\n  ')}` : ''}`));
     }
     pending.clear();
   });
   const request = (cmd, timeoutMs) =>
     new Promise((resolve, reject) => {
-      if (!isRunning(child)) return reject(new Error('load generator is not running'));
+      if (!isRunning(child)) return reject(new Error(`${name} is not running`));
       const id = nextId++;
       const timer = setTimeout(() => {
         pending.delete(id);
-        reject(new Error(`load generator did not answer ${cmd.cmd} within ${timeoutMs} ms`));
+        reject(new Error(`${name} did not answer ${cmd.cmd} within ${timeoutMs} ms`));
       }, timeoutMs);
       pending.set(id, { resolve, reject, timer });
       child.send({ ...cmd, id });
     });
-  return { child, request };
+  return { child, name, lines, request };
 }
 
 /** SIGTERM, then SIGKILL after STOP_GRACE_MS; resolves once the process has exited (bounded). */

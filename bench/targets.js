@@ -1,9 +1,18 @@
 'use strict';
 /**
- * The three servers measured side by side. start() launches a target's processes and resolves with
- *   { url, procs, memoryProcs, infoProcs }
+ * What the scenarios measure, each started as real processes on 127.0.0.1 with ephemeral ports:
+ *
+ *   A  bare ws echo            servers/ws-echo-server.js                    (`servers` processes)
+ *   B  Nest WsAdapter echo     servers/nest-ws-adapter-echo-server.js       (`servers` processes)
+ *   R  bare ws frame-once broadcast / push reference   servers/ws-broadcast-server.js (one process)
+ *   C  our cluster             register + `gateways` gateways + one example worker from dist/apps/,
+ *                              a random SECRET_KEY per start (encrypted inner links), or INNER_PLAINTEXT=true
+ *                              without SECRET_KEY when `plaintext` is set
+ *
+ * startTarget(key, opts, onStarted) resolves with
+ *   { key, urls, procs, memoryProcs, infoProcs, registerAddress?, secretKey?, plaintext?, controlUrl? }
  * procs: every process started (stopped in reverse order afterwards); memoryProcs: the processes whose RSS
- * counts as the target's per-connection memory; infoProcs: processes whose RSS delta is reported for
+ * counts as the target's per-connection memory (the ones holding client sockets); infoProcs: RSS reported for
  * information only (C's worker). Each process is handed to `onStarted` as soon as it is ready, so a failure
  * half-way still lets the caller stop the ones already running.
  */
@@ -14,6 +23,14 @@ const { startServer } = require('./processes');
 
 const ROOT = path.resolve(__dirname, '..');
 const READY = /BENCH_READY (ws:\/\/\S+)/;
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const TARGETS = {
+  A: { name: 'bare ws echo', format: 'raw' },
+  B: { name: 'Nest WsAdapter echo', format: 'nest-envelope' },
+  R: { name: 'bare ws frame-once broadcast', format: 'raw' },
+  C: { name: 'GatewayWorker cluster', format: 'raw' },
+};
 
 function distMain(role) {
   return path.join(ROOT, 'dist', 'apps', role, 'main.js');
@@ -23,66 +40,81 @@ function missingBuild() {
   return ['register', 'gateway', 'worker'].map(distMain).filter((m) => !fs.existsSync(m));
 }
 
-/** Starts one process; once it is ready it is handed to onStarted (one that never gets ready is killed). */
 async function startOne(name, script, env, readyRe, onStarted) {
   const proc = await startServer(name, script, env, readyRe);
   onStarted(proc);
   return proc;
 }
 
-async function startSingle(name, script, onStarted) {
-  const proc = await startOne(name, path.join(__dirname, 'servers', script), {}, READY, onStarted);
-  return { url: proc.match[1], procs: [proc], memoryProcs: [proc], infoProcs: [] };
+async function startReference(key, script, count, onStarted) {
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) => startOne(count > 1 ? `${script}#${i + 1}` : script, path.join(__dirname, 'servers', `${script}.js`), {}, READY, onStarted)),
+  );
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  const procs = outcomes.map((o) => o.value);
+  const urls = procs.map((p) => p.match[1]);
+  return { key, urls, procs, memoryProcs: procs, infoProcs: [], controlUrl: key === 'R' ? `${urls[0]}/control` : null };
 }
 
-function startRole(role, env, readyRe, onStarted) {
-  return startOne(role, distMain(role), env, readyRe, onStarted);
-}
-
-const targets = [
-  {
-    key: 'A',
-    name: 'bare ws',
-    description: 'ws WebSocketServer echo, perMessageDeflate off, one process',
-    format: 'raw',
-    start: (onStarted) => startSingle('ws-echo-server', 'ws-echo-server.js', onStarted),
-  },
-  {
-    key: 'B',
-    name: 'Nest WsAdapter',
-    description: 'Nest app, stock WsAdapter, @SubscribeMessage("echo") returning {event, data}, one process',
-    format: 'nest-envelope',
-    start: (onStarted) => startSingle('nest-ws-adapter-echo-server', 'nest-ws-adapter-echo-server.js', onStarted),
-  },
-  {
-    key: 'C',
-    name: 'GatewayWorker cluster',
-    description: 'register + gateway + example echo worker (dist/apps), encrypted inner links; memory = gateway RSS',
-    format: 'raw',
-    start: async (onStarted) => {
-      const missing = missingBuild();
-      if (missing.length) throw new Error(`${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)`);
-      const secret = randomBytes(24).toString('hex'); // per run, never printed
-      const register = await startRole('register', { SECRET_KEY: secret, REGISTER_LISTEN: '127.0.0.1:0' }, /Register listening on (\S+)/, onStarted);
-      const registerAddress = register.match[1];
-      const gateway = await startRole(
-        'gateway',
-        {
-          SECRET_KEY: secret,
-          REGISTER_ADDRESS: registerAddress,
-          GATEWAY_LISTEN: 'ws://127.0.0.1:0',
-          GATEWAY_LAN_IP: '127.0.0.1',
-          GATEWAY_START_PORT: '0',
-        },
+async function startCluster(opts, onStarted) {
+  const missing = missingBuild();
+  if (missing.length) throw new Error(`${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)`);
+  const plaintext = !!opts.plaintext;
+  const secretKey = plaintext ? null : randomBytes(24).toString('hex'); // per start, never printed
+  const auth = plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: secretKey };
+  const register = await startOne('register', distMain('register'), { ...auth, REGISTER_LISTEN: '127.0.0.1:0' }, /Register listening on (\S+)/, onStarted);
+  const registerAddress = register.match[1];
+  const n = opts.gateways || 1;
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      startOne(
+        n > 1 ? `gateway#${i + 1}` : 'gateway',
+        distMain('gateway'),
+        { ...auth, REGISTER_ADDRESS: registerAddress, GATEWAY_LISTEN: 'ws://127.0.0.1:0', GATEWAY_LAN_IP: '127.0.0.1', GATEWAY_START_PORT: '0' },
         /Gateway ready: clients (\S+), inner (\S+)/,
         onStarted,
-      );
-      const [, url, inner] = gateway.match;
-      const linked = new RegExp(`Worker connected to gateway ${inner.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
-      const worker = await startRole('worker', { SECRET_KEY: secret, REGISTER_ADDRESS: registerAddress, HTTP_LISTEN: 'off' }, linked, onStarted);
-      return { url, procs: [register, gateway, worker], memoryProcs: [gateway], infoProcs: [worker] };
-    },
-  },
-];
+      ),
+    ),
+  );
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  const gateways = outcomes.map((o) => o.value);
+  const inners = gateways.map((g) => g.match[2]);
+  const worker = await startOne(
+    'worker',
+    distMain('worker'),
+    { ...auth, REGISTER_ADDRESS: registerAddress, HTTP_LISTEN: 'off' },
+    new RegExp(`Worker connected to gateway ${escapeRe(inners[0])}`),
+    onStarted,
+  );
+  for (const inner of inners.slice(1)) await worker.waitFor(new RegExp(`Worker connected to gateway ${escapeRe(inner)}`));
+  return {
+    key: 'C',
+    urls: gateways.map((g) => g.match[1]),
+    procs: [register, ...gateways, worker],
+    memoryProcs: gateways,
+    infoProcs: [worker],
+    registerAddress,
+    secretKey,
+    plaintext,
+  };
+}
 
-module.exports = { targets, missingBuild };
+/** opts: { servers (A, B), gateways, plaintext (C) }. */
+function startTarget(key, opts, onStarted) {
+  switch (key) {
+    case 'A':
+      return startReference('A', 'ws-echo-server', opts.servers || 1, onStarted);
+    case 'B':
+      return startReference('B', 'nest-ws-adapter-echo-server', opts.servers || 1, onStarted);
+    case 'R':
+      return startReference('R', 'ws-broadcast-server', 1, onStarted);
+    case 'C':
+      return startCluster(opts, onStarted);
+    default:
+      throw new Error(`unknown target ${key}`);
+  }
+}
+
+module.exports = { TARGETS, startTarget, missingBuild };

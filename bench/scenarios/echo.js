@@ -1,0 +1,125 @@
+'use strict';
+/**
+ * Scenario 1: echo through the full chain (client -> gateway -> worker handler -> gateway -> client, encrypted
+ * inner links) against a bare ws echo server (A) and the stock Nest WsAdapter (B), at each echo configuration
+ * (connections x in-flight window x payload), the targets taking turns in every round.
+ * Also used by scenario 6 (encryption) with other targets: see runEchoComparison().
+ */
+const { withTargets, startGenerators, generatorCount, echoRound, ratio, verdict, median, log } = require('../harness');
+const { TARGETS } = require('../targets');
+const { fmt } = require('../format');
+
+const describe = (e) => `${e.connections} conns x ${e.window} in flight x ${e.payloadBytes} B`;
+
+/**
+ * Runs every echo configuration over every target spec, rounds interleaved; returns
+ * { configs: [{ echo, rounds: [{ [label]: result | { error } }] }] }.
+ */
+async function runEchoComparison(config, specs, echoConfigs) {
+  return withTargets(specs, async (started) => {
+    const out = [];
+    for (const echo of echoConfigs) {
+      const pool = startGenerators(generatorCount(config, echo.connections));
+      const rounds = [];
+      try {
+        for (let round = 1; round <= config.rounds; round++) {
+          const row = {};
+          for (const spec of specs) {
+            const label = spec.label || spec.key;
+            log(`echo ${describe(echo)}: round ${round}, ${label}`);
+            const format = TARGETS[spec.key].format;
+            try {
+              row[label] = await echoRound(pool, started[label], format, echo, config);
+            } catch (err) {
+              row[label] = { error: err.message };
+              log(`echo ${label} failed: ${err.message}`);
+            }
+          }
+          rounds.push(row);
+        }
+      } finally {
+        await pool.stop();
+      }
+      out.push({ echo, generators: pool.gens.length, rounds });
+    }
+    return { configs: out };
+  });
+}
+
+const pick = (rounds, label, key) => rounds.map((r) => (r[label] && !r[label].error ? r[label][key] : null));
+
+/** Rows: one per target with medians over rounds and the per-round throughput. */
+function targetRows(c, labels, names) {
+  return labels.map((label) => {
+    const rs = c.rounds.map((r) => r[label]);
+    const ok = rs.filter((r) => r && !r.error);
+    const procNames = ok.length ? ok[0].processes.map((p) => p.name) : [];
+    const cpuPerProc = procNames
+      .map((name, i) => `${name} ${fmt.num(median(ok.map((r) => r.processes[i].cpuSecPerMillion)))}`)
+      .join(', ');
+    const gen = ok.map((r) => r.generatorCpu.perGenerator.map((p) => fmt.pct(p)).join('+'));
+    const saturated = ok.some((r) => r.generatorCpu.saturated);
+    return [
+      `${label} ${names[label]}${rs.some((r) => r && r.error) ? ' (FAILED in a round)' : ''}`,
+      fmt.int(median(pick(c.rounds, label, 'msgsPerSec'))),
+      pick(c.rounds, label, 'msgsPerSec').map(fmt.int).join(' / '),
+      fmt.ms(median(pick(c.rounds, label, 'p50Ms'))),
+      fmt.ms(median(pick(c.rounds, label, 'p99Ms'))),
+      fmt.num(median(pick(c.rounds, label, 'serverCpuSecPerMillion'))),
+      cpuPerProc || 'n/a',
+      `${gen.join(' / ') || 'n/a'}${saturated ? ' SATURATED' : ''}`,
+    ];
+  });
+}
+
+const HEADER = ['target', 'msgs/s (median)', 'msgs/s per round', 'p50 ms', 'p99 ms', 'server CPU s / M msgs', 'CPU s / M msgs per process', 'generator CPU per round'];
+
+function roundRatios(c, num, den, key) {
+  return c.rounds.map((r) => ratio(r[num] && !r[num].error ? r[num][key] : null, r[den] && !r[den].error ? r[den][key] : null));
+}
+
+function warnings(c, labels) {
+  const notes = [];
+  c.rounds.forEach((r, i) => {
+    for (const label of labels) {
+      const x = r[label];
+      if (!x) continue;
+      if (x.error) notes.push(`round ${i + 1}, ${label} FAILED: ${x.error.split('\n')[0].slice(0, 300)}`);
+      else if (x.connectFailed || x.badEchoes || x.closedEarly || x.sendErrors) {
+        notes.push(
+          `round ${i + 1}, ${label}: ${x.connectFailed} connection(s) failed to open${x.connectFirstError ? ` (${x.connectFirstError})` : ''}, ` +
+            `${x.badEchoes} unexpected echo(es), ${x.closedEarly} closed during the load, ${x.sendErrors} send error(s)`,
+        );
+      }
+      if (x.generatorCpu && x.generatorCpu.saturated) notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core: msgs/s may be capped by it (compare CPU per message; rerun with more BENCH_GENERATORS on a machine with spare cores)`);
+    }
+  });
+  return notes;
+}
+
+async function run(config) {
+  const specs = [{ key: 'A' }, { key: 'B' }, { key: 'C' }];
+  const data = await runEchoComparison(config, specs, config.echoConfigs);
+  const names = { A: TARGETS.A.name, B: TARGETS.B.name, C: `${TARGETS.C.name} (encrypted)` };
+  const tables = [];
+  const verdicts = [];
+  const notes = [];
+  for (const c of data.configs) {
+    const d = describe(c.echo);
+    tables.push({ caption: `${d}, ${c.generators} generator process(es)`, header: HEADER, rows: targetRows(c, ['A', 'B', 'C'], names) });
+    verdicts.push(
+      verdict(`echo ${d}: C/A throughput`, roundRatios(c, 'C', 'A', 'msgsPerSec'), '>=', 1.0),
+      verdict(`echo ${d}: C/B throughput`, roundRatios(c, 'C', 'B', 'msgsPerSec'), '>=', 1.5),
+      verdict(`echo ${d}: C/A p99 latency`, roundRatios(c, 'C', 'A', 'p99Ms'), '<=', 1.5),
+    );
+    notes.push(...warnings(c, ['A', 'B', 'C']).map((n) => `${d}: ${n}`));
+  }
+  notes.push(
+    'A and C echo the raw text payload; B needs the {"event":"echo","data":...} envelope, so its frames are larger and it parses and serializes JSON per message.',
+    'C: every message crosses gateway -> worker -> gateway over AES-256-GCM inner links, three processes (register idle).',
+    'CPU s / M msgs: user+system CPU of each server process over the whole load phase (connect, warm-up, measured time, drain) per million echoes received in it.',
+  );
+  return { tables, verdicts, notes, data };
+}
+
+module.exports = { id: 'echo', title: '1. Echo through the full chain', run, runEchoComparison, targetRows, roundRatios, warnings, describe, HEADER };

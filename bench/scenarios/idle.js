@@ -1,0 +1,105 @@
+'use strict';
+/**
+ * Scenario 5: idle connections. RSS per connection of the process(es) holding the client sockets: the bare ws
+ * echo server (A), the Nest WsAdapter server (B) and our gateway (C: register and worker not counted; the
+ * worker's growth is noted), at two levels: BENCH_IDLE_CONNECTIONS (10 000) and BENCH_IDLE_MAX (default: the
+ * most one process can hold here, i.e. the open-files limit minus a margin for its other descriptors).
+ * A level above what one process can hold runs ceil(level / per-process capacity) server processes of each
+ * target (gateways for C) and sums their RSS. Per target and round: open and close the level once (warm-up),
+ * then open it again in four steps, reading RSS after a full GC at each; KiB/connection = least-squares slope.
+ */
+const { withTargets, startGenerators, generatorCount, ratio, verdict, median, log } = require('../harness');
+const { measureIdleMemory } = require('../harness');
+const { TARGETS } = require('../targets');
+const { fmt } = require('../format');
+
+const LABELS = ['A', 'B', 'C'];
+
+async function runLevel(config, level) {
+  const processes = Math.max(1, Math.ceil(level.count / config.connectionsPerProcess));
+  const specs = [
+    { key: 'A', opts: { servers: processes } },
+    { key: 'B', opts: { servers: processes } },
+    { key: 'C', opts: { gateways: processes } },
+  ];
+  return withTargets(specs, async (started) => {
+    const pool = startGenerators(generatorCount(config, level.count));
+    const rounds = [];
+    try {
+      for (let round = 1; round <= config.rounds; round++) {
+        const row = {};
+        for (const label of LABELS) {
+          log(`idle ${level.count} (${level.name}), ${processes} process(es): round ${round}, ${label}`);
+          try {
+            row[label] = await measureIdleMemory(pool, started[label], level.count, config);
+          } catch (err) {
+            row[label] = { error: err.message };
+            log(`idle ${label} failed: ${err.message}`);
+          }
+        }
+        rounds.push(row);
+      }
+    } finally {
+      await pool.stop();
+    }
+    return { level, processes, generators: pool.gens.length, rounds };
+  });
+}
+
+async function run(config) {
+  const levels = [];
+  if (config.idleConnections > 0) levels.push({ name: 'BENCH_IDLE_CONNECTIONS', count: config.idleConnections });
+  if (config.idleMax > 0) levels.push({ name: 'BENCH_IDLE_MAX', count: config.idleMax });
+  const results = [];
+  for (const level of levels) results.push(await runLevel(config, level));
+
+  const rows = [];
+  const verdicts = [];
+  const notes = [];
+  for (const r of results) {
+    const get = (label, key) => r.rounds.map((x) => (x[label] && !x[label].error ? x[label][key] : null));
+    for (const label of LABELS) {
+      const ok = r.rounds.map((x) => x[label]).filter((x) => x && !x.error);
+      rows.push([
+        `${r.level.count} (${r.level.name}): ${label} ${TARGETS[label].name}${label === 'C' ? ' (gateway RSS)' : ''}`,
+        String(r.processes),
+        get(label, 'opened').map((x) => (x === null ? 'n/a' : String(x))).join(' / '),
+        fmt.kib(median(get(label, 'kibPerConnection'))),
+        get(label, 'kibPerConnection').map(fmt.kib).join(' / '),
+        fmt.mib(median(get(label, 'baseRssKiB'))),
+        label === 'C' ? fmt.kib(median(get(label, 'infoKibPerConnection'))) : '',
+        ok.map((x) => x.stoppedBecause).find(Boolean) || (ok.length ? 'all requested opened' : 'n/a'),
+      ]);
+    }
+    verdicts.push(verdict(`idle ${r.level.count}: C/A KiB per connection`, r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.A && x.A.kibPerConnection)), '<=', 1.25));
+    verdicts.push(verdict(`idle ${r.level.count}: C/B KiB per connection`, r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.B && x.B.kibPerConnection)), 'info'));
+    r.rounds.forEach((x, i) => {
+      for (const label of LABELS) {
+        const m = x[label];
+        if (!m) continue;
+        if (m.error) notes.push(`${r.level.count}, round ${i + 1}, ${label} FAILED: ${m.error.split('\n')[0].slice(0, 300)}`);
+        else if (m.droppedBeforeEnd) notes.push(`${r.level.count}, round ${i + 1}, ${label}: ${m.droppedBeforeEnd} connection(s) closed by the server before the end`);
+      }
+    });
+    notes.push(`${r.level.count} idle connections: ${r.processes} server process(es) per target, ${r.generators} generator process(es).`);
+  }
+  notes.push(
+    `Per-process capacity here: ${config.connectionsPerProcess} connections (open-files limit ${config.openFilesLimit} minus a margin for listeners, links, stdio); ` +
+      'a level above it is spread over several server processes. "stopped because" says why a level was not reached (e.g. EMFILE).',
+    `KiB/conn: least-squares slope of RSS (VmRSS after a full GC, same preloaded hook in every server) over 0..N idle connections opened in ${config.idleSteps} steps, after one warm-up open/close of N. RSS is coarse: differences under ~1 KiB are noise.`,
+  );
+  return {
+    tables: [
+      {
+        caption: 'idle connections',
+        header: ['level: target', 'server processes', 'opened per round', 'KiB/conn (median)', 'KiB/conn per round', 'base RSS MiB', 'worker KiB/conn (info)', 'stopped because'],
+        rows,
+      },
+    ],
+    verdicts,
+    notes,
+    data: { levels: results },
+  };
+}
+
+module.exports = { id: 'idle', title: '5. Idle connections: RSS per connection', run };
