@@ -328,7 +328,7 @@ describe('message rate limit and connection limits', () => {
 });
 
 describe('slow consumers', () => {
-  it('disconnects a client that stops reading while 200 MiB are pushed to it, and the gateway memory stays bounded', async () => {
+  it('disconnects a client that stops reading while 256 MiB are pushed to it, and the gateway memory stays bounded', async () => {
     const { gateway, app } = await cluster({});
     const slow = await Peer.open(`${gateway.url}/?name=slow`);
     slow.send('{"type":"whoami"}');
@@ -340,24 +340,34 @@ describe('slow consumers', () => {
     const before = memoryOf(pid);
     const gw = app.get(GatewayClient);
     const chunk = Buffer.alloc(64 * 1024, 0x61);
-    const total = 200 * 1024 * 1024;
+    const total = 256 * 1024 * 1024;
     // In batches, so that this process does not hold 200 MiB of promises and frames at once.
     for (let sent = 0; sent < total; ) {
       const batch: Promise<void>[] = [];
       for (let i = 0; i < 64 && sent < total; i++, sent += chunk.length) batch.push(gw.sendToClient(clientId, chunk).catch(() => undefined));
       await Promise.all(batch);
     }
-    // Everything pushed has been through the gateway once it answers a query sent after it.
-    await gw.isOnline(clientId);
+    // Everything pushed has been through the gateway once it answers a query sent after it on the same link
+    // (it may take longer than one query's timeout on a loaded machine: ask again until it answers).
+    for (const deadline = Date.now() + 60_000; ; ) {
+      try {
+        await gw.isOnline(clientId);
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+    }
     const after = memoryOf(pid);
 
     await gateway.proc.waitFor(/client \d+ disconnected: slow consumer/);
     slow.socket.resume();
     const closed = await slow.closedWithin(10_000);
     expect([4008, 1006]).toContain(closed.code);
-    // 200 MiB went through; the gateway's peak resident memory grew by a small fraction of it.
+    // 256 MiB went through; the gateway's peak resident memory grew by far less. Measured on this machine: 40-70 MiB
+    // (transit garbage awaiting GC, whatever the amount pushed), and about the pushed amount without the bound
+    // (GATEWAY_MAX_BUFFERED_BYTES=1 GiB: +248 MiB for 200 MiB).
     const grewMiB = (after.peak - before.rss) / (1024 * 1024);
-    expect(grewMiB).toBeLessThan(64);
+    expect(grewMiB).toBeLessThan(128);
   });
 });
 
