@@ -175,17 +175,17 @@ describe('heartbeat (PHP pingInterval, pingNotResponseLimit, pingData; WebSocket
 
     const kicked = await silent.closedWithin(15_000);
     expect({ code: kicked.code, reason: kicked.reason }).toEqual({ code: 4009, reason: 'heartbeat timeout' });
-    // PHP: dropped between L·I + I/2 = 2.5 s and L·I + I = 3 s after the last activity (here: connecting). The
-    // lower bound holds on any machine (timers never fire early by more than a few ms); the upper one gets a
-    // wide margin for a loaded 2-core machine. The close frame follows the kick at once.
+    // PHP: dropped between L·I + I/2 = 2.5 s and L·I + I = 3 s after the last activity (here: connecting). Timers
+    // fire late, never early, so the lower bound only allows for this process seeing 'open' late (300 ms); the
+    // upper one gets a wide margin for a loaded 2-core machine. The close frame follows the kick at once.
     const silentFor = kicked.at - silent.openedAt;
-    expect(silentFor).toBeGreaterThanOrEqual(2_500 - 150);
+    expect(silentFor).toBeGreaterThanOrEqual(2_500 - 300);
     expect(silentFor).toBeLessThan(3_000 + 3_000);
     // pingData on ticks 3 and 5: between I and 1.5·I after the last activity, then I later.
     const pings = silent.messages.filter((m) => m.text === '{"type":"ping"}');
     expect(pings).toHaveLength(2);
-    expect(pings[0].at - silent.openedAt).toBeGreaterThanOrEqual(1_000 - 150);
-    expect(pings[1].at - pings[0].at).toBeGreaterThanOrEqual(1_000 - 150);
+    expect(pings[0].at - silent.openedAt).toBeGreaterThanOrEqual(1_000 - 300);
+    expect(pings[1].at - pings[0].at).toBeGreaterThanOrEqual(1_000 - 300);
     // Kicking is destroy + OnClose, as in PHP: the worker hears of it.
     await waitUntil(() => seen.closedName('silent'), 'the worker to receive OnClose for the kicked client');
     await gateway.proc.waitFor(/client \d+ disconnected: heartbeat timeout/);
@@ -210,7 +210,7 @@ describe('heartbeat (PHP pingInterval, pingNotResponseLimit, pingData; WebSocket
       const kicked = await quiet.closedWithin(15_000);
       expect(kicked.code).toBe(4009);
       // L=1: between 1.5 s and 2 s after connecting (upper bound widened for a loaded machine).
-      expect(kicked.at - quiet.openedAt).toBeGreaterThanOrEqual(1_500 - 150);
+      expect(kicked.at - quiet.openedAt).toBeGreaterThanOrEqual(1_500 - 300);
       expect(kicked.at - quiet.openedAt).toBeLessThan(2_000 + 3_000);
       await sleep(Math.max(0, talker.openedAt + 4_000 - Date.now()));
       expect(talker.close).toBeNull();
