@@ -420,6 +420,32 @@ describe('graceful shutdown (SIGTERM)', () => {
   });
 });
 
+describe('GatewayServer.stop() in process', () => {
+  it('is idempotent: a second call shares the first, clients get 1001, and the listener is closed afterwards', async () => {
+    const register = await startRegister();
+    const server = new GatewayServer({
+      listen: { host: '127.0.0.1', port: 0 },
+      lanIp: '127.0.0.1',
+      startPort: 0,
+      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+      secret: Buffer.from(TEST_SECRET),
+      shutdownTimeoutMs: 2_000,
+    });
+    servers.push(server);
+    const { clientUrl } = await server.start();
+    const client = await Peer.open(clientUrl);
+    const first = server.stop();
+    const second = server.stop();
+    expect(second).toBe(first);
+    await first;
+    const closed = await client.closedWithin(5_000);
+    expect({ code: closed.code, reason: closed.reason }).toEqual({ code: 1001, reason: 'gateway shutting down' });
+    await server.stop(); // after completion too
+    await expect(Peer.open(clientUrl, {}, 2_000)).rejects.toThrow(); // no longer listening
+    expect(server.counters.connectionsRefused).toBe(0); // shutdown is not a limit refusal
+  });
+});
+
 describe('liveness configuration errors', () => {
   const BASE = {
     SECRET_KEY: TEST_SECRET,
