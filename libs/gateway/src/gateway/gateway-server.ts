@@ -169,18 +169,28 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     for (const client of this.table.values()) client.socket.terminate();
     // A terminated socket reports its close on a later turn; its OnClose must still be queued before the links end.
     if (cut > 0) await this.clientsGone(Date.now() + 1_000);
+    // Workers could (re)connect while the clients drained, to receive their OnClose; from now on nobody can, so
+    // the links ended below are all there are and the inner listener's close completes once they are closed.
+    const inner = this.inner;
+    this.inner = null;
+    const innerClosed = inner && new Promise<void>((resolve) => inner.close(() => resolve()));
     const links = [...this.dispatcher.links];
     const linksClosed = Promise.all(links.map((link) => new Promise((resolve) => link.once('close', resolve))));
     this.dispatcher.endLinks();
-    await linksClosed;
-    const inner = this.inner;
-    this.inner = null;
-    await Promise.all([listenersClosed, inner && new Promise<void>((resolve) => inner.close(() => resolve()))]);
+    // InnerLink.end() destroys a link whose peer does not close within 2 s; the extra bound is only a safety net.
+    await this.bounded(Promise.all([linksClosed, innerClosed, listenersClosed]), 5_000);
     this.reaper.flush();
     this.logger.log(
       `Gateway stopped in ${Date.now() - startedAt} ms: ${clients} client(s) told to reconnect, ` +
         `${clients - cut} closed in time, ${cut} cut at the ${timeoutMs} ms bound; ${links.length} inner link(s) flushed`,
     );
+  }
+
+  /** Waits for `promise`, at most `ms` milliseconds. */
+  private async bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   /** Resolves once no client is left, or at `deadline` (epoch ms). */
