@@ -25,3 +25,5 @@ export * from './client/gateway-errors';
 export * from './client/gateway-links';
 export * from './protocol/gateway-request';
 export * from './config/run-or-exit';
+// ---- liveness: close reasons of the connection limits (1008/1013) for apps and tests
+export * from './gateway/connection-limits';
