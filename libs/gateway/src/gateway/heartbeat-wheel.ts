@@ -44,9 +44,10 @@ export interface HeartbeatHandlers<T extends HeartbeatEntry> {
  * later, so nothing is missed). A tick thus visits only the connections with something due, instead of PHP's
  * scan of every connection on every tick. With the defaults (I = 25 s, L = 2, WebSocket pings) a live WebSocket
  * client is visited once per ping it needs anyway (every 3rd tick: the ping resets j via its pong) and a raw TCP
- * client without pingData at most once per kick period (every 6th tick at most); so with 100 000 idle connections a tick touches about 33 000 of them (each to write a ping) where PHP touches all
- * 100 000, and a client busy messaging costs one store per message and one visit per 3 ticks. Closing unlinks
- * in O(1), so the wheel never holds a closed connection.
+ * client without pingData at most once per kick period (every 6th tick); so with 100 000 idle connections a
+ * tick touches about 33 000 of them (each to write a ping) where PHP touches all 100 000, and a client busy
+ * messaging costs one store per message and one visit per 3 ticks. Closing unlinks in O(1), so the wheel never
+ * holds a closed connection.
  *
  * The ring has 2L + 3 slots (the farthest next event is 2L + 2 ticks away), or 3 when L = 0.
  */
