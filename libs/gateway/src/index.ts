@@ -25,9 +25,11 @@ export * from './client/gateway-errors';
 export * from './client/gateway-links';
 export * from './protocol/gateway-request';
 export * from './config/run-or-exit';
-// ---- D (hooks): connection rejection, connection statistics, session persistence ----
+// Connection rejection, connection statistics, session persistence
 export * from './protocol/close-reason';
 export * from './protocol/connection-stats';
 export * from './worker/connection-rejected.exception';
 export * from './worker/session-store';
 export * from './worker/session-store.memory';
+// Close reasons of the connection limits (1008/1013)
+export * from './gateway/connection-limits';

@@ -139,3 +139,16 @@ export function readHttpListen(env: Env, name: string, fallback: string): HostPo
   if (/^(off|false|no|0)$/i.test(text)) return null;
   return parseHostPort(name, text);
 }
+
+// ---- liveness (heartbeat, rate limit) readers
+
+/** A decimal number in [min, max], e.g. GATEWAY_PING_INTERVAL=0.5. */
+export function readNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const text = value(env, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(text) || n < min || n > max) {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected a number from ${min} to ${max}`);
+  }
+  return n;
+}

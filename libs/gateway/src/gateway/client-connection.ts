@@ -1,11 +1,13 @@
 import type { ClientHandshake } from '../protocol/client-handshake';
 import type { ClientSocket } from './client-socket';
+import { BUCKET_UNUSED, type RateLimitedEntry } from './connection-limits';
+import type { HeartbeatEntry } from './heartbeat-wheel';
 import type { WorkerChannel } from './worker-channel';
 
 /**
  * Everything the gateway keeps for one client connection. Kept small: idle connections must be cheap.
  */
-export class ClientConnection {
+export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
   /** Session as JSON text ("null" until something sets it); the gateway does not parse it to forward it. */
   session = 'null';
   /** Incremented on every session write; travels with events as the envelope's `v`. */
@@ -32,6 +34,16 @@ export class ClientConnection {
   messagesIn = 0;
   messagesOut = 0;
   private handshakeJson: string | null = null;
+
+  // ---- liveness: the heartbeat wheel's links and the message token bucket live here, as plain fields, so
+  // that watching a connection allocates nothing and needs no timer of its own (see HeartbeatWheel).
+  heartbeatTick = 0;
+  wheelSlot = -1;
+  wheelPrev: HeartbeatEntry | null = null;
+  wheelNext: HeartbeatEntry | null = null;
+  rateTokens = BUCKET_UNUSED;
+  rateRefilledAt = 0;
+  // ---- end liveness
 
   constructor(
     readonly id: number,

@@ -15,11 +15,22 @@ export interface ClientSocket {
   close(code: number, reason?: string): void;
   /** Closes at once, discarding unsent output. */
   terminate(): void;
+  /**
+   * Sends a protocol-level ping (a WebSocket ping frame), on the heartbeat ticks on which PHP would send
+   * pingData, so that peers that answer pings by themselves (browsers) stay alive with no application code.
+   * Absent for framings without one (raw TCP): those get pingData only. The listener must report the answer
+   * (the pong), like any other sign of life from the peer, through `GatewayServer.clientActivity(client)`.
+   */
+  ping?(): void;
 }
 
 /** A `ws` WebSocket as a ClientSocket. */
 export class WebSocketClientSocket implements ClientSocket {
-  constructor(readonly ws: WebSocket) {}
+  constructor(readonly ws: WebSocket) {
+    // ws emits 'error' for protocol violations by the peer; without a listener that would throw and end the
+    // process, e.g. for a connection the gateway refused and whose listener therefore wired nothing else.
+    ws.on('error', ignoreError);
+  }
 
   get isOpen(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
@@ -40,4 +51,12 @@ export class WebSocketClientSocket implements ClientSocket {
   terminate(): void {
     this.ws.terminate();
   }
+
+  ping(): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+  }
+}
+
+function ignoreError(): void {
+  // The listener logs errors of the connections it accepted.
 }

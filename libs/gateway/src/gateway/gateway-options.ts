@@ -1,4 +1,8 @@
 import {
+  ConfigError,
+  readBoolean,
+  readNumber,
+  readString,
   readHostPortList,
   readInteger,
   readIPv4,
@@ -14,6 +18,13 @@ export const DEFAULT_MAX_MESSAGE_BYTES = MiB;
 export const DEFAULT_MAX_BUFFERED_BYTES = MiB;
 export const DEFAULT_PENDING_EVENTS = 10_000;
 export const DEFAULT_PENDING_BYTES = 32 * MiB;
+// ---- liveness defaults (heartbeat, limits, shutdown)
+export const DEFAULT_PING_INTERVAL_SECONDS = 25;
+export const DEFAULT_PING_NOT_RESPONSE_LIMIT = 2;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Smallest non-zero pingInterval accepted, in seconds. */
+export const MIN_PING_INTERVAL_SECONDS = 0.1;
+// ---- end liveness defaults
 
 export interface GatewayOptions {
   /** WebSocket listener for clients. Env GATEWAY_LISTEN, default ws://0.0.0.0:7272 (port 0 = any free port). */
@@ -45,6 +56,49 @@ export interface GatewayOptions {
    */
   pendingEventsLimit?: number;
   pendingBytesLimit?: number;
+
+  // ---- liveness: heartbeat, message rate, connection limits, graceful shutdown
+
+  /**
+   * PHP `pingInterval`: heartbeat period in seconds (decimals allowed, e.g. 0.5); 0 disables the heartbeat.
+   * Env GATEWAY_PING_INTERVAL, default 25 (PHP's default is 0). Any client activity resets a client's count:
+   * every message and every WebSocket pong or ping.
+   */
+  pingInterval?: number;
+  /**
+   * PHP `pingNotResponseLimit`: 0 never disconnects; L > 0 disconnects a client silent for between
+   * L·pingInterval + pingInterval/2 and (L+1)·pingInterval (close 4009 "heartbeat timeout", then the
+   * connection is dropped). Env GATEWAY_PING_NOT_RESPONSE_LIMIT, default 2 (PHP's default is 0).
+   */
+  pingNotResponseLimit?: number;
+  /**
+   * PHP `pingData`: a text message sent to silent clients every pingInterval (from about 1.5 intervals after
+   * their last activity); empty = none. Env GATEWAY_PING_DATA, default empty.
+   */
+  pingData?: string;
+  /**
+   * Also send a WebSocket ping frame to WebSocket clients on the ticks on which pingData would go out; browsers
+   * answer it by themselves, so live WebSocket clients are never disconnected by the heartbeat.
+   * Env GATEWAY_WS_PING, default true.
+   */
+  webSocketPing?: boolean;
+  /** Messages per second one connection may send (token bucket); 0 = unlimited. Env GATEWAY_RATE_LIMIT, default 0. */
+  messageRateLimit?: number;
+  /**
+   * Messages one connection may send back to back before the rate applies. Env GATEWAY_RATE_BURST, default
+   * the rate rounded up (at least 1). A client over the limit is closed with 1008 "message rate limit exceeded".
+   */
+  messageRateBurst?: number;
+  /** Client connections this gateway process holds at most (1013 above it); 0 = unlimited. Env GATEWAY_MAX_CONNECTIONS, default 0. */
+  maxConnections?: number;
+  /** Client connections per remote IP at most (1008 above it); 0 = unlimited. Env GATEWAY_MAX_CONNECTIONS_PER_IP, default 0. */
+  maxConnectionsPerIp?: number;
+  /**
+   * Graceful shutdown bound, in milliseconds: time clients have to complete the 1001 close and the inner links
+   * to flush before the rest is cut. Env GATEWAY_SHUTDOWN_TIMEOUT_MS, default 10 000.
+   */
+  shutdownTimeoutMs?: number;
+  // ---- end liveness
 }
 
 export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
@@ -58,5 +112,29 @@ export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
     maxClientBufferedBytes: readInteger(env, 'GATEWAY_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024, 1024 * MiB),
     pendingEventsLimit: readInteger(env, 'GATEWAY_PENDING_EVENTS', DEFAULT_PENDING_EVENTS, 0, 10_000_000),
     pendingBytesLimit: readInteger(env, 'GATEWAY_PENDING_BYTES', DEFAULT_PENDING_BYTES, 0, 4096 * MiB),
+    ...livenessOptionsFromEnv(env),
   };
 }
+
+// ---- liveness options from the environment
+function livenessOptionsFromEnv(env: Env): Partial<GatewayOptions> {
+  const pingInterval = readNumber(env, 'GATEWAY_PING_INTERVAL', DEFAULT_PING_INTERVAL_SECONDS, 0, 86_400);
+  if (pingInterval > 0 && pingInterval < MIN_PING_INTERVAL_SECONDS) {
+    throw new ConfigError(
+      `GATEWAY_PING_INTERVAL=${JSON.stringify(env.GATEWAY_PING_INTERVAL)} is invalid: expected 0 (off) or at least ${MIN_PING_INTERVAL_SECONDS} seconds`,
+    );
+  }
+  const rate = readNumber(env, 'GATEWAY_RATE_LIMIT', 0, 0, 1_000_000);
+  return {
+    pingInterval,
+    pingNotResponseLimit: readInteger(env, 'GATEWAY_PING_NOT_RESPONSE_LIMIT', DEFAULT_PING_NOT_RESPONSE_LIMIT, 0, 1_000),
+    pingData: readString(env, 'GATEWAY_PING_DATA', '', /^[\s\S]{0,4096}$/, 'at most 4096 characters'),
+    webSocketPing: readBoolean(env, 'GATEWAY_WS_PING', true),
+    messageRateLimit: rate,
+    messageRateBurst: readInteger(env, 'GATEWAY_RATE_BURST', Math.max(1, Math.ceil(rate)), 1, 1_000_000),
+    maxConnections: readInteger(env, 'GATEWAY_MAX_CONNECTIONS', 0, 0, 100_000_000),
+    maxConnectionsPerIp: readInteger(env, 'GATEWAY_MAX_CONNECTIONS_PER_IP', 0, 0, 100_000_000),
+    shutdownTimeoutMs: readInteger(env, 'GATEWAY_SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
+  };
+}
+// ---- end liveness options from the environment

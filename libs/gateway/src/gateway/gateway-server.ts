@@ -8,6 +8,7 @@ import { Cmd, FrameFlag } from '../protocol/command';
 import { RegisterClient } from '../register/register-client';
 import { ClientConnection } from './client-connection';
 import { WebSocketClientSocket, type ClientSocket } from './client-socket';
+import { ConnectionLimits, MessageRateLimit, RATE_LIMIT_CLOSE, type CloseReason } from './connection-limits';
 import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
 import {
@@ -15,15 +16,25 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_PENDING_BYTES,
   DEFAULT_PENDING_EVENTS,
+  DEFAULT_PING_INTERVAL_SECONDS,
+  DEFAULT_PING_NOT_RESPONSE_LIMIT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   type GatewayOptions,
 } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
+import { HeartbeatWheel } from './heartbeat-wheel';
 import { MembershipIndex } from './membership-index';
+import { SocketReaper } from './socket-reaper';
 import { CloseCode, WorkerDispatcher } from './worker-dispatcher';
 
 export { CloseCode } from './worker-dispatcher';
 
 const EMPTY = Buffer.alloc(0);
+
+/** How the heartbeat disconnects a silent client (4000-4999: application codes; reconnectable). */
+export const HEARTBEAT_CLOSE: CloseReason = { code: 4009, reason: 'heartbeat timeout' };
+/** What clients are told on a graceful shutdown: going away, reconnect (to another gateway). */
+export const SHUTDOWN_CLOSE: CloseReason = { code: 1001, reason: 'gateway shutting down' };
 
 /** What {@link GatewayServer.start} bound to. */
 export interface GatewayAddresses {
@@ -52,6 +63,22 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private listenUrl = '';
   /** Created once the inner port is known: the client_ids in query replies embed it. */
   private commands: GatewayCommands;
+  // ---- liveness state (heartbeat, limits, shutdown)
+  /** Null when the heartbeat is off (pingInterval 0). */
+  private readonly heartbeat: HeartbeatWheel<ClientConnection> | null;
+  /** pingData, encoded once; null when empty. */
+  private readonly pingData: Buffer | null;
+  private readonly webSocketPing: boolean;
+  /** Null when the message rate is unlimited. */
+  private readonly rateLimit: MessageRateLimit | null;
+  private readonly limits: ConnectionLimits;
+  /** Closes sockets and cuts those that do not complete the close in time, with one timer. */
+  private readonly reaper = new SocketReaper();
+  /** Set by the first stop(); later calls share it. */
+  private stopping: Promise<void> | null = null;
+  /** While stop() waits for the clients to go: called when the last one has. */
+  private allClientsGone: (() => void) | null = null;
+  // ---- end liveness state
 
   constructor(private readonly options: GatewayOptions) {
     this.lanIpNumber = ipv4ToNumber(options.lanIp);
@@ -67,6 +94,24 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       logger: this.logger,
       execute: (f, link) => this.commands.execute(f, link),
     });
+    // ---- liveness
+    const pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL_SECONDS;
+    this.pingData = options.pingData ? Buffer.from(options.pingData, 'utf8') : null;
+    this.webSocketPing = options.webSocketPing ?? true;
+    this.heartbeat =
+      pingInterval > 0
+        ? new HeartbeatWheel<ClientConnection>(
+            { pingInterval, pingNotResponseLimit: options.pingNotResponseLimit ?? DEFAULT_PING_NOT_RESPONSE_LIMIT },
+            {
+              pings: (client) => this.pingData !== null || (this.webSocketPing && client.socket.ping !== undefined),
+              ping: (client) => this.heartbeatPing(client),
+              kick: (client) => this.heartbeatKick(client),
+            },
+          )
+        : null;
+    const rate = options.messageRateLimit ?? 0;
+    this.rateLimit = rate > 0 ? new MessageRateLimit(rate, options.messageRateBurst ?? Math.max(1, Math.ceil(rate))) : null;
+    this.limits = new ConnectionLimits(options.maxConnections ?? 0, options.maxConnectionsPerIp ?? 0);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -98,18 +143,68 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     return { clientUrl, innerAddress };
   }
 
-  /** Closes clients with 1001 (going away, reconnect elsewhere), then the inner links and listeners. */
-  async stop(): Promise<void> {
+  /**
+   * Graceful shutdown (SIGTERM): deregisters from the registers first (they drop this gateway from the list
+   * they push to workers and SDK clients, so no new work is routed here), stops accepting, closes every client
+   * with 1001 "gateway shutting down" (reconnect elsewhere), waits until every client is gone (each close hands
+   * its OnClose to the client's worker) at most `shutdownTimeoutMs`, cuts the stragglers, then ends the inner
+   * links after their queued frames and waits for the peers to close them (InnerLink bounds that to 2 s).
+   * Idempotent: later calls return the first call's promise.
+   */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
+    const startedAt = Date.now();
+    const timeoutMs = this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
     this.register?.stop();
+    this.heartbeat?.stop();
     const listenersClosed = this.closeListeners();
-    for (const client of this.table.values()) client.socket.close(CloseCode.GoingAway, 'gateway shutting down');
+    const clients = this.table.size;
+    for (const client of this.table.values()) client.socket.close(SHUTDOWN_CLOSE.code, SHUTDOWN_CLOSE.reason);
+    await this.clientsGone(startedAt + timeoutMs);
+    const cut = this.table.size;
+    this.reaper.flush();
+    for (const client of this.table.values()) client.socket.terminate();
+    // A terminated socket reports its close on a later turn; its OnClose must still be queued before the links end.
+    if (cut > 0) await this.clientsGone(Date.now() + 1_000);
+    // Workers could (re)connect while the clients drained, to receive their OnClose; from now on nobody can, so
+    // the links ended below are all there are and the inner listener's close completes once they are closed.
     const inner = this.inner;
     this.inner = null;
-    // Give the close frames and the resulting OnClose events a moment to reach the peers.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    for (const client of this.table.values()) client.socket.terminate();
+    const innerClosed = inner && new Promise<void>((resolve) => inner.close(() => resolve()));
+    const links = [...this.dispatcher.links];
+    const linksClosed = Promise.all(links.map((link) => new Promise((resolve) => link.once('close', resolve))));
     this.dispatcher.endLinks();
-    await Promise.all([listenersClosed, inner && new Promise<void>((resolve) => inner.close(() => resolve()))]);
+    // InnerLink.end() destroys a link whose peer does not close within 2 s; the extra bound is only a safety net.
+    await this.bounded(Promise.all([linksClosed, innerClosed, listenersClosed]), 5_000);
+    this.reaper.flush();
+    this.logger.log(
+      `Gateway stopped in ${Date.now() - startedAt} ms: ${clients} client(s) told to reconnect, ` +
+        `${clients - cut} closed in time, ${cut} cut at the ${timeoutMs} ms bound; ${links.length} inner link(s) flushed`,
+    );
+  }
+
+  /** Waits for `promise`, at most `ms` milliseconds. */
+  private async bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+
+  /** Resolves once no client is left, or at `deadline` (epoch ms). */
+  private clientsGone(deadline: number): Promise<void> {
+    if (this.table.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.allClientsGone = null;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+      this.allClientsGone = done;
+    });
   }
 
   /** Stops every client listener from accepting; resolves once they are closed. Existing connections stay. */
@@ -160,6 +255,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     const client = this.clientOpened(new WebSocketClientSocket(ws), handshake, remoteIpToNumber(remoteAddress));
     if (!client) return;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.clientMessage(client, data, isBinary));
+    ws.on('pong', () => this.clientActivity(client));
+    ws.on('ping', () => this.clientActivity(client));
     ws.on('error', (err) => this.logger.debug(`client ${client.id}: ${err.message}`));
     ws.on('close', () => this.clientClosed(client));
   }
@@ -171,29 +268,79 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
    * refused it (the hook has then closed `socket` with a reason).
    */
   private clientOpened(socket: ClientSocket, handshake: ClientHandshake, remoteIp: number): ClientConnection | null {
+    const refused = this.stopping ? SHUTDOWN_CLOSE : this.limits.admit(this.table.size, handshake.remoteAddress);
+    if (refused) {
+      // Refused before any worker hears of it: no OnConnect, no connection id.
+      if (!this.stopping) this.counters.connectionsRefused++;
+      this.logger.debug(`connection from ${handshake.remoteAddress} refused: ${refused.reason}`);
+      this.reaper.close(socket, refused.code, refused.reason);
+      return null;
+    }
     const client = new ClientConnection(this.table.nextId(), socket, remoteIp, handshake);
     this.table.add(client);
     this.counters.connectionsAccepted++;
+    if (this.heartbeat) {
+      this.heartbeat.add(client);
+      this.heartbeat.start();
+    }
     this.dispatcher.forward(client, Cmd.OnConnect, FrameFlag.BodyIsScalar, EMPTY);
     return client;
   }
 
   /** One complete client message (the payload, unframed). */
   private clientMessage(client: ClientConnection, data: Buffer, binary: boolean): void {
-    // D (hooks): a worker rejected this client; what it sent before seeing the close goes to no worker.
+    // A worker rejected this client; what it sent before seeing the close goes to no worker.
     if (client.rejected) return;
+    if (this.rateLimit && !this.rateLimit.allow(client, performance.now())) return this.rateLimited(client);
+    if (this.heartbeat) client.heartbeatTick = this.heartbeat.now;
     client.messagesIn++;
     this.counters.messagesIn++;
     this.dispatcher.forward(client, Cmd.OnMessage, binary ? FrameFlag.BodyIsScalar | FrameFlag.Binary : FrameFlag.BodyIsScalar, data);
+  }
+
+  /**
+   * A sign of life below the message level (a WebSocket pong or ping, a keep-alive of another framing): it resets
+   * the client's heartbeat like a message does. Listeners call it; O(1), a single store.
+   */
+  clientActivity(client: ClientConnection): void {
+    if (this.heartbeat) client.heartbeatTick = this.heartbeat.now;
   }
 
   /** The connection is gone (whoever closed it). Called once per connection. */
   private clientClosed(client: ClientConnection): void {
     client.closed = true;
     this.table.delete(client.id);
+    this.heartbeat?.remove(client);
+    this.limits.release(client.handshake.remoteAddress);
     this.dispatcher.forward(client, Cmd.OnClose, FrameFlag.BodyIsScalar, EMPTY);
     // As PHP: the uid and groups are cleaned after OnClose is on its way (OnClose carries only the session).
     this.membership.remove(client);
+    if (this.allClientsGone && this.table.size === 0) this.allClientsGone();
+  }
+
+  /** The message that went over the rate is dropped, and so is everything the client sends until it is gone. */
+  private rateLimited(client: ClientConnection): void {
+    if (!client.socket.isOpen) return;
+    this.counters.rateLimitDisconnects++;
+    this.logger.debug(`client ${client.id} disconnected: ${RATE_LIMIT_CLOSE.reason}`);
+    this.reaper.close(client.socket, RATE_LIMIT_CLOSE.code, RATE_LIMIT_CLOSE.reason);
+  }
+
+  /** A heartbeat tick on which PHP sends pingData: pingData, and a WebSocket ping frame where there is one. */
+  private heartbeatPing(client: ClientConnection): void {
+    const socket = client.socket;
+    // A client that is not reading gets nothing more queued; the next real message decides its fate.
+    if (!socket.isOpen || socket.bufferedAmount > (this.options.maxClientBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) return;
+    if (this.webSocketPing) socket.ping?.();
+    if (this.pingData) socket.send(this.pingData, false);
+  }
+
+  /** Silent past the limit: PHP destroys the connection; we say why first (4009), then cut it after a grace period. */
+  private heartbeatKick(client: ClientConnection): void {
+    if (!client.socket.isOpen) return;
+    this.counters.heartbeatDisconnects++;
+    this.logger.debug(`client ${client.id} disconnected: ${HEARTBEAT_CLOSE.reason}`);
+    this.reaper.close(client.socket, HEARTBEAT_CLOSE.code, HEARTBEAT_CLOSE.reason);
   }
 
   private sendToClient(client: ClientConnection, body: Buffer, flag: number): void {
@@ -202,9 +349,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     if (socket.bufferedAmount > (this.options.maxClientBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) {
       this.logger.warn(`client ${client.id} disconnected: slow consumer (${socket.bufferedAmount} bytes unsent)`);
       this.counters.slowConsumerDisconnects++;
-      socket.close(CloseCode.SlowConsumer, 'slow consumer');
-      // The close frame queues behind the unread bytes; do not wait for a client that does not read.
-      setTimeout(() => socket.terminate(), 1_000).unref();
+      // The close frame queues behind the unread bytes; the reaper cuts a client that does not read it in time.
+      this.reaper.close(socket, CloseCode.SlowConsumer, 'slow consumer');
       return;
     }
     client.messagesOut++;

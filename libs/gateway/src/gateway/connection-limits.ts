@@ -1,0 +1,106 @@
+/**
+ * What one client connection, and one remote address, may use: a per-connection message rate (token bucket)
+ * and the number of connections, in total and per remote IP. No timers: the bucket is refilled lazily from
+ * the time of the previous message, and address counts change only on open and close.
+ */
+
+/** A WebSocket close code and reason (raw TCP clients only see the connection end). */
+export interface CloseReason {
+  code: number;
+  reason: string;
+}
+
+/** Closes for the gateway's limits; the codes are part of the client contract (README). */
+export const RATE_LIMIT_CLOSE: CloseReason = { code: 1008, reason: 'message rate limit exceeded' };
+export const TOO_MANY_CONNECTIONS: CloseReason = { code: 1013, reason: 'too many connections' };
+export const TOO_MANY_FROM_ADDRESS: CloseReason = { code: 1008, reason: 'too many connections from this address' };
+
+/** The token bucket's state, kept on the connection itself (two numbers, no allocation). */
+export interface RateLimitedEntry {
+  /** Tokens left after the last message; {@link BUCKET_UNUSED} before the first, -Infinity once exceeded. */
+  rateTokens: number;
+  /** When the bucket was last refilled (performance.now() milliseconds). */
+  rateRefilledAt: number;
+}
+
+/** `rateTokens` of a connection that has not sent a message yet: its bucket is full. */
+export const BUCKET_UNUSED = -1;
+
+/**
+ * A per-connection token bucket: `burst` messages at once, refilled at `ratePerSecond`. Once a connection has
+ * exceeded it, it stays exceeded (the gateway is closing it; messages still in flight are not forwarded).
+ */
+export class MessageRateLimit {
+  private readonly perMs: number;
+
+  constructor(
+    /** Sustained messages per second, > 0. */
+    readonly ratePerSecond: number,
+    /** Bucket size: messages accepted back to back, ≥ 1. */
+    readonly burst: number,
+  ) {
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new RangeError(`rate limit must be > 0 messages/s, got ${ratePerSecond}`);
+    if (!(burst >= 1)) throw new RangeError(`rate burst must be ≥ 1 message, got ${burst}`);
+    this.perMs = ratePerSecond / 1000;
+  }
+
+  /** Takes one token for a message at `nowMs` (monotonic); false when the connection has none left. */
+  allow(entry: RateLimitedEntry, nowMs: number): boolean {
+    const previous = entry.rateTokens;
+    const tokens =
+      previous === BUCKET_UNUSED ? this.burst : Math.min(this.burst, previous + Math.max(0, nowMs - entry.rateRefilledAt) * this.perMs);
+    entry.rateRefilledAt = nowMs;
+    if (tokens < 1) {
+      entry.rateTokens = -Infinity;
+      return false;
+    }
+    entry.rateTokens = tokens - 1;
+    return true;
+  }
+}
+
+/**
+ * Connection counts against `maxConnections` (total) and `maxConnectionsPerIp`; 0 means unlimited. Per-address
+ * counts exist only while an address has connections, so the map never outgrows the live connections.
+ */
+export class ConnectionLimits {
+  private readonly perAddress = new Map<string, number>();
+
+  constructor(
+    readonly maxConnections: number,
+    readonly maxConnectionsPerIp: number,
+  ) {}
+
+  /** Connections counted per address (tests and stats). */
+  countFor(address: string): number {
+    return this.perAddress.get(address) ?? 0;
+  }
+
+  /** Addresses with at least one counted connection. */
+  get addresses(): number {
+    return this.perAddress.size;
+  }
+
+  /**
+   * A connection from `address` would be the gateway's `current + 1`-th: null admits it (and counts it against
+   * its address, release it on close), otherwise the reason it is refused.
+   */
+  admit(current: number, address: string): CloseReason | null {
+    if (this.maxConnections > 0 && current >= this.maxConnections) return TOO_MANY_CONNECTIONS;
+    if (this.maxConnectionsPerIp > 0) {
+      const count = this.perAddress.get(address) ?? 0;
+      if (count >= this.maxConnectionsPerIp) return TOO_MANY_FROM_ADDRESS;
+      this.perAddress.set(address, count + 1);
+    }
+    return null;
+  }
+
+  /** An admitted connection from `address` closed. */
+  release(address: string): void {
+    if (this.maxConnectionsPerIp === 0) return;
+    const count = this.perAddress.get(address);
+    if (count === undefined) return;
+    if (count <= 1) this.perAddress.delete(address);
+    else this.perAddress.set(address, count - 1);
+  }
+}
