@@ -25,3 +25,6 @@ export * from './client/gateway-errors';
 export * from './client/gateway-links';
 export * from './protocol/gateway-request';
 export * from './config/run-or-exit';
+// ---- delivery (B) ----
+export type { WorkerInfo, RoutedClient, WorkerRouterFunction, WorkerRouterStrategy } from './gateway/worker-router';
+// ---- end delivery ----

@@ -139,3 +139,12 @@ export function readHttpListen(env: Env, name: string, fallback: string): HostPo
   if (/^(off|false|no|0)$/i.test(text)) return null;
   return parseHostPort(name, text);
 }
+
+/** One of a fixed set of names, e.g. GATEWAY_ROUTER=random. */
+export function readChoice<T extends string>(env: Env, name: string, fallback: T, choices: readonly T[]): T {
+  const text = value(env, name) ?? fallback;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected one of ${choices.join(', ')}`);
+  }
+  return text as T;
+}

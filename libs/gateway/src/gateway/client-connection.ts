@@ -16,6 +16,8 @@ export class ClientConnection {
   handshakeSentTo: WorkerChannel | null = null;
   /** Events of this client waiting in the pending queue. */
   pendingEvents = 0;
+  /** Events of this client sent to its worker and not acknowledged yet (delivery: drain keeps order on them). */
+  unacked = 0;
   closed = false;
   /** The uid bound to this connection (at most one), null when unbound; maintained by MembershipIndex. */
   uid: string | null = null;

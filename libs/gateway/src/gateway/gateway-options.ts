@@ -1,4 +1,5 @@
 import {
+  readChoice,
   readHostPortList,
   readInteger,
   readIPv4,
@@ -8,6 +9,10 @@ import {
   type Env,
   type HostPort,
 } from '../config/environment';
+// ---- delivery (B) ----
+import { DEFAULT_MAX_UNACKED_BYTES_PER_WORKER, DEFAULT_PENDING_MAX_AGE_MS } from './worker-dispatcher';
+import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './worker-router';
+// ---- end delivery ----
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_BYTES = MiB;
@@ -45,6 +50,25 @@ export interface GatewayOptions {
    */
   pendingEventsLimit?: number;
   pendingBytesLimit?: number;
+  // ---- delivery (B) ----
+  /**
+   * Oldest a held client event may get, in milliseconds: a sweep (one timer, at most every second) closes
+   * clients whose oldest held event is older with 1013 "no worker available" and drops their held events.
+   * Env GATEWAY_PENDING_MAX_AGE_MS, default 30 000.
+   */
+  pendingMaxAgeMs?: number;
+  /**
+   * Bytes of unacknowledged events (bodies + 64 each) a worker may have outstanding. Past it the worker gets no
+   * new clients and its clients' events wait at the gateway (pending bounds apply) until its acks free room.
+   * Env GATEWAY_WORKER_UNACKED_BYTES, default 32 MiB.
+   */
+  maxUnackedBytesPerWorker?: number;
+  /**
+   * How clients are spread over workers: 'least-connections' (default), 'random', 'latency' (weighted by the
+   * workers' ack delays) or your own function; always sticky. Env GATEWAY_ROUTER (the three names).
+   */
+  router?: WorkerRouterStrategy;
+  // ---- end delivery ----
 }
 
 export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
@@ -58,5 +82,16 @@ export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
     maxClientBufferedBytes: readInteger(env, 'GATEWAY_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024, 1024 * MiB),
     pendingEventsLimit: readInteger(env, 'GATEWAY_PENDING_EVENTS', DEFAULT_PENDING_EVENTS, 0, 10_000_000),
     pendingBytesLimit: readInteger(env, 'GATEWAY_PENDING_BYTES', DEFAULT_PENDING_BYTES, 0, 4096 * MiB),
+    // ---- delivery (B) ----
+    pendingMaxAgeMs: readInteger(env, 'GATEWAY_PENDING_MAX_AGE_MS', DEFAULT_PENDING_MAX_AGE_MS, 100, 86_400_000),
+    maxUnackedBytesPerWorker: readInteger(
+      env,
+      'GATEWAY_WORKER_UNACKED_BYTES',
+      DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
+      64 * 1024,
+      4096 * MiB,
+    ),
+    router: readChoice(env, 'GATEWAY_ROUTER', 'least-connections', WORKER_ROUTER_NAMES),
+    // ---- end delivery ----
   };
 }

@@ -15,6 +15,12 @@ export interface WorkerOptions {
   timeoutMs?: number;
   /** GatewayClient: reject multi-gateway calls when any gateway fails. Env GATEWAY_STRICT, default false (merge the others' results). */
   rejectOnGatewayFailure?: boolean;
+  /**
+   * Shutdown (SIGTERM, app.close()): how long the worker drains, in milliseconds: the gateways stop sending it
+   * events, then it finishes the handlers in flight and sends their acks. Events still unfinished after it are
+   * sent to other workers by the gateways (possibly handled twice). Env WORKER_DRAIN_TIMEOUT_MS, default 30 000.
+   */
+  drainTimeoutMs?: number;
 }
 
 export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
@@ -24,5 +30,6 @@ export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
     name: readString(env, 'WORKER_NAME', 'worker', /^[\w.-]{1,64}$/, 'letters, digits, "_", "." or "-" (at most 64)'),
     timeoutMs: readInteger(env, 'GATEWAY_TIMEOUT_MS', 3_000, 1, 600_000),
     rejectOnGatewayFailure: readBoolean(env, 'GATEWAY_STRICT', false),
+    drainTimeoutMs: readInteger(env, 'WORKER_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
   };
 }
