@@ -193,7 +193,9 @@ export class WorkerDispatcher {
     const logger = this.options.logger;
     logger.log(`worker ${worker.workerKey} disconnected (${this.router.size} worker(s) left)`);
     const events = worker.takeUnacked();
-    if (this.stopped || events.length === 0) return;
+    if (this.stopped) return;
+    // Clients that waited for this link to hand back their events (see WorkerRouter.route) may go on.
+    if (events.length === 0) return this.flushPending();
     const byClient = new Map<ClientConnection, PendingEvent[]>();
     for (const e of events) {
       const held: PendingEvent = { cmd: e.cmd, flag: e.flag, body: e.body, heldAt: e.sentAt };

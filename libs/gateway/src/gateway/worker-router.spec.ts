@@ -187,6 +187,20 @@ describe('WorkerRouter strategies', () => {
     a.acknowledge(1, 1, Date.now());
     expect(router.route(c)).toBe(a);
   });
+
+  it('a client whose worker link is closing waits until its unacknowledged events are taken back for redelivery', () => {
+    const router = new WorkerRouter();
+    const [a, b] = [worker('a'), worker('b')];
+    router.add(a);
+    router.add(b);
+    const c = client();
+    const first = router.route(c) as WorkerChannel & { up: boolean };
+    first.track(c, 3, 1, Buffer.from('x'), Date.now());
+    first.up = false; // EOF seen, the link's close event not yet
+    expect(router.route(c)).toBeUndefined();
+    first.takeUnacked(); // the close handler takes them back (and redelivers them first)
+    expect(router.route(c)).toBe(first === a ? b : a);
+  });
 });
 
 describe('WorkerChannel acknowledgements', () => {

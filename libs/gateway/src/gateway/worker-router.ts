@@ -89,8 +89,9 @@ export class WorkerRouter {
     const current = client.worker;
     if (current) {
       if (this.usable(current)) return current.full ? undefined : current;
-      // Leaving a draining worker before it has handled the client's earlier events would reorder them.
-      if (current.draining && current.isOpen && client.unacked > 0) return undefined;
+      // The client's earlier events are still with that worker: it drains and has not acknowledged them, or its
+      // link is closing and about to hand them back for redelivery. Moving the client now would reorder them.
+      if (client.unacked > 0) return undefined;
       this.release(client);
     }
     const picked = this.pick(client);
