@@ -1,5 +1,11 @@
 import type { Logger } from '@nestjs/common';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { Cmd, FrameFlag } from '../protocol/command';
+import { encodeEventAcks } from '../protocol/event-ack';
+import { decodeEventEnvelope } from '../protocol/event-envelope';
+import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { FrameDecoder } from '../protocol/frame-decoder';
+import { InnerLink } from '../protocol/inner-link';
 import { ClientConnection } from './client-connection';
 import type { ClientSocket } from './client-socket';
 import { GatewayCounters } from './gateway-stats';
@@ -106,5 +112,158 @@ describe('WorkerDispatcher pending age bound', () => {
     expect(c.closes).toEqual([[1013, 'no worker available']]);
     expect(counters.pendingDisconnects).toBe(1);
     expect(d.pendingCount).toBe(2);
+  });
+});
+
+// ---- with worker links over real loopback sockets (plaintext inner links) ----------------------------------
+
+/** A worker as the gateway sees it: a real inner link that records the events it receives and acks on demand. */
+class FakeWorker {
+  readonly frames: GatewayFrame[] = [];
+  readonly link: InnerLink<GatewayFrame>;
+
+  constructor(port: number, key: string) {
+    const logger = { log: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+    this.link = new InnerLink<GatewayFrame>(connect(port, '127.0.0.1'), {
+      secret: null,
+      role: 'initiator',
+      decoder: new FrameDecoder(1 << 20),
+      label: key,
+      logger,
+    });
+    this.link.on('message', (f: GatewayFrame) => this.frames.push(f));
+    this.link.send(encodeFrame(frame({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: key })) })));
+  }
+
+  /** Bodies of the client events received, as text. */
+  get events(): string[] {
+    return this.frames.filter((f) => f.cmd === Cmd.OnMessage).map((f) => f.body.toString());
+  }
+
+  seqOf(body: string): number {
+    const f = this.frames.find((x) => x.cmd === Cmd.OnMessage && x.body.toString() === body)!;
+    return decodeEventEnvelope(f.ext).q!;
+  }
+
+  ack(...bodies: string[]): void {
+    this.link.send(encodeFrame(frame({ cmd: Cmd.EventAck, body: encodeEventAcks(bodies.map((b) => this.seqOf(b))) })));
+  }
+
+  send(cmd: Cmd): void {
+    this.link.send(encodeFrame(frame({ cmd })));
+  }
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('WorkerDispatcher acknowledgements, redelivery and drain', () => {
+  let server: Server;
+  let port: number;
+  let d: WorkerDispatcher;
+  let counters: GatewayCounters;
+  const workers: FakeWorker[] = [];
+
+  async function setUp(maxUnackedBytesPerWorker?: number): Promise<void> {
+    counters = new GatewayCounters();
+    const logger = { log: () => undefined, warn: () => undefined } as unknown as Logger;
+    d = new WorkerDispatcher({
+      secret: null,
+      lanIp: 0x7f000001,
+      innerPort: () => port,
+      clientPort: () => 7272,
+      pendingEventsLimit: 100,
+      pendingBytesLimit: 1 << 20,
+      maxUnackedBytesPerWorker,
+      counters,
+      logger,
+      execute: () => undefined,
+    });
+    server = createServer((socket) => d.accept(socket));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as AddressInfo).port;
+  }
+
+  async function worker(key: string): Promise<FakeWorker> {
+    const before = d.workerCount;
+    const w = new FakeWorker(port, key);
+    workers.push(w);
+    await until(() => d.workerCount > before, `worker ${key} to be accepted`);
+    return w;
+  }
+
+  afterEach(async () => {
+    for (const w of workers.splice(0)) w.link.destroy();
+    d.endLinks();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('sends a dead worker\'s unacknowledged events again, in order, ahead of the client\'s newer events', async () => {
+    await setUp();
+    const a = await worker('a');
+    const c = client();
+    for (const m of ['m1', 'm2', 'm3', 'm4']) message(c, m, d);
+    await until(() => a.events.length === 4, 'a to receive 4 events');
+    a.ack('m1');
+    await until(() => c.unacked === 3, 'the ack of m1');
+    const b = await worker('b');
+    a.link.destroy(); // killed
+    await until(() => counters.eventsRedelivered === 3, 'the redelivery');
+    message(c, 'm5', d);
+    await until(() => b.events.length === 4, 'b to receive 4 events');
+    expect(b.events).toEqual(['m2', 'm3', 'm4', 'm5']);
+    // b had never seen the client: its first event carries the handshake, with the current session.
+    const first = decodeEventEnvelope(b.frames.find((f) => f.cmd === Cmd.OnMessage)!.ext);
+    expect(first.handshake?.remoteAddress).toBe('127.0.0.1');
+    expect(c.unacked).toBe(4);
+  });
+
+  it('drain: answers WorkerDrained, holds a client\'s newer events until its earlier ones are acknowledged, then moves it', async () => {
+    await setUp();
+    const a = await worker('a');
+    const c = client();
+    message(c, 'm1', d);
+    message(c, 'm2', d);
+    await until(() => a.events.length === 2, 'a to receive 2 events');
+    const b = await worker('b');
+    a.send(Cmd.WorkerDraining);
+    await until(() => a.frames.some((f) => f.cmd === Cmd.WorkerDrained), 'WorkerDrained');
+    message(c, 'm3', d); // m1, m2 still unacknowledged at a: held
+    await new Promise((r) => setTimeout(r, 50));
+    expect(d.pendingCount).toBe(1);
+    expect(b.events).toEqual([]);
+    a.ack('m1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.events).toEqual([]); // m2 is still out
+    a.ack('m2');
+    await until(() => b.events.length === 1, 'm3 to move to b');
+    message(c, 'm4', d);
+    await until(() => b.events.length === 2, 'm4 at b');
+    expect(b.events).toEqual(['m3', 'm4']);
+    expect(a.events).toEqual(['m1', 'm2']);
+    const newClient = client();
+    message(newClient, 'n1', d);
+    await until(() => b.events.length === 3, 'a new client to go to b, not to the draining a');
+    expect(counters.eventsRedelivered).toBe(0);
+  });
+
+  it('a worker past its unacked bound makes its clients wait at the gateway; its acks release them in order', async () => {
+    await setUp(64 * 3); // three empty-ish events fill it
+    const a = await worker('a');
+    const c = client();
+    for (const m of ['1', '2', '3', '4', '5']) message(c, m, d);
+    await until(() => a.events.length === 3, 'a to receive 3 events');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.events).toEqual(['1', '2', '3']);
+    expect(d.pendingCount).toBe(2);
+    a.ack('1', '2');
+    await until(() => a.events.length === 5, 'the held events after the acks');
+    expect(a.events).toEqual(['1', '2', '3', '4', '5']);
+    expect(d.pendingCount).toBe(0);
   });
 });
