@@ -116,6 +116,47 @@ describe('delivery options at work', () => {
     expect(c.closeCode).toBeNull();
   });
 
+  it('GATEWAY_ROUTER=latency sends most new clients to the worker that acknowledges faster', async () => {
+    const register = await startRegister();
+    const gateway = await startGateway(register.address, { GATEWAY_ROUTER: 'latency' });
+    const named = (name: string, delayMs: number) => {
+      @Controller()
+      class WhoController {
+        @OnClientMessage()
+        async who(): Promise<string> {
+          await new Promise((r) => setTimeout(r, delayMs));
+          return name;
+        }
+      }
+      return WhoController;
+    };
+    for (const [name, delayMs] of [['fast', 0], ['slow', 600]] as const) {
+      const { app } = await startInProcessWorker([named(name, delayMs)], {
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        name,
+      });
+      apps.push(app);
+      await gateway.proc.waitFor(new RegExp(`worker ${name}:\\S+ connected`));
+    }
+    // Before any measurement both look equally healthy: two clients, one on each; each sends a message, so the
+    // gateway measures both workers' ack delays (about 0 and 600 ms: health scores about 1 and 0.5).
+    const warmUp = [await open(gateway.url), await open(gateway.url)];
+    for (const c of warmUp) c.send('who');
+    expect((await Promise.all(warmUp.map((c) => c.text(0, 10_000)))).sort()).toEqual(['fast', 'slow']);
+
+    const placed: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const c = await open(gateway.url); // routed by its connect event
+      c.send('who');
+      placed.push(await c.text(0, 10_000));
+    }
+    const onFast = placed.filter((p) => p === 'fast').length;
+    // Least connections would split 6/6; weighted by health about 8/4 (more if the slow one measures slower).
+    expect(onFast).toBeGreaterThanOrEqual(7);
+    expect(onFast).toBeLessThan(12); // weighted, not winner-takes-all: the slow worker still gets clients
+  });
+
   it('GATEWAY_ROUTER=random routes clients (sticky) over the workers', async () => {
     const register = await startRegister();
     const gateway = await startGateway(register.address, { GATEWAY_ROUTER: 'random' });

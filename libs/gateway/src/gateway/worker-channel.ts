@@ -57,8 +57,9 @@ export class WorkerChannel {
   private readonly unacked = new Map<number, UnackedEvent>();
   private unackedBytes = 0;
   private lastSeq = 0;
-  /** Moving average of ack delays, in ms. */
+  /** Moving average of ack delays, in ms; the first sample seeds it (a new worker is not assumed instant). */
   private ewmaMs = 0;
+  private sampled = false;
   private infoView: WorkerInfo | null = null;
 
   /** "<remote ip>:<worker_key>", unique per worker process; the router's key. */
@@ -109,7 +110,9 @@ export class WorkerChannel {
       this.unacked.delete(seq);
       this.unackedBytes -= e.body.length + UNACKED_EVENT_OVERHEAD;
       e.client.unacked--;
-      this.ewmaMs += EWMA_ALPHA * (now - e.sentAt - this.ewmaMs);
+      if (this.sampled) this.ewmaMs += EWMA_ALPHA * (now - e.sentAt - this.ewmaMs);
+      else this.ewmaMs = now - e.sentAt;
+      this.sampled = true;
       settled++;
     };
     // A range wider than what is outstanding (a bogus or very old ack) must not loop over 2^32 numbers.
@@ -139,6 +142,7 @@ export class WorkerChannel {
   /** Test hook and seed for a worker's measured delay. */
   setAckDelayMs(ms: number): void {
     this.ewmaMs = ms;
+    this.sampled = true;
   }
 
   /** The read-only view given to custom router functions. */
