@@ -33,3 +33,5 @@ export * from './worker/session-store';
 export * from './worker/session-store.memory';
 // Close reasons of the connection limits (1008/1013)
 export * from './gateway/connection-limits';
+// Worker routing strategies
+export type { WorkerInfo, RoutedClient, WorkerRouterFunction, WorkerRouterStrategy } from './gateway/worker-router';

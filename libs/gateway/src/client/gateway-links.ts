@@ -51,7 +51,9 @@ let instances = 0;
  * gateways that leave the list are kept until they close (the gateway may only have lost its register).
  * Requests (R/R commands) are multiplexed on the links with request ids, each with its own timeout.
  *
- * Events: `frame` (GatewayFrame, gateway address) for everything but replies, `gateway` (address, 'up' | 'down').
+ * Events: `frame` (GatewayFrame, gateway address, the InnerLink it came on) for everything but replies,
+ * `gateway` (address, 'up' | 'down'). The link identifies one connection: a worker acknowledges an event on the
+ * link it came on, never on a newer link to the same gateway (sequence numbers are per link).
  */
 export class GatewayLinks extends EventEmitter {
   private readonly logger: Logger;
@@ -116,6 +118,13 @@ export class GatewayLinks extends EventEmitter {
       this.once('list', onList);
     });
     return [...this.listed];
+  }
+
+  /** Gateways whose link is open now. */
+  openAddresses(): string[] {
+    const out: string[] = [];
+    for (const [address, link] of this.links) if (link.isOpen) out.push(address);
+    return out;
   }
 
   /** Sends encoded frame bytes to one gateway if its link is open now; false otherwise. */
@@ -244,7 +253,7 @@ export class GatewayLinks extends EventEmitter {
     });
     link.on('message', (f: GatewayFrame) => {
       if (f.cmd === Cmd.Reply) this.onReply(f, address);
-      else if (this.options.role === 'worker') this.emit('frame', f, address);
+      else if (this.options.role === 'worker') this.emit('frame', f, address, link);
     });
     link.on('close', (reason: string) => {
       if (this.links.get(address) !== link) return;

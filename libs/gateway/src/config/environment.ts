@@ -140,7 +140,7 @@ export function readHttpListen(env: Env, name: string, fallback: string): HostPo
   return parseHostPort(name, text);
 }
 
-// ---- liveness (heartbeat, rate limit) readers
+
 
 /** A decimal number in [min, max], e.g. GATEWAY_PING_INTERVAL=0.5. */
 export function readNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -151,4 +151,13 @@ export function readNumber(env: Env, name: string, fallback: number, min: number
     throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected a number from ${min} to ${max}`);
   }
   return n;
+}
+
+/** One of a fixed set of names, e.g. GATEWAY_ROUTER=random. */
+export function readChoice<T extends string>(env: Env, name: string, fallback: T, choices: readonly T[]): T {
+  const text = value(env, name) ?? fallback;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected one of ${choices.join(', ')}`);
+  }
+  return text as T;
 }

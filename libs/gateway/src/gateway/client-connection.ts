@@ -18,6 +18,8 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
   handshakeSentTo: WorkerChannel | null = null;
   /** Events of this client waiting in the pending queue. */
   pendingEvents = 0;
+  /** Events of this client sent to its worker and not acknowledged yet (delivery: drain keeps order on them). */
+  unacked = 0;
   closed = false;
   /** A worker rejected this connection (RejectConnection): its close is under way; its messages go nowhere. */
   rejected = false;

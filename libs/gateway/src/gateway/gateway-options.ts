@@ -1,6 +1,7 @@
 import {
   ConfigError,
   readBoolean,
+  readChoice,
   readNumber,
   readString,
   readHostPortList,
@@ -12,13 +13,16 @@ import {
   type Env,
   type HostPort,
 } from '../config/environment';
+// ---- delivery (B) ----
+import { DEFAULT_MAX_UNACKED_BYTES_PER_WORKER, DEFAULT_PENDING_MAX_AGE_MS } from './worker-dispatcher';
+import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './worker-router';
+// ---- end delivery ----
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_BYTES = MiB;
 export const DEFAULT_MAX_BUFFERED_BYTES = MiB;
 export const DEFAULT_PENDING_EVENTS = 10_000;
 export const DEFAULT_PENDING_BYTES = 32 * MiB;
-// ---- liveness defaults (heartbeat, limits, shutdown)
 export const DEFAULT_PING_INTERVAL_SECONDS = 25;
 export const DEFAULT_PING_NOT_RESPONSE_LIMIT = 2;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -56,8 +60,6 @@ export interface GatewayOptions {
    */
   pendingEventsLimit?: number;
   pendingBytesLimit?: number;
-
-  // ---- liveness: heartbeat, message rate, connection limits, graceful shutdown
 
   /**
    * PHP `pingInterval`: heartbeat period in seconds (decimals allowed, e.g. 0.5); 0 disables the heartbeat.
@@ -98,7 +100,23 @@ export interface GatewayOptions {
    * to flush before the rest is cut. Env GATEWAY_SHUTDOWN_TIMEOUT_MS, default 10 000.
    */
   shutdownTimeoutMs?: number;
-  // ---- end liveness
+  /**
+   * Oldest a held client event may get, in milliseconds: a sweep (one timer, at most every second) closes
+   * clients whose oldest held event is older with 1013 "no worker available" and drops their held events.
+   * Env GATEWAY_PENDING_MAX_AGE_MS, default 30 000.
+   */
+  pendingMaxAgeMs?: number;
+  /**
+   * Bytes of unacknowledged events (bodies + 64 each) a worker may have outstanding. Past it the worker gets no
+   * new clients and its clients' events wait at the gateway (pending bounds apply) until its acks free room.
+   * Env GATEWAY_WORKER_UNACKED_BYTES, default 32 MiB.
+   */
+  maxUnackedBytesPerWorker?: number;
+  /**
+   * How clients are spread over workers: 'least-connections' (default), 'random', 'latency' (weighted by the
+   * workers' ack delays) or your own function; always sticky. Env GATEWAY_ROUTER (the three names).
+   */
+  router?: WorkerRouterStrategy;
 }
 
 export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
@@ -112,11 +130,19 @@ export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
     maxClientBufferedBytes: readInteger(env, 'GATEWAY_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024, 1024 * MiB),
     pendingEventsLimit: readInteger(env, 'GATEWAY_PENDING_EVENTS', DEFAULT_PENDING_EVENTS, 0, 10_000_000),
     pendingBytesLimit: readInteger(env, 'GATEWAY_PENDING_BYTES', DEFAULT_PENDING_BYTES, 0, 4096 * MiB),
+    pendingMaxAgeMs: readInteger(env, 'GATEWAY_PENDING_MAX_AGE_MS', DEFAULT_PENDING_MAX_AGE_MS, 100, 86_400_000),
+    maxUnackedBytesPerWorker: readInteger(
+      env,
+      'GATEWAY_WORKER_UNACKED_BYTES',
+      DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
+      64 * 1024,
+      4096 * MiB,
+    ),
+    router: readChoice(env, 'GATEWAY_ROUTER', 'least-connections', WORKER_ROUTER_NAMES),
     ...livenessOptionsFromEnv(env),
   };
 }
 
-// ---- liveness options from the environment
 function livenessOptionsFromEnv(env: Env): Partial<GatewayOptions> {
   const pingInterval = readNumber(env, 'GATEWAY_PING_INTERVAL', DEFAULT_PING_INTERVAL_SECONDS, 0, 86_400);
   if (pingInterval > 0 && pingInterval < MIN_PING_INTERVAL_SECONDS) {
@@ -137,4 +163,3 @@ function livenessOptionsFromEnv(env: Env): Partial<GatewayOptions> {
     shutdownTimeoutMs: readInteger(env, 'GATEWAY_SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
   };
 }
-// ---- end liveness options from the environment

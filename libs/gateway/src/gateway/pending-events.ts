@@ -1,18 +1,24 @@
 import type { ClientConnection } from './client-connection';
 
 export interface PendingEvent {
-  client: ClientConnection;
   cmd: number;
   flag: number;
   body: Buffer;
+  /** When it started waiting (epoch ms), for the age bound. */
+  heldAt: number;
 }
 
 /**
- * Client events that arrived while no worker was connected, in arrival order, bounded by count and bytes.
- * They are delivered once a worker connects, so a worker restart or a gateway that starts first loses nothing.
+ * Client events the gateway holds instead of sending: no worker can take them (none connected, all draining or
+ * past their unacked bound), or the client's worker is draining and has not acknowledged the client's earlier
+ * events yet. Kept per client, in order (only a client's own order matters), bounded by count and bytes in
+ * total; the age bound is applied by the dispatcher's sweep through {@link expired}. A client with nothing held
+ * costs nothing here.
  */
 export class PendingEvents {
-  private queue: PendingEvent[] = [];
+  /** Insertion order: clients roughly by how long they have been waiting. */
+  private readonly byClient = new Map<ClientConnection, PendingEvent[]>();
+  private events = 0;
   private bytes = 0;
 
   constructor(
@@ -20,25 +26,75 @@ export class PendingEvents {
     private readonly maxBytes: number,
   ) {}
 
-  /** Queues an event; false when a bound would be exceeded (the caller closes that client). */
-  push(event: PendingEvent): boolean {
-    if (this.queue.length >= this.maxEvents || this.bytes + event.body.length > this.maxBytes) return false;
-    this.queue.push(event);
-    this.bytes += event.body.length;
-    event.client.pendingEvents++;
+  /** Events held in total. */
+  get size(): number {
+    return this.events;
+  }
+
+  /** Clients with held events, in the order they started waiting. */
+  clients(): IterableIterator<ClientConnection> {
+    return this.byClient.keys();
+  }
+
+  /** Queues an event behind the client's held ones; false when a bound would be exceeded (the caller closes that client). */
+  push(client: ClientConnection, event: PendingEvent): boolean {
+    if (this.events >= this.maxEvents || this.bytes + event.body.length > this.maxBytes) return false;
+    const queue = this.byClient.get(client);
+    if (queue) queue.push(event);
+    else this.byClient.set(client, [event]);
+    this.count(client, 1, event.body.length);
     return true;
   }
 
-  get size(): number {
-    return this.queue.length;
+  /**
+   * Puts events back in front of the client's held ones (a redelivery: they were accepted before and are older
+   * than anything held), whatever the bounds: refusing them would lose them.
+   */
+  pushFront(client: ClientConnection, events: PendingEvent[]): void {
+    if (events.length === 0) return;
+    const queue = this.byClient.get(client);
+    this.byClient.set(client, queue ? events.concat(queue) : events);
+    let bytes = 0;
+    for (const e of events) bytes += e.body.length;
+    this.count(client, events.length, bytes);
   }
 
-  /** Removes and returns everything queued, oldest first. */
-  drain(): PendingEvent[] {
-    const out = this.queue;
-    this.queue = [];
-    this.bytes = 0;
-    for (const e of out) e.client.pendingEvents--;
+  /** The client's oldest held event, without removing it. */
+  peek(client: ClientConnection): PendingEvent | undefined {
+    return this.byClient.get(client)?.[0];
+  }
+
+  /** Removes and returns the client's oldest held event. */
+  shift(client: ClientConnection): PendingEvent | undefined {
+    const queue = this.byClient.get(client);
+    if (!queue) return undefined;
+    const event = queue.shift()!;
+    if (queue.length === 0) this.byClient.delete(client);
+    this.count(client, -1, -event.body.length);
+    return event;
+  }
+
+  /** Removes every event held for the client; returns how many there were. */
+  discard(client: ClientConnection): number {
+    const queue = this.byClient.get(client);
+    if (!queue) return 0;
+    this.byClient.delete(client);
+    let bytes = 0;
+    for (const e of queue) bytes += e.body.length;
+    this.count(client, -queue.length, -bytes);
+    return queue.length;
+  }
+
+  /** Clients whose oldest held event started waiting before `cutoff` (epoch ms). */
+  expired(cutoff: number): ClientConnection[] {
+    const out: ClientConnection[] = [];
+    for (const [client, queue] of this.byClient) if (queue[0].heldAt < cutoff) out.push(client);
     return out;
+  }
+
+  private count(client: ClientConnection, events: number, bytes: number): void {
+    this.events += events;
+    this.bytes += bytes;
+    client.pendingEvents += events;
   }
 }

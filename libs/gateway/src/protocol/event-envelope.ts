@@ -2,12 +2,17 @@ import type { ClientHandshake } from './client-handshake';
 
 /**
  * ext_data of client events (OnConnect, OnMessage, OnClose) in the native profile: a JSON object
- *   {"v": <session version>, "session": <session JSON or null>, "uid"?: <bound uid>, "handshake"?: <ClientHandshake>}
+ *   {"q"?: <event seq>, "v": <session version>, "session": <session JSON or null>, "uid"?: <bound uid>, "handshake"?: <ClientHandshake>}
  * The gateway stores each session as JSON text and splices it in without parsing; `handshake` travels only
  * with the first event a worker receives for a client. `v` counts session writes on the gateway, so a worker
  * can tell a session snapshot taken before its own write-back from one taken after (see SessionTracker).
  */
 export interface EventEnvelope {
+  /**
+   * The event's sequence number on its gateway link (u32, from 1); the worker acknowledges it with EventAck
+   * once the event's handler has finished. Absent from gateways that do not track acknowledgements.
+   */
+  q?: number;
   v: number;
   session: Record<string, unknown> | null;
   /** The uid bound to the client when the event left the gateway; absent when none. */
@@ -21,9 +26,11 @@ export function encodeEventEnvelope(
   sessionJson: string,
   handshakeJson?: string,
   uid?: string | null,
+  seq?: number,
 ): Buffer {
   const text =
-    `{"v":${version},"session":${sessionJson}` +
+    (seq === undefined ? '{' : `{"q":${seq},`) +
+    `"v":${version},"session":${sessionJson}` +
     (uid == null ? '' : `,"uid":${JSON.stringify(uid)}`) +
     (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
   return Buffer.from(text, 'utf8');
@@ -35,6 +42,15 @@ export function decodeEventEnvelope(ext: Buffer): EventEnvelope {
     throw new Error('event ext_data is not an event envelope');
   }
   return value;
+}
+
+/**
+ * The sequence number of an event whose envelope does not decode: the gateway writes `{"q":<n>,` first, so it
+ * can be read without parsing the rest, and such an event can still be acknowledged (it is dropped).
+ */
+export function peekEventSeq(ext: Buffer): number | undefined {
+  const m = /^\{"q":(\d{1,10}),/.exec(ext.subarray(0, 20).toString('latin1'));
+  return m ? Number(m[1]) : undefined;
 }
 
 /**

@@ -24,9 +24,23 @@ const NO_HANDSHAKE: ClientHandshake = { listener: '', protocol: '', remoteAddres
  */
 export class ClientTracker {
   private readonly clients = new Map<string, TrackedClient>();
+  /** Events queued or running, all clients together. */
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
 
   get size(): number {
     return this.clients.size;
+  }
+
+  /** Events queued or running, all clients together. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** Resolves once no event is queued or running (at once if none is). */
+  whenIdle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Runs `task` after every earlier event of this client; never rejects (tasks handle their own errors). */
@@ -38,8 +52,14 @@ export class ClientTracker {
     }
     const tracked = client;
     tracked.inFlight++;
+    this.running++;
     tracked.tail = tracked.tail.then(task).catch(() => undefined).finally(() => {
       tracked.inFlight--;
+      if (--this.running === 0 && this.idleWaiters.length > 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
     });
     return tracked.tail;
   }

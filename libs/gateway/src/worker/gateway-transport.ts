@@ -4,15 +4,17 @@ import { from, isObservable, mergeMap, of, type Observable } from 'rxjs';
 import { decodeClientId, encodeClientId, gatewayAddress, gatewayAddressOf } from '../protocol/client-id';
 import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
-import { decodeEventEnvelope, type EventEnvelope } from '../protocol/event-envelope';
+import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest } from '../protocol/gateway-request';
+import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient, type LocalSessions, type ClientSession } from '../client/gateway-client';
 import { GatewayLinks } from '../client/gateway-links';
 import { GATEWAY_TRANSPORT, type ClientEventPattern } from './client-event.decorators';
 import type { ClientEvent, ClientEventKind } from './client-event';
 import { ClientTracker } from './client-tracker';
 import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
+import { EventAckBatcher } from './event-ack-batcher';
 import { GatewayContext } from './gateway.context';
 import { SessionStoreSync } from './session-store-sync';
 import type { WorkerOptions } from './worker-options';
@@ -55,6 +57,13 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   private readonly rejected = new Set<string>();
   /** Only with a session store configured (WorkerOptions.sessionStore): otherwise sessions cost nothing more. */
   private readonly sessionStore: SessionStoreSync | null;
+  /** Acknowledgements of finished events, sent once per turn per link. */
+  private readonly acks = new EventAckBatcher();
+  private listening = false;
+  private drainPromise: Promise<void> | null = null;
+  /** While draining: gateways that have not answered WorkerDraining yet, and who to tell when none is left. */
+  private drainWaiting: Set<string> | null = null;
+  private drainAnswered: (() => void) | null = null;
 
   constructor(readonly options: WorkerOptions) {
     super();
@@ -112,10 +121,16 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
     this.routes = this.collectRoutes();
-    this.links.on('frame', (f: GatewayFrame, address: string) => this.onFrame(f, address));
+    this.links.on('frame', (f: GatewayFrame, address: string, link: InnerLink<GatewayFrame>) => this.onFrame(f, address, link));
     this.links.on('gateway', (address: string, state: 'up' | 'down') => {
       if (state === 'down') this.tracker.forgetGateway(address);
+      if (this.drainWaiting) {
+        // A gateway (re)linked while draining must not start routing clients here; a lost one has nothing to answer.
+        if (state === 'up') this.askToStopSending(address);
+        else this.drained(address);
+      }
     });
+    this.listening = true;
     this.links.start();
     this.log.log(
       `Worker ${this.links.key} started: ${this.routes.typed.size} typed message handler(s)` +
@@ -125,8 +140,60 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     callback();
   }
 
-  close(): void {
+  /**
+   * Nest calls this on app.close() (and on SIGTERM with enableShutdownHooks) and awaits it: the worker drains
+   * ({@link drain}), then closes its links.
+   */
+  async close(): Promise<void> {
+    await this.drain();
     this.links.stop();
+  }
+
+  /**
+   * Graceful stop of event handling, bounded by `drainTimeoutMs`: tells every gateway to stop sending events
+   * here (its clients move to other workers), waits until each has answered (every event it sent is then
+   * received), waits for the handlers in flight, and sends their acks. The links stay open (GatewayClient calls
+   * keep working) until close(). Idempotent; call it yourself before app.close() to drain while the app's other
+   * providers are still alive (in a hybrid app Nest destroys them before it closes the microservice).
+   */
+  drain(): Promise<void> {
+    return (this.drainPromise ??= this.runDrain());
+  }
+
+  private async runDrain(): Promise<void> {
+    if (!this.listening) return;
+    const timeoutMs = this.options.drainTimeoutMs ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    const answered = new Promise<void>((resolve) => (this.drainAnswered = resolve));
+    this.drainWaiting = new Set();
+    const gateways = this.links.openAddresses();
+    this.log.log(`draining: asking ${gateways.length} gateway(s) to stop sending events; ${this.tracker.inFlight} in flight`);
+    for (const address of gateways) this.askToStopSending(address);
+    this.drained(undefined);
+    const allAnswered = await untilDeadline(answered, deadline);
+    const idle = await untilDeadline(this.tracker.whenIdle(), deadline);
+    this.acks.flush();
+    if (allAnswered && idle) {
+      this.log.log('drained: every event received was handled and acknowledged');
+    } else {
+      this.log.warn(
+        `drain timed out after ${timeoutMs} ms` +
+          (allAnswered ? '' : ` (gateway(s) ${[...this.drainWaiting].join(', ')} did not answer)`) +
+          (idle ? '' : ` with ${this.tracker.inFlight} event(s) unfinished; the gateways send them to other workers`),
+      );
+    }
+  }
+
+  private askToStopSending(address: string): void {
+    if (this.links.send(address, encodeFrame(frame({ cmd: Cmd.WorkerDraining })))) this.drainWaiting?.add(address);
+  }
+
+  /** A gateway answered WorkerDraining (or its link went away); `undefined` only re-checks. */
+  private drained(address: string | undefined): void {
+    const waiting = this.drainWaiting;
+    if (!waiting) return;
+    if (address !== undefined) waiting.delete(address);
+    if (waiting.size === 0) this.drainAnswered?.();
   }
 
   on(event: string, callback: Function): void {
@@ -162,7 +229,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     return routes;
   }
 
-  private onFrame(f: GatewayFrame, gatewayAddress: string): void {
+  private onFrame(f: GatewayFrame, gatewayAddress: string, link: InnerLink<GatewayFrame>): void {
+    if (f.cmd === Cmd.WorkerDrained) return this.drained(gatewayAddress);
     const kind = KIND_BY_CMD[f.cmd];
     if (!kind) return; // Ping, and commands this worker does not handle.
     let envelope: EventEnvelope;
@@ -170,13 +238,22 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
       envelope = decodeEventEnvelope(f.ext);
     } catch (err) {
       this.log.warn(`event from gateway ${gatewayAddress} dropped: ${(err as Error).message}`);
+      // Dropped is final: acknowledge it, or the gateway would send it again to another worker.
+      const seq = peekEventSeq(f.ext);
+      if (seq !== undefined) this.acks.add(link, seq);
       return;
     }
     const clientId = encodeClientId(f);
+    const seq = envelope.q;
+    // Acknowledged when its task is over, however it ended (handled, failed, dropped or ignored by handle()).
     void this.tracker.enqueue(clientId, () =>
-      this.handle(kind, clientId, gatewayAddress, f, envelope).catch((err: unknown) =>
-        this.log.error(`${kind} event of client ${clientId} failed: ${(err as Error)?.message}`, (err as Error)?.stack),
-      ),
+      this.handle(kind, clientId, gatewayAddress, f, envelope)
+        .catch((err: unknown) =>
+          this.log.error(`${kind} event of client ${clientId} failed: ${(err as Error)?.message}`, (err as Error)?.stack),
+        )
+        .finally(() => {
+          if (seq !== undefined) this.acks.add(link, seq);
+        }),
     );
   }
 
@@ -308,6 +385,17 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     if (this.warned.has(key)) return;
     this.warned.add(key);
     this.log.warn(message);
+  }
+}
+
+/** Resolves true when `promise` settles before `deadline` (epoch ms), false otherwise; leaves no timer behind. */
+async function untilDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([promise.then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -22,6 +22,12 @@ export interface WorkerOptions {
    * `GatewayModule.forWorker(options, { sessionStore: { useClass } })`.
    */
   sessionStore?: SessionStore;
+  /**
+   * Shutdown (SIGTERM, app.close()): how long the worker drains, in milliseconds: the gateways stop sending it
+   * events, then it finishes the handlers in flight and sends their acks. Events still unfinished after it are
+   * sent to other workers by the gateways (possibly handled twice). Env WORKER_DRAIN_TIMEOUT_MS, default 30 000.
+   */
+  drainTimeoutMs?: number;
 }
 
 export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
@@ -31,5 +37,6 @@ export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
     name: readString(env, 'WORKER_NAME', 'worker', /^[\w.-]{1,64}$/, 'letters, digits, "_", "." or "-" (at most 64)'),
     timeoutMs: readInteger(env, 'GATEWAY_TIMEOUT_MS', 3_000, 1, 600_000),
     rejectOnGatewayFailure: readBoolean(env, 'GATEWAY_STRICT', false),
+    drainTimeoutMs: readInteger(env, 'WORKER_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
   };
 }
