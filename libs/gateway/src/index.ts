@@ -25,3 +25,10 @@ export * from './client/gateway-errors';
 export * from './client/gateway-links';
 export * from './protocol/gateway-request';
 export * from './config/run-or-exit';
+// client listeners and framings
+export * from './gateway/listeners/listener-options';
+export * from './gateway/listeners/client-framing';
+export * from './gateway/listeners/message-parts';
+export * from './gateway/listeners/text-framing';
+export * from './gateway/listeners/frame-framing';
+export * from './gateway/listeners/gateway-websocket';

@@ -1,8 +1,7 @@
-import { WebSocket } from 'ws';
-
 /**
  * What the gateway needs from one client connection, whatever listener it came through (WebSocket, TLS
  * WebSocket, raw TCP with a framing). The gateway writes opaque message bytes; the socket frames them.
+ * Implementations: `GatewayWebSocket` (ws:// and wss://, the ws WebSocket itself) and `TcpClientSocket`.
  */
 export interface ClientSocket {
   /** True while messages can be sent. */
@@ -15,29 +14,4 @@ export interface ClientSocket {
   close(code: number, reason?: string): void;
   /** Closes at once, discarding unsent output. */
   terminate(): void;
-}
-
-/** A `ws` WebSocket as a ClientSocket. */
-export class WebSocketClientSocket implements ClientSocket {
-  constructor(readonly ws: WebSocket) {}
-
-  get isOpen(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
-  }
-
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  send(data: Buffer, binary: boolean): void {
-    this.ws.send(data, { binary });
-  }
-
-  close(code: number, reason?: string): void {
-    this.ws.close(code, reason);
-  }
-
-  terminate(): void {
-    this.ws.terminate();
-  }
 }

@@ -4,10 +4,12 @@ import {
   readIPv4,
   readPort,
   readSecret,
-  readWebSocketListen,
   type Env,
   type HostPort,
 } from '../config/environment';
+import type { ClientFraming } from './listeners/client-framing';
+import type { ListenerOptions } from './listeners/listener-options';
+import { listenersFromEnv } from './listeners/listeners-from-env';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_BYTES = MiB;
@@ -16,8 +18,18 @@ export const DEFAULT_PENDING_EVENTS = 10_000;
 export const DEFAULT_PENDING_BYTES = 32 * MiB;
 
 export interface GatewayOptions {
-  /** WebSocket listener for clients. Env GATEWAY_LISTEN, default ws://0.0.0.0:7272 (port 0 = any free port). */
-  listen: HostPort & { path?: string };
+  /**
+   * Client listeners, at least one: ws://, wss:// (with `tls`), text://, frame://, or a custom framing's scheme
+   * (see `framings`). Env GATEWAY_LISTEN (comma-separated URLs), default ws://0.0.0.0:7272 (port 0 = any free
+   * port), with GATEWAY_TLS_CERT / GATEWAY_TLS_KEY (PEM files) for wss://. The first listener's port is the
+   * `gatewayPort` of event frames (PHP's client listener port).
+   */
+  listeners: ListenerOptions[];
+  /**
+   * Custom raw TCP framings, by `name` = the listener URL scheme that selects them (a custom `text` or
+   * `frame` replaces the built-in one). Default: none; `text` and `frame` are always available.
+   */
+  framings?: ClientFraming[];
   /**
    * Inner IPv4 address announced to the register and embedded in every client_id; workers and SDK clients
    * must be able to reach it. The inner listener binds to it. Env GATEWAY_LAN_IP, default 127.0.0.1.
@@ -29,7 +41,11 @@ export interface GatewayOptions {
   registers: HostPort[];
   /** Shared secret of the inner links; null = plaintext (INNER_PLAINTEXT=true). Env SECRET_KEY. */
   secret: Buffer | null;
-  /** Largest client message accepted, in bytes; larger ones close the client with 1009. Env GATEWAY_MAX_MESSAGE_BYTES, default 1 MiB. */
+  /**
+   * Largest client message accepted, in bytes, on every listener (for raw TCP without the framing's bytes);
+   * a larger one closes a WebSocket client with 1009 and a reason, and ends a raw TCP connection.
+   * Env GATEWAY_MAX_MESSAGE_BYTES, default 1 MiB.
+   */
   maxMessageSize?: number;
   /** Largest inner frame accepted from a worker or SDK client, in bytes. Default 10 MiB. */
   maxFrameSize?: number;
@@ -47,9 +63,11 @@ export interface GatewayOptions {
   pendingBytesLimit?: number;
 }
 
-export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
+/** `framings`: custom framings whose names GATEWAY_LISTEN may use as schemes (passed on in the options). */
+export function gatewayOptionsFromEnv(env: Env = process.env, framings: ClientFraming[] = []): GatewayOptions {
   return {
-    listen: readWebSocketListen(env, 'GATEWAY_LISTEN', 'ws://0.0.0.0:7272'),
+    listeners: listenersFromEnv(env, framings),
+    ...(framings.length > 0 ? { framings } : {}),
     lanIp: readIPv4(env, 'GATEWAY_LAN_IP', '127.0.0.1'),
     startPort: readPort(env, 'GATEWAY_START_PORT', 2000),
     registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),
