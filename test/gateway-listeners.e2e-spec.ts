@@ -1,8 +1,19 @@
-import { ClientId, GatewayServer, Handshake, OnClientMessage, parseHostPort, type ClientHandshake } from '@app/gateway';
+import {
+  ClientId,
+  FramingError,
+  GatewayServer,
+  Handshake,
+  OnClientMessage,
+  parseHostPort,
+  type ClientFraming,
+  type ClientHandshake,
+  type FramingDecoder,
+} from '@app/gateway';
 import { Controller, type INestMicroservice } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startRole, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
@@ -68,6 +79,35 @@ function jsonOf(peer: Peer): Record<string, unknown>[] {
     }
   }
   return out;
+}
+
+/** A custom framing, as the README shows it: a 2-byte big-endian length, then the message (binary). */
+class Length16Framing implements ClientFraming {
+  readonly name = 'len16';
+  readonly binary = true;
+
+  createDecoder(maxMessageBytes: number, onMessage: (message: Buffer) => void): FramingDecoder {
+    let buffered: Buffer = Buffer.alloc(0);
+    return {
+      push(chunk: Buffer): void {
+        buffered = buffered.length > 0 ? Buffer.concat([buffered, chunk]) : chunk;
+        while (buffered.length >= 2) {
+          const length = buffered.readUInt16BE(0);
+          if (length > maxMessageBytes) throw FramingError.oversize(maxMessageBytes); // before buffering it
+          if (buffered.length < 2 + length) return;
+          onMessage(buffered.subarray(2, 2 + length));
+          buffered = buffered.subarray(2 + length);
+        }
+      },
+    };
+  }
+
+  encode(message: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(2 + message.length);
+    out.writeUInt16BE(message.length, 0);
+    message.copy(out, 2);
+    return out;
+  }
 }
 
 describe('gateway client listeners (ws, wss, text, frame)', () => {
@@ -236,6 +276,57 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     expect(bystanders.ws.closeCode).toBeNull();
     expect(bystanders.wss.closeCode).toBeNull();
     expect(bystanders.text.ended || bystanders.frame.ended).toBe(false);
+  });
+
+  it('serves a custom framing registered in GatewayOptions.framings under its scheme', async () => {
+    const register = await startRegister();
+    const options = {
+      listeners: [{ url: 'ws://127.0.0.1:0' }, { url: 'len16://127.0.0.1:0' }],
+      lanIp: '127.0.0.1',
+      startPort: 0,
+      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+      secret: Buffer.from(TEST_SECRET),
+      maxMessageSize: 1024,
+    };
+    // Not registered: a clear error at start (nothing is left bound).
+    const unregistered = new GatewayServer(options);
+    await expect(unregistered.start()).rejects.toThrow(/listeners\[1\]\.url="len16:\/\/127\.0\.0\.1:0" is invalid: unknown scheme "len16"/);
+
+    server = new GatewayServer({ ...options, framings: [new Length16Framing()] });
+    const { clientUrls, innerAddress } = await server.start();
+    expect(clientUrls[1]).toMatch(/^len16:\/\/127\.0\.0\.1:[1-9]\d*$/);
+    await startWorker(register.address, {}, innerAddress); // echoes: binary stays binary
+
+    const port = Number(clientUrls[1].split(':')[2]);
+    const received: Buffer[] = [];
+    const socket: Socket = connect(port, '127.0.0.1');
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', () => undefined);
+    const ended = new Promise<void>((r) => socket.once('close', () => r()));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    try {
+      // Two messages in one write, then one split across two writes.
+      socket.write(Buffer.from([0, 2, 0xff, 0x00, 0, 1, 0x41]));
+      socket.write(Buffer.from([0, 3, 1]));
+      await new Promise((r) => setTimeout(r, 50));
+      socket.write(Buffer.from([2, 3]));
+      const expected = Buffer.from([0, 2, 0xff, 0x00, 0, 1, 0x41, 0, 3, 1, 2, 3]);
+      await waitUntil(
+        () => Buffer.concat(received).length >= expected.length,
+        () => `the three echoes; got ${Buffer.concat(received).toString('hex')}`,
+      );
+      expect(Buffer.concat(received).toString('hex')).toBe(expected.toString('hex'));
+
+      // Its FramingError closes the connection and counts like the built-in framings' errors.
+      socket.write(Buffer.from([0x04, 0x01]));
+      await ended;
+      expect(server.counters.oversizeDisconnects).toBe(1);
+    } finally {
+      socket.destroy();
+    }
   });
 });
 

@@ -17,7 +17,7 @@ import {
 } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import type { ClientListener, ListenerHooks } from './listeners/client-listener';
-import { createClientListener, framingRegistry, resolveListeners } from './listeners/listener-factory';
+import { createClientListener, framingRegistry, resolveListeners, type ResolvedListener } from './listeners/listener-factory';
 import { MembershipIndex } from './membership-index';
 import { CloseCode, WorkerDispatcher } from './worker-dispatcher';
 
@@ -80,8 +80,18 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async start(): Promise<GatewayAddresses> {
+    // Checked before anything is bound: a listener configuration error leaves nothing open behind it.
+    const listeners = resolveListeners(this.options.listeners ?? [], framingRegistry(this.options.framings), (i) => `listeners[${i}].url`);
     await this.listenInner();
-    await this.listenClients();
+    try {
+      await this.listenClients(listeners);
+    } catch (err) {
+      // A client address that cannot be bound (in use, no permission): release the inner port too.
+      const inner = this.inner;
+      this.inner = null;
+      await new Promise<void>((resolve) => (inner ? inner.close(() => resolve()) : resolve()));
+      throw err;
+    }
     const innerAddress = `${this.options.lanIp}:${this.innerPort}`;
     const clientUrls = this.listeners.map((l) => l.url);
     this.register = new RegisterClient({
@@ -125,8 +135,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
    * Binds every configured client listener (ws, wss, text, frame, custom framings); they all feed the
    * listener-agnostic hooks below, so client ids and the whole API work the same whatever the listener.
    */
-  private async listenClients(): Promise<void> {
-    const resolved = resolveListeners(this.options.listeners ?? [], framingRegistry(this.options.framings), (i) => `listeners[${i}].url`);
+  private async listenClients(resolved: ResolvedListener[]): Promise<void> {
     const hooks: ListenerHooks = {
       opened: (socket, handshake, remoteIp) => this.clientOpened(socket, handshake, remoteIp),
       message: (client, data, binary) => this.clientMessage(client, data, binary),
