@@ -52,9 +52,10 @@ export class TcpClientSocket implements ClientSocket {
     const client = this.client!;
     const listener = this.listener;
     try {
-      (this.decoder ??= listener.framing.createDecoder(listener.maxMessageBytes, (message) =>
-        listener.hooks.message(client, message, listener.framing.binary),
-      )).push(chunk);
+      (this.decoder ??= listener.framing.createDecoder(listener.maxMessageBytes, (message) => {
+        // A message that made the gateway close this client (e.g. a limit) ends the chunk's messages too.
+        if (!this.closing) listener.hooks.message(client, message, listener.framing.binary);
+      })).push(chunk);
     } catch (err) {
       listener.streamFailed(this, err);
     }
