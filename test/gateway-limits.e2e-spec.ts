@@ -18,7 +18,7 @@ describe('gateway bounds and close codes', () => {
   async function inProcessGateway(options: { pendingEventsLimit?: number; maxMessageSize?: number }): Promise<string> {
     const register = await startRegister();
     server = new GatewayServer({
-      listen: { host: '127.0.0.1', port: 0 },
+      listeners: [{ url: 'ws://127.0.0.1:0' }],
       lanIp: '127.0.0.1',
       startPort: 0,
       registers: [parseHostPort('REGISTER_ADDRESS', register.address)],

@@ -224,7 +224,7 @@ describe('heartbeat (PHP pingInterval, pingNotResponseLimit, pingData; WebSocket
     const register = await startRegister();
     const off = await startGateway(register.address, { GATEWAY_PING_INTERVAL: '0', GATEWAY_WS_PING: 'true' });
     const server = new GatewayServer({
-      listen: { host: '127.0.0.1', port: 0 },
+      listeners: [{ url: 'ws://127.0.0.1:0' }],
       lanIp: '127.0.0.1',
       startPort: 0,
       registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
@@ -305,7 +305,7 @@ describe('message rate limit and connection limits', () => {
   it('counts refusals and rate-limit disconnects (in-process gateway counters)', async () => {
     const register = await startRegister();
     const server = new GatewayServer({
-      listen: { host: '127.0.0.1', port: 0 },
+      listeners: [{ url: 'ws://127.0.0.1:0' }],
       lanIp: '127.0.0.1',
       startPort: 0,
       registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
@@ -424,7 +424,7 @@ describe('GatewayServer.stop() in process', () => {
   it('is idempotent: a second call shares the first, clients get 1001, and the listener is closed afterwards', async () => {
     const register = await startRegister();
     const server = new GatewayServer({
-      listen: { host: '127.0.0.1', port: 0 },
+      listeners: [{ url: 'ws://127.0.0.1:0' }],
       lanIp: '127.0.0.1',
       startPort: 0,
       registers: [parseHostPort('REGISTER_ADDRESS', register.address)],

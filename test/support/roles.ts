@@ -139,11 +139,14 @@ export async function startRegister(env: Record<string, string> = {}): Promise<{
   return { proc, address };
 }
 
-/** A gateway with ephemeral ports; resolves with its client URL and inner address. */
+/**
+ * A gateway with ephemeral ports; resolves with its first client URL (`url`), every client URL in
+ * GATEWAY_LISTEN order (`urls`, with the bound ports) and its inner address.
+ */
 export async function startGateway(
   registerAddress: string,
   env: Record<string, string> = {},
-): Promise<{ proc: RoleProcess; url: string; inner: string }> {
+): Promise<{ proc: RoleProcess; url: string; urls: string[]; inner: string }> {
   const proc = startRole('gateway', {
     SECRET_KEY: TEST_SECRET,
     REGISTER_ADDRESS: registerAddress,
@@ -151,8 +154,10 @@ export async function startGateway(
     GATEWAY_START_PORT: '0',
     ...env,
   });
-  const [, url, inner] = await proc.waitFor(/Gateway ready: clients (\S+), inner (\S+)/);
-  return { proc, url, inner };
+  // "Gateway ready: clients <url>[, <url>...], inner <lanIp:port>"
+  const [, list, inner] = await proc.waitFor(/Gateway ready: clients (\S+(?:, \S+)*), inner (\S+)/);
+  const urls = list.split(', ');
+  return { proc, url: urls[0], urls, inner };
 }
 
 /** The example (echo) worker; resolves once it is linked to `gatewayInner` when given. */

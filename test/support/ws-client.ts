@@ -1,9 +1,11 @@
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 
 /** A WebSocket test client that records what it receives and can await the next message, bounded in time. */
 export class TestClient {
   readonly received: { data: Buffer; binary: boolean }[] = [];
   closeCode: number | null = null;
+  /** The close frame's reason ("" when none). */
+  closeReason: string | null = null;
   private waiters: (() => void)[] = [];
   readonly closed: Promise<number>;
 
@@ -13,8 +15,9 @@ export class TestClient {
       this.wake();
     });
     this.closed = new Promise((resolve) =>
-      ws.on('close', (code) => {
+      ws.on('close', (code, reason: Buffer) => {
         this.closeCode = code;
+        this.closeReason = reason.toString('utf8');
         this.wake();
         resolve(code);
       }),
@@ -22,8 +25,9 @@ export class TestClient {
     ws.on('error', () => undefined);
   }
 
-  static open(url: string, headers: Record<string, string> = {}, timeoutMs = 5_000): Promise<TestClient> {
-    const ws = new WebSocket(url, { headers });
+  /** `options`: more ws client options, e.g. `{ ca }` for a wss:// gateway with a test certificate. */
+  static open(url: string, headers: Record<string, string> = {}, timeoutMs = 5_000, options: ClientOptions = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, { ...options, headers });
     const client = new TestClient(ws);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`could not open ${url} within ${timeoutMs} ms`)), timeoutMs);

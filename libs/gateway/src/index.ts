@@ -35,3 +35,10 @@ export * from './worker/session-store.memory';
 export * from './gateway/connection-limits';
 // Worker routing strategies
 export type { WorkerInfo, RoutedClient, WorkerRouterFunction, WorkerRouterStrategy } from './gateway/worker-router';
+// Client listeners and framings
+export * from './gateway/listeners/listener-options';
+export * from './gateway/listeners/client-framing';
+export * from './gateway/listeners/message-parts';
+export * from './gateway/listeners/text-framing';
+export * from './gateway/listeners/frame-framing';
+export * from './gateway/listeners/gateway-websocket';

@@ -1,3 +1,5 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 
 /**
@@ -114,33 +116,12 @@ export function readSecret(env: Env): Buffer | null {
   return Buffer.from(secret, 'utf8');
 }
 
-/** A WebSocket listen URL, e.g. GATEWAY_LISTEN=ws://0.0.0.0:7272. */
-export function readWebSocketListen(env: Env, name: string, fallback: string): HostPort & { path: string } {
-  const text = value(env, name) ?? fallback;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected a URL like ws://0.0.0.0:7272`);
-  }
-  if (url.protocol !== 'ws:') {
-    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: only ws:// is supported so far`);
-  }
-  if (url.port === '') {
-    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: the port is missing, e.g. ws://0.0.0.0:7272`);
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return { host, port: Number(url.port), path: url.pathname };
-}
-
 /** An HTTP listen address ("host:port", port 0 = any free port), or null when set to "off". */
 export function readHttpListen(env: Env, name: string, fallback: string): HostPort | null {
   const text = value(env, name) ?? fallback;
   if (/^(off|false|no|0)$/i.test(text)) return null;
   return parseHostPort(name, text);
 }
-
-
 
 /** A decimal number in [min, max], e.g. GATEWAY_PING_INTERVAL=0.5. */
 export function readNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -160,4 +141,82 @@ export function readChoice<T extends string>(env: Env, name: string, fallback: T
     throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected one of ${choices.join(', ')}`);
   }
   return text as T;
+}
+
+/** One listen URL, e.g. `ws://0.0.0.0:7272/chat`, `text://0.0.0.0:7273`; the scheme is not checked here. */
+export interface ListenUrl {
+  /** The URL as written (trimmed). */
+  text: string;
+  /** Lower-case scheme without "://": "ws", "wss", "text", "frame", or a custom framing's name. */
+  scheme: string;
+  /** Host to bind, without IPv6 brackets. */
+  host: string;
+  /** 0 asks the OS for a free port. */
+  port: number;
+  /** Path the WebSocket upgrade must ask for ("" = any); never set for raw TCP schemes. */
+  path: string;
+}
+
+const LISTEN_URL = /^([a-z][a-z0-9+.-]*):\/\/(\[[0-9a-f:.]+\]|[^/:?#[\]\s]+):(\d{1,5})(\/[^?#\s]*)?$/i;
+
+/** Parses `scheme://host:port[/path]` (the port is required: scheme defaults would hide which port is used). */
+export function parseListenUrl(name: string, text: string): ListenUrl {
+  const m = LISTEN_URL.exec(text.trim());
+  if (!m) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(text)} is invalid: expected scheme://host:port[/path], e.g. ws://0.0.0.0:7272 or text://0.0.0.0:7273`,
+    );
+  }
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: port ${port} is above 65535`);
+  const path = m[4] && m[4] !== '/' ? m[4] : '';
+  return { text: text.trim(), scheme: m[1].toLowerCase(), host: m[2].replace(/^\[|\]$/g, ''), port, path };
+}
+
+/** A comma-separated list of listen URLs, e.g. GATEWAY_LISTEN=ws://0.0.0.0:7272,text://0.0.0.0:7273. */
+export function readListenUrlList(env: Env, name: string, fallback: string): ListenUrl[] {
+  const text = value(env, name) ?? fallback;
+  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) throw new ConfigError(`${name} is empty: expected scheme://host:port[,scheme://host:port...]`);
+  return parts.map((p) => parseListenUrl(name, p));
+}
+
+function readFileNamed(name: string, path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`${name}=${JSON.stringify(path)} cannot be read (${code}): expected the path of a PEM ${what} file`);
+  }
+}
+
+/** A PEM certificate file (a chain is fine; the first certificate is the server's); undefined when unset. */
+export function readPemCertificateFile(env: Env, name: string): { pem: string; certificate: X509Certificate } | undefined {
+  const path = value(env, name);
+  if (path === undefined) return undefined;
+  const pem = readFileNamed(name, path, 'certificate');
+  try {
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate block');
+    return { pem, certificate: new X509Certificate(pem) };
+  } catch {
+    throw new ConfigError(`${name}=${JSON.stringify(path)} is invalid: the file holds no readable PEM certificate`);
+  }
+}
+
+/**
+ * A PEM private key file (unencrypted); undefined when unset. The key's text never appears in an error:
+ * only the variable and the path do.
+ */
+export function readPemPrivateKeyFile(env: Env, name: string): { pem: string; key: KeyObject } | undefined {
+  const path = value(env, name);
+  if (path === undefined) return undefined;
+  const pem = readFileNamed(name, path, 'private key');
+  try {
+    return { pem, key: createPrivateKey({ key: pem, format: 'pem' }) };
+  } catch {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(path)} is invalid: the file holds no readable unencrypted PEM private key ` +
+        '(decrypt an encrypted key first, e.g. with `openssl pkey`)',
+    );
+  }
 }

@@ -1,8 +1,7 @@
-import { WebSocket } from 'ws';
-
 /**
  * What the gateway needs from one client connection, whatever listener it came through (WebSocket, TLS
  * WebSocket, raw TCP with a framing). The gateway writes opaque message bytes; the socket frames them.
+ * Implementations: `GatewayWebSocket` (ws:// and wss://, the ws WebSocket itself) and `TcpClientSocket`.
  */
 export interface ClientSocket {
   /** True while messages can be sent. */
@@ -22,41 +21,4 @@ export interface ClientSocket {
    * (the pong), like any other sign of life from the peer, through `GatewayServer.clientActivity(client)`.
    */
   ping?(): void;
-}
-
-/** A `ws` WebSocket as a ClientSocket. */
-export class WebSocketClientSocket implements ClientSocket {
-  constructor(readonly ws: WebSocket) {
-    // ws emits 'error' for protocol violations by the peer; without a listener that would throw and end the
-    // process, e.g. for a connection the gateway refused and whose listener therefore wired nothing else.
-    ws.on('error', ignoreError);
-  }
-
-  get isOpen(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
-  }
-
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  send(data: Buffer, binary: boolean): void {
-    this.ws.send(data, { binary });
-  }
-
-  close(code: number, reason?: string): void {
-    this.ws.close(code, reason);
-  }
-
-  terminate(): void {
-    this.ws.terminate();
-  }
-
-  ping(): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
-  }
-}
-
-function ignoreError(): void {
-  // The listener logs errors of the connections it accepted.
 }

@@ -9,14 +9,14 @@ import {
   readIPv4,
   readPort,
   readSecret,
-  readWebSocketListen,
   type Env,
   type HostPort,
 } from '../config/environment';
-// ---- delivery (B) ----
 import { DEFAULT_MAX_UNACKED_BYTES_PER_WORKER, DEFAULT_PENDING_MAX_AGE_MS } from './worker-dispatcher';
 import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './worker-router';
-// ---- end delivery ----
+import type { ClientFraming } from './listeners/client-framing';
+import type { ListenerOptions } from './listeners/listener-options';
+import { listenersFromEnv } from './listeners/listeners-from-env';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_BYTES = MiB;
@@ -28,11 +28,20 @@ export const DEFAULT_PING_NOT_RESPONSE_LIMIT = 2;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Smallest non-zero pingInterval accepted, in seconds. */
 export const MIN_PING_INTERVAL_SECONDS = 0.1;
-// ---- end liveness defaults
 
 export interface GatewayOptions {
-  /** WebSocket listener for clients. Env GATEWAY_LISTEN, default ws://0.0.0.0:7272 (port 0 = any free port). */
-  listen: HostPort & { path?: string };
+  /**
+   * Client listeners, at least one: ws://, wss:// (with `tls`), text://, frame://, or a custom framing's scheme
+   * (see `framings`). Env GATEWAY_LISTEN (comma-separated URLs), default ws://0.0.0.0:7272 (port 0 = any free
+   * port), with GATEWAY_TLS_CERT / GATEWAY_TLS_KEY (PEM files) for wss://. The first listener's port is the
+   * `gatewayPort` of event frames (PHP's client listener port).
+   */
+  listeners: ListenerOptions[];
+  /**
+   * Custom raw TCP framings, by `name` = the listener URL scheme that selects them (a custom `text` or
+   * `frame` replaces the built-in one). Default: none; `text` and `frame` are always available.
+   */
+  framings?: ClientFraming[];
   /**
    * Inner IPv4 address announced to the register and embedded in every client_id; workers and SDK clients
    * must be able to reach it. The inner listener binds to it. Env GATEWAY_LAN_IP, default 127.0.0.1.
@@ -44,7 +53,11 @@ export interface GatewayOptions {
   registers: HostPort[];
   /** Shared secret of the inner links; null = plaintext (INNER_PLAINTEXT=true). Env SECRET_KEY. */
   secret: Buffer | null;
-  /** Largest client message accepted, in bytes; larger ones close the client with 1009. Env GATEWAY_MAX_MESSAGE_BYTES, default 1 MiB. */
+  /**
+   * Largest client message accepted, in bytes, on every listener (for raw TCP without the framing's bytes);
+   * a larger one closes a WebSocket client with 1009 and a reason, and ends a raw TCP connection.
+   * Env GATEWAY_MAX_MESSAGE_BYTES, default 1 MiB.
+   */
   maxMessageSize?: number;
   /** Largest inner frame accepted from a worker or SDK client, in bytes. Default 10 MiB. */
   maxFrameSize?: number;
@@ -119,9 +132,11 @@ export interface GatewayOptions {
   router?: WorkerRouterStrategy;
 }
 
-export function gatewayOptionsFromEnv(env: Env = process.env): GatewayOptions {
+/** `framings`: custom framings whose names GATEWAY_LISTEN may use as schemes (passed on in the options). */
+export function gatewayOptionsFromEnv(env: Env = process.env, framings: ClientFraming[] = []): GatewayOptions {
   return {
-    listen: readWebSocketListen(env, 'GATEWAY_LISTEN', 'ws://0.0.0.0:7272'),
+    listeners: listenersFromEnv(env, framings),
+    ...(framings.length > 0 ? { framings } : {}),
     lanIp: readIPv4(env, 'GATEWAY_LAN_IP', '127.0.0.1'),
     startPort: readPort(env, 'GATEWAY_START_PORT', 2000),
     registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),

@@ -1,13 +1,11 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
-import { ipv4ToNumber, remoteIpToNumber } from '../protocol/client-id';
-import { parseQuery, type ClientHandshake } from '../protocol/client-handshake';
+import { ipv4ToNumber } from '../protocol/client-id';
+import type { ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { RegisterClient } from '../register/register-client';
 import { ClientConnection } from './client-connection';
-import { WebSocketClientSocket, type ClientSocket } from './client-socket';
+import type { ClientSocket } from './client-socket';
 import { ConnectionLimits, MessageRateLimit, RATE_LIMIT_CLOSE, type CloseReason } from './connection-limits';
 import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
@@ -23,6 +21,8 @@ import {
 } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import { HeartbeatWheel } from './heartbeat-wheel';
+import type { ClientListener, ListenerHooks } from './listeners/client-listener';
+import { createClientListener, framingRegistry, resolveListeners, type ResolvedListener } from './listeners/listener-factory';
 import { MembershipIndex } from './membership-index';
 import { SocketReaper } from './socket-reaper';
 import { CloseCode, WorkerDispatcher } from './worker-dispatcher';
@@ -38,8 +38,10 @@ export const SHUTDOWN_CLOSE: CloseReason = { code: 1001, reason: 'gateway shutti
 
 /** What {@link GatewayServer.start} bound to. */
 export interface GatewayAddresses {
-  /** e.g. ws://127.0.0.1:7272 */
+  /** The first client listener's URL with its bound port, e.g. ws://127.0.0.1:7272. */
   clientUrl: string;
+  /** Every client listener's URL with its bound port, in configuration order (the first is `clientUrl`). */
+  clientUrls: string[];
   /** "lanIp:port" announced to the register and embedded in client_ids. */
   innerAddress: string;
 }
@@ -55,12 +57,12 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   readonly counters = new GatewayCounters();
   private readonly dispatcher: WorkerDispatcher;
   private readonly lanIpNumber: number;
-  private wss: WebSocketServer | null = null;
+  private listeners: ClientListener[] = [];
   private inner: Server | null = null;
   private register: RegisterClient | null = null;
   private innerPort = 0;
+  /** The first client listener's port: the `gatewayPort` of event frames. */
   private clientPort = 0;
-  private listenUrl = '';
   /** Created once the inner port is known: the client_ids in query replies embed it. */
   private commands: GatewayCommands;
   // ---- liveness state (heartbeat, limits, shutdown)
@@ -126,13 +128,20 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async start(): Promise<GatewayAddresses> {
+    // Checked before anything is bound: a listener configuration error leaves nothing open behind it.
+    const listeners = resolveListeners(this.options.listeners ?? [], framingRegistry(this.options.framings), (i) => `listeners[${i}].url`);
     await this.listenInner();
-    await this.listenClients();
+    try {
+      await this.listenClients(listeners);
+    } catch (err) {
+      // A client address that cannot be bound (in use, no permission): release the inner port too.
+      const inner = this.inner;
+      this.inner = null;
+      await new Promise<void>((resolve) => (inner ? inner.close(() => resolve()) : resolve()));
+      throw err;
+    }
     const innerAddress = `${this.options.lanIp}:${this.innerPort}`;
-    const host = this.options.listen.host.includes(':') ? `[${this.options.listen.host}]` : this.options.listen.host;
-    const path = this.options.listen.path && this.options.listen.path !== '/' ? this.options.listen.path : '';
-    const clientUrl = `ws://${host}:${this.clientPort}${path}`;
-    this.listenUrl = clientUrl;
+    const clientUrls = this.listeners.map((l) => l.url);
     this.register = new RegisterClient({
       registers: this.options.registers,
       secret: this.options.secret,
@@ -141,9 +150,10 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     });
     this.register.start();
     this.logger.log(
-      `Gateway ready: clients ${clientUrl}, inner ${innerAddress}` + (this.options.secret ? '' : ' (plaintext inner links)'),
+      `Gateway ready: clients ${clientUrls.join(', ')}, inner ${innerAddress}` +
+        (this.options.secret ? '' : ' (plaintext inner links)'),
     );
-    return { clientUrl, innerAddress };
+    return { clientUrl: clientUrls[0], clientUrls, innerAddress };
   }
 
   /**
@@ -212,56 +222,35 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Stops every client listener from accepting; resolves once they are closed. Existing connections stay. */
   private async closeListeners(): Promise<void> {
-    const wss = this.wss;
-    this.wss = null;
-    if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
+    const listeners = this.listeners;
+    this.listeners = [];
+    await Promise.all(listeners.map((l) => l.close()));
   }
 
   // ---- client side -------------------------------------------------------------------------------
 
-  private async listenClients(): Promise<void> {
-    const { host, port, path } = this.options.listen;
-    const wss = new WebSocketServer({
-      host,
-      port,
-      path: path && path !== '/' ? path : undefined,
-      maxPayload: this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES,
-      perMessageDeflate: false,
-      clientTracking: false,
-    });
-    this.wss = wss;
-    await new Promise<void>((resolve, reject) => {
-      wss.once('error', reject);
-      wss.once('listening', () => {
-        wss.off('error', reject);
-        resolve();
-      });
-    });
-    wss.on('error', (err) => this.logger.error(`client listener error: ${err.message}`));
-    wss.on('connection', (ws, req) => this.onClientOpen(ws, req));
-    this.clientPort = (wss.address() as AddressInfo).port;
-  }
-
-  /** The WebSocket listener's part: builds the handshake and wires ws events to the listener-agnostic hooks. */
-  private onClientOpen(ws: WebSocket, req: IncomingMessage): void {
-    const socket = req.socket;
-    const remoteAddress = socket.remoteAddress ?? '';
-    const handshake: ClientHandshake = {
-      listener: this.listenUrl,
-      protocol: 'ws',
-      remoteAddress: remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress,
-      remotePort: socket.remotePort ?? 0,
-      url: req.url ?? '/',
-      query: parseQuery(req.url ?? '/'),
-      headers: req.headers,
+  /**
+   * Binds every configured client listener (ws, wss, text, frame, custom framings); they all feed the
+   * listener-agnostic hooks below, so client ids and the whole API work the same whatever the listener.
+   */
+  private async listenClients(resolved: ResolvedListener[]): Promise<void> {
+    const hooks: ListenerHooks = {
+      opened: (socket, handshake, remoteIp) => this.clientOpened(socket, handshake, remoteIp),
+      message: (client, data, binary) => this.clientMessage(client, data, binary),
+      closed: (client) => this.clientClosed(client),
+      activity: (client) => this.clientActivity(client),
+      counters: this.counters,
+      logger: this.logger,
     };
-    const client = this.clientOpened(new WebSocketClientSocket(ws), handshake, remoteIpToNumber(remoteAddress));
-    if (!client) return;
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.clientMessage(client, data, isBinary));
-    ws.on('pong', () => this.clientActivity(client));
-    ws.on('ping', () => this.clientActivity(client));
-    ws.on('error', (err) => this.logger.debug(`client ${client.id}: ${err.message}`));
-    ws.on('close', () => this.clientClosed(client));
+    const maxMessageBytes = this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.listeners = resolved.map((r) => createClientListener(r, hooks, maxMessageBytes));
+    try {
+      for (const listener of this.listeners) await listener.listen();
+    } catch (err) {
+      await this.closeListeners();
+      throw err;
+    }
+    this.clientPort = this.listeners[0].port;
   }
 
   // ---- listener-agnostic client hooks: every listener calls these -------------------------------

@@ -25,4 +25,6 @@ export class GatewayCounters {
   connectionsRejected = 0;
   /** Client events sent again to another worker because the first one went away before acknowledging them. */
   eventsRedelivered = 0;
+  /** Raw TCP clients disconnected for bytes their framing cannot decode (e.g. a frame:// length below 4). */
+  malformedDisconnects = 0;
 }

@@ -1,0 +1,44 @@
+import type { Logger } from '@nestjs/common';
+import type { ClientHandshake } from '../../protocol/client-handshake';
+import type { ClientConnection } from '../client-connection';
+import type { ClientSocket } from '../client-socket';
+import type { GatewayCounters } from '../gateway-stats';
+
+/**
+ * The gateway's listener-agnostic client hooks, as a listener sees them. A listener calls `opened` for every
+ * accepted connection, `message` for every complete message, and `closed` exactly once when an opened
+ * connection is gone (never for one that `opened` refused).
+ */
+export interface ListenerHooks {
+  /** Returns the connection, or null when the gateway refused it (it has then closed `socket`). */
+  opened(socket: ClientSocket, handshake: ClientHandshake, remoteIp: number): ClientConnection | null;
+  message(client: ClientConnection, data: Buffer, binary: boolean): void;
+  closed(client: ClientConnection): void;
+  /** A sign of life that is not a message (a WebSocket ping or pong): resets the heartbeat's count. */
+  activity(client: ClientConnection): void;
+  readonly counters: GatewayCounters;
+  readonly logger: Logger;
+}
+
+/** A bound client listener (WebSocket, TLS WebSocket, raw TCP with a framing). */
+export interface ClientListener {
+  /** Binds; rejects when the address cannot be bound. */
+  listen(): Promise<void>;
+  /** The URL as configured, with the bound port (e.g. "text://127.0.0.1:40123"); valid after listen(). */
+  readonly url: string;
+  /** The bound port; valid after listen(). */
+  readonly port: number;
+  /** Stops accepting; resolves once every connection it accepted is gone (existing ones are left open). */
+  close(): Promise<void>;
+}
+
+/** "host:port" for a URL: IPv6 hosts in brackets. */
+export function urlAuthority(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The peer address without the IPv4-mapped IPv6 prefix, as PHP reports it. */
+export function plainRemoteAddress(address: string | undefined): string {
+  const a = address ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}

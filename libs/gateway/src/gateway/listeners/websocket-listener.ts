@@ -1,0 +1,125 @@
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Server } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ListenUrl } from '../../config/environment';
+import { remoteIpToNumber } from '../../protocol/client-id';
+import { parseQuery, type ClientHandshake } from '../../protocol/client-handshake';
+import { plainRemoteAddress, urlAuthority, type ClientListener, type ListenerHooks } from './client-listener';
+import { GatewayWebSocket, type GatewayWebSocketOwner } from './gateway-websocket';
+import { listenOn } from './listen-on';
+
+/**
+ * A ws:// or wss:// client listener: an HTTP(S) server whose upgrades a `ws` server turns into
+ * {@link GatewayWebSocket}s. Plain HTTP requests get 426 Upgrade Required, upgrades to another path 400.
+ */
+export class WebSocketListener implements ClientListener, GatewayWebSocketOwner {
+  url = '';
+  port = 0;
+  private server: Server | null = null;
+  private wss: WebSocketServer | null = null;
+  /** The 1009 close reason, built once. */
+  private readonly tooBigReason: string;
+
+  constructor(
+    private readonly where: ListenUrl,
+    readonly hooks: ListenerHooks,
+    private readonly maxMessageBytes: number,
+    /** Present for wss://. */
+    private readonly tls?: SecureContextOptions,
+  ) {
+    this.tooBigReason = `message too big (limit ${maxMessageBytes} bytes)`;
+  }
+
+  async listen(): Promise<void> {
+    const server = this.tls ? createHttpsServer(this.tls, upgradeRequired) : createHttpServer(upgradeRequired);
+    this.server = server;
+    const wss = new WebSocketServer({
+      server,
+      path: this.where.path || undefined,
+      maxPayload: this.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      WebSocket: GatewayWebSocket,
+    });
+    this.wss = wss;
+    let listening = false;
+    // ws re-emits the server's errors here; before listening they reject listen() instead.
+    wss.on('error', (err) => listening && this.hooks.logger.error(`client listener ${this.url} error: ${err.message}`));
+    wss.on('connection', (ws: GatewayWebSocket, req: IncomingMessage) => this.accept(ws, req));
+    // A failed TLS handshake concerns one peer only (Node then destroys its socket).
+    server.on('tlsClientError', (err: Error) => this.hooks.logger.debug(`TLS handshake failed on ${this.url}: ${err.message}`));
+    await listenOn(server, this.where.port, this.where.host);
+    listening = true;
+    this.port = (server.address() as AddressInfo).port;
+    this.url = `${this.where.scheme}://${urlAuthority(this.where.host, this.port)}${this.where.path}`;
+  }
+
+  async close(): Promise<void> {
+    const { server, wss } = this;
+    this.server = this.wss = null;
+    wss?.close();
+    if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  messageTooBig(socket: GatewayWebSocket): string {
+    this.hooks.counters.oversizeDisconnects++;
+    this.hooks.logger.warn(`client ${socket.client?.id ?? '(not accepted)'} closed with 1009: ${this.tooBigReason}`);
+    return this.tooBigReason;
+  }
+
+  private accept(ws: GatewayWebSocket, req: IncomingMessage): void {
+    ws.owner = this;
+    ws.on('error', onSocketError);
+    const url = req.url ?? '/';
+    const handshake: ClientHandshake = {
+      listener: this.url,
+      protocol: this.where.scheme,
+      remoteAddress: plainRemoteAddress(req.socket.remoteAddress),
+      remotePort: req.socket.remotePort ?? 0,
+      url,
+      query: parseQuery(url),
+      headers: req.headers,
+    };
+    const client = this.hooks.opened(ws, handshake, remoteIpToNumber(req.socket.remoteAddress));
+    if (!client) return;
+    ws.client = client;
+    ws.on('message', onSocketMessage);
+    ws.on('close', onSocketClose);
+    // Any sign of life counts for the heartbeat, pongs (answers to our pings) and pings included.
+    ws.on('pong', onSocketActivity);
+    ws.on('ping', onSocketActivity);
+  }
+}
+
+// Shared listeners (`this` is the socket, one of ours): no closures per connection.
+
+function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const ws = this as GatewayWebSocket;
+  (ws.owner as WebSocketListener).hooks.message(ws.client!, data, isBinary);
+}
+
+function onSocketClose(this: WebSocket): void {
+  const ws = this as GatewayWebSocket;
+  (ws.owner as WebSocketListener).hooks.closed(ws.client!);
+}
+
+function onSocketActivity(this: WebSocket): void {
+  const ws = this as GatewayWebSocket;
+  (ws.owner as WebSocketListener).hooks.activity(ws.client!);
+}
+
+function onSocketError(this: WebSocket, err: Error): void {
+  // ws closes the connection itself; 'close' follows. An oversize message was already logged with its close.
+  if ((err as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
+  const ws = this as GatewayWebSocket;
+  (ws.owner as WebSocketListener).hooks.logger.debug(`client ${ws.client?.id ?? '(not accepted)'}: ${err.message}`);
+}
+
+/** Plain HTTP requests to a WebSocket listener: what ws answers when it owns the server. */
+function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
+  const body = STATUS_CODES[426]!;
+  res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+  res.end(body);
+}
