@@ -25,3 +25,10 @@ export * from './client/gateway-errors';
 export * from './client/gateway-links';
 export * from './protocol/gateway-request';
 export * from './config/run-or-exit';
+// ---- processes (GATEWAY_COUNT / WORKER_COUNT clusters, graceful exits) ----
+export * from './process/run-role';
+export * from './process/cluster-primary';
+export * from './process/graceful-shutdown';
+export * from './process/process-count';
+export * from './process/shutdown-bound';
+export * from './process/cluster-messages';
