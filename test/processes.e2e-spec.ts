@@ -1,7 +1,9 @@
 import { GatewayClient, GatewayClientPool, GatewayModule } from '@app/gateway';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
+import { resolve } from 'node:path';
 import {
   errorLines,
   exitWithin,
@@ -15,7 +17,16 @@ import {
   waitGone,
   type GatewayCluster,
 } from './support/cluster-processes';
-import { startGateway, startRegister, startRole, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
+import {
+  LoggedProcess,
+  startGateway,
+  startRegister,
+  startRole,
+  startWorker,
+  stopAll,
+  TEST_SECRET,
+  type RoleProcess,
+} from './support/roles';
 import { TestClient } from './support/ws-client';
 
 /**
@@ -433,5 +444,102 @@ describe('a gateway process that fails at start-up', () => {
     expect(childPids.length).toBeLessThanOrEqual(2);
     expect(proc.output).not.toMatch(/restarting it in/);
     expect(await waitGone(childPids)).toEqual([]);
+  });
+});
+
+// ---- Ctrl-C in a terminal: the signal reaches a whole process group -------------------------------------
+
+const ROOT = resolve(__dirname, '..');
+
+/** Every pid in the launcher's output ("[gateway] [Nest] PID  - ..."), by role. */
+function launcherPids(launcher: LoggedProcess): Map<string, Set<number>> {
+  const pids = new Map<string, Set<number>>();
+  for (const line of launcher.lines) {
+    const m = /^\[(register|gateway|worker)\] \[Nest\] (\d+)/.exec(line);
+    if (m) pids.set(m[1], new Set([...(pids.get(m[1]) ?? []), Number(m[2])]));
+  }
+  return pids;
+}
+
+describe('Ctrl-C in a terminal (SIGINT to the whole process group)', () => {
+  const started: LoggedProcess[] = [];
+  const pids = new Set<number>();
+  const clients: TestClient[] = [];
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    killQuietly([...pids].filter(isAlive));
+    pids.clear();
+    for (const p of started.splice(0)) await p.kill();
+    await stopAll();
+  });
+
+  /** Runs `args` with node in its own process group (as a shell runs a foreground job). */
+  function spawnGroupLeader(name: string, args: string[], env: Record<string, string>): LoggedProcess {
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const p = new LoggedProcess(name, child);
+    started.push(p);
+    return p;
+  }
+
+  it('stops a gateway primary and its children gracefully, once each (no "second signal" exit)', async () => {
+    const register = await startRegister();
+    const proc = spawnGroupLeader('gateway', [resolve(ROOT, 'dist', 'apps', 'gateway', 'main.js')], {
+      ...BASE.gateway,
+      REGISTER_ADDRESS: register.address,
+      GATEWAY_COUNT: '2',
+    });
+    const ready = await waitForNestLines(proc, /^2 gateway processes ready \(pids (\d+), (\d+)\)/, 1, 30_000);
+    const children = [Number(ready[0].match[1]), Number(ready[0].match[2])];
+    children.forEach((pid) => pids.add(pid));
+    process.kill(-proc.child.pid!, 'SIGINT');
+    const code = await exitWithin(proc, EXIT_BOUND_MS['gateway primary with 2 children']);
+    const context = `output:\n${proc.output}`;
+    expect({ context, code }).toEqual({ context, code: 0 });
+    expect({ context, errors: errorLines(proc) }).toEqual({ context, errors: [] });
+    expect(proc.output).not.toMatch(/received again/);
+    const closed = nestLines(proc).filter((l) => l.text === 'shut down cleanly').map((l) => l.pid);
+    expect(closed.sort()).toEqual([...children].sort());
+    expect(await waitGone(children)).toEqual([]);
+  });
+
+  it('npm start with GATEWAY_COUNT=2 and WORKER_COUNT=2: ready with every process, and Ctrl-C stops all of them with status 0', async () => {
+    const launcher = spawnGroupLeader('start-cluster', [resolve(ROOT, 'scripts', 'start-cluster.js')], {
+      REGISTER_LISTEN: '127.0.0.1:0',
+      GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+      GATEWAY_START_PORT: '0',
+      HTTP_LISTEN: '127.0.0.1:0',
+      GATEWAY_COUNT: '2',
+      WORKER_COUNT: '2',
+    });
+    const [, url, api] = await launcher.waitFor(
+      /GatewayWorker cluster ready \(2 gateway and 2 worker process\(es\)\): connect a WebSocket client to (ws:\/\/127\.0\.0\.1:\d+).*HTTP push API: (http:\/\/\S+\/api)/,
+      60_000,
+    );
+    for (const set of launcherPids(launcher).values()) for (const pid of set) pids.add(pid);
+    // Ready means every worker process is linked to every gateway process: 2 × 2 links.
+    expect(launcher.lines.filter((l) => /^\[worker\] .*Worker connected to gateway/.test(l)).length).toBeGreaterThanOrEqual(4);
+    const client = await TestClient.open(url);
+    clients.push(client);
+    client.send('hello cluster');
+    expect(await client.text(0, 10_000)).toBe('hello cluster');
+    const online = await fetch(`${api}/online`, { signal: AbortSignal.timeout(10_000) });
+    expect((await online.json()) as unknown).toMatchObject({ clients: 1 });
+
+    const byRole = launcherPids(launcher);
+    expect([byRole.get('register')?.size, byRole.get('gateway')?.size, byRole.get('worker')?.size]).toEqual([1, 3, 3]);
+    client.close();
+    process.kill(-launcher.child.pid!, 'SIGINT');
+    const code = await exitWithin(launcher, 60_000);
+    const context = `output:\n${launcher.output}`;
+    expect({ context, code }).toEqual({ context, code: 0 });
+    expect({ context, errors: errorLines(launcher) }).toEqual({ context, errors: [] });
+    expect(launcher.output).not.toMatch(/received again/);
+    expect(await waitGone([...pids])).toEqual([]);
   });
 });

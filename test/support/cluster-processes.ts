@@ -5,7 +5,10 @@ import { startRole, TEST_SECRET, type LoggedProcess, type RoleProcess } from './
  * level, waiting for several matching lines, exit codes within a bound, and pids that must be gone.
  */
 
-/** One Nest log line: "[Nest] 1234  - 11/21/2026, 3:01:20 PM     LOG [Gateway] text". */
+/**
+ * One Nest log line: "[Nest] 1234  - 11/21/2026, 3:01:20 PM     LOG [Gateway] text", possibly prefixed by
+ * scripts/start-cluster.js with the role ("[gateway] [Nest] ...").
+ */
 export interface NestLine {
   pid: number;
   level: string;
@@ -13,7 +16,7 @@ export interface NestLine {
   text: string;
 }
 
-const NEST_LINE = /^\[Nest\] (\d+)\s+-\s+.*?\s+(LOG|ERROR|WARN|DEBUG|VERBOSE|FATAL) \[([^\]]+)\] (.*)$/;
+const NEST_LINE = /^(?:\[\w+\] )?\[Nest\] (\d+)\s+-\s+.*?\s+(LOG|ERROR|WARN|DEBUG|VERBOSE|FATAL) \[([^\]]+)\] (.*)$/;
 
 export function nestLines(proc: LoggedProcess): NestLine[] {
   return proc.lines.flatMap((line) => {
