@@ -248,6 +248,25 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
     await until(async () => found!.client.received.some((m) => m.data.toString() === 'echo after restart'), (ok) => ok);
     expect(found!.client.received.some((m) => m.data.toString() === 'echo after restart')).toBe(true);
   });
+
+  it('restarts a gateway process stopped on its own with SIGTERM (one process recycled), without an error', async () => {
+    const victim = cluster.children[0];
+    const before = nestLines(cluster.proc).length;
+    process.kill(victim.pid, 'SIGTERM');
+    const restarted = /^gateway process #0 \(pid (\d+)\) restarted and ready/;
+    const [{ match }] = await waitForNestLines(cluster.proc, restarted, 1, 30_000);
+    childPids.add(Number(match[1]));
+    const lines = nestLines(cluster.proc).slice(before);
+    // The child stopped gracefully (exit 0): a warning in the primary, not an error.
+    expect(lines.filter((l) => l.pid === victim.pid && l.text === 'shut down cleanly')).toHaveLength(1);
+    expect(lines.filter((l) => l.text.includes(`(pid ${victim.pid}) exited (code 0); restarting it in`)).map((l) => l.level)).toEqual(['WARN']);
+    expect(lines.filter((l) => l.level === 'ERROR')).toEqual([]);
+    expect(await waitGone([victim.pid])).toEqual([]);
+    // Same index, so with GATEWAY_START_PORT=0 a new free port; the worker links to it.
+    const ready = nestLines(cluster.proc).find((l) => l.pid === Number(match[1]) && l.text.startsWith('Gateway ready: clients '));
+    const newInner = /inner (\S+)/.exec(ready!.text)![1];
+    await worker.waitFor(new RegExp(`Worker connected to gateway ${escape(newInner)}`), 20_000);
+  });
 });
 
 describe('WORKER_COUNT=2: two worker processes on one host', () => {
