@@ -525,7 +525,7 @@ describe('Ctrl-C in a terminal (SIGINT to the whole process group)', () => {
     const closed = nestLines(proc).filter((l) => l.text === 'shut down cleanly').map((l) => l.pid);
     expect(closed.sort()).toEqual([...children].sort());
     expect(await waitGone(children)).toEqual([]);
-  });
+  }, 90_000);
 
   it('npm start with GATEWAY_COUNT=2 and WORKER_COUNT=2: ready with every process, and Ctrl-C stops all of them with status 0', async () => {
     const launcher = spawnGroupLeader('start-cluster', [resolve(ROOT, 'scripts', 'start-cluster.js')], {
@@ -560,5 +560,5 @@ describe('Ctrl-C in a terminal (SIGINT to the whole process group)', () => {
     expect({ context, errors: errorLines(launcher) }).toEqual({ context, errors: [] });
     expect(launcher.output).not.toMatch(/received again/);
     expect(await waitGone([...pids])).toEqual([]);
-  });
+  }, 150_000);
 });
