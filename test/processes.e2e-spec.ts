@@ -88,6 +88,15 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+const RESTARTED = /^gateway process #\d+ \(pid (\d+)\) restarted and ready/;
+
+/** Waits for the next Nest line matching `re`: one more than there are now. */
+async function waitForNextNestLine(proc: RoleProcess, re: RegExp): Promise<{ pid: number; match: RegExpExecArray }> {
+  const seen = nestLines(proc).filter((l) => re.test(l.text)).length;
+  const found = await waitForNestLines(proc, re, seen + 1, 30_000);
+  return found[seen];
+}
+
 describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
   let register: { proc: RoleProcess; address: string };
   let cluster: GatewayCluster;
@@ -218,8 +227,7 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
     const victim = cluster.children[1];
     const before = nestLines(cluster.proc).length;
     process.kill(victim.pid, 'SIGKILL');
-    const restarted = /^gateway process #\d \(pid (\d+)\) restarted and ready/;
-    const [{ match }] = await waitForNestLines(cluster.proc, restarted, 1, 30_000);
+    const { match } = await waitForNextNestLine(cluster.proc, RESTARTED);
     const newPid = Number(match[1]);
     childPids.add(newPid);
     expect(newPid).not.toBe(victim.pid);
@@ -253,13 +261,16 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
     const victim = cluster.children[0];
     const before = nestLines(cluster.proc).length;
     process.kill(victim.pid, 'SIGTERM');
-    const restarted = /^gateway process #0 \(pid (\d+)\) restarted and ready/;
-    const [{ match }] = await waitForNestLines(cluster.proc, restarted, 1, 30_000);
+    const { match } = await waitForNextNestLine(cluster.proc, RESTARTED);
     childPids.add(Number(match[1]));
+    expect(Number(match[1])).not.toBe(victim.pid);
     const lines = nestLines(cluster.proc).slice(before);
     // The child stopped gracefully (exit 0): a warning in the primary, not an error.
     expect(lines.filter((l) => l.pid === victim.pid && l.text === 'shut down cleanly')).toHaveLength(1);
-    expect(lines.filter((l) => l.text.includes(`(pid ${victim.pid}) exited (code 0); restarting it in`)).map((l) => l.level)).toEqual(['WARN']);
+    const exits = lines.filter((l) => l.text.includes(`(pid ${victim.pid}) exited (code 0); restarting it in`));
+    expect(exits.map((l) => l.level)).toEqual(['WARN']);
+    // The new process takes the old one's index (the inner port rule startPort + index depends on it).
+    expect(match[0]).toContain(`${/#\d+ /.exec(exits[0].text)![0]}(pid `);
     expect(lines.filter((l) => l.level === 'ERROR')).toEqual([]);
     expect(await waitGone([victim.pid])).toEqual([]);
     // Same index, so with GATEWAY_START_PORT=0 a new free port; the worker links to it.
