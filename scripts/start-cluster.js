@@ -5,7 +5,10 @@
  * ws://127.0.0.1:7272 and the example worker, each its own process, from the built apps in dist/.
  * Uses SECRET_KEY when set, otherwise generates a random one and hands it to the three (never printed).
  * Any variable of README.md's table may be set to override a default; port 0 picks free ports.
- * Ctrl-C (SIGINT) or SIGTERM stops the three; if one of them dies, the others are stopped too.
+ * GATEWAY_COUNT / WORKER_COUNT (passed through) run several gateway / worker processes; the launcher waits
+ * until every one of them is up.
+ * Ctrl-C (SIGINT) or SIGTERM stops the three gracefully (a second one kills them at once); if one of them
+ * dies, the others are stopped too.
  */
 const { spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
@@ -29,6 +32,16 @@ if (!plaintext && !env.SECRET_KEY) {
 env.REGISTER_LISTEN = env.REGISTER_LISTEN || '127.0.0.1:1236';
 env.GATEWAY_LISTEN = env.GATEWAY_LISTEN || 'ws://127.0.0.1:7272';
 
+/** A role's process count as the role reads it; a bad value is the role's to report (it exits 1 naming it). */
+function count(name) {
+  const v = (env[name] || '').trim();
+  return /^\d{1,2}$/.test(v) && Number(v) >= 1 ? Number(v) : 1;
+}
+const gateways = count('GATEWAY_COUNT');
+const workers = count('WORKER_COUNT');
+/** Longer than any role's own shutdown bound (a worker's drain: WORKER_DRAIN_TIMEOUT_MS, 30 s, + margins). */
+const STOP_TIMEOUT_MS = 60_000;
+
 const children = [];
 let stopping = false;
 
@@ -36,26 +49,31 @@ let stopping = false;
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /**
- * Starts one role; resolves once every pattern of `ready` has matched a stdout line (ANSI colours removed), with
- * the matches in the order of `ready`.
+ * Starts one role; resolves once every pattern of `ready` has matched `times` stdout lines (ANSI colours
+ * removed; one line per process of the role, several with GATEWAY_COUNT / WORKER_COUNT), with the first match
+ * of each pattern in the order of `ready`.
+ *
+ * The role runs in its own process group (detached): a terminal's Ctrl-C then reaches only this launcher,
+ * which asks each role once with SIGTERM. Were they in our group, each would get SIGINT from the terminal and
+ * SIGTERM from us, and a second signal means "exit now, skip the graceful shutdown".
  */
 function start(role, main, roleEnv, ready) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main], { env: roleEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main], { env: roleEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     children.push(child);
-    const patterns = Array.isArray(ready) ? ready : [ready];
-    const matches = patterns.map(() => null);
+    const matches = ready.map(() => []);
     let matched = false;
     let partial = '';
     const onLine = (line) => {
       process.stdout.write(`[${role}] ${line}\n`);
       if (matched) return;
-      patterns.forEach((pattern, i) => {
-        matches[i] = matches[i] || pattern.exec(line.replace(ANSI, ''));
+      ready.forEach(({ re, times }, i) => {
+        const m = matches[i].length < times && re.exec(line.replace(ANSI, ''));
+        if (m) matches[i].push(m);
       });
-      if (matches.every(Boolean)) {
+      if (ready.every(({ times }, i) => matches[i].length >= times)) {
         matched = true;
-        resolve(Array.isArray(ready) ? matches : matches[0]);
+        resolve(matches.map((ms) => ms[0]));
       }
     };
     child.stdout.on('data', (chunk) => {
@@ -74,15 +92,21 @@ function start(role, main, roleEnv, ready) {
   });
 }
 
+const running = (child) => child.exitCode === null && child.signalCode === null;
+
 function stop(code) {
-  if (stopping) return;
+  if (stopping) {
+    // A second Ctrl-C: do not wait for graceful shutdowns.
+    for (const child of children) if (running(child)) child.kill('SIGKILL');
+    process.exit(1);
+  }
   stopping = true;
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  for (const child of children) if (running(child)) child.kill('SIGTERM');
   const deadline = setTimeout(() => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    process.exit(code);
-  }, 5000);
-  Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => {
+    for (const child of children) if (running(child)) child.kill('SIGKILL');
+    process.exit(1);
+  }, STOP_TIMEOUT_MS);
+  Promise.all(children.map((c) => (running(c) ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
     clearTimeout(deadline);
     process.exit(code);
   });
@@ -92,15 +116,17 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 (async () => {
-  const [, registerAddress] = await start('register', mains[0], env, /Register listening on (\S+)/);
+  const [[, registerAddress]] = await start('register', mains[0], env, [{ re: /Register listening on (\S+)/, times: 1 }]);
   const roleEnv = { ...env, REGISTER_ADDRESS: env.REGISTER_ADDRESS || registerAddress };
-  const [, url] = await start('gateway', mains[1], roleEnv, /Gateway ready: clients (\S+),/);
+  const [[, url]] = await start('gateway', mains[1], roleEnv, [{ re: /Gateway ready: clients (\S+),/, times: gateways }]);
   const workerEnv = { ...roleEnv, HTTP_LISTEN: env.HTTP_LISTEN || '127.0.0.1:3000' };
-  const ready = [/Worker connected to gateway/];
-  if (!/^(off|false|no|0)$/i.test(workerEnv.HTTP_LISTEN)) ready.push(/HTTP API listening on (\S+)/);
+  // Every worker process links to every gateway process.
+  const ready = [{ re: /Worker connected to gateway/, times: workers * gateways }];
+  if (!/^(off|false|no|0)$/i.test(workerEnv.HTTP_LISTEN)) ready.push({ re: /HTTP API listening on (\S+)/, times: workers });
   const [, http] = await start('worker', mains[2], workerEnv, ready);
+  const processes = gateways > 1 || workers > 1 ? ` (${gateways} gateway and ${workers} worker process(es))` : '';
   console.log(
-    `\nGatewayWorker cluster ready: connect a WebSocket client to ${url} (chat: send {"type":"login","name":"Ann","room":"lobby"}; ` +
+    `\nGatewayWorker cluster ready${processes}: connect a WebSocket client to ${url} (chat: send {"type":"login","name":"Ann","room":"lobby"}; ` +
       `any other message is echoed back).` +
       (http ? ` HTTP push API: ${http[1]} (POST /notify, POST /kick, GET /online).` : '') +
       ` Ctrl-C stops it.\n`,

@@ -1,30 +1,47 @@
-import { GatewayTransport, readHttpListen, runOrExit, workerOptionsFromEnv } from '@app/gateway';
+import { GatewayTransport, readHttpListen, runRole, shutdownBoundMs, workerOptionsFromEnv } from '@app/gateway';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { GatewayHttpErrorsFilter } from './api/gateway-http-errors.filter';
 import { WorkerAppModule } from './worker-app.module';
 
-// Configured by REGISTER_ADDRESS, SECRET_KEY, WORKER_NAME and HTTP_LISTEN; see README.md.
-runOrExit('Worker', async () => {
-  const options = workerOptionsFromEnv();
-  const http = readHttpListen(process.env, 'HTTP_LISTEN', '127.0.0.1:3000');
-  // A hybrid app: the gateway transport for client events, HTTP for the push API. The global pipe and filter
-  // below are the HTTP side's (status codes); the client handlers bind ValidationPipe and GatewayExceptionFilter
-  // on their controllers (ChatController), because a connected microservice registers its handlers at once and
-  // ignores global pipes and filters added to it afterwards.
-  const app = await NestFactory.create(WorkerAppModule.configure(options), { logger: ['log', 'error', 'warn'] });
-  app.connectMicroservice({ strategy: app.get(GatewayTransport) });
-  app.useGlobalPipes(new ValidationPipe({ transform: true }));
-  app.useGlobalFilters(new GatewayHttpErrorsFilter());
-  app.enableShutdownHooks();
-  await app.startAllMicroservices();
-  if (http) {
-    await app.listen(http.port, http.host);
-    const address = app.getHttpServer().address() as AddressInfo;
-    const host = address.address.includes(':') ? `[${address.address}]` : address.address;
-    new Logger('Worker').log(`HTTP API listening on http://${host}:${address.port}/api`);
-  } else {
-    await app.init();
-  }
+// Configured by REGISTER_ADDRESS, SECRET_KEY, WORKER_NAME and HTTP_LISTEN; see README.md. WORKER_COUNT=n runs
+// n worker processes (a Node cluster), each linked to every gateway; they share the HTTP port.
+// SIGINT / SIGTERM: the drain, then exit 0 (bounded by WORKER_DRAIN_TIMEOUT_MS + 5 s).
+runRole({
+  role: 'Worker',
+  cluster: { countVariable: 'WORKER_COUNT', indexVariable: 'WORKER_INDEX' },
+  configure: () => ({
+    options: workerOptionsFromEnv(),
+    http: readHttpListen(process.env, 'HTTP_LISTEN', '127.0.0.1:3000'),
+  }),
+  shutdownTimeoutMs: shutdownBoundMs(process.env, 'WORKER_DRAIN_TIMEOUT_MS', 30_000),
+  start: async ({ options, http }) => {
+    // A hybrid app: the gateway transport for client events, HTTP for the push API. The global pipe and filter
+    // below are the HTTP side's (status codes); the client handlers bind ValidationPipe and GatewayExceptionFilter
+    // on their controllers (ChatController), because a connected microservice registers its handlers at once and
+    // ignores global pipes and filters added to it afterwards.
+    const app = await NestFactory.create(WorkerAppModule.configure(options), { logger: ['log', 'error', 'warn'] });
+    app.connectMicroservice({ strategy: app.get(GatewayTransport) });
+    app.useGlobalPipes(new ValidationPipe({ transform: true }));
+    app.useGlobalFilters(new GatewayHttpErrorsFilter());
+    await app.startAllMicroservices();
+    if (http) {
+      await app.listen(http.port, http.host);
+      const address = app.getHttpServer().address() as AddressInfo;
+      const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+      new Logger('Worker').log(`HTTP API listening on http://${host}:${address.port}/api`);
+    } else {
+      await app.init();
+    }
+    // Drain first (the gateways stop sending, handlers in flight finish and are acknowledged), then close: Nest's
+    // close() of a hybrid app runs the modules' destroy hooks before it closes the microservice, and handlers
+    // still running may need what those hooks tear down.
+    return {
+      close: async () => {
+        await app.get(GatewayTransport).drain();
+        await app.close();
+      },
+    };
+  },
 });

@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ApiController } from './api/api.controller';
 import { ChatController } from './chat/chat.controller';
 import { EchoController } from './echo.controller';
+import { ProcessInfoController } from './process-info.controller';
 
 /** The example business app: chat rooms, echo for anything else, and an HTTP push API. */
 @Module({})
@@ -11,7 +12,7 @@ export class WorkerAppModule {
     return {
       module: WorkerAppModule,
       imports: [GatewayModule.forWorker(options)],
-      controllers: [ChatController, EchoController, ApiController],
+      controllers: [ChatController, EchoController, ApiController, ProcessInfoController],
     };
   }
 }

@@ -42,3 +42,10 @@ export * from './gateway/listeners/message-parts';
 export * from './gateway/listeners/text-framing';
 export * from './gateway/listeners/frame-framing';
 export * from './gateway/listeners/gateway-websocket';
+// Processes: GATEWAY_COUNT / WORKER_COUNT clusters, graceful exits
+export * from './process/run-role';
+export * from './process/cluster-primary';
+export * from './process/graceful-shutdown';
+export * from './process/process-count';
+export * from './process/shutdown-bound';
+export * from './process/cluster-messages';

@@ -357,7 +357,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     this.inner = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.startPort, this.options.lanIp, () => {
+      // exclusive: in a cluster (GATEWAY_COUNT) every gateway process needs its own inner port, never a shared one.
+      server.listen({ port: this.options.startPort, host: this.options.lanIp, exclusive: true }, () => {
         server.off('error', reject);
         resolve();
       });
