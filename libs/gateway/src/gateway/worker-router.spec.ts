@@ -1,3 +1,4 @@
+import { prng } from '../../../../test/support/seeded-random';
 import type { GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
 import { ClientConnection } from './client-connection';
@@ -63,18 +64,6 @@ describe('WorkerRouter', () => {
     expect(router.size).toBe(1);
   });
 });
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function spread(router: WorkerRouter, clients: number): Record<string, number> {
   const counts: Record<string, number> = {};
