@@ -27,7 +27,7 @@ export type WorkerRouterFunction = (workers: readonly WorkerInfo[], client: Rout
  * How a gateway spreads clients over workers (env GATEWAY_ROUTER for the named ones). Every strategy is
  * sticky: a client keeps its worker until it disconnects, the worker goes away, or the worker drains.
  *  - 'least-connections' (default): the worker with the fewest clients on this gateway (PHP's default);
- *  - 'random': uniformly at random (PHP's `$router = [Gateway::class, 'routerRand']`);
+ *  - 'random': uniformly at random (PHP's `Gateway::$selectLoadBalancingMode = 'router_random'`);
  *  - 'latency': weighted least connections, weight = health score 1 / (1 + 1.5 · ack delay in s): the worker
  *    with the smallest (clients + 1) / score, so a worker acknowledging in 1 s gets 0.4 times the clients of an
  *    instant one, and equally healthy workers share evenly;
