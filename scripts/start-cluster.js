@@ -60,6 +60,7 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 function start(role, main, roleEnv, ready) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main], { env: roleEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.role = role;
     children.push(child);
     const matches = ready.map(() => []);
     let matched = false;
@@ -101,12 +102,23 @@ function stop(code) {
     process.exit(1);
   }
   stopping = true;
-  for (const child of children) if (running(child)) child.kill('SIGTERM');
   const deadline = setTimeout(() => {
     for (const child of children) if (running(child)) child.kill('SIGKILL');
     process.exit(1);
   }, STOP_TIMEOUT_MS);
-  Promise.all(children.map((c) => (running(c) ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
+  // In the order a production roll-out stops them: the gateway first (its clients are told to reconnect and
+  // their close events still reach the worker), then the worker (it drains), the register last (the others
+  // deregister from it instead of logging it unreachable).
+  const rank = { gateway: 0, worker: 1, register: 2 };
+  const order = [...children].sort((a, b) => rank[a.role] - rank[b.role]);
+  (async () => {
+    for (const child of order) {
+      if (!running(child)) continue;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  })().then(() => {
     clearTimeout(deadline);
     process.exit(code);
   });
