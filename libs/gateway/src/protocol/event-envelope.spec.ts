@@ -7,6 +7,25 @@ describe('event envelope', () => {
     expect(decodeEventEnvelope(encodeEventEnvelope(0, 'null'))).toEqual({ v: 0, session: null });
   });
 
+  it('decodes the plain envelope (no session, uid or handshake) exactly as JSON.parse would', () => {
+    const cases = [
+      encodeEventEnvelope(0, 'null', undefined, null, 1),
+      encodeEventEnvelope(0, 'null'),
+      encodeEventEnvelope(123456789012, 'null', undefined, undefined, 4294967295),
+      encodeEventEnvelope(7, 'null', undefined, 'u1', 9),
+      encodeEventEnvelope(7, 'null', '{"remoteAddress":"::1"}', null, 9),
+      encodeEventEnvelope(7, '{}', undefined, null, 9),
+      encodeEventEnvelope(7, '{"a":null}', undefined, null, 9),
+    ];
+    for (const ext of cases) expect(decodeEventEnvelope(ext)).toEqual(JSON.parse(ext.toString()));
+    expect(decodeEventEnvelope(encodeEventEnvelope(2, 'null', undefined, null, 5))).toEqual({ q: 5, v: 2, session: null });
+    // Near misses of the plain layout take the JSON path and its checks.
+    expect(decodeEventEnvelope(Buffer.from('{"q":5, "v":2,"session":null}'))).toEqual({ q: 5, v: 2, session: null });
+    expect(() => decodeEventEnvelope(Buffer.from('{"q":5,"w":2,"session":null}'))).toThrow(/not an event envelope/);
+    expect(() => decodeEventEnvelope(Buffer.from('{"q":5,"v":2x,"session":null}'))).toThrow();
+    expect(() => decodeEventEnvelope(Buffer.from('{"q":,"v":2,"session":null}'))).toThrow();
+  });
+
   it('rejects ext data that is not an envelope', () => {
     expect(() => decodeEventEnvelope(Buffer.from('{"session":{}}'))).toThrow(/not an event envelope/);
     expect(() => decodeEventEnvelope(Buffer.from('a:0:{}'))).toThrow();

@@ -37,11 +37,57 @@ export function encodeEventEnvelope(
 }
 
 export function decodeEventEnvelope(ext: Buffer): EventEnvelope {
+  const fast = decodePlainEnvelope(ext);
+  if (fast) return fast;
   const value = JSON.parse(ext.toString('utf8')) as EventEnvelope;
   if (typeof value !== 'object' || value === null || typeof value.v !== 'number') {
     throw new Error('event ext_data is not an event envelope');
   }
   return value;
+}
+
+const SESSION_NULL_END = Buffer.from('"session":null}', 'latin1');
+const CH_QUOTE = 0x22;
+const CH_COMMA = 0x2c;
+const CH_0 = 0x30;
+
+/**
+ * The envelope of most events, `{"q":<n>,"v":<n>,"session":null}` (a client without a session, no uid, no
+ * handshake), read straight from the bytes as encodeEventEnvelope writes them: no string decode, no JSON.parse.
+ * Anything else (or any deviation from that exact layout) returns null and takes the JSON path.
+ */
+function decodePlainEnvelope(ext: Buffer): EventEnvelope | null {
+  const n = ext.length;
+  if (n < 22 || ext[0] !== 0x7b /* { */ || ext[1] !== CH_QUOTE || ext[3] !== CH_QUOTE || ext[4] !== 0x3a /* : */) return null;
+  if (ext.compare(SESSION_NULL_END, 0, SESSION_NULL_END.length, n - SESSION_NULL_END.length, n) !== 0) return null;
+  let at = 5;
+  let q: number | undefined;
+  if (ext[2] === 0x71 /* q */) {
+    q = 0;
+    const start = at;
+    for (; at < n && ext[at] !== CH_COMMA; at++) {
+      const d = ext[at] - CH_0;
+      if (d < 0 || d > 9) return null;
+      q = q * 10 + d;
+    }
+    if (at === start || at - start > 10) return null;
+    // `,"v":` must follow.
+    if (ext[at + 1] !== CH_QUOTE || ext[at + 2] !== 0x76 /* v */ || ext[at + 3] !== CH_QUOTE || ext[at + 4] !== 0x3a) return null;
+    at += 5;
+  } else if (ext[2] !== 0x76 /* v */) {
+    return null;
+  }
+  let v = 0;
+  const start = at;
+  for (; at < n && ext[at] !== CH_COMMA; at++) {
+    const d = ext[at] - CH_0;
+    if (d < 0 || d > 9) return null;
+    v = v * 10 + d;
+  }
+  if (at === start || at - start > 15) return null;
+  // What is left must be exactly `,"session":null}`.
+  if (at + 1 !== n - SESSION_NULL_END.length) return null;
+  return q === undefined ? { v, session: null } : { q, v, session: null };
 }
 
 /**
