@@ -92,8 +92,10 @@ export function decodeFrame(buf: Buffer): GatewayFrame {
     connectionId: buf.readUInt32BE(17),
     flag: buf.readUInt8(21),
     gatewayPort: buf.readUInt16BE(22),
-    ext: buf.subarray(HEADER_LENGTH, HEADER_LENGTH + extLength),
-    body: buf.subarray(HEADER_LENGTH + extLength),
+    // Most frames leave ext (replies, commands) or body (acks of nothing) empty: the shared empty buffer costs
+    // no subarray allocation.
+    ext: extLength === 0 ? EMPTY : buf.subarray(HEADER_LENGTH, HEADER_LENGTH + extLength),
+    body: packLength === HEADER_LENGTH + extLength ? EMPTY : buf.subarray(HEADER_LENGTH + extLength),
   };
 }
 
