@@ -1,4 +1,5 @@
-import { decodeEventEnvelope, encodeEventEnvelope, mergeSession, parseSessionJson } from './event-envelope';
+import { decodeEventEnvelope, encodeEventEnvelope, encodeEventFrame, mergeSession, parseSessionJson } from './event-envelope';
+import { encodeFrame } from './frame';
 
 describe('event envelope', () => {
   it('splices session and handshake JSON without parsing them, and decodes back', () => {
@@ -24,6 +25,22 @@ describe('event envelope', () => {
     expect(() => decodeEventEnvelope(Buffer.from('{"q":5,"w":2,"session":null}'))).toThrow(/not an event envelope/);
     expect(() => decodeEventEnvelope(Buffer.from('{"q":5,"v":2x,"session":null}'))).toThrow();
     expect(() => decodeEventEnvelope(Buffer.from('{"q":,"v":2,"session":null}'))).toThrow();
+  });
+
+  it('encodes a whole event frame exactly as encodeFrame of the envelope would', () => {
+    const header = { cmd: 3, localIp: 0x7f000001, localPort: 2300, clientIp: 0x0a000009, clientPort: 51000, connectionId: 0xfffffffe, flag: 5, gatewayPort: 7272 };
+    const bodies = [Buffer.alloc(0), Buffer.from('héllo wörld'), Buffer.from([0, 255, 1])];
+    const envelopes: [number, string, string | undefined, string | null | undefined, number | undefined][] = [
+      [0, 'null', undefined, null, 1],
+      [3, '{"nick":"bøb"}', '{"remoteAddress":"::1"}', 'ü1', 4294967295],
+      [7, '{}', undefined, undefined, undefined],
+    ];
+    for (const body of bodies) {
+      for (const [v, session, handshake, uid, seq] of envelopes) {
+        const expected = encodeFrame({ ...header, ext: encodeEventEnvelope(v, session, handshake, uid, seq), body });
+        expect(encodeEventFrame(header, body, v, session, handshake, uid, seq).equals(expected)).toBe(true);
+      }
+    }
   });
 
   it('rejects ext data that is not an envelope', () => {

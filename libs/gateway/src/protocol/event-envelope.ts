@@ -1,4 +1,5 @@
 import type { ClientHandshake } from './client-handshake';
+import { HEADER_LENGTH } from './frame';
 
 /**
  * ext_data of client events (OnConnect, OnMessage, OnClose) in the native profile: a JSON object
@@ -34,6 +35,55 @@ export function encodeEventEnvelope(
     (uid == null ? '' : `,"uid":${JSON.stringify(uid)}`) +
     (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
   return Buffer.from(text, 'utf8');
+}
+
+/** Header fields of a client event frame (OnConnect, OnMessage, OnClose) as the gateway fills them. */
+export interface EventFrameHeader {
+  cmd: number;
+  localIp: number;
+  localPort: number;
+  clientIp: number;
+  clientPort: number;
+  connectionId: number;
+  flag: number;
+  gatewayPort: number;
+}
+
+/**
+ * The whole event frame (header, envelope as ext, client message as body) in one allocation: the same bytes as
+ * `encodeFrame({...header, ext: encodeEventEnvelope(version, sessionJson, handshakeJson, uid, seq), body})`
+ * without the intermediate envelope buffer and frame object, once per client message on the gateway.
+ */
+export function encodeEventFrame(
+  header: EventFrameHeader,
+  body: Buffer,
+  version: number,
+  sessionJson: string,
+  handshakeJson?: string,
+  uid?: string | null,
+  seq?: number,
+): Buffer {
+  const text =
+    (seq === undefined ? '{' : `{"q":${seq},`) +
+    `"v":${version},"session":${sessionJson}` +
+    (uid == null ? '' : `,"uid":${JSON.stringify(uid)}`) +
+    (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
+  const extLength = Buffer.byteLength(text, 'utf8');
+  const packLength = HEADER_LENGTH + extLength + body.length;
+  const out = Buffer.allocUnsafe(packLength);
+  out.writeUInt32BE(packLength, 0);
+  out[4] = header.cmd;
+  out.writeUInt32BE(header.localIp >>> 0, 5);
+  out.writeUInt16BE(header.localPort, 9);
+  out.writeUInt32BE(header.clientIp >>> 0, 11);
+  out.writeUInt16BE(header.clientPort, 15);
+  out.writeUInt32BE(header.connectionId >>> 0, 17);
+  out[21] = header.flag;
+  out.writeUInt16BE(header.gatewayPort, 22);
+  out.writeUInt32BE(extLength, 24);
+  out.write(text, HEADER_LENGTH, extLength, 'utf8');
+  body.copy(out, HEADER_LENGTH + extLength);
+  return out;
 }
 
 export function decodeEventEnvelope(ext: Buffer): EventEnvelope {
