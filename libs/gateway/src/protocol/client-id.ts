@@ -15,12 +15,19 @@ export interface ClientAddress {
 
 const CLIENT_ID = /^[0-9a-f]{20}$/;
 
+// The gateway part of the last client_id encoded: a worker encodes one per event, nearly always for the same
+// few gateways, so the first 12 characters are reused instead of formatted again.
+let lastIp = -1;
+let lastPort = -1;
+let lastPrefix = '';
+
 export function encodeClientId(a: ClientAddress): string {
-  return (
-    (a.localIp >>> 0).toString(16).padStart(8, '0') +
-    a.localPort.toString(16).padStart(4, '0') +
-    (a.connectionId >>> 0).toString(16).padStart(8, '0')
-  );
+  if (a.localIp !== lastIp || a.localPort !== lastPort) {
+    lastPrefix = (a.localIp >>> 0).toString(16).padStart(8, '0') + a.localPort.toString(16).padStart(4, '0');
+    lastIp = a.localIp;
+    lastPort = a.localPort;
+  }
+  return lastPrefix + (a.connectionId >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Decodes a client_id; throws a clear error for anything that is not 20 hex characters. */

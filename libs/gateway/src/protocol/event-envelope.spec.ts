@@ -1,10 +1,46 @@
-import { decodeEventEnvelope, encodeEventEnvelope, mergeSession, parseSessionJson } from './event-envelope';
+import { decodeEventEnvelope, encodeEventEnvelope, encodeEventFrame, mergeSession, parseSessionJson } from './event-envelope';
+import { encodeFrame } from './frame';
 
 describe('event envelope', () => {
   it('splices session and handshake JSON without parsing them, and decodes back', () => {
     const ext = encodeEventEnvelope(3, '{"nick":"bob"}', '{"remoteAddress":"::1"}');
     expect(decodeEventEnvelope(ext)).toEqual({ v: 3, session: { nick: 'bob' }, handshake: { remoteAddress: '::1' } });
     expect(decodeEventEnvelope(encodeEventEnvelope(0, 'null'))).toEqual({ v: 0, session: null });
+  });
+
+  it('decodes the plain envelope (no session, uid or handshake) exactly as JSON.parse would', () => {
+    const cases = [
+      encodeEventEnvelope(0, 'null', undefined, null, 1),
+      encodeEventEnvelope(0, 'null'),
+      encodeEventEnvelope(123456789012, 'null', undefined, undefined, 4294967295),
+      encodeEventEnvelope(7, 'null', undefined, 'u1', 9),
+      encodeEventEnvelope(7, 'null', '{"remoteAddress":"::1"}', null, 9),
+      encodeEventEnvelope(7, '{}', undefined, null, 9),
+      encodeEventEnvelope(7, '{"a":null}', undefined, null, 9),
+    ];
+    for (const ext of cases) expect(decodeEventEnvelope(ext)).toEqual(JSON.parse(ext.toString()));
+    expect(decodeEventEnvelope(encodeEventEnvelope(2, 'null', undefined, null, 5))).toEqual({ q: 5, v: 2, session: null });
+    // Near misses of the plain layout take the JSON path and its checks.
+    expect(decodeEventEnvelope(Buffer.from('{"q":5, "v":2,"session":null}'))).toEqual({ q: 5, v: 2, session: null });
+    expect(() => decodeEventEnvelope(Buffer.from('{"q":5,"w":2,"session":null}'))).toThrow(/not an event envelope/);
+    expect(() => decodeEventEnvelope(Buffer.from('{"q":5,"v":2x,"session":null}'))).toThrow();
+    expect(() => decodeEventEnvelope(Buffer.from('{"q":,"v":2,"session":null}'))).toThrow();
+  });
+
+  it('encodes a whole event frame exactly as encodeFrame of the envelope would', () => {
+    const header = { cmd: 3, localIp: 0x7f000001, localPort: 2300, clientIp: 0x0a000009, clientPort: 51000, connectionId: 0xfffffffe, flag: 5, gatewayPort: 7272 };
+    const bodies = [Buffer.alloc(0), Buffer.from('héllo wörld'), Buffer.from([0, 255, 1])];
+    const envelopes: [number, string, string | undefined, string | null | undefined, number | undefined][] = [
+      [0, 'null', undefined, null, 1],
+      [3, '{"nick":"bøb"}', '{"remoteAddress":"::1"}', 'ü1', 4294967295],
+      [7, '{}', undefined, undefined, undefined],
+    ];
+    for (const body of bodies) {
+      for (const [v, session, handshake, uid, seq] of envelopes) {
+        const expected = encodeFrame({ ...header, ext: encodeEventEnvelope(v, session, handshake, uid, seq), body });
+        expect(encodeEventFrame(header, body, v, session, handshake, uid, seq).equals(expected)).toBe(true);
+      }
+    }
   });
 
   it('rejects ext data that is not an envelope', () => {

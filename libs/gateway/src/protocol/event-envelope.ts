@@ -1,4 +1,5 @@
 import type { ClientHandshake } from './client-handshake';
+import { HEADER_LENGTH } from './frame';
 
 /**
  * ext_data of client events (OnConnect, OnMessage, OnClose) in the native profile: a JSON object
@@ -36,12 +37,110 @@ export function encodeEventEnvelope(
   return Buffer.from(text, 'utf8');
 }
 
+/** Header fields of a client event frame (OnConnect, OnMessage, OnClose) as the gateway fills them. */
+export interface EventFrameHeader {
+  cmd: number;
+  localIp: number;
+  localPort: number;
+  clientIp: number;
+  clientPort: number;
+  connectionId: number;
+  flag: number;
+  gatewayPort: number;
+}
+
+/**
+ * The whole event frame (header, envelope as ext, client message as body) in one allocation: the same bytes as
+ * `encodeFrame({...header, ext: encodeEventEnvelope(version, sessionJson, handshakeJson, uid, seq), body})`
+ * without the intermediate envelope buffer and frame object, once per client message on the gateway.
+ */
+export function encodeEventFrame(
+  header: EventFrameHeader,
+  body: Buffer,
+  version: number,
+  sessionJson: string,
+  handshakeJson?: string,
+  uid?: string | null,
+  seq?: number,
+): Buffer {
+  const text =
+    (seq === undefined ? '{' : `{"q":${seq},`) +
+    `"v":${version},"session":${sessionJson}` +
+    (uid == null ? '' : `,"uid":${JSON.stringify(uid)}`) +
+    (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
+  const extLength = Buffer.byteLength(text, 'utf8');
+  const packLength = HEADER_LENGTH + extLength + body.length;
+  const out = Buffer.allocUnsafe(packLength);
+  out.writeUInt32BE(packLength, 0);
+  out[4] = header.cmd;
+  out.writeUInt32BE(header.localIp >>> 0, 5);
+  out.writeUInt16BE(header.localPort, 9);
+  out.writeUInt32BE(header.clientIp >>> 0, 11);
+  out.writeUInt16BE(header.clientPort, 15);
+  out.writeUInt32BE(header.connectionId >>> 0, 17);
+  out[21] = header.flag;
+  out.writeUInt16BE(header.gatewayPort, 22);
+  out.writeUInt32BE(extLength, 24);
+  out.write(text, HEADER_LENGTH, extLength, 'utf8');
+  body.copy(out, HEADER_LENGTH + extLength);
+  return out;
+}
+
 export function decodeEventEnvelope(ext: Buffer): EventEnvelope {
+  const fast = decodePlainEnvelope(ext);
+  if (fast) return fast;
   const value = JSON.parse(ext.toString('utf8')) as EventEnvelope;
   if (typeof value !== 'object' || value === null || typeof value.v !== 'number') {
     throw new Error('event ext_data is not an event envelope');
   }
   return value;
+}
+
+const SESSION_NULL_END = Buffer.from('"session":null}', 'latin1');
+const CH_QUOTE = 0x22;
+const CH_COMMA = 0x2c;
+const CH_0 = 0x30;
+
+/**
+ * The envelope of most events, `{"q":<n>,"v":<n>,"session":null}` (a client without a session, no uid, no
+ * handshake), read straight from the bytes as encodeEventEnvelope writes them: no string decode, no JSON.parse.
+ * Anything else (or any deviation from that exact layout) returns null and takes the JSON path.
+ */
+function decodePlainEnvelope(ext: Buffer): EventEnvelope | null {
+  const n = ext.length;
+  if (n < 22 || ext[0] !== 0x7b /* { */ || ext[1] !== CH_QUOTE || ext[3] !== CH_QUOTE || ext[4] !== 0x3a /* : */) return null;
+  // A byte loop: Buffer#compare with offsets costs more than these 15 comparisons.
+  for (let i = 0, at = n - SESSION_NULL_END.length; i < SESSION_NULL_END.length; i++, at++) {
+    if (ext[at] !== SESSION_NULL_END[i]) return null;
+  }
+  let at = 5;
+  let q: number | undefined;
+  if (ext[2] === 0x71 /* q */) {
+    q = 0;
+    const start = at;
+    for (; at < n && ext[at] !== CH_COMMA; at++) {
+      const d = ext[at] - CH_0;
+      if (d < 0 || d > 9) return null;
+      q = q * 10 + d;
+    }
+    if (at === start || at - start > 10) return null;
+    // `,"v":` must follow.
+    if (ext[at + 1] !== CH_QUOTE || ext[at + 2] !== 0x76 /* v */ || ext[at + 3] !== CH_QUOTE || ext[at + 4] !== 0x3a) return null;
+    at += 5;
+  } else if (ext[2] !== 0x76 /* v */) {
+    return null;
+  }
+  let v = 0;
+  const start = at;
+  for (; at < n && ext[at] !== CH_COMMA; at++) {
+    const d = ext[at] - CH_0;
+    if (d < 0 || d > 9) return null;
+    v = v * 10 + d;
+  }
+  if (at === start || at - start > 15) return null;
+  // What is left must be exactly `,"session":null}`.
+  if (at + 1 !== n - SESSION_NULL_END.length) return null;
+  return q === undefined ? { v, session: null } : { q, v, session: null };
 }
 
 /**

@@ -79,21 +79,35 @@ export function decodeFrame(buf: Buffer): GatewayFrame {
   if (packLength !== buf.length) {
     throw new FrameError(`pack_len ${packLength} does not match the ${buf.length} bytes given`);
   }
-  const extLength = buf.readUInt32BE(24);
+  return decodeFrameAt(buf, 0, packLength);
+}
+
+/**
+ * Parses the frame of `packLength` bytes (at least the header, as its own pack_len says) at `offset` of `buf`,
+ * without making a view of the whole frame first: ext and body are views straight into `buf`. The stream
+ * decoder reads frames this way in place from a received chunk.
+ */
+export function decodeFrameAt(buf: Buffer, offset: number, packLength: number): GatewayFrame {
+  const extLength = buf.readUInt32BE(offset + 24);
   if (extLength > packLength - HEADER_LENGTH) {
     throw new FrameError(`ext_len ${extLength} exceeds the frame's ${packLength - HEADER_LENGTH} bytes after the header`);
   }
+  const extAt = offset + HEADER_LENGTH;
+  const bodyAt = extAt + extLength;
+  const end = offset + packLength;
   return {
-    cmd: buf.readUInt8(4),
-    localIp: buf.readUInt32BE(5),
-    localPort: buf.readUInt16BE(9),
-    clientIp: buf.readUInt32BE(11),
-    clientPort: buf.readUInt16BE(15),
-    connectionId: buf.readUInt32BE(17),
-    flag: buf.readUInt8(21),
-    gatewayPort: buf.readUInt16BE(22),
-    ext: buf.subarray(HEADER_LENGTH, HEADER_LENGTH + extLength),
-    body: buf.subarray(HEADER_LENGTH + extLength),
+    cmd: buf[offset + 4],
+    localIp: buf.readUInt32BE(offset + 5),
+    localPort: buf.readUInt16BE(offset + 9),
+    clientIp: buf.readUInt32BE(offset + 11),
+    clientPort: buf.readUInt16BE(offset + 15),
+    connectionId: buf.readUInt32BE(offset + 17),
+    flag: buf[offset + 21],
+    gatewayPort: buf.readUInt16BE(offset + 22),
+    // Most frames leave ext (replies, commands) or body (acks of nothing) empty: the shared empty buffer costs
+    // no view allocation.
+    ext: extLength === 0 ? EMPTY : buf.subarray(extAt, bodyAt),
+    body: bodyAt === end ? EMPTY : buf.subarray(bodyAt, end),
   };
 }
 

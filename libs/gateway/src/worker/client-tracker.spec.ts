@@ -14,6 +14,29 @@ describe('ClientTracker', () => {
     expect(log).toEqual(['b1', 'a1', 'a2']);
   });
 
+  it('runs an idle client\'s task at once; synchronous and asynchronous tasks of one client stay in order', async () => {
+    const tracker = new ClientTracker();
+    const log: string[] = [];
+    tracker.schedule(A, () => void log.push('a1 sync'));
+    expect(log).toEqual(['a1 sync']); // nothing was running for A: no microtask hop
+    expect(tracker.inFlight).toBe(0);
+    let release!: () => void;
+    tracker.schedule(A, () => new Promise<void>((resolve) => (release = () => (log.push('a2 async'), resolve()))));
+    tracker.schedule(A, () => void log.push('a3 sync'));
+    tracker.schedule(A, () => {
+      throw new Error('handler bug');
+    });
+    tracker.schedule(A, () => void log.push('a5 sync'));
+    tracker.schedule(B, () => void log.push('b1 sync'));
+    expect(log).toEqual(['a1 sync', 'b1 sync']);
+    expect(tracker.inFlight).toBe(4);
+    const idle = tracker.whenIdle();
+    release();
+    await idle;
+    expect(log).toEqual(['a1 sync', 'b1 sync', 'a2 async', 'a3 sync', 'a5 sync']);
+    expect(tracker.inFlight).toBe(0);
+  });
+
   it('keeps the chain going after a task fails', async () => {
     const tracker = new ClientTracker();
     const ran: string[] = [];

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import { from, isObservable, mergeMap, of, type Observable } from 'rxjs';
+import { isObservable } from 'rxjs';
 import { decodeClientId, encodeClientId, gatewayAddress, gatewayAddressOf } from '../protocol/client-id';
-import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
+import { encodeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
@@ -246,24 +246,45 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     const clientId = encodeClientId(f);
     const seq = envelope.q;
     // Acknowledged when its task is over, however it ended (handled, failed, dropped or ignored by handle()).
-    void this.tracker.enqueue(clientId, () =>
-      this.handle(kind, clientId, gatewayAddress, f, envelope)
-        .catch((err: unknown) =>
-          this.log.error(`${kind} event of client ${clientId} failed: ${(err as Error)?.message}`, (err as Error)?.stack),
-        )
-        .finally(() => {
+    this.tracker.schedule(clientId, () => {
+      let pending: Promise<void> | void = undefined;
+      try {
+        pending = this.handle(kind, clientId, gatewayAddress, f, envelope);
+      } catch (err) {
+        this.eventFailed(kind, clientId, err);
+      }
+      if (!pending) {
+        if (seq !== undefined) this.acks.add(link, seq);
+        return;
+      }
+      return pending.then(
+        () => {
           if (seq !== undefined) this.acks.add(link, seq);
-        }),
-    );
+        },
+        (err: unknown) => {
+          this.eventFailed(kind, clientId, err);
+          if (seq !== undefined) this.acks.add(link, seq);
+        },
+      );
+    });
   }
 
-  private async handle(
+  private eventFailed(kind: ClientEventKind, clientId: string, err: unknown): void {
+    this.log.error(`${kind} event of client ${clientId} failed: ${(err as Error)?.message}`, (err as Error)?.stack);
+  }
+
+  /**
+   * Runs the handler of one event and writes the session back. Not an async function: the work around the
+   * handler (session snapshot, write-back) runs synchronously, and the only promise is the one the handler's
+   * Nest wrapper returns (or none when there is no handler).
+   */
+  private handle(
     kind: ClientEventKind,
     clientId: string,
     gatewayAddress: string,
     f: GatewayFrame,
     envelope: EventEnvelope,
-  ): Promise<void> {
+  ): Promise<void> | void {
     if (this.rejected.size > 0 && this.rejected.has(clientId)) {
       // A handler rejected this client: what it sent before the gateway closed it reaches no handler.
       if (kind === 'close') {
@@ -275,46 +296,76 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     const binary = (f.flag & FrameFlag.Binary) !== 0;
     const { session, version } = this.tracker.session(clientId, envelope);
     const handshake = this.tracker.handshake(clientId, envelope.handshake);
-    const before = JSON.stringify(session);
+    const before = sessionJson(session);
     const [handler, body] = this.pick(kind, f.body, binary);
+    if (!handler) return this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, undefined);
+    const event: ClientEvent = { kind, clientId, gatewayAddress, body, binary, session, handshake };
+    const ctx = new GatewayContext(event, this.client);
     let rejection: ConnectionRejection | undefined;
+    // After the handler, however it ended: rejection, then the session write-back (or the client's cleanup).
+    const settle = (): void => {
+      try {
+        if (kind !== 'close') rejection = ctx.rejection ?? rejection;
+        if (rejection) this.reject(clientId, gatewayAddress, f.connectionId, rejection);
+      } finally {
+        this.activeSessions.delete(clientId);
+        this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
+      }
+    };
+    this.activeSessions.set(clientId, session);
+    let pending: Promise<void> | void;
     try {
-      if (!handler) return;
-      const event: ClientEvent = { kind, clientId, gatewayAddress, body, binary, session, handshake };
-      const ctx = new GatewayContext(event, this.client);
-      this.activeSessions.set(clientId, session);
-      await this.invoke(
+      pending = this.invoke(
         handler,
         body,
         ctx,
         (value) => {
-          const message = kind === 'close' || ctx.rejection ? null : toOutgoingMessage(value);
-          if (message) {
-            this.sendCommand(gatewayAddress, { cmd: Cmd.SendToOne, connectionId: f.connectionId, ...messageFrameFields(message) });
-          }
+          const bytes = kind === 'close' || ctx.rejection ? null : encodeReplyFrame(Cmd.SendToOne, f.connectionId, value);
+          if (bytes) this.links.send(gatewayAddress, bytes);
         },
         // A connect handler that throws (or whose guard refuses) rejects the connection.
         kind === 'connect' ? (err) => (rejection ??= connectionRejection(err)) : undefined,
       );
-      if (kind !== 'close') rejection = ctx.rejection ?? rejection;
-      if (rejection) this.reject(clientId, gatewayAddress, f.connectionId, rejection);
-    } finally {
+    } catch (err) {
       this.activeSessions.delete(clientId);
-      if (kind === 'close') {
-        this.tracker.forget(clientId);
-        this.sessionStore?.handlerFinished(clientId, envelope.uid, null);
-      } else if (rejection) {
-        // The client is going away: its session is neither written back nor saved.
-        this.sessionStore?.handlerFinished(clientId, undefined, null);
-      } else {
-        const after = JSON.stringify(session);
-        const changed = after !== before;
-        if (changed) {
-          this.sendCommand(gatewayAddress, { cmd: Cmd.SetSession, connectionId: f.connectionId, ext: Buffer.from(after) });
-          this.tracker.wrote(clientId, after, version);
-        }
-        this.sessionStore?.handlerFinished(clientId, envelope.uid, changed ? session : null);
+      this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
+      throw err;
+    }
+    if (!pending) return settle();
+    return pending.then(settle, (err: unknown) => {
+      this.activeSessions.delete(clientId);
+      this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
+      throw err;
+    });
+  }
+
+  /** The end of every handled event: the session write-back when it changed, or the client's cleanup. */
+  private finishEvent(
+    kind: ClientEventKind,
+    clientId: string,
+    gatewayAddress: string,
+    connectionId: number,
+    envelope: EventEnvelope,
+    session: Record<string, unknown>,
+    before: string,
+    version: number,
+    rejection: ConnectionRejection | undefined,
+  ): void {
+    if (kind === 'close') {
+      this.tracker.forget(clientId);
+      this.sessionStore?.handlerFinished(clientId, envelope.uid, null);
+    } else if (rejection) {
+      // The client is going away: its session is neither written back nor saved.
+      this.sessionStore?.handlerFinished(clientId, undefined, null);
+    } else {
+      // Compared as JSON every time: a handler may have mutated the session object in place.
+      const after = sessionJson(session);
+      const changed = after !== before;
+      if (changed) {
+        this.sendCommand(gatewayAddress, { cmd: Cmd.SetSession, connectionId, ext: Buffer.from(after) });
+        this.tracker.wrote(clientId, after, version);
       }
+      this.sessionStore?.handlerFinished(clientId, envelope.uid, changed ? session : null);
     }
   }
 
@@ -358,22 +409,43 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
    * to `reply`. Errors, already turned into data by the exception filters, go to `onError`; by default they
    * reach the client as {"type":"error","message":...}.
    */
-  private async invoke(
+  private invoke(
     handler: MessageHandler,
     body: unknown,
     ctx: GatewayContext,
     reply: (value: unknown) => void,
     onError: (err: unknown) => void = (err) => reply(errorMessage(err)),
-  ): Promise<void> {
-    await new Promise<void>((resolve) => {
-      let result: ReturnType<MessageHandler>;
-      try {
-        result = handler(body, ctx);
-      } catch (err) {
-        onError(err);
-        return resolve();
-      }
-      this.send(toObservable(result), (packet) => {
+  ): Promise<void> | void {
+    let result: ReturnType<MessageHandler>;
+    try {
+      result = handler(body, ctx);
+    } catch (err) {
+      return onError(err);
+    }
+    // Fast path: Nest's wrapper resolves to the handler's plain value (its exception filters turn a failure into
+    // an Observable that errors). A plain value is replied at once; only an Observable goes through Nest's
+    // send(), which subscribes and delivers each value it emits. Wrapping every result in rxjs (from, mergeMap,
+    // catchError, finalize, a nextTick per packet) cost more worker CPU per echo than anything else we do.
+    if (!isPromiseLike(result)) return this.settleResult(result, reply, onError);
+    return (result as PromiseLike<unknown>).then(
+      (value) => this.settleResult(value, reply, onError),
+      (err: unknown) => onError(err),
+    ) as Promise<void>;
+  }
+
+  private settleResult(value: unknown, reply: (value: unknown) => void, onError: (err: unknown) => void): Promise<void> | void {
+    if (isPromiseLike(value)) {
+      return (value as PromiseLike<unknown>).then(
+        (v) => this.settleResult(v, reply, onError),
+        (err: unknown) => onError(err),
+      ) as Promise<void>;
+    }
+    if (!isObservable(value)) {
+      if (value !== undefined) reply(value);
+      return;
+    }
+    return new Promise<void>((resolve) => {
+      this.send(value, (packet) => {
         if (packet.err !== undefined) onError(packet.err);
         else if (packet.response !== undefined) reply(packet.response);
         if (packet.isDisposed) resolve();
@@ -399,9 +471,14 @@ async function untilDeadline(promise: Promise<unknown>, deadline: number): Promi
   }
 }
 
-/** A handler's result (value, Promise, Observable, or Promise of Observable: what Nest's wrappers return). */
-function toObservable(result: unknown): Observable<unknown> {
-  return from(Promise.resolve(result)).pipe(mergeMap((value) => (isObservable(value) ? value : of(value))));
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** JSON of a session; the empty object (the common case: no session yet) without JSON.stringify. */
+function sessionJson(session: Record<string, unknown>): string {
+  for (const _ in session) return JSON.stringify(session);
+  return '{}';
 }
 
 /** The client-facing form of a handler error. */
