@@ -1,12 +1,23 @@
 import { WebSocket } from 'ws';
 import type { ClientConnection } from '../client-connection';
 import type { ClientSocket } from '../client-socket';
+import type { OutgoingMessage } from '../outgoing-message';
 
 /** WebSocket close code for a message above the size limit. */
 export const MESSAGE_TOO_BIG = 1009;
 
 const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
+
+/**
+ * The parts of ws 8's WebSocket that {@link GatewayWebSocket.sendMessage} writes through (private in ws). When
+ * they do not look as expected (another ws version), sendMessage falls back to the public `send`.
+ */
+interface WsInternals {
+  _socket: { write(data: Buffer): boolean; cork(): void; uncork(): void } | null;
+  /** ws's Sender: `_state` 0 (DEFAULT) with an empty `_queue` = nothing of ws's own is waiting to be written. */
+  _sender: { _state: number; _queue: unknown[] } | null;
+}
 
 /** What a {@link GatewayWebSocket} asks of the listener that accepted it. */
 export interface GatewayWebSocketOwner {
@@ -37,6 +48,31 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
   override send(data: any, options?: any, cb?: any): void {
     if (typeof options === 'boolean') super.send(data, options ? BINARY : TEXT);
     else super.send(data, options, cb);
+  }
+
+  /**
+   * Writes a prebuilt frame (built once per message, shared by every recipient of a broadcast) to the socket
+   * directly, skipping ws's per-send framing: one write of header + payload for small messages. That is safe
+   * only while ws's Sender has nothing of its own waiting (it queues sends while it compresses or reads a Blob,
+   * which the gateway never asks of it: perMessageDeflate is off and it sends Buffers): then ws's own writes
+   * (pings, pongs, the close frame) also go straight to the socket, so order holds. Otherwise, or if ws's
+   * internals are not what this expects, the public `send` does the work.
+   */
+  sendMessage(message: OutgoingMessage): void {
+    if (this.readyState !== WebSocket.OPEN) return;
+    const { _socket: socket, _sender: sender } = this as unknown as WsInternals;
+    if (socket === null || sender === null || sender._state !== 0 || sender._queue.length !== 0) {
+      super.send(message.body, message.binary ? BINARY : TEXT);
+      return;
+    }
+    if (message.joined) {
+      socket.write(message.webSocketFrame());
+    } else {
+      socket.cork();
+      socket.write(message.webSocketHeader());
+      socket.write(message.body);
+      socket.uncork();
+    }
   }
 
   override close(code?: number, data?: string | Buffer): void {

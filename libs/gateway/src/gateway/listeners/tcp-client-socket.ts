@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ClientConnection } from '../client-connection';
 import type { ClientSocket } from '../client-socket';
+import type { OutgoingMessage } from '../outgoing-message';
 import type { FramingDecoder } from './client-framing';
 import type { TcpListener } from './tcp-listener';
 
@@ -31,6 +32,11 @@ export class TcpClientSocket implements ClientSocket {
 
   send(data: Buffer): void {
     if (this.isOpen) this.socket.write(this.listener.framing.encode(data));
+  }
+
+  /** The framing's encoding of the message, built once per message and framing (shared by a broadcast). */
+  sendMessage(message: OutgoingMessage): void {
+    if (this.isOpen) this.socket.write(message.encodedFor(this.listener.framing));
   }
 
   close(): void {
