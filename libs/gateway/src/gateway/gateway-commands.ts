@@ -336,7 +336,7 @@ export class GatewayCommands {
   }
 
   private clientInfo(client: ClientConnection): ClientInfo {
-    const h = client.handshake;
+    const h = client.handshake; // parsed from its JSON: the connection keeps no handshake object
     return {
       clientId: this.clientId(client),
       connectedAt: client.connectedAt,
@@ -344,8 +344,8 @@ export class GatewayCommands {
       messagesOut: client.messagesOut,
       listener: h.listener,
       protocol: h.protocol,
-      remoteAddress: h.remoteAddress,
-      remotePort: h.remotePort,
+      remoteAddress: client.remoteAddress,
+      remotePort: client.remotePort,
       uid: client.uid,
       groups: client.groups ? [...client.groups] : [],
     };

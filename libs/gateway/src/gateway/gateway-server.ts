@@ -307,7 +307,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     client.closed = true;
     this.table.delete(client.id);
     this.heartbeat?.remove(client);
-    this.limits.release(client.handshake.remoteAddress);
+    if (this.limits.maxConnectionsPerIp > 0) this.limits.release(client.remoteAddress);
     this.dispatcher.forward(client, Cmd.OnClose, FrameFlag.BodyIsScalar, EMPTY);
     // As PHP: the uid and groups are cleaned after OnClose is on its way (OnClose carries only the session).
     this.membership.remove(client);

@@ -23,6 +23,14 @@ interface WsInternals {
 export interface GatewayWebSocketOwner {
   /** ws is closing `socket` because a message passed `maxPayload`: counts it, returns the close reason. */
   messageTooBig(socket: GatewayWebSocket): string;
+  /** A complete message of an accepted connection. */
+  socketMessage(client: ClientConnection, data: Buffer, binary: boolean): void;
+  /** A ping or pong of an accepted connection (heartbeat activity). */
+  socketActivity(client: ClientConnection): void;
+  /** An accepted connection is closed (once). */
+  socketClosed(client: ClientConnection): void;
+  /** ws reports an error on the socket (it closes the socket itself; 'close' follows). */
+  socketError(socket: GatewayWebSocket, err: Error): void;
 }
 
 /**
@@ -36,6 +44,37 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
   owner: GatewayWebSocketOwner | null = null;
   /** The gateway's connection record; set once the gateway accepted the connection. */
   client: ClientConnection | null = null;
+
+  /**
+   * ws reports everything through `emit`; the gateway's handling is called here directly instead of through
+   * listeners registered on every connection: an EventEmitter's listener table is a hash table per object that
+   * grows with every event name (about 100 bytes per idle connection for message, close, ping and pong), and a
+   * message skips the emitter's lookup and argument copying. Listeners added with `on` still get their events.
+   * 'error' always counts as handled, as with the listener the gateway used to add: ws closes the socket itself.
+   */
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    const owner = this.owner;
+    if (owner !== null) {
+      const client = this.client;
+      switch (event) {
+        case 'message':
+          if (client !== null) owner.socketMessage(client, a as Buffer, b as boolean);
+          break;
+        case 'ping':
+        case 'pong':
+          if (client !== null) owner.socketActivity(client);
+          break;
+        case 'close':
+          if (client !== null) owner.socketClosed(client);
+          break;
+        case 'error':
+          owner.socketError(this, a as Error);
+          if (this.listenerCount('error') === 0) return true;
+          break;
+      }
+    }
+    return this.listenerCount(event) === 0 ? false : super.emit(event, a, b);
+  }
 
   get isOpen(): boolean {
     return this.readyState === WebSocket.OPEN;
