@@ -93,6 +93,22 @@ describe('GatewayWebSocket.sendMessage', () => {
     ]);
   });
 
+  it('holds the writes of one turn for a client and writes them together when the turn ends', async () => {
+    const ws = await server;
+    const got: string[] = [];
+    client.on('message', (data: Buffer) => got.push(data.toString()));
+    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    const writev = jest.spyOn(socket as unknown as { _writev: (...args: unknown[]) => void }, '_writev');
+    for (const text of ['1', '2', '3']) ws.sendMessage(new OutgoingMessage(Buffer.from(text), false));
+    expect(socket.writableCorked).toBe(1);
+    expect(ws.bufferedAmount).toBeGreaterThan(0); // the slow-consumer bound sees corked bytes
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(socket.writableCorked).toBe(0);
+    expect(writev).toHaveBeenCalledTimes(1);
+    await new Promise<void>((resolve) => client.on('message', () => got.length === 3 && resolve()));
+    expect(got).toEqual(['1', '2', '3']);
+  });
+
   it("falls back to ws's own send while ws's sender holds queued work", async () => {
     const ws = await server;
     const got: string[] = [];

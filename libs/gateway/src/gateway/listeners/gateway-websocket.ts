@@ -1,7 +1,9 @@
+import type { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { ClientConnection } from '../client-connection';
 import type { ClientSocket } from '../client-socket';
 import type { OutgoingMessage } from '../outgoing-message';
+import { corkForTurn } from './turn-cork';
 
 /** WebSocket close code for a message above the size limit. */
 export const MESSAGE_TOO_BIG = 1009;
@@ -14,7 +16,7 @@ const TEXT = { binary: false } as const;
  * they do not look as expected (another ws version), sendMessage falls back to the public `send`.
  */
 interface WsInternals {
-  _socket: { write(data: Buffer): boolean; cork(): void; uncork(): void } | null;
+  _socket: Writable | null;
   /** ws's Sender: `_state` 0 (DEFAULT) with an empty `_queue` = nothing of ws's own is waiting to be written. */
   _sender: { _state: number; _queue: unknown[] } | null;
 }
@@ -95,7 +97,8 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
    * only while ws's Sender has nothing of its own waiting (it queues sends while it compresses or reads a Blob,
    * which the gateway never asks of it: perMessageDeflate is off and it sends Buffers): then ws's own writes
    * (pings, pongs, the close frame) also go straight to the socket, so order holds. Otherwise, or if ws's
-   * internals are not what this expects, the public `send` does the work.
+   * internals are not what this expects, the public `send` does the work. The socket stays corked until the end
+   * of the turn (see corkForTurn): every message of the turn for this client leaves in one write.
    */
   sendMessage(message: OutgoingMessage): void {
     if (this.readyState !== WebSocket.OPEN) return;
@@ -104,13 +107,12 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
       super.send(message.body, message.binary ? BINARY : TEXT);
       return;
     }
+    corkForTurn(socket);
     if (message.joined) {
       socket.write(message.webSocketFrame());
     } else {
-      socket.cork();
       socket.write(message.webSocketHeader());
       socket.write(message.body);
-      socket.uncork();
     }
   }
 

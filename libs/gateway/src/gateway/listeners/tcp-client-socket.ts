@@ -4,6 +4,7 @@ import type { ClientSocket } from '../client-socket';
 import type { OutgoingMessage } from '../outgoing-message';
 import type { FramingDecoder } from './client-framing';
 import type { TcpListener } from './tcp-listener';
+import { corkForTurn } from './turn-cork';
 
 /**
  * A raw TCP client connection with a framing, as a {@link ClientSocket}. `send` frames the message (the
@@ -36,7 +37,10 @@ export class TcpClientSocket implements ClientSocket {
 
   /** The framing's encoding of the message, built once per message and framing (shared by a broadcast). */
   sendMessage(message: OutgoingMessage): void {
-    if (this.isOpen) this.socket.write(message.encodedFor(this.listener.framing));
+    if (!this.isOpen) return;
+    // The turn's messages for this client leave in one write (see corkForTurn).
+    corkForTurn(this.socket);
+    this.socket.write(message.encodedFor(this.listener.framing));
   }
 
   close(): void {
