@@ -75,6 +75,8 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
           break;
       }
     }
+    // EventEmitter's own count of listeners (any event): usually 0 here, which spares the per-event lookup.
+    if ((this as unknown as { _eventsCount?: number })._eventsCount === 0) return false;
     return this.listenerCount(event) === 0 ? false : super.emit(event, a, b);
   }
 
