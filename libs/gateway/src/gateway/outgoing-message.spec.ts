@@ -109,6 +109,17 @@ describe('GatewayWebSocket.sendMessage', () => {
     expect(got).toEqual(['1', '2', '3']);
   });
 
+  it('a send followed by terminate in the same turn still sends (the corked bytes go out first)', async () => {
+    const ws = await server;
+    const got: string[] = [];
+    client.on('message', (data: Buffer) => got.push(data.toString()));
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    ws.sendMessage(new OutgoingMessage(Buffer.from('last words'), false));
+    ws.terminate();
+    await closed;
+    expect(got).toEqual(['last words']);
+  });
+
   it("falls back to ws's own send while ws's sender holds queued work", async () => {
     const ws = await server;
     const got: string[] = [];

@@ -118,6 +118,14 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
     }
   }
 
+  override terminate(): void {
+    // What this turn's sends corked (see corkForTurn) is handed to the kernel first, as the uncorked writes
+    // before it would have been: a send followed by a destroy in the same turn still sends.
+    const socket = (this as unknown as WsInternals)._socket;
+    if (socket && socket.writableCorked !== 0 && !socket.destroyed) socket.uncork();
+    super.terminate();
+  }
+
   override close(code?: number, data?: string | Buffer): void {
     // ws's receiver calls close(1009) without a reason when a message passes maxPayload; nothing else in
     // the gateway closes with 1009 without one.

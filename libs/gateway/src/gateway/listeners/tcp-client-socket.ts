@@ -53,6 +53,8 @@ export class TcpClientSocket implements ClientSocket {
 
   terminate(): void {
     this.closing = true;
+    // What this turn's sends corked (see corkForTurn) goes to the kernel first, as an uncorked write would have.
+    if (this.socket.writableCorked !== 0 && !this.socket.destroyed) this.socket.uncork();
     this.socket.destroy();
   }
 
