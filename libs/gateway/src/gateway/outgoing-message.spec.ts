@@ -5,6 +5,7 @@ import { GatewayWebSocket } from './listeners/gateway-websocket';
 import { TextFraming } from './listeners/text-framing';
 import { FrameFraming } from './listeners/frame-framing';
 import { JOIN_LIMIT, OutgoingMessage } from './outgoing-message';
+import { FLUSH_BYTES } from './listeners/turn-cork';
 
 /** What ws itself would write for the message (unmasked server frame). */
 function wsFrame(body: Buffer, binary: boolean): Buffer {
@@ -107,6 +108,19 @@ describe('GatewayWebSocket.sendMessage', () => {
     expect(writev).toHaveBeenCalledTimes(1);
     await new Promise<void>((resolve) => client.on('message', () => got.length === 3 && resolve()));
     expect(got).toEqual(['1', '2', '3']);
+  });
+
+  it('writes at once what a turn holds for a client past FLUSH_BYTES, so the slow-consumer bound is not reached sooner', async () => {
+    const ws = await server;
+    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    const big = new OutgoingMessage(Buffer.alloc(FLUSH_BYTES / 2 + 1), true);
+    ws.sendMessage(big);
+    ws.sendMessage(big);
+    expect(socket.writableCorked).toBe(1);
+    const held = ws.bufferedAmount;
+    ws.sendMessage(big); // more than FLUSH_BYTES held: handed to the socket before this one is held
+    expect(socket.writableCorked).toBe(1);
+    expect(ws.bufferedAmount).toBeLessThan(held + FLUSH_BYTES / 2);
   });
 
   it('a send followed by terminate in the same turn still sends (the corked bytes go out first)', async () => {

@@ -1,5 +1,8 @@
 import type { Writable } from 'node:stream';
 
+/** Bytes held for one socket within a turn past which they are written at once (the cork stays for the rest). */
+export const FLUSH_BYTES = 64 * 1024;
+
 /** Client sockets corked by {@link corkForTurn}, uncorked together when the current turn's code is done. */
 const corked: Writable[] = [];
 
@@ -20,7 +23,15 @@ function uncorkAll(): void {
  * destroyed socket ignores the uncork, so a close within the turn loses nothing.
  */
 export function corkForTurn(socket: Writable): void {
-  if (socket.writableCorked !== 0) return;
+  if (socket.writableCorked !== 0) {
+    // A big turn for one client (large messages, a long burst): what is held goes to the kernel now, as it would
+    // have without the cork, so the slow-consumer bound (which counts held bytes) is not reached any sooner.
+    if (socket.writableLength >= FLUSH_BYTES) {
+      socket.uncork();
+      socket.cork();
+    }
+    return;
+  }
   socket.cork();
   if (corked.push(socket) === 1) process.nextTick(uncorkAll);
 }
