@@ -1,4 +1,5 @@
 import type { ClientHandshake } from '../protocol/client-handshake';
+import { ipv4ToString } from '../protocol/client-id';
 import type { ClientSocket } from './client-socket';
 import { BUCKET_UNUSED, type RateLimitedEntry } from './connection-limits';
 import type { HeartbeatEntry } from './heartbeat-wheel';
@@ -35,7 +36,16 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
   /** Messages received from / sent to this client. */
   messagesIn = 0;
   messagesOut = 0;
-  private handshakeJson: string | null = null;
+  /** The peer's port (event frames carry it in every header). */
+  readonly remotePort: number;
+  /** The peer's address as text when `remoteIp` cannot give it (IPv6), else null: see {@link remoteAddress}. */
+  private readonly otherAddress: string | null;
+  /**
+   * The handshake as JSON, built once when the connection opens: it travels to every worker that receives the
+   * client's first event, and it is all the connection keeps of the handshake (not the headers and query
+   * objects: an idle connection holds one string instead of a tree of small objects).
+   */
+  readonly serializedHandshake: string;
 
   // ---- liveness: the heartbeat wheel's links and the message token bucket live here, as plain fields, so
   // that watching a connection allocates nothing and needs no timer of its own (see HeartbeatWheel).
@@ -52,10 +62,26 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
     readonly socket: ClientSocket,
     /** Remote IPv4 as u32, 0 for IPv6 (the frame header field). */
     readonly remoteIp: number,
-    readonly handshake: ClientHandshake,
-  ) {}
+    handshake: ClientHandshake,
+  ) {
+    this.remotePort = handshake.remotePort;
+    const address = handshake.remoteAddress;
+    this.otherAddress = remoteIp !== 0 && ipv4ToString(remoteIp) === address ? null : address;
+    // JSON.stringify returns a rope (a tree of string pieces, several hundred bytes more than the text itself);
+    // a round trip through UTF-8 bytes gives one flat string, for good.
+    this.serializedHandshake = Buffer.from(JSON.stringify(handshake), 'utf8').toString('utf8');
+  }
 
-  get serializedHandshake(): string {
-    return (this.handshakeJson ??= JSON.stringify(this.handshake));
+  /** The peer's address as text (per-address limits, getClientInfo): rebuilt from `remoteIp` for IPv4 peers. */
+  get remoteAddress(): string {
+    return this.otherAddress ?? ipv4ToString(this.remoteIp);
+  }
+
+  /**
+   * The handshake, parsed again from its JSON: a fresh object on every call, for the rare readers (getClientInfo,
+   * a custom router function); the hot paths use the fields above.
+   */
+  get handshake(): ClientHandshake {
+    return JSON.parse(this.serializedHandshake) as ClientHandshake;
   }
 }

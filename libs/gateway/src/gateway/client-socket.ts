@@ -1,3 +1,5 @@
+import type { OutgoingMessage } from './outgoing-message';
+
 /**
  * What the gateway needs from one client connection, whatever listener it came through (WebSocket, TLS
  * WebSocket, raw TCP with a framing). The gateway writes opaque message bytes; the socket frames them.
@@ -10,6 +12,11 @@ export interface ClientSocket {
   readonly bufferedAmount: number;
   /** Sends one message; `binary` picks a WebSocket binary frame (ignored by framings without the notion). */
   send(data: Buffer, binary: boolean): void;
+  /**
+   * Sends a message whose wire bytes the {@link OutgoingMessage} builds once and shares between recipients (a
+   * broadcast frames once, whatever the number of recipients). Optional: a socket without it gets `send`.
+   */
+  sendMessage?(message: OutgoingMessage): void;
   /** Closes gracefully; WebSocket clients receive `code` and `reason`, raw TCP clients only see the end. */
   close(code: number, reason?: string): void;
   /** Closes at once, discarding unsent output. */

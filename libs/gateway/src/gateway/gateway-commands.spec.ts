@@ -10,6 +10,7 @@ import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
 import { GatewayCounters } from './gateway-stats';
 import { MembershipIndex } from './membership-index';
+import type { OutgoingMessage } from './outgoing-message';
 
 /** A client socket stand-in that records what the gateway does to it. */
 class StubWs implements ClientSocket {
@@ -54,6 +55,8 @@ function setup() {
   const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
   let clock = 1_000_000;
   const counters = new GatewayCounters();
+  /** Every message handed to sendToClient, once per recipient. */
+  const messages: OutgoingMessage[] = [];
   const commands = new GatewayCommands({
     counters,
     workerCount: () => 2,
@@ -61,7 +64,10 @@ function setup() {
     table,
     membership,
     // What the server's sendToClient does for an open, reading client.
-    sendToClient: (client, body, flag) => client.socket.send(body, (flag & FrameFlag.Binary) !== 0),
+    sendToClient: (client, message) => {
+      messages.push(message);
+      client.socket.send(message.body, message.binary);
+    },
     lanIp: ipv4ToNumber(LAN_IP),
     innerPort: INNER_PORT,
     logger,
@@ -111,6 +117,7 @@ function setup() {
     counters,
     warn,
     linkBytes,
+    messages,
     connect,
     close,
     run,
@@ -174,6 +181,27 @@ describe('GatewayCommands', () => {
       expect(g.received(a)).toEqual(['all', 'all2', 'listed', 'not-b']);
       expect(g.received(b)).toEqual(['all', 'all2', 'b-only']);
       expect(g.received(c)).toEqual(['all', 'all2', 'listed', 'not-b']);
+    });
+
+    it('a send to many clients hands every recipient the same message, so it is framed once', () => {
+      const g = setup();
+      const [a, b, c] = [g.connect(), g.connect(), g.connect()];
+      g.run(Cmd.BindUid, { connectionId: a.id, ext: { uid: 'ann' } });
+      g.run(Cmd.BindUid, { connectionId: b.id, ext: { uid: 'bob' } });
+      g.run(Cmd.JoinGroup, { connectionId: b.id, ext: { group: 'x' } });
+      g.run(Cmd.JoinGroup, { connectionId: c.id, ext: { group: 'y' } });
+      const each = (run: () => void): number => {
+        g.messages.length = 0;
+        run();
+        return new Set(g.messages).size;
+      };
+      expect(each(() => g.run(Cmd.SendToAll, { body: 'all' }))).toBe(1);
+      expect(g.messages).toHaveLength(3);
+      expect(each(() => g.run(Cmd.SendToUid, { ext: { uids: ['ann', 'bob'] }, body: 'u' }))).toBe(1);
+      expect(g.messages).toHaveLength(2);
+      expect(each(() => g.run(Cmd.SendToGroup, { ext: { groups: ['x', 'y'] }, body: 'g' }))).toBe(1);
+      expect(g.messages).toHaveLength(2);
+      expect(g.received(b)).toEqual(['all', 'u', 'g']);
     });
 
     it('SendToAll keeps a binary message binary', () => {

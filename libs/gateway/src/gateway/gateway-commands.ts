@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { DEFAULT_CLOSE_CODE, DEFAULT_REJECT_CODE, truncateCloseReason } from '../protocol/close-reason';
 import { encodeClientId, ipv4ToString } from '../protocol/client-id';
-import { Cmd, cmdName } from '../protocol/command';
+import { Cmd, cmdName, FrameFlag } from '../protocol/command';
 import { mergeSession, parseSessionJson } from '../protocol/event-envelope';
 import type { GatewayFrame } from '../protocol/frame';
 import {
@@ -18,13 +18,17 @@ import type { ClientConnection } from './client-connection';
 import type { ConnectionTable } from './connection-table';
 import { GatewayCounters } from './gateway-stats';
 import type { MembershipIndex } from './membership-index';
+import { OutgoingMessage } from './outgoing-message';
 
 /** What {@link GatewayCommands} needs from the gateway. */
 export interface GatewayCommandsOptions {
   table: ConnectionTable;
   membership: MembershipIndex;
-  /** Sends one client message (flag Binary = binary frame), with the gateway's slow-consumer check. */
-  sendToClient: (client: ClientConnection, body: Buffer, flag: number) => void;
+  /**
+   * Sends one client message, with the gateway's slow-consumer check. A command that reaches several clients
+   * passes the same {@link OutgoingMessage} to each, so the message is framed once.
+   */
+  sendToClient: (client: ClientConnection, message: OutgoingMessage) => void;
   /** The gateway's lan IPv4 as u32 and its inner port: the first two parts of the client_ids in replies. */
   lanIp: number;
   innerPort: number;
@@ -124,13 +128,13 @@ export class GatewayCommands {
     switch (f.cmd) {
       case Cmd.SendToOne: {
         const client = this.table.get(f.connectionId);
-        if (client) this.send(client, f.body, f.flag);
+        if (client) this.send(client, message(f));
         return;
       }
       case Cmd.Kick: {
         const client = this.table.get(f.connectionId);
         if (!client) return;
-        if (f.body.length > 0) this.send(client, f.body, f.flag);
+        if (f.body.length > 0) this.send(client, message(f));
         client.socket.close(1000);
         return;
       }
@@ -180,9 +184,10 @@ export class GatewayCommands {
         return this.sendToAll(f, r);
       case Cmd.SendToUid: {
         // A connection has one uid, so distinct uids reach disjoint connections: no per-client dedupe needed.
+        const m = message(f);
         for (const uid of r.uids!.length > 1 ? new Set(r.uids) : r.uids!) {
           const connections = this.membership.connectionsOfUid(uid);
-          if (connections) for (const client of connections) this.send(client, f.body, f.flag);
+          if (connections) for (const client of connections) this.send(client, m);
         }
         return;
       }
@@ -228,7 +233,7 @@ export class GatewayCommands {
       client.rejected = true;
       this.counters.connectionsRejected++;
     } else if (f.body.length > 0) {
-      this.send(client, f.body, f.flag);
+      this.send(client, message(f));
     }
     client.socket.close(r.code ?? (reject ? DEFAULT_REJECT_CODE : DEFAULT_CLOSE_CODE), truncateCloseReason(r.reason ?? ''));
   }
@@ -239,29 +244,33 @@ export class GatewayCommands {
    */
   private sendToAll(f: GatewayFrame, r: GatewayRequest): void {
     const excluded = r.exclude && r.exclude.length > 0 ? new Set(r.exclude) : null;
+    const m = message(f);
     if (r.connections) {
       for (const id of r.connections.length > 1 ? new Set(r.connections) : r.connections) {
         if (excluded?.has(id)) continue;
         const client = this.table.get(id);
-        if (client) this.send(client, f.body, f.flag);
+        if (client) this.send(client, m);
       }
       return;
     }
-    for (const client of this.table.values()) {
-      if (!excluded?.has(client.id)) this.send(client, f.body, f.flag);
+    if (excluded) {
+      for (const client of this.table.values()) if (!excluded.has(client.id)) this.send(client, m);
+    } else {
+      for (const client of this.table.values()) this.send(client, m);
     }
   }
 
   /** Once per client, even when it is in several of the groups (PHP sends it once per group). */
   private sendToGroups(f: GatewayFrame, groups: string[], exclude: number[] | undefined): void {
     const excluded = exclude && exclude.length > 0 ? new Set(exclude) : null;
+    const m = message(f);
     if (groups.length === 1) {
       // One group: its members are already distinct; skip building a recipient set.
       const members = this.membership.membersOfGroup(groups[0]);
-      if (members) for (const client of members) if (!excluded?.has(client.id)) this.send(client, f.body, f.flag);
+      if (members) for (const client of members) if (!excluded?.has(client.id)) this.send(client, m);
       return;
     }
-    for (const client of this.membersOf(groups)) if (!excluded?.has(client.id)) this.send(client, f.body, f.flag);
+    for (const client of this.membersOf(groups)) if (!excluded?.has(client.id)) this.send(client, m);
   }
 
   // ---- queries -------------------------------------------------------------------------------------
@@ -327,7 +336,7 @@ export class GatewayCommands {
   }
 
   private clientInfo(client: ClientConnection): ClientInfo {
-    const h = client.handshake;
+    const h = client.handshake; // parsed from its JSON: the connection keeps no handshake object
     return {
       clientId: this.clientId(client),
       connectedAt: client.connectedAt,
@@ -335,8 +344,8 @@ export class GatewayCommands {
       messagesOut: client.messagesOut,
       listener: h.listener,
       protocol: h.protocol,
-      remoteAddress: h.remoteAddress,
-      remotePort: h.remotePort,
+      remoteAddress: client.remoteAddress,
+      remotePort: client.remotePort,
       uid: client.uid,
       groups: client.groups ? [...client.groups] : [],
     };
@@ -428,6 +437,11 @@ export class GatewayCommands {
     this.lastWarning.set(cmd, { at: now, suppressed: 0 });
     this.logger.warn(`${cmdName(cmd)} ignored: ${reason}${more}`);
   }
+}
+
+/** The frame's body as a message for clients (flag Binary = a binary WebSocket frame). */
+function message(f: GatewayFrame): OutgoingMessage {
+  return new OutgoingMessage(f.body, (f.flag & FrameFlag.Binary) !== 0);
 }
 
 /** The stored session text; a connection whose session was never set answers `{}`. */

@@ -24,6 +24,7 @@ import { HeartbeatWheel } from './heartbeat-wheel';
 import type { ClientListener, ListenerHooks } from './listeners/client-listener';
 import { createClientListener, framingRegistry, resolveListeners, type ResolvedListener } from './listeners/listener-factory';
 import { MembershipIndex } from './membership-index';
+import type { OutgoingMessage } from './outgoing-message';
 import { SocketReaper } from './socket-reaper';
 import { CloseCode, WorkerDispatcher } from './worker-dispatcher';
 
@@ -74,6 +75,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   /** Null when the message rate is unlimited. */
   private readonly rateLimit: MessageRateLimit | null;
   private readonly limits: ConnectionLimits;
+  /** Unsent bytes past which a client is a slow consumer (checked before every send). */
+  private readonly maxBufferedBytes: number;
   /** Closes sockets and cuts those that do not complete the close in time, with one timer. */
   private readonly reaper = new SocketReaper();
   /** Set by the first stop(); later calls share it. */
@@ -116,6 +119,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
         : null;
     const rate = options.messageRateLimit ?? 0;
     this.rateLimit = rate > 0 ? new MessageRateLimit(rate, options.messageRateBurst ?? Math.max(1, Math.ceil(rate))) : null;
+    this.maxBufferedBytes = options.maxClientBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.limits = new ConnectionLimits(options.maxConnections ?? 0, options.maxConnectionsPerIp ?? 0);
   }
 
@@ -303,7 +307,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     client.closed = true;
     this.table.delete(client.id);
     this.heartbeat?.remove(client);
-    this.limits.release(client.handshake.remoteAddress);
+    if (this.limits.maxConnectionsPerIp > 0) this.limits.release(client.remoteAddress);
     this.dispatcher.forward(client, Cmd.OnClose, FrameFlag.BodyIsScalar, EMPTY);
     // As PHP: the uid and groups are cleaned after OnClose is on its way (OnClose carries only the session).
     this.membership.remove(client);
@@ -322,7 +326,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private heartbeatPing(client: ClientConnection): void {
     const socket = client.socket;
     // A client that is not reading gets nothing more queued; the next real message decides its fate.
-    if (!socket.isOpen || socket.bufferedAmount > (this.options.maxClientBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) return;
+    if (!socket.isOpen || socket.bufferedAmount > this.maxBufferedBytes) return;
     if (this.webSocketPing) socket.ping?.();
     if (this.pingData) socket.send(this.pingData, false);
   }
@@ -335,10 +339,10 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     this.reaper.close(client.socket, HEARTBEAT_CLOSE.code, HEARTBEAT_CLOSE.reason);
   }
 
-  private sendToClient(client: ClientConnection, body: Buffer, flag: number): void {
+  private sendToClient(client: ClientConnection, message: OutgoingMessage): void {
     const socket = client.socket;
     if (!socket.isOpen) return;
-    if (socket.bufferedAmount > (this.options.maxClientBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) {
+    if (socket.bufferedAmount > this.maxBufferedBytes) {
       this.logger.warn(`client ${client.id} disconnected: slow consumer (${socket.bufferedAmount} bytes unsent)`);
       this.counters.slowConsumerDisconnects++;
       // The close frame queues behind the unread bytes; the reaper cuts a client that does not read it in time.
@@ -347,7 +351,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     }
     client.messagesOut++;
     this.counters.messagesOut++;
-    socket.send(body, (flag & FrameFlag.Binary) !== 0);
+    if (socket.sendMessage) socket.sendMessage(message);
+    else socket.send(message.body, message.binary);
   }
 
   // ---- inner side --------------------------------------------------------------------------------
@@ -368,7 +373,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     this.commands = new GatewayCommands({
       table: this.table,
       membership: this.membership,
-      sendToClient: (client, body, flag) => this.sendToClient(client, body, flag),
+      sendToClient: (client, message) => this.sendToClient(client, message),
       lanIp: this.lanIpNumber,
       innerPort: this.innerPort,
       logger: this.logger,

@@ -124,7 +124,7 @@ export class WorkerDispatcher {
         localIp: this.options.lanIp,
         localPort: this.options.innerPort(),
         clientIp: client.remoteIp,
-        clientPort: client.handshake.remotePort,
+        clientPort: client.remotePort,
         connectionId: client.id,
         flag,
         gatewayPort: this.options.clientPort(),

@@ -130,7 +130,10 @@ export class WorkerRouter {
       get clientId() {
         return clientIdOf(client);
       },
-      handshake: client.handshake,
+      // Parsed from the connection's JSON only if the function reads it.
+      get handshake() {
+        return client.handshake;
+      },
       uid: client.uid,
     };
     let chosen: unknown;

@@ -42,3 +42,14 @@ export function plainRemoteAddress(address: string | undefined): string {
   const a = address ?? '';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
+
+/**
+ * Reading a net.Socket's `remoteAddress` or `remotePort` makes Node cache an `{address, family, port}` object on
+ * the socket for its whole life (`_peername`); the gateway reads them once, when the connection opens, and keeps
+ * what it needs itself. Dropping the cache saves that object per idle connection; Node rebuilds it if anything
+ * asks again. (`_peername` is Node's private cache: nothing is lost if a Node version has no such field.)
+ */
+export function forgetPeerName(socket: object): void {
+  const s = socket as { _peername?: unknown };
+  if (s._peername !== undefined) s._peername = undefined;
+}

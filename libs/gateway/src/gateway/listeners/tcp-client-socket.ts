@@ -1,8 +1,10 @@
 import type { Socket } from 'node:net';
 import type { ClientConnection } from '../client-connection';
 import type { ClientSocket } from '../client-socket';
+import type { OutgoingMessage } from '../outgoing-message';
 import type { FramingDecoder } from './client-framing';
 import type { TcpListener } from './tcp-listener';
+import { corkForTurn } from './turn-cork';
 
 /**
  * A raw TCP client connection with a framing, as a {@link ClientSocket}. `send` frames the message (the
@@ -33,6 +35,14 @@ export class TcpClientSocket implements ClientSocket {
     if (this.isOpen) this.socket.write(this.listener.framing.encode(data));
   }
 
+  /** The framing's encoding of the message, built once per message and framing (shared by a broadcast). */
+  sendMessage(message: OutgoingMessage): void {
+    if (!this.isOpen) return;
+    // The turn's messages for this client leave in one write (see corkForTurn).
+    corkForTurn(this.socket);
+    this.socket.write(message.encodedFor(this.listener.framing));
+  }
+
   close(): void {
     if (this.closing) return;
     this.closing = true;
@@ -43,6 +53,8 @@ export class TcpClientSocket implements ClientSocket {
 
   terminate(): void {
     this.closing = true;
+    // What this turn's sends corked (see corkForTurn) goes to the kernel first, as an uncorked write would have.
+    if (this.socket.writableCorked !== 0 && !this.socket.destroyed) this.socket.uncork();
     this.socket.destroy();
   }
 

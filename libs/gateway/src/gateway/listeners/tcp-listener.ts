@@ -3,7 +3,7 @@ import type { ListenUrl } from '../../config/environment';
 import { remoteIpToNumber } from '../../protocol/client-id';
 import type { ClientHandshake } from '../../protocol/client-handshake';
 import { FramingError, type ClientFraming } from './client-framing';
-import { plainRemoteAddress, urlAuthority, type ClientListener, type ListenerHooks } from './client-listener';
+import { forgetPeerName, plainRemoteAddress, urlAuthority, type ClientListener, type ListenerHooks } from './client-listener';
 import { listenOn } from './listen-on';
 import { TcpClientSocket } from './tcp-client-socket';
 
@@ -64,16 +64,18 @@ export class TcpListener implements ClientListener {
   private accept(raw: Socket): void {
     const socket = new TcpClientSocket(raw, this);
     raw.on('error', (err) => this.hooks.logger.debug(`client ${socket.client?.id ?? '(not accepted)'}: ${err.message}`));
+    const address = raw.remoteAddress;
     const handshake: ClientHandshake = {
       listener: this.url,
       protocol: this.framing.name,
-      remoteAddress: plainRemoteAddress(raw.remoteAddress),
+      remoteAddress: plainRemoteAddress(address),
       remotePort: raw.remotePort ?? 0,
       url: '',
       query: NO_QUERY,
       headers: NO_HEADERS,
     };
-    const client = this.hooks.opened(socket, handshake, remoteIpToNumber(raw.remoteAddress));
+    forgetPeerName(raw);
+    const client = this.hooks.opened(socket, handshake, remoteIpToNumber(address));
     if (!client) return;
     socket.client = client;
     raw.on('data', (chunk: Buffer) => socket.onData(chunk));

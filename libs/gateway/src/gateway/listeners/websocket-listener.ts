@@ -2,11 +2,12 @@ import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, t
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { ListenUrl } from '../../config/environment';
 import { remoteIpToNumber } from '../../protocol/client-id';
+import type { ClientConnection } from '../client-connection';
 import { parseQuery, type ClientHandshake } from '../../protocol/client-handshake';
-import { plainRemoteAddress, urlAuthority, type ClientListener, type ListenerHooks } from './client-listener';
+import { forgetPeerName, plainRemoteAddress, urlAuthority, type ClientListener, type ListenerHooks } from './client-listener';
 import { GatewayWebSocket, type GatewayWebSocketOwner } from './gateway-websocket';
 import { listenOn } from './listen-on';
 
@@ -69,52 +70,45 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
     return this.tooBigReason;
   }
 
+  socketMessage(client: ClientConnection, data: Buffer, binary: boolean): void {
+    this.hooks.message(client, data, binary);
+  }
+
+  socketActivity(client: ClientConnection): void {
+    // Any sign of life counts for the heartbeat, pongs (answers to our pings) and pings included.
+    this.hooks.activity(client);
+  }
+
+  socketClosed(client: ClientConnection): void {
+    this.hooks.closed(client);
+  }
+
+  socketError(socket: GatewayWebSocket, err: Error): void {
+    // ws closes the connection itself; 'close' follows. An oversize message was already logged with its close.
+    if ((err as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
+    this.hooks.logger.debug(`client ${socket.client?.id ?? '(not accepted)'}: ${err.message}`);
+  }
+
   private accept(ws: GatewayWebSocket, req: IncomingMessage): void {
+    // From here on the socket's events reach this listener through GatewayWebSocket.emit (no per-socket listeners).
     ws.owner = this;
-    ws.on('error', onSocketError);
     const url = req.url ?? '/';
+    const socket = req.socket;
+    const address = socket.remoteAddress;
     const handshake: ClientHandshake = {
       listener: this.url,
       protocol: this.where.scheme,
-      remoteAddress: plainRemoteAddress(req.socket.remoteAddress),
-      remotePort: req.socket.remotePort ?? 0,
+      remoteAddress: plainRemoteAddress(address),
+      remotePort: socket.remotePort ?? 0,
       url,
       query: parseQuery(url),
       headers: req.headers,
     };
-    const client = this.hooks.opened(ws, handshake, remoteIpToNumber(req.socket.remoteAddress));
+    forgetPeerName(socket);
+    const client = this.hooks.opened(ws, handshake, remoteIpToNumber(address));
     if (!client) return;
     ws.client = client;
-    ws.on('message', onSocketMessage);
-    ws.on('close', onSocketClose);
-    // Any sign of life counts for the heartbeat, pongs (answers to our pings) and pings included.
-    ws.on('pong', onSocketActivity);
-    ws.on('ping', onSocketActivity);
   }
-}
-
-// Shared listeners (`this` is the socket, one of ours): no closures per connection.
-
-function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  const ws = this as GatewayWebSocket;
-  (ws.owner as WebSocketListener).hooks.message(ws.client!, data, isBinary);
-}
-
-function onSocketClose(this: WebSocket): void {
-  const ws = this as GatewayWebSocket;
-  (ws.owner as WebSocketListener).hooks.closed(ws.client!);
-}
-
-function onSocketActivity(this: WebSocket): void {
-  const ws = this as GatewayWebSocket;
-  (ws.owner as WebSocketListener).hooks.activity(ws.client!);
-}
-
-function onSocketError(this: WebSocket, err: Error): void {
-  // ws closes the connection itself; 'close' follows. An oversize message was already logged with its close.
-  if ((err as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
-  const ws = this as GatewayWebSocket;
-  (ws.owner as WebSocketListener).hooks.logger.debug(`client ${ws.client?.id ?? '(not accepted)'}: ${err.message}`);
 }
 
 /** Plain HTTP requests to a WebSocket listener: what ws answers when it owns the server. */
