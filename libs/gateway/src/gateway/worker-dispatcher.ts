@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { encodeClientId } from '../protocol/client-id';
 import { Cmd, cmdName } from '../protocol/command';
 import { decodeEventAcks } from '../protocol/event-ack';
-import { encodeEventEnvelope } from '../protocol/event-envelope';
+import { encodeEventFrame } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
 import { InnerLink } from '../protocol/inner-link';
@@ -111,26 +111,25 @@ export class WorkerDispatcher {
     const withHandshake = client.handshakeSentTo !== worker;
     if (withHandshake) client.handshakeSentTo = worker;
     const seq = worker.track(client, cmd, flag, body, Date.now());
-    const ext = encodeEventEnvelope(
-      client.sessionVersion,
-      client.session,
-      withHandshake ? client.serializedHandshake : undefined,
-      client.uid,
-      seq,
-    );
     worker.link.send(
-      encodeFrame({
-        cmd,
-        localIp: this.options.lanIp,
-        localPort: this.options.innerPort(),
-        clientIp: client.remoteIp,
-        clientPort: client.remotePort,
-        connectionId: client.id,
-        flag,
-        gatewayPort: this.options.clientPort(),
-        ext,
+      encodeEventFrame(
+        {
+          cmd,
+          localIp: this.options.lanIp,
+          localPort: this.options.innerPort(),
+          clientIp: client.remoteIp,
+          clientPort: client.remotePort,
+          connectionId: client.id,
+          flag,
+          gatewayPort: this.options.clientPort(),
+        },
         body,
-      }),
+        client.sessionVersion,
+        client.session,
+        withHandshake ? client.serializedHandshake : undefined,
+        client.uid,
+        seq,
+      ),
     );
     if (cmd === Cmd.OnClose) this.router.release(client);
   }
