@@ -220,7 +220,8 @@ async function measureIdleMemory(pool, started, total, config) {
   const points = [];
   const read = async (connections) => {
     await collectAll(measured);
-    points.push({ connections, rssKiB: sumRss(started.memoryProcs), infoRssKiB: sumRss(started.infoProcs) });
+    const heapKiB = started.memoryProcs.reduce((sum, p) => (sum === null || p.heapBytes == null ? null : sum + p.heapBytes / 1024), 0);
+    points.push({ connections, rssKiB: sumRss(started.memoryProcs), heapKiB, infoRssKiB: sumRss(started.infoProcs) });
   };
   await read(0);
   let opened = 0;
@@ -254,8 +255,9 @@ async function measureIdleMemory(pool, started, total, config) {
     droppedBeforeEnd: opened - closed.stillOpenBeforeClose,
     processes: started.memoryProcs.map((p) => p.name),
     baseRssKiB: points[0].rssKiB,
-    points: points.map((p) => ({ connections: p.connections, rssKiB: p.rssKiB })),
+    points: points.map((p) => ({ connections: p.connections, rssKiB: p.rssKiB, heapKiB: p.heapKiB })),
     kibPerConnection: slope(xs, points.map((p) => p.rssKiB)),
+    heapKibPerConnection: points.every((p) => p.heapKiB !== null) ? slope(xs, points.map((p) => p.heapKiB)) : null,
     infoKibPerConnection: started.infoProcs.length ? slope(xs, points.map((p) => p.infoRssKiB)) : null,
   };
 }

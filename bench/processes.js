@@ -105,6 +105,9 @@ async function collectGarbage(proc, timeoutMs = 10_000) {
   proc.child.kill('SIGWINCH');
   const [line] = await waitForLine(proc, new RegExp(`^BENCH_GC_DONE ${n}\\b.*$`), timeoutMs);
   if (/not exposed/.test(line)) throw new Error(`${proc.name}: global.gc is not exposed`);
+  const heap = /heap=(\d+)/.exec(line);
+  proc.heapBytes = heap ? Number(heap[1]) : null;
+  return proc.heapBytes;
 }
 
 /**

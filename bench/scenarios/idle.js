@@ -66,12 +66,14 @@ async function run(config) {
         get(label, 'opened').map((x) => (x === null ? 'n/a' : String(x))).join(' / '),
         fmt.kib(median(get(label, 'kibPerConnection'))),
         get(label, 'kibPerConnection').map(fmt.kib).join(' / '),
+        fmt.kib(median(get(label, 'heapKibPerConnection'))),
         fmt.mib(median(get(label, 'baseRssKiB'))),
         label === 'C' ? fmt.kib(median(get(label, 'infoKibPerConnection'))) : '',
         ok.map((x) => x.stoppedBecause).find(Boolean) || (ok.length ? 'all requested opened' : 'n/a'),
       ]);
     }
     verdicts.push(verdict(`idle ${r.level.count}: C/A KiB per connection`, r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.A && x.A.kibPerConnection)), '<=', 1.25));
+    verdicts.push(verdict(`idle ${r.level.count}: C/A heap+external KiB per connection`, r.rounds.map((x) => ratio(x.C && x.C.heapKibPerConnection, x.A && x.A.heapKibPerConnection)), '<=', 1.25));
     verdicts.push(verdict(`idle ${r.level.count}: C/B KiB per connection`, r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.B && x.B.kibPerConnection)), 'info'));
     r.rounds.forEach((x, i) => {
       for (const label of LABELS) {
@@ -86,13 +88,14 @@ async function run(config) {
   notes.push(
     `Per-process capacity here: ${config.connectionsPerProcess} connections (open-files limit ${config.openFilesLimit} minus a margin for listeners, links, stdio); ` +
       'a level above it is spread over several server processes. "stopped because" says why a level was not reached (e.g. EMFILE).',
-    `KiB/conn: least-squares slope of RSS (VmRSS after a full GC, same preloaded hook in every server) over 0..N idle connections opened in ${config.idleSteps} steps, after one warm-up open/close of N. RSS is coarse: differences under ~1 KiB are noise.`,
+    `KiB/conn: least-squares slope of RSS (VmRSS after a full GC, same preloaded hook in every server) over 0..N idle connections opened in ${config.idleSteps} steps, after one warm-up open/close of N. RSS is coarse: differences under ~1 KiB are noise, and after the warm-up a process may reuse pages it kept (its RSS slope then reads near 0).`,
+    'heap+ext KiB/conn: the same slope of heapUsed + external (process.memoryUsage() after the full GC): what the live objects and Buffers of the connections hold, without allocator effects; kernel socket buffers are in neither figure.',
   );
   return {
     tables: [
       {
         caption: 'idle connections',
-        header: ['level: target', 'server processes', 'opened per round', 'KiB/conn (median)', 'KiB/conn per round', 'base RSS MiB', 'worker KiB/conn (info)', 'stopped because'],
+        header: ['level: target', 'server processes', 'opened per round', 'RSS KiB/conn (median)', 'RSS KiB/conn per round', 'heap+ext KiB/conn (median)', 'base RSS MiB', 'worker KiB/conn (info)', 'stopped because'],
         rows,
       },
     ],
