@@ -47,7 +47,7 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
    */
   readonly serializedHandshake: string;
 
-  // ---- liveness: the heartbeat wheel's links and the message token bucket live here, as plain fields, so
+  // The heartbeat wheel's links and the message token bucket live here, as plain fields, so
   // that watching a connection allocates nothing and needs no timer of its own (see HeartbeatWheel).
   heartbeatTick = 0;
   wheelSlot = -1;
@@ -55,7 +55,6 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
   wheelNext: HeartbeatEntry | null = null;
   rateTokens = BUCKET_UNUSED;
   rateRefilledAt = 0;
-  // ---- end liveness
 
   constructor(
     readonly id: number,

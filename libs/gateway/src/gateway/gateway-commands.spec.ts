@@ -537,7 +537,7 @@ describe('GatewayCommands', () => {
     expect(g.warn).toHaveBeenCalledWith('OnMessage is not supported by this gateway yet; ignored');
     expect(g.linkBytes).toEqual([]);
   });
-  // ---- D (hooks): close with a reason, rejection, connection statistics -----------------------------------
+  // ---- close with a reason, rejection, connection statistics --------------------------------------------
 
   describe('close with a reason and rejection', () => {
     it('CloseWithReason sends the last message, then closes with the code and reason; 1000 when no code', () => {

@@ -66,7 +66,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private clientPort = 0;
   /** Created once the inner port is known: the client_ids in query replies embed it. */
   private commands: GatewayCommands;
-  // ---- liveness state (heartbeat, limits, shutdown)
+  // Heartbeat, limits and shutdown state.
   /** Null when the heartbeat is off (pingInterval 0). */
   private readonly heartbeat: HeartbeatWheel<ClientConnection> | null;
   /** pingData, encoded once; null when empty. */
@@ -83,7 +83,6 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private stopping: Promise<void> | null = null;
   /** While stop() waits for the clients to go: called when the last one has. */
   private allClientsGone: (() => void) | null = null;
-  // ---- end liveness state
 
   constructor(private readonly options: GatewayOptions) {
     this.lanIpNumber = ipv4ToNumber(options.lanIp);
@@ -102,7 +101,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       logger: this.logger,
       execute: (f, link) => this.commands.execute(f, link),
     });
-    // ---- liveness
+    // Heartbeat and limits.
     const pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL_SECONDS;
     this.pingData = options.pingData ? Buffer.from(options.pingData, 'utf8') : null;
     this.webSocketPing = options.webSocketPing ?? true;
