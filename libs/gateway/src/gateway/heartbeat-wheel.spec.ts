@@ -203,3 +203,40 @@ describe('HeartbeatWheel', () => {
     expect(() => new HeartbeatWheel({ pingInterval: 1, pingNotResponseLimit: 1.5 }, handlers)).toThrow(/pingNotResponseLimit/);
   });
 });
+
+describe('HeartbeatWheel in batches', () => {
+  it('works a crowded tick through in batches across event-loop turns, visiting every entry once', async () => {
+    const visits: number[] = [];
+    const wheel = new HeartbeatWheel<Conn>(
+      { pingInterval: 1, pingNotResponseLimit: 0 },
+      { pings: () => true, ping: (c) => visits.push(c.id), kick: () => undefined },
+    );
+    for (let id = 0; id < 2_500; id++) wheel.add(conn(id));
+    wheel.tick(1_000); // j = 1: nothing is due yet (L = 0 pings from j = 2)
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(visits).toHaveLength(0);
+    wheel.tick(1_000); // j = 2: every connection is pinged, 1 000 per turn
+    expect(visits).toHaveLength(1_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(visits).toHaveLength(2_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(new Set(visits).size).toBe(2_500);
+    expect(visits).toHaveLength(2_500);
+  });
+
+  it('finishes an unfinished tick before starting the next, so each entry is judged on its own tick', () => {
+    const visits: number[] = [];
+    const wheel = new HeartbeatWheel<Conn>(
+      { pingInterval: 1, pingNotResponseLimit: 0 },
+      { pings: () => true, ping: (c) => visits.push(c.id), kick: () => undefined },
+    );
+    for (let id = 0; id < 10; id++) wheel.add(conn(id));
+    wheel.tick();
+    wheel.tick(3); // j = 2: 3 pinged now, 7 left for later turns
+    expect(visits).toHaveLength(3);
+    wheel.tick(); // completes tick 2 first (7 more pings), then tick 3: j = 3 pings all 10 again (L = 0)
+    expect(visits).toHaveLength(20);
+    wheel.stop();
+  });
+});
