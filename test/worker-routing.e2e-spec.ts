@@ -123,7 +123,7 @@ describe('routing client events to workers', () => {
     const healthy = await open(1);
     // Stop reading: the kernel buffers fill, then the gateway's per-client queue grows.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    slow.send(JSON.stringify({ type: 'flood', chunks: 400 })); // 25 MiB, above the 8 MiB default bound
+    slow.send(JSON.stringify({ type: 'flood', chunks: 400 })); // 25 MiB, far above the 1 MiB default bound
     await gateway.proc.waitFor(/client \d+ disconnected: slow consumer/);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await slow.closed;
