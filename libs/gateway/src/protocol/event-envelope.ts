@@ -1,5 +1,5 @@
 import type { ClientHandshake } from './client-handshake';
-import { HEADER_LENGTH } from './frame';
+import { HEADER_LENGTH, writeHeader, type FrameHeader } from './frame';
 
 /**
  * ext_data of client events (OnConnect, OnMessage, OnClose) in the native profile: a JSON object
@@ -29,25 +29,21 @@ export function encodeEventEnvelope(
   uid?: string | null,
   seq?: number,
 ): Buffer {
-  const text =
+  return Buffer.from(envelopeText(version, sessionJson, handshakeJson, uid, seq), 'utf8');
+}
+
+/** The envelope's JSON text, spliced from already-serialised parts ("q" first: decodePlainEnvelope relies on it). */
+function envelopeText(version: number, sessionJson: string, handshakeJson?: string, uid?: string | null, seq?: number): string {
+  return (
     (seq === undefined ? '{' : `{"q":${seq},`) +
     `"v":${version},"session":${sessionJson}` +
     (uid == null ? '' : `,"uid":${JSON.stringify(uid)}`) +
-    (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
-  return Buffer.from(text, 'utf8');
+    (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`)
+  );
 }
 
 /** Header fields of a client event frame (OnConnect, OnMessage, OnClose) as the gateway fills them. */
-export interface EventFrameHeader {
-  cmd: number;
-  localIp: number;
-  localPort: number;
-  clientIp: number;
-  clientPort: number;
-  connectionId: number;
-  flag: number;
-  gatewayPort: number;
-}
+export type EventFrameHeader = FrameHeader;
 
 /**
  * The whole event frame (header, envelope as ext, client message as body) in one allocation: the same bytes as
@@ -63,24 +59,11 @@ export function encodeEventFrame(
   uid?: string | null,
   seq?: number,
 ): Buffer {
-  const text =
-    (seq === undefined ? '{' : `{"q":${seq},`) +
-    `"v":${version},"session":${sessionJson}` +
-    (uid == null ? '' : `,"uid":${JSON.stringify(uid)}`) +
-    (handshakeJson === undefined ? '}' : `,"handshake":${handshakeJson}}`);
+  const text = envelopeText(version, sessionJson, handshakeJson, uid, seq);
   const extLength = Buffer.byteLength(text, 'utf8');
   const packLength = HEADER_LENGTH + extLength + body.length;
   const out = Buffer.allocUnsafe(packLength);
-  out.writeUInt32BE(packLength, 0);
-  out[4] = header.cmd;
-  out.writeUInt32BE(header.localIp >>> 0, 5);
-  out.writeUInt16BE(header.localPort, 9);
-  out.writeUInt32BE(header.clientIp >>> 0, 11);
-  out.writeUInt16BE(header.clientPort, 15);
-  out.writeUInt32BE(header.connectionId >>> 0, 17);
-  out[21] = header.flag;
-  out.writeUInt16BE(header.gatewayPort, 22);
-  out.writeUInt32BE(extLength, 24);
+  writeHeader(out, header, packLength, extLength);
   out.write(text, HEADER_LENGTH, extLength, 'utf8');
   body.copy(out, HEADER_LENGTH + extLength);
   return out;

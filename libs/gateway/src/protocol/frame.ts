@@ -47,14 +47,17 @@ export function frame(fields: Partial<GatewayFrame> & { cmd: number }): GatewayF
 export function encodeFrame(f: GatewayFrame): Buffer {
   const packLength = HEADER_LENGTH + f.ext.length + f.body.length;
   const out = Buffer.allocUnsafe(packLength);
-  writeHeader(out, f, packLength);
+  writeHeader(out, f, packLength, f.ext.length);
   f.ext.copy(out, HEADER_LENGTH);
   f.body.copy(out, HEADER_LENGTH + f.ext.length);
   return out;
 }
 
+/** The header fields of a frame (everything but ext and body). */
+export type FrameHeader = Omit<GatewayFrame, 'ext' | 'body'>;
+
 /** Writes the 28-byte header of `f` at offset 0 of `out`. */
-export function writeHeader(out: Buffer, f: GatewayFrame, packLength: number): void {
+export function writeHeader(out: Buffer, f: FrameHeader, packLength: number, extLength: number): void {
   out.writeUInt32BE(packLength, 0);
   out.writeUInt8(f.cmd, 4);
   out.writeUInt32BE(f.localIp >>> 0, 5);
@@ -64,7 +67,7 @@ export function writeHeader(out: Buffer, f: GatewayFrame, packLength: number): v
   out.writeUInt32BE(f.connectionId >>> 0, 17);
   out.writeUInt8(f.flag, 21);
   out.writeUInt16BE(f.gatewayPort, 22);
-  out.writeUInt32BE(f.ext.length, 24);
+  out.writeUInt32BE(extLength, 24);
 }
 
 /**
