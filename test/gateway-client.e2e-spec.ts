@@ -20,6 +20,7 @@ import {
 import { Controller, Inject, Module, type DynamicModule, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx } from '@nestjs/microservices';
+import { eventually, sleep } from './support/eventually';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
@@ -135,7 +136,6 @@ interface Peer {
 
 type Invoke = (method: string, ...args: unknown[]) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (m: { data: Buffer }) => m.data.toString('utf8');
 const isReply = (m: { data: Buffer; binary: boolean }) => !m.binary && /^\{"type":"(api-result|api-error|me)"/.test(text(m));
 const isBarrier = (m: { data: Buffer; binary: boolean }) => !m.binary && text(m).startsWith('barrier:');
@@ -145,21 +145,6 @@ const sorted = <T>(list: T[]) => [...list].sort();
 const sortValues = (r: Record<string, string[]>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, sorted(v)]));
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (ok(value)) return value;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await sleep(50);
-  }
-}
 
 /** Waits (bounded) until the peer has received a message at index >= from matching `match`; returns its index. */
 async function waitForIndex(p: Peer, from: number, match: (m: { data: Buffer; binary: boolean }) => boolean, timeoutMs = 5_000): Promise<number> {

@@ -36,6 +36,7 @@ import { Ctx } from '@nestjs/microservices';
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
+import { eventually, sleep } from './support/eventually';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
@@ -164,23 +165,7 @@ class HooksController {
 
 // ---- helpers ------------------------------------------------------------------------------------------
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function eventually<T>(probe: () => Promise<T> | T, ok: (v: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (ok(value)) return value;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await sleep(50);
-  }
-}
 
 /** A client plus the code and reason of its close. */
 interface Conn {

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { MessageInbox } from './message-inbox';
 
 /**
  * A raw TCP test client for the gateway's text:// and frame:// listeners. Its framing is written here by
@@ -7,18 +8,17 @@ import { connect, type Socket } from 'node:net';
  *  - frame: a 4-byte big-endian length that counts the header itself, then the message.
  * Records what it receives and can await messages, bounded in time.
  */
-export class TcpTestClient {
-  readonly received: { data: Buffer; binary: boolean }[] = [];
+export class TcpTestClient extends MessageInbox {
   /** True once the gateway ended or dropped the connection. */
   ended = false;
   readonly closed: Promise<void>;
   private buffered = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
 
   private constructor(
     readonly socket: Socket,
     readonly framing: 'text' | 'frame',
   ) {
+    super();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) =>
@@ -66,29 +66,13 @@ export class TcpTestClient {
     this.socket.write(bytes);
   }
 
-  /** Waits until `count` messages in total have arrived; returns them all. */
-  async waitForMessages(count: number, timeoutMs = 15_000): Promise<{ data: Buffer; binary: boolean }[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.received.length < count) {
-      const left = deadline - Date.now();
-      if (left <= 0 || this.ended) {
-        throw new Error(`expected ${count} message(s), got ${this.received.length}` + (this.ended ? ' (connection ended)' : ''));
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return this.received.slice(0, count);
+  protected endedReason(): string | null {
+    return this.ended ? 'connection ended' : null;
   }
 
-  /** The n-th message (0-based) as text, waiting for it. */
-  async text(n: number, timeoutMs?: number): Promise<string> {
-    const all = await this.waitForMessages(n + 1, timeoutMs);
-    return all[n].data.toString('utf8');
+  /** Waits until `count` messages in total have arrived (default bound 15 s); returns them all. */
+  override waitForMessages(count: number, timeoutMs = 15_000): ReturnType<MessageInbox['waitForMessages']> {
+    return super.waitForMessages(count, timeoutMs);
   }
 
   close(): void {
@@ -119,9 +103,4 @@ export class TcpTestClient {
     this.wake();
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
 }

@@ -1,19 +1,16 @@
 import { WebSocket, type ClientOptions } from 'ws';
+import { MessageInbox } from './message-inbox';
 
 /** A WebSocket test client that records what it receives and can await the next message, bounded in time. */
-export class TestClient {
-  readonly received: { data: Buffer; binary: boolean }[] = [];
+export class TestClient extends MessageInbox {
   closeCode: number | null = null;
   /** The close frame's reason ("" when none). */
   closeReason: string | null = null;
-  private waiters: (() => void)[] = [];
   readonly closed: Promise<number>;
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer, binary: boolean) => {
-      this.received.push({ data, binary });
-      this.wake();
-    });
+    super();
+    ws.on('message', (data: Buffer, binary: boolean) => this.deliver({ data, binary }));
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason: Buffer) => {
         this.closeCode = code;
@@ -46,40 +43,12 @@ export class TestClient {
     this.ws.send(data, { binary });
   }
 
-  /** Waits until `count` messages in total have arrived; returns them all. */
-  async waitForMessages(count: number, timeoutMs = 5_000): Promise<{ data: Buffer; binary: boolean }[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.received.length < count) {
-      const left = deadline - Date.now();
-      if (left <= 0 || this.closeCode !== null) {
-        throw new Error(
-          `expected ${count} message(s), got ${this.received.length}` + (this.closeCode !== null ? ` (closed ${this.closeCode})` : ''),
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return this.received.slice(0, count);
-  }
-
-  /** The n-th message (0-based) as text, waiting for it. */
-  async text(n: number, timeoutMs?: number): Promise<string> {
-    const all = await this.waitForMessages(n + 1, timeoutMs);
-    return all[n].data.toString('utf8');
+  protected endedReason(): string | null {
+    return this.closeCode === null ? null : `closed ${this.closeCode}`;
   }
 
   close(): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
 }
