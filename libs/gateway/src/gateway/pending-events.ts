@@ -36,9 +36,13 @@ export class PendingEvents {
     return this.byClient.keys();
   }
 
-  /** Queues an event behind the client's held ones; false when a bound would be exceeded (the caller closes that client). */
-  push(client: ClientConnection, event: PendingEvent): boolean {
-    if (this.events >= this.maxEvents || this.bytes + event.body.length > this.maxBytes) return false;
+  /**
+   * Queues an event behind the client's held ones; false when a bound would be exceeded (the caller closes that
+   * client). `always` skips the bounds: a close event (empty body) must never be lost behind its client's held
+   * events, or the worker would keep that client's state and the router its count.
+   */
+  push(client: ClientConnection, event: PendingEvent, always = false): boolean {
+    if (!always && (this.events >= this.maxEvents || this.bytes + event.body.length > this.maxBytes)) return false;
     const queue = this.byClient.get(client);
     if (queue) queue.push(event);
     else this.byClient.set(client, [event]);

@@ -90,6 +90,19 @@ describe('WorkerDispatcher pending age bound', () => {
     expect(d.pendingCount).toBe(0);
   });
 
+  it('holds a close event even past the pending bounds, so a client never loses its close behind its held events', () => {
+    const { d, counters } = dispatcher(1_000, 2);
+    created.push(d);
+    const c = client();
+    message(c, 'a', d);
+    message(c, 'b', d); // the queue is now full
+    c.closed = true;
+    d.forward(c, Cmd.OnClose, FrameFlag.BodyIsScalar, Buffer.alloc(0));
+    expect(d.pendingCount).toBe(3);
+    expect(c.pendingEvents).toBe(3);
+    expect(counters.pendingDisconnects).toBe(0);
+  });
+
   it('runs the sweep on one timer of its own while events are held', async () => {
     const { d } = dispatcher(100);
     created.push(d);

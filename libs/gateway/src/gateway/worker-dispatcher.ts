@@ -88,7 +88,7 @@ export class WorkerDispatcher {
   forward(client: ClientConnection, cmd: Cmd, flag: number, body: Buffer): void {
     const worker = client.pendingEvents === 0 ? this.router.route(client) : undefined;
     if (worker) return this.deliver(worker, client, cmd, flag, body);
-    if (this.pending.push(client, { cmd, flag, body, heldAt: Date.now() })) {
+    if (this.pending.push(client, { cmd, flag, body, heldAt: Date.now() }, cmd === Cmd.OnClose)) {
       if (!this.pendingWarned && this.router.available === 0) {
         this.options.logger.warn(
           this.router.size === 0
@@ -235,7 +235,11 @@ export class WorkerDispatcher {
   sweep(now = Date.now()): void {
     for (const client of this.pending.expired(now - this.pendingMaxAgeMs)) {
       const dropped = this.pending.discard(client);
-      if (client.closed) continue;
+      if (client.closed) {
+        // Its close event was among the dropped ones: it no longer counts against its worker.
+        this.router.release(client);
+        continue;
+      }
       this.options.logger.warn(
         `client ${client.id} closed: no worker took its events within ${this.pendingMaxAgeMs} ms (${dropped} dropped)`,
       );
