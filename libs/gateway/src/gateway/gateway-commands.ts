@@ -15,6 +15,7 @@ import {
 import type { InnerLink } from '../protocol/inner-link';
 import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
 import type { ClientConnection } from './client-connection';
+import type { ClientSocket } from './client-socket';
 import type { ConnectionTable } from './connection-table';
 import { GatewayCounters } from './gateway-stats';
 import type { MembershipIndex } from './membership-index';
@@ -29,6 +30,8 @@ export interface GatewayCommandsOptions {
    * passes the same {@link OutgoingMessage} to each, so the message is framed once.
    */
   sendToClient: (client: ClientConnection, message: OutgoingMessage) => void;
+  /** Closes a client (the gateway's SocketReaper: cut after a grace period). Default: a plain close. */
+  closeClient?: (socket: ClientSocket, code: number, reason: string) => void;
   /** The gateway's lan IPv4 as u32 and its inner port: the first two parts of the client_ids in replies. */
   lanIp: number;
   innerPort: number;
@@ -99,6 +102,7 @@ export class GatewayCommands {
   private readonly table: ConnectionTable;
   private readonly membership: MembershipIndex;
   private readonly send: GatewayCommandsOptions['sendToClient'];
+  private readonly closeClient: NonNullable<GatewayCommandsOptions['closeClient']>;
   private readonly lanIp: number;
   private readonly innerPort: number;
   private readonly logger: Logger;
@@ -114,6 +118,7 @@ export class GatewayCommands {
     this.table = options.table;
     this.membership = options.membership;
     this.send = options.sendToClient;
+    this.closeClient = options.closeClient ?? ((socket, code, reason) => socket.close(code, reason));
     this.lanIp = options.lanIp;
     this.innerPort = options.innerPort;
     this.logger = options.logger;
@@ -135,7 +140,7 @@ export class GatewayCommands {
         const client = this.table.get(f.connectionId);
         if (!client) return;
         if (f.body.length > 0) this.send(client, message(f));
-        client.socket.close(1000);
+        this.closeClient(client.socket, 1000, '');
         return;
       }
       case Cmd.Destroy:
@@ -235,7 +240,7 @@ export class GatewayCommands {
     } else if (f.body.length > 0) {
       this.send(client, message(f));
     }
-    client.socket.close(r.code ?? (reject ? DEFAULT_REJECT_CODE : DEFAULT_CLOSE_CODE), truncateCloseReason(r.reason ?? ''));
+    this.closeClient(client.socket, r.code ?? (reject ? DEFAULT_REJECT_CODE : DEFAULT_CLOSE_CODE), truncateCloseReason(r.reason ?? ''));
   }
 
   /**

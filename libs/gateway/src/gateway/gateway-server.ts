@@ -35,7 +35,7 @@ const EMPTY = Buffer.alloc(0);
 /** How the heartbeat disconnects a silent client (4000-4999: application codes; reconnectable). */
 export const HEARTBEAT_CLOSE: CloseReason = { code: 4009, reason: 'heartbeat timeout' };
 /** What clients are told on a graceful shutdown: going away, reconnect (to another gateway). */
-export const SHUTDOWN_CLOSE: CloseReason = { code: 1001, reason: 'gateway shutting down' };
+export const SHUTDOWN_CLOSE: CloseReason = { code: CloseCode.GoingAway, reason: 'gateway shutting down' };
 
 /** What {@link GatewayServer.start} bound to. */
 export interface GatewayAddresses {
@@ -100,6 +100,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       counters: this.counters,
       logger: this.logger,
       execute: (f, link) => this.commands.execute(f, link),
+      closeClient: (socket, code, reason) => this.reaper.close(socket, code, reason),
     });
     // Heartbeat and limits.
     const pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL_SECONDS;
@@ -143,6 +144,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       await new Promise<void>((resolve) => (inner ? inner.close(() => resolve()) : resolve()));
       throw err;
     }
+    this.heartbeat?.start();
     const innerAddress = `${this.options.lanIp}:${this.innerPort}`;
     const clientUrls = this.listeners.map((l) => l.url);
     this.register = new RegisterClient({
@@ -241,6 +243,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       opened: (socket, handshake, remoteIp) => this.clientOpened(socket, handshake, remoteIp),
       message: (client, data, binary) => this.clientMessage(client, data, binary),
       closed: (client) => this.clientClosed(client),
+      close: (socket, code, reason) => this.reaper.close(socket, code, reason),
       activity: (client) => this.clientActivity(client),
       counters: this.counters,
       logger: this.logger,
@@ -274,10 +277,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     const client = new ClientConnection(this.table.nextId(), socket, remoteIp, handshake);
     this.table.add(client);
     this.counters.connectionsAccepted++;
-    if (this.heartbeat) {
-      this.heartbeat.add(client);
-      this.heartbeat.start();
-    }
+    this.heartbeat?.add(client);
     this.dispatcher.forward(client, Cmd.OnConnect, FrameFlag.BodyIsScalar, EMPTY);
     return client;
   }
@@ -287,7 +287,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     // A worker rejected this client; what it sent before seeing the close goes to no worker.
     if (client.rejected) return;
     if (this.rateLimit && !this.rateLimit.allow(client, performance.now())) return this.rateLimited(client);
-    if (this.heartbeat) client.heartbeatTick = this.heartbeat.now;
+    this.heartbeat?.touch(client);
     client.messagesIn++;
     this.counters.messagesIn++;
     this.dispatcher.forward(client, Cmd.OnMessage, binary ? FrameFlag.BodyIsScalar | FrameFlag.Binary : FrameFlag.BodyIsScalar, data);
@@ -298,7 +298,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
    * the client's heartbeat like a message does. Listeners call it; O(1), a single store.
    */
   clientActivity(client: ClientConnection): void {
-    if (this.heartbeat) client.heartbeatTick = this.heartbeat.now;
+    this.heartbeat?.touch(client);
   }
 
   /** The connection is gone (whoever closed it). Called once per connection. */
@@ -373,6 +373,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       table: this.table,
       membership: this.membership,
       sendToClient: (client, message) => this.sendToClient(client, message),
+      closeClient: (socket, code, reason) => this.reaper.close(socket, code, reason),
       lanIp: this.lanIpNumber,
       innerPort: this.innerPort,
       logger: this.logger,

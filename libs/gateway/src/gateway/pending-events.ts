@@ -63,11 +63,6 @@ export class PendingEvents {
     this.count(client, events.length, bytes);
   }
 
-  /** The client's oldest held event, without removing it. */
-  peek(client: ClientConnection): PendingEvent | undefined {
-    return this.byClient.get(client)?.[0];
-  }
-
   /** Removes and returns the client's oldest held event. */
   shift(client: ClientConnection): PendingEvent | undefined {
     const queue = this.byClient.get(client);

@@ -8,6 +8,7 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
 import { InnerLink } from '../protocol/inner-link';
 import type { ClientConnection } from './client-connection';
+import type { ClientSocket } from './client-socket';
 import type { GatewayCounters } from './gateway-stats';
 import { PendingEvents, type PendingEvent } from './pending-events';
 import { WorkerChannel } from './worker-channel';
@@ -41,6 +42,8 @@ export interface WorkerDispatcherOptions {
   logger: Logger;
   /** Runs a command frame from an identified worker or SDK link. */
   execute: (f: GatewayFrame, link: InnerLink<GatewayFrame>) => void;
+  /** Closes a client (the gateway's SocketReaper: cut after a grace period). Default: a plain close. */
+  closeClient?: (socket: ClientSocket, code: number, reason: string) => void;
 }
 
 export const DEFAULT_PENDING_MAX_AGE_MS = 30_000;
@@ -66,7 +69,10 @@ export class WorkerDispatcher {
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
+  private readonly closeClient: NonNullable<WorkerDispatcherOptions['closeClient']>;
+
   constructor(private readonly options: WorkerDispatcherOptions) {
+    this.closeClient = options.closeClient ?? ((socket, code, reason) => socket.close(code, reason));
     this.pending = new PendingEvents(options.pendingEventsLimit, options.pendingBytesLimit);
     this.pendingMaxAgeMs = options.pendingMaxAgeMs ?? DEFAULT_PENDING_MAX_AGE_MS;
     this.maxUnackedBytes = options.maxUnackedBytesPerWorker ?? DEFAULT_MAX_UNACKED_BYTES_PER_WORKER;
@@ -103,7 +109,7 @@ export class WorkerDispatcher {
     if (!client.closed) {
       this.options.logger.warn(`client ${client.id} closed: no worker available and the pending-event queue is full`);
       this.options.counters.pendingDisconnects++;
-      client.socket.close(CloseCode.TryAgainLater, 'no worker available');
+      this.closeClient(client.socket, CloseCode.TryAgainLater, 'no worker available');
     }
   }
 
@@ -244,7 +250,7 @@ export class WorkerDispatcher {
         `client ${client.id} closed: no worker took its events within ${this.pendingMaxAgeMs} ms (${dropped} dropped)`,
       );
       this.options.counters.pendingDisconnects++;
-      client.socket.close(CloseCode.TryAgainLater, 'no worker available');
+      this.closeClient(client.socket, CloseCode.TryAgainLater, 'no worker available');
     }
     if (this.pending.size === 0) {
       this.pendingWarned = false;

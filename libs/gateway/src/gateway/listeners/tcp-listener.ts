@@ -11,8 +11,6 @@ import { TcpClientSocket } from './tcp-client-socket';
 const NO_QUERY: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const NO_HEADERS = Object.freeze({});
 
-/** How long a connection closed for a framing error may take to flush before it is dropped, in ms. */
-const CLOSE_FLUSH_MS = 1_000;
 
 /**
  * A raw TCP client listener (text://, frame://, or a custom framing's scheme): every connection is a
@@ -56,9 +54,8 @@ export class TcpListener implements ClientListener {
     } else {
       this.hooks.logger.error(`client ${id} (${this.framing.name}) closed: ${(err as Error)?.message ?? String(err)}`);
     }
-    socket.close();
-    // A peer that does not read would keep the flush (and the connection) waiting forever.
-    setTimeout(() => socket.terminate(), CLOSE_FLUSH_MS).unref();
+    // A peer that does not read would keep the flush (and the connection) waiting forever: the reaper cuts it.
+    this.hooks.close(socket, 1008, '');
   }
 
   private accept(raw: Socket): void {
