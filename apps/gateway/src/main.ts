@@ -1,4 +1,4 @@
-import { checkInnerPortRange, gatewayOptionsFromEnv, innerPortOf, runRole, shutdownBoundMs } from '@app/gateway';
+import { checkInnerPortRange, DEFAULT_SHUTDOWN_TIMEOUT_MS, gatewayOptionsFromEnv, innerPortOf, runRole } from '@app/gateway';
 import { NestFactory } from '@nestjs/core';
 import { GatewayAppModule } from './gateway-app.module';
 
@@ -14,7 +14,7 @@ runRole({
     checkInnerPortRange(options.startPort, count);
     return options;
   },
-  shutdownTimeoutMs: shutdownBoundMs(process.env, 'GATEWAY_SHUTDOWN_TIMEOUT_MS', 10_000),
+  shutdownTimeoutMs: (options) => options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
   start: (options, index) =>
     NestFactory.createApplicationContext(
       GatewayAppModule.configure({ ...options, startPort: innerPortOf(options.startPort, index) }),

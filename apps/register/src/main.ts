@@ -8,6 +8,6 @@ import { RegisterAppModule } from './register-app.module';
 runRole({
   role: 'Register',
   configure: () => registerOptionsFromEnv(),
-  shutdownTimeoutMs: 5_000,
+  shutdownTimeoutMs: () => 0,
   start: (options) => NestFactory.createApplicationContext(RegisterAppModule.configure(options)),
 });

@@ -1,4 +1,4 @@
-import { GatewayTransport, readHttpListen, runRole, shutdownBoundMs, workerOptionsFromEnv } from '@app/gateway';
+import { DEFAULT_DRAIN_TIMEOUT_MS, GatewayTransport, readHttpListen, runRole, workerOptionsFromEnv } from '@app/gateway';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,7 @@ runRole({
     options: workerOptionsFromEnv(),
     http: readHttpListen(process.env, 'HTTP_LISTEN', '127.0.0.1:3000'),
   }),
-  shutdownTimeoutMs: shutdownBoundMs(process.env, 'WORKER_DRAIN_TIMEOUT_MS', 30_000),
+  shutdownTimeoutMs: ({ options }) => options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
   start: async ({ options, http }) => {
     // A hybrid app: the gateway transport for client events, HTTP for the push API. The global pipe and filter
     // below are the HTTP side's (status codes); the client handlers bind ValidationPipe and GatewayExceptionFilter

@@ -47,5 +47,4 @@ export * from './process/run-role';
 export * from './process/cluster-primary';
 export * from './process/graceful-shutdown';
 export * from './process/process-count';
-export * from './process/shutdown-bound';
 export * from './process/cluster-messages';

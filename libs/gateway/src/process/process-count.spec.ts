@@ -1,6 +1,5 @@
 import { ConfigError } from '../config/environment';
 import { checkInnerPortRange, innerPortOf, MAX_PROCESS_COUNT, readProcessCount } from './process-count';
-import { SHUTDOWN_MARGIN_MS, shutdownBoundMs } from './shutdown-bound';
 
 describe('readProcessCount', () => {
   it('defaults to 1 and accepts 1 to 64', () => {
@@ -33,13 +32,5 @@ describe('gateway inner ports', () => {
     expect(() => checkInnerPortRange(65535, 2)).toThrow(
       /^GATEWAY_START_PORT=65535 is invalid with GATEWAY_COUNT=2: .*65535 to 65536, past 65535 .*at most 65534/,
     );
-  });
-});
-
-describe('shutdownBoundMs', () => {
-  it('adds the margin to the variable, or to the default when unset or not an integer', () => {
-    expect(shutdownBoundMs({}, 'WORKER_DRAIN_TIMEOUT_MS', 30_000)).toBe(30_000 + SHUTDOWN_MARGIN_MS);
-    expect(shutdownBoundMs({ WORKER_DRAIN_TIMEOUT_MS: '1000' }, 'WORKER_DRAIN_TIMEOUT_MS', 30_000)).toBe(1_000 + SHUTDOWN_MARGIN_MS);
-    expect(shutdownBoundMs({ WORKER_DRAIN_TIMEOUT_MS: 'soon' }, 'WORKER_DRAIN_TIMEOUT_MS', 30_000)).toBe(30_000 + SHUTDOWN_MARGIN_MS);
   });
 });

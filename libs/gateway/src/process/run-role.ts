@@ -25,14 +25,15 @@ export interface RoleSpec<C> {
   /** Starts the role in this process (`index` is 0 outside a cluster) and returns the started app. */
   start(config: C, index: number): Promise<Closable>;
   /**
-   * Bound of one process's graceful shutdown, in milliseconds (see GracefulShutdown); the cluster primary
-   * waits this long for its children, plus a margin.
+   * The role's own drain or shutdown timeout from its validated configuration, in milliseconds (e.g. the
+   * gateway's shutdownTimeoutMs, the worker's drainTimeoutMs). A process exits 1 if its graceful shutdown
+   * takes {@link SHUTDOWN_MARGIN_MS} longer; a cluster primary waits that plus the margin again for its children.
    */
-  shutdownTimeoutMs: number;
+  shutdownTimeoutMs(config: C): number;
 }
 
-/** Extra time the primary gives its children past their own shutdown bound, in milliseconds. */
-const PRIMARY_MARGIN_MS = 5_000;
+/** Extra time past the role's own timeout before a shutdown counts as stuck, in milliseconds (once per level). */
+export const SHUTDOWN_MARGIN_MS = 5_000;
 
 /**
  * The entry point of the three apps:
@@ -58,12 +59,12 @@ export function runRole<C>(spec: RoleSpec<C>): void {
           role: spec.role,
           count,
           indexVariable: indexVariable!,
-          shutdownTimeoutMs: spec.shutdownTimeoutMs + PRIMARY_MARGIN_MS,
+          shutdownTimeoutMs: spec.shutdownTimeoutMs(config) + 2 * SHUTDOWN_MARGIN_MS,
         }).start();
         return;
       }
       const index = forkedByPrimary ? readInteger(process.env, indexVariable!, 0, 0, count - 1) : 0;
-      const shutdown = new GracefulShutdown({ role: spec.role, timeoutMs: spec.shutdownTimeoutMs }).install();
+      const shutdown = new GracefulShutdown({ role: spec.role, timeoutMs: spec.shutdownTimeoutMs(config) + SHUTDOWN_MARGIN_MS }).install();
       shutdown.attach(await spec.start(config, index));
       if (forkedByPrimary) process.send?.(READY_MESSAGE);
     },

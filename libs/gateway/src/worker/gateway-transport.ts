@@ -17,7 +17,7 @@ import { connectionRejection, type ConnectionRejection } from './connection-reje
 import { EventAckBatcher } from './event-ack-batcher';
 import { GatewayContext } from './gateway.context';
 import { SessionStoreSync } from './session-store-sync';
-import type { WorkerOptions } from './worker-options';
+import { DEFAULT_DRAIN_TIMEOUT_MS, type WorkerOptions } from './worker-options';
 
 const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
   [Cmd.OnConnect]: 'connect',
@@ -162,7 +162,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
 
   private async runDrain(): Promise<void> {
     if (!this.listening) return;
-    const timeoutMs = this.options.drainTimeoutMs ?? 30_000;
+    const timeoutMs = this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const answered = new Promise<void>((resolve) => (this.drainAnswered = resolve));
     this.drainWaiting = new Set();

@@ -30,6 +30,9 @@ export interface WorkerOptions {
   drainTimeoutMs?: number;
 }
 
+/** How long a worker drains on shutdown by default, in milliseconds. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
 export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
   return {
     registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),
@@ -37,6 +40,6 @@ export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
     name: readString(env, 'WORKER_NAME', 'worker', /^[\w.-]{1,64}$/, 'letters, digits, "_", "." or "-" (at most 64)'),
     timeoutMs: readInteger(env, 'GATEWAY_TIMEOUT_MS', 3_000, 1, 600_000),
     rejectOnGatewayFailure: readBoolean(env, 'GATEWAY_STRICT', false),
-    drainTimeoutMs: readInteger(env, 'WORKER_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    drainTimeoutMs: readInteger(env, 'WORKER_DRAIN_TIMEOUT_MS', DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
   };
 }
