@@ -1,3 +1,4 @@
+import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { decodeClientId, gatewayAddress, type ClientAddress } from '../protocol/client-id';
@@ -63,7 +64,7 @@ export interface CloseOptions {
 export class GatewayClient {
   private readonly logger = new Logger('GatewayClient');
   private readonly failureSubject = new Subject<GatewayFailure>();
-  private readonly lastWarned = new Map<string, number>();
+  private readonly warnings = new Map<string, RateLimitedWarning>();
 
   /** Every gateway failure of a multi-gateway call (also logged, at most once per gateway every 10 s). */
   readonly failures: Observable<GatewayFailure> = this.failureSubject.asObservable();
@@ -420,10 +421,9 @@ export class GatewayClient {
 
   /** One log line per gateway every 10 s at most: a dead gateway under load must not flood the log. */
   private warnFailure(f: GatewayFailure): void {
-    const now = Date.now();
-    if (now - (this.lastWarned.get(f.gatewayAddress) ?? 0) < 10_000) return;
-    this.lastWarned.set(f.gatewayAddress, now);
-    this.logger.warn(`${f.operation}: gateway ${f.gatewayAddress} skipped: ${f.error.message}`);
+    let warning = this.warnings.get(f.gatewayAddress);
+    if (!warning) this.warnings.set(f.gatewayAddress, (warning = new RateLimitedWarning(this.logger, (n) => `${n} more failure(s) of this gateway since the last warning`)));
+    warning.warn(`${f.operation}: gateway ${f.gatewayAddress} skipped: ${f.error.message}`);
   }
 
   /** Merges per-gateway session maps; a client whose handler is running here gets its live session. */

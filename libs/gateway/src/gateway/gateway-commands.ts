@@ -1,3 +1,4 @@
+import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { Logger } from '@nestjs/common';
 import { DEFAULT_CLOSE_CODE, DEFAULT_REJECT_CODE, truncateCloseReason } from '../protocol/close-reason';
 import { encodeClientId, ipv4ToString } from '../protocol/client-id';
@@ -46,8 +47,6 @@ export interface GatewayCommandsOptions {
   startedAt?: number;
 }
 
-/** At most one "ignored" warning per command code in this window, so a buggy peer cannot flood the log. */
-const WARN_INTERVAL_MS = 10_000;
 
 /**
  * Close with a code and reason: CloseWithReason (a worker's or SDK client's closeClient with a code) and
@@ -112,7 +111,8 @@ export class GatewayCommands {
   private readonly startedAt: number;
   private readonly unsupportedLogged = new Set<number>();
   /** Per command code: when the last "ignored" warning was logged, and how many were held back since. */
-  private readonly lastWarning = new Map<number, { at: number; suppressed: number }>();
+  /** Bad fire-and-forget commands, logged at most once per command code every 10 s. */
+  private readonly warnings = new Map<number, RateLimitedWarning>();
 
   constructor(options: GatewayCommandsOptions) {
     this.table = options.table;
@@ -432,15 +432,12 @@ export class GatewayCommands {
   }
 
   private warnIgnored(cmd: number, reason: string): void {
-    const now = this.now();
-    const last = this.lastWarning.get(cmd);
-    if (last && now - last.at < WARN_INTERVAL_MS) {
-      last.suppressed++;
-      return;
+    let warning = this.warnings.get(cmd);
+    if (!warning) {
+      warning = new RateLimitedWarning(this.logger, (n) => `${n} more ${cmdName(cmd)} ignored since the last warning`, this.now);
+      this.warnings.set(cmd, warning);
     }
-    const more = last?.suppressed ? ` (${last.suppressed} more ${cmdName(cmd)} ignored since the last warning)` : '';
-    this.lastWarning.set(cmd, { at: now, suppressed: 0 });
-    this.logger.warn(`${cmdName(cmd)} ignored: ${reason}${more}`);
+    warning.warn(`${cmdName(cmd)} ignored: ${reason}`);
   }
 }
 

@@ -140,7 +140,7 @@ describe('WorkerRouter strategies', () => {
     const [a, b] = [worker('a'), worker('b')];
     router.add(a);
     router.add(b);
-    const warn = jest.spyOn((router as unknown as { logger: { warn: (m: string) => void } }).logger, 'warn').mockImplementation(() => undefined);
+    const warn = jest.spyOn((router as unknown as { warning: { logger: { warn: (m: string) => void } } }).warning.logger, 'warn').mockImplementation(() => undefined);
     expect(spread(router, 3)).toEqual({ a: 2, b: 1 });
     expect(warn).toHaveBeenCalledTimes(1); // rate-limited: the second misbehaviour within 10 s is counted, not logged
     expect(warn.mock.calls[0][0]).toMatch(/router function threw \(bug\)/);

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ClientHandshake } from '../protocol/client-handshake';
 import type { ClientConnection } from './client-connection';
 import { healthScore, type WorkerChannel, type WorkerInfo } from './worker-channel';
@@ -37,19 +38,15 @@ export type WorkerRouterStrategy = 'least-connections' | 'random' | 'latency' | 
 
 export const WORKER_ROUTER_NAMES = ['least-connections', 'random', 'latency'] as const;
 
-/** A custom router's misbehaviour is logged at most this often. */
-const WARN_INTERVAL_MS = 10_000;
-
 /**
  * Sticky routing of clients to workers. A client's first event picks a worker by the strategy and the client
  * stays there, so its events are handled in order; it moves only when that worker goes away, or drains (and then
  * only once the draining worker has acknowledged all its events, so the order still holds).
  */
 export class WorkerRouter {
-  private readonly logger = new Logger('Gateway');
+  /** A custom router's misbehaviour, logged at most once per 10 s. */
+  private readonly warning = new RateLimitedWarning(new Logger('Gateway'));
   private readonly workers = new Map<string, WorkerChannel>();
-  private lastWarning = 0;
-  private suppressedWarnings = 0;
 
   constructor(
     private readonly strategy: WorkerRouterStrategy = 'least-connections',
@@ -140,28 +137,16 @@ export class WorkerRouter {
     try {
       chosen = fn(infos, routed);
     } catch (err) {
-      this.warn(`the router function threw (${(err as Error)?.message ?? String(err)}); using least connections`);
+      this.warning.warn(`the router function threw (${(err as Error)?.message ?? String(err)}); using least connections`);
       return undefined;
     }
     if (chosen === undefined || chosen === null) return undefined;
     const index = infos.indexOf(chosen as WorkerInfo);
     if (index < 0) {
-      this.warn('the router function returned something that is not one of the workers it was given; using least connections');
+      this.warning.warn('the router function returned something that is not one of the workers it was given; using least connections');
       return undefined;
     }
     return candidates[index];
-  }
-
-  private warn(message: string): void {
-    const now = Date.now();
-    if (now - this.lastWarning < WARN_INTERVAL_MS) {
-      this.suppressedWarnings++;
-      return;
-    }
-    const suppressed = this.suppressedWarnings;
-    this.lastWarning = now;
-    this.suppressedWarnings = 0;
-    this.logger.warn(message + (suppressed ? ` (${suppressed} similar warning(s) suppressed)` : ''));
   }
 }
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import { mergeSession } from '../protocol/event-envelope';
 import type { ClientSession } from '../client/gateway-client';
 import type { SessionStore } from './session-store';
@@ -16,25 +17,24 @@ export interface SessionStoreSyncOptions {
   now?: () => number;
 }
 
-/** At most one store warning in this window; the others are counted and reported with the next one. */
-const WARN_INTERVAL_MS = 10_000;
-
 /**
  * Keeps a worker's client sessions and its {@link SessionStore} in step (see SessionStore for the rules). Created
  * only when a store is configured, so a worker without one pays nothing. Never throws: store failures are logged.
  */
 export class SessionStoreSync {
-  private readonly logger = new Logger('SessionStore');
   private readonly store: SessionStore;
-  private readonly now: () => number;
   /** Uids bound through this worker while a handler of that client was running, by client_id. */
   private readonly boundDuringHandler = new Map<string, string>();
-  private lastWarning = -Infinity;
-  private suppressed = 0;
+  /** Rate-limited (a store that is down must not flood the log); never names the uid or the session's content. */
+  private readonly warning: RateLimitedWarning;
 
   constructor(private readonly options: SessionStoreSyncOptions) {
     this.store = options.store;
-    this.now = options.now ?? Date.now;
+    this.warning = new RateLimitedWarning(
+      new Logger('SessionStore'),
+      (n) => `${n} more store failure(s) since the last warning`,
+      options.now,
+    );
   }
 
   /**
@@ -47,11 +47,11 @@ export class SessionStoreSync {
     try {
       stored = await this.store.load(uid);
     } catch (err) {
-      return this.warn(`load of a session failed: ${(err as Error)?.message ?? String(err)}`);
+      return this.warning.warn(`load of a session failed: ${(err as Error)?.message ?? String(err)}`);
     }
     if (stored === null || stored === undefined) return;
     if (typeof stored !== 'object' || Array.isArray(stored)) {
-      return this.warn('load returned something that is not a session object; ignored');
+      return this.warning.warn('load returned something that is not a session object; ignored');
     }
     const live = this.options.activeSession(clientId);
     if (live) Object.assign(live, mergeSession(live, stored));
@@ -80,7 +80,7 @@ export class SessionStoreSync {
       ({ uid, session }) => {
         if (uid !== null && session) this.save(uid, session);
       },
-      (err: unknown) => this.warn(`reading a session back for the store failed: ${(err as Error)?.message ?? String(err)}`),
+      (err: unknown) => this.warning.warn(`reading a session back for the store failed: ${(err as Error)?.message ?? String(err)}`),
     );
   }
 
@@ -92,19 +92,6 @@ export class SessionStoreSync {
     } catch (err) {
       saving = Promise.reject(err);
     }
-    saving.catch((err: unknown) => this.warn(`save of a session failed: ${(err as Error)?.message ?? String(err)}`));
-  }
-
-  /** Rate-limited: a store that is down must not flood the log. Never names the uid or the session's content. */
-  private warn(message: string): void {
-    const now = this.now();
-    if (now - this.lastWarning < WARN_INTERVAL_MS) {
-      this.suppressed++;
-      return;
-    }
-    const more = this.suppressed > 0 ? ` (${this.suppressed} more store failure(s) since the last warning)` : '';
-    this.lastWarning = now;
-    this.suppressed = 0;
-    this.logger.warn(`${message}${more}`);
+    saving.catch((err: unknown) => this.warning.warn(`save of a session failed: ${(err as Error)?.message ?? String(err)}`));
   }
 }
