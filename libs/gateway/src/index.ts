@@ -31,8 +31,8 @@ export * from './protocol/connection-stats';
 export * from './worker/connection-rejected.exception';
 export * from './worker/session-store';
 export * from './worker/session-store.memory';
-// Close reasons of the connection limits (1008/1013)
-export * from './gateway/connection-limits';
+// The closes the gateway starts (codes and reasons of the client contract)
+export * from './gateway/close-codes';
 // Worker routing strategies
 export type { WorkerInfo, RoutedClient, WorkerRouterFunction, WorkerRouterStrategy } from './gateway/worker-router';
 // Client listeners and framings

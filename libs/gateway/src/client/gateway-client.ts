@@ -6,7 +6,7 @@ import { messageFrameFields, toOutgoingMessage } from '../protocol/client-messag
 import { isSendableCloseCode } from '../protocol/close-reason';
 import { Cmd } from '../protocol/command';
 import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
-import { mergeSession } from '../protocol/event-envelope';
+import { mergeSession } from '../protocol/session-json';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import { GatewayArgumentError, GatewayPartialFailureError, type GatewayFailure } from './gateway-errors';

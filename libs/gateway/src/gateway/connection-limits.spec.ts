@@ -2,10 +2,9 @@ import {
   BUCKET_UNUSED,
   ConnectionLimits,
   MessageRateLimit,
-  TOO_MANY_CONNECTIONS,
-  TOO_MANY_FROM_ADDRESS,
   type RateLimitedEntry,
 } from './connection-limits';
+import { TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS } from './close-codes';
 
 const fresh = (): RateLimitedEntry => ({ rateTokens: BUCKET_UNUSED, rateRefilledAt: 0 });
 

@@ -4,16 +4,7 @@
  * the time of the previous message, and address counts change only on open and close.
  */
 
-/** A WebSocket close code and reason (raw TCP clients only see the connection end). */
-export interface CloseReason {
-  code: number;
-  reason: string;
-}
-
-/** Closes for the gateway's limits; the codes are part of the client contract (README). */
-export const RATE_LIMIT_CLOSE: CloseReason = { code: 1008, reason: 'message rate limit exceeded' };
-export const TOO_MANY_CONNECTIONS: CloseReason = { code: 1013, reason: 'too many connections' };
-export const TOO_MANY_FROM_ADDRESS: CloseReason = { code: 1008, reason: 'too many connections from this address' };
+import { TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS, type CloseReason } from './close-codes';
 
 /** The token bucket's state, kept on the connection itself (two numbers, no allocation). */
 export interface RateLimitedEntry {

@@ -3,7 +3,7 @@ import type { Logger } from '@nestjs/common';
 import { DEFAULT_CLOSE_CODE, DEFAULT_REJECT_CODE, truncateCloseReason } from '../protocol/close-reason';
 import { encodeClientId, ipv4ToString } from '../protocol/client-id';
 import { Cmd, cmdName, FrameFlag } from '../protocol/command';
-import { mergeSession, parseSessionJson } from '../protocol/event-envelope';
+import { mergeSession, parseSessionJson } from '../protocol/session-json';
 import type { GatewayFrame } from '../protocol/frame';
 import {
   REQUEST_COMMANDS,

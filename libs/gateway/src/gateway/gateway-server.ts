@@ -6,7 +6,8 @@ import { Cmd, FrameFlag } from '../protocol/command';
 import { RegisterClient } from '../register/register-client';
 import { ClientConnection } from './client-connection';
 import type { ClientSocket } from './client-socket';
-import { ConnectionLimits, MessageRateLimit, RATE_LIMIT_CLOSE, type CloseReason } from './connection-limits';
+import { HEARTBEAT_CLOSE, RATE_LIMIT_CLOSE, SHUTDOWN_CLOSE, SLOW_CONSUMER_CLOSE } from './close-codes';
+import { ConnectionLimits, MessageRateLimit } from './connection-limits';
 import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
 import {
@@ -23,19 +24,13 @@ import { GatewayCounters } from './gateway-stats';
 import { HeartbeatWheel } from './heartbeat-wheel';
 import type { ClientListener, ListenerHooks } from './listeners/client-listener';
 import { createClientListener, framingRegistry, resolveListeners, type ResolvedListener } from './listeners/listener-factory';
+import { listenOn } from './listeners/listen-on';
 import { MembershipIndex } from './membership-index';
 import type { OutgoingMessage } from './outgoing-message';
 import { SocketReaper } from './socket-reaper';
-import { CloseCode, WorkerDispatcher } from './worker-dispatcher';
-
-export { CloseCode } from './worker-dispatcher';
+import { WorkerDispatcher } from './worker-dispatcher';
 
 const EMPTY = Buffer.alloc(0);
-
-/** How the heartbeat disconnects a silent client (4000-4999: application codes; reconnectable). */
-export const HEARTBEAT_CLOSE: CloseReason = { code: 4009, reason: 'heartbeat timeout' };
-/** What clients are told on a graceful shutdown: going away, reconnect (to another gateway). */
-export const SHUTDOWN_CLOSE: CloseReason = { code: CloseCode.GoingAway, reason: 'gateway shutting down' };
 
 /** What {@link GatewayServer.start} bound to. */
 export interface GatewayAddresses {
@@ -345,7 +340,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.warn(`client ${client.id} disconnected: slow consumer (${socket.bufferedAmount} bytes unsent)`);
       this.counters.slowConsumerDisconnects++;
       // The close frame queues behind the unread bytes; the reaper cuts a client that does not read it in time.
-      this.reaper.close(socket, CloseCode.SlowConsumer, 'slow consumer');
+      this.reaper.close(socket, SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
       return;
     }
     client.messagesOut++;
@@ -359,14 +354,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private async listenInner(): Promise<void> {
     const server = createServer((socket) => this.dispatcher.accept(socket));
     this.inner = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // exclusive: in a cluster (GATEWAY_COUNT) every gateway process needs its own inner port, never a shared one.
-      server.listen({ port: this.options.startPort, host: this.options.lanIp, exclusive: true }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    // Exclusive: in a cluster (GATEWAY_COUNT) every gateway process needs its own inner port, never a shared one.
+    await listenOn(server, this.options.startPort, this.options.lanIp, true);
     server.on('error', (err) => this.logger.error(`inner listener error: ${err.message}`));
     this.innerPort = (server.address() as AddressInfo).port;
     this.commands = new GatewayCommands({

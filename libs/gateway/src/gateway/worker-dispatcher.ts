@@ -8,20 +8,13 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
 import { InnerLink } from '../protocol/inner-link';
 import type { ClientConnection } from './client-connection';
+import { NO_WORKER_CLOSE } from './close-codes';
 import type { ClientSocket } from './client-socket';
 import type { GatewayCounters } from './gateway-stats';
 import { PendingEvents, type PendingEvent } from './pending-events';
 import { WorkerChannel } from './worker-channel';
 import { WorkerRouter, type WorkerRouterStrategy } from './worker-router';
 
-/** WebSocket close codes the gateway uses. */
-export const enum CloseCode {
-  GoingAway = 1001,
-  /** No worker available and the pending queue is full: reconnect later. */
-  TryAgainLater = 1013,
-  /** The client did not read its messages fast enough (reconnectable). */
-  SlowConsumer = 4008,
-}
 
 export interface WorkerDispatcherOptions {
   secret: Buffer | null;
@@ -109,7 +102,7 @@ export class WorkerDispatcher {
     if (!client.closed) {
       this.options.logger.warn(`client ${client.id} closed: no worker available and the pending-event queue is full`);
       this.options.counters.pendingDisconnects++;
-      this.closeClient(client.socket, CloseCode.TryAgainLater, 'no worker available');
+      this.closeClient(client.socket, NO_WORKER_CLOSE.code, NO_WORKER_CLOSE.reason);
     }
   }
 
@@ -250,7 +243,7 @@ export class WorkerDispatcher {
         `client ${client.id} closed: no worker took its events within ${this.pendingMaxAgeMs} ms (${dropped} dropped)`,
       );
       this.options.counters.pendingDisconnects++;
-      this.closeClient(client.socket, CloseCode.TryAgainLater, 'no worker available');
+      this.closeClient(client.socket, NO_WORKER_CLOSE.code, NO_WORKER_CLOSE.reason);
     }
     if (this.pending.size === 0) {
       this.pendingWarned = false;

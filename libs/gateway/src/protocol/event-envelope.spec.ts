@@ -1,4 +1,5 @@
-import { decodeEventEnvelope, encodeEventEnvelope, encodeEventFrame, mergeSession, parseSessionJson } from './event-envelope';
+import { decodeEventEnvelope, encodeEventEnvelope, encodeEventFrame } from './event-envelope';
+import { mergeSession, parseSessionJson } from './session-json';
 import { encodeFrame } from './frame';
 
 describe('event envelope', () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
-import { mergeSession } from '../protocol/event-envelope';
+import { mergeSession } from '../protocol/session-json';
 import type { ClientSession } from '../client/gateway-client';
 import type { SessionStore } from './session-store';
 
