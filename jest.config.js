@@ -1,19 +1,23 @@
 /**
- * Two projects: `unit` (specs beside the code in libs/) and `e2e` (cross-process tests in test/, which
+ * Two projects: `unit` (specs beside the code in packages/) and `e2e` (cross-process tests in test/, which
  * spawn the built apps from dist/, so `npm test` builds first).
  */
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testEnvironment: 'node',
+  modulePathIgnorePatterns: ['<rootDir>/packages/[^/]+/dist/'],
   moduleNameMapper: {
-    '^@app/gateway(|/.*)$': '<rootDir>/libs/gateway/src/$1',
+    // The package by its name, as the apps import it, but from its sources (no build needed for the unit
+    // project; the e2e project's child processes run the built apps, which load packages/*/dist).
+    '^nest-gateway-worker$': '<rootDir>/packages/nest-gateway-worker/src/index.ts',
+    '^nest-gateway-worker/internal$': '<rootDir>/packages/nest-gateway-worker/src/internal.ts',
   },
 };
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', rootDir: __dirname, roots: ['<rootDir>/libs/', '<rootDir>/apps/'], testRegex: '.*\\.spec\\.ts$' },
+    { ...common, displayName: 'unit', rootDir: __dirname, roots: ['<rootDir>/packages/', '<rootDir>/apps/'], testRegex: '.*\\.spec\\.ts$' },
     { ...common, displayName: 'e2e', rootDir: __dirname, roots: ['<rootDir>/test/'], testRegex: '.*\\.e2e-spec\\.ts$', setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'] },
   ],
 };

@@ -28,7 +28,6 @@ const SCENARIO_MODULES = {
   encryption: './scenarios/encryption',
 };
 const RESULTS_DIR = path.join(__dirname, 'results');
-const SDK_BUILD = path.join(__dirname, '.build', 'libs', 'gateway', 'src', 'index.js');
 const LOAD_AT_START = os.loadavg();
 
 function machine(config) {
@@ -78,33 +77,7 @@ function scenarioBudgetMs(config, id) {
   }
 }
 
-/** Newest modification time (ms) of the library's sources. */
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * The sender process loads the library compiled by tsc into bench/.build/ (the apps' webpack bundles export
- * nothing). Compiled here when missing or older than libs/gateway/src (a few seconds); `npm run bench:build`
- * does the same explicitly.
- */
-function ensureSdkBuild() {
-  const sources = path.resolve(__dirname, '..', 'libs', 'gateway', 'src');
-  if (fs.existsSync(SDK_BUILD) && fs.statSync(SDK_BUILD).mtimeMs >= newestSource(sources)) return;
-  log('compiling the library for the sender process (tsc -p bench/tsconfig.sdk.json)');
-  const tsc = require.resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', path.join(__dirname, 'tsconfig.sdk.json')], { stdio: 'inherit', timeout: 180_000 });
-  if (fs.existsSync(SDK_BUILD)) fs.utimesSync(SDK_BUILD, new Date(), new Date());
-}
-
 async function main(config) {
-  if (config.scenarios.some((s) => ['broadcast', 'push', 'queries'].includes(s))) ensureSdkBuild();
   const scenarios = [];
   for (const id of config.scenarios) {
     const mod = require(SCENARIO_MODULES[id]);

@@ -4,8 +4,8 @@
  * driven over IPC like the load generators), so pushes come from outside the processes under test.
  *
  * Backends, chosen by the `init` command:
- *   cluster  an ordinary Nest application context with `GatewayModule.forClient(...)` from the library,
- *            compiled by `npm run bench:build` (tsc -p bench/tsconfig.sdk.json) into bench/.build/; the very
+ *   cluster  an ordinary Nest application context with `GatewayModule.forClient(...)` from the package
+ *            `nest-gateway-worker` (its build in packages/nest-gateway-worker/dist, made by `npm run build`); the very
  *            GatewayClient a user's HTTP app or cron job would use, with its pooled links to every gateway.
  *   ws       a `/control` WebSocket connection to servers/ws-broadcast-server.js (the bare ws reference), one
  *            JSON message per operation.
@@ -24,7 +24,6 @@
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 
-const SDK_BUILD = path.join(__dirname, '.build', 'libs', 'gateway', 'src', 'index.js');
 const READY_TIMEOUT_MS = 20_000;
 const PACE_TICK_MS = 2;
 const MAX_SAMPLES = 200_000;
@@ -44,9 +43,9 @@ async function clusterBackend(opts) {
   require('reflect-metadata');
   let lib;
   try {
-    lib = require(SDK_BUILD);
+    lib = { ...require('nest-gateway-worker'), ...require('nest-gateway-worker/internal') };
   } catch (err) {
-    throw new Error(`cannot load the library build ${SDK_BUILD} (run \`npm run bench:build\`): ${err.message}`);
+    throw new Error(`cannot load the package nest-gateway-worker (run \`npm run build\`): ${err.message}`);
   }
   const { NestFactory } = require('@nestjs/core');
   const { GatewayModule, GatewayClient, GatewayClientPool } = lib;

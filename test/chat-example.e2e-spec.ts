@@ -1,4 +1,4 @@
-import { GatewayClient, GatewayModule } from '@app/gateway';
+import { GatewayClient, GatewayModule } from 'nest-gateway-worker';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NotifierModule } from '../examples/notifier/notifier.module';

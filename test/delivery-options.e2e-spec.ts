@@ -1,4 +1,5 @@
-import { MessageBody, OnClientMessage, parseHostPort } from '@app/gateway';
+import { MessageBody, OnClientMessage } from 'nest-gateway-worker';
+import { parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, type INestMicroservice } from '@nestjs/common';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startRole, startWorker, stopAll, TEST_SECRET, type Role, type RoleProcess } from './support/roles';

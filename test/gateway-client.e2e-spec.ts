@@ -2,7 +2,6 @@ import {
   ClientId,
   GatewayArgumentError,
   GatewayClient,
-  GatewayClientPool,
   GatewayContext,
   GatewayModule,
   GatewayPartialFailureError,
@@ -12,11 +11,10 @@ import {
   MessageBody,
   OnClientMessage,
   Session,
-  gatewayAddressOf,
-  parseHostPort,
   type ClientMessage,
   type GatewayFailure,
-} from '@app/gateway';
+} from 'nest-gateway-worker';
+import { GatewayClientPool, gatewayAddressOf, parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, Inject, Module, type DynamicModule, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx } from '@nestjs/microservices';

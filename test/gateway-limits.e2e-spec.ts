@@ -1,4 +1,5 @@
-import { GatewayServer, parseHostPort } from '@app/gateway';
+import { GatewayServer } from 'nest-gateway-worker';
+import { parseHostPort } from 'nest-gateway-worker/internal';
 import { startGateway, startRegister, stopAll, TEST_SECRET } from './support/roles';
 import { TestClient } from './support/ws-client';
 

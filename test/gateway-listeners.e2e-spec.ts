@@ -4,11 +4,11 @@ import {
   GatewayServer,
   Handshake,
   OnClientMessage,
-  parseHostPort,
   type ClientFraming,
   type ClientHandshake,
   type FramingDecoder,
-} from '@app/gateway';
+} from 'nest-gateway-worker';
+import { parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, type INestMicroservice } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

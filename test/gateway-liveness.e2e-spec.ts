@@ -6,8 +6,8 @@ import {
   OnClientClose,
   OnClientConnect,
   OnClientMessage,
-  parseHostPort,
-} from '@app/gateway';
+} from 'nest-gateway-worker';
+import { parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { WebSocket, type ClientOptions } from 'ws';

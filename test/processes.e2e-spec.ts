@@ -1,4 +1,5 @@
-import { GatewayClient, GatewayClientPool, GatewayModule } from '@app/gateway';
+import { GatewayClient, GatewayModule } from 'nest-gateway-worker';
+import { GatewayClientPool } from 'nest-gateway-worker/internal';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { spawn } from 'node:child_process';

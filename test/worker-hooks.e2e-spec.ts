@@ -3,7 +3,6 @@ import {
   ConnectionRejectedException,
   GatewayArgumentError,
   GatewayClient,
-  GatewayClientPool,
   GatewayContext,
   GatewayModule,
   Handshake,
@@ -13,13 +12,16 @@ import {
   OnClientConnect,
   OnClientMessage,
   Session,
+  type ClientInfo,
+  type GatewayStats,
+} from 'nest-gateway-worker';
+import {
+  GatewayClientPool,
   encodeClientId,
   gatewayAddressOf,
   ipv4ToNumber,
   parseHostPort,
-  type ClientInfo,
-  type GatewayStats,
-} from '@app/gateway';
+} from 'nest-gateway-worker/internal';
 import {
   Controller,
   Inject,

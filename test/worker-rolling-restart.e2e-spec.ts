@@ -1,4 +1,5 @@
-import { MessageBody, OnClientMessage, parseHostPort } from '@app/gateway';
+import { MessageBody, OnClientMessage } from 'nest-gateway-worker';
+import { parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, type INestMicroservice } from '@nestjs/common';
 import { EchoLoad } from './support/echo-load';
 import { startInProcessWorker } from './support/in-process-worker';

@@ -1,4 +1,5 @@
-import { ClientId, GatewayClient, Handshake, MessageBody, OnClientMessage, parseHostPort } from '@app/gateway';
+import { ClientId, GatewayClient, Handshake, MessageBody, OnClientMessage } from 'nest-gateway-worker';
+import { parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { startInProcessWorker } from './support/in-process-worker';

@@ -7,9 +7,9 @@ import {
   OnClientConnect,
   OnClientMessage,
   Session,
-  parseHostPort,
   type ClientHandshake,
-} from '@app/gateway';
+} from 'nest-gateway-worker';
+import { parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
 import { IsInt, IsString, MaxLength, Min } from 'class-validator';
 import { of } from 'rxjs';

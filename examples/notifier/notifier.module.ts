@@ -1,4 +1,4 @@
-import { GatewayModule } from '@app/gateway';
+import { GatewayModule } from 'nest-gateway-worker';
 import { Module } from '@nestjs/common';
 import { NotifierService } from './notifier.service';
 

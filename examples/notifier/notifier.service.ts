@@ -1,4 +1,4 @@
-import { GatewayClient } from '@app/gateway';
+import { GatewayClient } from 'nest-gateway-worker';
 import { Inject, Injectable } from '@nestjs/common';
 
 @Injectable()

@@ -1,4 +1,4 @@
-import { GatewayExceptionFilter, GatewayModule, GatewayTransport, type WorkerOptions } from '@app/gateway';
+import { GatewayExceptionFilter, GatewayModule, GatewayTransport, type WorkerOptions } from 'nest-gateway-worker';
 import { ValidationPipe, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 

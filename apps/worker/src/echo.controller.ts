@@ -1,4 +1,4 @@
-import { MessageBody, OnClientMessage } from '@app/gateway';
+import { MessageBody, OnClientMessage } from 'nest-gateway-worker';
 import { Controller } from '@nestjs/common';
 
 /** The example business logic: every message goes back to its sender, text as text, binary as binary. */

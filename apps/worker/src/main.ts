@@ -1,4 +1,5 @@
-import { DEFAULT_DRAIN_TIMEOUT_MS, GatewayTransport, readHttpListen, runRole, workerOptionsFromEnv } from '@app/gateway';
+import { GatewayTransport, runRole, workerOptionsFromEnv } from 'nest-gateway-worker';
+import { DEFAULT_DRAIN_TIMEOUT_MS, readHttpListen } from 'nest-gateway-worker/internal';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';

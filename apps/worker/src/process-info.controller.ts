@@ -1,4 +1,4 @@
-import { GatewayTransport, OnClientMessage } from '@app/gateway';
+import { GatewayTransport, OnClientMessage } from 'nest-gateway-worker';
 import { Controller, Inject } from '@nestjs/common';
 
 /**

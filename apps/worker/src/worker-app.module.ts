@@ -1,4 +1,4 @@
-import { GatewayModule, type WorkerOptions } from '@app/gateway';
+import { GatewayModule, type WorkerOptions } from 'nest-gateway-worker';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ApiController } from './api/api.controller';
 import { ChatController } from './chat/chat.controller';

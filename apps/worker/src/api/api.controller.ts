@@ -1,4 +1,4 @@
-import { GatewayClient } from '@app/gateway';
+import { GatewayClient } from 'nest-gateway-worker';
 import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
 import { KickRequest, NotifyRequest } from './api.dto';
 

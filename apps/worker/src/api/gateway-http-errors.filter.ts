@@ -4,7 +4,7 @@ import {
   GatewayRequestError,
   GatewayUnavailableError,
   InvalidClientIdError,
-} from '@app/gateway';
+} from 'nest-gateway-worker';
 import { Catch, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 
 /** The part of the platform's response object used here (express and fastify both have it). */

@@ -6,7 +6,7 @@ import {
   OnClientClose,
   OnClientMessage,
   Session,
-} from '@app/gateway';
+} from 'nest-gateway-worker';
 import { Controller, Inject, UseFilters, UsePipes, ValidationPipe } from '@nestjs/common';
 import { LoginMessage, SayMessage } from './chat.dto';
 

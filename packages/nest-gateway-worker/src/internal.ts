@@ -1,3 +1,8 @@
+/**
+ * The internal entry point, `nest-gateway-worker/internal`: codecs, links, listeners, cluster messages and the
+ * helpers the tests and benchmarks of this repository use. Not part of the public API: names here may change in
+ * any release. Applications import from `nest-gateway-worker`.
+ */
 export * from './gateway.module';
 export * from './config/environment';
 export * from './protocol/command';

@@ -1,0 +1,209 @@
+/**
+ * Every environment variable of the roles, with its default and meaning: the source of `gateway-worker --help`
+ * (and of the README's configuration table, which a unit spec keeps in step with it). The readers that parse and
+ * validate each variable live beside the options of their role.
+ */
+export type RoleName = 'register' | 'gateway' | 'worker';
+
+export interface EnvironmentVariable {
+  name: string;
+  /** The roles that read it. */
+  roles: readonly RoleName[];
+  /** The default as the README shows it ('—' = none). */
+  defaultText: string;
+  meaning: string;
+}
+
+export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
+  {
+    name: 'SECRET_KEY',
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: '— (required)',
+    meaning: 'shared secret of every inner link, at least 16 characters. Never sent, never logged: both ends of a link prove they know it.',
+  },
+  {
+    name: 'INNER_PLAINTEXT',
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: 'false',
+    meaning: 'true runs the inner links unencrypted and unauthenticated (only on a network you fully trust); SECRET_KEY must then be unset.',
+  },
+  {
+    name: 'REGISTER_LISTEN',
+    roles: ['register'],
+    defaultText: '127.0.0.1:1236',
+    meaning: 'host:port the register listens on (:0 = any free port).',
+  },
+  {
+    name: 'REGISTER_ADDRESS',
+    roles: ['gateway', 'worker'],
+    defaultText: '127.0.0.1:1236',
+    meaning: 'comma-separated host:port list of registers; peers use all of them.',
+  },
+  {
+    name: 'GATEWAY_LISTEN',
+    roles: ['gateway'],
+    defaultText: 'ws://0.0.0.0:7272',
+    meaning: 'comma-separated client listener URLs: ws://, wss://, text://, frame:// or a custom framing\'s scheme, e.g. ws://0.0.0.0:7272,text://0.0.0.0:7273. The port is required (0 = any free port); a path (ws://0.0.0.0:7272/chat) restricts upgrades to it. See Client listeners.',
+  },
+  {
+    name: 'GATEWAY_TLS_CERT',
+    roles: ['gateway'],
+    defaultText: '—',
+    meaning: 'PEM certificate file (a chain is fine, server certificate first) for every wss:// listener; required with one, not read otherwise.',
+  },
+  {
+    name: 'GATEWAY_TLS_KEY',
+    roles: ['gateway'],
+    defaultText: '—',
+    meaning: 'unencrypted PEM private key file of that certificate; required with a wss:// listener.',
+  },
+  {
+    name: 'GATEWAY_LAN_IP',
+    roles: ['gateway'],
+    defaultText: '127.0.0.1',
+    meaning: 'IPv4 address workers reach this gateway on; embedded in every client_id. The inner listener binds to it.',
+  },
+  {
+    name: 'GATEWAY_START_PORT',
+    roles: ['gateway'],
+    defaultText: '2000',
+    meaning: 'inner port for workers and SDK clients; with GATEWAY_COUNT=n process i uses GATEWAY_START_PORT + i. 0 = any free port for each process (the register learns the real one).',
+  },
+  {
+    name: 'GATEWAY_COUNT',
+    roles: ['gateway'],
+    defaultText: '1',
+    meaning: 'gateway processes on this host (1-64); above 1 the started process supervises that many.',
+  },
+  {
+    name: 'GATEWAY_MAX_MESSAGE_BYTES',
+    roles: ['gateway'],
+    defaultText: '1048576 (1 MiB)',
+    meaning: 'largest client message, on every listener; a larger one closes a WebSocket client with 1009 and ends a raw TCP connection.',
+  },
+  {
+    name: 'GATEWAY_MAX_BUFFERED_BYTES',
+    roles: ['gateway'],
+    defaultText: '1048576 (1 MiB)',
+    meaning: 'unsent bytes a client may have queued; past it the client is a slow consumer and is closed with 4008.',
+  },
+  {
+    name: 'GATEWAY_MAX_CONNECTIONS',
+    roles: ['gateway'],
+    defaultText: '0 (unlimited)',
+    meaning: 'client connections one gateway process holds at most; more are closed with 1013.',
+  },
+  {
+    name: 'GATEWAY_MAX_CONNECTIONS_PER_IP',
+    roles: ['gateway'],
+    defaultText: '0 (unlimited)',
+    meaning: 'client connections from one remote IP at most (per gateway process); more are closed with 1008.',
+  },
+  {
+    name: 'GATEWAY_RATE_LIMIT',
+    roles: ['gateway'],
+    defaultText: '0 (off)',
+    meaning: 'messages per second one connection may send, sustained (decimals allowed); over it: 1008.',
+  },
+  {
+    name: 'GATEWAY_RATE_BURST',
+    roles: ['gateway'],
+    defaultText: 'the rate, rounded up (≥ 1)',
+    meaning: 'messages one connection may send back to back before the rate applies.',
+  },
+  {
+    name: 'GATEWAY_PING_INTERVAL',
+    roles: ['gateway'],
+    defaultText: '25',
+    meaning: 'heartbeat period *I* in seconds (decimals allowed, at least 0.1); 0 turns the heartbeat off. PHP\'s default is 0.',
+  },
+  {
+    name: 'GATEWAY_PING_NOT_RESPONSE_LIMIT',
+    roles: ['gateway'],
+    defaultText: '2',
+    meaning: '*L*: 0 never disconnects; *L* > 0 closes (4009) a client silent for between *L·I + I/2* and *(L+1)·I*.',
+  },
+  {
+    name: 'GATEWAY_PING_DATA',
+    roles: ['gateway'],
+    defaultText: 'empty',
+    meaning: 'text message sent to silent clients on heartbeat ticks; empty = none (at most 4096 characters, trimmed).',
+  },
+  {
+    name: 'GATEWAY_WS_PING',
+    roles: ['gateway'],
+    defaultText: 'true',
+    meaning: 'also send WebSocket ping frames on those ticks (WebSocket listeners only).',
+  },
+  {
+    name: 'GATEWAY_PENDING_EVENTS',
+    roles: ['gateway'],
+    defaultText: '10000',
+    meaning: 'client events one gateway process holds in total while no worker can take them; past it the affected client is closed with 1013.',
+  },
+  {
+    name: 'GATEWAY_PENDING_BYTES',
+    roles: ['gateway'],
+    defaultText: '33554432 (32 MiB)',
+    meaning: 'the same bound in bytes.',
+  },
+  {
+    name: 'GATEWAY_PENDING_MAX_AGE_MS',
+    roles: ['gateway'],
+    defaultText: '30000',
+    meaning: 'oldest a held event may get (100 … 86 400 000); a client whose oldest held event is older is closed with 1013 and its held events are dropped.',
+  },
+  {
+    name: 'GATEWAY_WORKER_UNACKED_BYTES',
+    roles: ['gateway'],
+    defaultText: '33554432 (32 MiB)',
+    meaning: 'unacknowledged event bytes (bodies + 64 each) one worker may have outstanding; past it the worker gets no new clients and its clients\' events wait at the gateway.',
+  },
+  {
+    name: 'GATEWAY_ROUTER',
+    roles: ['gateway'],
+    defaultText: 'least-connections',
+    meaning: 'how a client\'s first event picks its worker: least-connections, random or latency; always sticky. See Routing strategies.',
+  },
+  {
+    name: 'GATEWAY_SHUTDOWN_TIMEOUT_MS',
+    roles: ['gateway'],
+    defaultText: '10000',
+    meaning: 'on SIGTERM, time clients have to complete the 1001 close before the rest are cut.',
+  },
+  {
+    name: 'WORKER_NAME',
+    roles: ['worker'],
+    defaultText: 'worker',
+    meaning: 'name shown in logs; the worker key is name:pid-n.',
+  },
+  {
+    name: 'WORKER_COUNT',
+    roles: ['worker'],
+    defaultText: '1',
+    meaning: 'worker processes on this host (1-64); above 1 the started process supervises that many.',
+  },
+  {
+    name: 'WORKER_DRAIN_TIMEOUT_MS',
+    roles: ['worker'],
+    defaultText: '30000',
+    meaning: 'on SIGTERM, how long the worker drains (0 … 3 600 000); events still unfinished then are redelivered to other workers.',
+  },
+  {
+    name: 'GATEWAY_TIMEOUT_MS',
+    roles: ['worker'],
+    defaultText: '3000',
+    meaning: 'the worker\'s GatewayClient: time limit per gateway of a command or query, in ms.',
+  },
+  {
+    name: 'GATEWAY_STRICT',
+    roles: ['worker'],
+    defaultText: 'false',
+    meaning: 'the worker\'s GatewayClient: true makes a multi-gateway call reject when one gateway fails (see below).',
+  },
+];
+
+/** The variables one role reads, in the README's order. */
+export function variablesOf(role: RoleName): EnvironmentVariable[] {
+  return ENVIRONMENT_VARIABLES.filter((v) => v.roles.includes(role));
+}

@@ -1,0 +1,80 @@
+/**
+ * nest-gateway-worker: the public API. What an application configures, injects, decorates and extends; every
+ * name here is documented in the README and kept stable across minor releases. Codecs, links, listeners and
+ * test hooks live behind `nest-gateway-worker/internal`, which applications should not import.
+ */
+
+// The module: one static method per role (and its async variant)
+export { GatewayModule, GATEWAY_CLIENT_OPTIONS } from './gateway.module';
+export type { GatewayClientAsyncOptions, WorkerModuleExtras } from './gateway.module';
+
+// Options of each role, read from the environment or given in code
+export { ConfigError } from './config/environment';
+export type { HostPort } from './config/environment';
+export { registerOptionsFromEnv } from './register/register-options';
+export type { RegisterOptions } from './register/register-options';
+export { gatewayOptionsFromEnv } from './gateway/gateway-options';
+export type { GatewayOptions } from './gateway/gateway-options';
+export { workerOptionsFromEnv } from './worker/worker-options';
+export type { WorkerOptions } from './worker/worker-options';
+export type { GatewayClientModuleOptions } from './client/gateway-client-options';
+export type { ListenerOptions } from './gateway/listeners/listener-options';
+
+// The roles as Nest providers
+export { RegisterServer } from './register/register-server';
+export { GatewayServer } from './gateway/gateway-server';
+export { GatewayTransport } from './worker/gateway-transport';
+
+// Worker handlers: decorators, context, errors for clients
+export { OnClientConnect, OnClientMessage, OnClientClose } from './worker/client-event.decorators';
+export { MessageBody, ClientId, Session, Handshake } from './worker/client-param.decorators';
+export { GatewayContext } from './worker/gateway.context';
+export { GatewayExceptionFilter } from './worker/gateway-exception.filter';
+export { ConnectionRejectedException } from './worker/connection-rejected.exception';
+export type { ClientHandshake } from './protocol/client-handshake';
+
+// The SDK: push, bind, groups, sessions, queries from any process
+export { GatewayClient } from './client/gateway-client';
+export type { ClientMessage, ClientSession, CloseOptions, Id } from './client/gateway-client';
+export {
+  GatewayUnavailableError,
+  GatewayTimeoutError,
+  RegisterUnavailableError,
+  GatewayArgumentError,
+  GatewayPartialFailureError,
+} from './client/gateway-errors';
+export type { GatewayFailure } from './client/gateway-errors';
+export { GatewayRequestError } from './protocol/gateway-request';
+export { InvalidClientIdError, isClientId } from './protocol/client-id';
+export type { ClientInfo, GatewayStats } from './protocol/connection-stats';
+
+// Session persistence
+export { GATEWAY_SESSION_STORE } from './worker/session-store';
+export type { SessionStore } from './worker/session-store';
+export { InMemorySessionStore } from './worker/session-store.memory';
+
+// The closes the gateway starts: codes and reasons of the client contract
+export {
+  SHUTDOWN_CLOSE,
+  NO_WORKER_CLOSE,
+  SLOW_CONSUMER_CLOSE,
+  HEARTBEAT_CLOSE,
+  RATE_LIMIT_CLOSE,
+  TOO_MANY_CONNECTIONS,
+  TOO_MANY_FROM_ADDRESS,
+} from './gateway/close-codes';
+export type { CloseReason } from './gateway/close-codes';
+
+// Extension points: raw TCP framings, worker routing
+export { FramingError } from './gateway/listeners/client-framing';
+export type { ClientFraming, FramingDecoder } from './gateway/listeners/client-framing';
+export { TextFraming } from './gateway/listeners/text-framing';
+export { FrameFraming } from './gateway/listeners/frame-framing';
+export type { FrameFramingOptions } from './gateway/listeners/frame-framing';
+export type { WorkerInfo, RoutedClient, WorkerRouterFunction, WorkerRouterStrategy } from './gateway/worker-router';
+
+// Processes: a role's main.ts (signals, exit codes, GATEWAY_COUNT / WORKER_COUNT clusters)
+export { runRole } from './process/run-role';
+export type { RoleSpec } from './process/run-role';
+export { runRegister, runGateway } from './process/roles';
+export type { RegisterRoleExtras, GatewayRoleExtras } from './process/roles';
