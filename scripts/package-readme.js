@@ -1,0 +1,54 @@
+'use strict';
+/**
+ * Writes packages/nest-gateway-worker/README.md, the README npm shows for the package, from the repository's
+ * README: its title, the introduction, "Install" and "Five minutes to a working app", then a pointer to the full
+ * documentation. `node scripts/package-readme.js --check` exits 1 when the file is not what it would write
+ * (the unit spec package-readme.spec.ts runs the same check).
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const TARGET = path.join(ROOT, 'packages', 'nest-gateway-worker', 'README.md');
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
+function anchorOf(heading) {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+}
+
+/** In-page links whose section is not on the package page become plain text. */
+function unlinkMissingAnchors(text) {
+  const anchors = new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1])));
+  return text.replace(/\[([^\]]+)\]\(#([^)]+)\)/g, (link, label, anchor) => (anchors.has(anchor) ? link : label));
+}
+
+function packageReadme(rootReadme) {
+  const start = rootReadme.indexOf('## Install');
+  const end = rootReadme.indexOf('## This repository');
+  if (start < 0 || end < start) throw new Error('README.md has no "## Install" ... "## This repository" sections');
+  const intro = rootReadme.slice(0, rootReadme.indexOf('\n## '));
+  return unlinkMissingAnchors(
+    `${intro.trimEnd()}\n\n${rootReadme.slice(start, end).trimEnd()}\n\n` +
+    '## Documentation\n\n' +
+    'Everything else (configuration, writing workers, the GatewayClient API, listeners, heartbeat and limits,\n' +
+    'delivery guarantees, processes and signals, the inner protocol, coming from PHP GatewayWorker, benchmarks)\n' +
+    "is in the repository's README, of which this page is the beginning. The package ships its TypeScript\n" +
+    'sources and declaration maps, so "go to definition" in an editor lands on documented code.\n',
+  );
+}
+
+function main() {
+  const expected = packageReadme(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+  if (process.argv.includes('--check')) {
+    const actual = fs.existsSync(TARGET) ? fs.readFileSync(TARGET, 'utf8') : '';
+    if (actual !== expected) {
+      console.error('packages/nest-gateway-worker/README.md is out of date: run `node scripts/package-readme.js`');
+      process.exit(1);
+    }
+    return;
+  }
+  fs.writeFileSync(TARGET, expected);
+}
+
+module.exports = { packageReadme, TARGET, ROOT };
+if (require.main === module) main();
