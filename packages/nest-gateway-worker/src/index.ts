@@ -36,7 +36,9 @@ export type { ClientHandshake } from './protocol/client-handshake';
 // The SDK: push, bind, groups, sessions, queries from any process
 export { GatewayClient } from './client/gateway-client';
 export type { ClientMessage, ClientSession, CloseOptions, Id } from './client/gateway-client';
+export type { ConfirmOption, DeliveryReceipt, SendOptions } from './client/delivery-receipt';
 export {
+  CommandNotSentError,
   GatewayUnavailableError,
   GatewayTimeoutError,
   RegisterUnavailableError,

@@ -9,8 +9,9 @@ import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
 import { mergeSession } from '../protocol/session-json';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
-import { GatewayArgumentError, GatewayPartialFailureError, type GatewayFailure } from './gateway-errors';
-import type { GatewayLinks } from './gateway-links';
+import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
+import { CommandNotSentError, GatewayArgumentError, GatewayPartialFailureError, type GatewayFailure } from './gateway-errors';
+import { NOT_REGISTERED, type GatewayLinks, type UnsentReport } from './gateway-links';
 
 /** A message for a client: string → text frame; Buffer / Uint8Array → binary frame; object or array → JSON text. */
 export type ClientMessage = string | Buffer | Uint8Array | ArrayBuffer | object;
@@ -38,8 +39,8 @@ export interface LocalSessions {
   sessionWritten?(clientId: string): void;
 }
 
-/** closeClient's close code and reason (WebSocket clients see them in the close frame). */
-export interface CloseOptions {
+/** closeClient's close code and reason (WebSocket clients see them in the close frame), and `confirm`. */
+export interface CloseOptions extends SendOptions {
   /** 1000, 1001, 1008, 1011, 1013 or 3000-4999. Default 1000. */
   code?: number;
   /** Shown to the client; cut to 123 bytes of UTF-8 by the gateway. Default "". */
@@ -52,21 +53,30 @@ export interface CloseOptions {
  * its own pooled links to every registered gateway.
  *
  * - Single-client methods go only to the gateway encoded in the client_id. A malformed id rejects with
- *   InvalidClientIdError; a gateway that is not registered or does not answer in time rejects with
- *   GatewayUnavailableError / GatewayTimeoutError naming it.
+ *   InvalidClientIdError. A client_id whose gateway is not registered (and not linked) is an offline client:
+ *   queries answer false / null, commands do nothing and resolve. A registered gateway that cannot be reached or
+ *   does not answer in time rejects with GatewayUnavailableError / GatewayTimeoutError naming it. Before the first
+ *   gateway list arrived, calls wait for it (within the timeout; RegisterUnavailableError otherwise).
  * - Multi-gateway methods go to every gateway at once, each with its own time limit. A gateway that fails does
  *   not stop the others: their results are merged and returned, and the failure is logged and emitted on
  *   {@link failures} (or the call rejects with GatewayPartialFailureError when `rejectOnGatewayFailure`).
  * - Fire-and-forget methods resolve once the command is queued on the gateway's link (it leaves within the same
  *   event-loop turn, in order with everything else this client sends to that gateway). They do not wait for the
- *   gateway to act, so a gateway that hangs without closing its socket is noticed only by queries.
+ *   gateway to act, so a gateway that hangs without closing its socket is noticed only by queries. A command
+ *   whose link closes before it left this process is reported on {@link failures} (CommandNotSentError), never
+ *   sent twice (at most once).
+ * - Sends and closes take `{ confirm: true }`: they then resolve after the gateways executed them, with a
+ *   {@link DeliveryReceipt} (connections reached, gateways that did not confirm).
  */
 export class GatewayClient {
   private readonly logger = new Logger('GatewayClient');
   private readonly failureSubject = new Subject<GatewayFailure>();
   private readonly warnings = new Map<string, RateLimitedWarning>();
 
-  /** Every gateway failure of a multi-gateway call (also logged, at most once per gateway every 10 s). */
+  /**
+   * Every gateway failure of a multi-gateway call, and every fire-and-forget command lost with its link before it
+   * left this process (CommandNotSentError). Also logged, at most once per gateway every 10 s.
+   */
   readonly failures: Observable<GatewayFailure> = this.failureSubject.asObservable();
 
   constructor(
@@ -77,72 +87,106 @@ export class GatewayClient {
 
   // ---- sending ---------------------------------------------------------------------------------------
 
-  /** Sends a message to one client. */
-  async sendToClient(clientId: string, message: ClientMessage): Promise<void> {
-    await this.command(clientId, { cmd: Cmd.SendToOne, ...messageFields(message) });
+  /** Sends a message to one client. With `{ confirm: true }`: resolves with delivered 1, or 0 if it is offline. */
+  sendToClient(clientId: string, message: ClientMessage, options: ConfirmOption): Promise<DeliveryReceipt>;
+  sendToClient(clientId: string, message: ClientMessage, options?: SendOptions & { confirm?: false }): Promise<void>;
+  sendToClient(clientId: string, message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void>;
+  async sendToClient(clientId: string, message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void> {
+    const fields = { cmd: Cmd.SendToOne, ...messageFields(message) };
+    if (options?.confirm) return this.confirmedCommand(clientId, fields, {});
+    await this.command('sendToClient', clientId, fields);
   }
 
   /**
    * Sends a message to every online client; with `clientIds`, only to those (an empty list sends nothing);
    * `excludeClientIds` are skipped.
    */
-  async sendToAll(message: ClientMessage, clientIds?: string[] | null, excludeClientIds?: string[] | null): Promise<void> {
+  sendToAll(message: ClientMessage, clientIds: string[] | null | undefined, excludeClientIds: string[] | null | undefined, options: ConfirmOption): Promise<DeliveryReceipt>;
+  sendToAll(message: ClientMessage, clientIds?: string[] | null, excludeClientIds?: string[] | null, options?: SendOptions & { confirm?: false }): Promise<void>;
+  sendToAll(message: ClientMessage, clientIds?: string[] | null, excludeClientIds?: string[] | null, options?: SendOptions): Promise<DeliveryReceipt | void>;
+  async sendToAll(
+    message: ClientMessage,
+    clientIds?: string[] | null,
+    excludeClientIds?: string[] | null,
+    options?: SendOptions,
+  ): Promise<DeliveryReceipt | void> {
     const fields = messageFields(message);
     // Per gateway: the connection ids to exclude (or, with clientIds, the only ones to send to); each gateway
     // resolves its own part, so the exclusion needs no client-side filtering.
     const exclude = groupByGateway(excludeClientIds ?? []);
-    if (clientIds) {
-      const targets = groupByGateway(clientIds);
-      await this.fanOut('sendToAll', [...targets.keys()], (address) =>
-        this.frameBytes(Cmd.SendToAll, fields, { connections: targets.get(address), exclude: exclude.get(address) }),
-      );
-      return;
-    }
-    await this.fanOut('sendToAll', await this.gateways(), (address) =>
-      this.frameBytes(Cmd.SendToAll, fields, exclude.has(address) ? { exclude: exclude.get(address) } : {}),
-    );
+    const targets = clientIds ? groupByGateway(clientIds) : null;
+    const addresses = targets ? [...targets.keys()] : await this.gateways();
+    const params = (address: string): GatewayRequest =>
+      targets
+        ? { connections: targets.get(address), exclude: exclude.get(address) }
+        : exclude.has(address)
+          ? { exclude: exclude.get(address) }
+          : {};
+    if (options?.confirm) return this.confirmedFanOut('sendToAll', addresses, { cmd: Cmd.SendToAll, ...fields }, params);
+    await this.fanOut('sendToAll', addresses, (address) => this.frameBytes(Cmd.SendToAll, fields, params(address)));
   }
 
   /** Sends a message to every connection bound to the uid (or to any of the uids). */
-  async sendToUid(uid: Id | Id[], message: ClientMessage): Promise<void> {
+  sendToUid(uid: Id | Id[], message: ClientMessage, options: ConfirmOption): Promise<DeliveryReceipt>;
+  sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions & { confirm?: false }): Promise<void>;
+  sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void>;
+  async sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void> {
     const uids = idList(uid, 'uid');
     const fields = messageFields(message);
-    if (uids.length === 0) return;
-    await this.fanOut('sendToUid', await this.gateways(), () => this.frameBytes(Cmd.SendToUid, fields, { uids }));
+    if (uids.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
+    if (options?.confirm) return this.confirmedFanOut('sendToUid', await this.gateways(), { cmd: Cmd.SendToUid, ...fields }, () => ({ uids }));
+    const bytes = this.frameBytes(Cmd.SendToUid, fields, { uids });
+    await this.fanOut('sendToUid', await this.gateways(), () => bytes);
   }
 
   /** Sends a message to the members of the group (or groups; a member of several gets it once), minus `excludeClientIds`. */
-  async sendToGroup(group: Id | Id[], message: ClientMessage, excludeClientIds?: string[] | null): Promise<void> {
+  sendToGroup(group: Id | Id[], message: ClientMessage, excludeClientIds: string[] | null | undefined, options: ConfirmOption): Promise<DeliveryReceipt>;
+  sendToGroup(group: Id | Id[], message: ClientMessage, excludeClientIds?: string[] | null, options?: SendOptions & { confirm?: false }): Promise<void>;
+  sendToGroup(group: Id | Id[], message: ClientMessage, excludeClientIds?: string[] | null, options?: SendOptions): Promise<DeliveryReceipt | void>;
+  async sendToGroup(
+    group: Id | Id[],
+    message: ClientMessage,
+    excludeClientIds?: string[] | null,
+    options?: SendOptions,
+  ): Promise<DeliveryReceipt | void> {
     const groups = idList(group, 'group');
     const fields = messageFields(message);
-    if (groups.length === 0) return;
+    if (groups.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
     const exclude = groupByGateway(excludeClientIds ?? []);
-    await this.fanOut('sendToGroup', await this.gateways(), (address) =>
-      this.frameBytes(Cmd.SendToGroup, fields, exclude.has(address) ? { groups, exclude: exclude.get(address) } : { groups }),
-    );
+    const params = (address: string): GatewayRequest => (exclude.has(address) ? { groups, exclude: exclude.get(address) } : { groups });
+    if (options?.confirm) return this.confirmedFanOut('sendToGroup', await this.gateways(), { cmd: Cmd.SendToGroup, ...fields }, params);
+    await this.fanOut('sendToGroup', await this.gateways(), (address) => this.frameBytes(Cmd.SendToGroup, fields, params(address)));
   }
 
   /**
    * Closes a client's connection, after sending `message` if given: WebSocket close 1000 with no reason (PHP's
    * closeClient), or the code and reason of `close`: `closeClient(id, null, { code: 4001, reason: 'replaced' })`.
+   * With `{ confirm: true }`: resolves with delivered 1 when the gateway closed the connection, 0 if it was offline.
    */
-  async closeClient(clientId: string, message?: ClientMessage | null, close?: CloseOptions): Promise<void> {
+  closeClient(clientId: string, message: ClientMessage | null | undefined, close: CloseOptions & ConfirmOption): Promise<DeliveryReceipt>;
+  closeClient(clientId: string, message?: ClientMessage | null, close?: CloseOptions & { confirm?: false }): Promise<void>;
+  closeClient(clientId: string, message?: ClientMessage | null, close?: CloseOptions): Promise<DeliveryReceipt | void>;
+  async closeClient(clientId: string, message?: ClientMessage | null, close?: CloseOptions): Promise<DeliveryReceipt | void> {
     const outgoing = toOutgoingMessage(message);
-    if (!close) {
-      await this.command(clientId, { cmd: Cmd.Kick, ...(outgoing && messageFrameFields(outgoing)) });
-      return;
-    }
-    if (close.code !== undefined && !isSendableCloseCode(close.code)) {
+    const body = outgoing ? messageFrameFields(outgoing) : {};
+    if (close?.code !== undefined && !isSendableCloseCode(close.code)) {
       throw new GatewayArgumentError(`close code ${close.code} cannot be sent: use 1000, 1001, 1008, 1011, 1013 or 3000-4999`);
     }
-    if (close.reason !== undefined && typeof close.reason !== 'string') throw new GatewayArgumentError('close reason must be a string');
-    const ext = encodeRequest({ code: close.code, reason: close.reason });
-    await this.command(clientId, { cmd: Cmd.CloseWithReason, ext, ...(outgoing && messageFrameFields(outgoing)) });
+    if (close?.reason !== undefined && typeof close.reason !== 'string') throw new GatewayArgumentError('close reason must be a string');
+    const plain = close?.code === undefined && close?.reason === undefined;
+    const fields = plain ? { cmd: Cmd.Kick, ...body } : { cmd: Cmd.CloseWithReason, ...body };
+    const params: GatewayRequest = plain ? {} : { code: close!.code, reason: close!.reason };
+    if (close?.confirm) return this.confirmedCommand(clientId, fields, params);
+    await this.command('closeClient', clientId, plain ? fields : { ...fields, ext: encodeRequest(params) });
   }
 
   /** Drops a client's connection at once, discarding anything not yet sent. */
-  async destroyClient(clientId: string): Promise<void> {
-    await this.command(clientId, { cmd: Cmd.Destroy });
+  destroyClient(clientId: string, options: ConfirmOption): Promise<DeliveryReceipt>;
+  destroyClient(clientId: string, options?: SendOptions & { confirm?: false }): Promise<void>;
+  destroyClient(clientId: string, options?: SendOptions): Promise<DeliveryReceipt | void>;
+  async destroyClient(clientId: string, options?: SendOptions): Promise<DeliveryReceipt | void> {
+    if (options?.confirm) return this.confirmedCommand(clientId, { cmd: Cmd.Destroy }, {});
+    await this.command('destroyClient', clientId, { cmd: Cmd.Destroy });
   }
 
   // ---- uids ------------------------------------------------------------------------------------------
@@ -150,15 +194,15 @@ export class GatewayClient {
   /** Binds a uid to a client (a client has one uid, a uid may have many clients). */
   async bindUid(clientId: string, uid: Id): Promise<void> {
     const text = id(uid, 'uid');
-    await this.command(clientId, { cmd: Cmd.BindUid, ext: encodeRequest({ uid: text }) });
+    const online = await this.command('bindUid', clientId, { cmd: Cmd.BindUid, ext: encodeRequest({ uid: text }) });
     // In a worker with a session store: the uid's stored session is merged in before bindUid resolves.
-    if (this.local?.uidBound) await this.local.uidBound(clientId, text);
+    if (online && this.local?.uidBound) await this.local.uidBound(clientId, text);
   }
 
   /** Removes the client's uid binding (`uid` is accepted for PHP compatibility and not checked). */
   async unbindUid(clientId: string, uid?: Id): Promise<void> {
     void uid;
-    await this.command(clientId, { cmd: Cmd.UnbindUid });
+    await this.command('unbindUid', clientId, { cmd: Cmd.UnbindUid });
   }
 
   async isUidOnline(uid: Id): Promise<boolean> {
@@ -190,7 +234,7 @@ export class GatewayClient {
 
   /** The uid bound to a client, or null. */
   async getUidByClientId(clientId: string): Promise<string | null> {
-    return (await this.request(clientId, Cmd.Select, { select: 'uid' })) as string | null;
+    return (await this.request(clientId, Cmd.Select, { select: 'uid' }, null)) as string | null;
   }
 
   /** Every bound uid (each once). */
@@ -216,11 +260,11 @@ export class GatewayClient {
   // ---- groups ----------------------------------------------------------------------------------------
 
   async joinGroup(clientId: string, group: Id): Promise<void> {
-    await this.command(clientId, { cmd: Cmd.JoinGroup, ext: encodeRequest({ group: id(group, 'group') }) });
+    await this.command('joinGroup', clientId, { cmd: Cmd.JoinGroup, ext: encodeRequest({ group: id(group, 'group') }) });
   }
 
   async leaveGroup(clientId: string, group: Id): Promise<void> {
-    await this.command(clientId, { cmd: Cmd.LeaveGroup, ext: encodeRequest({ group: id(group, 'group') }) });
+    await this.command('leaveGroup', clientId, { cmd: Cmd.LeaveGroup, ext: encodeRequest({ group: id(group, 'group') }) });
   }
 
   /** Dissolves a group on every gateway: its members stay online, outside the group. */
@@ -299,8 +343,8 @@ export class GatewayClient {
       for (const key of Object.keys(active)) delete active[key];
       Object.assign(active, session ?? {});
     }
-    await this.command(clientId, { cmd: Cmd.SetSession, ext: Buffer.from(JSON.stringify(session)) });
-    this.local?.sessionWritten?.(clientId);
+    const online = await this.command('setSession', clientId, { cmd: Cmd.SetSession, ext: Buffer.from(JSON.stringify(session)) });
+    if (online) this.local?.sessionWritten?.(clientId);
   }
 
   /**
@@ -312,13 +356,13 @@ export class GatewayClient {
     if (session === null) throw new GatewayArgumentError('updateSession needs an object');
     const active = this.local?.activeSession(clientId);
     if (active) Object.assign(active, mergeSession(active, session));
-    await this.command(clientId, { cmd: Cmd.UpdateSession, ext: Buffer.from(JSON.stringify(session)) });
-    this.local?.sessionWritten?.(clientId);
+    const online = await this.command('updateSession', clientId, { cmd: Cmd.UpdateSession, ext: Buffer.from(JSON.stringify(session)) });
+    if (online) this.local?.sessionWritten?.(clientId);
   }
 
   /** A client's session (`{}` if it has none), or null when the client is not online. */
   async getSession(clientId: string): Promise<ClientSession | null> {
-    return (await this.request(clientId, Cmd.GetSessionByClientId, {})) as ClientSession | null;
+    return (await this.request(clientId, Cmd.GetSessionByClientId, {}, null)) as ClientSession | null;
   }
 
   /** `{client_id: session}` of every client, or of a group's members. */
@@ -338,7 +382,7 @@ export class GatewayClient {
   // ---- clients ---------------------------------------------------------------------------------------
 
   async isOnline(clientId: string): Promise<boolean> {
-    return (await this.request(clientId, Cmd.IsOnline, {})) === true;
+    return (await this.request(clientId, Cmd.IsOnline, {}, false)) === true;
   }
 
   /** Number of online clients on every gateway. */
@@ -355,7 +399,7 @@ export class GatewayClient {
 
   /** A client's connection statistics (connected at, messages in and out, listener, uid, groups), or null when offline. */
   async getClientInfo(clientId: string): Promise<ClientInfo | null> {
-    return (await this.request(clientId, Cmd.GetClientInfo, {})) as ClientInfo | null;
+    return (await this.request(clientId, Cmd.GetClientInfo, {}, null)) as ClientInfo | null;
   }
 
   /**
@@ -372,17 +416,32 @@ export class GatewayClient {
     return this.links.gateways(this.settings.timeoutMs);
   }
 
-  /** A fire-and-forget command to the gateway that holds the client. */
-  private async command(clientId: string, fields: Partial<GatewayFrame> & { cmd: Cmd }): Promise<void> {
+  /**
+   * A fire-and-forget command to the gateway that holds the client. Resolves true once queued on its link, false
+   * when that gateway is not registered (the client is offline; nothing sent). A command the link loses before
+   * it left this process is reported on `failures`.
+   */
+  private async command(operation: string, clientId: string, fields: Partial<GatewayFrame> & { cmd: Cmd }): Promise<boolean> {
     const target = decodeClientId(clientId);
     const bytes = encodeFrame(frame({ ...fields, connectionId: target.connectionId }));
-    await this.links.deliver(gatewayAddress(target), bytes, this.settings.timeoutMs);
+    return this.links.deliver(gatewayAddress(target), bytes, this.settings.timeoutMs, new LostCommand(this.commandNotSent, operation, clientId));
   }
 
-  /** A request to the gateway that holds the client. */
-  private async request(clientId: string, cmd: Cmd, params: GatewayRequest): Promise<unknown> {
+  /** A confirmed command to the gateway that holds the client: its receipt; an offline client's is 0. */
+  private async confirmedCommand(clientId: string, fields: Partial<GatewayFrame> & { cmd: Cmd }, params: GatewayRequest): Promise<DeliveryReceipt> {
     const target = decodeClientId(clientId);
-    return this.links.request(gatewayAddress(target), { cmd, connectionId: target.connectionId }, params, this.settings.timeoutMs);
+    const result = await this.links.request(gatewayAddress(target), { ...fields, connectionId: target.connectionId }, params, this.settings.timeoutMs);
+    return { delivered: result === NOT_REGISTERED ? 0 : deliveredCount(result), failedGateways: [] };
+  }
+
+  /**
+   * A request to the gateway that holds the client; `offline` when that gateway is not registered (a stored id
+   * of a gateway that went away: the client cannot be online).
+   */
+  private async request(clientId: string, cmd: Cmd, params: GatewayRequest, offline: unknown): Promise<unknown> {
+    const target = decodeClientId(clientId);
+    const result = await this.links.request(gatewayAddress(target), { cmd, connectionId: target.connectionId }, params, this.settings.timeoutMs);
+    return result === NOT_REGISTERED ? offline : result;
   }
 
   private frameBytes(cmd: Cmd, message: { flag: number; body: Buffer }, params: GatewayRequest): Buffer {
@@ -391,10 +450,27 @@ export class GatewayClient {
 
   /** Writes a command to each gateway concurrently; failures are reported, the rest still delivered. */
   private async fanOut(operation: string, addresses: string[], bytesFor: (address: string) => Buffer): Promise<void> {
+    const lost = new LostCommand(this.commandNotSent, operation);
     const outcomes = await Promise.allSettled(
-      addresses.map((address) => this.links.deliver(address, bytesFor(address), this.settings.timeoutMs)),
+      addresses.map((address) => this.links.deliver(address, bytesFor(address), this.settings.timeoutMs, lost)),
     );
     this.report(operation, addresses, outcomes);
+  }
+
+  /** A confirmed command to each gateway concurrently: the connections reached, and the gateways that did not confirm. */
+  private async confirmedFanOut(
+    operation: string,
+    addresses: string[],
+    fields: Partial<GatewayFrame> & { cmd: Cmd },
+    paramsFor: (address: string) => GatewayRequest,
+  ): Promise<DeliveryReceipt> {
+    const outcomes = await Promise.allSettled(
+      addresses.map((address) => this.links.request(address, fields, paramsFor(address), this.settings.timeoutMs)),
+    );
+    const failedGateways = this.report(operation, addresses, outcomes);
+    let delivered = 0;
+    for (const o of outcomes) if (o.status === 'fulfilled' && o.value !== NOT_REGISTERED) delivered += deliveredCount(o.value);
+    return { delivered, failedGateways };
   }
 
   /** Asks every gateway concurrently; resolves with the answers of those that answered in time. */
@@ -404,10 +480,20 @@ export class GatewayClient {
       addresses.map((address) => this.links.request(address, { cmd }, params, this.settings.timeoutMs)),
     );
     this.report(operation, addresses, outcomes);
-    return outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value as T] : []));
+    // A gateway that left the list during the call has no clients to report.
+    return outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value !== NOT_REGISTERED ? [o.value as T] : []));
   }
 
-  private report(operation: string, addresses: string[], outcomes: PromiseSettledResult<unknown>[]): void {
+  /** A fire-and-forget command lost with its link (it never left this process): reported, never retried. */
+  private readonly commandNotSent: LostCommandSink = (operation, gatewayAddress, reason, clientId) => {
+    const failure: GatewayFailure = { operation, gatewayAddress, error: new CommandNotSentError(gatewayAddress, reason) };
+    if (clientId !== undefined) failure.clientId = clientId;
+    this.failureSubject.next(failure);
+    this.warnFailure(failure);
+  };
+
+  /** Reports the gateways that failed (failures, log); rejects when `rejectOnGatewayFailure`; returns them. */
+  private report(operation: string, addresses: string[], outcomes: PromiseSettledResult<unknown>[]): GatewayFailure[] {
     const failures: GatewayFailure[] = [];
     outcomes.forEach((o, i) => {
       if (o.status === 'fulfilled') return;
@@ -417,6 +503,7 @@ export class GatewayClient {
       this.warnFailure(failure);
     });
     if (failures.length > 0 && this.settings.rejectOnGatewayFailure) throw new GatewayPartialFailureError(operation, failures);
+    return failures;
   }
 
   /** One log line per gateway every 10 s at most: a dead gateway under load must not flood the log. */
@@ -434,6 +521,29 @@ export class GatewayClient {
     }
     return out;
   }
+}
+
+/**
+ * The report of one fire-and-forget command (or one fan-out: the same report for each gateway), kept by the link
+ * until the bytes left this process.
+ */
+class LostCommand implements UnsentReport {
+  constructor(
+    private readonly sink: LostCommandSink,
+    private readonly operation: string,
+    private readonly clientId?: string,
+  ) {}
+
+  commandNotSent(gatewayAddress: string, reason: string): void {
+    this.sink(this.operation, gatewayAddress, reason, this.clientId);
+  }
+}
+
+type LostCommandSink = (operation: string, gatewayAddress: string, reason: string, clientId?: string) => void;
+
+/** The count a gateway answers a confirmed command with. */
+function deliveredCount(result: unknown): number {
+  return typeof result === 'number' && Number.isInteger(result) && result >= 0 ? result : 0;
 }
 
 function messageFields(message: ClientMessage): { flag: number; body: Buffer } {

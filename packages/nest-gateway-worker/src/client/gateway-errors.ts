@@ -25,6 +25,16 @@ export class GatewayTimeoutError extends GatewayUnavailableError {
   }
 }
 
+/**
+ * A fire-and-forget command that was queued on a gateway's link, but the link closed before the command left
+ * this process: the gateway never received it. Reported on `GatewayClient.failures` (the call had already
+ * resolved); never retried. Commands already handed to the operating system when a link breaks are not
+ * reported: whether the gateway read them is unknown.
+ */
+export class CommandNotSentError extends GatewayUnavailableError {
+  override name = 'CommandNotSentError';
+}
+
 /** No register answered with a gateway list within the timeout. */
 export class RegisterUnavailableError extends Error {
   override name = 'RegisterUnavailableError';
@@ -38,12 +48,17 @@ export class GatewayArgumentError extends TypeError {
   override name = 'GatewayArgumentError';
 }
 
-/** One gateway's failure during a call that went to several gateways. */
+/**
+ * One gateway's failure: during a call that went to several gateways, or a fire-and-forget command lost with its
+ * link ({@link CommandNotSentError}).
+ */
 export interface GatewayFailure {
   /** The GatewayClient method, e.g. "sendToUid". */
   operation: string;
   gatewayAddress: string;
   error: Error;
+  /** The target of a single-client command (a lost sendToClient, bindUid, ...); absent for multi-gateway calls. */
+  clientId?: string;
 }
 
 /**

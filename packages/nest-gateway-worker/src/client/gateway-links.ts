@@ -38,9 +38,25 @@ interface PendingRequest {
 }
 
 interface OpenWaiter {
-  resolve: (link: InnerLink<GatewayFrame>) => void;
+  /** The open link, or null when the gateway left the register's list meanwhile (its clients are offline). */
+  resolve: (link: InnerLink<GatewayFrame> | null) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+}
+
+/**
+ * What {@link GatewayLinks.request} resolves with when the gateway is not registered and no link to it is open:
+ * there is nobody to ask, so its clients are offline (a stored client_id of a gateway that was restarted or
+ * removed). Nothing was sent.
+ */
+export const NOT_REGISTERED: unique symbol = Symbol('gateway not registered');
+
+/**
+ * Who to tell when a fire-and-forget command is lost with its link: it was queued on the link, and the link
+ * closed before the bytes left this process (see InnerLink.send). Called at most once per command and gateway.
+ */
+export interface UnsentReport {
+  commandNotSent(gatewayAddress: string, reason: string): void;
 }
 
 let instances = 0;
@@ -50,6 +66,11 @@ let instances = 0;
  * standalone GatewayClients. A link that drops is reopened while its gateway is still listed; links to
  * gateways that leave the list are kept until they close (the gateway may only have lost its register).
  * Requests (R/R commands) are multiplexed on the links with request ids, each with its own timeout.
+ *
+ * A gateway that is not in the list (after the first list arrived) and has no open link is "not registered":
+ * {@link deliver} and {@link request} send nothing and say so (false / {@link NOT_REGISTERED}) instead of
+ * failing, so that a stored client_id of a gateway that went away reads as an offline client. A gateway that is
+ * listed but whose link is down or connecting is waited for (within the timeout), then GatewayUnavailableError.
  *
  * Events: `frame` (GatewayFrame, gateway address, the InnerLink it came on) for everything but replies,
  * `gateway` (address, 'up' | 'down'). The link identifies one connection: a worker acknowledges an event on the
@@ -127,7 +148,12 @@ export class GatewayLinks extends EventEmitter {
     return out;
   }
 
-  /** Sends encoded frame bytes to one gateway if its link is open now; false otherwise. */
+  /** Bytes sent to a gateway that have not left this process yet (0 without a link): a backlog, for monitoring. */
+  pendingBytes(address: string): number {
+    return this.links.get(address)?.pendingBytes ?? 0;
+  }
+
+  /** Sends encoded frame bytes to one gateway if its link is open now; false otherwise (nothing reported). */
   send(address: string, bytes: Buffer): boolean {
     const link = this.links.get(address);
     return link !== undefined && link.isOpen && link.send(bytes);
@@ -135,26 +161,32 @@ export class GatewayLinks extends EventEmitter {
 
   /**
    * Sends frame bytes to one gateway, waiting (at most `timeoutMs`) for its link to open if it is connecting.
-   * Rejects with GatewayUnavailableError when the gateway is not listed or not reachable in time.
+   * Resolves true once the bytes are queued on the link, false when the gateway is not registered (nothing sent);
+   * rejects with GatewayUnavailableError when it is listed but not reachable in time. If the link then closes
+   * before the bytes left this process, `unsent.commandNotSent` is called (never a second attempt).
    */
-  async deliver(address: string, bytes: Buffer, timeoutMs: number): Promise<void> {
+  async deliver(address: string, bytes: Buffer, timeoutMs: number, unsent?: UnsentReport): Promise<boolean> {
     const link = await this.whenOpen(address, Date.now() + timeoutMs);
-    if (!link.send(bytes)) throw new GatewayUnavailableError(address, 'link closed');
+    if (!link) return false;
+    if (!link.send(bytes, unsent)) throw new GatewayUnavailableError(address, 'link closed');
+    return true;
   }
 
   /**
-   * Sends a request command to one gateway and resolves with the result of its Reply. The whole exchange
-   * (link, request, reply) is bounded by `timeoutMs`; GatewayTimeoutError / GatewayUnavailableError otherwise,
-   * GatewayRequestError when the gateway refused the parameters.
+   * Sends a request command to one gateway and resolves with the result of its Reply, or with
+   * {@link NOT_REGISTERED} when the gateway is not registered (nothing sent). The whole exchange (link, request,
+   * reply) is bounded by `timeoutMs`; GatewayTimeoutError / GatewayUnavailableError otherwise, GatewayRequestError
+   * when the gateway refused the parameters. `fields` may carry a body and flag (a confirmed send).
    */
   async request(
     address: string,
-    fields: { cmd: Cmd; connectionId?: number },
+    fields: Partial<GatewayFrame> & { cmd: Cmd },
     params: GatewayRequest,
     timeoutMs: number,
   ): Promise<unknown> {
     const deadline = Date.now() + timeoutMs;
     const link = await this.whenOpen(address, deadline);
+    if (!link) return NOT_REGISTERED;
     const rid = this.nextRequestId = this.nextRequestId >= 0xffffffff ? 1 : this.nextRequestId + 1;
     const remaining = Math.max(1, deadline - Date.now());
     return new Promise<unknown>((resolve, reject) => {
@@ -172,15 +204,19 @@ export class GatewayLinks extends EventEmitter {
     });
   }
 
-  /** The open link to `address`, waiting until `deadline` (epoch ms) for one that is (re)connecting. */
-  private async whenOpen(address: string, deadline: number): Promise<InnerLink<GatewayFrame>> {
+  /**
+   * The open link to `address`, waiting until `deadline` (epoch ms) for one that is (re)connecting; null when the
+   * gateway is not registered and has no link (now, or once it leaves the list while we wait). Before the first
+   * list arrived it waits for it: a live client must not read as offline because the list is not here yet.
+   */
+  private async whenOpen(address: string, deadline: number): Promise<InnerLink<GatewayFrame> | null> {
     const current = this.links.get(address);
     if (current?.isOpen) return current;
     if (!this.listReceived) await this.gateways(Math.max(1, deadline - Date.now()));
     const timeoutMs = Math.max(1, deadline - Date.now());
     const link = this.links.get(address);
     if (link?.isOpen) return link;
-    if (!link && !this.listed.has(address)) throw new GatewayUnavailableError(address, 'not a registered gateway');
+    if (!link && !this.listed.has(address)) return null;
     return new Promise((resolve, reject) => {
       let set = this.waiters.get(address);
       if (!set) this.waiters.set(address, (set = new Set()));
@@ -195,6 +231,17 @@ export class GatewayLinks extends EventEmitter {
       };
       waiters.add(waiter);
     });
+  }
+
+  /** The gateway left the list while callers waited for its link: they get null (its clients are offline). */
+  private releaseUnregistered(address: string): void {
+    const set = this.waiters.get(address);
+    if (!set) return;
+    this.waiters.delete(address);
+    for (const w of set) {
+      clearTimeout(w.timer);
+      w.resolve(null);
+    }
   }
 
   private rejectWaiters(address: string, reason: string): void {
@@ -215,7 +262,7 @@ export class GatewayLinks extends EventEmitter {
       if (!this.links.has(address) && !this.retries.has(address)) this.connect(address);
     }
     for (const address of [...this.waiters.keys()]) {
-      if (!this.listed.has(address) && !this.links.has(address)) this.rejectWaiters(address, 'no longer registered');
+      if (!this.listed.has(address) && !this.links.has(address)) this.releaseUnregistered(address);
     }
   }
 
@@ -251,6 +298,11 @@ export class GatewayLinks extends EventEmitter {
         w.resolve(link);
       }
     });
+    // Fire-and-forget commands that were queued on this link but never left this process: tell their senders.
+    link.on('unsent', (reports: unknown[], reason: string) => {
+      const why = `link closed before the command left this process${reason ? ` (${reason})` : ''}`;
+      for (const r of reports) (r as UnsentReport).commandNotSent(address, why);
+    });
     link.on('message', (f: GatewayFrame) => {
       if (f.cmd === Cmd.Reply) this.onReply(f, address);
       else if (this.options.role === 'worker') this.emit('frame', f, address, link);
@@ -269,7 +321,7 @@ export class GatewayLinks extends EventEmitter {
         this.retries.set(address, timer);
       } else {
         this.logger.log(`gateway ${address} left`);
-        this.rejectWaiters(address, 'no longer registered');
+        this.releaseUnregistered(address);
       }
     });
   }

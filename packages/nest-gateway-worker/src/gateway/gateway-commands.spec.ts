@@ -15,6 +15,8 @@ import type { OutgoingMessage } from './outgoing-message';
 /** A client socket stand-in that records what the gateway does to it. */
 class StubWs implements ClientSocket {
   isOpen = true;
+  /** The server's sendToClient would not hand it a message (a slow consumer). */
+  refuse = false;
   bufferedAmount = 0;
   readonly sent: { data: string; binary: boolean }[] = [];
   readonly closeCodes: (number | undefined)[] = [];
@@ -63,10 +65,12 @@ function setup() {
     startedAt: clock,
     table,
     membership,
-    // What the server's sendToClient does for an open, reading client.
+    // What the server's sendToClient does: a closing socket (or a slow consumer, here `refuse`) gets nothing.
     sendToClient: (client, message) => {
+      if (!client.socket.isOpen || (client.socket as StubWs).refuse) return false;
       messages.push(message);
       client.socket.send(message.body, message.binary);
+      return true;
     },
     lanIp: ipv4ToNumber(LAN_IP),
     innerPort: INNER_PORT,
@@ -238,6 +242,90 @@ describe('GatewayCommands', () => {
       expect(g.received(b)).toEqual(['m1']);
       expect(g.received(c)).toEqual(['m1', 'm2', 'm3']);
       expect(g.received(outsider)).toEqual([]);
+    });
+  });
+
+  describe('confirmed sends (a rid in ext)', () => {
+    /** Runs a command and returns the decoded result of its one Reply. */
+    const confirmed = (g: ReturnType<typeof setup>, cmd: Cmd, c: Command & { ext: GatewayRequest & { rid: number } }): unknown => {
+      g.linkBytes.length = 0;
+      g.run(cmd, c);
+      expect(g.linkBytes).toHaveLength(1);
+      const reply = decodeFrame(g.linkBytes[0]);
+      expect(reply.cmd).toBe(Cmd.Reply);
+      expect(reply.connectionId).toBe(c.ext.rid);
+      return decodeReply(reply.ext, reply.body);
+    };
+
+    it('answers each send with the number of connections the message was handed to', () => {
+      const g = setup();
+      const [a, b, c, d] = [g.connect(), g.connect(), g.connect(), g.connect()];
+      g.membership.bindUid(a, 'u');
+      g.membership.bindUid(b, 'u');
+      g.membership.bindUid(c, 'v');
+      g.membership.joinGroup(a, 'red');
+      g.membership.joinGroup(c, 'red');
+      g.membership.joinGroup(c, 'blue');
+      g.membership.joinGroup(d, 'blue');
+      expect(confirmed(g, Cmd.SendToOne, { connectionId: b.id, body: 'one', ext: { rid: 1 } })).toBe(1);
+      expect(confirmed(g, Cmd.SendToOne, { connectionId: 999, body: 'nobody', ext: { rid: 2 } })).toBe(0);
+      expect(confirmed(g, Cmd.SendToUid, { body: 'uid', ext: { rid: 3, uids: ['u', 'v', 'none'] } })).toBe(3);
+      expect(confirmed(g, Cmd.SendToGroup, { body: 'g', ext: { rid: 4, groups: ['red', 'blue'], exclude: [d.id] } })).toBe(2);
+      expect(confirmed(g, Cmd.SendToGroup, { body: 'g1', ext: { rid: 5, groups: ['blue'] } })).toBe(2);
+      expect(confirmed(g, Cmd.SendToAll, { body: 'all', ext: { rid: 6, exclude: [a.id] } })).toBe(3);
+      expect(confirmed(g, Cmd.SendToAll, { body: 'listed', ext: { rid: 7, connections: [a.id, a.id, 999, d.id] } })).toBe(2);
+      expect(confirmed(g, Cmd.SendToAll, { body: 'every', ext: { rid: 8 } })).toBe(4);
+      // The counts are what the clients got.
+      expect(g.received(a)).toEqual(['uid', 'g', 'listed', 'every']);
+      expect(g.received(b)).toEqual(['one', 'uid', 'all', 'every']);
+      expect(g.received(c)).toEqual(['uid', 'g', 'g1', 'all', 'every']);
+      expect(g.received(d)).toEqual(['g1', 'all', 'listed', 'every']);
+    });
+
+    it('does not count a client whose socket refused the message (closing, slow consumer)', () => {
+      const g = setup();
+      const [a, b] = [g.connect(), g.connect()];
+      g.stub(a).refuse = true;
+      g.stub(b).isOpen = false;
+      expect(confirmed(g, Cmd.SendToAll, { body: 'x', ext: { rid: 1 } })).toBe(0);
+      expect(confirmed(g, Cmd.SendToOne, { connectionId: a.id, body: 'x', ext: { rid: 2 } })).toBe(0);
+    });
+
+    it('answers closes with 1 when it closed an open connection, 0 otherwise', () => {
+      const g = setup();
+      const [a, b, c] = [g.connect(), g.connect(), g.connect()];
+      expect(confirmed(g, Cmd.Kick, { connectionId: a.id, body: 'bye', ext: { rid: 1 } })).toBe(1);
+      expect(g.received(a)).toEqual(['bye']);
+      expect(g.stub(a).closeCodes).toEqual([1000]);
+      expect(confirmed(g, Cmd.CloseWithReason, { connectionId: b.id, ext: { rid: 2, code: 4001, reason: 'r' } })).toBe(1);
+      expect(g.stub(b).closeCodes).toEqual([4001]);
+      g.stub(b).isOpen = false;
+      expect(confirmed(g, Cmd.CloseWithReason, { connectionId: b.id, ext: { rid: 3, code: 4001 } })).toBe(0);
+      expect(confirmed(g, Cmd.Kick, { connectionId: 999, ext: { rid: 4 } })).toBe(0);
+      expect(confirmed(g, Cmd.Destroy, { connectionId: c.id, ext: { rid: 5 } })).toBe(1);
+      expect(g.stub(c).terminated).toBe(1);
+      expect(confirmed(g, Cmd.Destroy, { connectionId: 999, ext: { rid: 6 } })).toBe(0);
+    });
+
+    it('sends no reply for a plain (unconfirmed) send or close', () => {
+      const g = setup();
+      const a = g.connect();
+      g.linkBytes.length = 0;
+      g.run(Cmd.SendToOne, { connectionId: a.id, body: 'x' });
+      g.run(Cmd.SendToAll, { body: 'x', ext: {} });
+      g.run(Cmd.SendToAll, { body: 'x' });
+      g.run(Cmd.SendToUid, { body: 'x', ext: { uids: ['u'] } });
+      g.run(Cmd.Kick, { connectionId: a.id });
+      expect(g.linkBytes).toEqual([]);
+      expect(g.received(a)).toEqual(['x', 'x', 'x']);
+    });
+
+    it('fails a confirmed send with bad parameters with the reason, and sends nothing', () => {
+      const g = setup();
+      const a = g.connect();
+      g.membership.bindUid(a, 'u');
+      expect(() => confirmed(g, Cmd.SendToUid, { body: 'x', ext: { rid: 9, uids: [''] } as GatewayRequest & { rid: number } })).toThrow(GatewayRequestError);
+      expect(g.received(a)).toEqual([]);
     });
   });
 

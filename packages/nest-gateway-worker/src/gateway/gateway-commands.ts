@@ -28,9 +28,10 @@ export interface GatewayCommandsOptions {
   membership: MembershipIndex;
   /**
    * Sends one client message, with the gateway's slow-consumer check. A command that reaches several clients
-   * passes the same {@link OutgoingMessage} to each, so the message is framed once.
+   * passes the same {@link OutgoingMessage} to each, so the message is framed once. Returns whether the message
+   * was handed to the client's socket (false: closing, or closed as a slow consumer): a confirmed send counts it.
    */
-  sendToClient: (client: ClientConnection, message: OutgoingMessage) => void;
+  sendToClient: (client: ClientConnection, message: OutgoingMessage) => boolean;
   /** Closes a client (the gateway's SocketReaper: cut after a grace period). Default: a plain close. */
   closeClient?: (socket: ClientSocket, code: number, reason: string) => void;
   /** The gateway's lan IPv4 as u32 and its inner port: the first two parts of the client_ids in replies. */
@@ -96,6 +97,11 @@ type Request = GatewayRequest & { rid: number };
  * while a command for it is on its way. Bad parameters fail that one command: a request is answered with an
  * error, a fire-and-forget command is dropped with a (rate-limited) warning; the link and everything else on it
  * go on.
+ *
+ * Confirmed sends: a send or close command (SendToOne, SendToAll, SendToUid, SendToGroup, Kick, CloseWithReason,
+ * Destroy) whose ext carries a `rid` is answered, after it was executed, with a Reply whose result is the number
+ * of connections it was handed to (closed, for the closes). Without a rid (every plain send, and every send from
+ * an older SDK) nothing changes: no reply, no parsing of SendToOne's / Kick's empty ext.
  */
 export class GatewayCommands {
   private readonly table: ConnectionTable;
@@ -133,19 +139,26 @@ export class GatewayCommands {
     switch (f.cmd) {
       case Cmd.SendToOne: {
         const client = this.table.get(f.connectionId);
-        if (client) this.send(client, message(f));
+        const sent = client !== undefined && this.send(client, message(f));
+        if (f.ext.length > 0) this.confirm(f, link, sent ? 1 : 0);
         return;
       }
       case Cmd.Kick: {
         const client = this.table.get(f.connectionId);
-        if (!client) return;
-        if (f.body.length > 0) this.send(client, message(f));
-        this.closeClient(client.socket, 1000, '');
+        const open = client !== undefined && client.socket.isOpen;
+        if (client) {
+          if (f.body.length > 0) this.send(client, message(f));
+          this.closeClient(client.socket, 1000, '');
+        }
+        if (f.ext.length > 0) this.confirm(f, link, open ? 1 : 0);
         return;
       }
-      case Cmd.Destroy:
-        this.table.get(f.connectionId)?.socket.terminate();
+      case Cmd.Destroy: {
+        const client = this.table.get(f.connectionId);
+        client?.socket.terminate();
+        if (f.ext.length > 0) this.confirm(f, link, client ? 1 : 0);
         return;
+      }
       case Cmd.SetSession:
       case Cmd.UpdateSession: {
         const client = this.table.get(f.connectionId);
@@ -177,62 +190,78 @@ export class GatewayCommands {
       const rid = (request as Request).rid;
       link.send(encodeReply(rid, this.answer(f, request as Request)));
     } else {
-      this.apply(f, request);
+      const count = this.apply(f, request);
+      if (request.rid !== undefined) link.send(encodeReply(request.rid, String(count)));
     }
+  }
+
+  /** Answers a confirmed SendToOne / Kick / Destroy (its ext is `{"rid":n}`) with the number of connections reached. */
+  private confirm(f: GatewayFrame, link: InnerLink<GatewayFrame>, count: number): void {
+    const rid = readRequestId(f.ext);
+    if (rid !== undefined) link.send(encodeReply(rid, String(count)));
+    else this.warnIgnored(f.cmd, 'ext must be empty or {"rid": n}');
   }
 
   // ---- fire-and-forget commands --------------------------------------------------------------------
 
-  private apply(f: GatewayFrame, r: GatewayRequest): void {
+  /** Executes a fire-and-forget command; returns the number of connections it reached (sent to, changed, closed). */
+  private apply(f: GatewayFrame, r: GatewayRequest): number {
     switch (f.cmd) {
       case Cmd.SendToAll:
         return this.sendToAll(f, r);
       case Cmd.SendToUid: {
         // A connection has one uid, so distinct uids reach disjoint connections: no per-client dedupe needed.
         const m = message(f);
+        let count = 0;
         for (const uid of r.uids!.length > 1 ? new Set(r.uids) : r.uids!) {
           const connections = this.membership.connectionsOfUid(uid);
-          if (connections) for (const client of connections) this.send(client, m);
+          if (connections) for (const client of connections) if (this.send(client, m)) count++;
         }
-        return;
+        return count;
       }
       case Cmd.SendToGroup:
         return this.sendToGroups(f, r.groups!, r.exclude);
       case Cmd.BindUid: {
         const client = this.table.get(f.connectionId);
-        if (client) this.membership.bindUid(client, r.uid!);
-        return;
+        if (!client) return 0;
+        this.membership.bindUid(client, r.uid!);
+        return 1;
       }
       case Cmd.UnbindUid: {
         const client = this.table.get(f.connectionId);
-        if (client) this.membership.unbindUid(client);
-        return;
+        if (!client) return 0;
+        this.membership.unbindUid(client);
+        return 1;
       }
       case Cmd.JoinGroup: {
         const client = this.table.get(f.connectionId);
-        if (client) this.membership.joinGroup(client, r.group!);
-        return;
+        if (!client) return 0;
+        this.membership.joinGroup(client, r.group!);
+        return 1;
       }
       case Cmd.LeaveGroup: {
         const client = this.table.get(f.connectionId);
-        if (client) this.membership.leaveGroup(client, r.group!);
-        return;
+        if (!client) return 0;
+        this.membership.leaveGroup(client, r.group!);
+        return 1;
       }
       case Cmd.Ungroup:
-        return this.membership.ungroup(r.group!);
+        this.membership.ungroup(r.group!);
+        return 0;
       case Cmd.CloseWithReason:
       case Cmd.RejectConnection:
         return this.closeWithReason(f, r);
     }
+    return 0;
   }
 
   /**
    * Closes one client with a code and reason (cut to what a close frame holds). A rejected client is marked so
    * that the gateway forwards none of the messages it still sends before it sees the close.
    */
-  private closeWithReason(f: GatewayFrame, r: GatewayRequest): void {
+  private closeWithReason(f: GatewayFrame, r: GatewayRequest): number {
     const client = this.table.get(f.connectionId);
-    if (!client || !client.socket.isOpen) return;
+    if (!client || !client.socket.isOpen) return 0;
     const reject = f.cmd === Cmd.RejectConnection;
     if (reject) {
       client.rejected = true;
@@ -241,41 +270,46 @@ export class GatewayCommands {
       this.send(client, message(f));
     }
     this.closeClient(client.socket, r.code ?? (reject ? DEFAULT_REJECT_CODE : DEFAULT_CLOSE_CODE), truncateCloseReason(r.reason ?? ''));
+    return 1;
   }
 
   /**
    * `connections` = only those of this gateway's connections (each once, however often listed); `exclude` = all
    * but those; both = the listed ones minus the excluded ones; neither = every connection.
    */
-  private sendToAll(f: GatewayFrame, r: GatewayRequest): void {
+  private sendToAll(f: GatewayFrame, r: GatewayRequest): number {
     const excluded = r.exclude && r.exclude.length > 0 ? new Set(r.exclude) : null;
     const m = message(f);
+    let count = 0;
     if (r.connections) {
       for (const id of r.connections.length > 1 ? new Set(r.connections) : r.connections) {
         if (excluded?.has(id)) continue;
         const client = this.table.get(id);
-        if (client) this.send(client, m);
+        if (client && this.send(client, m)) count++;
       }
-      return;
+      return count;
     }
     if (excluded) {
-      for (const client of this.table.values()) if (!excluded.has(client.id)) this.send(client, m);
+      for (const client of this.table.values()) if (!excluded.has(client.id) && this.send(client, m)) count++;
     } else {
-      for (const client of this.table.values()) this.send(client, m);
+      for (const client of this.table.values()) if (this.send(client, m)) count++;
     }
+    return count;
   }
 
   /** Once per client, even when it is in several of the groups (PHP sends it once per group). */
-  private sendToGroups(f: GatewayFrame, groups: string[], exclude: number[] | undefined): void {
+  private sendToGroups(f: GatewayFrame, groups: string[], exclude: number[] | undefined): number {
     const excluded = exclude && exclude.length > 0 ? new Set(exclude) : null;
     const m = message(f);
+    let count = 0;
     if (groups.length === 1) {
       // One group: its members are already distinct; skip building a recipient set.
       const members = this.membership.membersOfGroup(groups[0]);
-      if (members) for (const client of members) if (!excluded?.has(client.id)) this.send(client, m);
-      return;
+      if (members) for (const client of members) if (!excluded?.has(client.id) && this.send(client, m)) count++;
+      return count;
     }
-    for (const client of this.membersOf(groups)) if (!excluded?.has(client.id)) this.send(client, m);
+    for (const client of this.membersOf(groups)) if (!excluded?.has(client.id) && this.send(client, m)) count++;
+    return count;
   }
 
   // ---- queries -------------------------------------------------------------------------------------
@@ -425,7 +459,8 @@ export class GatewayCommands {
     } catch (err) {
       reason = (err as Error).message;
     }
-    const rid = isRequest ? readRequestId(f.ext) : undefined;
+    // A request, or a confirmed send (its rid is readable): fail it with the reason instead of leaving it to time out.
+    const rid = readRequestId(f.ext);
     if (rid !== undefined) link.send(encodeErrorReply(rid, reason));
     else this.warnIgnored(f.cmd, reason);
     return null;

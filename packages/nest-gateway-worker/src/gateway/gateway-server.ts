@@ -333,20 +333,22 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     this.reaper.close(client.socket, HEARTBEAT_CLOSE.code, HEARTBEAT_CLOSE.reason);
   }
 
-  private sendToClient(client: ClientConnection, message: OutgoingMessage): void {
+  /** Hands a message to the client's socket; false when it was not (closing, or closed now as a slow consumer). */
+  private sendToClient(client: ClientConnection, message: OutgoingMessage): boolean {
     const socket = client.socket;
-    if (!socket.isOpen) return;
+    if (!socket.isOpen) return false;
     if (socket.bufferedAmount > this.maxBufferedBytes) {
       this.logger.warn(`client ${client.id} disconnected: slow consumer (${socket.bufferedAmount} bytes unsent)`);
       this.counters.slowConsumerDisconnects++;
       // The close frame queues behind the unread bytes; the reaper cuts a client that does not read it in time.
       this.reaper.close(socket, SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
-      return;
+      return false;
     }
     client.messagesOut++;
     this.counters.messagesOut++;
     if (socket.sendMessage) socket.sendMessage(message);
     else socket.send(message.body, message.binary);
+    return true;
   }
 
   // ---- inner side --------------------------------------------------------------------------------

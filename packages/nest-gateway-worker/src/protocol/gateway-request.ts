@@ -12,6 +12,11 @@ import { encodeFrame, frame } from './frame';
  * {@link Cmd.Reply} frame whose connection_id is that id, so many requests can be in flight on one link and
  * be answered in any order.
  *
+ * Confirmed sends: a send or close (SendToOne, SendToAll, SendToUid, SendToGroup, Kick, Destroy, CloseWithReason)
+ * may carry `rid` too; the gateway then answers, after executing it, with a Reply whose result is the number of
+ * connections the message was handed to (closed, for the closes). SendToOne, Kick and Destroy otherwise have an
+ * empty ext; confirmed, their ext is `{"rid":n}`. Without a rid they are answered with nothing (fire-and-forget).
+ *
  * | cmd | ext | reply (JSON body) |
  * |---|---|---|
  * | SendToAll | `{}` (or empty ext) = every client; `{"connections":[connId…]}` = only those; `"exclude":[connId…]` skips those | – |

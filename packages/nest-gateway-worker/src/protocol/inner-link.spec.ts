@@ -535,3 +535,62 @@ describe('InnerLink under a man-in-the-middle', () => {
     expect(clientReason).not.toBe('');
   });
 });
+
+describe('InnerLink, bytes that never left this process', () => {
+  /** Collects the reports of 'unsent' events, in order. */
+  function unsentOf(link: InnerLink<string>): unknown[] {
+    const reports: unknown[] = [];
+    link.on('unsent', (list: unknown[]) => reports.push(...list));
+    return reports;
+  }
+
+  async function until(check: () => boolean, what: string): Promise<void> {
+    for (const deadline = Date.now() + WAIT_MS; !check(); ) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  test('reports what was still queued when the link closed, and nothing sent without a report', async () => {
+    const { client, server } = await linkPair({ secret: SECRET }, { secret: SECRET });
+    await Promise.all([client.untilOpen(), server.untilOpen()]);
+    const reports = unsentOf(client.link);
+    client.link.send(Buffer.from('plain\n'));
+    client.link.send(Buffer.from('one\n'), 'report-1');
+    client.link.send(Buffer.from('two\n'), 'report-2');
+    client.link.destroy('test: closed before the flush');
+    expect(await client.untilClosed()).toBe('test: closed before the flush');
+    expect(reports).toEqual(['report-1', 'report-2']);
+    // Once closed, send refuses (and there is nothing to report later: the caller knows at once).
+    expect(client.link.send(Buffer.from('late\n'), 'report-late')).toBe(false);
+    expect(reports).toEqual(['report-1', 'report-2']);
+  });
+
+  test('reports what was still in the socket buffer when the peer died, never what the peer received', async () => {
+    const { client, server } = await linkPair({ secret: SECRET, maxLineLength: 4 * 1024 * 1024 }, { secret: SECRET });
+    await Promise.all([client.untilOpen(), server.untilOpen()]);
+    const reports = unsentOf(client.link);
+    client.link.send(Buffer.from('received\n'), 'report-received');
+    expect(await server.untilMessages(1)).toEqual(['received']);
+    // The peer stops reading: once the kernel buffers are full, flushed batches wait in Node's socket buffer.
+    server.link.socket.pause();
+    const chunk = Buffer.from('x'.repeat(1024 * 1024 - 1) + '\n');
+    let n = 0;
+    for (; client.link.socket.writableLength === 0; n++) {
+      if (n >= 500) throw new Error('the socket buffer never filled');
+      client.link.send(chunk, `report-${n}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    client.link.send(chunk, 'report-queued'); // not even flushed yet
+    // The peer dies with unread data: its kernel resets the connection.
+    server.link.socket.destroy();
+    await client.untilClosed();
+    await until(() => reports.includes('report-queued'), 'the queued batch to be reported');
+    expect(reports).not.toContain('report-received');
+    expect(new Set(reports).size).toBe(reports.length); // each at most once
+    // What is reported is the tail of what was sent: the batches the kernel never accepted.
+    const sent = [...Array.from({ length: n }, (_, i) => `report-${i}`), 'report-queued'];
+    expect(reports.length).toBeGreaterThan(1);
+    expect(sent.slice(sent.length - reports.length)).toEqual(reports);
+  });
+});

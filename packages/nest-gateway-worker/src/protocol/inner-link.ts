@@ -39,7 +39,9 @@ type LinkState = 'handshake' | 'open' | 'closed';
  * handshake, encryption, decoding into messages, and batched writes. Everything sent within one event-loop
  * turn goes out as one socket write and, when encrypted, one record (DESIGN.md, performance principles).
  *
- * Events: `open` (handshake done), `message` (T), `close` (reason: string; empty for an orderly close).
+ * Events: `open` (handshake done), `message` (T), `close` (reason: string; empty for an orderly close),
+ * `unsent` (reports: unknown[], reason: string): the reports of bytes sent with one (see {@link send}) that never
+ * left this process because the link closed first.
  * A link never throws at its owner: bad bytes, failed authentication and socket errors close this link only.
  */
 export class InnerLink<T> extends EventEmitter {
@@ -52,6 +54,8 @@ export class InnerLink<T> extends EventEmitter {
   private opener: RecordOpener | null = null;
   private outgoing: Buffer[] = [];
   private outgoingBytes = 0;
+  /** The reports given with the queued bytes (null while none was given: the common, allocation-free case). */
+  private outgoingReports: unknown[] | null = null;
   private flushScheduled = false;
   private handshakeTimer: NodeJS.Timeout | null = null;
   private closeReason = '';
@@ -94,14 +98,26 @@ export class InnerLink<T> extends EventEmitter {
     return this.state === 'closed';
   }
 
+  /** Bytes sent on this link that have not left this process yet: queued here, or in Node's socket buffer. */
+  get pendingBytes(): number {
+    return this.outgoingBytes + this.socket.writableLength;
+  }
+
   /**
    * Queues bytes for the peer; they leave with everything else sent in this event-loop turn.
    * Returns false (and drops the bytes) when the link is closed.
+   *
+   * With `unsentReport`, the link tells (event `unsent`) if these bytes did not leave this process: still queued
+   * here when the link closed, or written to the socket but not yet fully handed to the operating system when the
+   * socket was destroyed (waiting in Node's buffer because the peer stopped reading, or cut part-way). Bytes the
+   * operating system accepted are not reported: whether the peer read them is unknown. Reports are per batch
+   * (what one event-loop turn sent), each at most once.
    */
-  send(bytes: Buffer): boolean {
+  send(bytes: Buffer, unsentReport?: unknown): boolean {
     if (this.state === 'closed') return false;
     this.outgoing.push(bytes);
     this.outgoingBytes += bytes.length;
+    if (unsentReport !== undefined) (this.outgoingReports ??= []).push(unsentReport);
     if (!this.flushScheduled && this.state === 'open') {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -151,6 +167,9 @@ export class InnerLink<T> extends EventEmitter {
     this.outgoingBytes = 0;
     const reason = this.closeReason;
     this.closeReason = '';
+    const reports = this.outgoingReports;
+    this.outgoingReports = null;
+    if (reports) this.emit('unsent', reports, reason);
     this.emit('close', reason);
     this.removeAllListeners('message');
   }
@@ -170,7 +189,18 @@ export class InnerLink<T> extends EventEmitter {
     const plain = this.outgoing.length === 1 ? this.outgoing[0] : Buffer.concat(this.outgoing, this.outgoingBytes);
     this.outgoing = [];
     this.outgoingBytes = 0;
-    this.socket.write(this.sealer ? this.sealer.seal(plain) : plain);
+    const reports = this.outgoingReports;
+    if (!reports) {
+      this.socket.write(this.sealer ? this.sealer.seal(plain) : plain);
+      return;
+    }
+    this.outgoingReports = null;
+    // The write did not complete before the socket was destroyed: it failed, or it was still waiting in Node's
+    // buffer / being handed to the operating system (Node then calls back without an error, on a destroyed socket).
+    const socket = this.socket;
+    socket.write(this.sealer ? this.sealer.seal(plain) : plain, (err) => {
+      if (err || socket.destroyed) this.emit('unsent', reports, this.closeReason || err?.message || 'socket destroyed');
+    });
   }
 
   private onData(chunk: Buffer): void {

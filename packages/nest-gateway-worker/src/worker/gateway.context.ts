@@ -27,7 +27,7 @@ export class GatewayContext extends BaseRpcContext<[ClientEvent]> {
   }
 
   /** Closes the client of this event, after sending `message` if given; `close` picks the close code and reason. */
-  closeCurrentClient(message?: ClientMessage | null, close?: CloseOptions): Promise<void> {
+  closeCurrentClient(message?: ClientMessage | null, close?: CloseOptions & { confirm?: false }): Promise<void> {
     return this.client.closeClient(this.clientId, message, close);
   }
 
