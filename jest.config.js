@@ -6,7 +6,9 @@ const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testEnvironment: 'node',
-  modulePathIgnorePatterns: ['<rootDir>/packages/[^/]+/dist/'],
+  // test/consumers: apps installed and built in a temporary directory by consumer-apps.e2e-spec.ts, never here.
+  modulePathIgnorePatterns: ['<rootDir>/packages/[^/]+/dist/', '<rootDir>/test/consumers/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
   moduleNameMapper: {
     // The package by its name, as the apps import it, but from its sources (no build needed for the unit
     // project; the e2e project's child processes run the built apps, which load packages/*/dist).
