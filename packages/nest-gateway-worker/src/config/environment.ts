@@ -14,8 +14,16 @@ export interface HostPort {
   port: number;
 }
 
+/**
+ * A bad variable or option: the user's input, not a bug, so its stack is its one line (a log that prints the stack,
+ * such as Nest's handler of errors in module creation, shows the message once and no code locations).
+ */
 export class ConfigError extends Error {
-  override name = 'ConfigError';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    this.stack = `${this.name}: ${message}`;
+  }
 }
 
 /** Smallest accepted SECRET_KEY length in characters. */

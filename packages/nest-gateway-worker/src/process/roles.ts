@@ -34,7 +34,8 @@ export function runRegister(extras: RegisterRoleExtras = {}, env: Env = process.
     role: 'Register',
     configure: () => resolveRegisterOptions({ ...registerOptionsFromEnv(env), ...extras.options }),
     shutdownTimeoutMs: () => 0,
-    start: (options) => NestFactory.createApplicationContext(GatewayModule.forRegister(options)),
+    // abortOnError: false hands a start-up failure to runRole (one line, the right exit status) instead of exiting here.
+    start: (options) => NestFactory.createApplicationContext(GatewayModule.forRegister(options), { abortOnError: false }),
   });
 }
 
@@ -58,6 +59,7 @@ export function runGateway(extras: GatewayRoleExtras = {}, env: Env = process.en
     start: (options, index) =>
       NestFactory.createApplicationContext(
         GatewayModule.forGateway({ ...options, startPort: innerPortOf(options.startPort, index) }),
+        { abortOnError: false },
       ),
   });
 }
