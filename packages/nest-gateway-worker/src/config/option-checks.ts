@@ -24,18 +24,19 @@ export function environmentNames<T>(typeName: string, variables: Partial<Record<
   return (field) => variables[field] ?? `${typeName}.${field}`;
 }
 
-/** A value as an error shows it: strings quoted (as read from the environment), numbers and booleans as they are. */
+/**
+ * A value as an error shows it: strings quoted (as read from the environment), numbers and booleans as they are, an
+ * address object by its host and port only. Other objects and arrays are shown by their kind: whatever else they
+ * hold (a secret, say) stays out of the message.
+ */
 function shown(raw: unknown): string {
   if (typeof raw === 'string') return JSON.stringify(raw);
   if (typeof raw === 'number' || typeof raw === 'boolean' || raw === null) return String(raw);
-  if (Array.isArray(raw) || (typeof raw === 'object' && raw !== null && !Buffer.isBuffer(raw))) {
-    try {
-      return JSON.stringify(raw);
-    } catch {
-      return `(${typeof raw})`;
-    }
+  if (typeof raw === 'object' && !Array.isArray(raw) && !Buffer.isBuffer(raw) && ('host' in raw || 'port' in raw)) {
+    const { host, port } = raw as Partial<HostPort>;
+    return JSON.stringify({ host, port });
   }
-  return `(${typeof raw})`;
+  return Array.isArray(raw) ? '(an array)' : `(${Buffer.isBuffer(raw) ? 'a Buffer' : `a value of type ${typeof raw}`})`;
 }
 
 function invalid(name: string, raw: unknown, expected: string): ConfigError {
