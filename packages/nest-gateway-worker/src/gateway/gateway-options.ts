@@ -139,6 +139,8 @@ export interface GatewayOptions {
   /**
    * Messages one connection may send back to back before the rate applies. Env GATEWAY_RATE_BURST, default
    * the rate rounded up (at least 1). A client over the limit is closed with 1008 "message rate limit exceeded".
+   * Resolved options hold the burst of their rate: overriding `messageRateLimit` on them
+   * (`{ ...gatewayOptionsFromEnv(), messageRateLimit: 50 }`) keeps that burst, so set `messageRateBurst` with it.
    */
   messageRateBurst?: number;
   /** Client connections this gateway process holds at most (1013 above it); 0 = unlimited. Env GATEWAY_MAX_CONNECTIONS, default 0. */
