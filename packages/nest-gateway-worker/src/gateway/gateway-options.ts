@@ -1,4 +1,4 @@
-import type { Env, HostPort } from '../config/environment';
+import { ConfigError, type Env, type HostPort } from '../config/environment';
 import {
   booleanOption,
   choiceOption,
@@ -14,7 +14,6 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
-import { ConfigError } from '../config/environment';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './worker-router';
