@@ -50,10 +50,10 @@ async function clusterBackend(opts) {
   const { NestFactory } = require('@nestjs/core');
   const { GatewayModule, GatewayClient, GatewayClientPool } = lib;
   const options = {
-    registerAddress: opts.registerAddress,
+    registers: opts.registerAddress,
     timeoutMs: 10_000,
     rejectOnGatewayFailure: true, // a failing gateway must show, not be merged away
-    ...(opts.plaintext ? { plaintext: true } : { secretKey: opts.secretKey }),
+    ...(opts.plaintext ? { plaintext: true } : { secret: opts.secretKey }),
   };
   const app = await NestFactory.createApplicationContext(GatewayModule.forClient(options), { logger: ['error', 'warn'] });
   const gw = app.get(GatewayClient);

@@ -122,7 +122,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     }
     // A GatewayClient in this process (GatewayModule.forClient), for looking at sessions and counts.
     sdk = await NestFactory.createApplicationContext(
-      GatewayModule.forClient({ registerAddress: register.address, secretKey: TEST_SECRET, rejectOnGatewayFailure: true }),
+      GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, rejectOnGatewayFailure: true }),
       { logger: ['error', 'warn'] },
     );
     gw = sdk.get(GatewayClient);

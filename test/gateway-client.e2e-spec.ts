@@ -273,14 +273,14 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     await Promise.all([g1, g2].map((g) => g.proc.waitFor(/worker api:\S+ connected/)));
 
     contexts.push(
-      await standaloneContext(GatewayModule.forClient({ registerAddress: register.address, secretKey: TEST_SECRET, timeoutMs: TIMEOUT_MS })),
+      await standaloneContext(GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS })),
     );
     contexts.push(
       await standaloneContext(
         GatewayModule.forClientAsync({
           useFactory: async () => ({
-            registerAddress: register.address,
-            secretKey: TEST_SECRET,
+            registers: register.address,
+            secret: TEST_SECRET,
             timeoutMs: TIMEOUT_MS,
             rejectOnGatewayFailure: true,
           }),

@@ -1,5 +1,5 @@
 import { GatewayServer } from 'nest-gateway-worker';
-import { parseHostPort } from 'nest-gateway-worker/internal';
+import { parseHostPort, resolveGatewayOptions } from 'nest-gateway-worker/internal';
 import { startGateway, startRegister, stopAll, TEST_SECRET } from './support/roles';
 import { TestClient } from './support/ws-client';
 
@@ -18,14 +18,14 @@ describe('gateway bounds and close codes', () => {
   /** A gateway in this process (so options without an environment variable can be set), no worker. */
   async function inProcessGateway(options: { pendingEventsLimit?: number; maxMessageSize?: number }): Promise<string> {
     const register = await startRegister();
-    server = new GatewayServer({
+    server = new GatewayServer(resolveGatewayOptions({
       listeners: [{ url: 'ws://127.0.0.1:0' }],
       lanIp: '127.0.0.1',
       startPort: 0,
       registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
       secret: Buffer.from(TEST_SECRET),
       ...options,
-    });
+    }));
     return (await server.start()).clientUrl;
   }
 

@@ -8,7 +8,7 @@ import {
   type ClientHandshake,
   type FramingDecoder,
 } from 'nest-gateway-worker';
-import { parseHostPort } from 'nest-gateway-worker/internal';
+import { parseHostPort, resolveGatewayOptions } from 'nest-gateway-worker/internal';
 import { Controller, type INestMicroservice } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -230,7 +230,7 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
 
   it('closes only the offending connection: 1009 with a reason on WebSocket, the end of a text/frame connection', async () => {
     const register = await startRegister();
-    server = new GatewayServer({
+    server = new GatewayServer(resolveGatewayOptions({
       listeners: [
         { url: 'ws://127.0.0.1:0' },
         { url: 'wss://127.0.0.1:0', tls: { cert: ca, key: readFileSync(pki.key) } },
@@ -242,7 +242,7 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
       registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
       secret: Buffer.from(TEST_SECRET),
       maxMessageSize: 1024,
-    });
+    }));
     const { clientUrls, innerAddress } = await server.start();
     await startWorker(register.address, {}, innerAddress); // the example worker echoes other messages
 
@@ -288,11 +288,12 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
       secret: Buffer.from(TEST_SECRET),
       maxMessageSize: 1024,
     };
-    // Not registered: a clear error at start (nothing is left bound).
-    const unregistered = new GatewayServer(options);
-    await expect(unregistered.start()).rejects.toThrow(/listeners\[1\]\.url="len16:\/\/127\.0\.0\.1:0" is invalid: unknown scheme "len16"/);
+    // Not registered: a clear error when the options are checked, before anything is bound.
+    expect(() => resolveGatewayOptions(options)).toThrow(
+      /^GatewayOptions\.listeners\[1\]\.url="len16:\/\/127\.0\.0\.1:0" is invalid: unknown scheme "len16"/,
+    );
 
-    server = new GatewayServer({ ...options, framings: [new Length16Framing()] });
+    server = new GatewayServer(resolveGatewayOptions({ ...options, framings: [new Length16Framing()] }));
     const { clientUrls, innerAddress } = await server.start();
     expect(clientUrls[1]).toMatch(/^len16:\/\/127\.0\.0\.1:[1-9]\d*$/);
     await startWorker(register.address, {}, innerAddress); // echoes: binary stays binary

@@ -116,7 +116,7 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
     for (const c of cluster.children) await worker.waitFor(new RegExp(`Worker connected to gateway ${escape(c.inner)}`), 20_000);
     [, api] = await worker.waitFor(/HTTP API listening on (http:\/\/\S+\/api)/);
     sdk = await NestFactory.createApplicationContext(
-      GatewayModule.forClient({ registerAddress: register.address, secretKey: TEST_SECRET, rejectOnGatewayFailure: true }),
+      GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, rejectOnGatewayFailure: true }),
       { logger: ['error', 'warn'] },
     );
     gw = sdk.get(GatewayClient);

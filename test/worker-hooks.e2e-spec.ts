@@ -305,7 +305,7 @@ describe('worker hooks: connection rejection, connection statistics, session per
       sessionStore: store,
     });
     await Promise.all([g1, g2].map((g) => g.proc.waitFor(/worker hooks:\S+ connected/)));
-    @Module({ imports: [GatewayModule.forClient({ registerAddress: register.address, secretKey: TEST_SECRET, timeoutMs: 5_000 })] })
+    @Module({ imports: [GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: 5_000 })] })
     class SdkModule {}
     context = await NestFactory.createApplicationContext(SdkModule, { logger: ['error', 'warn'] });
     sdk = context.get(GatewayClient);

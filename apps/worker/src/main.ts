@@ -1,9 +1,9 @@
 import { GatewayTransport, runRole, workerOptionsFromEnv } from 'nest-gateway-worker';
-import { DEFAULT_DRAIN_TIMEOUT_MS, readHttpListen } from 'nest-gateway-worker/internal';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { GatewayHttpErrorsFilter } from './api/gateway-http-errors.filter';
+import { readHttpListen } from './http-listen';
 import { WorkerAppModule } from './worker-app.module';
 
 // Configured by REGISTER_ADDRESS, SECRET_KEY, WORKER_NAME and HTTP_LISTEN; see README.md. WORKER_COUNT=n runs
@@ -14,15 +14,16 @@ runRole({
   cluster: { countVariable: 'WORKER_COUNT', indexVariable: 'WORKER_INDEX' },
   configure: () => ({
     options: workerOptionsFromEnv(),
-    http: readHttpListen(process.env, 'HTTP_LISTEN', '127.0.0.1:3000'),
+    http: readHttpListen(),
   }),
-  shutdownTimeoutMs: ({ options }) => options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+  shutdownTimeoutMs: ({ options }) => options.drainTimeoutMs,
   start: async ({ options, http }) => {
     // A hybrid app: the gateway transport for client events, HTTP for the push API. The global pipe and filter
     // below are the HTTP side's (status codes); the client handlers bind ValidationPipe and GatewayExceptionFilter
     // on their controllers (ChatController), because a connected microservice registers its handlers at once and
     // ignores global pipes and filters added to it afterwards.
-    const app = await NestFactory.create(WorkerAppModule.configure(options), { logger: ['log', 'error', 'warn'] });
+    // abortOnError: false: a start-up failure reaches runRole (one line, exit status 1) instead of Nest exiting here.
+    const app = await NestFactory.create(WorkerAppModule.configure(options), { logger: ['log', 'error', 'warn'], abortOnError: false });
     app.connectMicroservice({ strategy: app.get(GatewayTransport) });
     app.useGlobalPipes(new ValidationPipe({ transform: true }));
     app.useGlobalFilters(new GatewayHttpErrorsFilter());

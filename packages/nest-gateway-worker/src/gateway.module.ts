@@ -8,17 +8,25 @@ import {
   type ValueProvider,
 } from '@nestjs/common';
 import { GatewayClient } from './client/gateway-client';
-import type { GatewayClientModuleOptions } from './client/gateway-client-options';
+import {
+  resolveGatewayClientOptions,
+  type GatewayClientOptions,
+  type ResolvedGatewayClientOptions,
+} from './client/gateway-client-options';
 import { GatewayClientPool } from './client/gateway-client-pool';
 import { GatewayServer } from './gateway/gateway-server';
-import type { GatewayOptions } from './gateway/gateway-options';
+import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './gateway/gateway-options';
+import { asyncOptionsProviders, type RoleAsyncOptions } from './module/async-options';
 import { RegisterServer } from './register/register-server';
-import type { RegisterOptions } from './register/register-options';
+import { resolveRegisterOptions, type RegisterOptions, type ResolvedRegisterOptions } from './register/register-options';
 import { GatewayTransport } from './worker/gateway-transport';
-import type { WorkerOptions } from './worker/worker-options';
+import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker/worker-options';
 import { GATEWAY_SESSION_STORE, type SessionStore } from './worker/session-store';
 
-/** Injection token of the options given to `GatewayModule.forClientAsync`. */
+/** Injection tokens of each role's resolved options (every default filled in), e.g. `@Inject(GATEWAY_WORKER_OPTIONS)`. */
+export const GATEWAY_REGISTER_OPTIONS = Symbol('GATEWAY_REGISTER_OPTIONS');
+export const GATEWAY_SERVER_OPTIONS = Symbol('GATEWAY_SERVER_OPTIONS');
+export const GATEWAY_WORKER_OPTIONS = Symbol('GATEWAY_WORKER_OPTIONS');
 export const GATEWAY_CLIENT_OPTIONS = Symbol('GATEWAY_CLIENT_OPTIONS');
 
 /**
@@ -33,34 +41,48 @@ export interface WorkerModuleExtras extends Pick<ModuleMetadata, 'imports'> {
     | Omit<ValueProvider<SessionStore>, 'provide'>;
 }
 
-/** `GatewayModule.forClientAsync()`: options from a factory, e.g. one that reads ConfigService. */
-export interface GatewayClientAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory: (...args: any[]) => GatewayClientModuleOptions | Promise<GatewayClientModuleOptions>;
-  inject?: FactoryProvider['inject'];
-}
+/** `GatewayModule.forRegisterAsync()`: register options from DI. */
+export type RegisterAsyncOptions = RoleAsyncOptions<RegisterOptions>;
+/** `GatewayModule.forGatewayAsync()`: gateway options from DI. */
+export type GatewayAsyncOptions = RoleAsyncOptions<GatewayOptions>;
+/** `GatewayModule.forWorkerAsync()`: worker options from DI, and optionally a SessionStore from DI (see WorkerModuleExtras). */
+export type WorkerAsyncOptions = RoleAsyncOptions<WorkerOptions> & Pick<WorkerModuleExtras, 'sessionStore'>;
+/** `GatewayModule.forClientAsync()`: GatewayClient options from DI, e.g. a factory that reads ConfigService. */
+export type GatewayClientAsyncOptions = RoleAsyncOptions<GatewayClientOptions>;
 
 /**
- * The GatewayWorker library as a Nest module: one static method per role. Options usually come from the
- * environment (`registerOptionsFromEnv()`, `gatewayOptionsFromEnv()`, `workerOptionsFromEnv()`).
+ * The GatewayWorker library as a Nest module: one static method per role, and its async variant for options from DI
+ * (`imports` / `inject` / `useFactory`, or `useClass` / `useExisting`). Options usually come from the environment
+ * (`registerOptionsFromEnv()`, `gatewayOptionsFromEnv()`, `workerOptionsFromEnv()`, `gatewayClientOptionsFromEnv()`);
+ * every method checks them with the role's resolve function: the synchronous ones when called, the async ones when
+ * the module is created. A bad option is a ConfigError naming it.
  */
 @Module({})
 export class GatewayModule {
   /** A register: listens when the application boots, closes on shutdown. */
   static forRegister(options: RegisterOptions): DynamicModule {
-    return {
-      module: GatewayModule,
-      providers: [{ provide: RegisterServer, useFactory: () => new RegisterServer(options) }],
-      exports: [RegisterServer],
-    };
+    return GatewayModule.registerModule([], [{ provide: GATEWAY_REGISTER_OPTIONS, useValue: resolveRegisterOptions(options) }]);
+  }
+
+  /** forRegister with options from DI. */
+  static forRegisterAsync(options: RegisterAsyncOptions): DynamicModule {
+    return GatewayModule.registerModule(
+      options.imports ?? [],
+      asyncOptionsProviders('forRegisterAsync', GATEWAY_REGISTER_OPTIONS, options, resolveRegisterOptions),
+    );
   }
 
   /** A gateway: client and inner listeners start when the application boots, drain on shutdown. */
   static forGateway(options: GatewayOptions): DynamicModule {
-    return {
-      module: GatewayModule,
-      providers: [{ provide: GatewayServer, useFactory: () => new GatewayServer(options) }],
-      exports: [GatewayServer],
-    };
+    return GatewayModule.gatewayModule([], [{ provide: GATEWAY_SERVER_OPTIONS, useValue: resolveGatewayOptions(options) }]);
+  }
+
+  /** forGateway with options from DI. */
+  static forGatewayAsync(options: GatewayAsyncOptions): DynamicModule {
+    return GatewayModule.gatewayModule(
+      options.imports ?? [],
+      asyncOptionsProviders('forGatewayAsync', GATEWAY_SERVER_OPTIONS, options, resolveGatewayOptions),
+    );
   }
 
   /**
@@ -68,23 +90,20 @@ export class GatewayModule {
    * and the injectable GatewayClient, available in every module.
    */
   static forWorker(options: WorkerOptions, extras: WorkerModuleExtras = {}): DynamicModule {
-    const storeProviders: Provider[] = extras.sessionStore ? [{ provide: GATEWAY_SESSION_STORE, ...extras.sessionStore } as Provider] : [];
-    return {
-      module: GatewayModule,
-      global: true,
-      imports: extras.imports ?? [],
-      providers: [
-        ...storeProviders,
-        {
-          provide: GatewayTransport,
-          // A store from DI takes the place of options.sessionStore.
-          useFactory: (store?: SessionStore) => new GatewayTransport(store ? { ...options, sessionStore: store } : options),
-          inject: [{ token: GATEWAY_SESSION_STORE, optional: true }],
-        },
-        { provide: GatewayClient, useFactory: (transport: GatewayTransport) => transport.client, inject: [GatewayTransport] },
-      ],
-      exports: [GatewayTransport, GatewayClient, ...(extras.sessionStore ? [GATEWAY_SESSION_STORE] : [])],
-    };
+    return GatewayModule.workerModule(
+      extras.imports ?? [],
+      [{ provide: GATEWAY_WORKER_OPTIONS, useValue: resolveWorkerOptions(options) }],
+      extras.sessionStore,
+    );
+  }
+
+  /** forWorker with options from DI; `sessionStore` as in forWorker's extras (its dependencies from `imports`). */
+  static forWorkerAsync(options: WorkerAsyncOptions): DynamicModule {
+    return GatewayModule.workerModule(
+      options.imports ?? [],
+      asyncOptionsProviders('forWorkerAsync', GATEWAY_WORKER_OPTIONS, options, resolveWorkerOptions),
+      options.sessionStore,
+    );
   }
 
   /**
@@ -92,26 +111,83 @@ export class GatewayModule {
    * gateways from the register and keeps pooled links to them, closed on application shutdown. Global:
    * inject it anywhere with `@Inject(GatewayClient)`.
    */
-  static forClient(options: GatewayClientModuleOptions): DynamicModule {
-    return GatewayModule.forClientAsync({ useFactory: () => options });
+  static forClient(options: GatewayClientOptions): DynamicModule {
+    return GatewayModule.clientModule([], [{ provide: GATEWAY_CLIENT_OPTIONS, useValue: resolveGatewayClientOptions(options) }]);
   }
 
-  /** forClient with options from a factory: `{ imports: [ConfigModule], inject: [ConfigService], useFactory }`. */
+  /** forClient with options from DI: `{ imports: [ConfigModule], inject: [ConfigService], useFactory }`. */
   static forClientAsync(options: GatewayClientAsyncOptions): DynamicModule {
+    return GatewayModule.clientModule(
+      options.imports ?? [],
+      asyncOptionsProviders('forClientAsync', GATEWAY_CLIENT_OPTIONS, options, resolveGatewayClientOptions),
+    );
+  }
+
+  private static registerModule(imports: DynamicModule['imports'], optionProviders: Provider[]): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports,
+      providers: [
+        ...optionProviders,
+        { provide: RegisterServer, useFactory: (o: ResolvedRegisterOptions) => new RegisterServer(o), inject: [GATEWAY_REGISTER_OPTIONS] },
+      ],
+      exports: [RegisterServer, GATEWAY_REGISTER_OPTIONS],
+    };
+  }
+
+  private static gatewayModule(imports: DynamicModule['imports'], optionProviders: Provider[]): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports,
+      providers: [
+        ...optionProviders,
+        { provide: GatewayServer, useFactory: (o: ResolvedGatewayOptions) => new GatewayServer(o), inject: [GATEWAY_SERVER_OPTIONS] },
+      ],
+      exports: [GatewayServer, GATEWAY_SERVER_OPTIONS],
+    };
+  }
+
+  private static workerModule(
+    imports: DynamicModule['imports'],
+    optionProviders: Provider[],
+    sessionStore: WorkerModuleExtras['sessionStore'],
+  ): DynamicModule {
+    const storeProviders: Provider[] = sessionStore ? [{ provide: GATEWAY_SESSION_STORE, ...sessionStore } as Provider] : [];
     return {
       module: GatewayModule,
       global: true,
-      imports: options.imports ?? [],
+      imports,
       providers: [
-        { provide: GATEWAY_CLIENT_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        ...optionProviders,
+        ...storeProviders,
+        {
+          provide: GatewayTransport,
+          // A store from DI takes the place of options.sessionStore.
+          useFactory: (options: ResolvedWorkerOptions, store?: SessionStore) =>
+            new GatewayTransport(store ? { ...options, sessionStore: store } : options),
+          inject: [GATEWAY_WORKER_OPTIONS, { token: GATEWAY_SESSION_STORE, optional: true }],
+        },
+        { provide: GatewayClient, useFactory: (transport: GatewayTransport) => transport.client, inject: [GatewayTransport] },
+      ],
+      exports: [GatewayTransport, GatewayClient, GATEWAY_WORKER_OPTIONS, ...(sessionStore ? [GATEWAY_SESSION_STORE] : [])],
+    };
+  }
+
+  private static clientModule(imports: DynamicModule['imports'], optionProviders: Provider[]): DynamicModule {
+    return {
+      module: GatewayModule,
+      global: true,
+      imports,
+      providers: [
+        ...optionProviders,
         {
           provide: GatewayClientPool,
-          useFactory: (o: GatewayClientModuleOptions) => new GatewayClientPool(o),
+          useFactory: (o: ResolvedGatewayClientOptions) => new GatewayClientPool(o),
           inject: [GATEWAY_CLIENT_OPTIONS],
         },
         { provide: GatewayClient, useFactory: (pool: GatewayClientPool) => pool.client, inject: [GatewayClientPool] },
       ],
-      exports: [GatewayClient],
+      exports: [GatewayClient, GATEWAY_CLIENT_OPTIONS],
     };
   }
 }

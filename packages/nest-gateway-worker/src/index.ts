@@ -4,20 +4,35 @@
  * test hooks live behind `nest-gateway-worker/internal`, which applications should not import.
  */
 
-// The module: one static method per role (and its async variant)
-export { GatewayModule, GATEWAY_CLIENT_OPTIONS } from './gateway.module';
-export type { GatewayClientAsyncOptions, WorkerModuleExtras } from './gateway.module';
+// The module: one static method per role and its async variant (options from DI)
+export {
+  GatewayModule,
+  GATEWAY_REGISTER_OPTIONS,
+  GATEWAY_SERVER_OPTIONS,
+  GATEWAY_WORKER_OPTIONS,
+  GATEWAY_CLIENT_OPTIONS,
+} from './gateway.module';
+export type {
+  RegisterAsyncOptions,
+  GatewayAsyncOptions,
+  WorkerAsyncOptions,
+  GatewayClientAsyncOptions,
+  WorkerModuleExtras,
+} from './gateway.module';
+export type { RoleAsyncOptions, RoleOptionsFactory } from './module/async-options';
 
-// Options of each role, read from the environment or given in code
+// Options of each role, read from the environment or given in code: one vocabulary, one check per role
 export { ConfigError } from './config/environment';
 export type { HostPort } from './config/environment';
-export { registerOptionsFromEnv } from './register/register-options';
-export type { RegisterOptions } from './register/register-options';
-export { gatewayOptionsFromEnv } from './gateway/gateway-options';
-export type { GatewayOptions } from './gateway/gateway-options';
-export { workerOptionsFromEnv } from './worker/worker-options';
-export type { WorkerOptions } from './worker/worker-options';
-export type { GatewayClientModuleOptions } from './client/gateway-client-options';
+export type { Registers } from './register/register-options';
+export { registerOptionsFromEnv, resolveRegisterOptions } from './register/register-options';
+export type { RegisterOptions, ResolvedRegisterOptions } from './register/register-options';
+export { gatewayOptionsFromEnv, resolveGatewayOptions } from './gateway/gateway-options';
+export type { GatewayOptions, ResolvedGatewayOptions } from './gateway/gateway-options';
+export { workerOptionsFromEnv, resolveWorkerOptions } from './worker/worker-options';
+export type { WorkerOptions, ResolvedWorkerOptions } from './worker/worker-options';
+export { gatewayClientOptionsFromEnv, resolveGatewayClientOptions } from './client/gateway-client-options';
+export type { GatewayClientOptions, ResolvedGatewayClientOptions } from './client/gateway-client-options';
 export type { ListenerOptions } from './gateway/listeners/listener-options';
 
 // The roles as Nest providers

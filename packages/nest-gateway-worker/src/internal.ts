@@ -5,6 +5,9 @@
  */
 export * from './gateway.module';
 export * from './config/environment';
+export * from './config/option-checks';
+export * from './config/environment-variables';
+export * from './module/async-options';
 export * from './protocol/command';
 export * from './protocol/frame';
 export * from './protocol/frame-decoder';

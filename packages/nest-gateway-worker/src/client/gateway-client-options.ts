@@ -1,53 +1,122 @@
-import { ConfigError, MIN_SECRET_LENGTH, parseHostPort, type HostPort } from '../config/environment';
-import type { GatewayLinksOptions } from './gateway-links';
+import type { Env, HostPort } from '../config/environment';
+import {
+  booleanOption,
+  codeNames,
+  environmentNames,
+  hostPortListOption,
+  integerOption,
+  refuseRenamedOptions,
+  secretOption,
+  type FieldNames,
+  type RawOptions,
+} from '../config/option-checks';
+import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import type { GatewayClientSettings } from './gateway-client';
+import type { GatewayLinksOptions } from './gateway-links';
 
-/** Options of `GatewayModule.forClient()`: a GatewayClient in any Nest app (HTTP, cron, queue consumer...). */
-export interface GatewayClientModuleOptions {
-  /** The register(s) to learn gateways from: "host:port" or a list. Default "127.0.0.1:1236". */
-  registerAddress?: string | string[];
-  /** The cluster's shared secret (at least 16 characters). Required unless `plaintext` is true. */
-  secretKey?: string;
-  /** Use unencrypted inner links (the cluster must run with INNER_PLAINTEXT=true). Default false. */
+/** Per-gateway time limit of a GatewayClient command or query, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 3_000;
+/** Whether a multi-gateway call rejects when one gateway fails (false: the others' results are returned). */
+export const DEFAULT_REJECT_ON_GATEWAY_FAILURE = false;
+/** Delay before reconnecting to a gateway that dropped and is still listed, in milliseconds. */
+export const DEFAULT_RECONNECT_DELAY_MS = 1_000;
+
+/**
+ * Options of `GatewayModule.forClient()`: a GatewayClient in any Nest app that is not a worker (HTTP, cron, queue
+ * consumer...). A worker's options (WorkerOptions) have the same fields under the same names.
+ */
+export interface GatewayClientOptions {
+  /**
+   * The register(s) to learn gateways from: "host:port", a comma-separated list, or an array of "host:port" /
+   * `{ host, port }`. Env REGISTER_ADDRESS, default 127.0.0.1:1236.
+   */
+  registers?: Registers;
+  /** The cluster's shared secret, at least 16 characters (a Buffer: 16 bytes). Env SECRET_KEY. Required unless `plaintext` is true. */
+  secret?: string | Buffer | null;
+  /** Use unencrypted inner links (the cluster must run with INNER_PLAINTEXT=true; `secret` unset). Env INNER_PLAINTEXT, default false. */
   plaintext?: boolean;
-  /** Per-gateway time limit of a command or query, in milliseconds. Default 3 000. */
+  /** Per-gateway time limit of a command or query, in milliseconds (1 … 600 000). Env GATEWAY_TIMEOUT_MS, default 3 000. */
   timeoutMs?: number;
   /**
    * Reject a multi-gateway call (sendToAll, queries...) when any gateway fails, with
-   * GatewayPartialFailureError. Default false: the other gateways' results are returned and the failure is
-   * logged and emitted on `GatewayClient.failures`.
+   * GatewayPartialFailureError. Env GATEWAY_STRICT, default false: the other gateways' results are returned and
+   * the failure is logged and emitted on `GatewayClient.failures`.
    */
   rejectOnGatewayFailure?: boolean;
-  /** Delay before reconnecting to a gateway that dropped, in milliseconds. Default 1 000. */
+  /** Delay before reconnecting to a gateway that dropped, in milliseconds (10 … 600 000). Default 1 000. */
   reconnectDelayMs?: number;
 }
 
-/** Validated options; throws ConfigError naming the option that is wrong (never its secret value). */
-export function resolveClientOptions(options: GatewayClientModuleOptions): {
-  links: GatewayLinksOptions;
-  settings: GatewayClientSettings;
-} {
-  const raw = options.registerAddress ?? '127.0.0.1:1236';
-  const list = (Array.isArray(raw) ? raw : raw.split(',')).map((a) => a.trim()).filter(Boolean);
-  if (list.length === 0) throw new ConfigError('registerAddress is empty: expected "host:port" or a list of them');
-  const registers: HostPort[] = list.map((a) => parseHostPort('registerAddress', a));
-  let secret: Buffer | null;
-  if (options.plaintext) {
-    if (options.secretKey) throw new ConfigError('secretKey is set together with plaintext: true: choose one');
-    secret = null;
-  } else {
-    if (!options.secretKey) {
-      throw new ConfigError('secretKey is not set: give the cluster\'s SECRET_KEY, or plaintext: true for an unencrypted cluster');
-    }
-    if (options.secretKey.length < MIN_SECRET_LENGTH) {
-      throw new ConfigError(`secretKey is too short (${options.secretKey.length} characters): use at least ${MIN_SECRET_LENGTH}`);
-    }
-    secret = Buffer.from(options.secretKey, 'utf8');
-  }
-  const timeoutMs = options.timeoutMs ?? 3_000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`timeoutMs must be a positive number of milliseconds`);
+/** GatewayClient options with every default filled in and every value checked. */
+export interface ResolvedGatewayClientOptions {
+  registers: HostPort[];
+  /** Null = plaintext. */
+  secret: Buffer | null;
+  plaintext: boolean;
+  timeoutMs: number;
+  rejectOnGatewayFailure: boolean;
+  reconnectDelayMs: number;
+}
+
+/** The variable of each field that has one (the same as a worker's). */
+export const GATEWAY_CLIENT_ENVIRONMENT: Partial<Record<keyof GatewayClientOptions, string>> = {
+  registers: 'REGISTER_ADDRESS',
+  secret: 'SECRET_KEY',
+  plaintext: 'INNER_PLAINTEXT',
+  timeoutMs: 'GATEWAY_TIMEOUT_MS',
+  rejectOnGatewayFailure: 'GATEWAY_STRICT',
+};
+
+/** Names from before the options had one vocabulary across roles, and what they are called now. */
+const RENAMED = { registerAddress: 'registers', secretKey: 'secret' };
+
+/** Checks forClient options given in code and fills in the defaults; a bad one is a ConfigError naming it (never its secret). */
+export function resolveGatewayClientOptions(options: GatewayClientOptions): ResolvedGatewayClientOptions {
+  refuseRenamedOptions('GatewayClientOptions', options, RENAMED);
+  return resolveGatewayClientFields(options, codeNames('GatewayClientOptions'));
+}
+
+/**
+ * The variables a GatewayClient outside a worker uses (REGISTER_ADDRESS, SECRET_KEY / INNER_PLAINTEXT,
+ * GATEWAY_TIMEOUT_MS, GATEWAY_STRICT: the worker's), with the same checks as code.
+ */
+export function gatewayClientOptionsFromEnv(env: Env = process.env): ResolvedGatewayClientOptions {
+  return resolveGatewayClientFields(gatewayClientFieldsOf(env), environmentNames('GatewayClientOptions', GATEWAY_CLIENT_ENVIRONMENT));
+}
+
+/** The raw GatewayClient fields from the environment, for this file and a worker's. */
+export function gatewayClientFieldsOf(env: Env): RawOptions<GatewayClientOptions> {
+  const raw: RawOptions<GatewayClientOptions> = {};
+  for (const [field, variable] of Object.entries(GATEWAY_CLIENT_ENVIRONMENT)) raw[field as keyof GatewayClientOptions] = env[variable!];
+  return raw;
+}
+
+/**
+ * The one check of the GatewayClient fields, shared by forClient and the worker (whose options hold the same
+ * fields): `names` names them in errors.
+ */
+export function resolveGatewayClientFields(
+  o: RawOptions<GatewayClientOptions>,
+  names: FieldNames<GatewayClientOptions>,
+): ResolvedGatewayClientOptions {
+  const secret = secretOption({ secret: names('secret'), plaintext: names('plaintext') }, o.secret, o.plaintext);
   return {
-    links: { registers, secret, role: 'client', name: 'client', reconnectDelayMs: options.reconnectDelayMs },
-    settings: { timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure ?? false },
+    registers: hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    secret,
+    plaintext: secret === null,
+    timeoutMs: integerOption(names('timeoutMs'), o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 600_000),
+    rejectOnGatewayFailure: booleanOption(names('rejectOnGatewayFailure'), o.rejectOnGatewayFailure, DEFAULT_REJECT_ON_GATEWAY_FAILURE),
+    reconnectDelayMs: integerOption(names('reconnectDelayMs'), o.reconnectDelayMs, DEFAULT_RECONNECT_DELAY_MS, 10, 600_000),
+  };
+}
+
+/** What GatewayLinks and GatewayClient take, from resolved options. */
+export function clientPartsOf(
+  options: ResolvedGatewayClientOptions,
+  link: Pick<GatewayLinksOptions, 'role' | 'name'> & Partial<GatewayLinksOptions>,
+): { links: GatewayLinksOptions; settings: GatewayClientSettings } {
+  return {
+    links: { registers: options.registers, secret: options.secret, reconnectDelayMs: options.reconnectDelayMs, ...link },
+    settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },
   };
 }

@@ -1,6 +1,6 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { GatewayClient } from './gateway-client';
-import { resolveClientOptions, type GatewayClientModuleOptions } from './gateway-client-options';
+import { clientPartsOf, type ResolvedGatewayClientOptions } from './gateway-client-options';
 import { GatewayLinks } from './gateway-links';
 
 /**
@@ -11,8 +11,9 @@ export class GatewayClientPool implements OnModuleDestroy {
   readonly links: GatewayLinks;
   readonly client: GatewayClient;
 
-  constructor(options: GatewayClientModuleOptions) {
-    const { links, settings } = resolveClientOptions(options);
+  /** `options`: resolved (resolveGatewayClientOptions); GatewayModule.forClient resolves them. */
+  constructor(options: ResolvedGatewayClientOptions) {
+    const { links, settings } = clientPartsOf(options, { role: 'client', name: 'client' });
     this.links = new GatewayLinks(links);
     this.client = new GatewayClient(this.links, settings);
     this.links.start();

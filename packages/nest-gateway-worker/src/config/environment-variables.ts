@@ -3,7 +3,36 @@
  * (and of the README's configuration table, which a unit spec keeps in step with it). The readers that parse and
  * validate each variable live beside the options of their role.
  */
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_WORKER_NAME } from '../worker/worker-options';
+import { DEFAULT_REJECT_ON_GATEWAY_FAILURE, DEFAULT_TIMEOUT_MS } from '../client/gateway-client-options';
+import {
+  DEFAULT_LAN_IP,
+  DEFAULT_LISTEN,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
+  DEFAULT_MESSAGE_RATE_LIMIT,
+  DEFAULT_PENDING_BYTES,
+  DEFAULT_PENDING_EVENTS,
+  DEFAULT_PENDING_MAX_AGE_MS,
+  DEFAULT_PING_INTERVAL_SECONDS,
+  DEFAULT_PING_NOT_RESPONSE_LIMIT,
+  DEFAULT_ROUTER,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_START_PORT,
+  DEFAULT_WEBSOCKET_PING,
+} from '../gateway/gateway-options';
+import { DEFAULT_PROCESS_COUNT } from '../process/process-count';
+import { DEFAULT_REGISTER_LISTEN, DEFAULT_REGISTERS } from '../register/register-options';
+
 export type RoleName = 'register' | 'gateway' | 'worker';
+
+/** A byte count as the README shows it: `1048576 (1 MiB)`. */
+function bytes(n: number): string {
+  return `${n} (${n / (1024 * 1024)} MiB)`;
+}
 
 export interface EnvironmentVariable {
   name: string;
@@ -30,19 +59,19 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   {
     name: 'REGISTER_LISTEN',
     roles: ['register'],
-    defaultText: '127.0.0.1:1236',
+    defaultText: DEFAULT_REGISTER_LISTEN,
     meaning: 'host:port the register listens on (:0 = any free port).',
   },
   {
     name: 'REGISTER_ADDRESS',
     roles: ['gateway', 'worker'],
-    defaultText: '127.0.0.1:1236',
+    defaultText: DEFAULT_REGISTERS,
     meaning: 'comma-separated host:port list of registers; peers use all of them.',
   },
   {
     name: 'GATEWAY_LISTEN',
     roles: ['gateway'],
-    defaultText: 'ws://0.0.0.0:7272',
+    defaultText: DEFAULT_LISTEN,
     meaning: 'comma-separated client listener URLs: ws://, wss://, text://, frame:// or a custom framing\'s scheme, e.g. ws://0.0.0.0:7272,text://0.0.0.0:7273. The port is required (0 = any free port); a path (ws://0.0.0.0:7272/chat) restricts upgrades to it. See Client listeners.',
   },
   {
@@ -60,49 +89,49 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   {
     name: 'GATEWAY_LAN_IP',
     roles: ['gateway'],
-    defaultText: '127.0.0.1',
+    defaultText: DEFAULT_LAN_IP,
     meaning: 'IPv4 address workers reach this gateway on; embedded in every client_id. The inner listener binds to it.',
   },
   {
     name: 'GATEWAY_START_PORT',
     roles: ['gateway'],
-    defaultText: '2000',
+    defaultText: String(DEFAULT_START_PORT),
     meaning: 'inner port for workers and SDK clients; with GATEWAY_COUNT=n process i uses GATEWAY_START_PORT + i. 0 = any free port for each process (the register learns the real one).',
   },
   {
     name: 'GATEWAY_COUNT',
     roles: ['gateway'],
-    defaultText: '1',
+    defaultText: String(DEFAULT_PROCESS_COUNT),
     meaning: 'gateway processes on this host (1-64); above 1 the started process supervises that many.',
   },
   {
     name: 'GATEWAY_MAX_MESSAGE_BYTES',
     roles: ['gateway'],
-    defaultText: '1048576 (1 MiB)',
+    defaultText: bytes(DEFAULT_MAX_MESSAGE_BYTES),
     meaning: 'largest client message, on every listener; a larger one closes a WebSocket client with 1009 and ends a raw TCP connection.',
   },
   {
     name: 'GATEWAY_MAX_BUFFERED_BYTES',
     roles: ['gateway'],
-    defaultText: '1048576 (1 MiB)',
+    defaultText: bytes(DEFAULT_MAX_BUFFERED_BYTES),
     meaning: 'unsent bytes a client may have queued; past it the client is a slow consumer and is closed with 4008.',
   },
   {
     name: 'GATEWAY_MAX_CONNECTIONS',
     roles: ['gateway'],
-    defaultText: '0 (unlimited)',
+    defaultText: `${DEFAULT_MAX_CONNECTIONS} (unlimited)`,
     meaning: 'client connections one gateway process holds at most; more are closed with 1013.',
   },
   {
     name: 'GATEWAY_MAX_CONNECTIONS_PER_IP',
     roles: ['gateway'],
-    defaultText: '0 (unlimited)',
+    defaultText: `${DEFAULT_MAX_CONNECTIONS_PER_IP} (unlimited)`,
     meaning: 'client connections from one remote IP at most (per gateway process); more are closed with 1008.',
   },
   {
     name: 'GATEWAY_RATE_LIMIT',
     roles: ['gateway'],
-    defaultText: '0 (off)',
+    defaultText: `${DEFAULT_MESSAGE_RATE_LIMIT} (off)`,
     meaning: 'messages per second one connection may send, sustained (decimals allowed); over it: 1008.',
   },
   {
@@ -114,13 +143,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   {
     name: 'GATEWAY_PING_INTERVAL',
     roles: ['gateway'],
-    defaultText: '25',
+    defaultText: String(DEFAULT_PING_INTERVAL_SECONDS),
     meaning: 'heartbeat period *I* in seconds (decimals allowed, at least 0.1); 0 turns the heartbeat off. PHP\'s default is 0.',
   },
   {
     name: 'GATEWAY_PING_NOT_RESPONSE_LIMIT',
     roles: ['gateway'],
-    defaultText: '2',
+    defaultText: String(DEFAULT_PING_NOT_RESPONSE_LIMIT),
     meaning: '*L*: 0 never disconnects; *L* > 0 closes (4009) a client silent for between *L·I + I/2* and *(L+1)·I*.',
   },
   {
@@ -132,73 +161,73 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   {
     name: 'GATEWAY_WS_PING',
     roles: ['gateway'],
-    defaultText: 'true',
+    defaultText: String(DEFAULT_WEBSOCKET_PING),
     meaning: 'also send WebSocket ping frames on those ticks (WebSocket listeners only).',
   },
   {
     name: 'GATEWAY_PENDING_EVENTS',
     roles: ['gateway'],
-    defaultText: '10000',
+    defaultText: String(DEFAULT_PENDING_EVENTS),
     meaning: 'client events one gateway process holds in total while no worker can take them; past it the affected client is closed with 1013.',
   },
   {
     name: 'GATEWAY_PENDING_BYTES',
     roles: ['gateway'],
-    defaultText: '33554432 (32 MiB)',
+    defaultText: bytes(DEFAULT_PENDING_BYTES),
     meaning: 'the same bound in bytes.',
   },
   {
     name: 'GATEWAY_PENDING_MAX_AGE_MS',
     roles: ['gateway'],
-    defaultText: '30000',
+    defaultText: String(DEFAULT_PENDING_MAX_AGE_MS),
     meaning: 'oldest a held event may get (100 … 86 400 000); a client whose oldest held event is older is closed with 1013 and its held events are dropped.',
   },
   {
     name: 'GATEWAY_WORKER_UNACKED_BYTES',
     roles: ['gateway'],
-    defaultText: '33554432 (32 MiB)',
+    defaultText: bytes(DEFAULT_MAX_UNACKED_BYTES_PER_WORKER),
     meaning: 'unacknowledged event bytes (bodies + 64 each) one worker may have outstanding; past it the worker gets no new clients and its clients\' events wait at the gateway.',
   },
   {
     name: 'GATEWAY_ROUTER',
     roles: ['gateway'],
-    defaultText: 'least-connections',
+    defaultText: DEFAULT_ROUTER,
     meaning: 'how a client\'s first event picks its worker: least-connections, random or latency; always sticky. See Routing strategies.',
   },
   {
     name: 'GATEWAY_SHUTDOWN_TIMEOUT_MS',
     roles: ['gateway'],
-    defaultText: '10000',
+    defaultText: String(DEFAULT_SHUTDOWN_TIMEOUT_MS),
     meaning: 'on SIGTERM, time clients have to complete the 1001 close before the rest are cut.',
   },
   {
     name: 'WORKER_NAME',
     roles: ['worker'],
-    defaultText: 'worker',
+    defaultText: DEFAULT_WORKER_NAME,
     meaning: 'name shown in logs; the worker key is name:pid-n.',
   },
   {
     name: 'WORKER_COUNT',
     roles: ['worker'],
-    defaultText: '1',
+    defaultText: String(DEFAULT_PROCESS_COUNT),
     meaning: 'worker processes on this host (1-64); above 1 the started process supervises that many.',
   },
   {
     name: 'WORKER_DRAIN_TIMEOUT_MS',
     roles: ['worker'],
-    defaultText: '30000',
+    defaultText: String(DEFAULT_DRAIN_TIMEOUT_MS),
     meaning: 'on SIGTERM, how long the worker drains (0 … 3 600 000); events still unfinished then are redelivered to other workers.',
   },
   {
     name: 'GATEWAY_TIMEOUT_MS',
     roles: ['worker'],
-    defaultText: '3000',
+    defaultText: String(DEFAULT_TIMEOUT_MS),
     meaning: 'the worker\'s GatewayClient: time limit per gateway of a command or query, in ms.',
   },
   {
     name: 'GATEWAY_STRICT',
     roles: ['worker'],
-    defaultText: 'false',
+    defaultText: String(DEFAULT_REJECT_ON_GATEWAY_FAILURE),
     meaning: 'the worker\'s GatewayClient: true makes a multi-gateway call reject when one gateway fails (see below).',
   },
 ];

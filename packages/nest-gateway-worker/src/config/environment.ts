@@ -1,10 +1,10 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
 
 /**
- * Reading the environment into typed options. Every failure is a {@link ConfigError} whose message starts
- * with the variable's name and says what is wrong, so a process can print it and exit.
+ * Reading the environment: the parsers of addresses, listen URLs and PEM files that the roles' options use (the
+ * checks shared by environment and code are in option-checks.ts). Every failure is a {@link ConfigError} whose
+ * message starts with the variable's (or option's) name and says what is wrong, so a process can print it and exit.
  */
 export type Env = Record<string, string | undefined>;
 
@@ -14,8 +14,16 @@ export interface HostPort {
   port: number;
 }
 
+/**
+ * A bad variable or option: the user's input, not a bug, so its stack is its one line (a log that prints the stack,
+ * such as Nest's handler of errors in module creation, shows the message once and no code locations).
+ */
 export class ConfigError extends Error {
-  override name = 'ConfigError';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    this.stack = `${this.name}: ${message}`;
+  }
 }
 
 /** Smallest accepted SECRET_KEY length in characters. */
@@ -34,113 +42,6 @@ export function parseHostPort(name: string, text: string): HostPort {
   const port = Number(m[2]);
   if (port > 65535) throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: port ${port} is above 65535`);
   return { host: m[1], port };
-}
-
-export function readHostPort(env: Env, name: string, fallback: string): HostPort {
-  return parseHostPort(name, value(env, name) ?? fallback);
-}
-
-/** A comma-separated host:port list, e.g. REGISTER_ADDRESS=10.0.0.1:1236,10.0.0.2:1236. */
-export function readHostPortList(env: Env, name: string, fallback: string): HostPort[] {
-  const text = value(env, name) ?? fallback;
-  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
-  if (parts.length === 0) throw new ConfigError(`${name} is empty: expected host:port[,host:port...]`);
-  return parts.map((p) => parseHostPort(name, p));
-}
-
-export function readPort(env: Env, name: string, fallback: number): number {
-  const text = value(env, name);
-  if (text === undefined) return fallback;
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
-    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected a port number 0-65535`);
-  }
-  return Number(text);
-}
-
-/** An integer in [min, max], e.g. GATEWAY_TIMEOUT_MS=3000. */
-export function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const text = value(env, name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^-?\d+$/.test(text) || n < min || n > max) {
-    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected an integer from ${min} to ${max}`);
-  }
-  return n;
-}
-
-export function readIPv4(env: Env, name: string, fallback: string): string {
-  const text = value(env, name) ?? fallback;
-  if (!isIPv4(text)) {
-    throw new ConfigError(
-      `${name}=${JSON.stringify(text)} is invalid: expected a dotted IPv4 address that workers and clients can reach (client_ids embed it)`,
-    );
-  }
-  return text;
-}
-
-export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
-  const text = value(env, name)?.toLowerCase();
-  if (text === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
-  if (['0', 'false', 'no', 'off'].includes(text)) return false;
-  throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected true or false`);
-}
-
-export function readString(env: Env, name: string, fallback: string, pattern: RegExp, what: string): string {
-  const text = value(env, name) ?? fallback;
-  if (!pattern.test(text)) throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected ${what}`);
-  return text;
-}
-
-/**
- * The inner links' shared secret. SECRET_KEY is required unless INNER_PLAINTEXT=true chooses plaintext
- * explicitly (then SECRET_KEY must be unset, so nobody believes a key protects a plaintext cluster).
- * The value itself never appears in an error message.
- */
-export function readSecret(env: Env): Buffer | null {
-  const secret = env.SECRET_KEY;
-  const plaintext = readBoolean(env, 'INNER_PLAINTEXT', false);
-  if (plaintext) {
-    if (secret) throw new ConfigError('SECRET_KEY is set together with INNER_PLAINTEXT=true: choose one');
-    return null;
-  }
-  if (!secret) {
-    throw new ConfigError(
-      'SECRET_KEY is not set: give every register, gateway, worker and client the same secret ' +
-        `(at least ${MIN_SECRET_LENGTH} characters), or set INNER_PLAINTEXT=true to run the inner links unencrypted`,
-    );
-  }
-  if (secret.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError(`SECRET_KEY is too short (${secret.length} characters): use at least ${MIN_SECRET_LENGTH}`);
-  }
-  return Buffer.from(secret, 'utf8');
-}
-
-/** An HTTP listen address ("host:port", port 0 = any free port), or null when set to "off". */
-export function readHttpListen(env: Env, name: string, fallback: string): HostPort | null {
-  const text = value(env, name) ?? fallback;
-  if (/^(off|false|no|0)$/i.test(text)) return null;
-  return parseHostPort(name, text);
-}
-
-/** A decimal number in [min, max], e.g. GATEWAY_PING_INTERVAL=0.5. */
-export function readNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const text = value(env, name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(text) || n < min || n > max) {
-    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected a number from ${min} to ${max}`);
-  }
-  return n;
-}
-
-/** One of a fixed set of names, e.g. GATEWAY_ROUTER=random. */
-export function readChoice<T extends string>(env: Env, name: string, fallback: T, choices: readonly T[]): T {
-  const text = value(env, name) ?? fallback;
-  if (!(choices as readonly string[]).includes(text)) {
-    throw new ConfigError(`${name}=${JSON.stringify(text)} is invalid: expected one of ${choices.join(', ')}`);
-  }
-  return text as T;
 }
 
 /** One listen URL, e.g. `ws://0.0.0.0:7272/chat`, `text://0.0.0.0:7273`; the scheme is not checked here. */

@@ -1,34 +1,62 @@
+import { ConfigError, type Env, type HostPort } from '../config/environment';
 import {
-  ConfigError,
-  readBoolean,
-  readChoice,
-  readNumber,
-  readString,
-  readHostPortList,
-  readInteger,
-  readIPv4,
-  readPort,
-  readSecret,
-  type Env,
-  type HostPort,
-} from '../config/environment';
-import { DEFAULT_MAX_UNACKED_BYTES_PER_WORKER, DEFAULT_PENDING_MAX_AGE_MS } from './worker-dispatcher';
+  booleanOption,
+  choiceOption,
+  codeNames,
+  environmentNames,
+  hostPortListOption,
+  integerOption,
+  ipv4Option,
+  numberOption,
+  portOption,
+  secretOption,
+  stringOption,
+  type FieldNames,
+  type RawOptions,
+} from '../config/option-checks';
+import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
+import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './worker-router';
 import type { ClientFraming } from './listeners/client-framing';
+import { framingRegistry, resolveListeners } from './listeners/listener-factory';
 import type { ListenerOptions } from './listeners/listener-options';
-import { listenersFromEnv } from './listeners/listeners-from-env';
+import { DEFAULT_LISTEN, listenersFromEnv } from './listeners/listeners-from-env';
 
-const MiB = 1024 * 1024;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+export { DEFAULT_LISTEN };
+/** The inner address announced to the register and embedded in client_ids. */
+export const DEFAULT_LAN_IP = '127.0.0.1';
+/** The inner port (workers and SDK clients connect to it); process i of GATEWAY_COUNT uses it + i. */
+export const DEFAULT_START_PORT = 2000;
 export const DEFAULT_MAX_MESSAGE_BYTES = MiB;
 export const DEFAULT_MAX_BUFFERED_BYTES = MiB;
 export const DEFAULT_PENDING_EVENTS = 10_000;
 export const DEFAULT_PENDING_BYTES = 32 * MiB;
+export const DEFAULT_PENDING_MAX_AGE_MS = 30_000;
+export const DEFAULT_MAX_UNACKED_BYTES_PER_WORKER = 32 * MiB;
 export const DEFAULT_PING_INTERVAL_SECONDS = 25;
 export const DEFAULT_PING_NOT_RESPONSE_LIMIT = 2;
+export const DEFAULT_PING_DATA = '';
+export const DEFAULT_WEBSOCKET_PING = true;
+/** Messages per second per connection; 0 = no limit. */
+export const DEFAULT_MESSAGE_RATE_LIMIT = 0;
+/** Client connections per process, and per remote IP; 0 = no limit. */
+export const DEFAULT_MAX_CONNECTIONS = 0;
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 0;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+export const DEFAULT_ROUTER = 'least-connections';
 /** Smallest non-zero pingInterval accepted, in seconds. */
 export const MIN_PING_INTERVAL_SECONDS = 0.1;
+/** Longest pingData, in characters. */
+export const MAX_PING_DATA_LENGTH = 4096;
 
+/** The default burst for a message rate: the rate rounded up, at least 1. */
+export function defaultRateBurst(rate: number): number {
+  return Math.max(1, Math.ceil(rate));
+}
+
+/** Options of `GatewayModule.forGateway()` (and `runGateway`), checked by {@link resolveGatewayOptions}. */
 export interface GatewayOptions {
   /**
    * Client listeners, at least one: ws://, wss:// (with `tls`), text://, frame://, or a custom framing's scheme
@@ -36,7 +64,7 @@ export interface GatewayOptions {
    * port), with GATEWAY_TLS_CERT / GATEWAY_TLS_KEY (PEM files) for wss://. The first listener's port is the
    * `gatewayPort` of event frames (PHP's client listener port).
    */
-  listeners: ListenerOptions[];
+  listeners?: ListenerOptions[];
   /**
    * Custom raw TCP framings, by `name` = the listener URL scheme that selects them (a custom `text` or
    * `frame` replaces the built-in one). Default: none; `text` and `frame` are always available.
@@ -46,20 +74,28 @@ export interface GatewayOptions {
    * Inner IPv4 address announced to the register and embedded in every client_id; workers and SDK clients
    * must be able to reach it. The inner listener binds to it. Env GATEWAY_LAN_IP, default 127.0.0.1.
    */
-  lanIp: string;
+  lanIp?: string;
   /** Inner port for workers and SDK clients. Env GATEWAY_START_PORT, default 2000 (0 = any free port). */
-  startPort: number;
-  /** Registers to announce to. Env REGISTER_ADDRESS, default 127.0.0.1:1236. */
-  registers: HostPort[];
-  /** Shared secret of the inner links; null = plaintext (INNER_PLAINTEXT=true). Env SECRET_KEY. */
-  secret: Buffer | null;
+  startPort?: number;
+  /**
+   * Registers to announce to: "host:port", a comma-separated list, or an array of "host:port" / `{ host, port }`.
+   * Env REGISTER_ADDRESS, default 127.0.0.1:1236.
+   */
+  registers?: Registers;
+  /**
+   * Shared secret of the inner links, at least 16 characters (a Buffer: 16 bytes). Env SECRET_KEY. Required
+   * unless `plaintext` is true.
+   */
+  secret?: string | Buffer | null;
+  /** Run the inner links unencrypted and unauthenticated (then `secret` must be unset). Env INNER_PLAINTEXT, default false. */
+  plaintext?: boolean;
   /**
    * Largest client message accepted, in bytes, on every listener (for raw TCP without the framing's bytes);
    * a larger one closes a WebSocket client with 1009 and a reason, and ends a raw TCP connection.
    * Env GATEWAY_MAX_MESSAGE_BYTES, default 1 MiB.
    */
   maxMessageSize?: number;
-  /** Largest inner frame accepted from a worker or SDK client, in bytes. Default 10 MiB. */
+  /** Largest inner frame accepted from a worker or SDK client, in bytes (64 KiB … 1 GiB). Default 10 MiB. */
   maxFrameSize?: number;
   /**
    * Bytes a client may have queued unsent before it counts as a slow consumer and is disconnected with
@@ -102,6 +138,8 @@ export interface GatewayOptions {
   /**
    * Messages one connection may send back to back before the rate applies. Env GATEWAY_RATE_BURST, default
    * the rate rounded up (at least 1). A client over the limit is closed with 1008 "message rate limit exceeded".
+   * Resolved options hold the burst of their rate: overriding `messageRateLimit` on them
+   * (`{ ...gatewayOptionsFromEnv(), messageRateLimit: 50 }`) keeps that burst, so set `messageRateBurst` with it.
    */
   messageRateBurst?: number;
   /** Client connections this gateway process holds at most (1013 above it); 0 = unlimited. Env GATEWAY_MAX_CONNECTIONS, default 0. */
@@ -132,49 +170,126 @@ export interface GatewayOptions {
   router?: WorkerRouterStrategy;
 }
 
-/** `framings`: custom framings whose names GATEWAY_LISTEN may use as schemes (passed on in the options). */
-export function gatewayOptionsFromEnv(env: Env = process.env, framings: ClientFraming[] = []): GatewayOptions {
+
+/** Gateway options with every default filled in and every value checked: what GatewayServer runs with. */
+export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'registers' | 'secret' | 'router'>> & {
+  registers: HostPort[];
+  /** Null = plaintext. */
+  secret: Buffer | null;
+  router: WorkerRouterStrategy;
+};
+
+/** The variable of each field that has one. */
+export const GATEWAY_ENVIRONMENT: Partial<Record<keyof GatewayOptions, string>> = {
+  listeners: 'GATEWAY_LISTEN',
+  lanIp: 'GATEWAY_LAN_IP',
+  startPort: 'GATEWAY_START_PORT',
+  registers: 'REGISTER_ADDRESS',
+  secret: 'SECRET_KEY',
+  plaintext: 'INNER_PLAINTEXT',
+  maxMessageSize: 'GATEWAY_MAX_MESSAGE_BYTES',
+  maxClientBufferedBytes: 'GATEWAY_MAX_BUFFERED_BYTES',
+  pendingEventsLimit: 'GATEWAY_PENDING_EVENTS',
+  pendingBytesLimit: 'GATEWAY_PENDING_BYTES',
+  pendingMaxAgeMs: 'GATEWAY_PENDING_MAX_AGE_MS',
+  maxUnackedBytesPerWorker: 'GATEWAY_WORKER_UNACKED_BYTES',
+  router: 'GATEWAY_ROUTER',
+  pingInterval: 'GATEWAY_PING_INTERVAL',
+  pingNotResponseLimit: 'GATEWAY_PING_NOT_RESPONSE_LIMIT',
+  pingData: 'GATEWAY_PING_DATA',
+  webSocketPing: 'GATEWAY_WS_PING',
+  messageRateLimit: 'GATEWAY_RATE_LIMIT',
+  messageRateBurst: 'GATEWAY_RATE_BURST',
+  maxConnections: 'GATEWAY_MAX_CONNECTIONS',
+  maxConnectionsPerIp: 'GATEWAY_MAX_CONNECTIONS_PER_IP',
+  shutdownTimeoutMs: 'GATEWAY_SHUTDOWN_TIMEOUT_MS',
+};
+
+/** Checks gateway options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  return resolveGateway(options, codeNames('GatewayOptions'));
+}
+
+/**
+ * The gateway's variables (see `gateway-worker help gateway`), with the same checks as code; a bad one is a
+ * ConfigError naming the variable. `framings`: custom framings whose names GATEWAY_LISTEN may use as schemes
+ * (passed on in the options).
+ */
+export function gatewayOptionsFromEnv(env: Env = process.env, framings: ClientFraming[] = []): ResolvedGatewayOptions {
+  const raw: RawOptions<GatewayOptions> = { framings, listeners: listenersFromEnv(env, framings) };
+  for (const [field, variable] of Object.entries(GATEWAY_ENVIRONMENT)) {
+    if (field !== 'listeners') raw[field as keyof GatewayOptions] = env[variable!];
+  }
+  return resolveGateway(raw, environmentNames('GatewayOptions', GATEWAY_ENVIRONMENT));
+}
+
+/** The one resolve function of the gateway, for both sources. */
+function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<GatewayOptions>): ResolvedGatewayOptions {
+  const int = (field: keyof GatewayOptions & string, fallback: number, min: number, max: number) =>
+    integerOption(names(field), o[field], fallback, min, max);
+  const secret = secretOption({ secret: names('secret'), plaintext: names('plaintext') }, o.secret, o.plaintext);
+  const { framings, listeners } = resolveListenerOptions(o, names);
+  const pingInterval = numberOption(names('pingInterval'), o.pingInterval, DEFAULT_PING_INTERVAL_SECONDS, 0, 86_400);
+  if (pingInterval > 0 && pingInterval < MIN_PING_INTERVAL_SECONDS) {
+    throw new ConfigError(
+      `${names('pingInterval')}=${typeof o.pingInterval === 'string' ? JSON.stringify(o.pingInterval.trim()) : pingInterval} ` +
+        `is invalid: expected 0 (off) or at least ${MIN_PING_INTERVAL_SECONDS} seconds`,
+    );
+  }
+  const messageRateLimit = numberOption(names('messageRateLimit'), o.messageRateLimit, DEFAULT_MESSAGE_RATE_LIMIT, 0, 1_000_000);
   return {
-    listeners: listenersFromEnv(env, framings),
-    ...(framings.length > 0 ? { framings } : {}),
-    lanIp: readIPv4(env, 'GATEWAY_LAN_IP', '127.0.0.1'),
-    startPort: readPort(env, 'GATEWAY_START_PORT', 2000),
-    registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),
-    secret: readSecret(env),
-    maxMessageSize: readInteger(env, 'GATEWAY_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, 1, 100 * MiB),
-    maxClientBufferedBytes: readInteger(env, 'GATEWAY_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024, 1024 * MiB),
-    pendingEventsLimit: readInteger(env, 'GATEWAY_PENDING_EVENTS', DEFAULT_PENDING_EVENTS, 0, 10_000_000),
-    pendingBytesLimit: readInteger(env, 'GATEWAY_PENDING_BYTES', DEFAULT_PENDING_BYTES, 0, 4096 * MiB),
-    pendingMaxAgeMs: readInteger(env, 'GATEWAY_PENDING_MAX_AGE_MS', DEFAULT_PENDING_MAX_AGE_MS, 100, 86_400_000),
-    maxUnackedBytesPerWorker: readInteger(
-      env,
-      'GATEWAY_WORKER_UNACKED_BYTES',
-      DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
-      64 * 1024,
-      4096 * MiB,
+    listeners,
+    framings,
+    lanIp: ipv4Option(names('lanIp'), o.lanIp, DEFAULT_LAN_IP),
+    startPort: portOption(names('startPort'), o.startPort, DEFAULT_START_PORT),
+    registers: hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    secret,
+    plaintext: secret === null,
+    maxMessageSize: int('maxMessageSize', DEFAULT_MAX_MESSAGE_BYTES, 1, 100 * MiB),
+    maxFrameSize: int('maxFrameSize', DEFAULT_MAX_FRAME_SIZE, 64 * KiB, 1024 * MiB),
+    maxClientBufferedBytes: int('maxClientBufferedBytes', DEFAULT_MAX_BUFFERED_BYTES, KiB, 1024 * MiB),
+    pendingEventsLimit: int('pendingEventsLimit', DEFAULT_PENDING_EVENTS, 0, 10_000_000),
+    pendingBytesLimit: int('pendingBytesLimit', DEFAULT_PENDING_BYTES, 0, 4096 * MiB),
+    pendingMaxAgeMs: int('pendingMaxAgeMs', DEFAULT_PENDING_MAX_AGE_MS, 100, 86_400_000),
+    maxUnackedBytesPerWorker: int('maxUnackedBytesPerWorker', DEFAULT_MAX_UNACKED_BYTES_PER_WORKER, 64 * KiB, 4096 * MiB),
+    router:
+      typeof o.router === 'function'
+        ? (o.router as WorkerRouterStrategy)
+        : choiceOption(names('router'), o.router, DEFAULT_ROUTER, WORKER_ROUTER_NAMES),
+    pingInterval,
+    pingNotResponseLimit: int('pingNotResponseLimit', DEFAULT_PING_NOT_RESPONSE_LIMIT, 0, 1_000),
+    pingData: stringOption(
+      names('pingData'),
+      o.pingData,
+      DEFAULT_PING_DATA,
+      new RegExp(`^[\\s\\S]{0,${MAX_PING_DATA_LENGTH}}$`),
+      `at most ${MAX_PING_DATA_LENGTH} characters`,
     ),
-    router: readChoice(env, 'GATEWAY_ROUTER', 'least-connections', WORKER_ROUTER_NAMES),
-    ...livenessOptionsFromEnv(env),
+    webSocketPing: booleanOption(names('webSocketPing'), o.webSocketPing, DEFAULT_WEBSOCKET_PING),
+    messageRateLimit,
+    messageRateBurst: int('messageRateBurst', defaultRateBurst(messageRateLimit), 1, 1_000_000),
+    maxConnections: int('maxConnections', DEFAULT_MAX_CONNECTIONS, 0, 100_000_000),
+    maxConnectionsPerIp: int('maxConnectionsPerIp', DEFAULT_MAX_CONNECTIONS_PER_IP, 0, 100_000_000),
+    shutdownTimeoutMs: int('shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
   };
 }
 
-function livenessOptionsFromEnv(env: Env): Partial<GatewayOptions> {
-  const pingInterval = readNumber(env, 'GATEWAY_PING_INTERVAL', DEFAULT_PING_INTERVAL_SECONDS, 0, 86_400);
-  if (pingInterval > 0 && pingInterval < MIN_PING_INTERVAL_SECONDS) {
-    throw new ConfigError(
-      `GATEWAY_PING_INTERVAL=${JSON.stringify(env.GATEWAY_PING_INTERVAL)} is invalid: expected 0 (off) or at least ${MIN_PING_INTERVAL_SECONDS} seconds`,
-    );
+/** `listeners` (default one ws:// listener) and `framings`, checked together: a listener's scheme must name a framing. */
+function resolveListenerOptions(
+  o: RawOptions<GatewayOptions>,
+  names: FieldNames<GatewayOptions>,
+): { framings: ClientFraming[]; listeners: ListenerOptions[] } {
+  const framings = o.framings ?? [];
+  if (!Array.isArray(framings)) throw new ConfigError(`${names('framings')} is invalid: expected an array of ClientFraming`);
+  const listeners = o.listeners ?? [{ url: DEFAULT_LISTEN }];
+  const listenersName = names('listeners');
+  if (!Array.isArray(listeners) || listeners.some((l) => typeof l !== 'object' || l === null || typeof l.url !== 'string')) {
+    throw new ConfigError(`${listenersName} is invalid: expected an array of { url, tls? }`);
   }
-  const rate = readNumber(env, 'GATEWAY_RATE_LIMIT', 0, 0, 1_000_000);
-  return {
-    pingInterval,
-    pingNotResponseLimit: readInteger(env, 'GATEWAY_PING_NOT_RESPONSE_LIMIT', DEFAULT_PING_NOT_RESPONSE_LIMIT, 0, 1_000),
-    pingData: readString(env, 'GATEWAY_PING_DATA', '', /^[\s\S]{0,4096}$/, 'at most 4096 characters'),
-    webSocketPing: readBoolean(env, 'GATEWAY_WS_PING', true),
-    messageRateLimit: rate,
-    messageRateBurst: readInteger(env, 'GATEWAY_RATE_BURST', Math.max(1, Math.ceil(rate)), 1, 1_000_000),
-    maxConnections: readInteger(env, 'GATEWAY_MAX_CONNECTIONS', 0, 0, 100_000_000),
-    maxConnectionsPerIp: readInteger(env, 'GATEWAY_MAX_CONNECTIONS_PER_IP', 0, 0, 100_000_000),
-    shutdownTimeoutMs: readInteger(env, 'GATEWAY_SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
-  };
+  // A variable names the whole list (GATEWAY_LISTEN); in code each listener has its own name.
+  const fromCode = listenersName.includes('.');
+  resolveListeners(listeners as ListenerOptions[], framingRegistry(framings as ClientFraming[]), (i) =>
+    fromCode ? `${listenersName}[${i}].url` : listenersName,
+  );
+  return { framings: framings as ClientFraming[], listeners: listeners as ListenerOptions[] };
 }

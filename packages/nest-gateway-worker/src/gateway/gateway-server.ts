@@ -10,16 +10,7 @@ import { HEARTBEAT_CLOSE, RATE_LIMIT_CLOSE, SHUTDOWN_CLOSE, SLOW_CONSUMER_CLOSE 
 import { ConnectionLimits, MessageRateLimit } from './connection-limits';
 import { ConnectionTable } from './connection-table';
 import { GatewayCommands } from './gateway-commands';
-import {
-  DEFAULT_MAX_BUFFERED_BYTES,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_PENDING_BYTES,
-  DEFAULT_PENDING_EVENTS,
-  DEFAULT_PING_INTERVAL_SECONDS,
-  DEFAULT_PING_NOT_RESPONSE_LIMIT,
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
-  type GatewayOptions,
-} from './gateway-options';
+import type { ResolvedGatewayOptions } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import { HeartbeatWheel } from './heartbeat-wheel';
 import type { ClientListener, ListenerHooks } from './listeners/client-listener';
@@ -79,15 +70,16 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   /** While stop() waits for the clients to go: called when the last one has. */
   private allClientsGone: (() => void) | null = null;
 
-  constructor(private readonly options: GatewayOptions) {
+  /** `options`: resolved (resolveGatewayOptions, gatewayOptionsFromEnv); GatewayModule.forGateway resolves them. */
+  constructor(private readonly options: ResolvedGatewayOptions) {
     this.lanIpNumber = ipv4ToNumber(options.lanIp);
     this.dispatcher = new WorkerDispatcher({
       secret: options.secret,
       lanIp: this.lanIpNumber,
       innerPort: () => this.innerPort,
       clientPort: () => this.clientPort,
-      pendingEventsLimit: options.pendingEventsLimit ?? DEFAULT_PENDING_EVENTS,
-      pendingBytesLimit: options.pendingBytesLimit ?? DEFAULT_PENDING_BYTES,
+      pendingEventsLimit: options.pendingEventsLimit,
+      pendingBytesLimit: options.pendingBytesLimit,
       pendingMaxAgeMs: options.pendingMaxAgeMs,
       maxUnackedBytesPerWorker: options.maxUnackedBytesPerWorker,
       router: options.router,
@@ -98,13 +90,13 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       closeClient: (socket, code, reason) => this.reaper.close(socket, code, reason),
     });
     // Heartbeat and limits.
-    const pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL_SECONDS;
+    const pingInterval = options.pingInterval;
     this.pingData = options.pingData ? Buffer.from(options.pingData, 'utf8') : null;
-    this.webSocketPing = options.webSocketPing ?? true;
+    this.webSocketPing = options.webSocketPing;
     this.heartbeat =
       pingInterval > 0
         ? new HeartbeatWheel<ClientConnection>(
-            { pingInterval, pingNotResponseLimit: options.pingNotResponseLimit ?? DEFAULT_PING_NOT_RESPONSE_LIMIT },
+            { pingInterval, pingNotResponseLimit: options.pingNotResponseLimit },
             {
               pings: (client) => this.pingData !== null || (this.webSocketPing && client.socket.ping !== undefined),
               ping: (client) => this.heartbeatPing(client),
@@ -112,10 +104,10 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
             },
           )
         : null;
-    const rate = options.messageRateLimit ?? 0;
-    this.rateLimit = rate > 0 ? new MessageRateLimit(rate, options.messageRateBurst ?? Math.max(1, Math.ceil(rate))) : null;
-    this.maxBufferedBytes = options.maxClientBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-    this.limits = new ConnectionLimits(options.maxConnections ?? 0, options.maxConnectionsPerIp ?? 0);
+    const rate = options.messageRateLimit;
+    this.rateLimit = rate > 0 ? new MessageRateLimit(rate, options.messageRateBurst) : null;
+    this.maxBufferedBytes = options.maxClientBufferedBytes;
+    this.limits = new ConnectionLimits(options.maxConnections, options.maxConnectionsPerIp);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -128,7 +120,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
 
   async start(): Promise<GatewayAddresses> {
     // Checked before anything is bound: a listener configuration error leaves nothing open behind it.
-    const listeners = resolveListeners(this.options.listeners ?? [], framingRegistry(this.options.framings), (i) => `listeners[${i}].url`);
+    const listeners = resolveListeners(this.options.listeners, framingRegistry(this.options.framings), (i) => `GatewayOptions.listeners[${i}].url`);
     await this.listenInner();
     try {
       await this.listenClients(listeners);
@@ -170,7 +162,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
 
   private async shutdown(): Promise<void> {
     const startedAt = Date.now();
-    const timeoutMs = this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    const timeoutMs = this.options.shutdownTimeoutMs;
     this.register?.stop();
     this.heartbeat?.stop();
     const listenersClosed = this.closeListeners();
@@ -243,7 +235,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       counters: this.counters,
       logger: this.logger,
     };
-    const maxMessageBytes = this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const maxMessageBytes = this.options.maxMessageSize;
     this.listeners = resolved.map((r) => createClientListener(r, hooks, maxMessageBytes));
     try {
       for (const listener of this.listeners) await listener.listen();

@@ -6,6 +6,7 @@ import { decodeEventAcks } from '../protocol/event-ack';
 import { encodeEventFrame } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
+import { DEFAULT_MAX_UNACKED_BYTES_PER_WORKER, DEFAULT_PENDING_MAX_AGE_MS } from './gateway-options';
 import { InnerLink } from '../protocol/inner-link';
 import type { ClientConnection } from './client-connection';
 import { NO_WORKER_CLOSE } from './close-codes';
@@ -39,8 +40,6 @@ export interface WorkerDispatcherOptions {
   closeClient?: (socket: ClientSocket, code: number, reason: string) => void;
 }
 
-export const DEFAULT_PENDING_MAX_AGE_MS = 30_000;
-export const DEFAULT_MAX_UNACKED_BYTES_PER_WORKER = 32 * 1024 * 1024;
 
 /**
  * The gateway's worker side: accepts inner links (workers and SDK clients), routes client events to workers

@@ -1,5 +1,8 @@
-import { ConfigError, readInteger, type Env } from '../config/environment';
+import { ConfigError, type Env } from '../config/environment';
+import { readInteger } from '../config/option-checks';
 
+/** Processes of a role on one host by default: one, no cluster. */
+export const DEFAULT_PROCESS_COUNT = 1;
 /** Most processes of one role a host may run (GATEWAY_COUNT, WORKER_COUNT). */
 export const MAX_PROCESS_COUNT = 64;
 
@@ -8,7 +11,7 @@ export const MAX_PROCESS_COUNT = 64;
  * no cluster, the role runs in this process) to {@link MAX_PROCESS_COUNT}.
  */
 export function readProcessCount(env: Env, name: string): number {
-  return readInteger(env, name, 1, 1, MAX_PROCESS_COUNT);
+  return readInteger(env, name, DEFAULT_PROCESS_COUNT, 1, MAX_PROCESS_COUNT);
 }
 
 /**

@@ -2,8 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import type { Env } from '../config/environment';
 import { GatewayModule } from '../gateway.module';
 import type { ClientFraming } from '../gateway/listeners/client-framing';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, gatewayOptionsFromEnv, type GatewayOptions } from '../gateway/gateway-options';
-import { registerOptionsFromEnv, type RegisterOptions } from '../register/register-options';
+import { gatewayOptionsFromEnv, resolveGatewayOptions, type GatewayOptions } from '../gateway/gateway-options';
+import { registerOptionsFromEnv, resolveRegisterOptions, type RegisterOptions } from '../register/register-options';
 import { checkInnerPortRange, innerPortOf } from './process-count';
 import { runRole } from './run-role';
 
@@ -11,13 +11,17 @@ import { runRole } from './run-role';
 export interface GatewayRoleExtras {
   /** Custom raw TCP framings whose names GATEWAY_LISTEN may use as schemes. */
   framings?: ClientFraming[];
-  /** Options set in code, over those read from the environment (e.g. a `router` function, `listeners` with TLS options). */
-  options?: Partial<GatewayOptions>;
+  /**
+   * Options set in code, over those read from the environment (e.g. a `router` function, `listeners` with TLS
+   * options); the result is checked as a whole, so a bad one stops the process like a bad variable.
+   */
+  options?: GatewayOptions;
 }
 
 /** What `runRegister` adds to the environment's configuration. */
 export interface RegisterRoleExtras {
-  options?: Partial<RegisterOptions>;
+  /** Options set in code, over those read from the environment; checked like them. */
+  options?: RegisterOptions;
 }
 
 /**
@@ -28,9 +32,10 @@ export interface RegisterRoleExtras {
 export function runRegister(extras: RegisterRoleExtras = {}, env: Env = process.env): void {
   runRole({
     role: 'Register',
-    configure: () => ({ ...registerOptionsFromEnv(env), ...extras.options }),
+    configure: () => resolveRegisterOptions({ ...registerOptionsFromEnv(env), ...extras.options }),
     shutdownTimeoutMs: () => 0,
-    start: (options) => NestFactory.createApplicationContext(GatewayModule.forRegister(options)),
+    // abortOnError: false hands a start-up failure to runRole (one line, the right exit status) instead of exiting here.
+    start: (options) => NestFactory.createApplicationContext(GatewayModule.forRegister(options), { abortOnError: false }),
   });
 }
 
@@ -46,14 +51,15 @@ export function runGateway(extras: GatewayRoleExtras = {}, env: Env = process.en
     role: 'Gateway',
     cluster: { countVariable: 'GATEWAY_COUNT', indexVariable: 'GATEWAY_INDEX' },
     configure: (count) => {
-      const options = { ...gatewayOptionsFromEnv(env, extras.framings ?? []), ...extras.options };
+      const options = resolveGatewayOptions({ ...gatewayOptionsFromEnv(env, extras.framings ?? []), ...extras.options });
       checkInnerPortRange(options.startPort, count);
       return options;
     },
-    shutdownTimeoutMs: (options) => options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    shutdownTimeoutMs: (options) => options.shutdownTimeoutMs,
     start: (options, index) =>
       NestFactory.createApplicationContext(
         GatewayModule.forGateway({ ...options, startPort: innerPortOf(options.startPort, index) }),
+        { abortOnError: false },
       ),
   });
 }

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { readInteger } from '../config/environment';
+import { readInteger } from '../config/option-checks';
 import { runOrExit } from '../config/run-or-exit';
 import { ClusterPrimary } from './cluster-primary';
 import { CONFIG_ERROR_EXIT_CODE, READY_MESSAGE } from './cluster-messages';

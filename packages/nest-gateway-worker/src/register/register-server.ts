@@ -8,7 +8,7 @@ import {
   RegisterMessageError,
   type RegisterMessage,
 } from '../protocol/register-message';
-import type { RegisterOptions } from './register-options';
+import type { ResolvedRegisterOptions } from './register-options';
 
 type RegisterLink = InnerLink<string>;
 
@@ -24,7 +24,7 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   private readonly subscribers = new Set<RegisterLink>();
   private readonly links = new Set<RegisterLink>();
 
-  constructor(private readonly options: RegisterOptions) {}
+  constructor(private readonly options: ResolvedRegisterOptions) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.listen();
@@ -78,7 +78,7 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
     // A peer that connects and says nothing (port scanners, health probes) is dropped after the timeout.
     const helloTimer = setTimeout(
       () => link.destroy('no hello within the time allowed'),
-      this.options.helloTimeoutMs ?? 10_000,
+      this.options.helloTimeoutMs,
     );
     helloTimer.unref();
     link.on('message', (line: string) => {

@@ -9,6 +9,7 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest } from '../protocol/gateway-request';
 import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient, type LocalSessions, type ClientSession } from '../client/gateway-client';
+import { clientPartsOf } from '../client/gateway-client-options';
 import { GatewayLinks } from '../client/gateway-links';
 import { GATEWAY_TRANSPORT, type ClientEventPattern } from './client-event.decorators';
 import type { ClientEvent, ClientEventKind } from './client-event';
@@ -17,7 +18,7 @@ import { connectionRejection, type ConnectionRejection } from './connection-reje
 import { EventAckBatcher } from './event-ack-batcher';
 import { GatewayContext } from './gateway.context';
 import { SessionStoreSync } from './session-store-sync';
-import { DEFAULT_DRAIN_TIMEOUT_MS, type WorkerOptions } from './worker-options';
+import type { ResolvedWorkerOptions } from './worker-options';
 
 const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
   [Cmd.OnConnect]: 'connect',
@@ -65,21 +66,12 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   private drainWaiting: Set<string> | null = null;
   private drainAnswered: (() => void) | null = null;
 
-  constructor(readonly options: WorkerOptions) {
+  /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
+  constructor(readonly options: ResolvedWorkerOptions) {
     super();
-    this.links = new GatewayLinks({
-      registers: options.registers,
-      secret: options.secret,
-      role: 'worker',
-      name: options.name,
-      reconnectDelayMs: options.reconnectDelayMs,
-      maxFrameSize: options.maxFrameSize,
-    });
-    this.client = new GatewayClient(
-      this.links,
-      { timeoutMs: options.timeoutMs ?? 3_000, rejectOnGatewayFailure: options.rejectOnGatewayFailure ?? false },
-      this,
-    );
+    const { links, settings } = clientPartsOf(options, { role: 'worker', name: options.name, maxFrameSize: options.maxFrameSize });
+    this.links = new GatewayLinks(links);
+    this.client = new GatewayClient(this.links, settings, this);
     this.sessionStore = options.sessionStore
       ? new SessionStoreSync({
           store: options.sessionStore,
@@ -162,7 +154,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
 
   private async runDrain(): Promise<void> {
     if (!this.listening) return;
-    const timeoutMs = this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    const timeoutMs = this.options.drainTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const answered = new Promise<void>((resolve) => (this.drainAnswered = resolve));
     this.drainWaiting = new Set();

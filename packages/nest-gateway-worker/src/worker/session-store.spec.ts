@@ -6,7 +6,7 @@ import { GATEWAY_SESSION_STORE, type SessionStore } from './session-store';
 import { InMemorySessionStore } from './session-store.memory';
 import type { WorkerOptions } from './worker-options';
 
-const options: WorkerOptions = { registers: [{ host: '127.0.0.1', port: 1 }], secret: null, name: 'spec' };
+const options: WorkerOptions = { registers: '127.0.0.1:1', plaintext: true, name: 'spec' };
 
 const PREFIX = Symbol('PREFIX');
 

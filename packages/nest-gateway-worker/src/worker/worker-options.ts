@@ -1,21 +1,32 @@
-import { readBoolean, readHostPortList, readInteger, readSecret, readString, type Env, type HostPort } from '../config/environment';
+import { ConfigError, type Env } from '../config/environment';
+import { codeNames, environmentNames, integerOption, stringOption, type FieldNames, type RawOptions } from '../config/option-checks';
+import {
+  GATEWAY_CLIENT_ENVIRONMENT,
+  gatewayClientFieldsOf,
+  resolveGatewayClientFields,
+  type GatewayClientOptions,
+  type ResolvedGatewayClientOptions,
+} from '../client/gateway-client-options';
+import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
 import type { SessionStore } from './session-store';
 
-export interface WorkerOptions {
-  /** Registers to learn gateways from. Env REGISTER_ADDRESS, default 127.0.0.1:1236. */
-  registers: HostPort[];
-  /** Shared secret of the inner links; null = plaintext (INNER_PLAINTEXT=true). Env SECRET_KEY. */
-  secret: Buffer | null;
+/** The worker's name in logs and the first part of its worker key ("name:pid-n"). */
+export const DEFAULT_WORKER_NAME = 'worker';
+/** How long a worker drains on shutdown by default, in milliseconds. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** What a worker name may hold. */
+export const WORKER_NAME_PATTERN = /^[\w.-]{1,64}$/;
+
+/**
+ * Options of `GatewayModule.forWorker()`, checked by {@link resolveWorkerOptions}. The inner-link and GatewayClient
+ * fields (`registers`, `secret`, `plaintext`, `timeoutMs`, `rejectOnGatewayFailure`, `reconnectDelayMs`) are
+ * those of `forClient`, under the same names.
+ */
+export interface WorkerOptions extends GatewayClientOptions {
   /** Worker name, the first part of its worker key ("name:pid-n"). Env WORKER_NAME, default "worker". */
-  name: string;
-  /** Delay before reconnecting to a gateway that is still listed, in milliseconds. Default 1 000. */
-  reconnectDelayMs?: number;
-  /** Largest inner frame accepted from a gateway, in bytes. Default 10 MiB. */
+  name?: string;
+  /** Largest inner frame accepted from a gateway, in bytes (64 KiB … 1 GiB). Default 10 MiB. */
   maxFrameSize?: number;
-  /** GatewayClient: per-gateway time limit of a command or query, in milliseconds. Env GATEWAY_TIMEOUT_MS, default 3 000. */
-  timeoutMs?: number;
-  /** GatewayClient: reject multi-gateway calls when any gateway fails. Env GATEWAY_STRICT, default false (merge the others' results). */
-  rejectOnGatewayFailure?: boolean;
   /**
    * Session persistence (see SessionStore): sessions of clients with a uid are loaded on bindUid and saved after
    * changes. Default: none (nothing loaded or saved, no cost). For a store from DI use
@@ -23,23 +34,57 @@ export interface WorkerOptions {
    */
   sessionStore?: SessionStore;
   /**
-   * Shutdown (SIGTERM, app.close()): how long the worker drains, in milliseconds: the gateways stop sending it
-   * events, then it finishes the handlers in flight and sends their acks. Events still unfinished after it are
-   * sent to other workers by the gateways (possibly handled twice). Env WORKER_DRAIN_TIMEOUT_MS, default 30 000.
+   * Shutdown (SIGTERM, app.close()): how long the worker drains, in milliseconds (0 … 3 600 000): the gateways stop
+   * sending it events, then it finishes the handlers in flight and sends their acks. Events still unfinished after
+   * it are sent to other workers by the gateways (possibly handled twice). Env WORKER_DRAIN_TIMEOUT_MS, default 30 000.
    */
   drainTimeoutMs?: number;
 }
 
-/** How long a worker drains on shutdown by default, in milliseconds. */
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** Worker options with every default filled in and every value checked: what GatewayTransport runs with. */
+export interface ResolvedWorkerOptions extends ResolvedGatewayClientOptions {
+  name: string;
+  maxFrameSize: number;
+  /** Undefined: no session store. */
+  sessionStore?: SessionStore;
+  drainTimeoutMs: number;
+}
 
-export function workerOptionsFromEnv(env: Env = process.env): WorkerOptions {
+/** The variable of each field that has one. */
+export const WORKER_ENVIRONMENT: Partial<Record<keyof WorkerOptions, string>> = {
+  ...GATEWAY_CLIENT_ENVIRONMENT,
+  name: 'WORKER_NAME',
+  drainTimeoutMs: 'WORKER_DRAIN_TIMEOUT_MS',
+};
+
+/** Checks worker options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
+export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
+  return resolveWorker(options, codeNames('WorkerOptions'));
+}
+
+/** The worker's variables (REGISTER_ADDRESS, SECRET_KEY, WORKER_NAME...), with the same checks as code. */
+export function workerOptionsFromEnv(env: Env = process.env): ResolvedWorkerOptions {
+  return resolveWorker(
+    { ...gatewayClientFieldsOf(env), name: env.WORKER_NAME, drainTimeoutMs: env.WORKER_DRAIN_TIMEOUT_MS },
+    environmentNames('WorkerOptions', WORKER_ENVIRONMENT),
+  );
+}
+
+/** The one resolve function of the worker, for both sources. */
+function resolveWorker(o: RawOptions<WorkerOptions>, names: FieldNames<WorkerOptions>): ResolvedWorkerOptions {
+  const sessionStore = o.sessionStore ?? undefined;
+  if (sessionStore !== undefined && !isSessionStore(sessionStore)) {
+    throw new ConfigError(`${names('sessionStore')} is invalid: expected a SessionStore (with load and save methods)`);
+  }
   return {
-    registers: readHostPortList(env, 'REGISTER_ADDRESS', '127.0.0.1:1236'),
-    secret: readSecret(env),
-    name: readString(env, 'WORKER_NAME', 'worker', /^[\w.-]{1,64}$/, 'letters, digits, "_", "." or "-" (at most 64)'),
-    timeoutMs: readInteger(env, 'GATEWAY_TIMEOUT_MS', 3_000, 1, 600_000),
-    rejectOnGatewayFailure: readBoolean(env, 'GATEWAY_STRICT', false),
-    drainTimeoutMs: readInteger(env, 'WORKER_DRAIN_TIMEOUT_MS', DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
+    ...resolveGatewayClientFields(o, names),
+    name: stringOption(names('name'), o.name, DEFAULT_WORKER_NAME, WORKER_NAME_PATTERN, 'letters, digits, "_", "." or "-" (at most 64)'),
+    maxFrameSize: integerOption(names('maxFrameSize'), o.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 64 * 1024, 1024 * 1024 * 1024),
+    ...(sessionStore !== undefined ? { sessionStore } : {}),
+    drainTimeoutMs: integerOption(names('drainTimeoutMs'), o.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
   };
+}
+
+function isSessionStore(v: unknown): v is SessionStore {
+  return typeof v === 'object' && v !== null && typeof (v as SessionStore).load === 'function' && typeof (v as SessionStore).save === 'function';
 }
