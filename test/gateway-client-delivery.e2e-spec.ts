@@ -104,10 +104,10 @@ describe('GatewayClient delivery semantics', () => {
       timeoutMs: TIMEOUT_MS,
     });
     await Promise.all([g1, g2].map((g) => g.proc.waitFor(/worker delivery:\S+ connected/)));
-    contexts.push(await standaloneContext(GatewayModule.forClient({ registerAddress: register.address, secretKey: TEST_SECRET, timeoutMs: TIMEOUT_MS })));
+    contexts.push(await standaloneContext(GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS })));
     contexts.push(
       await standaloneContext(
-        GatewayModule.forClient({ registerAddress: register.address, secretKey: TEST_SECRET, timeoutMs: TIMEOUT_MS, rejectOnGatewayFailure: true }),
+        GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS, rejectOnGatewayFailure: true }),
       ),
     );
     [standalone, strict] = contexts.map((ctx) => ctx.get(GatewayClient));
@@ -204,14 +204,14 @@ describe('GatewayClient delivery semantics', () => {
   it('waits for the first gateway list before calling a live client offline; no register at all is an error', async () => {
     const a = await openPeer(g1);
     // A fresh forClient app asked at once, before its first list can have arrived.
-    const fresh = await standaloneContext(GatewayModule.forClient({ registerAddress: register.address, secretKey: TEST_SECRET, timeoutMs: 5_000 }));
+    const fresh = await standaloneContext(GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: 5_000 }));
     contexts.push(fresh);
     const gw = fresh.get(GatewayClient);
     expect(await gw.isOnline(a.id)).toBe(true);
     expect(await gw.getSession(a.id)).toEqual({});
     // A forClient app whose register cannot be reached cannot tell: RegisterUnavailableError, not "offline".
     const nowhere = await standaloneContext(
-      GatewayModule.forClient({ registerAddress: `127.0.0.1:${await unusedPort()}`, secretKey: TEST_SECRET, timeoutMs: 300 }),
+      GatewayModule.forClient({ registers: `127.0.0.1:${await unusedPort()}`, secret: TEST_SECRET, timeoutMs: 300 }),
     );
     contexts.push(nowhere);
     const lost = nowhere.get(GatewayClient);
