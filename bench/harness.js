@@ -268,7 +268,7 @@ async function measureIdleMemory(pool, started, total, config) {
 /** Sends a tagged burst/push through `send()` and waits (bounded) until `expected` deliveries arrived. */
 async function awaitDeliveries(pool, tag, expected, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
-  let got = 0;
+  let got;
   for (;;) {
     const counts = await pool.all((g) => g.request({ cmd: 'count', tag }, 10_000));
     got = counts.reduce((s, c) => s + c.count, 0);

@@ -21,7 +21,6 @@
  * a receiving load generator (another process, same clock) computes the end-to-end latency.
  * Every answer carries this process's own CPU use during the command (cpu: { ms, corePercent }).
  */
-const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 
 const READY_TIMEOUT_MS = 20_000;
@@ -45,7 +44,7 @@ async function clusterBackend(opts) {
   try {
     lib = { ...require('nest-gateway-worker'), ...require('nest-gateway-worker/internal') };
   } catch (err) {
-    throw new Error(`cannot load the package nest-gateway-worker (run \`npm run build\`): ${err.message}`);
+    throw new Error(`cannot load the package nest-gateway-worker (run \`npm run build\`): ${err.message}`, { cause: err });
   }
   const { NestFactory } = require('@nestjs/core');
   const { GatewayModule, GatewayClient, GatewayClientPool } = lib;
@@ -60,7 +59,7 @@ async function clusterBackend(opts) {
   const pool = app.get(GatewayClientPool, { strict: false });
   // Ready when the register lists every gateway and each one answers a query.
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  let lastError = null;
+  let lastError;
   for (;;) {
     try {
       const listed = pool ? await pool.links.gateways(2_000) : null;

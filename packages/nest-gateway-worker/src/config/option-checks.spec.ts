@@ -41,7 +41,7 @@ describe('option checks (the same for variables and code)', () => {
     expect(secretOption(names, 'x'.repeat(16), undefined)).toEqual(Buffer.from('x'.repeat(16)));
     expect(secretOption(names, undefined, 'true')).toBeNull();
     expect(secretOption(names, null, true)).toBeNull();
-    expect(() => secretOption(names, 12345678901234567, false)).toThrow(/^S is invalid: expected a string or a Buffer \(got number\)$/);
+    expect(() => secretOption(names, 1234567890123456, false)).toThrow(/^S is invalid: expected a string or a Buffer \(got number\)$/);
     expect(() => secretOption(names, 'y'.repeat(15), false)).toThrow(/^S is too short \(15 characters\): use at least 16$/);
     expect(() => secretOption(names, 'y'.repeat(15), false)).not.toThrow(/yyy/);
   });

@@ -150,7 +150,12 @@ describe('HeartbeatWheel', () => {
         kick: (c) => {
           kicked.push(c.id);
           // e.g. closing a connection synchronously runs its close hook, which unlinks it
-          for (const other of cs) if (other !== c && other.open) (other.open = false), wheel.remove(other);
+          for (const other of cs) {
+            if (other !== c && other.open) {
+              other.open = false;
+              wheel.remove(other);
+            }
+          }
         },
       },
     );

@@ -12,6 +12,8 @@ export interface RoleOptionsFactory<T> {
  * their dependencies come from. What they return is checked like options given to the synchronous method.
  */
 export interface RoleAsyncOptions<T> extends Pick<ModuleMetadata, 'imports'> {
+  // any[], as Nest's own FactoryProvider: a factory's parameters are the injected types (unknown[] would refuse them).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   useFactory?: (...args: any[]) => T | Promise<T>;
   inject?: FactoryProvider['inject'];
   useClass?: Type<RoleOptionsFactory<T>>;
