@@ -7,7 +7,7 @@ import { AppModule } from './app.module';
 runRole({
   role: 'Worker',
   configure: () => workerOptionsFromEnv(),
-  shutdownTimeoutMs: (options) => options.drainTimeoutMs ?? 30_000,
+  shutdownTimeoutMs: (options) => options.drainTimeoutMs,
   start: async (options) => {
     const app = await NestFactory.create(AppModule.configure(options));
     app.connectMicroservice({ strategy: app.get(GatewayTransport) });
