@@ -11,12 +11,13 @@ import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient, type LocalSessions, type ClientSession } from '../client/gateway-client';
 import { clientPartsOf } from '../client/gateway-client-options';
 import { GatewayLinks } from '../client/gateway-links';
-import { GATEWAY_TRANSPORT, type ClientEventPattern } from './client-event.decorators';
+import { GATEWAY_TRANSPORT } from './client-event.decorators';
 import type { ClientEvent, ClientEventKind } from './client-event';
 import { ClientTracker } from './client-tracker';
 import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
 import { EventAckBatcher } from './event-ack-batcher';
 import { GatewayContext } from './gateway.context';
+import { HandlerRoutes } from './handler-routes';
 import { SessionStoreSync } from './session-store-sync';
 import type { ResolvedWorkerOptions } from './worker-options';
 
@@ -25,13 +26,6 @@ const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
   [Cmd.OnMessage]: 'message',
   [Cmd.OnClose]: 'close',
 };
-
-interface Routes {
-  connect?: MessageHandler;
-  close?: MessageHandler;
-  message?: MessageHandler;
-  typed: Map<string, MessageHandler>;
-}
 
 /**
  * The worker side of the cluster as a Nest microservice transport: it learns gateways from the register,
@@ -49,8 +43,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   private readonly tracker = new ClientTracker();
   /** The `@Session()` objects of the handlers running now, by client_id. */
   private readonly activeSessions = new Map<string, ClientSession>();
-  private routes: Routes = { typed: new Map() };
-  private readonly warned = new Set<string>();
+  private routes = new HandlerRoutes([]);
   /**
    * Clients whose connection a handler rejected: their later events (already on their way) reach no handler.
    * Each entry goes with the client's close event, or with its gateway's link.
@@ -112,7 +105,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
-    this.routes = this.collectRoutes();
+    this.routes = new HandlerRoutes(this.getHandlers());
     this.links.on('frame', (f: GatewayFrame, address: string, link: InnerLink<GatewayFrame>) => this.onFrame(f, address, link));
     this.links.on('gateway', (address: string, state: 'up' | 'down') => {
       if (state === 'down') this.tracker.forgetGateway(address);
@@ -125,8 +118,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     this.listening = true;
     this.links.start();
     this.log.log(
-      `Worker ${this.links.key} started: ${this.routes.typed.size} typed message handler(s)` +
-        (this.routes.message ? ' + untyped handler' : '') +
+      `Worker ${this.links.key} started: ${this.routes.typedCount} typed message handler(s)` +
+        (this.routes.hasUntypedMessage ? ' + untyped handler' : '') +
         (this.options.secret ? '' : ' (plaintext inner links)'),
     );
     callback();
@@ -204,23 +197,6 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     return this.links.send(gatewayAddress, encodeFrame(frame(fields)));
   }
 
-  private collectRoutes(): Routes {
-    const routes: Routes = { typed: new Map() };
-    for (const [route, handler] of this.getHandlers()) {
-      let pattern: ClientEventPattern;
-      try {
-        pattern = JSON.parse(route) as ClientEventPattern;
-      } catch {
-        continue;
-      }
-      if (pattern.gw === 'message' && typeof pattern.type === 'string') routes.typed.set(pattern.type, handler);
-      else if (pattern.gw === 'message') routes.message = handler;
-      else if (pattern.gw === 'connect') routes.connect = handler;
-      else if (pattern.gw === 'close') routes.close = handler;
-    }
-    return routes;
-  }
-
   private onFrame(f: GatewayFrame, gatewayAddress: string, link: InnerLink<GatewayFrame>): void {
     if (f.cmd === Cmd.WorkerDrained) return this.drained(gatewayAddress);
     const kind = KIND_BY_CMD[f.cmd];
@@ -289,7 +265,9 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     const { session, version } = this.tracker.session(clientId, envelope);
     const handshake = this.tracker.handshake(clientId, envelope.handshake);
     const before = sessionJson(session);
-    const [handler, body] = this.pick(kind, f.body, binary);
+    const picked = { body: undefined as unknown };
+    const handler = this.routes.pick(kind, f.body, binary, picked);
+    const body = picked.body;
     if (!handler) return this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, undefined);
     const event: ClientEvent = { kind, clientId, gatewayAddress, body, binary, session, handshake };
     const ctx = new GatewayContext(event, this.client);
@@ -375,27 +353,6 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     this.log.debug(`client ${clientId} rejected (close ${rejection.code})`);
   }
 
-  /** Chooses the handler and the body it receives (see OnClientMessage for the rules). */
-  private pick(kind: ClientEventKind, raw: Buffer, binary: boolean): [MessageHandler | undefined, unknown] {
-    if (kind !== 'message') return [this.routes[kind], undefined];
-    if (binary) return [this.routes.message, raw];
-    const text = raw.toString('utf8');
-    if (this.routes.typed.size > 0 && text.charCodeAt(0) === 0x7b /* { */) {
-      try {
-        const parsed: unknown = JSON.parse(text);
-        const type = (parsed as { type?: unknown }).type;
-        if (typeof type === 'string') {
-          const typed = this.routes.typed.get(type);
-          if (typed) return [typed, parsed];
-        }
-      } catch {
-        // Not JSON: an untyped message.
-      }
-    }
-    if (!this.routes.message) this.warnOnce('untyped', 'a client message matched no @OnClientMessage() handler; dropped');
-    return [this.routes.message, text];
-  }
-
   /**
    * Runs a Nest handler (pipes, guards, interceptors and filters included) and hands each value it produces
    * to `reply`. Errors, already turned into data by the exception filters, go to `onError`; by default they
@@ -443,12 +400,6 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
         if (packet.isDisposed) resolve();
       });
     });
-  }
-
-  private warnOnce(key: string, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.log.warn(message);
   }
 }
 
