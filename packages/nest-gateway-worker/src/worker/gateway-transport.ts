@@ -19,6 +19,7 @@ import { EventAckBatcher } from './event-ack-batcher';
 import { GatewayContext } from './gateway.context';
 import { HandlerRoutes } from './handler-routes';
 import { SessionStoreSync } from './session-store-sync';
+import { WorkerDrain } from './worker-drain';
 import type { ResolvedWorkerOptions } from './worker-options';
 
 const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
@@ -53,11 +54,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   private readonly sessionStore: SessionStoreSync | null;
   /** Acknowledgements of finished events, sent once per turn per link. */
   private readonly acks = new EventAckBatcher();
-  private listening = false;
-  private drainPromise: Promise<void> | null = null;
-  /** While draining: gateways that have not answered WorkerDraining yet, and who to tell when none is left. */
-  private drainWaiting: Set<string> | null = null;
-  private drainAnswered: (() => void) | null = null;
+  private readonly drainer: WorkerDrain;
 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
@@ -83,6 +80,13 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
           },
         })
       : null;
+    const tracker = this.tracker;
+    const acks = this.acks;
+    this.drainer = new WorkerDrain(
+      this.links,
+      { get inFlight() { return tracker.inFlight; }, whenIdle: () => tracker.whenIdle(), flushAcks: () => acks.flush() },
+      options.drainTimeoutMs,
+    );
     this.links.on('gateway', (address: string, state: 'up' | 'down') => {
       if (state !== 'down' || this.rejected.size === 0) return;
       for (const clientId of this.rejected) if (gatewayAddressOf(clientId) === address) this.rejected.delete(clientId);
@@ -109,13 +113,9 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     this.links.on('frame', (f: GatewayFrame, address: string, link: InnerLink<GatewayFrame>) => this.onFrame(f, address, link));
     this.links.on('gateway', (address: string, state: 'up' | 'down') => {
       if (state === 'down') this.tracker.forgetGateway(address);
-      if (this.drainWaiting) {
-        // A gateway (re)linked while draining must not start routing clients here; a lost one has nothing to answer.
-        if (state === 'up') this.askToStopSending(address);
-        else this.drained(address);
-      }
+      this.drainer.gatewayChanged(address, state);
     });
-    this.listening = true;
+    this.drainer.start();
     this.links.start();
     this.log.log(
       `Worker ${this.links.key} started: ${this.routes.typedCount} typed message handler(s)` +
@@ -142,43 +142,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
    * providers are still alive (in a hybrid app Nest destroys them before it closes the microservice).
    */
   drain(): Promise<void> {
-    return (this.drainPromise ??= this.runDrain());
-  }
-
-  private async runDrain(): Promise<void> {
-    if (!this.listening) return;
-    const timeoutMs = this.options.drainTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
-    const answered = new Promise<void>((resolve) => (this.drainAnswered = resolve));
-    this.drainWaiting = new Set();
-    const gateways = this.links.openAddresses();
-    this.log.log(`draining: asking ${gateways.length} gateway(s) to stop sending events; ${this.tracker.inFlight} in flight`);
-    for (const address of gateways) this.askToStopSending(address);
-    this.drained(undefined);
-    const allAnswered = await untilDeadline(answered, deadline);
-    const idle = await untilDeadline(this.tracker.whenIdle(), deadline);
-    this.acks.flush();
-    if (allAnswered && idle) {
-      this.log.log('drained: every event received was handled and acknowledged');
-    } else {
-      this.log.warn(
-        `drain timed out after ${timeoutMs} ms` +
-          (allAnswered ? '' : ` (gateway(s) ${[...this.drainWaiting].join(', ')} did not answer)`) +
-          (idle ? '' : ` with ${this.tracker.inFlight} event(s) unfinished; the gateways send them to other workers`),
-      );
-    }
-  }
-
-  private askToStopSending(address: string): void {
-    if (this.links.send(address, encodeFrame(frame({ cmd: Cmd.WorkerDraining })))) this.drainWaiting?.add(address);
-  }
-
-  /** A gateway answered WorkerDraining (or its link went away); `undefined` only re-checks. */
-  private drained(address: string | undefined): void {
-    const waiting = this.drainWaiting;
-    if (!waiting) return;
-    if (address !== undefined) waiting.delete(address);
-    if (waiting.size === 0) this.drainAnswered?.();
+    return this.drainer.drain();
   }
 
   on(event: string, callback: Function): void {
@@ -198,7 +162,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   }
 
   private onFrame(f: GatewayFrame, gatewayAddress: string, link: InnerLink<GatewayFrame>): void {
-    if (f.cmd === Cmd.WorkerDrained) return this.drained(gatewayAddress);
+    if (f.cmd === Cmd.WorkerDrained) return this.drainer.answered(gatewayAddress);
     const kind = KIND_BY_CMD[f.cmd];
     if (!kind) return; // Ping, and commands this worker does not handle.
     let envelope: EventEnvelope;
@@ -400,17 +364,6 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
         if (packet.isDisposed) resolve();
       });
     });
-  }
-}
-
-/** Resolves true when `promise` settles before `deadline` (epoch ms), false otherwise; leaves no timer behind. */
-async function untilDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
-  try {
-    return await Promise.race([promise.then(() => true as const), expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
