@@ -1,14 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { isObservable } from 'rxjs';
-import { decodeClientId, encodeClientId, gatewayAddress, gatewayAddressOf } from '../protocol/client-id';
+import { encodeClientId, gatewayAddressOf } from '../protocol/client-id';
 import { encodeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest } from '../protocol/gateway-request';
 import type { InnerLink } from '../protocol/inner-link';
-import { GatewayClient, type LocalSessions, type ClientSession } from '../client/gateway-client';
+import { GatewayClient } from '../client/gateway-client';
 import { clientPartsOf } from '../client/gateway-client-options';
 import { GatewayLinks } from '../client/gateway-links';
 import { GATEWAY_TRANSPORT } from './client-event.decorators';
@@ -19,6 +19,7 @@ import { EventAckBatcher } from './event-ack-batcher';
 import { GatewayContext } from './gateway.context';
 import { HandlerRoutes } from './handler-routes';
 import { SessionStoreSync } from './session-store-sync';
+import { SessionWriteBack, sessionJson } from './session-write-back';
 import { WorkerDrain } from './worker-drain';
 import type { ResolvedWorkerOptions } from './worker-options';
 
@@ -34,7 +35,7 @@ const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
  * `@OnClientClose()` handlers. A handler's return value goes back to the client; its session changes are
  * written back to the gateway afterwards. Written against the `Server` API Nest 11 and 12 share.
  */
-export class GatewayTransport extends Server implements CustomTransportStrategy, LocalSessions {
+export class GatewayTransport extends Server implements CustomTransportStrategy {
   override transportId = GATEWAY_TRANSPORT;
   // Our own logger: the base class's protected members are not part of the API Nest 11 and 12 share.
   private readonly log = new Logger('Worker');
@@ -42,16 +43,14 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   /** The GatewayClient of this worker (what `@Inject(GatewayClient)` gives), riding {@link links}. */
   readonly client: GatewayClient;
   private readonly tracker = new ClientTracker();
-  /** The `@Session()` objects of the handlers running now, by client_id. */
-  private readonly activeSessions = new Map<string, ClientSession>();
+  /** The `@Session()` objects of the handlers running now, their write-back and the session store. */
+  private readonly sessions: SessionWriteBack;
   private routes = new HandlerRoutes([]);
   /**
    * Clients whose connection a handler rejected: their later events (already on their way) reach no handler.
    * Each entry goes with the client's close event, or with its gateway's link.
    */
   private readonly rejected = new Set<string>();
-  /** Only with a session store configured (WorkerOptions.sessionStore): otherwise sessions cost nothing more. */
-  private readonly sessionStore: SessionStoreSync | null;
   /** Acknowledgements of finished events, sent once per turn per link. */
   private readonly acks = new EventAckBatcher();
   private readonly drainer: WorkerDrain;
@@ -61,25 +60,11 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
     super();
     const { links, settings } = clientPartsOf(options, { role: 'worker', name: options.name, maxFrameSize: options.maxFrameSize });
     this.links = new GatewayLinks(links);
-    this.client = new GatewayClient(this.links, settings, this);
-    this.sessionStore = options.sessionStore
-      ? new SessionStoreSync({
-          store: options.sessionStore,
-          activeSession: (clientId) => this.activeSessions.get(clientId),
-          updateOnGateway: (clientId, patch) => {
-            const target = decodeClientId(clientId);
-            this.sendCommand(gatewayAddress(target), {
-              cmd: Cmd.UpdateSession,
-              connectionId: target.connectionId,
-              ext: Buffer.from(JSON.stringify(patch)),
-            });
-          },
-          readFromGateway: async (clientId) => {
-            const [uid, session] = await Promise.all([this.client.getUidByClientId(clientId), this.client.getSession(clientId)]);
-            return { uid, session };
-          },
-        })
-      : null;
+    this.sessions = new SessionWriteBack(this.links);
+    this.client = new GatewayClient(this.links, settings, this.sessions);
+    if (options.sessionStore) {
+      this.sessions.saveTo(new SessionStoreSync({ store: options.sessionStore, live: this.sessions.live, gateways: this.links, client: this.client }));
+    }
     const tracker = this.tracker;
     const acks = this.acks;
     this.drainer = new WorkerDrain(
@@ -91,21 +76,6 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
       if (state !== 'down' || this.rejected.size === 0) return;
       for (const clientId of this.rejected) if (gatewayAddressOf(clientId) === address) this.rejected.delete(clientId);
     });
-  }
-
-  /** LocalSessions: the live session of a client whose handler is running in this worker. */
-  activeSession(clientId: string): ClientSession | undefined {
-    return this.activeSessions.get(clientId);
-  }
-
-  /** LocalSessions: a uid was bound through this worker's GatewayClient (session store: load and merge). */
-  async uidBound(clientId: string, uid: string): Promise<void> {
-    if (this.sessionStore) await this.sessionStore.uidBound(clientId, uid);
-  }
-
-  /** LocalSessions: a session was written through this worker's GatewayClient (session store: save). */
-  sessionWritten(clientId: string): void {
-    this.sessionStore?.sessionWritten(clientId);
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
@@ -242,11 +212,11 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
         if (kind !== 'close') rejection = ctx.rejection ?? rejection;
         if (rejection) this.reject(clientId, gatewayAddress, f.connectionId, rejection);
       } finally {
-        this.activeSessions.delete(clientId);
+        this.sessions.handlerEnded(clientId);
         this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
       }
     };
-    this.activeSessions.set(clientId, session);
+    this.sessions.handlerStarted(clientId, session);
     let pending: Promise<void> | void;
     try {
       pending = this.invoke(
@@ -261,13 +231,13 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
         kind === 'connect' ? (err) => (rejection ??= connectionRejection(err)) : undefined,
       );
     } catch (err) {
-      this.activeSessions.delete(clientId);
+      this.sessions.handlerEnded(clientId);
       this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
       throw err;
     }
     if (!pending) return settle();
     return pending.then(settle, (err: unknown) => {
-      this.activeSessions.delete(clientId);
+      this.sessions.handlerEnded(clientId);
       this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
       throw err;
     });
@@ -287,19 +257,12 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   ): void {
     if (kind === 'close') {
       this.tracker.forget(clientId);
-      this.sessionStore?.handlerFinished(clientId, envelope.uid, null);
+      this.sessions.clientClosed(clientId, envelope.uid);
     } else if (rejection) {
-      // The client is going away: its session is neither written back nor saved.
-      this.sessionStore?.handlerFinished(clientId, undefined, null);
+      this.sessions.clientRejected(clientId);
     } else {
-      // Compared as JSON every time: a handler may have mutated the session object in place.
-      const after = sessionJson(session);
-      const changed = after !== before;
-      if (changed) {
-        this.sendCommand(gatewayAddress, { cmd: Cmd.SetSession, connectionId, ext: Buffer.from(after) });
-        this.tracker.wrote(clientId, after, version);
-      }
-      this.sessionStore?.handlerFinished(clientId, envelope.uid, changed ? session : null);
+      const written = this.sessions.writeBack({ clientId, gatewayAddress, connectionId, session, sessionBefore: before, uid: envelope.uid });
+      if (written !== null) this.tracker.wrote(clientId, written, version);
     }
   }
 
@@ -369,12 +332,6 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
-}
-
-/** JSON of a session; the empty object (the common case: no session yet) without JSON.stringify. */
-function sessionJson(session: Record<string, unknown>): string {
-  for (const _ in session) return JSON.stringify(session);
-  return '{}';
 }
 
 /** The client-facing form of a handler error. */
