@@ -1,39 +1,27 @@
 import { Logger } from '@nestjs/common';
-import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import { isObservable } from 'rxjs';
-import { encodeClientId, gatewayAddressOf } from '../protocol/client-id';
-import { encodeReplyFrame } from '../protocol/client-message';
-import { Cmd, FrameFlag } from '../protocol/command';
-import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
-import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
-import { encodeRequest } from '../protocol/gateway-request';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { Cmd } from '../protocol/command';
+import type { GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient } from '../client/gateway-client';
 import { clientPartsOf } from '../client/gateway-client-options';
 import { GatewayLinks } from '../client/gateway-links';
 import { GATEWAY_TRANSPORT } from './client-event.decorators';
-import type { ClientEvent, ClientEventKind } from './client-event';
-import { ClientTracker } from './client-tracker';
-import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
-import { EventAckBatcher } from './event-ack-batcher';
-import { GatewayContext } from './gateway.context';
+import { EventRunner } from './event-runner';
 import { HandlerRoutes } from './handler-routes';
 import { SessionStoreSync } from './session-store-sync';
-import { SessionWriteBack, sessionJson } from './session-write-back';
+import { SessionWriteBack } from './session-write-back';
 import { WorkerDrain } from './worker-drain';
 import type { ResolvedWorkerOptions } from './worker-options';
 
-const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
-  [Cmd.OnConnect]: 'connect',
-  [Cmd.OnMessage]: 'message',
-  [Cmd.OnClose]: 'close',
-};
-
 /**
- * The worker side of the cluster as a Nest microservice transport: it learns gateways from the register,
- * keeps a link to every one, and dispatches client events to `@OnClientConnect()`, `@OnClientMessage()` and
- * `@OnClientClose()` handlers. A handler's return value goes back to the client; its session changes are
- * written back to the gateway afterwards. Written against the `Server` API Nest 11 and 12 share.
+ * The worker side of the cluster as a Nest microservice transport: it learns gateways from the register, keeps a
+ * link to every one, and hands their client events to `@OnClientConnect()`, `@OnClientMessage()` and
+ * `@OnClientClose()` handlers. Written against the `Server` API Nest 11 and 12 share.
+ *
+ * Only the Nest adapter: it builds the parts and wires the links' events to them. Running one event (handler,
+ * reply, session write-back, ack) is the EventRunner's; the drain is WorkerDrain's; the live `@Session()` objects
+ * and the session store are SessionWriteBack's, which is also what this worker's GatewayClient calls back.
  */
 export class GatewayTransport extends Server implements CustomTransportStrategy {
   override transportId = GATEWAY_TRANSPORT;
@@ -42,17 +30,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   readonly links: GatewayLinks;
   /** The GatewayClient of this worker (what `@Inject(GatewayClient)` gives), riding {@link links}. */
   readonly client: GatewayClient;
-  private readonly tracker = new ClientTracker();
-  /** The `@Session()` objects of the handlers running now, their write-back and the session store. */
-  private readonly sessions: SessionWriteBack;
-  private routes = new HandlerRoutes([]);
-  /**
-   * Clients whose connection a handler rejected: their later events (already on their way) reach no handler.
-   * Each entry goes with the client's close event, or with its gateway's link.
-   */
-  private readonly rejected = new Set<string>();
-  /** Acknowledgements of finished events, sent once per turn per link. */
-  private readonly acks = new EventAckBatcher();
+  private readonly runner: EventRunner;
   private readonly drainer: WorkerDrain;
 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
@@ -60,36 +38,31 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     super();
     const { links, settings } = clientPartsOf(options, { role: 'worker', name: options.name, maxFrameSize: options.maxFrameSize });
     this.links = new GatewayLinks(links);
-    this.sessions = new SessionWriteBack(this.links);
-    this.client = new GatewayClient(this.links, settings, this.sessions);
+    const sessions = new SessionWriteBack(this.links);
+    this.client = new GatewayClient(this.links, settings, sessions);
     if (options.sessionStore) {
-      this.sessions.saveTo(new SessionStoreSync({ store: options.sessionStore, live: this.sessions.live, gateways: this.links, client: this.client }));
+      sessions.saveTo(new SessionStoreSync({ store: options.sessionStore, live: sessions.live, gateways: this.links, client: this.client }));
     }
-    const tracker = this.tracker;
-    const acks = this.acks;
-    this.drainer = new WorkerDrain(
-      this.links,
-      { get inFlight() { return tracker.inFlight; }, whenIdle: () => tracker.whenIdle(), flushAcks: () => acks.flush() },
-      options.drainTimeoutMs,
-    );
-    this.links.on('gateway', (address: string, state: 'up' | 'down') => {
-      if (state !== 'down' || this.rejected.size === 0) return;
-      for (const clientId of this.rejected) if (gatewayAddressOf(clientId) === address) this.rejected.delete(clientId);
-    });
+    this.runner = new EventRunner({ links: this.links, sessions, client: this.client, observables: this });
+    this.drainer = new WorkerDrain(this.links, this.runner, options.drainTimeoutMs);
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
-    this.routes = new HandlerRoutes(this.getHandlers());
-    this.links.on('frame', (f: GatewayFrame, address: string, link: InnerLink<GatewayFrame>) => this.onFrame(f, address, link));
+    const routes = new HandlerRoutes(this.getHandlers());
+    this.runner.route(routes);
+    this.links.on('frame', (f: GatewayFrame, address: string, link: InnerLink<GatewayFrame>) => {
+      if (f.cmd === Cmd.WorkerDrained) this.drainer.answered(address);
+      else this.runner.frame(f, address, link);
+    });
     this.links.on('gateway', (address: string, state: 'up' | 'down') => {
-      if (state === 'down') this.tracker.forgetGateway(address);
+      if (state === 'down') this.runner.gatewayLost(address);
       this.drainer.gatewayChanged(address, state);
     });
     this.drainer.start();
     this.links.start();
     this.log.log(
-      `Worker ${this.links.key} started: ${this.routes.typedCount} typed message handler(s)` +
-        (this.routes.hasUntypedMessage ? ' + untyped handler' : '') +
+      `Worker ${this.links.key} started: ${routes.typedCount} typed message handler(s)` +
+        (routes.hasUntypedMessage ? ' + untyped handler' : '') +
         (this.options.secret ? '' : ' (plaintext inner links)'),
     );
     callback();
@@ -122,221 +95,4 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   unwrap<T>(): T {
     return this.links as T;
   }
-
-  /**
-   * Sends one command frame to a gateway over this worker's link (what GatewayClient rides on); false when no
-   * link to that gateway is open.
-   */
-  sendCommand(gatewayAddress: string, fields: Partial<GatewayFrame> & { cmd: Cmd }): boolean {
-    return this.links.send(gatewayAddress, encodeFrame(frame(fields)));
-  }
-
-  private onFrame(f: GatewayFrame, gatewayAddress: string, link: InnerLink<GatewayFrame>): void {
-    if (f.cmd === Cmd.WorkerDrained) return this.drainer.answered(gatewayAddress);
-    const kind = KIND_BY_CMD[f.cmd];
-    if (!kind) return; // Ping, and commands this worker does not handle.
-    let envelope: EventEnvelope;
-    try {
-      envelope = decodeEventEnvelope(f.ext);
-    } catch (err) {
-      this.log.warn(`event from gateway ${gatewayAddress} dropped: ${(err as Error).message}`);
-      // Dropped is final: acknowledge it, or the gateway would send it again to another worker.
-      const seq = peekEventSeq(f.ext);
-      if (seq !== undefined) this.acks.add(link, seq);
-      return;
-    }
-    const clientId = encodeClientId(f);
-    const seq = envelope.q;
-    // Acknowledged when its task is over, however it ended (handled, failed, dropped or ignored by handle()).
-    this.tracker.schedule(clientId, () => {
-      let pending: Promise<void> | void = undefined;
-      try {
-        pending = this.handle(kind, clientId, gatewayAddress, f, envelope);
-      } catch (err) {
-        this.eventFailed(kind, clientId, err);
-      }
-      if (!pending) {
-        if (seq !== undefined) this.acks.add(link, seq);
-        return;
-      }
-      return pending.then(
-        () => {
-          if (seq !== undefined) this.acks.add(link, seq);
-        },
-        (err: unknown) => {
-          this.eventFailed(kind, clientId, err);
-          if (seq !== undefined) this.acks.add(link, seq);
-        },
-      );
-    });
-  }
-
-  private eventFailed(kind: ClientEventKind, clientId: string, err: unknown): void {
-    this.log.error(`${kind} event of client ${clientId} failed: ${(err as Error)?.message}`, (err as Error)?.stack);
-  }
-
-  /**
-   * Runs the handler of one event and writes the session back. Not an async function: the work around the
-   * handler (session snapshot, write-back) runs synchronously, and the only promise is the one the handler's
-   * Nest wrapper returns (or none when there is no handler).
-   */
-  private handle(
-    kind: ClientEventKind,
-    clientId: string,
-    gatewayAddress: string,
-    f: GatewayFrame,
-    envelope: EventEnvelope,
-  ): Promise<void> | void {
-    if (this.rejected.size > 0 && this.rejected.has(clientId)) {
-      // A handler rejected this client: what it sent before the gateway closed it reaches no handler.
-      if (kind === 'close') {
-        this.rejected.delete(clientId);
-        this.tracker.forget(clientId);
-      }
-      return;
-    }
-    const binary = (f.flag & FrameFlag.Binary) !== 0;
-    const { session, version } = this.tracker.session(clientId, envelope);
-    const handshake = this.tracker.handshake(clientId, envelope.handshake);
-    const before = sessionJson(session);
-    const picked = { body: undefined as unknown };
-    const handler = this.routes.pick(kind, f.body, binary, picked);
-    const body = picked.body;
-    if (!handler) return this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, undefined);
-    const event: ClientEvent = { kind, clientId, gatewayAddress, body, binary, session, handshake };
-    const ctx = new GatewayContext(event, this.client);
-    let rejection: ConnectionRejection | undefined;
-    // After the handler, however it ended: rejection, then the session write-back (or the client's cleanup).
-    const settle = (): void => {
-      try {
-        if (kind !== 'close') rejection = ctx.rejection ?? rejection;
-        if (rejection) this.reject(clientId, gatewayAddress, f.connectionId, rejection);
-      } finally {
-        this.sessions.handlerEnded(clientId);
-        this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
-      }
-    };
-    this.sessions.handlerStarted(clientId, session);
-    let pending: Promise<void> | void;
-    try {
-      pending = this.invoke(
-        handler,
-        body,
-        ctx,
-        (value) => {
-          const bytes = kind === 'close' || ctx.rejection ? null : encodeReplyFrame(Cmd.SendToOne, f.connectionId, value);
-          if (bytes) this.links.send(gatewayAddress, bytes);
-        },
-        // A connect handler that throws (or whose guard refuses) rejects the connection.
-        kind === 'connect' ? (err) => (rejection ??= connectionRejection(err)) : undefined,
-      );
-    } catch (err) {
-      this.sessions.handlerEnded(clientId);
-      this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
-      throw err;
-    }
-    if (!pending) return settle();
-    return pending.then(settle, (err: unknown) => {
-      this.sessions.handlerEnded(clientId);
-      this.finishEvent(kind, clientId, gatewayAddress, f.connectionId, envelope, session, before, version, rejection);
-      throw err;
-    });
-  }
-
-  /** The end of every handled event: the session write-back when it changed, or the client's cleanup. */
-  private finishEvent(
-    kind: ClientEventKind,
-    clientId: string,
-    gatewayAddress: string,
-    connectionId: number,
-    envelope: EventEnvelope,
-    session: Record<string, unknown>,
-    before: string,
-    version: number,
-    rejection: ConnectionRejection | undefined,
-  ): void {
-    if (kind === 'close') {
-      this.tracker.forget(clientId);
-      this.sessions.clientClosed(clientId, envelope.uid);
-    } else if (rejection) {
-      this.sessions.clientRejected(clientId);
-    } else {
-      const written = this.sessions.writeBack({ clientId, gatewayAddress, connectionId, session, sessionBefore: before, uid: envelope.uid });
-      if (written !== null) this.tracker.wrote(clientId, written, version);
-    }
-  }
-
-  /**
-   * Closes a rejected client with its code and reason (RejectConnection) and drops its later events here: those
-   * already queued behind this one, and its close event.
-   */
-  private reject(clientId: string, gatewayAddress: string, connectionId: number, rejection: ConnectionRejection): void {
-    this.rejected.add(clientId);
-    this.sendCommand(gatewayAddress, {
-      cmd: Cmd.RejectConnection,
-      connectionId,
-      ext: encodeRequest({ code: rejection.code, reason: rejection.reason }),
-    });
-    this.log.debug(`client ${clientId} rejected (close ${rejection.code})`);
-  }
-
-  /**
-   * Runs a Nest handler (pipes, guards, interceptors and filters included) and hands each value it produces
-   * to `reply`. Errors, already turned into data by the exception filters, go to `onError`; by default they
-   * reach the client as {"type":"error","message":...}.
-   */
-  private invoke(
-    handler: MessageHandler,
-    body: unknown,
-    ctx: GatewayContext,
-    reply: (value: unknown) => void,
-    onError: (err: unknown) => void = (err) => reply(errorMessage(err)),
-  ): Promise<void> | void {
-    let result: ReturnType<MessageHandler>;
-    try {
-      result = handler(body, ctx);
-    } catch (err) {
-      return onError(err);
-    }
-    // Fast path: Nest's wrapper resolves to the handler's plain value (its exception filters turn a failure into
-    // an Observable that errors). A plain value is replied at once; only an Observable goes through Nest's
-    // send(), which subscribes and delivers each value it emits. Wrapping every result in rxjs (from, mergeMap,
-    // catchError, finalize, a nextTick per packet) cost more worker CPU per echo than anything else we do.
-    if (!isPromiseLike(result)) return this.settleResult(result, reply, onError);
-    return (result as PromiseLike<unknown>).then(
-      (value) => this.settleResult(value, reply, onError),
-      (err: unknown) => onError(err),
-    ) as Promise<void>;
-  }
-
-  private settleResult(value: unknown, reply: (value: unknown) => void, onError: (err: unknown) => void): Promise<void> | void {
-    if (isPromiseLike(value)) {
-      return (value as PromiseLike<unknown>).then(
-        (v) => this.settleResult(v, reply, onError),
-        (err: unknown) => onError(err),
-      ) as Promise<void>;
-    }
-    if (!isObservable(value)) {
-      if (value !== undefined) reply(value);
-      return;
-    }
-    return new Promise<void>((resolve) => {
-      this.send(value, (packet) => {
-        if (packet.err !== undefined) onError(packet.err);
-        else if (packet.response !== undefined) reply(packet.response);
-        if (packet.isDisposed) resolve();
-      });
-    });
-  }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
-}
-
-/** The client-facing form of a handler error. */
-function errorMessage(err: unknown): { type: 'error'; message: string } {
-  const m = (err as { message?: unknown } | null)?.message;
-  const message = Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : 'Internal server error';
-  return { type: 'error', message };
 }
