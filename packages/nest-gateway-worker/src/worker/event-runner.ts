@@ -127,7 +127,9 @@ export class EventRunner implements EventsInFlight {
     this.rejected.add(run.clientId);
     this.links.send(
       run.gatewayAddress,
-      encodeFrame(frame({ cmd: Cmd.RejectConnection, connectionId: run.connectionId, ext: encodeRequest({ code: rejection.code, reason: rejection.reason }) })),
+      encodeFrame(
+        frame({ cmd: Cmd.RejectConnection, connectionId: run.connectionId, ext: encodeRequest({ code: rejection.code, reason: rejection.reason }) }),
+      ),
     );
     this.log.debug(`client ${run.clientId} rejected (close ${rejection.code})`);
   }
@@ -212,7 +214,15 @@ export class EventRun implements HandledSession {
     this.sessionBefore = sessionJson(session);
     const handler = r.routes?.pick(this.kind, f.body, binary, this);
     if (!handler) return this.finish();
-    const event: ClientEvent = { kind: this.kind, clientId: this.clientId, gatewayAddress: this.gatewayAddress, body: this.body, binary, session, handshake };
+    const event: ClientEvent = {
+      kind: this.kind,
+      clientId: this.clientId,
+      gatewayAddress: this.gatewayAddress,
+      body: this.body,
+      binary,
+      session,
+      handshake,
+    };
     this.ctx = new GatewayContext(event, r.client);
     r.sessions.handlerStarted(this.clientId, session);
     let pending: Promise<void> | void;
