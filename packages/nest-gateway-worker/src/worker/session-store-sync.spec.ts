@@ -1,22 +1,38 @@
 import { Logger } from '@nestjs/common';
 import type { ClientSession } from '../client/gateway-client';
+import { Cmd } from '../protocol/command';
+import { decodeFrame } from '../protocol/frame';
 import type { SessionStore } from './session-store';
 import { InMemorySessionStore } from './session-store.memory';
 import { SessionStoreSync } from './session-store-sync';
 
 const flush = () => new Promise((r) => setImmediate(r));
+/** A client on gateway 127.0.0.1:2000, connection 1 (ids reaching the gateway must be real client_ids). */
+const C1 = '7f00000107d000000001';
 
 function setup(store: SessionStore = new InMemorySessionStore()) {
   const active = new Map<string, ClientSession>();
-  const gatewayUpdates: [string, ClientSession][] = [];
+  /** The frames sent to gateways, as [gateway address, connection id, patch]; only UpdateSession is expected. */
+  const gatewayUpdates: [string, number, ClientSession][] = [];
   const gateway = new Map<string, { uid: string | null; session: ClientSession | null }>();
   let clock = 0;
   const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   const sync = new SessionStoreSync({
     store,
-    activeSession: (id) => active.get(id),
-    updateOnGateway: (id, patch) => gatewayUpdates.push([id, patch]),
-    readFromGateway: async (id) => gateway.get(id) ?? { uid: null, session: null },
+    live: active,
+    gateways: {
+      send: (address, bytes) => {
+        const f = decodeFrame(bytes);
+        expect(f.cmd).toBe(Cmd.UpdateSession);
+        gatewayUpdates.push([address, f.connectionId, JSON.parse(f.ext.toString()) as ClientSession]);
+        return true;
+      },
+    },
+    // What the worker's GatewayClient answers for these clients.
+    client: {
+      getUidByClientId: async (id) => gateway.get(id)?.uid ?? null,
+      getSession: async (id) => gateway.get(id)?.session ?? null,
+    },
     now: () => clock,
   });
   return { sync, store, active, gatewayUpdates, gateway, warn, advance: (ms: number) => (clock += ms) };
@@ -44,10 +60,10 @@ describe('SessionStoreSync', () => {
     const t = setup();
     await t.store.save('u1', { score: 5, nested: { a: 1 } });
     const live: ClientSession = { score: 1, nested: { b: 2 }, kept: true };
-    t.active.set('c1', live);
-    await t.sync.uidBound('c1', 'u1');
+    t.active.set(C1, live);
+    await t.sync.uidBound(C1, 'u1');
     expect(live).toEqual({ score: 5, nested: { a: 1, b: 2 }, kept: true });
-    expect(t.gatewayUpdates).toEqual([['c1', { score: 5, nested: { a: 1 } }]]);
+    expect(t.gatewayUpdates).toEqual([['127.0.0.1:2000', 1, { score: 5, nested: { a: 1 } }]]);
   });
 
   it('nothing stored: nothing merged; the uid bound during the handler gets the session saved after it', async () => {
@@ -125,8 +141,8 @@ describe('SessionStoreSync', () => {
   it('ignores a stored value that is not a session object', async () => {
     const t = setup({ load: async () => [1, 2] as unknown as ClientSession, save: async () => undefined });
     const live: ClientSession = { a: 1 };
-    t.active.set('c1', live);
-    await t.sync.uidBound('c1', 'u1');
+    t.active.set(C1, live);
+    await t.sync.uidBound(C1, 'u1');
     expect(live).toEqual({ a: 1 });
     expect(t.gatewayUpdates).toEqual([]);
     expect(t.warn).toHaveBeenCalledWith('load returned something that is not a session object; ignored');

@@ -1,18 +1,22 @@
 import { Logger } from '@nestjs/common';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
+import { decodeClientId, gatewayAddress } from '../protocol/client-id';
+import { Cmd } from '../protocol/command';
+import { encodeFrame, frame } from '../protocol/frame';
 import { mergeSession } from '../protocol/session-json';
-import type { ClientSession } from '../client/gateway-client';
+import type { ClientSession, GatewayClient } from '../client/gateway-client';
+import type { GatewaySender } from './gateway-sender';
 import type { SessionStore } from './session-store';
 
 /** What {@link SessionStoreSync} needs from the worker. */
 export interface SessionStoreSyncOptions {
   store: SessionStore;
-  /** The live `@Session()` object of a client whose handler is running in this worker. */
-  activeSession: (clientId: string) => ClientSession | undefined;
-  /** Merges `patch` into the client's session on its gateway (UpdateSession). */
-  updateOnGateway: (clientId: string, patch: ClientSession) => void;
-  /** The client's uid and session as its gateway has them now (for saves outside the client's handlers). */
-  readFromGateway: (clientId: string) => Promise<{ uid: string | null; session: ClientSession | null }>;
+  /** The live `@Session()` objects of the handlers running in this worker, by client_id (SessionWriteBack.live). */
+  live: ReadonlyMap<string, ClientSession>;
+  /** The worker's links: a loaded session is merged into the client's session on its gateway (UpdateSession). */
+  gateways: GatewaySender;
+  /** The worker's GatewayClient: reads a client's uid and session back (for saves outside its handlers). */
+  client: Pick<GatewayClient, 'getUidByClientId' | 'getSession'>;
   /** Clock for the rate limit of warnings (tests set it). */
   now?: () => number;
 }
@@ -42,7 +46,7 @@ export class SessionStoreSync {
    * client's session (the live handler object and the gateway). Resolves once merged (or the load failed).
    */
   async uidBound(clientId: string, uid: string): Promise<void> {
-    if (this.options.activeSession(clientId)) this.boundDuringHandler.set(clientId, uid);
+    if (this.options.live.get(clientId)) this.boundDuringHandler.set(clientId, uid);
     let stored: Record<string, unknown> | null;
     try {
       stored = await this.store.load(uid);
@@ -53,9 +57,21 @@ export class SessionStoreSync {
     if (typeof stored !== 'object' || Array.isArray(stored)) {
       return this.warning.warn('load returned something that is not a session object; ignored');
     }
-    const live = this.options.activeSession(clientId);
+    const live = this.options.live.get(clientId);
     if (live) Object.assign(live, mergeSession(live, stored));
-    this.options.updateOnGateway(clientId, stored);
+    this.updateOnGateway(clientId, stored);
+  }
+
+  /**
+   * Merges `patch` into the client's session on its gateway: a raw UpdateSession on the worker's link, not
+   * GatewayClient.updateSession, which would merge into the live object again and report a session write.
+   */
+  private updateOnGateway(clientId: string, patch: ClientSession): void {
+    const target = decodeClientId(clientId);
+    this.options.gateways.send(
+      gatewayAddress(target),
+      encodeFrame(frame({ cmd: Cmd.UpdateSession, connectionId: target.connectionId, ext: Buffer.from(JSON.stringify(patch)) })),
+    );
   }
 
   /**
@@ -75,13 +91,19 @@ export class SessionStoreSync {
    * back from the gateway and saved (best effort: a write racing this one may be saved instead).
    */
   sessionWritten(clientId: string): void {
-    if (this.options.activeSession(clientId)) return;
-    void this.options.readFromGateway(clientId).then(
+    if (this.options.live.get(clientId)) return;
+    void this.readFromGateway(clientId).then(
       ({ uid, session }) => {
         if (uid !== null && session) this.save(uid, session);
       },
       (err: unknown) => this.warning.warn(`reading a session back for the store failed: ${(err as Error)?.message ?? String(err)}`),
     );
+  }
+
+  private async readFromGateway(clientId: string): Promise<{ uid: string | null; session: ClientSession | null }> {
+    const { client } = this.options;
+    const [uid, session] = await Promise.all([client.getUidByClientId(clientId), client.getSession(clientId)]);
+    return { uid, session };
   }
 
   private save(uid: string, session: ClientSession): void {

@@ -1,0 +1,394 @@
+import { Logger } from '@nestjs/common';
+import type { MessageHandler, Server } from '@nestjs/microservices';
+import { isObservable } from 'rxjs';
+import type { GatewayClient } from '../client/gateway-client';
+import { encodeClientId, gatewayAddressOf } from '../protocol/client-id';
+import { encodeReplyFrame } from '../protocol/client-message';
+import { Cmd, FrameFlag } from '../protocol/command';
+import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
+import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { encodeRequest } from '../protocol/gateway-request';
+import type { InnerLink } from '../protocol/inner-link';
+import type { ClientEvent, ClientEventKind } from './client-event';
+import { ClientTracker } from './client-tracker';
+import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
+import { EventAckBatcher } from './event-ack-batcher';
+import type { GatewaySender } from './gateway-sender';
+import { GatewayContext } from './gateway.context';
+import type { HandlerRoutes } from './handler-routes';
+import { sessionJson, type HandledSession, type SessionWriteBack } from './session-write-back';
+import type { EventsInFlight } from './worker-drain';
+
+const KIND_BY_CMD: Partial<Record<number, ClientEventKind>> = {
+  [Cmd.OnConnect]: 'connect',
+  [Cmd.OnMessage]: 'message',
+  [Cmd.OnClose]: 'close',
+};
+
+/** What the runner is built with (the transport's parts). */
+export interface EventRunnerParts {
+  /** The worker's links: replies and the commands an event leads to (SetSession, RejectConnection). */
+  links: GatewaySender;
+  /** The sessions of the handlers running now, and their write-back. */
+  sessions: SessionWriteBack;
+  /** What `GatewayContext` gives handlers (the worker's GatewayClient). */
+  client: GatewayClient;
+  /** Delivers the values of an Observable a handler returned (Nest's `Server.send`: the transport). */
+  observables: Pick<Server, 'send'>;
+}
+
+/**
+ * Runs the client events a worker receives: one {@link EventRun} per event, in order per client (ClientTracker),
+ * acknowledged to the gateway once its handler is over (EventAckBatcher). Owns the per-client bookkeeping, the
+ * clients whose connection a handler rejected, and the acks. See EventRun for the life of one event.
+ */
+export class EventRunner implements EventsInFlight {
+  private readonly log = new Logger('Worker');
+  // The fields below are read by EventRun (this file), which keeps one reference to its runner instead of a copy
+  // of each per event.
+  readonly tracker = new ClientTracker();
+  /** Acknowledgements of finished events, sent once per turn per link. */
+  readonly acks = new EventAckBatcher();
+  /**
+   * Clients whose connection a handler rejected: their later events (already on their way) reach no handler.
+   * Each entry goes with the client's close event, or with its gateway's link.
+   */
+  readonly rejected = new Set<string>();
+  readonly links: GatewaySender;
+  readonly sessions: SessionWriteBack;
+  readonly client: GatewayClient;
+  readonly observables: Pick<Server, 'send'>;
+  /** Set by {@link route} when the transport listens (Nest registers the handlers after building the transport). */
+  routes: HandlerRoutes | null = null;
+
+  constructor(parts: EventRunnerParts) {
+    this.links = parts.links;
+    this.sessions = parts.sessions;
+    this.client = parts.client;
+    this.observables = parts.observables;
+  }
+
+  /** The handlers events go to from now on. */
+  route(routes: HandlerRoutes): void {
+    this.routes = routes;
+  }
+
+  /** Events queued or running, all clients together. */
+  get inFlight(): number {
+    return this.tracker.inFlight;
+  }
+
+  whenIdle(): Promise<void> {
+    return this.tracker.whenIdle();
+  }
+
+  flushAcks(): void {
+    this.acks.flush();
+  }
+
+  /**
+   * One frame from a gateway (on `link`, the connection its sequence number belongs to): a client event is run
+   * after the client's earlier ones; anything else (Ping, commands a worker does not handle) is ignored.
+   */
+  frame(f: GatewayFrame, gatewayAddress: string, link: InnerLink<GatewayFrame>): void {
+    const kind = KIND_BY_CMD[f.cmd];
+    if (!kind) return;
+    let envelope: EventEnvelope;
+    try {
+      envelope = decodeEventEnvelope(f.ext);
+    } catch (err) {
+      this.log.warn(`event from gateway ${gatewayAddress} dropped: ${(err as Error).message}`);
+      // Dropped is final: acknowledge it, or the gateway would send it again to another worker.
+      const seq = peekEventSeq(f.ext);
+      if (seq !== undefined) this.acks.add(link, seq);
+      return;
+    }
+    const clientId = encodeClientId(f);
+    const run = new EventRun(this, kind, clientId, gatewayAddress, link, f, envelope);
+    this.tracker.schedule(clientId, () => run.start());
+  }
+
+  /**
+   * The link to a gateway went down: the gateway routes its clients to other workers and no close event will come
+   * here for them, so their bookkeeping goes.
+   */
+  gatewayLost(address: string): void {
+    if (this.rejected.size > 0) {
+      for (const clientId of this.rejected) if (gatewayAddressOf(clientId) === address) this.rejected.delete(clientId);
+    }
+    this.tracker.forgetGateway(address);
+  }
+
+  /**
+   * Closes a rejected client with its code and reason (RejectConnection) and drops its later events here: those
+   * already queued behind this one, and its close event.
+   */
+  reject(run: EventRun, rejection: ConnectionRejection): void {
+    this.rejected.add(run.clientId);
+    this.links.send(
+      run.gatewayAddress,
+      encodeFrame(
+        frame({ cmd: Cmd.RejectConnection, connectionId: run.connectionId, ext: encodeRequest({ code: rejection.code, reason: rejection.reason }) }),
+      ),
+    );
+    this.log.debug(`client ${run.clientId} rejected (close ${rejection.code})`);
+  }
+
+  eventFailed(run: EventRun, err: unknown): void {
+    this.log.error(`${run.kind} event of client ${run.clientId} failed: ${(err as Error)?.message}`, (err as Error)?.stack);
+  }
+}
+
+/**
+ * One client event, from its frame to its ack: pick the handler, invoke it (Nest's wrapper: pipes, guards,
+ * interceptors, filters), reply with what it returns, settle (rejection, then the session write-back or the
+ * client's cleanup), and acknowledge it however it ended (handled, failed, dropped or ignored).
+ *
+ * The event's state lives here instead of in closures and positional arguments. Allocation is the point: this
+ * object replaces the closures, the pair and the promise chain the event used to cost. The work around the handler
+ * runs synchronously; the only promises are the one Nest's wrapper returns and one `.then` on it (none when there
+ * is no handler).
+ */
+export class EventRun implements HandledSession {
+  /** The `@Session()` object (the gateway's snapshot, or this worker's own fresher write-back). */
+  session: Record<string, unknown> = EMPTY_SESSION;
+  sessionBefore = '{}';
+  /** The gateway's session version {@link session} corresponds to. */
+  version = 0;
+  /** What the handler receives (HandlerRoutes.pick sets it). */
+  body: unknown = undefined;
+  private ctx: GatewayContext | null = null;
+  /** Set by a connect handler that failed, or by GatewayContext.rejectConnection() (read when settling). */
+  private rejection: ConnectionRejection | undefined = undefined;
+
+  constructor(
+    private readonly runner: EventRunner,
+    readonly kind: ClientEventKind,
+    readonly clientId: string,
+    readonly gatewayAddress: string,
+    private readonly link: InnerLink<GatewayFrame>,
+    private readonly f: GatewayFrame,
+    private readonly envelope: EventEnvelope,
+  ) {}
+
+  get connectionId(): number {
+    return this.f.connectionId;
+  }
+
+  get uid(): string | undefined {
+    return this.envelope.uid;
+  }
+
+  /** The client's turn came (ClientTracker). Returns a promise only when the handler is asynchronous; it never rejects. */
+  start(): Promise<void> | void {
+    let pending: Promise<void> | void = undefined;
+    try {
+      pending = this.handle();
+    } catch (err) {
+      this.runner.eventFailed(this, err);
+    }
+    if (pending) return pending; // it acknowledges the event at its end
+    this.ack();
+  }
+
+  /**
+   * Runs the handler, if any. Returns nothing once everything but the ack is done (a throw is the event's failure),
+   * or a promise that settles and acknowledges the event at its end.
+   */
+  private handle(): Promise<void> | void {
+    const r = this.runner;
+    if (r.rejected.size > 0 && r.rejected.has(this.clientId)) {
+      // A handler rejected this client: what it sent before the gateway closed it reaches no handler.
+      if (this.kind === 'close') {
+        r.rejected.delete(this.clientId);
+        r.tracker.forget(this.clientId);
+      }
+      return;
+    }
+    const f = this.f;
+    const binary = (f.flag & FrameFlag.Binary) !== 0;
+    const { session, version } = r.tracker.session(this.clientId, this.envelope);
+    this.session = session;
+    this.version = version;
+    const handshake = r.tracker.handshake(this.clientId, this.envelope.handshake);
+    this.sessionBefore = sessionJson(session);
+    const handler = r.routes?.pick(this.kind, f.body, binary, this);
+    if (!handler) return this.finish();
+    const event: ClientEvent = {
+      kind: this.kind,
+      clientId: this.clientId,
+      gatewayAddress: this.gatewayAddress,
+      body: this.body,
+      binary,
+      session,
+      handshake,
+    };
+    this.ctx = new GatewayContext(event, r.client);
+    r.sessions.handlerStarted(this.clientId, session);
+    let pending: Promise<void> | void;
+    try {
+      pending = this.invoke(handler, this.ctx);
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
+    if (!pending) return this.settle();
+    return pending;
+  }
+
+  /**
+   * Calls the Nest handler and replies with each value it produces. Returns nothing when it finished synchronously
+   * (the caller settles), or a promise that settles and acknowledges the event at its end.
+   *
+   * Fast path: Nest's wrapper resolves to the handler's plain value (its exception filters turn a failure into an
+   * Observable that errors). A plain value is replied at once; only an Observable goes through Nest's send(), which
+   * subscribes and delivers each value it emits. Wrapping every result in rxjs (from, mergeMap, catchError,
+   * finalize, a nextTick per packet) cost more worker CPU per echo than anything else we do.
+   */
+  private invoke(handler: MessageHandler, ctx: GatewayContext): Promise<void> | void {
+    let result: ReturnType<MessageHandler>;
+    try {
+      result = handler(this.body, ctx);
+    } catch (err) {
+      return this.failed(err);
+    }
+    if (!isPromiseLike(result)) return this.deliver(result);
+    return (result as PromiseLike<unknown>).then(
+      (value) => this.resolved(value),
+      (err: unknown) => this.failedLater(err),
+    ) as Promise<void>;
+  }
+
+  /**
+   * Replies with a value the handler produced. Returns nothing when done, or a promise (a Promise or an Observable
+   * to wait for) that settles and acknowledges the event at its end.
+   */
+  private deliver(value: unknown): Promise<void> | void {
+    if (isPromiseLike(value)) {
+      return (value as PromiseLike<unknown>).then(
+        (v) => this.resolved(v),
+        (err: unknown) => this.failedLater(err),
+      ) as Promise<void>;
+    }
+    if (!isObservable(value)) {
+      if (value !== undefined) this.reply(value);
+      return;
+    }
+    return new Promise<void>((resolve) => {
+      this.runner.observables.send(value, (packet) => {
+        if (packet.err !== undefined) this.failed(packet.err);
+        else if (packet.response !== undefined) this.reply(packet.response);
+        if (packet.isDisposed) resolve();
+      });
+    }).then(() => this.settled());
+  }
+
+  /** The handler's promise resolved (asynchronous path). */
+  private resolved(value: unknown): Promise<void> | void {
+    let pending: Promise<void> | void;
+    try {
+      pending = this.deliver(value);
+    } catch (err) {
+      return this.aborted(err);
+    }
+    if (pending) return pending;
+    this.settled();
+  }
+
+  /** The handler's promise rejected (asynchronous path). */
+  private failedLater(err: unknown): void {
+    try {
+      this.failed(err);
+    } catch (e) {
+      return this.aborted(e);
+    }
+    this.settled();
+  }
+
+  /**
+   * A handler error, already turned into data by the exception filters: by default it reaches the client as
+   * {"type":"error","message":...}; a connect handler that throws (or whose guard refuses) rejects the connection.
+   */
+  private failed(err: unknown): void {
+    if (this.kind === 'connect') this.rejection ??= connectionRejection(err);
+    else this.reply(errorMessage(err));
+  }
+
+  /** Sends a value to the client of this event; nothing after a close or once the connection is rejected. */
+  private reply(value: unknown): void {
+    if (this.kind === 'close' || this.ctx?.rejection) return;
+    const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, value);
+    if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
+  }
+
+  /** After the handler, however it ended: rejection, then the session write-back (or the client's cleanup). */
+  private settle(): void {
+    try {
+      if (this.kind !== 'close') this.rejection = this.ctx?.rejection ?? this.rejection;
+      if (this.rejection) this.runner.reject(this, this.rejection);
+    } finally {
+      this.runner.sessions.handlerEnded(this.clientId);
+      this.finish();
+    }
+  }
+
+  /** The run broke outside the handler (a value that cannot be sent): no rejection is applied, the session is finished. */
+  private abandon(): void {
+    this.runner.sessions.handlerEnded(this.clientId);
+    this.finish();
+  }
+
+  /** The end of the asynchronous path when all went well. */
+  private settled(): void {
+    try {
+      this.settle();
+    } catch (err) {
+      this.runner.eventFailed(this, err);
+    }
+    this.ack();
+  }
+
+  /** The end of the asynchronous path when the run broke. */
+  private aborted(err: unknown): void {
+    try {
+      this.abandon();
+    } catch (e) {
+      err = e;
+    }
+    this.runner.eventFailed(this, err);
+    this.ack();
+  }
+
+  /** The end of every handled event: the session write-back when it changed, or the client's cleanup. */
+  private finish(): void {
+    const r = this.runner;
+    if (this.kind === 'close') {
+      r.tracker.forget(this.clientId);
+      r.sessions.clientClosed(this.clientId, this.envelope.uid);
+    } else if (this.rejection) {
+      r.sessions.clientRejected(this.clientId);
+    } else {
+      const written = r.sessions.writeBack(this);
+      if (written !== null) r.tracker.wrote(this.clientId, written, this.version);
+    }
+  }
+
+  private ack(): void {
+    const seq = this.envelope.q;
+    if (seq !== undefined) this.runner.acks.add(this.link, seq);
+  }
+}
+
+/** Placeholder until the event's session is known (never handed to a handler). */
+const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** The client-facing form of a handler error. */
+function errorMessage(err: unknown): { type: 'error'; message: string } {
+  const m = (err as { message?: unknown } | null)?.message;
+  const message = Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : 'Internal server error';
+  return { type: 'error', message };
+}

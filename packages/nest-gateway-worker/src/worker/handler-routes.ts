@@ -1,0 +1,94 @@
+import { Logger } from '@nestjs/common';
+import type { MessageHandler } from '@nestjs/microservices';
+import type { ClientEventPattern } from './client-event.decorators';
+import type { ClientEventKind } from './client-event';
+
+/**
+ * The worker's handlers by client event: `@OnClientConnect()`, `@OnClientClose()`, the untyped
+ * `@OnClientMessage()` and the typed `@OnClientMessage(type)` ones. Built once, when the transport listens, from
+ * the routes Nest registered for it; {@link pick} runs once per event.
+ */
+export class HandlerRoutes {
+  private readonly log = new Logger('Worker');
+  private connect: MessageHandler | undefined;
+  private close: MessageHandler | undefined;
+  /** The untyped `@OnClientMessage()` handler. */
+  private message: MessageHandler | undefined;
+  private readonly typed = new Map<string, MessageHandler>();
+  private warnedUnmatched = false;
+
+  /**
+   * `routes`: Nest's `getHandlers()` of the transport, keyed by normalised pattern. A route that is not a client
+   * event pattern (a `@MessagePattern('sum')` registered without a transport id reaches every transport of the
+   * app, ours included) gets a warning naming it and no events.
+   */
+  constructor(routes: Iterable<[string, MessageHandler]>) {
+    for (const [route, handler] of routes) {
+      const pattern = clientEventPattern(route);
+      if (pattern?.gw === 'message' && typeof pattern.type === 'string') this.typed.set(pattern.type, handler);
+      else if (pattern?.gw === 'message') this.message = handler;
+      else if (pattern?.gw === 'connect') this.connect = handler;
+      else if (pattern?.gw === 'close') this.close = handler;
+      else this.log.warn(`handler pattern ${route} is not a client event (@OnClientConnect/Message/Close); it gets no events from gateways`);
+    }
+  }
+
+  /** How many typed `@OnClientMessage(type)` handlers there are. */
+  get typedCount(): number {
+    return this.typed.size;
+  }
+
+  get hasUntypedMessage(): boolean {
+    return this.message !== undefined;
+  }
+
+  /**
+   * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules).
+   * The body goes into the caller's object rather than a returned pair: this runs once per event, and the pair
+   * would be one more allocation each time.
+   */
+  pick(kind: ClientEventKind, raw: Buffer, binary: boolean, into: { body: unknown }): MessageHandler | undefined {
+    if (kind !== 'message') {
+      into.body = undefined;
+      return kind === 'connect' ? this.connect : this.close;
+    }
+    if (binary) {
+      into.body = raw;
+      return this.message;
+    }
+    const text = raw.toString('utf8');
+    if (this.typed.size > 0 && text.charCodeAt(0) === 0x7b /* { */) {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        const type = (parsed as { type?: unknown }).type;
+        if (typeof type === 'string') {
+          const typed = this.typed.get(type);
+          if (typed) {
+            into.body = parsed;
+            return typed;
+          }
+        }
+      } catch {
+        // Not JSON: an untyped message.
+      }
+    }
+    if (!this.message && !this.warnedUnmatched) {
+      this.warnedUnmatched = true;
+      this.log.warn('a client message matched no @OnClientMessage() handler; dropped');
+    }
+    into.body = text;
+    return this.message;
+  }
+}
+
+/** The client event pattern a route stands for, or null when it is not JSON or not one of ours. */
+function clientEventPattern(route: string): ClientEventPattern | null {
+  let pattern: unknown;
+  try {
+    pattern = JSON.parse(route);
+  } catch {
+    return null;
+  }
+  const gw = (pattern as { gw?: unknown } | null)?.gw;
+  return gw === 'connect' || gw === 'message' || gw === 'close' ? (pattern as ClientEventPattern) : null;
+}
