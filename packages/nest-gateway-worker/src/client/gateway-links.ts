@@ -6,6 +6,7 @@ import { Cmd } from '../protocol/command';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
 import { decodeReply, encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
+import { ReconnectBackoff } from '../link/reconnect-backoff';
 import { InnerLink } from '../protocol/inner-link';
 import { RegisterClient } from '../register/register-client';
 import { GatewayTimeoutError, GatewayUnavailableError, RegisterUnavailableError } from './gateway-errors';
@@ -22,7 +23,10 @@ export interface GatewayLinksOptions {
   role: 'worker' | 'client';
   /** First part of the link key ("name:pid-n"). */
   name: string;
-  /** Delay before reconnecting to a gateway that is still listed, in milliseconds. Default 1 000. */
+  /**
+   * Ceiling of the first delay before reconnecting to a gateway that is still listed, in milliseconds; later ones
+   * back off (see ReconnectBackoff). Default 1 000.
+   */
   reconnectDelayMs?: number;
   /** Largest inner frame accepted from a gateway, in bytes. Default 10 MiB. */
   maxFrameSize?: number;
@@ -81,6 +85,8 @@ export class GatewayLinks extends EventEmitter {
   private readonly logContext: string;
   private readonly links = new Map<string, InnerLink<GatewayFrame>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Gateways whose link failed since it last opened: the delays of the next attempts. */
+  private readonly backoffs = new Map<string, ReconnectBackoff>();
   private readonly waiters = new Map<string, Set<OpenWaiter>>();
   private readonly pending = new Map<number, PendingRequest>();
   private listed = new Set<string>();
@@ -116,6 +122,7 @@ export class GatewayLinks extends EventEmitter {
     this.register?.stop();
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
+    this.backoffs.clear();
     for (const address of [...this.waiters.keys()]) this.rejectWaiters(address, 'client stopped');
     for (const link of this.links.values()) link.end();
   }
@@ -268,7 +275,10 @@ export class GatewayLinks extends EventEmitter {
 
   private connect(address: string): void {
     this.retries.delete(address);
-    if (this.stopped || !this.listed.has(address)) return;
+    if (this.stopped || !this.listed.has(address)) {
+      this.backoffs.delete(address);
+      return;
+    }
     const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
     const socket = connect(port, host);
     const link = new InnerLink<GatewayFrame>(socket, {
@@ -288,6 +298,7 @@ export class GatewayLinks extends EventEmitter {
     let wasOpen = false;
     link.on('open', () => {
       wasOpen = true;
+      this.backoffs.delete(address);
       if (this.options.role === 'worker') this.logger.log(`Worker connected to gateway ${address}`);
       else this.logger.log(`connected to gateway ${address}`);
       this.emit('gateway', address, 'up');
@@ -314,12 +325,20 @@ export class GatewayLinks extends EventEmitter {
       if (this.stopped) return;
       if (wasOpen) this.emit('gateway', address, 'down');
       if (this.listed.has(address)) {
+        let backoff = this.backoffs.get(address);
+        if (!backoff) this.backoffs.set(address, (backoff = new ReconnectBackoff({ firstDelayMs: this.options.reconnectDelayMs })));
+        const delayMs = backoff.nextDelayMs();
         // One line per outage, not one per retry.
-        if (wasOpen) this.logger.warn(`link to gateway ${address} closed${reason ? ` (${reason})` : ''}; reconnecting`);
-        const timer = setTimeout(() => this.connect(address), this.options.reconnectDelayMs ?? 1_000);
+        if (wasOpen) {
+          this.logger.warn(
+            `link to gateway ${address} closed${reason ? ` (${reason})` : ''}; reconnecting in ${delayMs} ms, ${backoff.describe()}`,
+          );
+        }
+        const timer = setTimeout(() => this.connect(address), delayMs);
         timer.unref();
         this.retries.set(address, timer);
       } else {
+        this.backoffs.delete(address);
         this.logger.log(`gateway ${address} left`);
         this.releaseUnregistered(address);
       }
