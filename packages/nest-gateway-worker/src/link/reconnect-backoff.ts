@@ -50,10 +50,11 @@ export class ReconnectBackoff {
 
   /** How the policy reads in a log line: "backing off from 1 s up to 30 s". */
   describe(): string {
-    return `backing off from ${seconds(this.firstDelayMs)} s up to ${seconds(this.maxDelayMs)} s`;
+    return `backing off from ${duration(this.firstDelayMs)} up to ${duration(this.maxDelayMs)}`;
   }
 }
 
-function seconds(ms: number): string {
-  return String(Math.round(ms / 100) / 10);
+/** "250 ms", "1 s", "1.5 s". */
+function duration(ms: number): string {
+  return ms < 1_000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }

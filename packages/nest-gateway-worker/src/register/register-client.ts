@@ -46,8 +46,9 @@ interface RegisterPeer {
 
 /**
  * The discovery client used by gateways (to announce themselves), workers and SDK clients (to learn the
- * gateway list). It talks to every listed register independently and reconnects forever; the gateway list
- * it reports is the union of the registers' latest lists, so one register going away loses nothing.
+ * gateway list). It talks to every listed register independently and reconnects forever, after a jittered,
+ * growing delay (ReconnectBackoff); the gateway list it reports is the union of the registers' latest lists, so
+ * one register going away loses nothing.
  *
  * Events: `addresses` (string[], emitted whenever the union changes), `connected` (register name).
  */
