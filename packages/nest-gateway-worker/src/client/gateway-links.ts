@@ -5,11 +5,12 @@ import type { HostPort } from '../config/environment';
 import { Cmd } from '../protocol/command';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
-import { decodeReply, encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
+import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import { ReconnectBackoff } from '../link/reconnect-backoff';
 import { InnerLink } from '../protocol/inner-link';
 import { RegisterClient } from '../register/register-client';
-import { GatewayTimeoutError, GatewayUnavailableError, RegisterUnavailableError } from './gateway-errors';
+import { GatewayUnavailableError, RegisterUnavailableError } from './gateway-errors';
+import { RequestTracker } from './request-tracker';
 
 export interface GatewayLinksOptions {
   /** Registers to learn gateways from. */
@@ -32,13 +33,6 @@ export interface GatewayLinksOptions {
   maxFrameSize?: number;
   /** Logger context. Default "Worker" for workers, "GatewayClient" for clients. */
   logContext?: string;
-}
-
-interface PendingRequest {
-  address: string;
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 interface OpenWaiter {
@@ -69,7 +63,7 @@ let instances = 0;
  * Links to every gateway the register lists (the full mesh of GatewayWorker), used by workers and by
  * standalone GatewayClients. A link that drops is reopened while its gateway is still listed; links to
  * gateways that leave the list are kept until they close (the gateway may only have lost its register).
- * Requests (R/R commands) are multiplexed on the links with request ids, each with its own timeout.
+ * Requests (R/R commands) are multiplexed on the links with request ids (RequestTracker), each with its own timeout.
  *
  * A gateway that is not in the list (after the first list arrived) and has no open link is "not registered":
  * {@link deliver} and {@link request} send nothing and say so (false / {@link NOT_REGISTERED}) instead of
@@ -88,12 +82,11 @@ export class GatewayLinks extends EventEmitter {
   /** Gateways whose link failed since it last opened: the delays of the next attempts. */
   private readonly backoffs = new Map<string, ReconnectBackoff>();
   private readonly waiters = new Map<string, Set<OpenWaiter>>();
-  private readonly pending = new Map<number, PendingRequest>();
+  private readonly requests = new RequestTracker();
   private listed = new Set<string>();
   private listReceived = false;
   private register: RegisterClient | null = null;
   private stopped = true;
-  private nextRequestId = 0;
   /** Unique per process and per instance; a gateway replaces an older worker link with the same key. */
   readonly key: string;
 
@@ -194,21 +187,12 @@ export class GatewayLinks extends EventEmitter {
     const deadline = Date.now() + timeoutMs;
     const link = await this.whenOpen(address, deadline);
     if (!link) return NOT_REGISTERED;
-    const rid = this.nextRequestId = this.nextRequestId >= 0xffffffff ? 1 : this.nextRequestId + 1;
-    const remaining = Math.max(1, deadline - Date.now());
-    return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(rid);
-        reject(new GatewayTimeoutError(address, timeoutMs));
-      }, remaining);
-      this.pending.set(rid, { address, resolve, reject, timer });
-      const bytes = encodeFrame(frame({ ...fields, ext: encodeRequest({ ...params, rid }) }));
-      if (!link.send(bytes)) {
-        clearTimeout(timer);
-        this.pending.delete(rid);
-        reject(new GatewayUnavailableError(address, 'link closed'));
-      }
-    });
+    const rid = this.requests.nextId();
+    const reply = this.requests.wait(rid, address, Math.max(1, deadline - Date.now()), timeoutMs);
+    if (!link.send(encodeFrame(frame({ ...fields, ext: encodeRequest({ ...params, rid }) })))) {
+      this.requests.fail(rid, new GatewayUnavailableError(address, 'link closed'));
+    }
+    return reply;
   }
 
   /**
@@ -315,13 +299,13 @@ export class GatewayLinks extends EventEmitter {
       for (const r of reports) (r as UnsentReport).commandNotSent(address, why);
     });
     link.on('message', (f: GatewayFrame) => {
-      if (f.cmd === Cmd.Reply) this.onReply(f, address);
+      if (f.cmd === Cmd.Reply) this.requests.settle(f, address);
       else if (this.options.role === 'worker') this.emit('frame', f, address, link);
     });
     link.on('close', (reason: string) => {
       if (this.links.get(address) !== link) return;
       this.links.delete(address);
-      this.failRequests(address, `link closed${reason ? ` (${reason})` : ''}`);
+      this.requests.failAll(address, `link closed${reason ? ` (${reason})` : ''}`);
       if (this.stopped) return;
       if (wasOpen) this.emit('gateway', address, 'down');
       if (this.listed.has(address)) {
@@ -343,29 +327,5 @@ export class GatewayLinks extends EventEmitter {
         this.releaseUnregistered(address);
       }
     });
-  }
-
-  private onReply(f: GatewayFrame, address: string): void {
-    const request = this.pending.get(f.connectionId);
-    // A reply that arrives after its timeout, or from another gateway, has nobody waiting: drop it.
-    if (!request || request.address !== address) return;
-    this.pending.delete(f.connectionId);
-    clearTimeout(request.timer);
-    let result: unknown;
-    try {
-      result = decodeReply(f.ext, f.body);
-    } catch (err) {
-      return request.reject(err as Error);
-    }
-    request.resolve(result);
-  }
-
-  private failRequests(address: string, reason: string): void {
-    for (const [rid, request] of this.pending) {
-      if (request.address !== address) continue;
-      this.pending.delete(rid);
-      clearTimeout(request.timer);
-      request.reject(new GatewayUnavailableError(address, reason));
-    }
   }
 }
