@@ -8,8 +8,8 @@ import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder'
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import { ReconnectBackoff } from '../link/reconnect-backoff';
 import { InnerLink } from '../protocol/inner-link';
-import { RegisterClient } from '../register/register-client';
-import { GatewayUnavailableError, RegisterUnavailableError } from './gateway-errors';
+import { GatewayDirectory } from './gateway-directory';
+import { GatewayUnavailableError } from './gateway-errors';
 import { RequestTracker } from './request-tracker';
 
 export interface GatewayLinksOptions {
@@ -81,11 +81,11 @@ export class GatewayLinks extends EventEmitter {
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Gateways whose link failed since it last opened: the delays of the next attempts. */
   private readonly backoffs = new Map<string, ReconnectBackoff>();
+  /** Callers waiting for a link to a gateway to open. */
   private readonly waiters = new Map<string, Set<OpenWaiter>>();
   private readonly requests = new RequestTracker();
-  private listed = new Set<string>();
-  private listReceived = false;
-  private register: RegisterClient | null = null;
+  /** The gateways the registers list now. */
+  readonly directory: GatewayDirectory;
   private stopped = true;
   /** Unique per process and per instance; a gateway replaces an older worker link with the same key. */
   readonly key: string;
@@ -95,24 +95,19 @@ export class GatewayLinks extends EventEmitter {
     this.logContext = options.logContext ?? (options.role === 'worker' ? 'Worker' : 'GatewayClient');
     this.logger = new Logger(this.logContext);
     this.key = `${options.name}:${process.pid}-${++instances}`;
+    this.directory = new GatewayDirectory({ registers: options.registers, secret: options.secret, logContext: this.logContext });
+    this.directory.on('list', (listed) => this.listChanged(listed));
   }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.register = new RegisterClient({
-      registers: this.options.registers,
-      secret: this.options.secret,
-      subscribe: true,
-      logContext: this.logContext,
-    });
-    this.register.on('addresses', (addresses: string[]) => this.update(addresses));
-    this.register.start();
+    this.directory.start();
   }
 
   stop(): void {
     this.stopped = true;
-    this.register?.stop();
+    this.directory.stop();
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
     this.backoffs.clear();
@@ -124,21 +119,8 @@ export class GatewayLinks extends EventEmitter {
    * The gateways currently listed by the registers. Before the first list arrives it waits for it, at most
    * `timeoutMs`, then rejects with RegisterUnavailableError.
    */
-  async gateways(timeoutMs: number): Promise<string[]> {
-    if (this.listReceived) return [...this.listed];
-    if (this.stopped) throw new Error('gateway links are not started');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('list', onList);
-        reject(new RegisterUnavailableError(this.options.registers.map((r) => `${r.host}:${r.port}`), timeoutMs));
-      }, timeoutMs);
-      const onList = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.once('list', onList);
-    });
-    return [...this.listed];
+  gateways(timeoutMs: number): Promise<string[]> {
+    return this.directory.gateways(timeoutMs);
   }
 
   /** Gateways whose link is open now. */
@@ -203,11 +185,11 @@ export class GatewayLinks extends EventEmitter {
   private async whenOpen(address: string, deadline: number): Promise<InnerLink<GatewayFrame> | null> {
     const current = this.links.get(address);
     if (current?.isOpen) return current;
-    if (!this.listReceived) await this.gateways(Math.max(1, deadline - Date.now()));
+    if (!this.directory.listReceived) await this.directory.gateways(Math.max(1, deadline - Date.now()));
     const timeoutMs = Math.max(1, deadline - Date.now());
     const link = this.links.get(address);
     if (link?.isOpen) return link;
-    if (!link && !this.listed.has(address)) return null;
+    if (!link && !this.directory.has(address)) return null;
     return new Promise((resolve, reject) => {
       let set = this.waiters.get(address);
       if (!set) this.waiters.set(address, (set = new Set()));
@@ -245,21 +227,19 @@ export class GatewayLinks extends EventEmitter {
     }
   }
 
-  private update(addresses: string[]): void {
-    this.listed = new Set(addresses);
-    this.listReceived = true;
-    this.emit('list');
-    for (const address of addresses) {
+  /** A new gateway list: link the gateways that have no link (nor a retry pending); release waiters of the gone. */
+  private listChanged(listed: ReadonlySet<string>): void {
+    for (const address of listed) {
       if (!this.links.has(address) && !this.retries.has(address)) this.connect(address);
     }
     for (const address of [...this.waiters.keys()]) {
-      if (!this.listed.has(address) && !this.links.has(address)) this.releaseUnregistered(address);
+      if (!listed.has(address) && !this.links.has(address)) this.releaseUnregistered(address);
     }
   }
 
   private connect(address: string): void {
     this.retries.delete(address);
-    if (this.stopped || !this.listed.has(address)) {
+    if (this.stopped || !this.directory.has(address)) {
       this.backoffs.delete(address);
       return;
     }
@@ -308,7 +288,7 @@ export class GatewayLinks extends EventEmitter {
       this.requests.failAll(address, `link closed${reason ? ` (${reason})` : ''}`);
       if (this.stopped) return;
       if (wasOpen) this.emit('gateway', address, 'down');
-      if (this.listed.has(address)) {
+      if (this.directory.has(address)) {
         let backoff = this.backoffs.get(address);
         if (!backoff) this.backoffs.set(address, (backoff = new ReconnectBackoff({ firstDelayMs: this.options.reconnectDelayMs })));
         const delayMs = backoff.nextDelayMs();
