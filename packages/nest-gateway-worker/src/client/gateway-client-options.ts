@@ -12,7 +12,7 @@ import {
 } from '../config/option-checks';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import type { GatewayClientSettings } from './gateway-client';
-import type { GatewayLinksOptions } from './gateway-links';
+import type { GatewayLinkPoolOptions } from './gateway-link-pool';
 
 /** Per-gateway time limit of a GatewayClient command or query, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 3_000;
@@ -110,11 +110,11 @@ export function resolveGatewayClientFields(
   };
 }
 
-/** What GatewayLinks and GatewayClient take, from resolved options. */
+/** What GatewayLinkPool and GatewayClient take, from resolved options; `link` adds the hello (who the links are). */
 export function clientPartsOf(
   options: ResolvedGatewayClientOptions,
-  link: Pick<GatewayLinksOptions, 'role' | 'name'> & Partial<GatewayLinksOptions>,
-): { links: GatewayLinksOptions; settings: GatewayClientSettings } {
+  link: Pick<GatewayLinkPoolOptions, 'hello'> & Partial<GatewayLinkPoolOptions>,
+): { links: GatewayLinkPoolOptions; settings: GatewayClientSettings } {
   return {
     links: { registers: options.registers, secret: options.secret, reconnectDelayMs: options.reconnectDelayMs, ...link },
     settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },

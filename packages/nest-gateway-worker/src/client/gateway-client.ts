@@ -11,7 +11,7 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
 import { CommandNotSentError, GatewayArgumentError, GatewayPartialFailureError, type GatewayFailure } from './gateway-errors';
-import { NOT_REGISTERED, type GatewayLinks, type UnsentReport } from './gateway-links';
+import { NOT_REGISTERED, type GatewayLinkPool, type UnsentReport } from './gateway-link-pool';
 
 /** A message for a client: string → text frame; Buffer / Uint8Array → binary frame; object or array → JSON text. */
 export type ClientMessage = string | Buffer | Uint8Array | ArrayBuffer | object;
@@ -80,7 +80,7 @@ export class GatewayClient {
   readonly failures: Observable<GatewayFailure> = this.failureSubject.asObservable();
 
   constructor(
-    private readonly links: GatewayLinks,
+    private readonly links: GatewayLinkPool,
     private readonly settings: GatewayClientSettings,
     private readonly local?: LocalSessions,
   ) {}

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import type { EventEmitter } from 'node:events';
 import { isObservable } from 'rxjs';
 import { decodeClientId, encodeClientId, gatewayAddress, gatewayAddressOf } from '../protocol/client-id';
 import { encodeReplyFrame } from '../protocol/client-message';
@@ -10,7 +11,8 @@ import { encodeRequest } from '../protocol/gateway-request';
 import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient, type LocalSessions, type ClientSession } from '../client/gateway-client';
 import { clientPartsOf } from '../client/gateway-client-options';
-import { GatewayLinks } from '../client/gateway-links';
+import { workerHello } from '../client/gateway-hello';
+import { GatewayLinkPool } from '../client/gateway-link-pool';
 import { GATEWAY_TRANSPORT, type ClientEventPattern } from './client-event.decorators';
 import type { ClientEvent, ClientEventKind } from './client-event';
 import { ClientTracker } from './client-tracker';
@@ -43,7 +45,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   override transportId = GATEWAY_TRANSPORT;
   // Our own logger: the base class's protected members are not part of the API Nest 11 and 12 share.
   private readonly log = new Logger('Worker');
-  readonly links: GatewayLinks;
+  readonly links: GatewayLinkPool;
   /** The GatewayClient of this worker (what `@Inject(GatewayClient)` gives), riding {@link links}. */
   readonly client: GatewayClient;
   private readonly tracker = new ClientTracker();
@@ -69,8 +71,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
     super();
-    const { links, settings } = clientPartsOf(options, { role: 'worker', name: options.name, maxFrameSize: options.maxFrameSize });
-    this.links = new GatewayLinks(links);
+    const { links, settings } = clientPartsOf(options, { hello: workerHello(options.name), maxFrameSize: options.maxFrameSize });
+    this.links = new GatewayLinkPool(links);
     this.client = new GatewayClient(this.links, settings, this);
     this.sessionStore = options.sessionStore
       ? new SessionStoreSync({
@@ -189,7 +191,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy,
   }
 
   on(event: string, callback: Function): void {
-    this.links.on(event, callback as (...args: unknown[]) => void);
+    // Nest's Server.on takes any event name: forwarded, untyped as before, to the link pool's typed events.
+    (this.links as EventEmitter).on(event, callback as (...args: unknown[]) => void);
   }
 
   unwrap<T>(): T {
