@@ -27,6 +27,7 @@ export * from './worker/client-event.decorators';
 export * from './worker/client-param.decorators';
 export * from './worker/gateway-exception.filter';
 export * from './client/gateway-client';
+export * from './client/gateway-calls';
 export * from './client/delivery-receipt';
 export * from './client/gateway-client-options';
 export * from './client/gateway-client-pool';

@@ -11,7 +11,7 @@ import {
   type RawOptions,
 } from '../config/option-checks';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
-import type { GatewayClientSettings } from './gateway-client';
+import type { GatewayClientSettings } from './gateway-calls';
 import type { GatewayLinkPoolOptions } from './gateway-link-pool';
 
 /** Per-gateway time limit of a GatewayClient command or query, in milliseconds. */
