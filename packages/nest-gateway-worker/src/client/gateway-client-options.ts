@@ -18,7 +18,10 @@ import type { GatewayLinkPoolOptions } from './gateway-link-pool';
 export const DEFAULT_TIMEOUT_MS = 3_000;
 /** Whether a multi-gateway call rejects when one gateway fails (false: the others' results are returned). */
 export const DEFAULT_REJECT_ON_GATEWAY_FAILURE = false;
-/** Delay before reconnecting to a gateway that dropped and is still listed, in milliseconds. */
+/**
+ * Ceiling of the first delay before reconnecting to a gateway that dropped and is still listed, in milliseconds;
+ * later delays back off up to 30 s (ReconnectBackoff).
+ */
 export const DEFAULT_RECONNECT_DELAY_MS = 1_000;
 
 /**
@@ -43,7 +46,11 @@ export interface GatewayClientOptions {
    * the failure is logged and emitted on `GatewayClient.failures`.
    */
   rejectOnGatewayFailure?: boolean;
-  /** Delay before reconnecting to a gateway that dropped, in milliseconds (10 … 600 000). Default 1 000. */
+  /**
+   * Ceiling of the first delay before reconnecting to a gateway that dropped, in milliseconds (10 … 600 000):
+   * the first retry comes after half to all of it, and each failed attempt doubles the ceiling up to 30 s.
+   * Default 1 000.
+   */
   reconnectDelayMs?: number;
 }
 

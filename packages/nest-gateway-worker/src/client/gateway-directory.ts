@@ -32,11 +32,6 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
     super();
   }
 
-  /** Whether {@link start} was called and {@link stop} was not. */
-  get started(): boolean {
-    return this.register !== null;
-  }
-
   /** Whether a first list arrived (then {@link has} is an answer, not a guess). */
   get listReceived(): boolean {
     return this.received;

@@ -202,7 +202,7 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
     await expect(second).resolves.toBe('u1');
   });
 
-  it('fails the requests waiting on a link that closes, reports it down, and links the still-listed gateway again', async () => {
+  it('fails the requests waiting on a link that closes, reports it down, links the still-listed gateway again, and backs off anew next time', async () => {
     const g = await gateway();
     const worker = pool();
     await next(worker, 'gateway', (_, s) => s === 'up');
@@ -220,10 +220,18 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
     // The new link said who it is again, first thing.
     await until(() => g.received(Cmd.WorkerConnect).length === 2, 'the second hello');
     expect(g.links.map((l) => l.isOpen)).toEqual([false, true]);
-    // One line for the outage, saying when the first retry comes and how retries back off.
-    expect(logged.filter((l) => l.startsWith(`link to gateway ${g.address} closed`))).toEqual([
-      expect.stringMatching(/; reconnecting in (2\d|3\d|40) ms, backing off from 40 ms up to 30 s$/),
-    ]);
+    // One line for the outage, saying when the first retry comes (20 to 40 ms) and how retries back off.
+    const outages = () => logged.filter((l) => l.startsWith(`link to gateway ${g.address} closed`));
+    expect(outages()).toEqual([expect.stringMatching(/; reconnecting in (2\d|3\d|40) ms, backing off from 40 ms up to 30 s$/)]);
+
+    // The link opened, so the next outage starts over at the first delay (without the reset: 40 to 80 ms).
+    const upOnceMore = next(worker, 'gateway', (a, s) => a === g.address && s === 'down').then(() =>
+      next(worker, 'gateway', (a, s) => a === g.address && s === 'up'),
+    );
+    g.links[1].destroy();
+    await upOnceMore;
+    expect(outages()).toHaveLength(2);
+    expect(Number(/reconnecting in (\d+) ms/.exec(outages()[1])![1])).toBeLessThanOrEqual(40);
   });
 
   it('calls a gateway that is not listed offline: deliver resolves false and request NOT_REGISTERED, nothing sent', async () => {
