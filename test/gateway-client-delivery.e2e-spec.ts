@@ -10,7 +10,7 @@ import {
   type DeliveryReceipt,
   type GatewayFailure,
 } from 'nest-gateway-worker';
-import { GatewayClientPool, gatewayAddressOf, parseHostPort, type GatewayLinks } from 'nest-gateway-worker/internal';
+import { GatewayClientPool, gatewayAddressOf, parseHostPort, type GatewayLinkPool } from 'nest-gateway-worker/internal';
 import { Controller, Module, type DynamicModule, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createServer, type AddressInfo } from 'node:net';
@@ -69,10 +69,10 @@ describe('GatewayClient delivery semantics', () => {
   let register: { proc: RoleProcess; address: string };
   let g1: Gateway;
   let g2: Gateway;
-  let worker: { app: INestMicroservice; transport: { client: GatewayClient; links: GatewayLinks } };
+  let worker: { app: INestMicroservice; transport: { client: GatewayClient; links: GatewayLinkPool } };
   const contexts: INestApplicationContext[] = [];
   let standalone: GatewayClient;
-  let standaloneLinks: GatewayLinks;
+  let standaloneLinks: GatewayLinkPool;
   let strict: GatewayClient;
   const peers: Peer[] = [];
   const extraGateways: Gateway[] = [];

@@ -27,11 +27,16 @@ export * from './worker/client-event.decorators';
 export * from './worker/client-param.decorators';
 export * from './worker/gateway-exception.filter';
 export * from './client/gateway-client';
+export * from './client/gateway-calls';
 export * from './client/delivery-receipt';
 export * from './client/gateway-client-options';
 export * from './client/gateway-client-pool';
 export * from './client/gateway-errors';
-export * from './client/gateway-links';
+export * from './client/gateway-link-pool';
+export * from './client/gateway-directory';
+export * from './client/gateway-hello';
+export * from './client/request-tracker';
+export * from './link/reconnect-backoff';
 export * from './protocol/gateway-request';
 export * from './config/run-or-exit';
 // Connection rejection, connection statistics, session persistence

@@ -11,14 +11,17 @@ import {
   type RawOptions,
 } from '../config/option-checks';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
-import type { GatewayClientSettings } from './gateway-client';
-import type { GatewayLinksOptions } from './gateway-links';
+import type { GatewayClientSettings } from './gateway-calls';
+import type { GatewayLinkPoolOptions } from './gateway-link-pool';
 
 /** Per-gateway time limit of a GatewayClient command or query, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 3_000;
 /** Whether a multi-gateway call rejects when one gateway fails (false: the others' results are returned). */
 export const DEFAULT_REJECT_ON_GATEWAY_FAILURE = false;
-/** Delay before reconnecting to a gateway that dropped and is still listed, in milliseconds. */
+/**
+ * Ceiling of the first delay before reconnecting to a gateway that dropped and is still listed, in milliseconds;
+ * later delays back off up to 30 s (ReconnectBackoff).
+ */
 export const DEFAULT_RECONNECT_DELAY_MS = 1_000;
 
 /**
@@ -43,7 +46,11 @@ export interface GatewayClientOptions {
    * the failure is logged and emitted on `GatewayClient.failures`.
    */
   rejectOnGatewayFailure?: boolean;
-  /** Delay before reconnecting to a gateway that dropped, in milliseconds (10 … 600 000). Default 1 000. */
+  /**
+   * Ceiling of the first delay before reconnecting to a gateway that dropped, in milliseconds (10 … 600 000):
+   * the first retry comes after half to all of it, and each failed attempt doubles the ceiling up to 30 s.
+   * Default 1 000.
+   */
   reconnectDelayMs?: number;
 }
 
@@ -110,11 +117,11 @@ export function resolveGatewayClientFields(
   };
 }
 
-/** What GatewayLinks and GatewayClient take, from resolved options. */
+/** What GatewayLinkPool and GatewayClient take, from resolved options; `link` adds the hello (who the links are). */
 export function clientPartsOf(
   options: ResolvedGatewayClientOptions,
-  link: Pick<GatewayLinksOptions, 'role' | 'name'> & Partial<GatewayLinksOptions>,
-): { links: GatewayLinksOptions; settings: GatewayClientSettings } {
+  link: Pick<GatewayLinkPoolOptions, 'hello'> & Partial<GatewayLinkPoolOptions>,
+): { links: GatewayLinkPoolOptions; settings: GatewayClientSettings } {
   return {
     links: { registers: options.registers, secret: options.secret, reconnectDelayMs: options.reconnectDelayMs, ...link },
     settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },

@@ -1,31 +1,22 @@
-import { RateLimitedWarning } from '../logging/rate-limited-warning';
-import { Logger } from '@nestjs/common';
-import { Subject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { decodeClientId, gatewayAddress, type ClientAddress } from '../protocol/client-id';
 import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
 import { isSendableCloseCode } from '../protocol/close-reason';
 import { Cmd } from '../protocol/command';
 import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
 import { mergeSession } from '../protocol/session-json';
-import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { encodeFrame, frame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
-import { CommandNotSentError, GatewayArgumentError, GatewayPartialFailureError, type GatewayFailure } from './gateway-errors';
-import { NOT_REGISTERED, type GatewayLinks, type UnsentReport } from './gateway-links';
+import { GatewayCalls, type GatewayClientSettings } from './gateway-calls';
+import { GatewayArgumentError, type GatewayFailure } from './gateway-errors';
+import type { GatewayLinkPool } from './gateway-link-pool';
 
 /** A message for a client: string → text frame; Buffer / Uint8Array → binary frame; object or array → JSON text. */
 export type ClientMessage = string | Buffer | Uint8Array | ArrayBuffer | object;
 /** A uid or group id. Numbers are turned into strings, so 42 and "42" are the same id. */
 export type Id = string | number;
 export type ClientSession = Record<string, unknown>;
-
-/** Behaviour settings of a GatewayClient (see GatewayClientModuleOptions for the defaults). */
-export interface GatewayClientSettings {
-  /** Per-gateway time limit of a command or query, in milliseconds. */
-  timeoutMs: number;
-  /** Reject a multi-gateway call when any gateway fails, instead of returning the others' results. */
-  rejectOnGatewayFailure: boolean;
-}
 
 /**
  * The sessions of the clients whose handlers are running in this worker (their `@Session()` objects), so that
@@ -69,21 +60,23 @@ export interface CloseOptions extends SendOptions {
  *   {@link DeliveryReceipt} (connections reached, gateways that did not confirm).
  */
 export class GatewayClient {
-  private readonly logger = new Logger('GatewayClient');
-  private readonly failureSubject = new Subject<GatewayFailure>();
-  private readonly warnings = new Map<string, RateLimitedWarning>();
+  /** How the methods reach the gateways (one or all, fire-and-forget or request), and the failure reports. */
+  private readonly calls: GatewayCalls;
 
   /**
    * Every gateway failure of a multi-gateway call, and every fire-and-forget command lost with its link before it
    * left this process (CommandNotSentError). Also logged, at most once per gateway every 10 s.
    */
-  readonly failures: Observable<GatewayFailure> = this.failureSubject.asObservable();
+  readonly failures: Observable<GatewayFailure>;
 
   constructor(
-    private readonly links: GatewayLinks,
-    private readonly settings: GatewayClientSettings,
+    links: GatewayLinkPool,
+    settings: GatewayClientSettings,
     private readonly local?: LocalSessions,
-  ) {}
+  ) {
+    this.calls = new GatewayCalls(links, settings);
+    this.failures = this.calls.failures;
+  }
 
   // ---- sending ---------------------------------------------------------------------------------------
 
@@ -93,8 +86,8 @@ export class GatewayClient {
   sendToClient(clientId: string, message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void>;
   async sendToClient(clientId: string, message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void> {
     const fields = { cmd: Cmd.SendToOne, ...messageFields(message) };
-    if (options?.confirm) return this.confirmedCommand(clientId, fields, {});
-    await this.command('sendToClient', clientId, fields);
+    if (options?.confirm) return this.calls.confirmedCommand(clientId, fields, {});
+    await this.calls.command('sendToClient', clientId, fields);
   }
 
   /**
@@ -115,15 +108,15 @@ export class GatewayClient {
     // resolves its own part, so the exclusion needs no client-side filtering.
     const exclude = groupByGateway(excludeClientIds ?? []);
     const targets = clientIds ? groupByGateway(clientIds) : null;
-    const addresses = targets ? [...targets.keys()] : await this.gateways();
+    const addresses = targets ? [...targets.keys()] : await this.calls.gateways();
     const params = (address: string): GatewayRequest =>
       targets
         ? { connections: targets.get(address), exclude: exclude.get(address) }
         : exclude.has(address)
           ? { exclude: exclude.get(address) }
           : {};
-    if (options?.confirm) return this.confirmedFanOut('sendToAll', addresses, { cmd: Cmd.SendToAll, ...fields }, params);
-    await this.fanOut('sendToAll', addresses, (address) => this.frameBytes(Cmd.SendToAll, fields, params(address)));
+    if (options?.confirm) return this.calls.confirmedFanOut('sendToAll', addresses, { cmd: Cmd.SendToAll, ...fields }, params);
+    await this.calls.fanOut('sendToAll', addresses, (address) => this.calls.frameBytes(Cmd.SendToAll, fields, params(address)));
   }
 
   /** Sends a message to every connection bound to the uid (or to any of the uids). */
@@ -134,9 +127,9 @@ export class GatewayClient {
     const uids = idList(uid, 'uid');
     const fields = messageFields(message);
     if (uids.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
-    if (options?.confirm) return this.confirmedFanOut('sendToUid', await this.gateways(), { cmd: Cmd.SendToUid, ...fields }, () => ({ uids }));
-    const bytes = this.frameBytes(Cmd.SendToUid, fields, { uids });
-    await this.fanOut('sendToUid', await this.gateways(), () => bytes);
+    if (options?.confirm) return this.calls.confirmedFanOut('sendToUid', await this.calls.gateways(), { cmd: Cmd.SendToUid, ...fields }, () => ({ uids }));
+    const bytes = this.calls.frameBytes(Cmd.SendToUid, fields, { uids });
+    await this.calls.fanOut('sendToUid', await this.calls.gateways(), () => bytes);
   }
 
   /** Sends a message to the members of the group (or groups; a member of several gets it once), minus `excludeClientIds`. */
@@ -154,8 +147,8 @@ export class GatewayClient {
     if (groups.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
     const exclude = groupByGateway(excludeClientIds ?? []);
     const params = (address: string): GatewayRequest => (exclude.has(address) ? { groups, exclude: exclude.get(address) } : { groups });
-    if (options?.confirm) return this.confirmedFanOut('sendToGroup', await this.gateways(), { cmd: Cmd.SendToGroup, ...fields }, params);
-    await this.fanOut('sendToGroup', await this.gateways(), (address) => this.frameBytes(Cmd.SendToGroup, fields, params(address)));
+    if (options?.confirm) return this.calls.confirmedFanOut('sendToGroup', await this.calls.gateways(), { cmd: Cmd.SendToGroup, ...fields }, params);
+    await this.calls.fanOut('sendToGroup', await this.calls.gateways(), (address) => this.calls.frameBytes(Cmd.SendToGroup, fields, params(address)));
   }
 
   /**
@@ -176,8 +169,8 @@ export class GatewayClient {
     const plain = close?.code === undefined && close?.reason === undefined;
     const fields = plain ? { cmd: Cmd.Kick, ...body } : { cmd: Cmd.CloseWithReason, ...body };
     const params: GatewayRequest = plain ? {} : { code: close!.code, reason: close!.reason };
-    if (close?.confirm) return this.confirmedCommand(clientId, fields, params);
-    await this.command('closeClient', clientId, plain ? fields : { ...fields, ext: encodeRequest(params) });
+    if (close?.confirm) return this.calls.confirmedCommand(clientId, fields, params);
+    await this.calls.command('closeClient', clientId, plain ? fields : { ...fields, ext: encodeRequest(params) });
   }
 
   /** Drops a client's connection at once, discarding anything not yet sent. */
@@ -185,8 +178,8 @@ export class GatewayClient {
   destroyClient(clientId: string, options?: SendOptions & { confirm?: false }): Promise<void>;
   destroyClient(clientId: string, options?: SendOptions): Promise<DeliveryReceipt | void>;
   async destroyClient(clientId: string, options?: SendOptions): Promise<DeliveryReceipt | void> {
-    if (options?.confirm) return this.confirmedCommand(clientId, { cmd: Cmd.Destroy }, {});
-    await this.command('destroyClient', clientId, { cmd: Cmd.Destroy });
+    if (options?.confirm) return this.calls.confirmedCommand(clientId, { cmd: Cmd.Destroy }, {});
+    await this.calls.command('destroyClient', clientId, { cmd: Cmd.Destroy });
   }
 
   // ---- uids ------------------------------------------------------------------------------------------
@@ -194,7 +187,7 @@ export class GatewayClient {
   /** Binds a uid to a client (a client has one uid, a uid may have many clients). */
   async bindUid(clientId: string, uid: Id): Promise<void> {
     const text = id(uid, 'uid');
-    const online = await this.command('bindUid', clientId, { cmd: Cmd.BindUid, ext: encodeRequest({ uid: text }) });
+    const online = await this.calls.command('bindUid', clientId, { cmd: Cmd.BindUid, ext: encodeRequest({ uid: text }) });
     // In a worker with a session store: the uid's stored session is merged in before bindUid resolves.
     if (online && this.local?.uidBound) await this.local.uidBound(clientId, text);
   }
@@ -202,7 +195,7 @@ export class GatewayClient {
   /** Removes the client's uid binding (`uid` is accepted for PHP compatibility and not checked). */
   async unbindUid(clientId: string, uid?: Id): Promise<void> {
     void uid;
-    await this.command('unbindUid', clientId, { cmd: Cmd.UnbindUid });
+    await this.calls.command('unbindUid', clientId, { cmd: Cmd.UnbindUid });
   }
 
   async isUidOnline(uid: Id): Promise<boolean> {
@@ -217,7 +210,7 @@ export class GatewayClient {
 
   /** The client_ids bound to a uid, on every gateway. */
   async getClientIdByUid(uid: Id): Promise<string[]> {
-    const parts = await this.query<string[]>('getClientIdByUid', Cmd.GetClientIdByUid, { uid: id(uid, 'uid') });
+    const parts = await this.calls.query<string[]>('getClientIdByUid', Cmd.GetClientIdByUid, { uid: id(uid, 'uid') });
     return parts.flat();
   }
 
@@ -226,7 +219,7 @@ export class GatewayClient {
     const list = idList(uids, 'uid');
     const out: Record<string, string[]> = Object.fromEntries(list.map((u) => [u, [] as string[]]));
     if (list.length === 0) return out;
-    for (const part of await this.query<Record<string, string[]>>('batchGetClientIdByUid', Cmd.BatchGetClientIdByUid, { uids: list })) {
+    for (const part of await this.calls.query<Record<string, string[]>>('batchGetClientIdByUid', Cmd.BatchGetClientIdByUid, { uids: list })) {
       for (const [uid, ids] of Object.entries(part)) (out[uid] ??= []).push(...ids);
     }
     return out;
@@ -234,12 +227,12 @@ export class GatewayClient {
 
   /** The uid bound to a client, or null. */
   async getUidByClientId(clientId: string): Promise<string | null> {
-    return (await this.request(clientId, Cmd.Select, { select: 'uid' }, null)) as string | null;
+    return (await this.calls.request(clientId, Cmd.Select, { select: 'uid' }, null)) as string | null;
   }
 
   /** Every bound uid (each once). */
   async getAllUidList(): Promise<string[]> {
-    return union(await this.query<string[]>('getAllUidList', Cmd.Select, { select: 'uids' }));
+    return union(await this.calls.query<string[]>('getAllUidList', Cmd.Select, { select: 'uids' }));
   }
 
   async getAllUidCount(): Promise<number> {
@@ -250,7 +243,7 @@ export class GatewayClient {
   async getUidListByGroup(group: Id | Id[]): Promise<string[]> {
     const groups = idList(group, 'group');
     if (groups.length === 0) return [];
-    return union(await this.query<string[]>('getUidListByGroup', Cmd.Select, { select: 'uids', groups }));
+    return union(await this.calls.query<string[]>('getUidListByGroup', Cmd.Select, { select: 'uids', groups }));
   }
 
   async getUidCountByGroup(group: Id): Promise<number> {
@@ -260,47 +253,47 @@ export class GatewayClient {
   // ---- groups ----------------------------------------------------------------------------------------
 
   async joinGroup(clientId: string, group: Id): Promise<void> {
-    await this.command('joinGroup', clientId, { cmd: Cmd.JoinGroup, ext: encodeRequest({ group: id(group, 'group') }) });
+    await this.calls.command('joinGroup', clientId, { cmd: Cmd.JoinGroup, ext: encodeRequest({ group: id(group, 'group') }) });
   }
 
   async leaveGroup(clientId: string, group: Id): Promise<void> {
-    await this.command('leaveGroup', clientId, { cmd: Cmd.LeaveGroup, ext: encodeRequest({ group: id(group, 'group') }) });
+    await this.calls.command('leaveGroup', clientId, { cmd: Cmd.LeaveGroup, ext: encodeRequest({ group: id(group, 'group') }) });
   }
 
   /** Dissolves a group on every gateway: its members stay online, outside the group. */
   async ungroup(group: Id): Promise<void> {
     const ext = encodeRequest({ group: id(group, 'group') });
     const bytes = encodeFrame(frame({ cmd: Cmd.Ungroup, ext }));
-    await this.fanOut('ungroup', await this.gateways(), () => bytes);
+    await this.calls.fanOut('ungroup', await this.calls.gateways(), () => bytes);
   }
 
   /** Every group with at least one member. */
   async getAllGroupIdList(): Promise<string[]> {
-    return union(await this.query<string[]>('getAllGroupIdList', Cmd.GetGroupIdList, {}));
+    return union(await this.calls.query<string[]>('getAllGroupIdList', Cmd.GetGroupIdList, {}));
   }
 
   /** The client_ids of the members of a group (or groups, each client once). */
   async getClientIdListByGroup(group: Id | Id[]): Promise<string[]> {
     const groups = idList(group, 'group');
     if (groups.length === 0) return [];
-    return (await this.query<string[]>('getClientIdListByGroup', Cmd.Select, { select: 'clientIds', groups })).flat();
+    return (await this.calls.query<string[]>('getClientIdListByGroup', Cmd.Select, { select: 'clientIds', groups })).flat();
   }
 
   async getClientCountByGroup(group: Id): Promise<number> {
-    return sum(await this.query<number>('getClientCountByGroup', Cmd.GetClientCountByGroup, { group: id(group, 'group') }));
+    return sum(await this.calls.query<number>('getClientCountByGroup', Cmd.GetClientCountByGroup, { group: id(group, 'group') }));
   }
 
   /** `{group: member count}`, one key per group asked for. */
   async batchGetClientIdCountByGroup(groups: Id[]): Promise<Record<string, number>> {
     const list = idList(groups, 'group');
     if (list.length === 0) return {};
-    return sumMaps(list, await this.query<Record<string, number>>('batchGetClientIdCountByGroup', Cmd.BatchGetClientCountByGroup, { groups: list }));
+    return sumMaps(list, await this.calls.query<Record<string, number>>('batchGetClientIdCountByGroup', Cmd.BatchGetClientCountByGroup, { groups: list }));
   }
 
   /** `{group: client_ids}` for every group. */
   async getAllGroupClientIdList(): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    for (const part of await this.query<Record<string, string[]>>('getAllGroupClientIdList', Cmd.Select, { select: 'groupClientIds' })) {
+    for (const part of await this.calls.query<Record<string, string[]>>('getAllGroupClientIdList', Cmd.Select, { select: 'groupClientIds' })) {
       for (const [group, ids] of Object.entries(part)) (out[group] ??= []).push(...ids);
     }
     return out;
@@ -308,13 +301,13 @@ export class GatewayClient {
 
   /** `{group: member count}` for every group. */
   async getAllGroupClientIdCount(): Promise<Record<string, number>> {
-    return sumMaps([], await this.query<Record<string, number>>('getAllGroupClientIdCount', Cmd.BatchGetClientCountByGroup, {}));
+    return sumMaps([], await this.calls.query<Record<string, number>>('getAllGroupClientIdCount', Cmd.BatchGetClientCountByGroup, {}));
   }
 
   /** `{group: uids}` for every group (each uid once per group). */
   async getAllGroupUidList(): Promise<Record<string, string[]>> {
     const sets = new Map<string, Set<string>>();
-    for (const part of await this.query<Record<string, string[]>>('getAllGroupUidList', Cmd.Select, { select: 'groupUids' })) {
+    for (const part of await this.calls.query<Record<string, string[]>>('getAllGroupUidList', Cmd.Select, { select: 'groupUids' })) {
       for (const [group, uids] of Object.entries(part)) {
         let set = sets.get(group);
         if (!set) sets.set(group, (set = new Set()));
@@ -343,7 +336,7 @@ export class GatewayClient {
       for (const key of Object.keys(active)) delete active[key];
       Object.assign(active, session ?? {});
     }
-    const online = await this.command('setSession', clientId, { cmd: Cmd.SetSession, ext: Buffer.from(JSON.stringify(session)) });
+    const online = await this.calls.command('setSession', clientId, { cmd: Cmd.SetSession, ext: Buffer.from(JSON.stringify(session)) });
     if (online) this.local?.sessionWritten?.(clientId);
   }
 
@@ -356,24 +349,24 @@ export class GatewayClient {
     if (session === null) throw new GatewayArgumentError('updateSession needs an object');
     const active = this.local?.activeSession(clientId);
     if (active) Object.assign(active, mergeSession(active, session));
-    const online = await this.command('updateSession', clientId, { cmd: Cmd.UpdateSession, ext: Buffer.from(JSON.stringify(session)) });
+    const online = await this.calls.command('updateSession', clientId, { cmd: Cmd.UpdateSession, ext: Buffer.from(JSON.stringify(session)) });
     if (online) this.local?.sessionWritten?.(clientId);
   }
 
   /** A client's session (`{}` if it has none), or null when the client is not online. */
   async getSession(clientId: string): Promise<ClientSession | null> {
-    return (await this.request(clientId, Cmd.GetSessionByClientId, {}, null)) as ClientSession | null;
+    return (await this.calls.request(clientId, Cmd.GetSessionByClientId, {}, null)) as ClientSession | null;
   }
 
   /** `{client_id: session}` of every client, or of a group's members. */
   async getAllClientSessions(group?: Id | null): Promise<Record<string, ClientSession>> {
     if (group !== undefined && group !== null && group !== '') return this.getClientSessionsByGroup(group);
-    return this.mergeSessions(await this.query<Record<string, ClientSession>>('getAllClientSessions', Cmd.GetAllClientSessions, {}));
+    return this.mergeSessions(await this.calls.query<Record<string, ClientSession>>('getAllClientSessions', Cmd.GetAllClientSessions, {}));
   }
 
   /** `{client_id: session}` of a group's members. */
   async getClientSessionsByGroup(group: Id): Promise<Record<string, ClientSession>> {
-    const parts = await this.query<Record<string, ClientSession>>('getClientSessionsByGroup', Cmd.GetClientSessionsByGroup, {
+    const parts = await this.calls.query<Record<string, ClientSession>>('getClientSessionsByGroup', Cmd.GetClientSessionsByGroup, {
       group: id(group, 'group'),
     });
     return this.mergeSessions(parts);
@@ -382,24 +375,24 @@ export class GatewayClient {
   // ---- clients ---------------------------------------------------------------------------------------
 
   async isOnline(clientId: string): Promise<boolean> {
-    return (await this.request(clientId, Cmd.IsOnline, {}, false)) === true;
+    return (await this.calls.request(clientId, Cmd.IsOnline, {}, false)) === true;
   }
 
   /** Number of online clients on every gateway. */
   async getAllClientCount(): Promise<number> {
-    return sum(await this.query<number>('getAllClientCount', Cmd.GetClientCountByGroup, {}));
+    return sum(await this.calls.query<number>('getAllClientCount', Cmd.GetClientCountByGroup, {}));
   }
 
   /** Every online client_id. */
   async getAllClientIdList(): Promise<string[]> {
-    return (await this.query<string[]>('getAllClientIdList', Cmd.Select, { select: 'clientIds' })).flat();
+    return (await this.calls.query<string[]>('getAllClientIdList', Cmd.Select, { select: 'clientIds' })).flat();
   }
 
   // ---- statistics ------------------------------------------------------------------------------------
 
   /** A client's connection statistics (connected at, messages in and out, listener, uid, groups), or null when offline. */
   async getClientInfo(clientId: string): Promise<ClientInfo | null> {
-    return (await this.request(clientId, Cmd.GetClientInfo, {}, null)) as ClientInfo | null;
+    return (await this.calls.request(clientId, Cmd.GetClientInfo, {}, null)) as ClientInfo | null;
   }
 
   /**
@@ -407,111 +400,10 @@ export class GatewayClient {
    * answered; a gateway that fails is left out and reported like any multi-gateway call.
    */
   async getGatewayStats(): Promise<GatewayStats[]> {
-    return this.query<GatewayStats>('getGatewayStats', Cmd.GetGatewayStats, {});
+    return this.calls.query<GatewayStats>('getGatewayStats', Cmd.GetGatewayStats, {});
   }
 
-  // ---- plumbing --------------------------------------------------------------------------------------
-
-  private gateways(): Promise<string[]> {
-    return this.links.gateways(this.settings.timeoutMs);
-  }
-
-  /**
-   * A fire-and-forget command to the gateway that holds the client. Resolves true once queued on its link, false
-   * when that gateway is not registered (the client is offline; nothing sent). A command the link loses before
-   * it left this process is reported on `failures`.
-   */
-  private async command(operation: string, clientId: string, fields: Partial<GatewayFrame> & { cmd: Cmd }): Promise<boolean> {
-    const target = decodeClientId(clientId);
-    const bytes = encodeFrame(frame({ ...fields, connectionId: target.connectionId }));
-    return this.links.deliver(gatewayAddress(target), bytes, this.settings.timeoutMs, new LostCommand(this.commandNotSent, operation, clientId));
-  }
-
-  /** A confirmed command to the gateway that holds the client: its receipt; an offline client's is 0. */
-  private async confirmedCommand(clientId: string, fields: Partial<GatewayFrame> & { cmd: Cmd }, params: GatewayRequest): Promise<DeliveryReceipt> {
-    const target = decodeClientId(clientId);
-    const result = await this.links.request(gatewayAddress(target), { ...fields, connectionId: target.connectionId }, params, this.settings.timeoutMs);
-    return { delivered: result === NOT_REGISTERED ? 0 : deliveredCount(result), failedGateways: [] };
-  }
-
-  /**
-   * A request to the gateway that holds the client; `offline` when that gateway is not registered (a stored id
-   * of a gateway that went away: the client cannot be online).
-   */
-  private async request(clientId: string, cmd: Cmd, params: GatewayRequest, offline: unknown): Promise<unknown> {
-    const target = decodeClientId(clientId);
-    const result = await this.links.request(gatewayAddress(target), { cmd, connectionId: target.connectionId }, params, this.settings.timeoutMs);
-    return result === NOT_REGISTERED ? offline : result;
-  }
-
-  private frameBytes(cmd: Cmd, message: { flag: number; body: Buffer }, params: GatewayRequest): Buffer {
-    return encodeFrame(frame({ cmd, ...message, ext: encodeRequest(params) }));
-  }
-
-  /** Writes a command to each gateway concurrently; failures are reported, the rest still delivered. */
-  private async fanOut(operation: string, addresses: string[], bytesFor: (address: string) => Buffer): Promise<void> {
-    const lost = new LostCommand(this.commandNotSent, operation);
-    const outcomes = await Promise.allSettled(
-      addresses.map((address) => this.links.deliver(address, bytesFor(address), this.settings.timeoutMs, lost)),
-    );
-    this.report(operation, addresses, outcomes);
-  }
-
-  /** A confirmed command to each gateway concurrently: the connections reached, and the gateways that did not confirm. */
-  private async confirmedFanOut(
-    operation: string,
-    addresses: string[],
-    fields: Partial<GatewayFrame> & { cmd: Cmd },
-    paramsFor: (address: string) => GatewayRequest,
-  ): Promise<DeliveryReceipt> {
-    const outcomes = await Promise.allSettled(
-      addresses.map((address) => this.links.request(address, fields, paramsFor(address), this.settings.timeoutMs)),
-    );
-    const failedGateways = this.report(operation, addresses, outcomes);
-    let delivered = 0;
-    for (const o of outcomes) if (o.status === 'fulfilled' && o.value !== NOT_REGISTERED) delivered += deliveredCount(o.value);
-    return { delivered, failedGateways };
-  }
-
-  /** Asks every gateway concurrently; resolves with the answers of those that answered in time. */
-  private async query<T>(operation: string, cmd: Cmd, params: GatewayRequest): Promise<T[]> {
-    const addresses = await this.gateways();
-    const outcomes = await Promise.allSettled(
-      addresses.map((address) => this.links.request(address, { cmd }, params, this.settings.timeoutMs)),
-    );
-    this.report(operation, addresses, outcomes);
-    // A gateway that left the list during the call has no clients to report.
-    return outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value !== NOT_REGISTERED ? [o.value as T] : []));
-  }
-
-  /** A fire-and-forget command lost with its link (it never left this process): reported, never retried. */
-  private readonly commandNotSent: LostCommandSink = (operation, gatewayAddress, reason, clientId) => {
-    const failure: GatewayFailure = { operation, gatewayAddress, error: new CommandNotSentError(gatewayAddress, reason) };
-    if (clientId !== undefined) failure.clientId = clientId;
-    this.failureSubject.next(failure);
-    this.warnFailure(failure);
-  };
-
-  /** Reports the gateways that failed (failures, log); rejects when `rejectOnGatewayFailure`; returns them. */
-  private report(operation: string, addresses: string[], outcomes: PromiseSettledResult<unknown>[]): GatewayFailure[] {
-    const failures: GatewayFailure[] = [];
-    outcomes.forEach((o, i) => {
-      if (o.status === 'fulfilled') return;
-      const failure = { operation, gatewayAddress: addresses[i], error: o.reason as Error };
-      failures.push(failure);
-      this.failureSubject.next(failure);
-      this.warnFailure(failure);
-    });
-    if (failures.length > 0 && this.settings.rejectOnGatewayFailure) throw new GatewayPartialFailureError(operation, failures);
-    return failures;
-  }
-
-  /** One log line per gateway every 10 s at most: a dead gateway under load must not flood the log. */
-  private warnFailure(f: GatewayFailure): void {
-    let warning = this.warnings.get(f.gatewayAddress);
-    if (!warning) this.warnings.set(f.gatewayAddress, (warning = new RateLimitedWarning(this.logger, (n) => `${n} more failure(s) of this gateway since the last warning`)));
-    warning.warn(`${f.operation}: gateway ${f.gatewayAddress} skipped: ${f.error.message}`);
-  }
+  // ---- sessions of running handlers --------------------------------------------------------------------
 
   /** Merges per-gateway session maps; a client whose handler is running here gets its live session. */
   private mergeSessions(parts: Record<string, ClientSession>[]): Record<string, ClientSession> {
@@ -521,29 +413,6 @@ export class GatewayClient {
     }
     return out;
   }
-}
-
-/**
- * The report of one fire-and-forget command (or one fan-out: the same report for each gateway), kept by the link
- * until the bytes left this process.
- */
-class LostCommand implements UnsentReport {
-  constructor(
-    private readonly sink: LostCommandSink,
-    private readonly operation: string,
-    private readonly clientId?: string,
-  ) {}
-
-  commandNotSent(gatewayAddress: string, reason: string): void {
-    this.sink(this.operation, gatewayAddress, reason, this.clientId);
-  }
-}
-
-type LostCommandSink = (operation: string, gatewayAddress: string, reason: string, clientId?: string) => void;
-
-/** The count a gateway answers a confirmed command with. */
-function deliveredCount(result: unknown): number {
-  return typeof result === 'number' && Number.isInteger(result) && result >= 0 ? result : 0;
 }
 
 function messageFields(message: ClientMessage): { flag: number; body: Buffer } {

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import type { HostPort } from '../config/environment';
+import { ReconnectBackoff } from '../link/reconnect-backoff';
 import { InnerLink } from '../protocol/inner-link';
 import {
   LineDecoder,
@@ -19,7 +20,10 @@ export interface RegisterClientOptions {
   announce?: string;
   /** Workers and SDK clients: subscribe to the gateway list ('addresses' events). */
   subscribe?: boolean;
-  /** Delay before reconnecting to a register, in milliseconds. Default 1 000. */
+  /**
+   * Ceiling of the first delay before reconnecting to a register, in milliseconds; later ones back off (see
+   * ReconnectBackoff). Default 1 000.
+   */
   reconnectDelayMs?: number;
   /** Keep-alive period, in milliseconds. Default 25 000. */
   pingIntervalMs?: number;
@@ -34,14 +38,17 @@ interface RegisterPeer {
   /** The last list this register sent; kept while it is unreachable (running traffic must not stop). */
   addresses: string[] | null;
   retry: NodeJS.Timeout | null;
+  /** Delays between attempts while this register is unreachable; reset when a link to it opens. */
+  backoff: ReconnectBackoff;
   /** Whether the current outage was already logged (one line per outage, not one per retry). */
   outageLogged: boolean;
 }
 
 /**
  * The discovery client used by gateways (to announce themselves), workers and SDK clients (to learn the
- * gateway list). It talks to every listed register independently and reconnects forever; the gateway list
- * it reports is the union of the registers' latest lists, so one register going away loses nothing.
+ * gateway list). It talks to every listed register independently and reconnects forever, after a jittered,
+ * growing delay (ReconnectBackoff); the gateway list it reports is the union of the registers' latest lists, so
+ * one register going away loses nothing.
  *
  * Events: `addresses` (string[], emitted whenever the union changes), `connected` (register name).
  */
@@ -61,6 +68,7 @@ export class RegisterClient extends EventEmitter {
       link: null,
       addresses: null,
       retry: null,
+      backoff: new ReconnectBackoff({ firstDelayMs: options.reconnectDelayMs }),
       outageLogged: false,
     }));
   }
@@ -101,6 +109,7 @@ export class RegisterClient extends EventEmitter {
     peer.link = link;
     link.on('open', () => {
       peer.outageLogged = false;
+      peer.backoff.reset();
       this.logger.log(`connected to register ${peer.name}`);
       if (this.options.announce) {
         link.send(encodeRegisterMessage({ event: 'gateway_connect', address: this.options.announce }));
@@ -124,12 +133,15 @@ export class RegisterClient extends EventEmitter {
       if (peer.link !== link) return;
       peer.link = null;
       if (this.stopped) return;
+      const delayMs = peer.backoff.nextDelayMs();
       if (!peer.outageLogged) {
         // One line per outage, not one per retry.
-        this.logger.warn(`register ${peer.name} unreachable${reason ? ` (${reason})` : ''}; retrying every ${(this.options.reconnectDelayMs ?? 1_000) / 1000} s`);
+        this.logger.warn(
+          `register ${peer.name} unreachable${reason ? ` (${reason})` : ''}; retrying in ${delayMs} ms, ${peer.backoff.describe()}`,
+        );
         peer.outageLogged = true;
       }
-      peer.retry = setTimeout(() => this.connect(peer), this.options.reconnectDelayMs ?? 1_000);
+      peer.retry = setTimeout(() => this.connect(peer), delayMs);
       peer.retry.unref();
     });
   }

@@ -1,11 +1,13 @@
 import { Logger } from '@nestjs/common';
+import type { EventEmitter } from 'node:events';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { Cmd } from '../protocol/command';
 import type { GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient } from '../client/gateway-client';
 import { clientPartsOf } from '../client/gateway-client-options';
-import { GatewayLinks } from '../client/gateway-links';
+import { workerHello } from '../client/gateway-hello';
+import { GatewayLinkPool } from '../client/gateway-link-pool';
 import { GATEWAY_TRANSPORT } from './client-event.decorators';
 import { EventRunner } from './event-runner';
 import { HandlerRoutes } from './handler-routes';
@@ -27,7 +29,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   override transportId = GATEWAY_TRANSPORT;
   // Our own logger: the base class's protected members are not part of the API Nest 11 and 12 share.
   private readonly log = new Logger('Worker');
-  readonly links: GatewayLinks;
+  readonly links: GatewayLinkPool;
   /** The GatewayClient of this worker (what `@Inject(GatewayClient)` gives), riding {@link links}. */
   readonly client: GatewayClient;
   private readonly runner: EventRunner;
@@ -36,8 +38,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
     super();
-    const { links, settings } = clientPartsOf(options, { role: 'worker', name: options.name, maxFrameSize: options.maxFrameSize });
-    this.links = new GatewayLinks(links);
+    const { links, settings } = clientPartsOf(options, { hello: workerHello(options.name), maxFrameSize: options.maxFrameSize });
+    this.links = new GatewayLinkPool(links);
     const sessions = new SessionWriteBack(this.links);
     this.client = new GatewayClient(this.links, settings, sessions);
     if (options.sessionStore) {
@@ -89,7 +91,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   }
 
   on(event: string, callback: Function): void {
-    this.links.on(event, callback as (...args: unknown[]) => void);
+    // The pool's events are typed; Nest's on() takes any name, so it passes through untyped.
+    (this.links as EventEmitter).on(event, callback as (...args: unknown[]) => void);
   }
 
   unwrap<T>(): T {

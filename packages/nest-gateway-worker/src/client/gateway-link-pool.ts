@@ -2,39 +2,42 @@ import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import type { HostPort } from '../config/environment';
+import { ReconnectBackoff } from '../link/reconnect-backoff';
 import { Cmd } from '../protocol/command';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
-import { decodeReply, encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
+import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import { InnerLink } from '../protocol/inner-link';
-import { RegisterClient } from '../register/register-client';
-import { GatewayTimeoutError, GatewayUnavailableError, RegisterUnavailableError } from './gateway-errors';
+import { GatewayDirectory } from './gateway-directory';
+import { GatewayUnavailableError } from './gateway-errors';
+import type { GatewayHello } from './gateway-hello';
+import { RequestTracker } from './request-tracker';
 
-export interface GatewayLinksOptions {
+export interface GatewayLinkPoolOptions {
   /** Registers to learn gateways from. */
   registers: HostPort[];
   /** Shared secret of the inner links; null = plaintext. */
   secret: Buffer | null;
+  /** Who the links say they are (a worker or an SDK client): see workerHello / sdkClientHello. */
+  hello: GatewayHello;
   /**
-   * 'worker': the links identify with WorkerConnect and receive client events (`frame` events);
-   * 'client': an SDK client's links (GatewayClientConnect), used only for commands and requests.
+   * Ceiling of the first delay before reconnecting to a gateway that is still listed, in milliseconds; later ones
+   * back off (see ReconnectBackoff). Default 1 000.
    */
-  role: 'worker' | 'client';
-  /** First part of the link key ("name:pid-n"). */
-  name: string;
-  /** Delay before reconnecting to a gateway that is still listed, in milliseconds. Default 1 000. */
   reconnectDelayMs?: number;
   /** Largest inner frame accepted from a gateway, in bytes. Default 10 MiB. */
   maxFrameSize?: number;
-  /** Logger context. Default "Worker" for workers, "GatewayClient" for clients. */
-  logContext?: string;
 }
 
-interface PendingRequest {
-  address: string;
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+export interface GatewayLinkPoolEvents {
+  /**
+   * Every frame from a gateway but replies (those settle requests): client events, WorkerDrained, pings. With the
+   * link it came on: a worker acknowledges an event on that link, never on a newer link to the same gateway
+   * (sequence numbers are per link). An SDK client's pool has no listener: its gateways send it only replies.
+   */
+  frame: [frame: GatewayFrame, address: string, link: InnerLink<GatewayFrame>];
+  /** A link to the gateway opened ('up'), or a link that had opened closed ('down'). */
+  gateway: [address: string, state: 'up' | 'down'];
 }
 
 interface OpenWaiter {
@@ -45,7 +48,7 @@ interface OpenWaiter {
 }
 
 /**
- * What {@link GatewayLinks.request} resolves with when the gateway is not registered and no link to it is open:
+ * What {@link GatewayLinkPool.request} resolves with when the gateway is not registered and no link to it is open:
  * there is nobody to ask, so its clients are offline (a stored client_id of a gateway that was restarted or
  * removed). Nothing was sent.
  */
@@ -59,63 +62,55 @@ export interface UnsentReport {
   commandNotSent(gatewayAddress: string, reason: string): void;
 }
 
-let instances = 0;
-
 /**
- * Links to every gateway the register lists (the full mesh of GatewayWorker), used by workers and by
- * standalone GatewayClients. A link that drops is reopened while its gateway is still listed; links to
- * gateways that leave the list are kept until they close (the gateway may only have lost its register).
- * Requests (R/R commands) are multiplexed on the links with request ids, each with its own timeout.
+ * One link to every gateway the registers list (the full mesh of GatewayWorker), for a worker or a standalone
+ * GatewayClient; which one is only the {@link GatewayHello} passed in. A link that drops is reopened while its
+ * gateway is still listed, after a jittered, growing delay (ReconnectBackoff; reset when a link opens); links to
+ * gateways that leave the list are kept until they close (the gateway may only have lost its register). Requests
+ * (R/R commands) are multiplexed on the links with request ids (RequestTracker), each with its own timeout.
  *
- * A gateway that is not in the list (after the first list arrived) and has no open link is "not registered":
- * {@link deliver} and {@link request} send nothing and say so (false / {@link NOT_REGISTERED}) instead of
- * failing, so that a stored client_id of a gateway that went away reads as an offline client. A gateway that is
- * listed but whose link is down or connecting is waited for (within the timeout), then GatewayUnavailableError.
- *
- * Events: `frame` (GatewayFrame, gateway address, the InnerLink it came on) for everything but replies,
- * `gateway` (address, 'up' | 'down'). The link identifies one connection: a worker acknowledges an event on the
- * link it came on, never on a newer link to the same gateway (sequence numbers are per link).
+ * A gateway that is not in the list (after the first list arrived) and has no link is "not registered":
+ * {@link deliver} and {@link request} send nothing and say so (false / {@link NOT_REGISTERED}) instead of failing,
+ * so that a stored client_id of a gateway that went away reads as an offline client. A gateway that is listed but
+ * whose link is down or connecting is waited for (within the timeout), then GatewayUnavailableError.
  */
-export class GatewayLinks extends EventEmitter {
+export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
   private readonly logger: Logger;
-  private readonly logContext: string;
+  /** The gateways the registers list now. */
+  readonly directory: GatewayDirectory;
+  private readonly requests = new RequestTracker();
   private readonly links = new Map<string, InnerLink<GatewayFrame>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Gateways whose link failed since it last opened: the delays of the next attempts. */
+  private readonly backoffs = new Map<string, ReconnectBackoff>();
+  /** Callers waiting for a link to a gateway to open. */
   private readonly waiters = new Map<string, Set<OpenWaiter>>();
-  private readonly pending = new Map<number, PendingRequest>();
-  private listed = new Set<string>();
-  private listReceived = false;
-  private register: RegisterClient | null = null;
   private stopped = true;
-  private nextRequestId = 0;
-  /** Unique per process and per instance; a gateway replaces an older worker link with the same key. */
-  readonly key: string;
 
-  constructor(private readonly options: GatewayLinksOptions) {
+  constructor(private readonly options: GatewayLinkPoolOptions) {
     super();
-    this.logContext = options.logContext ?? (options.role === 'worker' ? 'Worker' : 'GatewayClient');
-    this.logger = new Logger(this.logContext);
-    this.key = `${options.name}:${process.pid}-${++instances}`;
+    this.logger = new Logger(options.hello.logContext);
+    this.directory = new GatewayDirectory({ registers: options.registers, secret: options.secret, logContext: options.hello.logContext });
+    this.directory.on('list', (listed) => this.listChanged(listed));
+  }
+
+  /** The key the links identify with (a worker's key: "name:pid-n"). */
+  get key(): string {
+    return this.options.hello.key;
   }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.register = new RegisterClient({
-      registers: this.options.registers,
-      secret: this.options.secret,
-      subscribe: true,
-      logContext: this.logContext,
-    });
-    this.register.on('addresses', (addresses: string[]) => this.update(addresses));
-    this.register.start();
+    this.directory.start();
   }
 
   stop(): void {
     this.stopped = true;
-    this.register?.stop();
+    this.directory.stop();
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
+    this.backoffs.clear();
     for (const address of [...this.waiters.keys()]) this.rejectWaiters(address, 'client stopped');
     for (const link of this.links.values()) link.end();
   }
@@ -124,21 +119,8 @@ export class GatewayLinks extends EventEmitter {
    * The gateways currently listed by the registers. Before the first list arrives it waits for it, at most
    * `timeoutMs`, then rejects with RegisterUnavailableError.
    */
-  async gateways(timeoutMs: number): Promise<string[]> {
-    if (this.listReceived) return [...this.listed];
-    if (this.stopped) throw new Error('gateway links are not started');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('list', onList);
-        reject(new RegisterUnavailableError(this.options.registers.map((r) => `${r.host}:${r.port}`), timeoutMs));
-      }, timeoutMs);
-      const onList = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.once('list', onList);
-    });
-    return [...this.listed];
+  gateways(timeoutMs: number): Promise<string[]> {
+    return this.directory.gateways(timeoutMs);
   }
 
   /** Gateways whose link is open now. */
@@ -187,21 +169,12 @@ export class GatewayLinks extends EventEmitter {
     const deadline = Date.now() + timeoutMs;
     const link = await this.whenOpen(address, deadline);
     if (!link) return NOT_REGISTERED;
-    const rid = this.nextRequestId = this.nextRequestId >= 0xffffffff ? 1 : this.nextRequestId + 1;
-    const remaining = Math.max(1, deadline - Date.now());
-    return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(rid);
-        reject(new GatewayTimeoutError(address, timeoutMs));
-      }, remaining);
-      this.pending.set(rid, { address, resolve, reject, timer });
-      const bytes = encodeFrame(frame({ ...fields, ext: encodeRequest({ ...params, rid }) }));
-      if (!link.send(bytes)) {
-        clearTimeout(timer);
-        this.pending.delete(rid);
-        reject(new GatewayUnavailableError(address, 'link closed'));
-      }
-    });
+    const rid = this.requests.nextId();
+    const reply = this.requests.wait(rid, address, Math.max(1, deadline - Date.now()), timeoutMs);
+    if (!link.send(encodeFrame(frame({ ...fields, ext: encodeRequest({ ...params, rid }) })))) {
+      this.requests.fail(rid, new GatewayUnavailableError(address, 'link closed'));
+    }
+    return reply;
   }
 
   /**
@@ -212,11 +185,11 @@ export class GatewayLinks extends EventEmitter {
   private async whenOpen(address: string, deadline: number): Promise<InnerLink<GatewayFrame> | null> {
     const current = this.links.get(address);
     if (current?.isOpen) return current;
-    if (!this.listReceived) await this.gateways(Math.max(1, deadline - Date.now()));
+    if (!this.directory.listReceived) await this.directory.gateways(Math.max(1, deadline - Date.now()));
     const timeoutMs = Math.max(1, deadline - Date.now());
     const link = this.links.get(address);
     if (link?.isOpen) return link;
-    if (!link && !this.listed.has(address)) return null;
+    if (!link && !this.directory.has(address)) return null;
     return new Promise((resolve, reject) => {
       let set = this.waiters.get(address);
       if (!set) this.waiters.set(address, (set = new Set()));
@@ -254,23 +227,24 @@ export class GatewayLinks extends EventEmitter {
     }
   }
 
-  private update(addresses: string[]): void {
-    this.listed = new Set(addresses);
-    this.listReceived = true;
-    this.emit('list');
-    for (const address of addresses) {
+  /** A new gateway list: link the gateways that have no link (nor a retry pending); release waiters of the gone. */
+  private listChanged(listed: ReadonlySet<string>): void {
+    for (const address of listed) {
       if (!this.links.has(address) && !this.retries.has(address)) this.connect(address);
     }
     for (const address of [...this.waiters.keys()]) {
-      if (!this.listed.has(address) && !this.links.has(address)) this.releaseUnregistered(address);
+      if (!listed.has(address) && !this.links.has(address)) this.releaseUnregistered(address);
     }
   }
 
   private connect(address: string): void {
     this.retries.delete(address);
-    if (this.stopped || !this.listed.has(address)) return;
-    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-    const socket = connect(port, host);
+    if (this.stopped || !this.directory.has(address)) {
+      this.backoffs.delete(address);
+      return;
+    }
+    const colon = address.lastIndexOf(':');
+    const socket = connect(Number(address.slice(colon + 1)), address.slice(0, colon));
     const link = new InnerLink<GatewayFrame>(socket, {
       secret: this.options.secret,
       role: 'initiator',
@@ -280,16 +254,12 @@ export class GatewayLinks extends EventEmitter {
     });
     this.links.set(address, link);
     // The first frame of a link says who we are; it leaves as soon as the handshake completes.
-    link.send(
-      this.options.role === 'worker'
-        ? encodeFrame(frame({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: this.key })) }))
-        : encodeFrame(frame({ cmd: Cmd.GatewayClientConnect })),
-    );
+    link.send(this.options.hello.frame);
     let wasOpen = false;
     link.on('open', () => {
       wasOpen = true;
-      if (this.options.role === 'worker') this.logger.log(`Worker connected to gateway ${address}`);
-      else this.logger.log(`connected to gateway ${address}`);
+      this.backoffs.delete(address);
+      this.logger.log(`${this.options.hello.connectedMessage} ${address}`);
       this.emit('gateway', address, 'up');
       const set = this.waiters.get(address);
       this.waiters.delete(address);
@@ -304,49 +274,35 @@ export class GatewayLinks extends EventEmitter {
       for (const r of reports) (r as UnsentReport).commandNotSent(address, why);
     });
     link.on('message', (f: GatewayFrame) => {
-      if (f.cmd === Cmd.Reply) this.onReply(f, address);
-      else if (this.options.role === 'worker') this.emit('frame', f, address, link);
+      if (f.cmd === Cmd.Reply) this.requests.settle(f, address);
+      else this.emit('frame', f, address, link);
     });
     link.on('close', (reason: string) => {
       if (this.links.get(address) !== link) return;
       this.links.delete(address);
-      this.failRequests(address, `link closed${reason ? ` (${reason})` : ''}`);
+      this.requests.failAll(address, `link closed${reason ? ` (${reason})` : ''}`);
       if (this.stopped) return;
       if (wasOpen) this.emit('gateway', address, 'down');
-      if (this.listed.has(address)) {
-        // One line per outage, not one per retry.
-        if (wasOpen) this.logger.warn(`link to gateway ${address} closed${reason ? ` (${reason})` : ''}; reconnecting`);
-        const timer = setTimeout(() => this.connect(address), this.options.reconnectDelayMs ?? 1_000);
-        timer.unref();
-        this.retries.set(address, timer);
-      } else {
+      if (this.directory.has(address)) this.retryLater(address, wasOpen ? reason : null);
+      else {
+        this.backoffs.delete(address);
         this.logger.log(`gateway ${address} left`);
         this.releaseUnregistered(address);
       }
     });
   }
 
-  private onReply(f: GatewayFrame, address: string): void {
-    const request = this.pending.get(f.connectionId);
-    // A reply that arrives after its timeout, or from another gateway, has nobody waiting: drop it.
-    if (!request || request.address !== address) return;
-    this.pending.delete(f.connectionId);
-    clearTimeout(request.timer);
-    let result: unknown;
-    try {
-      result = decodeReply(f.ext, f.body);
-    } catch (err) {
-      return request.reject(err as Error);
+  /** Schedules the next attempt to link a listed gateway; `reason` (an open link closed) is logged once per outage. */
+  private retryLater(address: string, reason: string | null): void {
+    let backoff = this.backoffs.get(address);
+    if (!backoff) this.backoffs.set(address, (backoff = new ReconnectBackoff({ firstDelayMs: this.options.reconnectDelayMs })));
+    const delayMs = backoff.nextDelayMs();
+    // One line per outage, not one per retry.
+    if (reason !== null) {
+      this.logger.warn(`link to gateway ${address} closed${reason ? ` (${reason})` : ''}; reconnecting in ${delayMs} ms, ${backoff.describe()}`);
     }
-    request.resolve(result);
-  }
-
-  private failRequests(address: string, reason: string): void {
-    for (const [rid, request] of this.pending) {
-      if (request.address !== address) continue;
-      this.pending.delete(rid);
-      clearTimeout(request.timer);
-      request.reject(new GatewayUnavailableError(address, reason));
-    }
+    const timer = setTimeout(() => this.connect(address), delayMs);
+    timer.unref();
+    this.retries.set(address, timer);
   }
 }
