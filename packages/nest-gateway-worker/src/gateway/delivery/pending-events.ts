@@ -1,4 +1,4 @@
-import type { ClientConnection } from './client-connection';
+import type { ClientConnection } from '../client-connection';
 
 export interface PendingEvent {
   cmd: number;
