@@ -59,6 +59,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     const listeners = resolveListeners(this.options.listeners, framingRegistry(this.options.framings), (i) => `GatewayOptions.listeners[${i}].url`);
     const address = this.hub.address;
     address.innerPort = await this.inner.listen();
+    this.commands.start();
     try {
       await this.listenClients(listeners);
     } catch (err) {

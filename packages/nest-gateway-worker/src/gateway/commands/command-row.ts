@@ -14,7 +14,7 @@ export interface CommandContext {
   readonly hub: ClientHub;
   /** Workers linked now. */
   readonly workerCount: number;
-  /** When the command table was built (the gateway's uptime), epoch ms. */
+  /** When the gateway started (its uptime counts from it), epoch ms. */
   readonly startedAt: number;
   now(): number;
   /** A command that was not carried out: a warning, at most one per command code every 10 s. */

@@ -119,6 +119,7 @@ function setup() {
   const stub = (client: ClientConnection) => client.socket as StubWs;
   return {
     hub,
+    commands,
     membership,
     counters,
     warn,
@@ -730,6 +731,10 @@ describe('CommandTable', () => {
         memoryRss: expect.any(Number),
       });
       expect(stats.memoryRss).toBeGreaterThan(0);
+      // GatewayServer.start calls start() once the inner port is bound: the uptime counts from then.
+      g.commands.start();
+      g.advance(200);
+      expect((g.ask(Cmd.GetGatewayStats, { rid: 10 }) as { uptimeMs: number }).uptimeMs).toBe(200);
     });
 
     it('fails GetClientInfo / GetGatewayStats without a rid only with a warning (nothing to answer to)', () => {

@@ -41,7 +41,8 @@ export class CommandTable implements CommandContext {
   private readonly logger = new Logger('Gateway');
   /** Rows by command code (a code is one header byte). */
   private readonly rows: (CommandRow | undefined)[] = [];
-  readonly startedAt: number;
+  /** Since when GetGatewayStats counts the uptime: construction, then {@link start}. */
+  startedAt: number;
   private readonly unsupportedLogged = new Set<number>();
   /** Bad fire-and-forget commands, logged at most once per command code every 10 s. */
   private readonly warnings = new Map<number, RateLimitedWarning>();
@@ -57,6 +58,11 @@ export class CommandTable implements CommandContext {
       this.rows[row.cmd] = row;
     }
     this.startedAt = now();
+  }
+
+  /** The gateway is up (its inner port is bound): the uptime counts from now. */
+  start(): void {
+    this.startedAt = this.now();
   }
 
   get workerCount(): number {
