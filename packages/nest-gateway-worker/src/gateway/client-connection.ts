@@ -3,7 +3,7 @@ import { ipv4ToString } from '../protocol/client-id';
 import type { ClientSocket } from './client-socket';
 import { BUCKET_UNUSED, type RateLimitedEntry } from './connection-limits';
 import type { HeartbeatEntry } from './heartbeat-wheel';
-import type { WorkerChannel } from './worker-channel';
+import type { WorkerChannel } from './delivery/worker-channel';
 
 /**
  * Everything the gateway keeps for one client connection. Kept small: idle connections must be cheap.

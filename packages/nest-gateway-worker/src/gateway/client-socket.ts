@@ -25,7 +25,7 @@ export interface ClientSocket {
    * Sends a protocol-level ping (a WebSocket ping frame), on the heartbeat ticks on which PHP would send
    * pingData, so that peers that answer pings by themselves (browsers) stay alive with no application code.
    * Absent for framings without one (raw TCP): those get pingData only. The listener must report the answer
-   * (the pong), like any other sign of life from the peer, through `GatewayServer.clientActivity(client)`.
+   * (the pong), like any other sign of life from the peer, through `ListenerHooks.activity(client)` (the ClientHub).
    */
   ping?(): void;
 }

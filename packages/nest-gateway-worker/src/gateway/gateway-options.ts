@@ -16,7 +16,7 @@ import {
 } from '../config/option-checks';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
-import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './worker-router';
+import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './delivery/worker-router';
 import type { ClientFraming } from './listeners/client-framing';
 import { framingRegistry, resolveListeners } from './listeners/listener-factory';
 import type { ListenerOptions } from './listeners/listener-options';

@@ -52,9 +52,9 @@ function recordingWheel(limit: number, interval = 1) {
   const wheel = new HeartbeatWheel<Conn>(
     { pingInterval: interval, pingNotResponseLimit: limit },
     {
-      pings: (c) => c.pinged,
-      ping: (c) => log.pings.push(c.id),
-      kick: (c) => {
+      heartbeatPings: (c) => c.pinged,
+      heartbeatPing: (c) => log.pings.push(c.id),
+      heartbeatKick: (c) => {
         c.open = false;
         log.kicks.push(c.id);
       },
@@ -145,9 +145,9 @@ describe('HeartbeatWheel', () => {
     const wheel = new HeartbeatWheel<Conn>(
       { pingInterval: 1, pingNotResponseLimit: 1 },
       {
-        pings: () => false,
-        ping: () => undefined,
-        kick: (c) => {
+        heartbeatPings: () => false,
+        heartbeatPing: () => undefined,
+        heartbeatKick: (c) => {
           kicked.push(c.id);
           // e.g. closing a connection synchronously runs its close hook, which unlinks it
           for (const other of cs) {
@@ -202,7 +202,7 @@ describe('HeartbeatWheel', () => {
   });
 
   it('rejects a non-positive interval and a bad limit', () => {
-    const handlers = { pings: () => true, ping: () => undefined, kick: () => undefined };
+    const handlers = { heartbeatPings: () => true, heartbeatPing: () => undefined, heartbeatKick: () => undefined };
     expect(() => new HeartbeatWheel({ pingInterval: 0, pingNotResponseLimit: 1 }, handlers)).toThrow(/pingInterval/);
     expect(() => new HeartbeatWheel({ pingInterval: 1, pingNotResponseLimit: -1 }, handlers)).toThrow(/pingNotResponseLimit/);
     expect(() => new HeartbeatWheel({ pingInterval: 1, pingNotResponseLimit: 1.5 }, handlers)).toThrow(/pingNotResponseLimit/);
@@ -214,7 +214,7 @@ describe('HeartbeatWheel in batches', () => {
     const visits: number[] = [];
     const wheel = new HeartbeatWheel<Conn>(
       { pingInterval: 1, pingNotResponseLimit: 0 },
-      { pings: () => true, ping: (c) => visits.push(c.id), kick: () => undefined },
+      { heartbeatPings: () => true, heartbeatPing: (c) => visits.push(c.id), heartbeatKick: () => undefined },
     );
     for (let id = 0; id < 2_500; id++) wheel.add(conn(id));
     wheel.tick(1_000); // j = 1: nothing is due yet (L = 0 pings from j = 2)
@@ -234,7 +234,7 @@ describe('HeartbeatWheel in batches', () => {
     const visits: number[] = [];
     const wheel = new HeartbeatWheel<Conn>(
       { pingInterval: 1, pingNotResponseLimit: 0 },
-      { pings: () => true, ping: (c) => visits.push(c.id), kick: () => undefined },
+      { heartbeatPings: () => true, heartbeatPing: (c) => visits.push(c.id), heartbeatKick: () => undefined },
     );
     for (let id = 0; id < 10; id++) wheel.add(conn(id));
     wheel.tick();

@@ -23,11 +23,11 @@ export interface HeartbeatSettings {
 
 export interface HeartbeatHandlers<T extends HeartbeatEntry> {
   /** Whether this connection is pinged at all (pingData set, or a WebSocket with WebSocket pings on). */
-  pings(entry: T): boolean;
+  heartbeatPings(entry: T): boolean;
   /** A tick on which PHP sends pingData to this connection. */
-  ping(entry: T): void;
+  heartbeatPing(entry: T): void;
   /** The connection stayed silent past the limit: disconnect it (it has already left the wheel). */
-  kick(entry: T): void;
+  heartbeatKick(entry: T): void;
 }
 
 /**
@@ -168,11 +168,11 @@ export class HeartbeatWheel<T extends HeartbeatEntry> {
 
   private visit(entry: T, j: number): void {
     if (j >= this.kickAt) {
-      this.handlers.kick(entry);
+      this.handlers.heartbeatKick(entry);
       return;
     }
-    const pings = this.handlers.pings(entry);
-    if (pings && this.isPingTick(j)) this.handlers.ping(entry);
+    const pings = this.handlers.heartbeatPings(entry);
+    if (pings && this.isPingTick(j)) this.handlers.heartbeatPing(entry);
     this.schedule(entry, j, pings);
   }
 
@@ -182,7 +182,7 @@ export class HeartbeatWheel<T extends HeartbeatEntry> {
   }
 
   /** Links `entry` (j ticks after its activity) into the slot of its next event; none at all when nothing is ever due. */
-  private schedule(entry: T, j: number, pings = this.handlers.pings(entry)): void {
+  private schedule(entry: T, j: number, pings = this.handlers.heartbeatPings(entry)): void {
     let due = this.kickAt;
     if (pings) {
       const nextPing = this.limit === 0 ? Math.max(j + 1, 2) : Math.max(j % 2 === 1 ? j + 2 : j + 1, 3);

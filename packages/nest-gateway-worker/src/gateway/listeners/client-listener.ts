@@ -17,7 +17,7 @@ export interface ListenerHooks {
   /** A sign of life that is not a message (a WebSocket ping or pong): resets the heartbeat's count. */
   activity(client: ClientConnection): void;
   /** Closes a socket and cuts it after a grace period if the peer does not finish the close (one timer for all). */
-  close(socket: ClientSocket, code: number, reason: string): void;
+  closeSocket(socket: ClientSocket, code: number, reason: string): void;
   readonly counters: GatewayCounters;
   readonly logger: Logger;
 }

@@ -55,7 +55,7 @@ export class TcpListener implements ClientListener {
       this.hooks.logger.error(`client ${id} (${this.framing.name}) closed: ${(err as Error)?.message ?? String(err)}`);
     }
     // A peer that does not read would keep the flush (and the connection) waiting forever: the reaper cuts it.
-    this.hooks.close(socket, 1008, '');
+    this.hooks.closeSocket(socket, 1008, '');
   }
 
   private accept(raw: Socket): void {

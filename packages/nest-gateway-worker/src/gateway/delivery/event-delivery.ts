@@ -1,78 +1,57 @@
-import type { Logger } from '@nestjs/common';
-import type { Socket } from 'node:net';
-import { encodeClientId } from '../protocol/client-id';
-import { Cmd, cmdName } from '../protocol/command';
-import { decodeEventAcks } from '../protocol/event-ack';
-import { encodeEventFrame } from '../protocol/event-envelope';
-import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
-import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
-import { DEFAULT_MAX_UNACKED_BYTES_PER_WORKER, DEFAULT_PENDING_MAX_AGE_MS } from './gateway-options';
-import { InnerLink } from '../protocol/inner-link';
-import type { ClientConnection } from './client-connection';
-import { NO_WORKER_CLOSE } from './close-codes';
-import type { ClientSocket } from './client-socket';
-import type { GatewayCounters } from './gateway-stats';
+import { Logger } from '@nestjs/common';
+import { Cmd } from '../../protocol/command';
+import { decodeEventAcks } from '../../protocol/event-ack';
+import { encodeEventFrame } from '../../protocol/event-envelope';
+import { encodeFrame, frame, type GatewayFrame } from '../../protocol/frame';
+import type { InnerLink } from '../../protocol/inner-link';
+import type { ClientConnection } from '../client-connection';
+import type { ClientHub } from '../client-hub';
+import { NO_WORKER_CLOSE } from '../close-codes';
+import type { ResolvedGatewayOptions } from '../gateway-options';
 import { PendingEvents, type PendingEvent } from './pending-events';
 import { WorkerChannel } from './worker-channel';
-import { WorkerRouter, type WorkerRouterStrategy } from './worker-router';
+import { WorkerRouter } from './worker-router';
 
-
-export interface WorkerDispatcherOptions {
-  secret: Buffer | null;
-  /** Header fields every event carries. */
-  lanIp: number;
-  innerPort: () => number;
-  clientPort: () => number;
-  pendingEventsLimit: number;
-  pendingBytesLimit: number;
-  /** Oldest a held event may get, in ms, before its client is closed with 1013. Default 30 000. */
-  pendingMaxAgeMs?: number;
-  /** Unacked bytes per worker past which its clients' events wait at the gateway. Default 32 MiB. */
-  maxUnackedBytesPerWorker?: number;
-  /** How clients are spread over workers. Default 'least-connections'. */
-  router?: WorkerRouterStrategy;
-  maxFrameSize?: number;
-  counters: GatewayCounters;
-  logger: Logger;
-  /** Runs a command frame from an identified worker or SDK link. */
-  execute: (f: GatewayFrame, link: InnerLink<GatewayFrame>) => void;
-  /** Closes a client (the gateway's SocketReaper: cut after a grace period). Default: a plain close. */
-  closeClient?: (socket: ClientSocket, code: number, reason: string) => void;
-}
-
+/** The options event delivery reads. */
+export type EventDeliveryOptions = Pick<
+  ResolvedGatewayOptions,
+  'pendingEventsLimit' | 'pendingBytesLimit' | 'pendingMaxAgeMs' | 'maxUnackedBytesPerWorker' | 'router'
+>;
 
 /**
- * The gateway's worker side: accepts inner links (workers and SDK clients), routes client events to workers
- * (sticky), and makes sure none is lost while workers come and go:
+ * Delivery of client events to workers: routes each client's events to its worker (sticky), and makes sure none
+ * is lost while workers come and go:
  *  - every event sent on a worker link is numbered and kept until the worker acknowledges it (EventAck); when
  *    the link closes (the worker crashed or was killed), the unacknowledged events are sent again, in order and
  *    ahead of the clients' newer events, through the normal routing (at-least-once);
  *  - a worker that announces it is shutting down (WorkerDraining) gets no new events; each of its clients moves
  *    to another worker once the draining worker has acknowledged that client's earlier events;
- *  - events that no worker can take are held per client, bounded by count, bytes and age.
+ *  - events that no worker can take are held per client, bounded by count, bytes and age; past a bound the
+ *    client is closed through the hub with 1013.
+ * The inner listener tells it which links are workers, and hands it their acknowledgements and drain requests.
  */
-export class WorkerDispatcher {
+export class EventDelivery {
+  private readonly logger = new Logger('Gateway');
   private readonly router: WorkerRouter;
   private readonly pending: PendingEvents;
-  readonly links = new Set<InnerLink<GatewayFrame>>();
   private pendingWarned = false;
   private readonly pendingMaxAgeMs: number;
   private readonly maxUnackedBytes: number;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  private readonly closeClient: NonNullable<WorkerDispatcherOptions['closeClient']>;
-
-  constructor(private readonly options: WorkerDispatcherOptions) {
-    this.closeClient = options.closeClient ?? ((socket, code, reason) => socket.close(code, reason));
+  constructor(
+    /** The clients' side: their address for event headers, and the close of clients no worker takes. */
+    private readonly hub: ClientHub,
+    options: EventDeliveryOptions,
+  ) {
     this.pending = new PendingEvents(options.pendingEventsLimit, options.pendingBytesLimit);
-    this.pendingMaxAgeMs = options.pendingMaxAgeMs ?? DEFAULT_PENDING_MAX_AGE_MS;
-    this.maxUnackedBytes = options.maxUnackedBytesPerWorker ?? DEFAULT_MAX_UNACKED_BYTES_PER_WORKER;
-    this.router = new WorkerRouter(options.router, (client) =>
-      encodeClientId({ localIp: options.lanIp, localPort: options.innerPort(), connectionId: client.id }),
-    );
+    this.pendingMaxAgeMs = options.pendingMaxAgeMs;
+    this.maxUnackedBytes = options.maxUnackedBytesPerWorker;
+    this.router = new WorkerRouter(options.router, (client) => hub.address.clientId(client));
   }
 
+  /** Workers linked now. */
   get workerCount(): number {
     return this.router.size;
   }
@@ -88,7 +67,7 @@ export class WorkerDispatcher {
     if (worker) return this.deliver(worker, client, cmd, flag, body);
     if (this.pending.push(client, { cmd, flag, body, heldAt: Date.now() }, cmd === Cmd.OnClose)) {
       if (!this.pendingWarned && this.router.available === 0) {
-        this.options.logger.warn(
+        this.logger.warn(
           this.router.size === 0
             ? 'no worker connected: holding client events until one connects'
             : 'no worker available (all draining or past their unacked bound): holding client events',
@@ -99,9 +78,9 @@ export class WorkerDispatcher {
       return;
     }
     if (!client.closed) {
-      this.options.logger.warn(`client ${client.id} closed: no worker available and the pending-event queue is full`);
-      this.options.counters.pendingDisconnects++;
-      this.closeClient(client.socket, NO_WORKER_CLOSE.code, NO_WORKER_CLOSE.reason);
+      this.logger.warn(`client ${client.id} closed: no worker available and the pending-event queue is full`);
+      this.hub.counters.pendingDisconnects++;
+      this.hub.close(client, NO_WORKER_CLOSE);
     }
   }
 
@@ -109,17 +88,18 @@ export class WorkerDispatcher {
     const withHandshake = client.handshakeSentTo !== worker;
     if (withHandshake) client.handshakeSentTo = worker;
     const seq = worker.track(client, cmd, flag, body, Date.now());
+    const address = this.hub.address;
     worker.link.send(
       encodeEventFrame(
         {
           cmd,
-          localIp: this.options.lanIp,
-          localPort: this.options.innerPort(),
+          localIp: address.lanIp,
+          localPort: address.innerPort,
           clientIp: client.remoteIp,
           clientPort: client.remotePort,
           connectionId: client.id,
           flag,
-          gatewayPort: this.options.clientPort(),
+          gatewayPort: address.clientPort,
         },
         body,
         client.sessionVersion,
@@ -151,13 +131,27 @@ export class WorkerDispatcher {
       this.stopSweep();
     }
     if (delivered > 0 && waitedForAWorker) {
-      this.options.logger.log(`delivering ${delivered} client event(s) held while no worker was available`);
+      this.logger.log(`delivering ${delivered} client event(s) held while no worker was available`);
     }
   }
 
-  // ---- acknowledgements, drain, redelivery ----------------------------------------------------------
+  // ---- workers: the inner listener reports them ------------------------------------------------------
 
-  private onAck(worker: WorkerChannel, f: GatewayFrame): void {
+  /**
+   * A link identified itself as worker `key` (WorkerConnect): it takes events from now on. `remoteAddress` is the
+   * worker's address (WorkerInfo), `peer` its "address:port" for the log.
+   */
+  addWorker(key: string, link: InnerLink<GatewayFrame>, remoteAddress: string, peer: string): WorkerChannel {
+    const worker = new WorkerChannel(key, remoteAddress, link, this.maxUnackedBytes);
+    const replaced = this.router.add(worker);
+    replaced?.link.destroy(`replaced by a new link from worker ${key}`);
+    this.logger.log(`worker ${key} connected from ${peer} (${this.router.size} worker(s))`);
+    this.flushPending();
+    return worker;
+  }
+
+  /** An EventAck from `worker`: its acknowledged events are done with. A bad one closes the link. */
+  acknowledge(worker: WorkerChannel, f: GatewayFrame): void {
     const wasFull = worker.full;
     const now = Date.now();
     try {
@@ -169,10 +163,11 @@ export class WorkerDispatcher {
     if ((wasFull || worker.draining) && this.pending.size > 0) this.flushPending();
   }
 
-  private onDraining(worker: WorkerChannel): void {
+  /** WorkerDraining: `worker` takes no new events; its clients move on once it has acknowledged theirs. */
+  drain(worker: WorkerChannel): void {
     if (worker.draining) return;
     worker.draining = true;
-    this.options.logger.log(
+    this.logger.log(
       `worker ${worker.workerKey} is draining: no new events go to it; its ${worker.assigned} client(s) move to ` +
         `other workers once their ${worker.unackedCount} unacknowledged event(s) are handled`,
     );
@@ -185,10 +180,9 @@ export class WorkerDispatcher {
    * A worker link closed: the events it had not acknowledged go out again, through the normal routing, ahead
    * of their clients' newer events (synchronously, before any newer client event can be forwarded).
    */
-  private onWorkerClosed(worker: WorkerChannel): void {
+  workerClosed(worker: WorkerChannel): void {
     this.router.remove(worker);
-    const logger = this.options.logger;
-    logger.log(`worker ${worker.workerKey} disconnected (${this.router.size} worker(s) left)`);
+    this.logger.log(`worker ${worker.workerKey} disconnected (${this.router.size} worker(s) left)`);
     const events = worker.takeUnacked();
     if (this.stopped) return;
     // Clients that waited for this link to hand back their events (see WorkerRouter.route) may go on.
@@ -201,13 +195,19 @@ export class WorkerDispatcher {
       else byClient.set(e.client, [held]);
     }
     for (const [client, list] of byClient) this.pending.pushFront(client, list);
-    this.options.counters.eventsRedelivered += events.length;
-    logger.warn(
+    this.hub.counters.eventsRedelivered += events.length;
+    this.logger.warn(
       `worker ${worker.workerKey} went away with ${events.length} unacknowledged event(s) of ${byClient.size} client(s): ` +
         'sending them again to other workers (at-least-once)',
     );
     this.startSweep();
     this.flushPending();
+  }
+
+  /** The gateway is stopping: its links are ending, so nothing is redelivered or swept from now on. */
+  stop(): void {
+    this.stopped = true;
+    this.stopSweep();
   }
 
   // ---- age bound ------------------------------------------------------------------------------------
@@ -225,6 +225,11 @@ export class WorkerDispatcher {
     this.sweepTimer = null;
   }
 
+  /** Whether the age-bound sweep is running (it runs only while events are held). */
+  get sweeping(): boolean {
+    return this.sweepTimer !== null;
+  }
+
   /**
    * Closes clients whose oldest held event has waited longer than the age bound (1013 "no worker available")
    * and drops their held events: answering them much later would surprise everyone. A client already closed
@@ -238,77 +243,15 @@ export class WorkerDispatcher {
         this.router.release(client);
         continue;
       }
-      this.options.logger.warn(
+      this.logger.warn(
         `client ${client.id} closed: no worker took its events within ${this.pendingMaxAgeMs} ms (${dropped} dropped)`,
       );
-      this.options.counters.pendingDisconnects++;
-      this.closeClient(client.socket, NO_WORKER_CLOSE.code, NO_WORKER_CLOSE.reason);
+      this.hub.counters.pendingDisconnects++;
+      this.hub.close(client, NO_WORKER_CLOSE);
     }
     if (this.pending.size === 0) {
       this.pendingWarned = false;
       this.stopSweep();
     }
-  }
-
-  // ---- inner links ----------------------------------------------------------------------------------
-
-  /** A new inner connection: a worker (WorkerConnect) or an SDK client (GatewayClientConnect). */
-  accept(socket: Socket): void {
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    const logger = this.options.logger;
-    const link = new InnerLink<GatewayFrame>(socket, {
-      secret: this.options.secret,
-      role: 'responder',
-      decoder: new FrameDecoder(this.options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE),
-      label: `inner peer ${peer}`,
-      logger,
-    });
-    this.links.add(link);
-    let worker: WorkerChannel | null = null;
-    let identified = false;
-    const identifyTimer = setTimeout(() => link.destroy('did not identify itself within 10 s'), 10_000);
-    identifyTimer.unref();
-
-    link.on('message', (f: GatewayFrame) => {
-      if (identified) {
-        if (worker && f.cmd === Cmd.EventAck) return this.onAck(worker, f);
-        if (worker && f.cmd === Cmd.WorkerDraining) return this.onDraining(worker);
-        return this.options.execute(f, link);
-      }
-      clearTimeout(identifyTimer);
-      if (f.cmd === Cmd.WorkerConnect) {
-        let key: unknown;
-        try {
-          key = (JSON.parse(f.body.toString('utf8')) as { worker_key?: unknown }).worker_key;
-        } catch {
-          key = undefined;
-        }
-        if (typeof key !== 'string' || key === '') {
-          return link.destroy('WorkerConnect without a worker_key');
-        }
-        identified = true;
-        worker = new WorkerChannel(key, socket.remoteAddress ?? '', link, this.maxUnackedBytes);
-        const replaced = this.router.add(worker);
-        replaced?.link.destroy(`replaced by a new link from worker ${key}`);
-        logger.log(`worker ${key} connected from ${peer} (${this.router.size} worker(s))`);
-        this.flushPending();
-      } else if (f.cmd === Cmd.GatewayClientConnect) {
-        identified = true;
-      } else {
-        link.destroy(`first frame must be WorkerConnect or GatewayClientConnect, got ${cmdName(f.cmd)}`);
-      }
-    });
-    link.on('close', () => {
-      clearTimeout(identifyTimer);
-      this.links.delete(link);
-      if (worker) this.onWorkerClosed(worker);
-    });
-  }
-
-  /** Ends every inner link (after their queued frames); the gateway is stopping, so nothing is redelivered. */
-  endLinks(): void {
-    this.stopped = true;
-    this.stopSweep();
-    for (const link of this.links) link.end();
   }
 }

@@ -1,4 +1,4 @@
-import type { ClientConnection } from './client-connection';
+import type { ClientConnection } from '../client-connection';
 
 export interface PendingEvent {
   cmd: number;
@@ -12,7 +12,7 @@ export interface PendingEvent {
  * Client events the gateway holds instead of sending: no worker can take them (none connected, all draining or
  * past their unacked bound), or the client's worker is draining and has not acknowledged the client's earlier
  * events yet. Kept per client, in order (only a client's own order matters), bounded by count and bytes in
- * total; the age bound is applied by the dispatcher's sweep through {@link expired}. A client with nothing held
+ * total; the age bound is applied by event delivery's sweep through {@link expired}. A client with nothing held
  * costs nothing here.
  */
 export class PendingEvents {

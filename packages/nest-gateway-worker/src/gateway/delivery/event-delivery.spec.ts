@@ -1,15 +1,18 @@
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
-import { Cmd, FrameFlag } from '../protocol/command';
-import { encodeEventAcks } from '../protocol/event-ack';
-import { decodeEventEnvelope } from '../protocol/event-envelope';
-import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
-import { FrameDecoder } from '../protocol/frame-decoder';
-import { InnerLink } from '../protocol/inner-link';
-import { ClientConnection } from './client-connection';
-import type { ClientSocket } from './client-socket';
-import { GatewayCounters } from './gateway-stats';
-import { WorkerDispatcher } from './worker-dispatcher';
+import { Cmd, FrameFlag } from '../../protocol/command';
+import { encodeEventAcks } from '../../protocol/event-ack';
+import { decodeEventEnvelope } from '../../protocol/event-envelope';
+import { encodeFrame, frame, type GatewayFrame } from '../../protocol/frame';
+import { FrameDecoder } from '../../protocol/frame-decoder';
+import { InnerLink } from '../../protocol/inner-link';
+import { ClientConnection } from '../client-connection';
+import { ClientHub } from '../client-hub';
+import type { ClientSocket } from '../client-socket';
+import { resolveGatewayOptions } from '../gateway-options';
+import { GatewayCounters } from '../gateway-stats';
+import { EventDelivery } from './event-delivery';
+import type { WorkerChannel } from './worker-channel';
 
 const handshake = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
 let nextId = 1;
@@ -26,37 +29,40 @@ function client(): ClientConnection & { closes: [number, string | undefined][] }
   return Object.assign(new ClientConnection(nextId++, socket, 0, handshake), { closes });
 }
 
-/** A dispatcher with no worker connected: everything forwarded is held. */
-function dispatcher(pendingMaxAgeMs: number, pendingEventsLimit = 100) {
+const defaults = { pendingBytesLimit: 1 << 20, maxUnackedBytesPerWorker: 32 << 20, router: 'least-connections' as const };
+
+/**
+ * Event delivery on its own: a hub for the clients' address, counters and closes (its own delivery is not
+ * used), and the delivery under test with the given bounds.
+ */
+function delivery(options: { pendingMaxAgeMs: number; pendingEventsLimit?: number; maxUnackedBytesPerWorker?: number }) {
   const counters = new GatewayCounters();
-  const warnings: string[] = [];
-  const logger = { log: () => undefined, warn: (m: string) => void warnings.push(m) } as unknown as Logger;
-  const d = new WorkerDispatcher({
-    secret: null,
-    lanIp: 0x7f000001,
-    innerPort: () => 2000,
-    clientPort: () => 7272,
-    pendingEventsLimit,
-    pendingBytesLimit: 1 << 20,
-    pendingMaxAgeMs,
-    counters,
-    logger,
-    execute: () => undefined,
-  });
-  return { d, counters, warnings };
+  const hub = new ClientHub(resolveGatewayOptions({ plaintext: true, pingInterval: 0 }), counters);
+  hub.address.innerPort = 2000;
+  hub.address.clientPort = 7272;
+  const d = new EventDelivery(hub, { ...defaults, pendingEventsLimit: 100, ...options });
+  return { d, hub, counters };
 }
 
-const message = (c: ClientConnection, text: string, d: WorkerDispatcher) =>
+const message = (c: ClientConnection, text: string, d: EventDelivery) =>
   d.forward(c, Cmd.OnMessage, FrameFlag.BodyIsScalar, Buffer.from(text));
 
-describe('WorkerDispatcher pending age bound', () => {
-  const created: WorkerDispatcher[] = [];
+let warn: jest.SpyInstance;
+beforeEach(() => {
+  warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+});
+afterEach(() => jest.restoreAllMocks());
+const warnings = (): string[] => warn.mock.calls.map(([line]) => String(line));
+
+describe('EventDelivery pending age bound', () => {
+  const created: EventDelivery[] = [];
   afterEach(() => {
-    for (const d of created.splice(0)) d.endLinks();
+    for (const d of created.splice(0)) d.stop();
   });
 
   it('closes only the clients whose oldest held event is older than the bound, with 1013, and drops their events', async () => {
-    const { d, counters, warnings } = dispatcher(1_000);
+    const { d, counters } = delivery({ pendingMaxAgeMs: 1_000 });
     created.push(d);
     const [old, young] = [client(), client()];
     const t0 = Date.now();
@@ -65,7 +71,7 @@ describe('WorkerDispatcher pending age bound', () => {
     await new Promise((r) => setTimeout(r, 30));
     message(young, 'c', d);
     expect(d.pendingCount).toBe(3);
-    expect(warnings[0]).toMatch(/no worker connected: holding client events/);
+    expect(warnings()[0]).toMatch(/no worker connected: holding client events/);
 
     d.sweep(t0 + 999); // nothing is that old yet
     expect(old.closes).toEqual([]);
@@ -75,11 +81,11 @@ describe('WorkerDispatcher pending age bound', () => {
     expect(counters.pendingDisconnects).toBe(1);
     expect(d.pendingCount).toBe(1);
     expect(old.pendingEvents).toBe(0);
-    expect(warnings[1]).toMatch(/client \d+ closed: no worker took its events within 1000 ms \(2 dropped\)/);
+    expect(warnings()[1]).toMatch(/client \d+ closed: no worker took its events within 1000 ms \(2 dropped\)/);
   });
 
   it('drops the held events of a client that is already closed without counting a disconnect', () => {
-    const { d, counters } = dispatcher(1_000);
+    const { d, counters } = delivery({ pendingMaxAgeMs: 1_000 });
     created.push(d);
     const c = client();
     c.closed = true;
@@ -91,7 +97,7 @@ describe('WorkerDispatcher pending age bound', () => {
   });
 
   it('holds a close event even past the pending bounds, so a client never loses its close behind its held events', () => {
-    const { d, counters } = dispatcher(1_000, 2);
+    const { d, counters } = delivery({ pendingMaxAgeMs: 1_000, pendingEventsLimit: 2 });
     created.push(d);
     const c = client();
     message(c, 'a', d);
@@ -104,7 +110,7 @@ describe('WorkerDispatcher pending age bound', () => {
   });
 
   it('runs the sweep on one timer of its own while events are held', async () => {
-    const { d } = dispatcher(100);
+    const { d } = delivery({ pendingMaxAgeMs: 100 });
     created.push(d);
     const clients = [client(), client(), client()];
     for (const c of clients) message(c, 'x', d);
@@ -112,11 +118,11 @@ describe('WorkerDispatcher pending age bound', () => {
     while (clients.some((c) => c.closes.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const c of clients) expect(c.closes).toEqual([[1013, 'no worker available']]);
     expect(d.pendingCount).toBe(0);
-    expect((d as unknown as { sweepTimer: unknown }).sweepTimer).toBeNull(); // stopped once nothing is held
+    expect(d.sweeping).toBe(false); // stopped once nothing is held
   });
 
   it('still closes a client at the count bound at once, keeping what it had held', () => {
-    const { d, counters } = dispatcher(60_000, 2);
+    const { d, counters } = delivery({ pendingMaxAgeMs: 60_000, pendingEventsLimit: 2 });
     created.push(d);
     const c = client();
     message(c, '1', d);
@@ -175,29 +181,35 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5_000):
   }
 }
 
-describe('WorkerDispatcher acknowledgements, redelivery and drain', () => {
+describe('EventDelivery acknowledgements, redelivery and drain', () => {
   let server: Server;
   let port: number;
-  let d: WorkerDispatcher;
+  let d: EventDelivery;
   let counters: GatewayCounters;
   const workers: FakeWorker[] = [];
 
+  /**
+   * Delivery behind a bare inner port: each accepted link is taken as the worker its WorkerConnect names, and
+   * its EventAck / WorkerDraining frames and its close are reported to delivery, as the inner listener does.
+   */
   async function setUp(maxUnackedBytesPerWorker?: number): Promise<void> {
-    counters = new GatewayCounters();
-    const logger = { log: () => undefined, warn: () => undefined } as unknown as Logger;
-    d = new WorkerDispatcher({
-      secret: null,
-      lanIp: 0x7f000001,
-      innerPort: () => port,
-      clientPort: () => 7272,
-      pendingEventsLimit: 100,
-      pendingBytesLimit: 1 << 20,
-      maxUnackedBytesPerWorker,
-      counters,
-      logger,
-      execute: () => undefined,
+    const made = delivery({ pendingMaxAgeMs: 30_000, ...(maxUnackedBytesPerWorker ? { maxUnackedBytesPerWorker } : {}) });
+    // This test's delivery: a link of an earlier test that closes late must not report to it.
+    const dd = (d = made.d);
+    counters = made.counters;
+    const logger = new Logger('EventDeliverySpec');
+    server = createServer((socket) => {
+      const link = new InnerLink<GatewayFrame>(socket, { secret: null, role: 'responder', decoder: new FrameDecoder(1 << 20), label: 'worker', logger });
+      let worker: WorkerChannel | null = null;
+      link.on('message', (f: GatewayFrame) => {
+        if (f.cmd === Cmd.WorkerConnect) {
+          const key = (JSON.parse(f.body.toString()) as { worker_key: string }).worker_key;
+          worker = dd.addWorker(key, link, '127.0.0.1', 'peer');
+        } else if (worker && f.cmd === Cmd.EventAck) dd.acknowledge(worker, f);
+        else if (worker && f.cmd === Cmd.WorkerDraining) dd.drain(worker);
+      });
+      link.on('close', () => worker && dd.workerClosed(worker));
     });
-    server = createServer((socket) => d.accept(socket));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as AddressInfo).port;
   }
@@ -211,8 +223,8 @@ describe('WorkerDispatcher acknowledgements, redelivery and drain', () => {
   }
 
   afterEach(async () => {
+    d.stop();
     for (const w of workers.splice(0)) w.link.destroy();
-    d.endLinks();
     await new Promise((r) => server.close(r));
   });
 

@@ -1,11 +1,11 @@
-import { prng } from '../../../../test/support/seeded-random';
-import type { GatewayFrame } from '../protocol/frame';
-import type { InnerLink } from '../protocol/inner-link';
-import { ClientConnection } from './client-connection';
-import { ConnectionTable } from './connection-table';
+import { prng } from '../../../../../test/support/seeded-random';
+import type { GatewayFrame } from '../../protocol/frame';
+import type { InnerLink } from '../../protocol/inner-link';
+import { ClientConnection } from '../client-connection';
+import { ConnectionTable } from '../connection-table';
 import { WorkerChannel } from './worker-channel';
 import { WorkerRouter } from './worker-router';
-import type { ClientSocket } from './client-socket';
+import type { ClientSocket } from '../client-socket';
 
 function worker(key: string, maxUnackedBytes = Infinity): WorkerChannel & { up: boolean } {
   const state = { up: true };

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { RateLimitedWarning } from '../logging/rate-limited-warning';
-import type { ClientHandshake } from '../protocol/client-handshake';
-import type { ClientConnection } from './client-connection';
+import { RateLimitedWarning } from '../../logging/rate-limited-warning';
+import type { ClientHandshake } from '../../protocol/client-handshake';
+import type { ClientConnection } from '../client-connection';
 import { healthScore, type WorkerChannel, type WorkerInfo } from './worker-channel';
 
 export type { WorkerInfo } from './worker-channel';

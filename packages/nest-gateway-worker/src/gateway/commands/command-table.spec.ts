@@ -1,29 +1,38 @@
 import { Logger } from '@nestjs/common';
-import { ipv4ToNumber } from '../protocol/client-id';
-import { Cmd, FrameFlag } from '../protocol/command';
-import { decodeFrame, encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
-import { decodeReply, encodeRequest, GatewayRequestError, type GatewayRequest } from '../protocol/gateway-request';
-import type { InnerLink } from '../protocol/inner-link';
-import { ClientConnection } from './client-connection';
-import type { ClientSocket } from './client-socket';
-import { ConnectionTable } from './connection-table';
-import { GatewayCommands } from './gateway-commands';
-import { GatewayCounters } from './gateway-stats';
-import { MembershipIndex } from './membership-index';
-import type { OutgoingMessage } from './outgoing-message';
+import { Cmd, FrameFlag } from '../../protocol/command';
+import { decodeFrame, encodeFrame, frame, type GatewayFrame } from '../../protocol/frame';
+import { decodeReply, encodeRequest, GatewayRequestError, type GatewayRequest } from '../../protocol/gateway-request';
+import type { InnerLink } from '../../protocol/inner-link';
+import { ClientConnection } from '../client-connection';
+import { ClientHub } from '../client-hub';
+import type { ClientSocket } from '../client-socket';
+import { resolveGatewayOptions } from '../gateway-options';
+import { GatewayCounters } from '../gateway-stats';
+import type { OutgoingMessage } from '../outgoing-message';
+import { CommandTable, GATEWAY_COMMANDS } from './command-table';
+import { raw } from './command-row';
+
+/** The hub's bound on unsent bytes in these tests: a socket with more is a slow consumer. */
+const MAX_BUFFERED = 1024;
 
 /** A client socket stand-in that records what the gateway does to it. */
 class StubWs implements ClientSocket {
   isOpen = true;
-  /** The server's sendToClient would not hand it a message (a slow consumer). */
-  refuse = false;
   bufferedAmount = 0;
   readonly sent: { data: string; binary: boolean }[] = [];
   readonly closeCodes: (number | undefined)[] = [];
   readonly closeReasons: (string | undefined)[] = [];
   terminated = 0;
+  constructor(
+    /** Every message the hub hands to a socket, once per recipient. */
+    private readonly messages: OutgoingMessage[],
+  ) {}
   send(data: Buffer, binary: boolean): void {
     this.sent.push({ data: data.toString('utf8'), binary });
+  }
+  sendMessage(message: OutgoingMessage): void {
+    this.messages.push(message);
+    this.send(message.body, message.binary);
   }
   close(code?: number, reason?: string): void {
     this.closeCodes.push(code);
@@ -50,33 +59,24 @@ interface Command {
   flag?: number;
 }
 
+let warn: jest.SpyInstance;
+beforeEach(() => {
+  warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+});
+afterEach(() => jest.restoreAllMocks());
+
+/** A real hub (no listener, no worker) and the command table over it; commands arrive as encoded frames. */
 function setup() {
-  const table = new ConnectionTable();
-  const membership = new MembershipIndex();
-  const logger = new Logger('GatewayCommandsSpec');
-  const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
   let clock = 1_000_000;
   const counters = new GatewayCounters();
-  /** Every message handed to sendToClient, once per recipient. */
-  const messages: OutgoingMessage[] = [];
-  const commands = new GatewayCommands({
+  const hub = new ClientHub(
+    resolveGatewayOptions({ plaintext: true, lanIp: LAN_IP, pingInterval: 0, maxClientBufferedBytes: MAX_BUFFERED }),
     counters,
-    workerCount: () => 2,
-    startedAt: clock,
-    table,
-    membership,
-    // What the server's sendToClient does: a closing socket (or a slow consumer, here `refuse`) gets nothing.
-    sendToClient: (client, message) => {
-      if (!client.socket.isOpen || (client.socket as StubWs).refuse) return false;
-      messages.push(message);
-      client.socket.send(message.body, message.binary);
-      return true;
-    },
-    lanIp: ipv4ToNumber(LAN_IP),
-    innerPort: INNER_PORT,
-    logger,
-    now: () => clock,
-  });
+  );
+  hub.address.innerPort = INNER_PORT;
+  const commands = new CommandTable(hub, () => clock);
+  const { membership } = hub;
+  const messages: OutgoingMessage[] = [];
   const linkBytes: Buffer[] = [];
   const link = {
     send: (bytes: Buffer) => {
@@ -85,15 +85,17 @@ function setup() {
     },
   } as unknown as InnerLink<GatewayFrame>;
 
+  // Connections enter the table directly: through the hub's listener hooks they would also reach event
+  // delivery, which is not what these tests are about.
   const connect = (): ClientConnection => {
-    const client = new ClientConnection(table.nextId(), new StubWs(), 0, handshake);
-    table.add(client);
+    const client = new ClientConnection(hub.table.nextId(), new StubWs(messages), 0, handshake);
+    hub.table.add(client);
     return client;
   };
   const close = (client: ClientConnection): void => {
-    // What the server's 'close' handler does.
+    // What the hub does when a connection is gone, minus the OnClose event.
     client.closed = true;
-    table.delete(client.id);
+    hub.table.delete(client.id);
     membership.remove(client);
   };
   /** Executes one command, passed through the real frame codec as it would arrive on a link. */
@@ -116,7 +118,8 @@ function setup() {
   const received = (client: ClientConnection) => (client.socket as StubWs).sent.map((m) => m.data);
   const stub = (client: ClientConnection) => client.socket as StubWs;
   return {
-    table,
+    hub,
+    commands,
     membership,
     counters,
     warn,
@@ -134,7 +137,7 @@ function setup() {
 
 const sortedIds = (v: unknown) => [...(v as string[])].sort();
 
-describe('GatewayCommands', () => {
+describe('CommandTable', () => {
   describe('single-client commands', () => {
     it('SendToOne sends text or binary as flagged, and ignores unknown targets', () => {
       const g = setup();
@@ -285,10 +288,14 @@ describe('GatewayCommands', () => {
     it('does not count a client whose socket refused the message (closing, slow consumer)', () => {
       const g = setup();
       const [a, b] = [g.connect(), g.connect()];
-      g.stub(a).refuse = true;
+      g.stub(a).bufferedAmount = MAX_BUFFERED + 1;
       g.stub(b).isOpen = false;
       expect(confirmed(g, Cmd.SendToAll, { body: 'x', ext: { rid: 1 } })).toBe(0);
+      expect(g.stub(a).closeCodes).toEqual([4008]); // closed by the hub as a slow consumer
+      g.stub(a).isOpen = false;
       expect(confirmed(g, Cmd.SendToOne, { connectionId: a.id, body: 'x', ext: { rid: 2 } })).toBe(0);
+      expect(g.counters.slowConsumerDisconnects).toBe(1);
+      expect(g.received(a)).toEqual([]);
     });
 
     it('answers closes with 1 when it closed an open connection, 0 otherwise', () => {
@@ -718,12 +725,16 @@ describe('GatewayCommands', () => {
       expect(stats).toEqual({
         address: `${LAN_IP}:${INNER_PORT}`,
         connections: 2,
-        workers: 2,
+        workers: 0,
         uptimeMs: 1_500,
         counters: { ...new GatewayCounters(), connectionsAccepted: 5, connectionsRejected: 1 },
         memoryRss: expect.any(Number),
       });
       expect(stats.memoryRss).toBeGreaterThan(0);
+      // GatewayServer.start calls start() once the inner port is bound: the uptime counts from then.
+      g.commands.start();
+      g.advance(200);
+      expect((g.ask(Cmd.GetGatewayStats, { rid: 10 }) as { uptimeMs: number }).uptimeMs).toBe(200);
     });
 
     it('fails GetClientInfo / GetGatewayStats without a rid only with a warning (nothing to answer to)', () => {
@@ -732,5 +743,48 @@ describe('GatewayCommands', () => {
       expect(g.linkBytes).toEqual([]);
       expect(g.warn).toHaveBeenCalledWith('GetGatewayStats ignored: rid is required');
     });
+  });
+});
+
+describe('the command table', () => {
+  /** Every command a worker or an SDK client sends to a gateway. */
+  const INBOUND = [
+    Cmd.SendToOne, Cmd.SendToAll, Cmd.Kick, Cmd.Destroy, Cmd.UpdateSession, Cmd.GetAllClientSessions, Cmd.IsOnline,
+    Cmd.BindUid, Cmd.UnbindUid, Cmd.SendToUid, Cmd.GetClientIdByUid, Cmd.BatchGetClientIdByUid, Cmd.JoinGroup,
+    Cmd.LeaveGroup, Cmd.SendToGroup, Cmd.GetClientSessionsByGroup, Cmd.GetClientCountByGroup, Cmd.Select,
+    Cmd.GetGroupIdList, Cmd.Ungroup, Cmd.BatchGetClientCountByGroup, Cmd.CloseWithReason, Cmd.RejectConnection,
+    Cmd.GetClientInfo, Cmd.GetGatewayStats, Cmd.Ping, Cmd.GetSessionByClientId, Cmd.SetSession,
+  ];
+
+  it('has exactly one row for every command workers and SDK clients send, and none for the others', () => {
+    const codes = GATEWAY_COMMANDS.map((row) => row.cmd);
+    expect([...codes].sort((x, y) => x - y)).toEqual([...INBOUND].sort((x, y) => x - y));
+  });
+
+  it('refuses two rows for one command code', () => {
+    const g = setup();
+    expect(() => new CommandTable(g.hub, Date.now, [...GATEWAY_COMMANDS, raw(Cmd.Ping, () => undefined)])).toThrow(
+      'two command rows for Ping',
+    );
+  });
+
+  it('executes a row added to it: a new command is one row', () => {
+    const g = setup();
+    const seen: number[] = [];
+    const table = new CommandTable(g.hub, Date.now, [...GATEWAY_COMMANDS, raw(Cmd.OnWebSocketConnect, (_ctx, f) => void seen.push(f.connectionId))]);
+    const link = { send: () => true } as unknown as InnerLink<GatewayFrame>;
+    table.execute(decodeFrame(encodeFrame(frame({ cmd: Cmd.OnWebSocketConnect, connectionId: 42 }))), link);
+    expect(seen).toEqual([42]);
+    expect(g.warn).not.toHaveBeenCalled();
+  });
+
+  it('sends and closes through the hub: a send counts in the gateway counters, a kick closes through the reaper', () => {
+    const g = setup();
+    const a = g.connect();
+    g.run(Cmd.SendToOne, { connectionId: a.id, body: 'x' });
+    g.run(Cmd.SendToAll, { body: 'y' });
+    expect([a.messagesOut, g.counters.messagesOut]).toEqual([2, 2]);
+    g.run(Cmd.Kick, { connectionId: a.id });
+    expect(g.stub(a).closeCodes).toEqual([1000]);
   });
 });

@@ -1,7 +1,7 @@
-import type { GatewayFrame } from '../protocol/frame';
-import type { InnerLink } from '../protocol/inner-link';
-import { MAX_EVENT_SEQ } from '../protocol/event-ack';
-import type { ClientConnection } from './client-connection';
+import type { GatewayFrame } from '../../protocol/frame';
+import type { InnerLink } from '../../protocol/inner-link';
+import { MAX_EVENT_SEQ } from '../../protocol/event-ack';
+import type { ClientConnection } from '../client-connection';
 
 /**
  * A client event sent to a worker and not acknowledged yet. It keeps what is needed to send the event again
