@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { exampleWorkerApi, waitUntilLinked } from './example-worker-api';
 
 /**
  * Starting the built apps (dist/apps/<role>/main.js) as real processes for end-to-end tests, reading their
@@ -160,7 +161,10 @@ export async function startGateway(
   return { proc, url: urls[0], urls, inner };
 }
 
-/** The example (echo) worker; resolves once it is linked to `gatewayInner` when given. */
+/**
+ * The example (echo) worker; when `gatewayInner` is given, resolves once the worker is linked to that gateway
+ * (seen through the worker's HTTP API: the gateway answers it over the worker's link and counts a worker).
+ */
 export async function startWorker(
   registerAddress: string,
   env: Record<string, string> = {},
@@ -172,6 +176,6 @@ export async function startWorker(
     HTTP_LISTEN: '127.0.0.1:0',
     ...env,
   });
-  if (gatewayInner) await proc.waitFor(new RegExp(`Worker connected to gateway ${gatewayInner.replace(/\./g, '\\.')}`));
+  if (gatewayInner) await waitUntilLinked(await exampleWorkerApi(proc), [gatewayInner]);
   return proc;
 }
