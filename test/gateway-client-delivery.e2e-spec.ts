@@ -102,8 +102,7 @@ describe('GatewayClient delivery semantics', () => {
       secret: Buffer.from(TEST_SECRET),
       name: 'delivery',
       timeoutMs: TIMEOUT_MS,
-    });
-    await Promise.all([g1, g2].map((g) => g.proc.waitFor(/worker delivery:\S+ connected/)));
+    }, [g1.inner, g2.inner]);
     contexts.push(await standaloneContext(GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS })));
     contexts.push(
       await standaloneContext(
