@@ -3,6 +3,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NotifierModule } from '../examples/notifier/notifier.module';
 import { NotifierService } from '../examples/notifier/notifier.service';
+import { eventually } from './support/eventually';
+import { exampleWorkerApi, waitUntilLinked } from './support/example-worker-api';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
 
@@ -73,16 +75,6 @@ function matches(actual: Msg, expected: Msg): boolean {
   }
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await probe();
-  }
-  return value;
-}
-
 async function http(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${path}`, {
     method,
@@ -114,10 +106,8 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     [gwA, gwB] = await Promise.all([startGateway(register.address), startGateway(register.address)]);
     const workers = [startWorker(register.address, { WORKER_NAME: 'w1' }), startWorker(register.address, { WORKER_NAME: 'w2' })];
     for (const worker of await Promise.all(workers)) {
-      const [[, api]] = await Promise.all([
-        worker.waitFor(/HTTP API listening on (http:\/\/\S+\/api)/),
-        ...[gwA, gwB].map((g) => worker.waitFor(new RegExp(`Worker connected to gateway ${g.inner.replace(/\./g, '\\.')}`))),
-      ]);
+      const api = await exampleWorkerApi(worker);
+      await waitUntilLinked(api, [gwA.inner, gwB.inner]);
       apis.push(api);
     }
     // A GatewayClient in this process (GatewayModule.forClient), for looking at sessions and counts.
@@ -132,7 +122,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     for (const c of clients) c.close();
     clients = [];
     // Every test starts from an empty cluster: wait until both gateways have dropped this test's clients.
-    if (gw) expect(await until(() => gw.getAllClientCount(), (n) => n === 0)).toBe(0);
+    if (gw) await eventually(() => gw.getAllClientCount(), (n) => n === 0, 'both gateways to have no client left');
   });
 
   afterAll(async () => {
@@ -269,7 +259,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     // leave deletes the room from the session; the name stays.
     sue.send(JSON.stringify({ type: 'leave' }));
     await waitForJson(sue, { type: 'left' }, 'left');
-    expect(await until(() => gw.getSession(sueId), (s) => s !== null && !('room' in s))).toEqual({ name: 'Sue' });
+    expect(await eventually(() => gw.getSession(sueId), (s) => s !== null && !('room' in s), "Sue's session without a room")).toEqual({ name: 'Sue' });
   });
 
   it('serves the HTTP API on both workers: online counts, uid lookup, notify, kick, errors', async () => {
@@ -351,10 +341,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     // The same client_id again: its gateway is up, the client is gone.
     expect(await http(api1, 'POST', '/kick', { clientId: ivoId })).toEqual({ status: 200, body: { clientId: ivoId, kicked: false } });
 
-    const after = await until(
-      () => http(api1, 'GET', '/online'),
-      (r) => r.body?.clients === 3,
-    );
+    const after = await eventually(() => http(api1, 'GET', '/online'), (r) => r.body?.clients === 3, 'GET /online to count 3 clients');
     expect(after).toEqual({ status: 200, body: { clients: 3, uids: 1, groups: { r1: 1, r2: 1 } } });
   });
 
