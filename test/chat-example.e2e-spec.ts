@@ -38,32 +38,13 @@ function jsonMessages(client: TestClient): Msg[] {
   });
 }
 
-/** Waits (bounded) until `find` returns something from what the client received. */
-async function waitForReceived<T>(client: TestClient, find: () => T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    const left = deadline - Date.now();
-    if (left <= 0 || client.closeCode !== null) {
-      const why = client.closeCode !== null ? `the socket closed (${client.closeCode})` : `${timeoutMs} ms passed`;
-      throw new Error(`${what}: not received before ${why}; received:\n${texts(client).join('\n')}`);
-    }
-    try {
-      await client.waitForMessages(client.received.length + 1, left);
-    } catch {
-      // timed out or closed: the loop reports it
-    }
-  }
-}
-
 /** The first JSON message matching `expected` (jest's toMatchObject semantics), waiting for it. */
 function waitForJson(client: TestClient, expected: Msg, what: string, timeoutMs?: number): Promise<Msg> {
-  return waitForReceived(client, () => jsonMessages(client).find((m) => matches(m, expected)), what, timeoutMs);
+  return client.waitUntilReceived(() => jsonMessages(client).find((m) => matches(m, expected)), what, timeoutMs);
 }
 
 function waitForText(client: TestClient, text: string, what: string, timeoutMs?: number): Promise<string> {
-  return waitForReceived(client, () => texts(client).find((t) => t === text), what, timeoutMs);
+  return client.waitUntilReceived(() => texts(client).find((t) => t === text), what, timeoutMs);
 }
 
 function matches(actual: Msg, expected: Msg): boolean {
@@ -223,7 +204,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
 
     const seen = jsonMessages(eve).length;
     eve.send(JSON.stringify({ type: 'login', room: 'lobby' }));
-    const answer = await waitForReceived(eve, () => jsonMessages(eve)[seen], 'an answer to a login without a name');
+    const answer = await eve.waitUntilReceived(() => jsonMessages(eve)[seen], 'an answer to a login without a name');
     expect(answer).toEqual({ type: 'error', message: expect.stringContaining('name') });
 
     // Still usable, and the failed login joined nothing.
@@ -297,7 +278,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
       body: { uid: 'u-hana', delivered: true },
     });
     for (const c of [hanaA, hanaB]) {
-      const raw = await waitForReceived(c, () => texts(c).find((t) => t.includes('"alert"')), 'notified object');
+      const raw = await c.waitUntilReceived(() => texts(c).find((t) => t.includes('"alert"')), 'notified object');
       expect(JSON.parse(raw)).toEqual({ type: 'alert', n: 1 });
     }
     expect(hanaA.received.every((m) => !m.binary) && hanaB.received.every((m) => !m.binary)).toBe(true);

@@ -59,22 +59,8 @@ function matches(actual: Msg, expected: Msg): boolean {
 }
 
 /** Waits (bounded) for a JSON message matching `expected` key by key. */
-async function waitForJson(client: TestClient, expected: Msg, what: string, timeoutMs = 10_000): Promise<Msg> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = jsonMessages(client).find((m) => matches(m, expected));
-    if (found) return found;
-    const left = deadline - Date.now();
-    if (left <= 0 || client.closeCode !== null) {
-      const received = client.received.map((m) => m.data.toString('utf8')).join('\n');
-      throw new Error(`${what}: not received (${client.closeCode !== null ? `closed ${client.closeCode}` : 'timed out'}); received:\n${received}`);
-    }
-    try {
-      await client.waitForMessages(client.received.length + 1, left);
-    } catch {
-      // timed out or closed: the loop reports it
-    }
-  }
+function waitForJson(client: TestClient, expected: Msg, what: string, timeoutMs = 10_000): Promise<Msg> {
+  return client.waitUntilReceived(() => jsonMessages(client).find((m) => matches(m, expected)), what, timeoutMs);
 }
 
 /**
