@@ -133,7 +133,11 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...started].map((p) => p.stop()));
 }
 
-/** A register on an ephemeral port; resolves with the process and its "host:port". */
+/**
+ * A register on an ephemeral port; resolves with the process and its "host:port". The port is known only from
+ * the documented ready line "Register listening on <host:port>", so this log wait is kept on purpose (as is the
+ * gateway's "Gateway ready: clients <urls>, inner <addr>" below); every other wait observes state.
+ */
 export async function startRegister(env: Record<string, string> = {}): Promise<{ proc: RoleProcess; address: string }> {
   const proc = startRole('register', { SECRET_KEY: TEST_SECRET, REGISTER_LISTEN: '127.0.0.1:0', ...env });
   const [, address] = await proc.waitFor(/Register listening on (\S+)/);
