@@ -3,6 +3,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NotifierModule } from '../examples/notifier/notifier.module';
 import { NotifierService } from '../examples/notifier/notifier.service';
+import { eventually } from './support/eventually';
+import { exampleWorkerApi, waitUntilLinked } from './support/example-worker-api';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
 
@@ -36,32 +38,13 @@ function jsonMessages(client: TestClient): Msg[] {
   });
 }
 
-/** Waits (bounded) until `find` returns something from what the client received. */
-async function waitForReceived<T>(client: TestClient, find: () => T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    const left = deadline - Date.now();
-    if (left <= 0 || client.closeCode !== null) {
-      const why = client.closeCode !== null ? `the socket closed (${client.closeCode})` : `${timeoutMs} ms passed`;
-      throw new Error(`${what}: not received before ${why}; received:\n${texts(client).join('\n')}`);
-    }
-    try {
-      await client.waitForMessages(client.received.length + 1, left);
-    } catch {
-      // timed out or closed: the loop reports it
-    }
-  }
-}
-
 /** The first JSON message matching `expected` (jest's toMatchObject semantics), waiting for it. */
 function waitForJson(client: TestClient, expected: Msg, what: string, timeoutMs?: number): Promise<Msg> {
-  return waitForReceived(client, () => jsonMessages(client).find((m) => matches(m, expected)), what, timeoutMs);
+  return client.waitUntilReceived(() => jsonMessages(client).find((m) => matches(m, expected)), what, timeoutMs);
 }
 
 function waitForText(client: TestClient, text: string, what: string, timeoutMs?: number): Promise<string> {
-  return waitForReceived(client, () => texts(client).find((t) => t === text), what, timeoutMs);
+  return client.waitUntilReceived(() => texts(client).find((t) => t === text), what, timeoutMs);
 }
 
 function matches(actual: Msg, expected: Msg): boolean {
@@ -71,16 +54,6 @@ function matches(actual: Msg, expected: Msg): boolean {
   } catch {
     return false;
   }
-}
-
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await probe();
-  }
-  return value;
 }
 
 async function http(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -114,10 +87,8 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     [gwA, gwB] = await Promise.all([startGateway(register.address), startGateway(register.address)]);
     const workers = [startWorker(register.address, { WORKER_NAME: 'w1' }), startWorker(register.address, { WORKER_NAME: 'w2' })];
     for (const worker of await Promise.all(workers)) {
-      const [[, api]] = await Promise.all([
-        worker.waitFor(/HTTP API listening on (http:\/\/\S+\/api)/),
-        ...[gwA, gwB].map((g) => worker.waitFor(new RegExp(`Worker connected to gateway ${g.inner.replace(/\./g, '\\.')}`))),
-      ]);
+      const api = await exampleWorkerApi(worker);
+      await waitUntilLinked(api, [gwA.inner, gwB.inner]);
       apis.push(api);
     }
     // A GatewayClient in this process (GatewayModule.forClient), for looking at sessions and counts.
@@ -132,7 +103,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     for (const c of clients) c.close();
     clients = [];
     // Every test starts from an empty cluster: wait until both gateways have dropped this test's clients.
-    if (gw) expect(await until(() => gw.getAllClientCount(), (n) => n === 0)).toBe(0);
+    if (gw) await eventually(() => gw.getAllClientCount(), (n) => n === 0, 'both gateways to have no client left');
   });
 
   afterAll(async () => {
@@ -233,7 +204,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
 
     const seen = jsonMessages(eve).length;
     eve.send(JSON.stringify({ type: 'login', room: 'lobby' }));
-    const answer = await waitForReceived(eve, () => jsonMessages(eve)[seen], 'an answer to a login without a name');
+    const answer = await eve.waitUntilReceived(() => jsonMessages(eve)[seen], 'an answer to a login without a name');
     expect(answer).toEqual({ type: 'error', message: expect.stringContaining('name') });
 
     // Still usable, and the failed login joined nothing.
@@ -269,7 +240,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     // leave deletes the room from the session; the name stays.
     sue.send(JSON.stringify({ type: 'leave' }));
     await waitForJson(sue, { type: 'left' }, 'left');
-    expect(await until(() => gw.getSession(sueId), (s) => s !== null && !('room' in s))).toEqual({ name: 'Sue' });
+    expect(await eventually(() => gw.getSession(sueId), (s) => s !== null && !('room' in s), "Sue's session without a room")).toEqual({ name: 'Sue' });
   });
 
   it('serves the HTTP API on both workers: online counts, uid lookup, notify, kick, errors', async () => {
@@ -307,7 +278,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
       body: { uid: 'u-hana', delivered: true },
     });
     for (const c of [hanaA, hanaB]) {
-      const raw = await waitForReceived(c, () => texts(c).find((t) => t.includes('"alert"')), 'notified object');
+      const raw = await c.waitUntilReceived(() => texts(c).find((t) => t.includes('"alert"')), 'notified object');
       expect(JSON.parse(raw)).toEqual({ type: 'alert', n: 1 });
     }
     expect(hanaA.received.every((m) => !m.binary) && hanaB.received.every((m) => !m.binary)).toBe(true);
@@ -351,10 +322,7 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     // The same client_id again: its gateway is up, the client is gone.
     expect(await http(api1, 'POST', '/kick', { clientId: ivoId })).toEqual({ status: 200, body: { clientId: ivoId, kicked: false } });
 
-    const after = await until(
-      () => http(api1, 'GET', '/online'),
-      (r) => r.body?.clients === 3,
-    );
+    const after = await eventually(() => http(api1, 'GET', '/online'), (r) => r.body?.clients === 3, 'GET /online to count 3 clients');
     expect(after).toEqual({ status: 200, body: { clients: 3, uids: 1, groups: { r1: 1, r2: 1 } } });
   });
 

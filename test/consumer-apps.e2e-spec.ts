@@ -2,6 +2,7 @@ import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { consumerEnv, freePorts, GroupProcess, runCommand, waitForPort } from './support/consumer-app';
+import { exitWithin } from './support/eventually';
 import { TEST_SECRET } from './support/roles';
 import { TestClient } from './support/ws-client';
 
@@ -219,9 +220,7 @@ describe.each(Object.keys(FIXTURES) as Fixture[])('a fresh %s app with the packe
   it("the app's worker (runRole) drains and exits 0 on SIGTERM", async () => {
     const { worker } = cluster!;
     worker.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([worker.exited, new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), 40_000)))]);
-    clearTimeout(timer);
+    const code = await exitWithin(worker, 40_000);
     expect({ code, signal: worker.child.signalCode }).toEqual({ code: 0, signal: null });
   }, 45_000);
 });

@@ -1,6 +1,8 @@
-import { MessageBody, OnClientMessage } from 'nest-gateway-worker';
+import { GatewayClient, MessageBody, OnClientMessage } from 'nest-gateway-worker';
 import { parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, type INestMicroservice } from '@nestjs/common';
+import { exitWithin, sleep } from './support/eventually';
+import { GatewayProbe } from './support/gateway-probe';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startRole, startWorker, stopAll, TEST_SECRET, type Role, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
@@ -24,20 +26,12 @@ const BAD_CASES: { role: 'gateway' | 'worker'; env: Record<string, string>; expe
   { role: 'worker', env: { WORKER_DRAIN_TIMEOUT_MS: '-5' }, expected: /Configuration error: WORKER_DRAIN_TIMEOUT_MS="-5" is invalid/ },
 ];
 
-async function exitCode(proc: RoleProcess, timeoutMs = 20_000): Promise<number | null | 'still running'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), timeoutMs)));
-  const code = await Promise.race([proc.exited, timeout]);
-  clearTimeout(timer);
-  return code;
-}
-
 describe('delivery configuration errors', () => {
   afterAll(stopAll);
 
   it.each(BAD_CASES.map((c) => [`${c.role}: ${Object.entries(c.env)[0].join('=')}`, c] as const))('%s', async (_name, c) => {
     const proc = startRole(c.role as Role, { ...BASE[c.role], ...c.env });
-    const code = await exitCode(proc);
+    const code = await exitWithin(proc, 20_000);
     const context = proc.output;
     expect({ context, code }).toEqual({ context, code: 1 });
     expect({ context, matching: proc.lines.some((l) => c.expected.test(l)) }).toEqual({ context, matching: true });
@@ -76,10 +70,16 @@ describe('delivery options at work', () => {
   it('GATEWAY_PENDING_MAX_AGE_MS: a client whose events no worker takes in time is closed with 1013', async () => {
     const register = await startRegister();
     const gateway = await startGateway(register.address, { GATEWAY_PENDING_MAX_AGE_MS: '300' });
-    const c = await open(gateway.url);
-    c.send('anyone?');
-    expect(await c.closed).toBe(1013);
-    await gateway.proc.waitFor(/client \d+ closed: no worker took its events within 300 ms \(2 dropped\)/);
+    const probe = await GatewayProbe.start(register.address);
+    try {
+      const c = await open(gateway.url);
+      c.send('anyone?');
+      expect(await c.closed).toBe(1013);
+      const stats = await probe.until(gateway.inner, (s) => s.counters.pendingDisconnects === 1, 'one client closed for events nobody took');
+      expect({ workers: stats.workers, messagesIn: stats.counters.messagesIn }).toEqual({ workers: 0, messagesIn: 1 });
+    } finally {
+      await probe.close();
+    }
   });
 
   it('WORKER_DRAIN_TIMEOUT_MS bounds the drain; the event it could not finish goes to another worker', async () => {
@@ -93,17 +93,17 @@ describe('delivery options at work', () => {
         drainTimeoutMs,
       });
       apps.push(app);
-      await gateway.proc.waitFor(new RegExp(`worker ${name}:\\S+ connected`));
+      await GatewayProbe.of(app.get(GatewayClient)).linked([gateway.inner]);
       return app;
     };
     const stuck = await worker('stuck', 500);
     const c = await open(gateway.url);
     c.send('hi');
     expect(await c.text(0, 10_000)).toBe('stuck:hi');
-    await worker('rescue');
+    const rescue = GatewayProbe.of((await worker('rescue')).get(GatewayClient));
     c.send('hang'); // sticky: goes to "stuck", which takes 3 s
     c.send('after'); // also to "stuck", queued there behind "hang" (one client's events run in order)
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
 
     const started = Date.now();
     apps.splice(apps.indexOf(stuck), 1);
@@ -111,7 +111,8 @@ describe('delivery options at work', () => {
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(450); // it waited for the handler...
     expect(took).toBeLessThan(2_900); // ...but not for the whole 3 s
-    await gateway.proc.waitFor(/worker stuck:\S+ went away with 2 unacknowledged event\(s\) of 1 client/);
+    // The gateway dropped "stuck" and queued its 2 unacknowledged events ("hang", "after") again.
+    await rescue.until(gateway.inner, (s) => s.workers === 1 && s.counters.eventsRedelivered === 2, 'stuck gone, 2 events redelivered');
     expect(await c.text(1, 10_000)).toBe('rescue:hang');
     expect(await c.text(2, 10_000)).toBe('rescue:after');
     expect(c.closeCode).toBeNull();
@@ -138,7 +139,7 @@ describe('delivery options at work', () => {
         name,
       });
       apps.push(app);
-      await gateway.proc.waitFor(new RegExp(`worker ${name}:\\S+ connected`));
+      await GatewayProbe.of(app.get(GatewayClient)).linked([gateway.inner]);
     }
     // Before any measurement both look equally healthy: two clients, one on each; each sends a message, so the
     // gateway measures both workers' ack delays (about 0 and 600 ms: health scores about 1 and 0.5).

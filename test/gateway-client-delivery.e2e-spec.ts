@@ -102,8 +102,7 @@ describe('GatewayClient delivery semantics', () => {
       secret: Buffer.from(TEST_SECRET),
       name: 'delivery',
       timeoutMs: TIMEOUT_MS,
-    });
-    await Promise.all([g1, g2].map((g) => g.proc.waitFor(/worker delivery:\S+ connected/)));
+    }, [g1.inner, g2.inner]);
     contexts.push(await standaloneContext(GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS })));
     contexts.push(
       await standaloneContext(
@@ -300,6 +299,9 @@ describe('GatewayClient delivery semantics', () => {
       for (; standaloneLinks.pendingBytes(g4.inner) < 2 * 1024 * 1024; sent++) {
         if (sent >= 1_000) throw new Error('the link to the stopped gateway never backed up');
         await standalone.sendToClient(d.id, chunk); // resolves once queued: fire-and-forget
+        // Let the link write what it queued (it flushes once per event-loop turn): what is still pending then is
+        // what the operating system refused, so the link is really backed up, not merely holding this turn's bytes.
+        await new Promise((r) => setImmediate(r));
       }
       await standalone.sendToUid('nobody', 'fan-out while backed up'); // one part per gateway, g4's waits too
       await standalone.sendToClient(a.id, 'healthy gateway');

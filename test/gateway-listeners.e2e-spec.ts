@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { eventually, exitWithin, sleep } from './support/eventually';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startRole, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TcpTestClient } from './support/tcp-client';
@@ -58,14 +59,6 @@ function makeTestPki(): TestPki {
   execFileSync('openssl', ['genpkey', '-algorithm', 'EC', ...ec, '-out', pki.otherKey], { stdio: 'pipe' });
   writeFileSync(pki.garbage, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
   return pki;
-}
-
-async function waitUntil(condition: () => boolean, what: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The JSON messages a client received, in order (other messages skipped). */
@@ -164,10 +157,7 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     for (const name of names) {
       const peer = clients[name];
       peer.send(JSON.stringify({ type: 'login', name, room: 'mixed' }));
-      await waitUntil(
-        () => jsonOf(peer).some((m) => m.type === 'welcome'),
-        () => `${name}'s welcome; it received ${JSON.stringify(jsonOf(peer))}`,
-      );
+      await eventually(() => jsonOf(peer), (ms) => ms.some((m) => m.type === 'welcome'), `${name}'s welcome`, 20_000);
       ids[name] = jsonOf(peer).find((m) => m.type === 'welcome')!.client_id as string;
     }
     // One connection table: distinct client_ids of one gateway (same lan ip and inner port), whatever the listener.
@@ -180,16 +170,13 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     for (const name of names) clients[name].send(JSON.stringify({ type: 'say', content: `hello from ${name}` }));
     for (const name of names) {
       const heard = () => jsonOf(clients[name]).filter((m) => m.type === 'say').map((m) => `${m.from_client_name}:${m.content}`);
-      await waitUntil(() => heard().length >= 4, () => `${name} to hear all four; heard ${JSON.stringify(heard())}`);
+      await eventually(heard, (h) => h.length >= 4, `${name} to hear all four`, 20_000);
       expect(heard().sort()).toEqual(names.map((n) => `${n}:hello from ${n}`).sort());
     }
 
     // A private message from a text client to a frame client (sendToClient across listeners).
     clients.text.send(JSON.stringify({ type: 'say', content: 'psst', to: ids.frame }));
-    await waitUntil(
-      () => jsonOf(clients.frame).some((m) => m.type === 'say' && m.content === 'psst'),
-      () => 'the private message at the frame client',
-    );
+    await eventually(() => jsonOf(clients.frame), (ms) => ms.some((m) => m.type === 'say' && m.content === 'psst'), 'the private message at the frame client', 20_000);
     const whisper = jsonOf(clients.frame).find((m) => m.content === 'psst')!;
     expect(whisper).toMatchObject({ from_client_id: ids.text, from_client_name: 'text', to_client_id: ids.frame });
     expect(jsonOf(clients.ws).some((m) => m.content === 'psst')).toBe(false);
@@ -210,9 +197,8 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
       registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
       secret: Buffer.from(TEST_SECRET),
       name: 'whoami',
-    });
+    }, [gateway.inner]);
     apps.push(app);
-    await gateway.proc.waitFor(/worker whoami:\S+ connected/);
 
     const clients = await openAll(gateway.urls, '/?via=web');
     const expected = [
@@ -223,7 +209,7 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     ] as const;
     for (const [peer] of expected) peer.send('{"type":"whoami"}');
     for (const [peer, listener, protocol, url, query] of expected) {
-      await waitUntil(() => jsonOf(peer).some((m) => m.type === 'you'), () => `the ${protocol} client's answer`);
+      await eventually(() => jsonOf(peer), (ms) => ms.some((m) => m.type === 'you'), `the ${protocol} client's answer`, 20_000);
       expect(jsonOf(peer).find((m) => m.type === 'you')).toMatchObject({ listener, protocol, url, query, remoteAddress: '127.0.0.1' });
     }
   });
@@ -312,13 +298,10 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
       // Two messages in one write, then one split across two writes.
       socket.write(Buffer.from([0, 2, 0xff, 0x00, 0, 1, 0x41]));
       socket.write(Buffer.from([0, 3, 1]));
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       socket.write(Buffer.from([2, 3]));
       const expected = Buffer.from([0, 2, 0xff, 0x00, 0, 1, 0x41, 0, 3, 1, 2, 3]);
-      await waitUntil(
-        () => Buffer.concat(received).length >= expected.length,
-        () => `the three echoes; got ${Buffer.concat(received).toString('hex')}`,
-      );
+      await eventually(() => Buffer.concat(received).toString('hex'), (hex) => hex.length >= expected.length * 2, 'the three echoes', 20_000);
       expect(Buffer.concat(received).toString('hex')).toBe(expected.toString('hex'));
 
       // Its FramingError closes the connection and counts like the built-in framings' errors.
@@ -369,11 +352,7 @@ describe('listener configuration errors stop the gateway with status 1 and name 
           GATEWAY_START_PORT: '0',
           ...c.env(),
         });
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), 20_000)));
-        const code = await Promise.race([proc.exited, timeout]);
-        clearTimeout(timer);
-        return { code, proc };
+        return { code: await exitWithin(proc, 20_000), proc };
       }),
     );
     CASES.forEach((c, i) => outcomes.set(c.name, results[i]));

@@ -25,7 +25,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { eventually } from './support/eventually';
+import { eventually, exitWithin } from './support/eventually';
 import { LoggedProcess, startRegister, stopAll, TEST_SECRET } from './support/roles';
 import { TestClient } from './support/ws-client';
 
@@ -93,7 +93,7 @@ class ShoutController {
   }
 }
 
-/** Keeps every log line (the gateway's ready line carries its ephemeral client URL). */
+/** Keeps every log line (the gateway's documented ready line is where its ephemeral client URL appears). */
 class LineLogger implements LoggerService {
   readonly lines: string[] = [];
   log(message: unknown): void {
@@ -210,7 +210,7 @@ describe('a bad option in code stops a role process: one line naming it, exit st
   }
 
   async function expectConfigExit(proc: LoggedProcess, line: RegExp): Promise<void> {
-    const code = await Promise.race([proc.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 20_000).unref())]);
+    const code = await exitWithin(proc, 20_000);
     const context = `output:\n${proc.output}`;
     expect({ context, code }).toEqual({ context, code: 1 });
     expect({ context, lines: proc.lines.filter((l) => line.test(l)).length }).toEqual({ context, lines: 1 });

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { isAlive, killQuietly, waitGone } from './support/cluster-processes';
+import { exitWithin } from './support/eventually';
 import { LoggedProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
 
@@ -21,25 +23,6 @@ function rolePids(launcher: LoggedProcess): Map<string, number> {
   return pids;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
-
-function killQuietly(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 describe('scripts/start-cluster.js', () => {
   let launcher: LoggedProcess | null = null;
   let client: TestClient | null = null;
@@ -49,7 +32,7 @@ describe('scripts/start-cluster.js', () => {
     client = null;
     if (!launcher) return;
     // Leftovers of a failed test, by pid: the three roles first, then the launcher itself.
-    for (const pid of rolePids(launcher).values()) killQuietly(pid);
+    killQuietly(rolePids(launcher).values());
     await launcher.kill();
     launcher = null;
   });
@@ -95,22 +78,11 @@ describe('scripts/start-cluster.js', () => {
     client.close();
     client = null;
     child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      launcher.exited,
-      new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), 15_000))),
-    ]);
-    clearTimeout(timer);
+    const outcome = await exitWithin(launcher, 15_000);
     // SIGTERM is an orderly stop: status 0 once the three are down.
     expect(outcome).toBe(0);
     expect(child.signalCode).toBeNull();
 
-    const deadline = Date.now() + 5_000;
-    let alive = [...pids].filter(([, pid]) => isAlive(pid));
-    while (alive.length > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      alive = alive.filter(([, pid]) => isAlive(pid));
-    }
-    expect(alive).toEqual([]);
+    expect(await waitGone([...pids.values()])).toEqual([]);
   });
 });

@@ -38,7 +38,8 @@ import { Ctx } from '@nestjs/microservices';
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import { eventually, sleep } from './support/eventually';
+import { eventually, sleep, within } from './support/eventually';
+import { exampleWorkerApi } from './support/example-worker-api';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
@@ -202,13 +203,6 @@ async function ask(c: TestClient, message: object, replyType: string): Promise<R
   >;
 }
 
-function bounded<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs))),
-  ]);
-}
 
 const opened: TestClient[] = [];
 
@@ -279,7 +273,7 @@ class StubbornClient {
     const mask = randomBytes(4);
     const body = Buffer.from([0x03, 0xe8].map((b, i) => b ^ mask[i]));
     this.socket.write(Buffer.concat([Buffer.from([0x88, 0x82]), mask, body]));
-    await bounded(this.ended, 'the server to close the TCP connection');
+    await within(this.ended, 'the server to close the TCP connection', 10_000);
   }
 }
 
@@ -303,8 +297,7 @@ describe('worker hooks: connection rejection, connection statistics, session per
       name: 'hooks',
       timeoutMs: 5_000,
       sessionStore: store,
-    });
-    await Promise.all([g1, g2].map((g) => g.proc.waitFor(/worker hooks:\S+ connected/)));
+    }, [g1.inner, g2.inner]);
     @Module({ imports: [GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: 5_000 })] })
     class SdkModule {}
     context = await NestFactory.createApplicationContext(SdkModule, { logger: ['error', 'warn'] });
@@ -333,7 +326,7 @@ describe('worker hooks: connection rejection, connection statistics, session per
     const conn = await open(url, params);
     for (let i = 0; i < 5; i++) conn.c.send(`early ${i}`);
     conn.c.send(JSON.stringify({ type: 'whoami' }));
-    const { code, reason } = await bounded(conn.close, 'the rejected client to be closed');
+    const { code, reason } = await within(conn.close, 'the rejected client to be closed', 10_000);
     const clientId = await eventually(() => idByTag.get(conn.tag), (id) => id !== undefined, 'the connect handler');
     await eventually(() => worker.transport.client.isOnline(clientId!), (online) => !online, 'the gateway to drop the rejected client');
     await sleep(200);
@@ -376,7 +369,7 @@ describe('worker hooks: connection rejection, connection statistics, session per
 
     it('ctx.rejectConnection(reason, code): that code and reason; what the handler returned is not sent', async () => {
       const conn = await open(g2.url, { token: 'good', reject: 'ctx' });
-      const { code, reason } = await bounded(conn.close, 'the close');
+      const { code, reason } = await within(conn.close, 'the close', 10_000);
       expect({ code, reason }).toEqual({ code: 4503, reason: 'maintenance, come back later' });
       expect(json(conn.c)).toEqual([]);
     });
@@ -429,7 +422,7 @@ describe('worker hooks: connection rejection, connection statistics, session per
       const conn = await open(g2.url, { token: 'good' });
       const id = (await ask(conn.c, { type: 'whoami' }, 'me')).clientId as string;
       await sdk.closeClient(id, 'last words', { code: 4001, reason: 'replaced by a newer login' });
-      expect(await bounded(conn.close, 'the close')).toEqual({ code: 4001, reason: 'replaced by a newer login' });
+      expect(await within(conn.close, 'the close', 10_000)).toEqual({ code: 4001, reason: 'replaced by a newer login' });
       expect(conn.c.received.map((m) => m.data.toString('utf8'))).toContain('last words');
       await eventually(() => events.get(id)?.includes('close'), Boolean, 'the close handler');
     });
@@ -438,7 +431,7 @@ describe('worker hooks: connection rejection, connection statistics, session per
       const conn = await open(g1.url, { token: 'good' });
       await ask(conn.c, { type: 'whoami' }, 'me');
       conn.c.send(JSON.stringify({ type: 'quit' }));
-      expect(await bounded(conn.close, 'the close')).toEqual({ code: 4002, reason: 'see you' });
+      expect(await within(conn.close, 'the close', 10_000)).toEqual({ code: 4002, reason: 'see you' });
       expect(json(conn.c).map((m) => m.type)).toEqual(['welcome', 'me', 'bye']);
     });
 
@@ -580,7 +573,7 @@ describe('the example worker: GET /api/stats and /api/clients/:clientId', () => 
     const register = await startRegister();
     const gateway = await startGateway(register.address);
     const worker = await startWorker(register.address, {}, gateway.inner);
-    const [, api] = await worker.waitFor(/HTTP API listening on (http:\/\/\S+\/api)/);
+    const api = await exampleWorkerApi(worker);
     const { c } = await open(gateway.url, {});
     c.send('hi');
     await c.waitForMessages(1, 10_000);

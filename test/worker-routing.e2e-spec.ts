@@ -2,6 +2,8 @@ import { ClientId, GatewayClient, Handshake, MessageBody, OnClientMessage } from
 import { parseHostPort } from 'nest-gateway-worker/internal';
 import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
+import { eventually } from './support/eventually';
+import { GatewayProbe } from './support/gateway-probe';
 import { startInProcessWorker } from './support/in-process-worker';
 import { TestClient } from './support/ws-client';
 
@@ -28,17 +30,11 @@ function namedController(name: string) {
   return NamedController;
 }
 
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('routing client events to workers', () => {
   let register: { proc: RoleProcess; address: string };
   let gateway: { proc: RoleProcess; url: string; inner: string };
+  /** The gateway's statistics, as a GatewayClient in this process sees them. */
+  let probe: GatewayProbe;
   const apps: INestMicroservice[] = [];
   const clients: TestClient[] = [];
 
@@ -49,7 +45,7 @@ describe('routing client events to workers', () => {
       name,
     });
     apps.push(app);
-    await gateway.proc.waitFor(new RegExp(`worker ${name}:\\S+ connected`));
+    await GatewayProbe.of(app.get(GatewayClient)).linked([gateway.inner]);
     return app;
   }
 
@@ -62,11 +58,13 @@ describe('routing client events to workers', () => {
   beforeEach(async () => {
     register = await startRegister();
     gateway = await startGateway(register.address);
+    probe = await GatewayProbe.start(register.address);
   });
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     for (const app of apps.splice(0)) await app.close();
+    await probe?.close();
     await stopAll();
   });
 
@@ -89,7 +87,7 @@ describe('routing client events to workers', () => {
     // alpha goes away: its clients stay connected and move to beta, which receives their handshake.
     apps.splice(apps.indexOf(a), 1);
     await a.close();
-    await gateway.proc.waitFor(/worker alpha:\S+ disconnected/);
+    await probe.workers(gateway.inner, 1);
     for (const c of cs) c.send(JSON.stringify({ type: 'who' }));
     for (const [n, c] of cs.entries()) {
       expect(c.closeCode).toBeNull();
@@ -102,14 +100,15 @@ describe('routing client events to workers', () => {
     c.send('first');
     c.send(Buffer.from([1, 2, 3]));
     c.send('third');
-    await gateway.proc.waitFor(/no worker connected: holding client events/);
+    // All three reached the gateway while no worker was linked.
+    await probe.until(gateway.inner, (s) => s.workers === 0 && s.counters.messagesIn === 3, '3 client messages in, no worker');
     const w1 = await startWorker(register.address, {}, gateway.inner);
     const replies = await c.waitForMessages(3);
     expect(replies.map((r) => (r.binary ? [...r.data] : r.data.toString()))).toEqual(['first', [1, 2, 3], 'third']);
 
     // The worker dies hard; the client keeps its connection and its next messages wait for the next worker.
     await w1.kill();
-    await gateway.proc.waitFor(/worker worker:\S+ disconnected/);
+    await probe.workers(gateway.inner, 0);
     c.send('during outage 1');
     c.send('during outage 2');
     await startWorker(register.address, {}, gateway.inner);
@@ -125,13 +124,13 @@ describe('routing client events to workers', () => {
     // Stop reading: the kernel buffers fill, then the gateway's per-client queue grows.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     slow.send(JSON.stringify({ type: 'flood', chunks: 400 })); // 25 MiB, far above the 1 MiB default bound
-    await gateway.proc.waitFor(/client \d+ disconnected: slow consumer/);
+    await probe.until(gateway.inner, (s) => s.counters.slowConsumerDisconnects === 1, 'one slow-consumer disconnect');
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await slow.closed;
     // Other clients are unaffected.
     healthy.send(JSON.stringify({ type: 'who' }));
     expect(await healthy.text(0)).toBe('flooder:1');
-    await waitUntil(() => slow.closeCode !== null, 'the slow client to be closed');
+    await eventually(() => slow.closeCode, (code) => code !== null, 'the slow client to be closed');
     expect([4008, 1006]).toContain(slow.closeCode);
   });
 });

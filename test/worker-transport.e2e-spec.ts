@@ -127,8 +127,7 @@ describe('worker transport (register and gateway processes, in-process worker)',
       registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
       secret: Buffer.from(TEST_SECRET),
       name: 'e2e',
-    }));
-    await gateway.proc.waitFor(/worker e2e:\S+ connected/);
+    }, [gateway.inner]));
   });
 
   afterEach(() => {

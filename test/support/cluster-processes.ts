@@ -2,7 +2,8 @@ import { startRole, TEST_SECRET, type LoggedProcess, type RoleProcess } from './
 
 /**
  * Helpers for tests of GATEWAY_COUNT / WORKER_COUNT clusters and of clean exits: Nest log lines by pid and
- * level, waiting for several matching lines, exit codes within a bound, and pids that must be gone.
+ * level, waiting for several matching lines (the primaries' documented ready lines, the only place their
+ * children's pids and addresses appear), and pids that must be gone. Exit codes within a bound: eventually.ts.
  */
 
 /**
@@ -86,15 +87,6 @@ export function killQuietly(pids: Iterable<number>): void {
       // already gone
     }
   }
-}
-
-/** The exit code, or 'still running' after `timeoutMs`. */
-export async function exitWithin(proc: LoggedProcess, timeoutMs: number): Promise<number | null | 'still running'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), timeoutMs)));
-  const code = await Promise.race([proc.exited, timeout]);
-  clearTimeout(timer);
-  return code;
 }
 
 /** The inner port embedded in a client_id (20 hex: 8 hex IPv4, 4 hex port, 8 hex connection id). */

@@ -47,6 +47,25 @@ export abstract class MessageInbox {
     return this.received.slice(0, count);
   }
 
+  /**
+   * Waits (bounded) until `find`, looking at what has arrived, returns something, and returns it. Fails as soon as
+   * the connection ends without it, or after `timeoutMs`, naming `what`, why, and every message received.
+   */
+  async waitUntilReceived<T>(find: () => T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = find();
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      const ended = this.endedReason();
+      if (left <= 0 || ended !== null) {
+        const received = this.received.map((m) => (m.binary ? `bin:${m.data.toString('hex')}` : m.data.toString('utf8')));
+        throw new Error(`${what}: not received (${ended ?? `${timeoutMs} ms passed`}); received:\n${received.join('\n')}`);
+      }
+      await this.waitForMessages(this.received.length + 1, left).catch(() => undefined); // the loop reports why
+    }
+  }
+
   /** The n-th message (0-based) as text, waiting for it. */
   async text(n: number, timeoutMs?: number): Promise<string> {
     const all = await this.waitForMessages(n + 1, timeoutMs);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { exampleWorkerApi, waitUntilLinked } from './example-worker-api';
 
 /**
  * Starting the built apps (dist/apps/<role>/main.js) as real processes for end-to-end tests, reading their
@@ -132,7 +133,11 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...started].map((p) => p.stop()));
 }
 
-/** A register on an ephemeral port; resolves with the process and its "host:port". */
+/**
+ * A register on an ephemeral port; resolves with the process and its "host:port". The port is known only from
+ * the documented ready line "Register listening on <host:port>", so this log wait is kept on purpose (as is the
+ * gateway's "Gateway ready: clients <urls>, inner <addr>" below); every other wait observes state.
+ */
 export async function startRegister(env: Record<string, string> = {}): Promise<{ proc: RoleProcess; address: string }> {
   const proc = startRole('register', { SECRET_KEY: TEST_SECRET, REGISTER_LISTEN: '127.0.0.1:0', ...env });
   const [, address] = await proc.waitFor(/Register listening on (\S+)/);
@@ -160,7 +165,10 @@ export async function startGateway(
   return { proc, url: urls[0], urls, inner };
 }
 
-/** The example (echo) worker; resolves once it is linked to `gatewayInner` when given. */
+/**
+ * The example (echo) worker; when `gatewayInner` is given, resolves once the worker is linked to that gateway
+ * (seen through the worker's HTTP API: the gateway answers it over the worker's link and counts a worker).
+ */
 export async function startWorker(
   registerAddress: string,
   env: Record<string, string> = {},
@@ -172,6 +180,6 @@ export async function startWorker(
     HTTP_LISTEN: '127.0.0.1:0',
     ...env,
   });
-  if (gatewayInner) await proc.waitFor(new RegExp(`Worker connected to gateway ${gatewayInner.replace(/\./g, '\\.')}`));
+  if (gatewayInner) await waitUntilLinked(await exampleWorkerApi(proc), [gatewayInner]);
   return proc;
 }
