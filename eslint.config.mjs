@@ -19,7 +19,10 @@ export default tseslint.config(
     },
     rules: {
       // Unused arguments are part of documented signatures (Nest's hooks, PHP-compatible parameters) when prefixed with _.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -19,7 +19,20 @@ const common = {
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', rootDir: __dirname, roots: ['<rootDir>/packages/', '<rootDir>/apps/', '<rootDir>/scripts/'], testRegex: '.*\\.spec\\.ts$' },
-    { ...common, displayName: 'e2e', rootDir: __dirname, roots: ['<rootDir>/test/'], testRegex: '.*\\.e2e-spec\\.ts$', setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      rootDir: __dirname,
+      roots: ['<rootDir>/packages/', '<rootDir>/apps/', '<rootDir>/scripts/'],
+      testRegex: '.*\\.spec\\.ts$',
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      rootDir: __dirname,
+      roots: ['<rootDir>/test/'],
+      testRegex: '.*\\.e2e-spec\\.ts$',
+      setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'],
+    },
   ],
 };

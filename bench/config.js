@@ -10,10 +10,26 @@ const SCENARIOS = ['echo', 'broadcast', 'push', 'queries', 'idle', 'encryption']
 
 // [variable, key, default, smoke default, min, max, meaning]
 const SETTINGS = [
-  ['BENCH_ROUNDS', 'rounds', 2, 2, 2, 100, 'rounds per scenario (at least 2); the targets of a scenario take turns in every round'],
+  [
+    'BENCH_ROUNDS',
+    'rounds',
+    2,
+    2,
+    2,
+    100,
+    'rounds per scenario (at least 2); the targets of a scenario take turns in every round',
+  ],
   ['BENCH_WARMUP_MS', 'warmupMs', 1_000, 100, 0, 60_000, 'unmeasured echo load before each measured time'],
   ['BENCH_DURATION_MS', 'durationMs', 5_000, 300, 200, 600_000, 'measured echo time per target and round'],
-  ['BENCH_CONNECTIONS', 'connections', 10_000, 200, 1, 200_000, 'receiving connections of the broadcast, push and query scenarios'],
+  [
+    'BENCH_CONNECTIONS',
+    'connections',
+    10_000,
+    200,
+    1,
+    200_000,
+    'receiving connections of the broadcast, push and query scenarios',
+  ],
   ['BENCH_GROUPS', 'groups', 100, 10, 1, 100_000, 'groups the receiving connections are spread over (push, queries)'],
   ['BENCH_BROADCAST_BYTES', 'broadcastBytes', 256, 256, 32, 1_048_576, 'broadcast payload size'],
   ['BENCH_BROADCAST_BURST', 'broadcastBurst', 10, 3, 1, 10_000, 'sendToAll messages per burst (sent back to back)'],
@@ -23,14 +39,70 @@ const SETTINGS = [
   ['BENCH_PUSH_DURATION_MS', 'pushDurationMs', 5_000, 400, 100, 600_000, 'time each push phase offers its rate'],
   ['BENCH_PUSH_BYTES', 'pushBytes', 128, 128, 32, 1_048_576, 'push payload size'],
   ['BENCH_QUERY_DURATION_MS', 'queryDurationMs', 3_000, 300, 100, 600_000, 'query loop time per round and condition'],
-  ['BENCH_QUERY_LOAD_CONNECTIONS', 'queryLoadConnections', 100, 20, 0, 10_000, 'echo connections loading the cluster during queries'],
+  [
+    'BENCH_QUERY_LOAD_CONNECTIONS',
+    'queryLoadConnections',
+    100,
+    20,
+    0,
+    10_000,
+    'echo connections loading the cluster during queries',
+  ],
   ['BENCH_QUERY_LOAD_WINDOW', 'queryLoadWindow', 4, 2, 1, 1_000, 'messages in flight per loading echo connection'],
-  ['BENCH_IDLE_CONNECTIONS', 'idleConnections', 10_000, 0, 0, 1_000_000, 'idle connections of the first memory level (0 skips it)'],
-  ['BENCH_IDLE_STEPS', 'idleSteps', 4, 2, 1, 100, 'steps in which the idle connections are opened (one RSS reading after each)'],
-  ['BENCH_GENERATOR_CONNECTIONS', 'connectionsPerGenerator', 5_000, 5_000, 100, 1_000_000, 'connections one load generator holds at most (BENCH_GENERATORS unset)'],
-  ['BENCH_ENCRYPTION_CONNECTIONS', 'encryptionConnections', 100, 20, 1, 10_000, 'echo connections of the encryption scenario'],
-  ['BENCH_ENCRYPTION_WINDOW', 'encryptionWindow', 10, 4, 1, 1_000, 'messages in flight per connection, encryption scenario'],
-  ['BENCH_ENCRYPTION_PAYLOAD_BYTES', 'encryptionPayloadBytes', 64, 64, 16, 1_048_576, 'payload of the encryption scenario'],
+  [
+    'BENCH_IDLE_CONNECTIONS',
+    'idleConnections',
+    10_000,
+    0,
+    0,
+    1_000_000,
+    'idle connections of the first memory level (0 skips it)',
+  ],
+  [
+    'BENCH_IDLE_STEPS',
+    'idleSteps',
+    4,
+    2,
+    1,
+    100,
+    'steps in which the idle connections are opened (one RSS reading after each)',
+  ],
+  [
+    'BENCH_GENERATOR_CONNECTIONS',
+    'connectionsPerGenerator',
+    5_000,
+    5_000,
+    100,
+    1_000_000,
+    'connections one load generator holds at most (BENCH_GENERATORS unset)',
+  ],
+  [
+    'BENCH_ENCRYPTION_CONNECTIONS',
+    'encryptionConnections',
+    100,
+    20,
+    1,
+    10_000,
+    'echo connections of the encryption scenario',
+  ],
+  [
+    'BENCH_ENCRYPTION_WINDOW',
+    'encryptionWindow',
+    10,
+    4,
+    1,
+    1_000,
+    'messages in flight per connection, encryption scenario',
+  ],
+  [
+    'BENCH_ENCRYPTION_PAYLOAD_BYTES',
+    'encryptionPayloadBytes',
+    64,
+    64,
+    16,
+    1_048_576,
+    'payload of the encryption scenario',
+  ],
 ];
 
 /** The soft limit on open files of this process (inherited by every child), or null off Linux. */
@@ -58,11 +130,13 @@ function readConfig(env = process.env, argv = process.argv.slice(2)) {
   const names = argv.filter((a) => !a.startsWith('--'));
   const flags = argv.filter((a) => a.startsWith('--'));
   const unknownFlags = flags.filter((f) => f !== '--smoke');
-  if (unknownFlags.length) throw new Error(`unknown option ${unknownFlags[0]}: expected scenario names (${SCENARIOS.join(', ')}) and --smoke`);
+  if (unknownFlags.length)
+    throw new Error(`unknown option ${unknownFlags[0]}: expected scenario names (${SCENARIOS.join(', ')}) and --smoke`);
   if (flags.includes('--smoke')) env.BENCH_SMOKE = '1';
   if (names.length) env.BENCH_SCENARIOS = names.join(',');
   const smokeRaw = env.BENCH_SMOKE || '';
-  if (smokeRaw !== '' && !/^(0|1|true|false)$/.test(smokeRaw)) throw bad('BENCH_SMOKE', smokeRaw, '1, true, 0 or false');
+  if (smokeRaw !== '' && !/^(0|1|true|false)$/.test(smokeRaw))
+    throw bad('BENCH_SMOKE', smokeRaw, '1, true, 0 or false');
   const smoke = smokeRaw === '1' || smokeRaw === 'true';
   const config = { smoke };
   for (const [name, key, def, smokeDef, min, max, meaning] of SETTINGS) {
@@ -92,7 +166,11 @@ function readConfig(env = process.env, argv = process.argv.slice(2)) {
   config.echoConfigs = rawEcho.split(',').map((part) => {
     const m = /^\s*(\d+)x(\d+)x(\d+)\s*$/.exec(part);
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[3]) < 16) {
-      throw bad('BENCH_ECHO_CONFIGS', rawEcho, 'a comma-separated list of <connections>x<window>x<payload bytes>, e.g. 100x10x64,1000x1x512 (payload at least 16)');
+      throw bad(
+        'BENCH_ECHO_CONFIGS',
+        rawEcho,
+        'a comma-separated list of <connections>x<window>x<payload bytes>, e.g. 100x10x64,1000x1x512 (payload at least 16)',
+      );
     }
     return { connections: Number(m[1]), window: Number(m[2]), payloadBytes: Number(m[3]) };
   });
@@ -106,13 +184,21 @@ function readConfig(env = process.env, argv = process.argv.slice(2)) {
   } else if (/^\d+$/.test(rawMax) && Number(rawMax) <= 1_000_000) {
     config.idleMax = Number(rawMax);
   } else {
-    throw bad('BENCH_IDLE_MAX', rawMax, '"auto" (the open-files limit minus a margin) or a whole number up to 1000000; 0 skips that level');
+    throw bad(
+      'BENCH_IDLE_MAX',
+      rawMax,
+      '"auto" (the open-files limit minus a margin) or a whole number up to 1000000; 0 skips that level',
+    );
   }
 
   const rawScenarios = env.BENCH_SCENARIOS || SCENARIOS.join(',');
-  const chosen = rawScenarios.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const chosen = rawScenarios
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   const unknown = chosen.filter((s) => !SCENARIOS.includes(s));
-  if (unknown.length || chosen.length === 0) throw bad('BENCH_SCENARIOS', rawScenarios, `a comma-separated subset of ${SCENARIOS.join(',')}`);
+  if (unknown.length || chosen.length === 0)
+    throw bad('BENCH_SCENARIOS', rawScenarios, `a comma-separated subset of ${SCENARIOS.join(',')}`);
   config.scenarios = SCENARIOS.filter((s) => chosen.includes(s));
   return config;
 }

@@ -26,7 +26,8 @@ function median(values) {
 }
 
 function ratio(a, b) {
-  if (typeof a !== 'number' || typeof b !== 'number' || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return null;
+  if (typeof a !== 'number' || typeof b !== 'number' || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0)
+    return null;
   return a / b;
 }
 
@@ -51,7 +52,9 @@ function generatorCount(config, connections) {
 
 /** n load-generator processes; `all(fn)` runs fn(gen, i) on each at once and returns the results in order. */
 function startGenerators(n) {
-  const gens = Array.from({ length: n }, (_, i) => startLoadGenerator(LOAD_GENERATOR, n > 1 ? `load-generator#${i + 1}` : 'load-generator'));
+  const gens = Array.from({ length: n }, (_, i) =>
+    startLoadGenerator(LOAD_GENERATOR, n > 1 ? `load-generator#${i + 1}` : 'load-generator'),
+  );
   return {
     gens,
     all: (fn) => Promise.all(gens.map((g, i) => fn(g, i))),
@@ -99,7 +102,9 @@ function assertRunning(procs, phase) {
   const dead = procs.filter((p) => !isRunning(p.child));
   if (dead.length) {
     const p = dead[0];
-    throw new Error(`${p.name} (pid ${p.child.pid}) exited during ${phase} (code ${p.child.exitCode}, signal ${p.child.signalCode}); last output:\n  ${p.lines.join('\n  ')}`);
+    throw new Error(
+      `${p.name} (pid ${p.child.pid}) exited during ${phase} (code ${p.child.exitCode}, signal ${p.child.signalCode}); last output:\n  ${p.lines.join('\n  ')}`,
+    );
   }
 }
 
@@ -148,7 +153,10 @@ async function echoRound(pool, started, format, echo, config) {
   const processes = cpuSince(started.procs, before, totalReceived);
   const serverCpuMs = processes.reduce((s, p) => s + p.cpuMs, 0);
   const measured = done.reduce((s, p) => s + p.measuredEchoes, 0);
-  if (measured === 0) throw new Error(`no echo received during the measured time (${done.map((p) => `${p.connections} connected, ${p.connectFailed} failed: ${p.connectFirstError}`).join('; ')})`);
+  if (measured === 0)
+    throw new Error(
+      `no echo received during the measured time (${done.map((p) => `${p.connections} connected, ${p.connectFailed} failed: ${p.connectFirstError}`).join('; ')})`,
+    );
   return {
     connections: done.reduce((s, p) => s + p.connections, 0),
     connectFailed: done.reduce((s, p) => s + p.connectFailed, 0),
@@ -191,7 +199,11 @@ function slope(xs, ys) {
 /** Opens `total` idle connections over the pool's generators and the target's urls; returns the counts. */
 async function openIdle(pool, urls, total) {
   const counts = splitCount(total, pool.gens.length);
-  const parts = await pool.all((g, i) => (counts[i] ? g.request({ cmd: 'open-idle', urls, count: counts[i] }, 60_000 + counts[i] * 20) : { opened: 0, failed: 0 }));
+  const parts = await pool.all((g, i) =>
+    counts[i]
+      ? g.request({ cmd: 'open-idle', urls, count: counts[i] }, 60_000 + counts[i] * 20)
+      : { opened: 0, failed: 0 },
+  );
   return {
     opened: parts.reduce((s, p) => s + p.opened, 0),
     failed: parts.reduce((s, p) => s + p.failed, 0),
@@ -223,7 +235,10 @@ async function measureIdleMemory(pool, started, total, config) {
   const points = [];
   const read = async (connections) => {
     await collectAll(measured);
-    const heapKiB = started.memoryProcs.reduce((sum, p) => (sum === null || p.heapBytes == null ? null : sum + p.heapBytes / 1024), 0);
+    const heapKiB = started.memoryProcs.reduce(
+      (sum, p) => (sum === null || p.heapBytes == null ? null : sum + p.heapBytes / 1024),
+      0,
+    );
     points.push({ connections, rssKiB: sumRss(started.memoryProcs), heapKiB, infoRssKiB: sumRss(started.infoProcs) });
   };
   await read(0);
@@ -253,15 +268,30 @@ async function measureIdleMemory(pool, started, total, config) {
     stoppedBecause:
       failed > 0
         ? `${failed} connection(s) failed: ${firstError}` +
-          (/hang up|ECONNRESET|EMFILE|ENFILE/.test(String(firstError)) ? ' (what a process out of file descriptors looks like)' : '')
+          (/hang up|ECONNRESET|EMFILE|ENFILE/.test(String(firstError))
+            ? ' (what a process out of file descriptors looks like)'
+            : '')
         : null,
     droppedBeforeEnd: opened - closed.stillOpenBeforeClose,
     processes: started.memoryProcs.map((p) => p.name),
     baseRssKiB: points[0].rssKiB,
     points: points.map((p) => ({ connections: p.connections, rssKiB: p.rssKiB, heapKiB: p.heapKiB })),
-    kibPerConnection: slope(xs, points.map((p) => p.rssKiB)),
-    heapKibPerConnection: points.every((p) => p.heapKiB !== null) ? slope(xs, points.map((p) => p.heapKiB)) : null,
-    infoKibPerConnection: started.infoProcs.length ? slope(xs, points.map((p) => p.infoRssKiB)) : null,
+    kibPerConnection: slope(
+      xs,
+      points.map((p) => p.rssKiB),
+    ),
+    heapKibPerConnection: points.every((p) => p.heapKiB !== null)
+      ? slope(
+          xs,
+          points.map((p) => p.heapKiB),
+        )
+      : null,
+    infoKibPerConnection: started.infoProcs.length
+      ? slope(
+          xs,
+          points.map((p) => p.infoRssKiB),
+        )
+      : null,
   };
 }
 

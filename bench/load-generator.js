@@ -141,7 +141,11 @@ async function throughput(cmd) {
       const bar = hash < 0 ? -1 : text.indexOf('|', hash);
       const s = bar < 0 ? NaN : Number(text.slice(hash + 1, bar));
       const at = sentAt.get(s);
-      if (at === undefined || (format === 'raw' && text.length !== payloadBytes) || (format === 'nest-envelope' && !text.startsWith('{"event":"echo","data":"#'))) {
+      if (
+        at === undefined ||
+        (format === 'raw' && text.length !== payloadBytes) ||
+        (format === 'nest-envelope' && !text.startsWith('{"event":"echo","data":"#'))
+      ) {
         bad++;
       } else {
         sentAt.delete(s);
@@ -178,7 +182,11 @@ async function throughput(cmd) {
     p99Ms: percentileOfDense(hist, measured, 0.99),
     hist: toSparse(hist),
     // CPU of this generator while it was sending (warm-up + measured time): near 100 % = saturated
-    loadCpu: { ms: (loadCpu.user + loadCpu.system) / 1000, wallMs: loadWallMs, corePercent: ((loadCpu.user + loadCpu.system) / 10) / loadWallMs },
+    loadCpu: {
+      ms: (loadCpu.user + loadCpu.system) / 1000,
+      wallMs: loadWallMs,
+      corePercent: (loadCpu.user + loadCpu.system) / 10 / loadWallMs,
+    },
     totalSent: sent,
     totalReceived: received,
     badEchoes: bad,
@@ -250,7 +258,12 @@ async function take(cmd) {
   const t = tags.get(cmd.tag);
   tags.delete(cmd.tag);
   if (!t) return { count: 0, firstRecvUs: null, lastRecvUs: null, hist: [] };
-  return { count: t.count, firstRecvUs: t.firstRecvUs, lastRecvUs: t.lastRecvUs, hist: [...t.hist.entries()].sort((a, b) => a[0] - b[0]) };
+  return {
+    count: t.count,
+    firstRecvUs: t.firstRecvUs,
+    lastRecvUs: t.lastRecvUs,
+    hist: [...t.hist.entries()].sort((a, b) => a[0] - b[0]),
+  };
 }
 
 async function cpuMarkCmd() {
@@ -290,7 +303,11 @@ process.on('message', (msg) => {
       const c = process.cpuUsage(cpu0);
       const ms = (c.user + c.system) / 1000;
       const wallMs = performance.now() - t0;
-      process.send({ id: msg.id, ok: true, result: { ...result, cpu: { ms, wallMs, corePercent: (ms / Math.max(1, wallMs)) * 100 } } });
+      process.send({
+        id: msg.id,
+        ok: true,
+        result: { ...result, cpu: { ms, wallMs, corePercent: (ms / Math.max(1, wallMs)) * 100 } },
+      });
     },
     (err) => process.send({ id: msg.id, ok: false, error: err && err.message ? err.message : String(err) }),
   );

@@ -88,9 +88,20 @@ function waitForLine(proc, re, timeoutMs) {
       if (m) done(resolve, m);
     };
     const onExit = (code, signal) =>
-      done(reject, new Error(`${proc.name} (pid ${proc.child.pid}) exited (code ${code}, signal ${signal}) before printing ${re}${recent()}`));
+      done(
+        reject,
+        new Error(
+          `${proc.name} (pid ${proc.child.pid}) exited (code ${code}, signal ${signal}) before printing ${re}${recent()}`,
+        ),
+      );
     const timer = setTimeout(
-      () => done(reject, new Error(`${proc.name} (pid ${proc.child.pid}) printed no line matching ${re} within ${timeoutMs} ms${recent()}`)),
+      () =>
+        done(
+          reject,
+          new Error(
+            `${proc.name} (pid ${proc.child.pid}) printed no line matching ${re} within ${timeoutMs} ms${recent()}`,
+          ),
+        ),
       timeoutMs,
     );
     proc.watchers.push(watcher);
@@ -115,7 +126,9 @@ async function collectGarbage(proc, timeoutMs = 10_000) {
  * Its stderr is kept (last lines) for error messages; stdout is ignored.
  */
 function startLoadGenerator(script, name = path.basename(script, '.js')) {
-  const child = track(fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { PATH: process.env.PATH || '' } }));
+  const child = track(
+    fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { PATH: process.env.PATH || '' } }),
+  );
   const lines = [];
   child.stderr.on('data', (chunk) => {
     for (const line of chunk.toString('utf8').split('\n')) {
@@ -137,7 +150,11 @@ function startLoadGenerator(script, name = path.basename(script, '.js')) {
   child.on('exit', (code, signal) => {
     for (const p of pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new Error(`${name} exited (code ${code}, signal ${signal})${lines.length ? `; last output:\n  ${lines.join('\n  ')}` : ''}`));
+      p.reject(
+        new Error(
+          `${name} exited (code ${code}, signal ${signal})${lines.length ? `; last output:\n  ${lines.join('\n  ')}` : ''}`,
+        ),
+      );
     }
     pending.clear();
   });
@@ -192,7 +209,12 @@ let clockTicks = null;
 function cpuMs(pid) {
   if (clockTicks === null) {
     try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) || 100;
+      clockTicks =
+        Number(
+          execFileSync('getconf', ['CLK_TCK'], { timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] })
+            .toString()
+            .trim(),
+        ) || 100;
     } catch {
       clockTicks = 100;
     }

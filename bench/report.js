@@ -8,11 +8,13 @@ const { fmt } = require('./format');
 const cell = (s) => String(s).replace(/\|/g, '\\|');
 
 function mdTable(header, rows) {
-  return [
-    `| ${header.map(cell).join(' | ')} |`,
-    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
-    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
-  ].join('\n') + '\n';
+  return (
+    [
+      `| ${header.map(cell).join(' | ')} |`,
+      `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+      ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+    ].join('\n') + '\n'
+  );
 }
 
 function verdictText(v) {
@@ -20,7 +22,8 @@ function verdictText(v) {
   return v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL';
 }
 
-const verdictValue = (v, x) => (v.unit === 'count' ? (typeof x === 'number' && Number.isFinite(x) ? String(x) : 'n/a') : fmt.x(x));
+const verdictValue = (v, x) =>
+  v.unit === 'count' ? (typeof x === 'number' && Number.isFinite(x) ? String(x) : 'n/a') : fmt.x(x);
 
 function formatReport(report) {
   const { machine, config, scenarios } = report;
@@ -37,7 +40,13 @@ function formatReport(report) {
     out += '## Goals (ratios in the same run)\n\n';
     out += mdTable(
       ['measure', 'per round', 'median', 'goal', 'verdict'],
-      verdicts.map((v) => [v.label, v.perRound.map((x) => verdictValue(v, x)).join(' / '), verdictValue(v, v.median), v.target, verdictText(v)]),
+      verdicts.map((v) => [
+        v.label,
+        v.perRound.map((x) => verdictValue(v, x)).join(' / '),
+        verdictValue(v, v.median),
+        v.target,
+        verdictText(v),
+      ]),
     );
     out += '\n';
   }

@@ -44,7 +44,9 @@ async function clusterBackend(opts) {
   try {
     lib = { ...require('nest-gateway-worker'), ...require('nest-gateway-worker/internal') };
   } catch (err) {
-    throw new Error(`cannot load the package nest-gateway-worker (run \`npm run build\`): ${err.message}`, { cause: err });
+    throw new Error(`cannot load the package nest-gateway-worker (run \`npm run build\`): ${err.message}`, {
+      cause: err,
+    });
   }
   const { NestFactory } = require('@nestjs/core');
   const { GatewayModule, GatewayClient, GatewayClientPool } = lib;
@@ -54,7 +56,9 @@ async function clusterBackend(opts) {
     rejectOnGatewayFailure: true, // a failing gateway must show, not be merged away
     ...(opts.plaintext ? { plaintext: true } : { secret: opts.secretKey }),
   };
-  const app = await NestFactory.createApplicationContext(GatewayModule.forClient(options), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(GatewayModule.forClient(options), {
+    logger: ['error', 'warn'],
+  });
   const gw = app.get(GatewayClient);
   const pool = app.get(GatewayClientPool, { strict: false });
   // Ready when the register lists every gateway and each one answers a query.
@@ -71,7 +75,10 @@ async function clusterBackend(opts) {
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`the SDK did not reach ${opts.gateways} gateway(s) within ${READY_TIMEOUT_MS} ms: ${lastError && lastError.message}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the SDK did not reach ${opts.gateways} gateway(s) within ${READY_TIMEOUT_MS} ms: ${lastError && lastError.message}`,
+      );
     await sleep(100);
   }
   return {
@@ -101,7 +108,10 @@ async function wsBackend(opts) {
   const WebSocket = require('ws');
   const ws = new WebSocket(opts.controlUrl, { perMessageDeflate: false });
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`control connection to ${opts.controlUrl} timed out`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`control connection to ${opts.controlUrl} timed out`)),
+      READY_TIMEOUT_MS,
+    );
     ws.once('open', () => (clearTimeout(timer), resolve()));
     ws.once('error', (err) => (clearTimeout(timer), reject(err)));
   });
@@ -173,7 +183,9 @@ async function push({ tag, kind, rate, durationMs, bytes, clients, groups }) {
     while (sent < due) {
       const k = (sent * 7919) % targets; // spread over every uid / group
       const p =
-        kind === 'uid' ? backend.sendToUid(`u${k}`, payload(tag, bytes)) : backend.sendToGroup(`g${k}`, payload(tag, bytes));
+        kind === 'uid'
+          ? backend.sendToUid(`u${k}`, payload(tag, bytes))
+          : backend.sendToGroup(`g${k}`, payload(tag, bytes));
       expectedDeliveries += kind === 'uid' ? 1 : groupSize(clients, groups, k);
       sends.push(
         p.catch((err) => {
@@ -187,7 +199,18 @@ async function push({ tag, kind, rate, durationMs, bytes, clients, groups }) {
   }
   await Promise.all(sends);
   const wallMs = performance.now() - t0;
-  return { sent, planned: total, offeredRate: rate, achievedSendRate: (sent * 1000) / wallMs, expectedDeliveries, firstSendUs, lastSendUs: nowUs(), maxLagMs, errors, firstError };
+  return {
+    sent,
+    planned: total,
+    offeredRate: rate,
+    achievedSendRate: (sent * 1000) / wallMs,
+    expectedDeliveries,
+    firstSendUs,
+    lastSendUs: nowUs(),
+    maxLagMs,
+    errors,
+    firstError,
+  };
 }
 
 function pct(sorted, p) {
@@ -219,7 +242,13 @@ async function queries({ durationMs, clients, groups }) {
   const out = {};
   for (const [name] of ops) {
     const s = samples[name].sort((a, b) => a - b);
-    out[name] = { count: s.length, p50Ms: pct(s, 0.5), p99Ms: pct(s, 0.99), errors: errors[name], firstError: firstErrors[name] || null };
+    out[name] = {
+      count: s.length,
+      p50Ms: pct(s, 0.5),
+      p99Ms: pct(s, 0.99),
+      errors: errors[name],
+      firstError: firstErrors[name] || null,
+    };
   }
   return out;
 }
@@ -249,7 +278,11 @@ process.on('message', (msg) => {
       (result) => {
         const c = process.cpuUsage(cpu0);
         const ms = (c.user + c.system) / 1000;
-        process.send({ id: msg.id, ok: true, result: { ...result, cpu: { ms, corePercent: (ms / Math.max(1, performance.now() - t0)) * 100 } } });
+        process.send({
+          id: msg.id,
+          ok: true,
+          result: { ...result, cpu: { ms, corePercent: (ms / Math.max(1, performance.now() - t0)) * 100 } },
+        });
       },
       (err) => process.send({ id: msg.id, ok: false, error: err && err.message ? err.message : String(err) }),
     );

@@ -48,7 +48,15 @@ async function startOne(name, script, env, readyRe, onStarted) {
 
 async function startReference(key, script, count, onStarted) {
   const outcomes = await Promise.allSettled(
-    Array.from({ length: count }, (_, i) => startOne(count > 1 ? `${script}#${i + 1}` : script, path.join(__dirname, 'servers', `${script}.js`), {}, READY, onStarted)),
+    Array.from({ length: count }, (_, i) =>
+      startOne(
+        count > 1 ? `${script}#${i + 1}` : script,
+        path.join(__dirname, 'servers', `${script}.js`),
+        {},
+        READY,
+        onStarted,
+      ),
+    ),
   );
   const failed = outcomes.find((o) => o.status === 'rejected');
   if (failed) throw failed.reason;
@@ -59,11 +67,18 @@ async function startReference(key, script, count, onStarted) {
 
 async function startCluster(opts, onStarted) {
   const missing = missingBuild();
-  if (missing.length) throw new Error(`${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)`);
+  if (missing.length)
+    throw new Error(`${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)`);
   const plaintext = !!opts.plaintext;
   const secretKey = plaintext ? null : randomBytes(24).toString('hex'); // per start, never printed
   const auth = plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: secretKey };
-  const register = await startOne('register', distMain('register'), { ...auth, REGISTER_LISTEN: '127.0.0.1:0' }, /Register listening on (\S+)/, onStarted);
+  const register = await startOne(
+    'register',
+    distMain('register'),
+    { ...auth, REGISTER_LISTEN: '127.0.0.1:0' },
+    /Register listening on (\S+)/,
+    onStarted,
+  );
   const registerAddress = register.match[1];
   const n = opts.gateways || 1;
   const outcomes = await Promise.allSettled(
@@ -71,7 +86,13 @@ async function startCluster(opts, onStarted) {
       startOne(
         n > 1 ? `gateway#${i + 1}` : 'gateway',
         distMain('gateway'),
-        { ...auth, REGISTER_ADDRESS: registerAddress, GATEWAY_LISTEN: 'ws://127.0.0.1:0', GATEWAY_LAN_IP: '127.0.0.1', GATEWAY_START_PORT: '0' },
+        {
+          ...auth,
+          REGISTER_ADDRESS: registerAddress,
+          GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+          GATEWAY_LAN_IP: '127.0.0.1',
+          GATEWAY_START_PORT: '0',
+        },
         /Gateway ready: clients (\S+), inner (\S+)/,
         onStarted,
       ),
@@ -88,7 +109,8 @@ async function startCluster(opts, onStarted) {
     new RegExp(`Worker connected to gateway ${escapeRe(inners[0])}`),
     onStarted,
   );
-  for (const inner of inners.slice(1)) await worker.waitFor(new RegExp(`Worker connected to gateway ${escapeRe(inner)}`));
+  for (const inner of inners.slice(1))
+    await worker.waitFor(new RegExp(`Worker connected to gateway ${escapeRe(inner)}`));
   return {
     key: 'C',
     urls: gateways.map((g) => g.match[1]),

@@ -29,7 +29,8 @@ try {
   for (const [name, [command, ...args]] of checks) {
     console.log(`\ncheck-package: ${name}`);
     const result = spawnSync(command, args, { cwd: dir, stdio: 'inherit' });
-    if (result.error || result.status !== 0) failed.push(`${name} (${result.error ? result.error.message : `exit ${result.status}`})`);
+    if (result.error || result.status !== 0)
+      failed.push(`${name} (${result.error ? result.error.message : `exit ${result.status}`})`);
   }
 } catch (err) {
   failed.push(err.message);

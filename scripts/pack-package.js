@@ -19,7 +19,9 @@ function packPackage(destDir) {
   const built = [manifest.main, ...Object.values(manifest.bin ?? {})].map((f) => path.join(packageDir, f));
   const missing = built.filter((f) => !fs.existsSync(f));
   if (missing.length > 0) {
-    throw new Error(`${missing.map((f) => path.relative(root, f)).join(', ')} not built: run \`npm run build:package\` first`);
+    throw new Error(
+      `${missing.map((f) => path.relative(root, f)).join(', ')} not built: run \`npm run build:package\` first`,
+    );
   }
   fs.mkdirSync(destDir, { recursive: true });
   const out = execFileSync('npm', ['pack', '-w', manifest.name, '--pack-destination', destDir, '--json'], {
@@ -36,7 +38,9 @@ function packPackage(destDir) {
 
 if (require.main === module) {
   try {
-    const dest = process.argv[2] ? path.resolve(process.argv[2]) : fs.mkdtempSync(path.join(os.tmpdir(), 'nest-gateway-worker-pack-'));
+    const dest = process.argv[2]
+      ? path.resolve(process.argv[2])
+      : fs.mkdtempSync(path.join(os.tmpdir(), 'nest-gateway-worker-pack-'));
     console.log(packPackage(dest));
   } catch (err) {
     console.error(`pack-package: ${err.message}`);

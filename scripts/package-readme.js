@@ -13,7 +13,11 @@ const TARGET = path.join(ROOT, 'packages', 'nest-gateway-worker', 'README.md');
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
 function anchorOf(heading) {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** In-page links whose section is not on the package page become plain text. */
@@ -29,11 +33,11 @@ function packageReadme(rootReadme) {
   const intro = rootReadme.slice(0, rootReadme.indexOf('\n## '));
   return unlinkMissingAnchors(
     `${intro.trimEnd()}\n\n${rootReadme.slice(start, end).trimEnd()}\n\n` +
-    '## Documentation\n\n' +
-    'Everything else (configuration, writing workers, the GatewayClient API, listeners, heartbeat and limits,\n' +
-    'delivery guarantees, processes and signals, the inner protocol, coming from PHP GatewayWorker, benchmarks)\n' +
-    "is in the repository's README, of which this page is the beginning. The package ships its TypeScript\n" +
-    'sources and declaration maps, so "go to definition" in an editor lands on documented code.\n',
+      '## Documentation\n\n' +
+      'Everything else (configuration, writing workers, the GatewayClient API, listeners, heartbeat and limits,\n' +
+      'delivery guarantees, processes and signals, the inner protocol, coming from PHP GatewayWorker, benchmarks)\n' +
+      "is in the repository's README, of which this page is the beginning. The package ships its TypeScript\n" +
+      'sources and declaration maps, so "go to definition" in an editor lands on documented code.\n',
   );
 }
 

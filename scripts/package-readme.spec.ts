@@ -7,13 +7,15 @@ const { packageReadme, TARGET, ROOT } = require('./package-readme.js') as {
 };
 
 describe('the package README', () => {
-  it('is the repository README\'s introduction, Install and five-minute sections (run `node scripts/package-readme.js` after editing them)', () => {
+  it("is the repository README's introduction, Install and five-minute sections (run `node scripts/package-readme.js` after editing them)", () => {
     const root = readFileSync(`${ROOT}/README.md`, 'utf8');
     expect(readFileSync(TARGET, 'utf8')).toBe(packageReadme(root));
   });
 
   it('keeps in-page links only to sections it contains', () => {
-    const page = packageReadme('# T\n\nintro [a](#here) [b](#elsewhere)\n\n## Install\n\n### Here\n\n## This repository\n');
+    const page = packageReadme(
+      '# T\n\nintro [a](#here) [b](#elsewhere)\n\n## Install\n\n### Here\n\n## This repository\n',
+    );
     expect(page).toContain('[a](#here)');
     expect(page).not.toContain('(#elsewhere)');
     expect(page).toContain(' b\n');

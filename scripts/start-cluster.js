@@ -128,13 +128,18 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 (async () => {
-  const [[, registerAddress]] = await start('register', mains[0], env, [{ re: /Register listening on (\S+)/, times: 1 }]);
+  const [[, registerAddress]] = await start('register', mains[0], env, [
+    { re: /Register listening on (\S+)/, times: 1 },
+  ]);
   const roleEnv = { ...env, REGISTER_ADDRESS: env.REGISTER_ADDRESS || registerAddress };
-  const [[, url]] = await start('gateway', mains[1], roleEnv, [{ re: /Gateway ready: clients (\S+),/, times: gateways }]);
+  const [[, url]] = await start('gateway', mains[1], roleEnv, [
+    { re: /Gateway ready: clients (\S+),/, times: gateways },
+  ]);
   const workerEnv = { ...roleEnv, HTTP_LISTEN: env.HTTP_LISTEN || '127.0.0.1:3000' };
   // Every worker process links to every gateway process.
   const ready = [{ re: /Worker connected to gateway/, times: workers * gateways }];
-  if (!/^(off|false|no|0)$/i.test(workerEnv.HTTP_LISTEN)) ready.push({ re: /HTTP API listening on (\S+)/, times: workers });
+  if (!/^(off|false|no|0)$/i.test(workerEnv.HTTP_LISTEN))
+    ready.push({ re: /HTTP API listening on (\S+)/, times: workers });
   const [, http] = await start('worker', mains[2], workerEnv, ready);
   const processes = gateways > 1 || workers > 1 ? ` (${gateways} gateway and ${workers} worker process(es))` : '';
   console.log(

@@ -56,7 +56,13 @@ function matches(actual: Msg, expected: Msg): boolean {
   }
 }
 
-async function http(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function http(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes, read field by field
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -85,7 +91,10 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
   beforeAll(async () => {
     register = await startRegister();
     [gwA, gwB] = await Promise.all([startGateway(register.address), startGateway(register.address)]);
-    const workers = [startWorker(register.address, { WORKER_NAME: 'w1' }), startWorker(register.address, { WORKER_NAME: 'w2' })];
+    const workers = [
+      startWorker(register.address, { WORKER_NAME: 'w1' }),
+      startWorker(register.address, { WORKER_NAME: 'w2' }),
+    ];
     for (const worker of await Promise.all(workers)) {
       const api = await exampleWorkerApi(worker);
       await waitUntilLinked(api, [gwA.inner, gwB.inner]);
@@ -103,7 +112,12 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     for (const c of clients) c.close();
     clients = [];
     // Every test starts from an empty cluster: wait until both gateways have dropped this test's clients.
-    if (gw) await eventually(() => gw.getAllClientCount(), (n) => n === 0, 'both gateways to have no client left');
+    if (gw)
+      await eventually(
+        () => gw.getAllClientCount(),
+        (n) => n === 0,
+        'both gateways to have no client left',
+      );
   });
 
   afterAll(async () => {
@@ -153,22 +167,47 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
 
     // To the room: every member on both gateways, the sender included.
     ann.send(JSON.stringify({ type: 'say', content: 'hello lobby' }));
-    const roomSay = { type: 'say', from_client_id: annId, from_client_name: 'Ann', to_client_id: 'all', content: 'hello lobby' };
-    for (const [c, who] of [[ann, 'Ann'], [bob, 'Bob'], [cleo, 'Cleo']] as const) await waitForJson(c, roomSay, `room say at ${who}`);
+    const roomSay = {
+      type: 'say',
+      from_client_id: annId,
+      from_client_name: 'Ann',
+      to_client_id: 'all',
+      content: 'hello lobby',
+    };
+    for (const [c, who] of [
+      [ann, 'Ann'],
+      [bob, 'Bob'],
+      [cleo, 'Cleo'],
+    ] as const)
+      await waitForJson(c, roomSay, `room say at ${who}`);
 
     // Privately: the target (on the other gateway) and the sender's copy.
     bob.send(JSON.stringify({ type: 'say', content: 'psst', to: annId }));
-    const privateSay = { type: 'say', from_client_id: bobId, from_client_name: 'Bob', to_client_id: annId, content: 'psst' };
+    const privateSay = {
+      type: 'say',
+      from_client_id: bobId,
+      from_client_name: 'Bob',
+      to_client_id: annId,
+      content: 'psst',
+    };
     await waitForJson(ann, privateSay, 'private say at Ann');
     await waitForJson(bob, privateSay, "Bob's copy of the private say");
 
     // Markers sent after it: once they have arrived, anything misrouted would have arrived too.
     bob.send(JSON.stringify({ type: 'say', content: 'marker' }));
-    for (const [c, who] of [[ann, 'Ann'], [bob, 'Bob'], [cleo, 'Cleo']] as const) {
+    for (const [c, who] of [
+      [ann, 'Ann'],
+      [bob, 'Bob'],
+      [cleo, 'Cleo'],
+    ] as const) {
       await waitForJson(c, { type: 'say', from_client_id: bobId, content: 'marker' }, `marker at ${who}`);
     }
     dan.send(JSON.stringify({ type: 'say', content: 'garden only' }));
-    await waitForJson(dan, { type: 'say', from_client_id: danId, to_client_id: 'all', content: 'garden only' }, 'Dan hears himself');
+    await waitForJson(
+      dan,
+      { type: 'say', from_client_id: danId, to_client_id: 'all', content: 'garden only' },
+      'Dan hears himself',
+    );
     expect(jsonMessages(cleo).filter((m) => m.content === 'psst')).toEqual([]);
     // The other room saw nothing of the lobby, and the lobby nothing of the garden.
     expect(jsonMessages(dan).filter((m) => m.type !== 'welcome' && m.from_client_id !== danId)).toEqual([]);
@@ -225,8 +264,16 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     sam.send(JSON.stringify({ type: 'say', content: 'from sam' }));
     sue.send(JSON.stringify({ type: 'say', content: 'from sue' }));
     for (const c of [sam, sue]) {
-      await waitForJson(c, { type: 'say', from_client_id: samId, from_client_name: 'Sam', content: 'from sam' }, 'say of Sam');
-      await waitForJson(c, { type: 'say', from_client_id: sueId, from_client_name: 'Sue', content: 'from sue' }, 'say of Sue');
+      await waitForJson(
+        c,
+        { type: 'say', from_client_id: samId, from_client_name: 'Sam', content: 'from sam' },
+        'say of Sam',
+      );
+      await waitForJson(
+        c,
+        { type: 'say', from_client_id: sueId, from_client_name: 'Sue', content: 'from sue' },
+        'say of Sue',
+      );
     }
 
     // Read through a GatewayClient of another process (this one), from each gateway.
@@ -240,7 +287,13 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     // leave deletes the room from the session; the name stays.
     sue.send(JSON.stringify({ type: 'leave' }));
     await waitForJson(sue, { type: 'left' }, 'left');
-    expect(await eventually(() => gw.getSession(sueId), (s) => s !== null && !('room' in s), "Sue's session without a room")).toEqual({ name: 'Sue' });
+    expect(
+      await eventually(
+        () => gw.getSession(sueId),
+        (s) => s !== null && !('room' in s),
+        "Sue's session without a room",
+      ),
+    ).toEqual({ name: 'Sue' });
   });
 
   it('serves the HTTP API on both workers: online counts, uid lookup, notify, kick, errors', async () => {
@@ -265,7 +318,10 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     expect(hana.status).toBe(200);
     expect(hana.body).toEqual({ uid: 'u-hana', online: true, clientIds: expect.any(Array) });
     expect([...(hana.body.clientIds as string[])].sort()).toEqual([hanaAId, hanaBId].sort());
-    expect(await http(api1, 'GET', '/online/nobody')).toEqual({ status: 200, body: { uid: 'nobody', online: false, clientIds: [] } });
+    expect(await http(api1, 'GET', '/online/nobody')).toEqual({
+      status: 200,
+      body: { uid: 'nobody', online: false, clientIds: [] },
+    });
 
     // notify: a string arrives as text, an object as JSON, at every connection of the uid on both gateways.
     expect(await http(api1, 'POST', '/notify', { uid: 'u-hana', message: 'ping text' })).toEqual({
@@ -320,9 +376,16 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
     expect(texts(ivo).at(-1)).toBe('bye ivo');
     await waitForJson(hanaA, { type: 'logout', client_id: ivoId, client_name: 'Ivo' }, 'r1 told Ivo was kicked');
     // The same client_id again: its gateway is up, the client is gone.
-    expect(await http(api1, 'POST', '/kick', { clientId: ivoId })).toEqual({ status: 200, body: { clientId: ivoId, kicked: false } });
+    expect(await http(api1, 'POST', '/kick', { clientId: ivoId })).toEqual({
+      status: 200,
+      body: { clientId: ivoId, kicked: false },
+    });
 
-    const after = await eventually(() => http(api1, 'GET', '/online'), (r) => r.body?.clients === 3, 'GET /online to count 3 clients');
+    const after = await eventually(
+      () => http(api1, 'GET', '/online'),
+      (r) => r.body?.clients === 3,
+      'GET /online to count 3 clients',
+    );
     expect(after).toEqual({ status: 200, body: { clients: 3, uids: 1, groups: { r1: 1, r2: 1 } } });
   });
 
@@ -347,7 +410,11 @@ describe('the example worker (chat + HTTP API) and the notifier example on two g
       expect(await notifier.notifyUser('u-olaf', 'for olaf')).toBe(true);
       await waitForJson(other, { type: 'notice', text: 'for olaf' }, 'notice for Olaf');
       expect(jsonMessages(other).filter((m) => m.text === 'deploy done')).toEqual([]);
-      expect(jsonMessages(nA).concat(jsonMessages(nB)).filter((m) => m.text === 'for olaf' || m.text === 'nobody home')).toEqual([]);
+      expect(
+        jsonMessages(nA)
+          .concat(jsonMessages(nB))
+          .filter((m) => m.text === 'for olaf' || m.text === 'nobody home'),
+      ).toEqual([]);
     } finally {
       await app?.close();
       for (const [key, value] of Object.entries(saved)) {

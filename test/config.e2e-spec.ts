@@ -55,19 +55,84 @@ const BAD_CASES: BadCase[] = [
     expected: /Configuration error: SECRET_KEY .*INNER_PLAINTEXT/,
     secretStrings: [TEST_SECRET],
   },
-  { name: 'register: REGISTER_LISTEN=nonsense', role: 'register', env: { REGISTER_LISTEN: 'nonsense' }, expected: /Configuration error: REGISTER_LISTEN/ },
-  { name: 'gateway: REGISTER_ADDRESS without a port', role: 'gateway', env: { REGISTER_ADDRESS: '1.2.3.4' }, expected: /Configuration error: REGISTER_ADDRESS/ },
-  { name: 'worker: REGISTER_ADDRESS without a port', role: 'worker', env: { REGISTER_ADDRESS: '1.2.3.4' }, expected: /Configuration error: REGISTER_ADDRESS/ },
-  { name: 'gateway: GATEWAY_LISTEN=http://x:1', role: 'gateway', env: { GATEWAY_LISTEN: 'http://x:1' }, expected: /Configuration error: GATEWAY_LISTEN/ },
-  { name: 'gateway: GATEWAY_LAN_IP=localhost', role: 'gateway', env: { GATEWAY_LAN_IP: 'localhost' }, expected: /Configuration error: GATEWAY_LAN_IP/ },
-  { name: 'gateway: GATEWAY_START_PORT=70000', role: 'gateway', env: { GATEWAY_START_PORT: '70000' }, expected: /Configuration error: GATEWAY_START_PORT/ },
-  { name: 'worker: WORKER_NAME with spaces', role: 'worker', env: { WORKER_NAME: 'my worker' }, expected: /Configuration error: WORKER_NAME/ },
-  { name: 'worker: GATEWAY_TIMEOUT_MS=0', role: 'worker', env: { GATEWAY_TIMEOUT_MS: '0' }, expected: /Configuration error: GATEWAY_TIMEOUT_MS="0" is invalid/ },
-  { name: 'worker: GATEWAY_STRICT=maybe', role: 'worker', env: { GATEWAY_STRICT: 'maybe' }, expected: /Configuration error: GATEWAY_STRICT/ },
-  { name: 'worker: HTTP_LISTEN=nonsense', role: 'worker', env: { HTTP_LISTEN: 'nonsense' }, expected: /Configuration error: HTTP_LISTEN/ },
-  { name: 'gateway: GATEWAY_MAX_MESSAGE_BYTES=1MB', role: 'gateway', env: { GATEWAY_MAX_MESSAGE_BYTES: '1MB' }, expected: /Configuration error: GATEWAY_MAX_MESSAGE_BYTES="1MB" is invalid: expected an integer/ },
-  { name: 'gateway: GATEWAY_MAX_BUFFERED_BYTES=10', role: 'gateway', env: { GATEWAY_MAX_BUFFERED_BYTES: '10' }, expected: /Configuration error: GATEWAY_MAX_BUFFERED_BYTES="10" is invalid/ },
-  { name: 'gateway: GATEWAY_PENDING_EVENTS=-1', role: 'gateway', env: { GATEWAY_PENDING_EVENTS: '-1' }, expected: /Configuration error: GATEWAY_PENDING_EVENTS/ },
+  {
+    name: 'register: REGISTER_LISTEN=nonsense',
+    role: 'register',
+    env: { REGISTER_LISTEN: 'nonsense' },
+    expected: /Configuration error: REGISTER_LISTEN/,
+  },
+  {
+    name: 'gateway: REGISTER_ADDRESS without a port',
+    role: 'gateway',
+    env: { REGISTER_ADDRESS: '1.2.3.4' },
+    expected: /Configuration error: REGISTER_ADDRESS/,
+  },
+  {
+    name: 'worker: REGISTER_ADDRESS without a port',
+    role: 'worker',
+    env: { REGISTER_ADDRESS: '1.2.3.4' },
+    expected: /Configuration error: REGISTER_ADDRESS/,
+  },
+  {
+    name: 'gateway: GATEWAY_LISTEN=http://x:1',
+    role: 'gateway',
+    env: { GATEWAY_LISTEN: 'http://x:1' },
+    expected: /Configuration error: GATEWAY_LISTEN/,
+  },
+  {
+    name: 'gateway: GATEWAY_LAN_IP=localhost',
+    role: 'gateway',
+    env: { GATEWAY_LAN_IP: 'localhost' },
+    expected: /Configuration error: GATEWAY_LAN_IP/,
+  },
+  {
+    name: 'gateway: GATEWAY_START_PORT=70000',
+    role: 'gateway',
+    env: { GATEWAY_START_PORT: '70000' },
+    expected: /Configuration error: GATEWAY_START_PORT/,
+  },
+  {
+    name: 'worker: WORKER_NAME with spaces',
+    role: 'worker',
+    env: { WORKER_NAME: 'my worker' },
+    expected: /Configuration error: WORKER_NAME/,
+  },
+  {
+    name: 'worker: GATEWAY_TIMEOUT_MS=0',
+    role: 'worker',
+    env: { GATEWAY_TIMEOUT_MS: '0' },
+    expected: /Configuration error: GATEWAY_TIMEOUT_MS="0" is invalid/,
+  },
+  {
+    name: 'worker: GATEWAY_STRICT=maybe',
+    role: 'worker',
+    env: { GATEWAY_STRICT: 'maybe' },
+    expected: /Configuration error: GATEWAY_STRICT/,
+  },
+  {
+    name: 'worker: HTTP_LISTEN=nonsense',
+    role: 'worker',
+    env: { HTTP_LISTEN: 'nonsense' },
+    expected: /Configuration error: HTTP_LISTEN/,
+  },
+  {
+    name: 'gateway: GATEWAY_MAX_MESSAGE_BYTES=1MB',
+    role: 'gateway',
+    env: { GATEWAY_MAX_MESSAGE_BYTES: '1MB' },
+    expected: /Configuration error: GATEWAY_MAX_MESSAGE_BYTES="1MB" is invalid: expected an integer/,
+  },
+  {
+    name: 'gateway: GATEWAY_MAX_BUFFERED_BYTES=10',
+    role: 'gateway',
+    env: { GATEWAY_MAX_BUFFERED_BYTES: '10' },
+    expected: /Configuration error: GATEWAY_MAX_BUFFERED_BYTES="10" is invalid/,
+  },
+  {
+    name: 'gateway: GATEWAY_PENDING_EVENTS=-1',
+    role: 'gateway',
+    env: { GATEWAY_PENDING_EVENTS: '-1' },
+    expected: /Configuration error: GATEWAY_PENDING_EVENTS/,
+  },
 ];
 
 interface Outcome {
@@ -125,7 +190,11 @@ describe('plaintext inner links (INNER_PLAINTEXT=true)', () => {
       GATEWAY_START_PORT: '0',
     });
     const [, url, inner] = await gateway.waitFor(/Gateway ready: clients (\S+), inner (\S+)/);
-    const worker = startRole('worker', { INNER_PLAINTEXT: 'true', REGISTER_ADDRESS: registerAddress, HTTP_LISTEN: '127.0.0.1:0' });
+    const worker = startRole('worker', {
+      INNER_PLAINTEXT: 'true',
+      REGISTER_ADDRESS: registerAddress,
+      HTTP_LISTEN: '127.0.0.1:0',
+    });
     // Linked over a plaintext inner link to a gateway it learnt from the plaintext register.
     await waitUntilLinked(await exampleWorkerApi(worker), [inner]);
 
@@ -152,11 +221,17 @@ describe('plaintext inner links (INNER_PLAINTEXT=true)', () => {
     await gateway.waitFor(/Gateway ready/);
 
     await register.waitFor(/register peer .*does not speak the encrypted inner protocol.*SECRET_KEY/);
-    await gateway.waitFor(/register .*speaks the encrypted inner protocol but this process runs in plaintext.*SECRET_KEY/);
+    await gateway.waitFor(
+      /register .*speaks the encrypted inner protocol but this process runs in plaintext.*SECRET_KEY/,
+    );
     // The gateway retries every second; wait for a second refusal before checking nothing got through (the
     // refusal line is the behaviour under test).
     const refused = /does not speak the encrypted inner protocol/;
-    await eventually(() => register.lines.filter((l) => refused.test(l)).length, (n) => n >= 2, 'a second refusal from the register');
+    await eventually(
+      () => register.lines.filter((l) => refused.test(l)).length,
+      (n) => n >= 2,
+      'a second refusal from the register',
+    );
     expect(register.lines.filter((l) => /registered/.test(l))).toEqual([]);
     expect(register.output).not.toContain(TEST_SECRET);
   });

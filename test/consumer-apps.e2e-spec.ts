@@ -40,7 +40,8 @@ function tempDir(prefix: string): string {
 }
 
 function versionIn(appDir: string, name: string): string {
-  return (JSON.parse(readFileSync(join(appDir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(join(appDir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+    .version;
 }
 
 /** Copies the fixture out of the repository, installs the tarball and the fixture's dependencies, builds. */
@@ -51,7 +52,12 @@ async function install(fixture: Fixture, tarball: string): Promise<ConsumerApp> 
     filter: (src) => !/[\\/](node_modules|dist)$/.test(src),
   });
   const started = Date.now();
-  await runCommand('npm', ['install', '--no-audit', '--no-fund', '--no-update-notifier', tarball], dir, INSTALL_TIMEOUT_MS);
+  await runCommand(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--no-update-notifier', tarball],
+    dir,
+    INSTALL_TIMEOUT_MS,
+  );
   const installed = Date.now();
   await runCommand('npm', ['run', 'build'], dir, BUILD_TIMEOUT_MS);
   console.log(
@@ -76,7 +82,13 @@ async function startCluster(app: ConsumerApp): Promise<RunningCluster> {
   const registerAddress = `127.0.0.1:${registerPort}`;
   // `--no`: never fetch a package named gateway-worker from the registry; only the app's own bin may run.
   const npx = (role: string, env: Record<string, string>) =>
-    new GroupProcess(`${app.fixture} ${role}`, 'npx', ['--no', 'gateway-worker', role], app.dir, consumerEnv({ SECRET_KEY: TEST_SECRET, ...env }));
+    new GroupProcess(
+      `${app.fixture} ${role}`,
+      'npx',
+      ['--no', 'gateway-worker', role],
+      app.dir,
+      consumerEnv({ SECRET_KEY: TEST_SECRET, ...env }),
+    );
 
   const register = npx('register', { REGISTER_LISTEN: registerAddress });
   await waitForPort(registerPort, register);
@@ -111,15 +123,27 @@ async function json(client: TestClient, n: number, timeoutMs = 10_000): Promise<
   return JSON.parse(await client.text(n, timeoutMs));
 }
 
-beforeAll(async () => {
-  packageVersion = (JSON.parse(readFileSync(join(ROOT, 'packages', 'nest-gateway-worker', 'package.json'), 'utf8')) as { version: string }).version;
-  const packed = await runCommand(process.execPath, [join(ROOT, 'scripts', 'pack-package.js'), tempDir('ngw-pack-')], ROOT, PACK_TIMEOUT_MS);
-  const tarball = packed.trim().split('\n').pop()!;
-  expect(tarball).toMatch(/nest-gateway-worker-.*\.tgz$/);
-  // Both at once (npm's cache is safe to share); each fixture's tests report its own failure.
-  for (const fixture of Object.keys(FIXTURES) as Fixture[]) installs.set(fixture, install(fixture, tarball));
-  await Promise.allSettled(installs.values());
-}, PACK_TIMEOUT_MS + INSTALL_TIMEOUT_MS + BUILD_TIMEOUT_MS + 10_000);
+beforeAll(
+  async () => {
+    packageVersion = (
+      JSON.parse(readFileSync(join(ROOT, 'packages', 'nest-gateway-worker', 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+    const packed = await runCommand(
+      process.execPath,
+      [join(ROOT, 'scripts', 'pack-package.js'), tempDir('ngw-pack-')],
+      ROOT,
+      PACK_TIMEOUT_MS,
+    );
+    const tarball = packed.trim().split('\n').pop()!;
+    expect(tarball).toMatch(/nest-gateway-worker-.*\.tgz$/);
+    // Both at once (npm's cache is safe to share); each fixture's tests report its own failure.
+    for (const fixture of Object.keys(FIXTURES) as Fixture[]) installs.set(fixture, install(fixture, tarball));
+    await Promise.allSettled(installs.values());
+  },
+  PACK_TIMEOUT_MS + INSTALL_TIMEOUT_MS + BUILD_TIMEOUT_MS + 10_000,
+);
 
 afterAll(async () => {
   await GroupProcess.stopAll();
@@ -129,11 +153,14 @@ afterAll(async () => {
 it('the two fixtures have the same sources (they differ only in package.json and the tsconfig of their Nest template)', () => {
   const files = (fixture: Fixture) => {
     const src = join(__dirname, 'consumers', fixture, 'src');
-    return readdirSync(src).sort().map((f) => [f, readFileSync(join(src, f), 'utf8')]);
+    return readdirSync(src)
+      .sort()
+      .map((f) => [f, readFileSync(join(src, f), 'utf8')]);
   };
   expect(files('nest12')).toEqual(files('nest11'));
   // Only the public entry: `nest-gateway-worker/internal` is not for applications.
-  for (const [name, text] of files('nest11')) expect({ name, internal: /nest-gateway-worker\/internal/.test(text) }).toEqual({ name, internal: false });
+  for (const [name, text] of files('nest11'))
+    expect({ name, internal: /nest-gateway-worker\/internal/.test(text) }).toEqual({ name, internal: false });
 });
 
 describe.each(Object.keys(FIXTURES) as Fixture[])('a fresh %s app with the packed package', (fixture) => {
@@ -163,7 +190,10 @@ describe.each(Object.keys(FIXTURES) as Fixture[])('a fresh %s app with the packe
     expect(versionIn(app.dir, 'nest-gateway-worker')).toBe(packageVersion);
     expect(existsSync(join(app.dir, 'node_modules', '.bin', 'gateway-worker'))).toBe(true);
     for (const name of ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-express']) {
-      expect({ name, major: Number(versionIn(app.dir, name).split('.')[0]) }).toEqual({ name, major: FIXTURES[fixture] });
+      expect({ name, major: Number(versionIn(app.dir, name).split('.')[0]) }).toEqual({
+        name,
+        major: FIXTURES[fixture],
+      });
     }
   });
 
@@ -198,7 +228,10 @@ describe.each(Object.keys(FIXTURES) as Fixture[])('a fresh %s app with the packe
     expect(await json(b, 0, 30_000)).toEqual({ type: 'welcome', uid: bob });
 
     const notice = { type: 'notice', text: `hello from ${fixture}'s HTTP API` };
-    expect(await post(`${cluster!.http}/push`, { uid: ann, message: notice })).toEqual({ status: 200, body: { uid: ann, delivered: true } });
+    expect(await post(`${cluster!.http}/push`, { uid: ann, message: notice })).toEqual({
+      status: 200,
+      body: { uid: ann, delivered: true },
+    });
     expect(await json(a, 1)).toEqual(notice);
 
     // A reply sent after the push, on the same worker link to the same gateway, arrives after anything the push
@@ -207,8 +240,15 @@ describe.each(Object.keys(FIXTURES) as Fixture[])('a fresh %s app with the packe
     b.send(JSON.stringify({ type: 'ping', seq: 3 }));
     expect(await json(a, 2)).toEqual({ type: 'pong', seq: 2 });
     expect(await json(b, 1)).toEqual({ type: 'pong', seq: 3 });
-    expect(a.received.map((m) => JSON.parse(m.data.toString('utf8')))).toEqual([{ type: 'welcome', uid: ann }, notice, { type: 'pong', seq: 2 }]);
-    expect(b.received.map((m) => JSON.parse(m.data.toString('utf8')))).toEqual([{ type: 'welcome', uid: bob }, { type: 'pong', seq: 3 }]);
+    expect(a.received.map((m) => JSON.parse(m.data.toString('utf8')))).toEqual([
+      { type: 'welcome', uid: ann },
+      notice,
+      { type: 'pong', seq: 2 },
+    ]);
+    expect(b.received.map((m) => JSON.parse(m.data.toString('utf8')))).toEqual([
+      { type: 'welcome', uid: bob },
+      { type: 'pong', seq: 3 },
+    ]);
 
     // A uid nobody bound: nothing sent, and the endpoint says so.
     expect(await post(`${cluster!.http}/push`, { uid: `nobody-${fixture}`, message: notice })).toEqual({

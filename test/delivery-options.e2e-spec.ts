@@ -4,7 +4,7 @@ import { Controller, type INestMicroservice } from '@nestjs/common';
 import { exitWithin, sleep } from './support/eventually';
 import { GatewayProbe } from './support/gateway-probe';
 import { startInProcessWorker } from './support/in-process-worker';
-import { startGateway, startRegister, startRole, startWorker, stopAll, TEST_SECRET, type Role, type RoleProcess } from './support/roles';
+import { startGateway, startRegister, startRole, startWorker, stopAll, TEST_SECRET, type Role } from './support/roles';
 import { TestClient } from './support/ws-client';
 
 /**
@@ -14,28 +14,57 @@ import { TestClient } from './support/ws-client';
  */
 
 const BASE: Record<'gateway' | 'worker', Record<string, string>> = {
-  gateway: { SECRET_KEY: TEST_SECRET, REGISTER_ADDRESS: '127.0.0.1:9', GATEWAY_LISTEN: 'ws://127.0.0.1:0', GATEWAY_START_PORT: '0' },
+  gateway: {
+    SECRET_KEY: TEST_SECRET,
+    REGISTER_ADDRESS: '127.0.0.1:9',
+    GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+    GATEWAY_START_PORT: '0',
+  },
   worker: { SECRET_KEY: TEST_SECRET, REGISTER_ADDRESS: '127.0.0.1:9', HTTP_LISTEN: 'off' },
 };
 
 const BAD_CASES: { role: 'gateway' | 'worker'; env: Record<string, string>; expected: RegExp }[] = [
-  { role: 'gateway', env: { GATEWAY_ROUTER: 'fastest' }, expected: /Configuration error: GATEWAY_ROUTER="fastest" is invalid: expected one of least-connections, random, latency/ },
-  { role: 'gateway', env: { GATEWAY_PENDING_MAX_AGE_MS: 'soon' }, expected: /Configuration error: GATEWAY_PENDING_MAX_AGE_MS="soon" is invalid/ },
-  { role: 'gateway', env: { GATEWAY_PENDING_MAX_AGE_MS: '10' }, expected: /Configuration error: GATEWAY_PENDING_MAX_AGE_MS="10" is invalid: expected an integer from 100/ },
-  { role: 'gateway', env: { GATEWAY_WORKER_UNACKED_BYTES: '1000' }, expected: /Configuration error: GATEWAY_WORKER_UNACKED_BYTES="1000" is invalid/ },
-  { role: 'worker', env: { WORKER_DRAIN_TIMEOUT_MS: '-5' }, expected: /Configuration error: WORKER_DRAIN_TIMEOUT_MS="-5" is invalid/ },
+  {
+    role: 'gateway',
+    env: { GATEWAY_ROUTER: 'fastest' },
+    expected:
+      /Configuration error: GATEWAY_ROUTER="fastest" is invalid: expected one of least-connections, random, latency/,
+  },
+  {
+    role: 'gateway',
+    env: { GATEWAY_PENDING_MAX_AGE_MS: 'soon' },
+    expected: /Configuration error: GATEWAY_PENDING_MAX_AGE_MS="soon" is invalid/,
+  },
+  {
+    role: 'gateway',
+    env: { GATEWAY_PENDING_MAX_AGE_MS: '10' },
+    expected: /Configuration error: GATEWAY_PENDING_MAX_AGE_MS="10" is invalid: expected an integer from 100/,
+  },
+  {
+    role: 'gateway',
+    env: { GATEWAY_WORKER_UNACKED_BYTES: '1000' },
+    expected: /Configuration error: GATEWAY_WORKER_UNACKED_BYTES="1000" is invalid/,
+  },
+  {
+    role: 'worker',
+    env: { WORKER_DRAIN_TIMEOUT_MS: '-5' },
+    expected: /Configuration error: WORKER_DRAIN_TIMEOUT_MS="-5" is invalid/,
+  },
 ];
 
 describe('delivery configuration errors', () => {
   afterAll(stopAll);
 
-  it.each(BAD_CASES.map((c) => [`${c.role}: ${Object.entries(c.env)[0].join('=')}`, c] as const))('%s', async (_name, c) => {
-    const proc = startRole(c.role as Role, { ...BASE[c.role], ...c.env });
-    const code = await exitWithin(proc, 20_000);
-    const context = proc.output;
-    expect({ context, code }).toEqual({ context, code: 1 });
-    expect({ context, matching: proc.lines.some((l) => c.expected.test(l)) }).toEqual({ context, matching: true });
-  });
+  it.each(BAD_CASES.map((c) => [`${c.role}: ${Object.entries(c.env)[0].join('=')}`, c] as const))(
+    '%s',
+    async (_name, c) => {
+      const proc = startRole(c.role as Role, { ...BASE[c.role], ...c.env });
+      const code = await exitWithin(proc, 20_000);
+      const context = proc.output;
+      expect({ context, code }).toEqual({ context, code: 1 });
+      expect({ context, matching: proc.lines.some((l) => c.expected.test(l)) }).toEqual({ context, matching: true });
+    },
+  );
 });
 
 /** Answers "<name>:<message>"; the worker named "stuck" takes 3 s for "hang". */
@@ -75,7 +104,11 @@ describe('delivery options at work', () => {
       const c = await open(gateway.url);
       c.send('anyone?');
       expect(await c.closed).toBe(1013);
-      const stats = await probe.until(gateway.inner, (s) => s.counters.pendingDisconnects === 1, 'one client closed for events nobody took');
+      const stats = await probe.until(
+        gateway.inner,
+        (s) => s.counters.pendingDisconnects === 1,
+        'one client closed for events nobody took',
+      );
       expect({ workers: stats.workers, messagesIn: stats.counters.messagesIn }).toEqual({ workers: 0, messagesIn: 1 });
     } finally {
       await probe.close();
@@ -112,7 +145,11 @@ describe('delivery options at work', () => {
     expect(took).toBeGreaterThanOrEqual(450); // it waited for the handler...
     expect(took).toBeLessThan(2_900); // ...but not for the whole 3 s
     // The gateway dropped "stuck" and queued its 2 unacknowledged events ("hang", "after") again.
-    await rescue.until(gateway.inner, (s) => s.workers === 1 && s.counters.eventsRedelivered === 2, 'stuck gone, 2 events redelivered');
+    await rescue.until(
+      gateway.inner,
+      (s) => s.workers === 1 && s.counters.eventsRedelivered === 2,
+      'stuck gone, 2 events redelivered',
+    );
     expect(await c.text(1, 10_000)).toBe('rescue:hang');
     expect(await c.text(2, 10_000)).toBe('rescue:after');
     expect(c.closeCode).toBeNull();
@@ -132,7 +169,10 @@ describe('delivery options at work', () => {
       }
       return WhoController;
     };
-    for (const [name, delayMs] of [['fast', 0], ['slow', 600]] as const) {
+    for (const [name, delayMs] of [
+      ['fast', 0],
+      ['slow', 600],
+    ] as const) {
       const { app } = await startInProcessWorker([named(name, delayMs)], {
         registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
         secret: Buffer.from(TEST_SECRET),

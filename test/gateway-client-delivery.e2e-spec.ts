@@ -11,7 +11,13 @@ import {
   type GatewayFailure,
 } from 'nest-gateway-worker';
 import { GatewayClientPool, gatewayAddressOf, parseHostPort, type GatewayLinkPool } from 'nest-gateway-worker/internal';
-import { Controller, Module, type DynamicModule, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
+import {
+  Controller,
+  Module,
+  type DynamicModule,
+  type INestApplicationContext,
+  type INestMicroservice,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createServer, type AddressInfo } from 'node:net';
 import { eventually } from './support/eventually';
@@ -53,7 +59,12 @@ async function standaloneContext(gatewayModule: DynamicModule): Promise<INestApp
 
 /** Waits (bounded) until the peer received `text`. */
 async function receives(p: Peer, text: string): Promise<void> {
-  await eventually(() => texts(p), (all) => all.includes(text), `"${text}" to arrive`, 5_000);
+  await eventually(
+    () => texts(p),
+    (all) => all.includes(text),
+    `"${text}" to arrive`,
+    5_000,
+  );
 }
 
 /** An ephemeral port nobody listens on. */
@@ -90,23 +101,40 @@ describe('GatewayClient delivery semantics', () => {
   /** Every client (worker links and the forClient pool) has `address` in its gateway list, or not. */
   async function listed(address: string, expected: boolean): Promise<void> {
     for (const links of [standaloneLinks, worker.transport.links]) {
-      await eventually(() => links.gateways(TIMEOUT_MS), (list) => list.includes(address) === expected, `${address} listed: ${expected}`);
+      await eventually(
+        () => links.gateways(TIMEOUT_MS),
+        (list) => list.includes(address) === expected,
+        `${address} listed: ${expected}`,
+      );
     }
   }
 
   beforeAll(async () => {
     register = await startRegister();
     [g1, g2] = await Promise.all([startGateway(register.address), startGateway(register.address)]);
-    worker = await startInProcessWorker([WhoAmIController], {
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      name: 'delivery',
-      timeoutMs: TIMEOUT_MS,
-    }, [g1.inner, g2.inner]);
-    contexts.push(await standaloneContext(GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS })));
+    worker = await startInProcessWorker(
+      [WhoAmIController],
+      {
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        name: 'delivery',
+        timeoutMs: TIMEOUT_MS,
+      },
+      [g1.inner, g2.inner],
+    );
     contexts.push(
       await standaloneContext(
-        GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS, rejectOnGatewayFailure: true }),
+        GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS }),
+      ),
+    );
+    contexts.push(
+      await standaloneContext(
+        GatewayModule.forClient({
+          registers: register.address,
+          secret: TEST_SECRET,
+          timeoutMs: TIMEOUT_MS,
+          rejectOnGatewayFailure: true,
+        }),
       ),
     );
     [standalone, strict] = contexts.map((ctx) => ctx.get(GatewayClient));
@@ -120,7 +148,11 @@ describe('GatewayClient delivery semantics', () => {
     const closing = peers.splice(0);
     for (const p of closing) p.c.close();
     const ids = new Set(closing.map((p) => p.id));
-    await eventually(() => standalone.getAllClientIdList(), (list) => !list.some((id) => ids.has(id)), 'the test clients to leave');
+    await eventually(
+      () => standalone.getAllClientIdList(),
+      (list) => !list.some((id) => ids.has(id)),
+      'the test clients to leave',
+    );
   });
 
   afterAll(async () => {
@@ -190,20 +222,28 @@ describe('GatewayClient delivery semantics', () => {
       await expect(standalone.getSession(b.id)).rejects.toBeInstanceOf(GatewayTimeoutError);
       await expect(worker.transport.client.getUidByClientId(b.id)).rejects.toBeInstanceOf(GatewayTimeoutError);
       // Confirmed single-client sends reject like queries; whether the gateway executed it later is unknown.
-      await expect(standalone.sendToClient(b.id, 'late', { confirm: true })).rejects.toBeInstanceOf(GatewayTimeoutError);
+      await expect(standalone.sendToClient(b.id, 'late', { confirm: true })).rejects.toBeInstanceOf(
+        GatewayTimeoutError,
+      );
       await expect(standalone.closeClient(b.id, null, { confirm: true })).rejects.toBeInstanceOf(GatewayTimeoutError);
     } finally {
       g2.proc.child.kill('SIGCONT');
     }
     // The unconfirmed close was not lost, only unconfirmed: the gateway executes it once it runs again.
     expect(await b.c.closed).toBe(1000);
-    await eventually(() => standalone.isOnline(b.id), (online) => online === false, 'the late close to be executed');
+    await eventually(
+      () => standalone.isOnline(b.id),
+      (online) => online === false,
+      'the late close to be executed',
+    );
   });
 
   it('waits for the first gateway list before calling a live client offline; no register at all is an error', async () => {
     const a = await openPeer(g1);
     // A fresh forClient app asked at once, before its first list can have arrived.
-    const fresh = await standaloneContext(GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: 5_000 }));
+    const fresh = await standaloneContext(
+      GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: 5_000 }),
+    );
     contexts.push(fresh);
     const gw = fresh.get(GatewayClient);
     expect(await gw.isOnline(a.id)).toBe(true);
@@ -230,32 +270,62 @@ describe('GatewayClient delivery semantics', () => {
     // One uid on two gateways.
     expect(await standalone.sendToUid('u', 'to u', { confirm: true })).toEqual({ delivered: 2, failedGateways: [] });
     await Promise.all([receives(a1, 'to u'), receives(b1, 'to u')]);
-    expect(await worker.transport.client.sendToUid(['u', 'nobody'], 'to u again', { confirm: true })).toEqual({ delivered: 2, failedGateways: [] });
+    expect(await worker.transport.client.sendToUid(['u', 'nobody'], 'to u again', { confirm: true })).toEqual({
+      delivered: 2,
+      failedGateways: [],
+    });
     expect(await standalone.sendToUid('nobody', 'x', { confirm: true })).toEqual({ delivered: 0, failedGateways: [] });
     // A group, minus an excluded member.
-    expect(await standalone.sendToGroup('grp', 'to grp', [a2.id], { confirm: true })).toEqual({ delivered: 2, failedGateways: [] });
+    expect(await standalone.sendToGroup('grp', 'to grp', [a2.id], { confirm: true })).toEqual({
+      delivered: 2,
+      failedGateways: [],
+    });
     await Promise.all([receives(a1, 'to grp'), receives(b2, 'to grp')]);
     // sendToAll: everyone, minus exclusions, or only the listed ones.
-    expect(await standalone.sendToAll('to all', null, null, { confirm: true })).toEqual({ delivered: 4, failedGateways: [] });
-    expect(await standalone.sendToAll('all but two', null, [a1.id, b2.id], { confirm: true })).toEqual({ delivered: 2, failedGateways: [] });
+    expect(await standalone.sendToAll('to all', null, null, { confirm: true })).toEqual({
+      delivered: 4,
+      failedGateways: [],
+    });
+    expect(await standalone.sendToAll('all but two', null, [a1.id, b2.id], { confirm: true })).toEqual({
+      delivered: 2,
+      failedGateways: [],
+    });
     await Promise.all([receives(a2, 'all but two'), receives(b1, 'all but two')]);
-    expect(await strict.sendToAll('listed', [a1.id, b1.id, b2.id], [b2.id], { confirm: true })).toEqual({ delivered: 2, failedGateways: [] });
+    expect(await strict.sendToAll('listed', [a1.id, b1.id, b2.id], [b2.id], { confirm: true })).toEqual({
+      delivered: 2,
+      failedGateways: [],
+    });
     // One client.
-    expect(await standalone.sendToClient(a2.id, 'just a2', { confirm: true })).toEqual({ delivered: 1, failedGateways: [] });
+    expect(await standalone.sendToClient(a2.id, 'just a2', { confirm: true })).toEqual({
+      delivered: 1,
+      failedGateways: [],
+    });
     await receives(a2, 'just a2');
     // What was sent is what arrived: nobody got a message it was not counted for.
     expect(texts(a1).filter((t) => !t.startsWith('{'))).toEqual(['to u', 'to u again', 'to grp', 'to all', 'listed']);
     expect(texts(a2).filter((t) => !t.startsWith('{'))).toEqual(['to all', 'all but two', 'just a2']);
-    expect(texts(b1).filter((t) => !t.startsWith('{'))).toEqual(['to u', 'to u again', 'to all', 'all but two', 'listed']);
+    expect(texts(b1).filter((t) => !t.startsWith('{'))).toEqual([
+      'to u',
+      'to u again',
+      'to all',
+      'all but two',
+      'listed',
+    ]);
     expect(texts(b2).filter((t) => !t.startsWith('{'))).toEqual(['to grp', 'to all']);
 
     // Closes: 1 when the gateway closed the connection, 0 when there was none.
     expect(await standalone.closeClient(b2.id, 'bye', { confirm: true })).toEqual({ delivered: 1, failedGateways: [] });
     expect(await b2.c.closed).toBe(1000);
     expect(texts(b2).at(-1)).toBe('bye');
-    await eventually(() => standalone.isOnline(b2.id), (online) => !online, 'b2 to be gone');
+    await eventually(
+      () => standalone.isOnline(b2.id),
+      (online) => !online,
+      'b2 to be gone',
+    );
     expect(await standalone.closeClient(b2.id, null, { confirm: true })).toEqual({ delivered: 0, failedGateways: [] });
-    expect(await worker.transport.client.closeClient(b1.id, null, { code: 4001, reason: 'replaced', confirm: true })).toEqual({
+    expect(
+      await worker.transport.client.closeClient(b1.id, null, { code: 4001, reason: 'replaced', confirm: true }),
+    ).toEqual({
       delivered: 1,
       failedGateways: [],
     });
@@ -270,7 +340,9 @@ describe('GatewayClient delivery semantics', () => {
     try {
       const receipt = await standalone.sendToAll('partial', null, null, { confirm: true });
       expect(receipt.delivered).toBe(1);
-      expect(receipt.failedGateways).toEqual([{ operation: 'sendToAll', gatewayAddress: g2.inner, error: expect.any(GatewayTimeoutError) }]);
+      expect(receipt.failedGateways).toEqual([
+        { operation: 'sendToAll', gatewayAddress: g2.inner, error: expect.any(GatewayTimeoutError) },
+      ]);
       await receives(a1, 'partial');
       const strictly = await strict.sendToUid('nobody', 'x', { confirm: true }).catch((e: unknown) => e);
       expect(strictly).toBeInstanceOf(GatewayPartialFailureError);

@@ -15,10 +15,17 @@ import {
   type GatewayFailure,
 } from 'nest-gateway-worker';
 import { GatewayClientPool, gatewayAddressOf, parseHostPort } from 'nest-gateway-worker/internal';
-import { Controller, Inject, Module, type DynamicModule, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
+import {
+  Controller,
+  Inject,
+  Module,
+  type DynamicModule,
+  type INestApplicationContext,
+  type INestMicroservice,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx } from '@nestjs/microservices';
-import { eventually, sleep, within } from './support/eventually';
+import { eventually, within } from './support/eventually';
 import { exampleWorkerApi, waitUntilLinked } from './support/example-worker-api';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
@@ -70,7 +77,10 @@ class ApiController {
     try {
       const method = (this.gw as unknown as Record<string, unknown>)[body.method];
       if (typeof method !== 'function') throw new Error(`GatewayClient has no method ${body.method}`);
-      const result: unknown = await (method as (...args: unknown[]) => Promise<unknown>).apply(this.gw, body.args.map(fromWire));
+      const result: unknown = await (method as (...args: unknown[]) => Promise<unknown>).apply(
+        this.gw,
+        body.args.map(fromWire),
+      );
       return { type: 'api-result', result };
     } catch (err) {
       return { type: 'api-error', name: (err as Error).name, message: (err as Error).message };
@@ -136,28 +146,39 @@ interface Peer {
 type Invoke = (method: string, ...args: unknown[]) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const text = (m: { data: Buffer }) => m.data.toString('utf8');
-const isReply = (m: { data: Buffer; binary: boolean }) => !m.binary && /^\{"type":"(api-result|api-error|me)"/.test(text(m));
+const isReply = (m: { data: Buffer; binary: boolean }) =>
+  !m.binary && /^\{"type":"(api-result|api-error|me)"/.test(text(m));
 const isBarrier = (m: { data: Buffer; binary: boolean }) => !m.binary && text(m).startsWith('barrier:');
 /** A received message as a comparable string: text as is, binary as "bin:<hex>". */
 const show = (m: { data: Buffer; binary: boolean }) => (m.binary ? `bin:${m.data.toString('hex')}` : text(m));
 const sorted = <T>(list: T[]) => [...list].sort();
-const sortValues = (r: Record<string, string[]>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, sorted(v)]));
-
+const sortValues = (r: Record<string, string[]>) =>
+  Object.fromEntries(Object.entries(r).map(([k, v]) => [k, sorted(v)]));
 
 /** Waits (bounded) until the peer has received a message at index >= from matching `match`; returns its index. */
-async function waitForIndex(p: Peer, from: number, match: (m: { data: Buffer; binary: boolean }) => boolean, timeoutMs = 5_000): Promise<number> {
+async function waitForIndex(
+  p: Peer,
+  from: number,
+  match: (m: { data: Buffer; binary: boolean }) => boolean,
+  timeoutMs = 5_000,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  for (let i = from; ; ) {
+  for (let i = from; ;) {
     for (; i < p.c.received.length; i++) if (match(p.c.received[i])) return i;
     if (p.c.closeCode !== null) return -1;
     const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`${p.name}: no matching message within ${timeoutMs} ms; got ${p.c.received.slice(from).map(show).join(' | ')}`);
+    if (left <= 0)
+      throw new Error(
+        `${p.name}: no matching message within ${timeoutMs} ms; got ${p.c.received.slice(from).map(show).join(' | ')}`,
+      );
     await p.c.waitForMessages(p.c.received.length + 1, left).catch(() => undefined);
   }
 }
 
 /** The next handler reply ({type:'api-result'|'api-error'|'me'}) of a peer. */
-async function nextReply(p: Peer): Promise<{ type: string; result?: unknown; name?: string; message?: string; clientId?: string }> {
+async function nextReply(
+  p: Peer,
+): Promise<{ type: string; result?: unknown; name?: string; message?: string; clientId?: string }> {
   const i = await waitForIndex(p, p.cursor, isReply);
   if (i < 0) throw new Error(`${p.name} closed (${p.c.closeCode}) before the handler replied`);
   p.cursor = i + 1;
@@ -187,7 +208,11 @@ let barrierSeq = 0;
  * every open peer through `via` (the same GatewayClient, hence the same link to each gateway, so the barrier
  * arrives after anything the action sent). Handler replies and barriers are left out.
  */
-async function deliveries(via: GatewayClient, peers: Peer[], action: () => Promise<unknown>): Promise<Record<string, string[]>> {
+async function deliveries(
+  via: GatewayClient,
+  peers: Peer[],
+  action: () => Promise<unknown>,
+): Promise<Record<string, string[]>> {
   const marks = new Map(peers.map((p) => [p, p.c.received.length]));
   await action();
   const token = `barrier:${++barrierSeq}`;
@@ -198,7 +223,10 @@ async function deliveries(via: GatewayClient, peers: Peer[], action: () => Promi
     const from = marks.get(p)!;
     const end = open.includes(p) ? await waitForIndex(p, from, (m) => !m.binary && text(m) === token) : -1;
     const upTo = end < 0 ? p.c.received.length : end;
-    out[p.name] = p.c.received.slice(from, upTo).filter((m) => !isReply(m) && !isBarrier(m)).map(show);
+    out[p.name] = p.c.received
+      .slice(from, upTo)
+      .filter((m) => !isReply(m) && !isBarrier(m))
+      .map(show);
   }
   return out;
 }
@@ -209,9 +237,11 @@ function only(peers: Peer[], expected: Record<string, string[]>): Record<string,
 }
 
 function messagesSince(p: Peer, from: number): string[] {
-  return p.c.received.slice(from).filter((m) => !isReply(m) && !isBarrier(m)).map(show);
+  return p.c.received
+    .slice(from)
+    .filter((m) => !isReply(m) && !isBarrier(m))
+    .map(show);
 }
-
 
 async function standaloneContext(gatewayModule: DynamicModule): Promise<INestApplicationContext> {
   @Module({ imports: [gatewayModule] })
@@ -227,7 +257,10 @@ describe('GatewayClient against two gateways, from a worker handler and from for
   let register: { proc: RoleProcess; address: string };
   let g1: { proc: RoleProcess; url: string; inner: string };
   let g2: { proc: RoleProcess; url: string; inner: string };
-  let worker: { app: INestMicroservice; transport: { client: GatewayClient; links: { gateways(timeoutMs: number): Promise<string[]> } } };
+  let worker: {
+    app: INestMicroservice;
+    transport: { client: GatewayClient; links: { gateways(timeoutMs: number): Promise<string[]> } };
+  };
   let contexts: INestApplicationContext[] = [];
   /** forClient({timeoutMs}) */
   let standalone: GatewayClient;
@@ -253,19 +286,24 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     return Promise.all([openPeer('a1', g1), openPeer('a2', g1), openPeer('b1', g2), openPeer('b2', g2)]);
   }
 
-
   beforeAll(async () => {
     register = await startRegister();
     [g1, g2] = await Promise.all([startGateway(register.address), startGateway(register.address)]);
-    worker = await startInProcessWorker([ApiController], {
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      name: 'api',
-      timeoutMs: 2_000,
-    }, [g1.inner, g2.inner]);
+    worker = await startInProcessWorker(
+      [ApiController],
+      {
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        name: 'api',
+        timeoutMs: 2_000,
+      },
+      [g1.inner, g2.inner],
+    );
 
     contexts.push(
-      await standaloneContext(GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS })),
+      await standaloneContext(
+        GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: TIMEOUT_MS }),
+      ),
     );
     contexts.push(
       await standaloneContext(
@@ -282,7 +320,11 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     [standalone, strict] = contexts.map((ctx) => ctx.get(GatewayClient));
     for (const ctx of contexts) {
       const links = ctx.get(GatewayClientPool, { strict: false }).links;
-      await eventually(() => links.gateways(TIMEOUT_MS), (list) => list.includes(g1.inner) && list.includes(g2.inner), 'the gateway list');
+      await eventually(
+        () => links.gateways(TIMEOUT_MS),
+        (list) => list.includes(g1.inner) && list.includes(g2.inner),
+        'the gateway list',
+      );
     }
   });
 
@@ -321,15 +363,23 @@ describe('GatewayClient against two gateways, from a worker handler and from for
 
     // sendToClient: string → text frame, Buffer → binary frame, object → JSON text.
     expect(await d(() => call('sendToClient', b1.id, 'plain text'))).toEqual(exp({ b1: ['plain text'] }));
-    expect(await d(() => call('sendToClient', a2.id, Buffer.from([0, 1, 2, 255])))).toEqual(exp({ a2: ['bin:000102ff'] }));
-    expect(await d(() => call('sendToClient', b2.id, { kind: 'json', n: 1 }))).toEqual(exp({ b2: ['{"kind":"json","n":1}'] }));
+    expect(await d(() => call('sendToClient', a2.id, Buffer.from([0, 1, 2, 255])))).toEqual(
+      exp({ a2: ['bin:000102ff'] }),
+    );
+    expect(await d(() => call('sendToClient', b2.id, { kind: 'json', n: 1 }))).toEqual(
+      exp({ b2: ['{"kind":"json","n":1}'] }),
+    );
 
     // sendToAll: everyone on both gateways; only the listed; all but the excluded; [] = nobody.
     expect(await d(() => call('sendToAll', 'to everyone'))).toEqual(everyone('to everyone'));
     expect(await d(() => call('sendToAll', Buffer.from('bin')))).toEqual(everyone('bin:62696e'));
     expect(await d(() => call('sendToAll', 'listed', [a2.id, b1.id]))).toEqual(exp({ a2: ['listed'], b1: ['listed'] }));
-    expect(await d(() => call('sendToAll', 'excluded', null, [a1.id, b2.id]))).toEqual(exp({ a2: ['excluded'], b1: ['excluded'] }));
-    expect(await d(() => call('sendToAll', 'both', [a1.id, b1.id, b2.id], [b2.id]))).toEqual(exp({ a1: ['both'], b1: ['both'] }));
+    expect(await d(() => call('sendToAll', 'excluded', null, [a1.id, b2.id]))).toEqual(
+      exp({ a2: ['excluded'], b1: ['excluded'] }),
+    );
+    expect(await d(() => call('sendToAll', 'both', [a1.id, b1.id, b2.id], [b2.id]))).toEqual(
+      exp({ a1: ['both'], b1: ['both'] }),
+    );
     expect(await d(() => call('sendToAll', 'nobody', []))).toEqual(exp({}));
 
     // uids: u-1 on a client of each gateway; 42 (a number) on a2; u-2 on b2.
@@ -339,7 +389,9 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     await call('bindUid', b2.id, 'u-2');
     expect(await d(() => call('sendToUid', 'u-1', 'to u-1'))).toEqual(exp({ a1: ['to u-1'], b1: ['to u-1'] }));
     expect(await d(() => call('sendToUid', '42', { to: '"42"' }))).toEqual(exp({ a2: ['{"to":"\\"42\\""}'] }));
-    expect(await d(() => call('sendToUid', [42, 'u-2', 'nobody'], Buffer.from([7])))).toEqual(exp({ a2: ['bin:07'], b2: ['bin:07'] }));
+    expect(await d(() => call('sendToUid', [42, 'u-2', 'nobody'], Buffer.from([7])))).toEqual(
+      exp({ a2: ['bin:07'], b2: ['bin:07'] }),
+    );
     expect(await call('isUidOnline', 'u-1')).toBe(true);
     expect(await call('isUidOnline', 42)).toBe(true);
     expect(await call('isUidOnline', 'nobody')).toBe(false);
@@ -370,8 +422,12 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     await call('joinGroup', b2.id, 7);
     expect(await d(() => call('sendToGroup', 'red', 'to red'))).toEqual(exp({ a1: ['to red'], b1: ['to red'] }));
     // b1 is in both listed groups and receives the message once.
-    expect(await d(() => call('sendToGroup', ['red', 'blue'], 'red+blue'))).toEqual(exp({ a1: ['red+blue'], a2: ['red+blue'], b1: ['red+blue'] }));
-    expect(await d(() => call('sendToGroup', ['red', 'blue'], 'minus', [b1.id, a1.id]))).toEqual(exp({ a2: ['minus'] }));
+    expect(await d(() => call('sendToGroup', ['red', 'blue'], 'red+blue'))).toEqual(
+      exp({ a1: ['red+blue'], a2: ['red+blue'], b1: ['red+blue'] }),
+    );
+    expect(await d(() => call('sendToGroup', ['red', 'blue'], 'minus', [b1.id, a1.id]))).toEqual(
+      exp({ a2: ['minus'] }),
+    );
     expect(await d(() => call('sendToGroup', '7', { g: 7 }))).toEqual(exp({ b2: ['{"g":7}'] }));
     expect(sorted(await call('getAllGroupIdList'))).toEqual(['7', 'blue', 'red']);
     expect(sorted(await call('getClientIdListByGroup', 'red'))).toEqual(sorted([a1.id, b1.id]));
@@ -379,7 +435,12 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     expect(await call('getClientCountByGroup', 'blue')).toBe(2);
     expect(await call('getClientCountByGroup', 7)).toBe(1);
     expect(await call('getClientCountByGroup', 'none')).toBe(0);
-    expect(await call('batchGetClientIdCountByGroup', ['red', 'blue', 7, 'none'])).toEqual({ red: 2, blue: 2, '7': 1, none: 0 });
+    expect(await call('batchGetClientIdCountByGroup', ['red', 'blue', 7, 'none'])).toEqual({
+      red: 2,
+      blue: 2,
+      '7': 1,
+      none: 0,
+    });
     expect(sortValues(await call('getAllGroupClientIdList'))).toEqual({
       red: sorted([a1.id, b1.id]),
       blue: sorted([a2.id, b1.id]),
@@ -419,8 +480,18 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     await call('setSession', a1.id, { x: 1 });
     await call('setSession', a1.id, null);
     expect(await call('getSession', a1.id)).toEqual({}); // null session reads as {}
-    expect(await call('getAllClientSessions')).toEqual({ [a1.id]: {}, [a2.id]: a2Session, [b1.id]: { name: 'bo' }, [b2.id]: {} });
-    expect(await call('getAllClientSessions', null)).toEqual({ [a1.id]: {}, [a2.id]: a2Session, [b1.id]: { name: 'bo' }, [b2.id]: {} });
+    expect(await call('getAllClientSessions')).toEqual({
+      [a1.id]: {},
+      [a2.id]: a2Session,
+      [b1.id]: { name: 'bo' },
+      [b2.id]: {},
+    });
+    expect(await call('getAllClientSessions', null)).toEqual({
+      [a1.id]: {},
+      [a2.id]: a2Session,
+      [b1.id]: { name: 'bo' },
+      [b2.id]: {},
+    });
     expect(await call('getAllClientSessions', 'blue')).toEqual({ [a2.id]: a2Session });
     expect(await call('getClientSessionsByGroup', 7)).toEqual({ [b2.id]: {} });
     expect(await call('getClientSessionsByGroup', 'red')).toEqual({});
@@ -435,7 +506,11 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     await call('closeClient', b2.id, 'bye');
     expect(await within(b2.c.closed, 'b2 to close')).toBe(1000);
     expect(messagesSince(b2, mark)).toEqual(['bye']);
-    await eventually(() => call('isOnline', b2.id), (online) => online === false, 'b2 offline');
+    await eventually(
+      () => call('isOnline', b2.id),
+      (online) => online === false,
+      'b2 offline',
+    );
     expect(await call('getSession', b2.id)).toBeNull(); // offline client
 
     // closeClient without a message.
@@ -447,8 +522,16 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     // destroyClient: dropped at once, no close handshake.
     await call('destroyClient', a2.id);
     expect(await within(a2.c.closed, 'a2 to be dropped')).toBe(1006);
-    await eventually(() => call('isOnline', a2.id), (online) => online === false, 'a2 offline');
-    await eventually(() => call('getAllClientCount'), (n) => n === 1, 'one client left');
+    await eventually(
+      () => call('isOnline', a2.id),
+      (online) => online === false,
+      'a2 offline',
+    );
+    await eventually(
+      () => call('getAllClientCount'),
+      (n) => n === 1,
+      'one client left',
+    );
     expect(await call('getAllClientIdList')).toEqual([a1.id]);
     // Closed clients left their uids and groups.
     expect(await call('getClientIdByUid', 'u-1')).toEqual([]);
@@ -458,7 +541,11 @@ describe('GatewayClient against two gateways, from a worker handler and from for
 
   it('every method called from a worker handler acts on the clients of both gateways', async () => {
     const peers = await openFour();
-    await exerciseEveryMethod(viaHandler(() => peers[0]), worker.transport.client, peers);
+    await exerciseEveryMethod(
+      viaHandler(() => peers[0]),
+      worker.transport.client,
+      peers,
+    );
   });
 
   it('every method called from a forClient application context acts on the clients of both gateways', async () => {
@@ -479,7 +566,9 @@ describe('GatewayClient against two gateways, from a worker handler and from for
   async function expectArgumentErrors(call: Invoke, someClient: string): Promise<void> {
     await expect(call('sendToClient', 'not-a-client-id', 'x')).rejects.toMatchObject({ name: 'InvalidClientIdError' });
     await expect(call('isOnline', '7f00000108fc0000000')).rejects.toMatchObject({ name: 'InvalidClientIdError' }); // 19 characters
-    await expect(call('sendToAll', 'x', ['zz000001ffff00000001'])).rejects.toMatchObject({ name: 'InvalidClientIdError' });
+    await expect(call('sendToAll', 'x', ['zz000001ffff00000001'])).rejects.toMatchObject({
+      name: 'InvalidClientIdError',
+    });
     // Well-formed, but gateway 127.0.0.1:65535 is not registered: an offline client, not an error.
     const unknownGateway = '7f000001ffff00000001';
     expect(await call('getSession', unknownGateway)).toBeNull();
@@ -501,7 +590,10 @@ describe('GatewayClient against two gateways, from a worker handler and from for
 
   it('rejects malformed client_ids and empty uids/groups, from a handler and from forClient (an unregistered gateway is offline)', async () => {
     const [a1] = await openFour();
-    await expectArgumentErrors(viaHandler(() => a1), a1.id);
+    await expectArgumentErrors(
+      viaHandler(() => a1),
+      a1.id,
+    );
     await expectArgumentErrors(direct(standalone), a1.id);
     // The classes themselves, on the forClient side.
     await expect(standalone.isOnline('xyz')).rejects.toBeInstanceOf(InvalidClientIdError);
@@ -520,9 +612,14 @@ describe('GatewayClient against two gateways, from a worker handler and from for
       expect(reply.type).toBe('api-result');
       return reply.result;
     };
-    expect(await send({ type: 'session-mutate', patch: { visits: 1, profile: { name: 'x', langs: ['en'] } } })).toEqual({});
+    expect(await send({ type: 'session-mutate', patch: { visits: 1, profile: { name: 'x', langs: ['en'] } } })).toEqual(
+      {},
+    );
     // The next event sees the written-back session...
-    expect(await send({ type: 'session-mutate', patch: { visits: 2 } })).toEqual({ visits: 1, profile: { name: 'x', langs: ['en'] } });
+    expect(await send({ type: 'session-mutate', patch: { visits: 2 } })).toEqual({
+      visits: 1,
+      profile: { name: 'x', langs: ['en'] },
+    });
     // ...and so does forClient.
     expect(await standalone.getSession(s.id)).toEqual({ visits: 2, profile: { name: 'x', langs: ['en'] } });
 
@@ -543,7 +640,12 @@ describe('GatewayClient against two gateways, from a worker handler and from for
   });
 
   it('GatewayContext shortcuts send to, close and destroy the current client', async () => {
-    const [x, y, z, w] = await Promise.all([openPeer('x', g1), openPeer('y', g2), openPeer('z', g1), openPeer('w', g2)]);
+    const [x, y, z, w] = await Promise.all([
+      openPeer('x', g1),
+      openPeer('y', g2),
+      openPeer('z', g1),
+      openPeer('w', g2),
+    ]);
     const mark = x.c.received.length;
     for (const message of ['ctx text', toWire(Buffer.from([9, 8])), { ctx: true }]) {
       x.c.send(JSON.stringify({ type: 'ctx', action: 'send', message }));
@@ -561,7 +663,11 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     expect(messagesSince(z, 0)).toEqual([]);
     expect(messagesSince(w, 0)).toEqual([]);
     expect(await standalone.isOnline(x.id)).toBe(true);
-    await eventually(() => standalone.getAllClientIdList(), (ids) => ids.length === 1, 'only x left');
+    await eventually(
+      () => standalone.getAllClientIdList(),
+      (ids) => ids.length === 1,
+      'only x left',
+    );
   });
 
   // ---- two workers -----------------------------------------------------------------------------------
@@ -600,11 +706,18 @@ describe('GatewayClient against two gateways, from a worker handler and from for
       // Both gateways answer the app over its own links, and count both workers.
       await waitUntilLinked(api, [g1.inner, g2.inner]);
       for (const g of [g1, g2]) {
-        await eventually(() => strict.getGatewayStats(), (all) => all.find((s) => s.address === g.inner)?.workers === 2, `${g.inner} to count 2 workers`);
+        await eventually(
+          () => strict.getGatewayStats(),
+          (all) => all.find((s) => s.address === g.inner)?.workers === 2,
+          `${g.inner} to count 2 workers`,
+        );
       }
       // Two clients per gateway, each gateway with no other client: least connections gives one to each worker.
       // Named after where they land: p1/q1 on the in-process worker, p2/q2 on the example app (gateway 1 / 2).
-      for (const [g, [onApi, onApp]] of [[g1, ['p1', 'p2']], [g2, ['q1', 'q2']]] as const) {
+      for (const [g, [onApi, onApp]] of [
+        [g1, ['p1', 'p2']],
+        [g2, ['q1', 'q2']],
+      ] as const) {
         const opened = [await openUnrouted('first', g), await openUnrouted('second', g)];
         const owners = [await workerOf(opened[0]), await workerOf(opened[1])];
         expect(sorted(owners)).toEqual(['api', 'app']);
@@ -650,11 +763,15 @@ describe('GatewayClient against two gateways, from a worker handler and from for
       mark = p2.c.received.length;
       const marksQ = [q1, q2].map((p) => p.c.received.length);
       p2.c.send(JSON.stringify({ type: 'login', name: 'Pat', room: 'mixed' }));
-      const welcome = JSON.parse(text(p2.c.received[await waitForIndex(p2, mark, (m) => text(m).includes('"welcome"'))]));
+      const welcome = JSON.parse(
+        text(p2.c.received[await waitForIndex(p2, mark, (m) => text(m).includes('"welcome"'))]),
+      );
       expect(welcome).toMatchObject({ type: 'welcome', client_id: p2.id, room: 'mixed' });
       expect(welcome.client_list).toEqual({ [p2.id]: 'Pat', [q1.id]: '', [q2.id]: '' });
       for (const [i, p] of [q1, q2].entries()) {
-        const login = JSON.parse(text(p.c.received[await waitForIndex(p, marksQ[i], (m) => text(m).includes('"login"'))]));
+        const login = JSON.parse(
+          text(p.c.received[await waitForIndex(p, marksQ[i], (m) => text(m).includes('"login"'))]),
+        );
         expect(login).toMatchObject({ type: 'login', client_id: p2.id, client_name: 'Pat' });
       }
       // The session the app worker wrote back is visible to forClient.
@@ -720,8 +837,18 @@ describe('GatewayClient against two gateways, from a worker handler and from for
       }
       // The register drops the dead gateway (the worker is pushed a list without it); then even the strict client
       // answers again, with the survivors.
-      await eventually(() => worker.transport.links.gateways(TIMEOUT_MS), (list) => !list.includes(g2.inner), `the register's list to drop ${g2.inner}`);
-      expect(await eventually(() => strict.getAllClientCount(), () => true, 'the strict client to answer without gateway 2')).toBe(2);
+      await eventually(
+        () => worker.transport.links.gateways(TIMEOUT_MS),
+        (list) => !list.includes(g2.inner),
+        `the register's list to drop ${g2.inner}`,
+      );
+      expect(
+        await eventually(
+          () => strict.getAllClientCount(),
+          () => true,
+          'the strict client to answer without gateway 2',
+        ),
+      ).toBe(2);
     });
   });
 });

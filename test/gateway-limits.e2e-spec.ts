@@ -18,14 +18,16 @@ describe('gateway bounds and close codes', () => {
   /** A gateway in this process (so options without an environment variable can be set), no worker. */
   async function inProcessGateway(options: { pendingEventsLimit?: number; maxMessageSize?: number }): Promise<string> {
     const register = await startRegister();
-    server = new GatewayServer(resolveGatewayOptions({
-      listeners: [{ url: 'ws://127.0.0.1:0' }],
-      lanIp: '127.0.0.1',
-      startPort: 0,
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      ...options,
-    }));
+    server = new GatewayServer(
+      resolveGatewayOptions({
+        listeners: [{ url: 'ws://127.0.0.1:0' }],
+        lanIp: '127.0.0.1',
+        startPort: 0,
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        ...options,
+      }),
+    );
     return (await server.start()).clientUrl;
   }
 

@@ -17,7 +17,15 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { eventually, exitWithin, sleep } from './support/eventually';
 import { startInProcessWorker } from './support/in-process-worker';
-import { startGateway, startRegister, startRole, startWorker, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
+import {
+  startGateway,
+  startRegister,
+  startRole,
+  startWorker,
+  stopAll,
+  TEST_SECRET,
+  type RoleProcess,
+} from './support/roles';
 import { TcpTestClient } from './support/tcp-client';
 import { TestClient } from './support/ws-client';
 
@@ -52,10 +60,28 @@ function makeTestPki(): TestPki {
     garbage: join(dir, 'garbage.pem'),
   };
   const ec = ['-pkeyopt', 'ec_paramgen_curve:prime256v1'];
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', ...ec, '-nodes', '-keyout', pki.key, '-out', pki.cert,
-    '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      ...ec,
+      '-nodes',
+      '-keyout',
+      pki.key,
+      '-out',
+      pki.cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'pipe' },
+  );
   execFileSync('openssl', ['genpkey', '-algorithm', 'EC', ...ec, '-out', pki.otherKey], { stdio: 'pipe' });
   writeFileSync(pki.garbage, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
   return pki;
@@ -125,7 +151,10 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     await stopAll();
   });
 
-  async function openAll(urls: string[], wsPath = ''): Promise<{ ws: TestClient; wss: TestClient; text: TcpTestClient; frame: TcpTestClient }> {
+  async function openAll(
+    urls: string[],
+    wsPath = '',
+  ): Promise<{ ws: TestClient; wss: TestClient; text: TcpTestClient; frame: TcpTestClient }> {
     const [wsUrl, wssUrl, textUrl, frameUrl] = urls;
     const all = {
       ws: await TestClient.open(wsUrl + wsPath, {}, OPEN_TIMEOUT_MS),
@@ -145,7 +174,9 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     const register = await startRegister();
     const gateway = await startGateway(register.address, { GATEWAY_LISTEN: FOUR_LISTENERS, ...tlsEnv() });
     expect(gateway.urls).toHaveLength(4);
-    ['ws', 'wss', 'text', 'frame'].forEach((scheme, i) => expect(gateway.urls[i]).toMatch(new RegExp(`^${scheme}://127\\.0\\.0\\.1:[1-9]\\d*$`)));
+    ['ws', 'wss', 'text', 'frame'].forEach((scheme, i) =>
+      expect(gateway.urls[i]).toMatch(new RegExp(`^${scheme}://127\\.0\\.0\\.1:[1-9]\\d*$`)),
+    );
     expect(new Set(gateway.urls.map((u) => u.split(':')[2])).size).toBe(4);
     expect(gateway.url).toBe(gateway.urls[0]);
     await startWorker(register.address, {}, gateway.inner);
@@ -157,7 +188,12 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     for (const name of names) {
       const peer = clients[name];
       peer.send(JSON.stringify({ type: 'login', name, room: 'mixed' }));
-      await eventually(() => jsonOf(peer), (ms) => ms.some((m) => m.type === 'welcome'), `${name}'s welcome`, 20_000);
+      await eventually(
+        () => jsonOf(peer),
+        (ms) => ms.some((m) => m.type === 'welcome'),
+        `${name}'s welcome`,
+        20_000,
+      );
       ids[name] = jsonOf(peer).find((m) => m.type === 'welcome')!.client_id as string;
     }
     // One connection table: distinct client_ids of one gateway (same lan ip and inner port), whatever the listener.
@@ -169,14 +205,22 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
 
     for (const name of names) clients[name].send(JSON.stringify({ type: 'say', content: `hello from ${name}` }));
     for (const name of names) {
-      const heard = () => jsonOf(clients[name]).filter((m) => m.type === 'say').map((m) => `${m.from_client_name}:${m.content}`);
+      const heard = () =>
+        jsonOf(clients[name])
+          .filter((m) => m.type === 'say')
+          .map((m) => `${m.from_client_name}:${m.content}`);
       await eventually(heard, (h) => h.length >= 4, `${name} to hear all four`, 20_000);
       expect(heard().sort()).toEqual(names.map((n) => `${n}:hello from ${n}`).sort());
     }
 
     // A private message from a text client to a frame client (sendToClient across listeners).
     clients.text.send(JSON.stringify({ type: 'say', content: 'psst', to: ids.frame }));
-    await eventually(() => jsonOf(clients.frame), (ms) => ms.some((m) => m.type === 'say' && m.content === 'psst'), 'the private message at the frame client', 20_000);
+    await eventually(
+      () => jsonOf(clients.frame),
+      (ms) => ms.some((m) => m.type === 'say' && m.content === 'psst'),
+      'the private message at the frame client',
+      20_000,
+    );
     const whisper = jsonOf(clients.frame).find((m) => m.content === 'psst')!;
     expect(whisper).toMatchObject({ from_client_id: ids.text, from_client_name: 'text', to_client_id: ids.frame });
     expect(jsonOf(clients.ws).some((m) => m.content === 'psst')).toBe(false);
@@ -193,11 +237,15 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     }
     const register = await startRegister();
     const gateway = await startGateway(register.address, { GATEWAY_LISTEN: FOUR_LISTENERS, ...tlsEnv() });
-    const { app } = await startInProcessWorker([WhoAmIController], {
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      name: 'whoami',
-    }, [gateway.inner]);
+    const { app } = await startInProcessWorker(
+      [WhoAmIController],
+      {
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        name: 'whoami',
+      },
+      [gateway.inner],
+    );
     apps.push(app);
 
     const clients = await openAll(gateway.urls, '/?via=web');
@@ -209,26 +257,39 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     ] as const;
     for (const [peer] of expected) peer.send('{"type":"whoami"}');
     for (const [peer, listener, protocol, url, query] of expected) {
-      await eventually(() => jsonOf(peer), (ms) => ms.some((m) => m.type === 'you'), `the ${protocol} client's answer`, 20_000);
-      expect(jsonOf(peer).find((m) => m.type === 'you')).toMatchObject({ listener, protocol, url, query, remoteAddress: '127.0.0.1' });
+      await eventually(
+        () => jsonOf(peer),
+        (ms) => ms.some((m) => m.type === 'you'),
+        `the ${protocol} client's answer`,
+        20_000,
+      );
+      expect(jsonOf(peer).find((m) => m.type === 'you')).toMatchObject({
+        listener,
+        protocol,
+        url,
+        query,
+        remoteAddress: '127.0.0.1',
+      });
     }
   });
 
   it('closes only the offending connection: 1009 with a reason on WebSocket, the end of a text/frame connection', async () => {
     const register = await startRegister();
-    server = new GatewayServer(resolveGatewayOptions({
-      listeners: [
-        { url: 'ws://127.0.0.1:0' },
-        { url: 'wss://127.0.0.1:0', tls: { cert: ca, key: readFileSync(pki.key) } },
-        { url: 'text://127.0.0.1:0' },
-        { url: 'frame://127.0.0.1:0' },
-      ],
-      lanIp: '127.0.0.1',
-      startPort: 0,
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      maxMessageSize: 1024,
-    }));
+    server = new GatewayServer(
+      resolveGatewayOptions({
+        listeners: [
+          { url: 'ws://127.0.0.1:0' },
+          { url: 'wss://127.0.0.1:0', tls: { cert: ca, key: readFileSync(pki.key) } },
+          { url: 'text://127.0.0.1:0' },
+          { url: 'frame://127.0.0.1:0' },
+        ],
+        lanIp: '127.0.0.1',
+        startPort: 0,
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        maxMessageSize: 1024,
+      }),
+    );
     const { clientUrls, innerAddress } = await server.start();
     await startWorker(register.address, {}, innerAddress); // the example worker echoes other messages
 
@@ -301,7 +362,12 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
       await sleep(50);
       socket.write(Buffer.from([2, 3]));
       const expected = Buffer.from([0, 2, 0xff, 0x00, 0, 1, 0x41, 0, 3, 1, 2, 3]);
-      await eventually(() => Buffer.concat(received).toString('hex'), (hex) => hex.length >= expected.length * 2, 'the three echoes', 20_000);
+      await eventually(
+        () => Buffer.concat(received).toString('hex'),
+        (hex) => hex.length >= expected.length * 2,
+        'the three echoes',
+        20_000,
+      );
       expect(Buffer.concat(received).toString('hex')).toBe(expected.toString('hex'));
 
       // Its FramingError closes the connection and counts like the built-in framings' errors.
@@ -326,19 +392,72 @@ describe('listener configuration errors stop the gateway with status 1 and name 
 
   const wss = 'ws://127.0.0.1:0,wss://127.0.0.1:0';
   const CASES: BadCase[] = [
-    { name: 'GATEWAY_LISTEN without a port', env: () => ({ GATEWAY_LISTEN: 'ws://127.0.0.1' }), expected: /GATEWAY_LISTEN="ws:\/\/127\.0\.0\.1" is invalid: expected scheme:\/\/host:port/ },
-    { name: 'GATEWAY_LISTEN with an unknown scheme', env: () => ({ GATEWAY_LISTEN: 'ws://127.0.0.1:0,http://127.0.0.1:0' }), expected: /GATEWAY_LISTEN="http:\/\/127\.0\.0\.1:0" is invalid: unknown scheme "http"/ },
-    { name: 'GATEWAY_LISTEN: a path on a raw TCP listener', env: () => ({ GATEWAY_LISTEN: 'text://127.0.0.1:0/chat' }), expected: /GATEWAY_LISTEN=.* is invalid: a text:\/\/ listener is raw TCP and takes no path/ },
-    { name: 'GATEWAY_LISTEN: one address twice', env: () => ({ GATEWAY_LISTEN: 'ws://127.0.0.1:7999,frame://127.0.0.1:7999' }), expected: /GATEWAY_LISTEN=.* is invalid: 127\.0\.0\.1:7999 is already used/ },
-    { name: 'GATEWAY_LISTEN: a port above 65535', env: () => ({ GATEWAY_LISTEN: 'text://127.0.0.1:70000' }), expected: /GATEWAY_LISTEN=.* is invalid: port 70000 is above 65535/ },
-    { name: 'GATEWAY_LISTEN: no URL at all', env: () => ({ GATEWAY_LISTEN: ' , ' }), expected: /GATEWAY_LISTEN is empty/ },
-    { name: 'wss without GATEWAY_TLS_CERT', env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_KEY: pki.key }), expected: /GATEWAY_TLS_CERT is not set: a wss:\/\/ listener/ },
-    { name: 'wss without GATEWAY_TLS_KEY', env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.cert }), expected: /GATEWAY_TLS_KEY is not set: a wss:\/\/ listener/ },
-    { name: 'GATEWAY_TLS_CERT: a missing file', env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: join(pki.dir, 'missing.pem'), GATEWAY_TLS_KEY: pki.key }), expected: /GATEWAY_TLS_CERT=".*missing\.pem" cannot be read \(ENOENT\)/ },
-    { name: 'GATEWAY_TLS_CERT: a key instead of a certificate', env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.key, GATEWAY_TLS_KEY: pki.key }), expected: /GATEWAY_TLS_CERT=".*key\.pem" is invalid: the file holds no readable PEM certificate/ },
-    { name: 'GATEWAY_TLS_CERT: a broken PEM block', env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.garbage, GATEWAY_TLS_KEY: pki.key }), expected: /GATEWAY_TLS_CERT=".*garbage\.pem" is invalid/ },
-    { name: 'GATEWAY_TLS_KEY: a certificate instead of a key', env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.cert, GATEWAY_TLS_KEY: pki.cert }), expected: /GATEWAY_TLS_KEY=".*cert\.pem" is invalid: the file holds no readable unencrypted PEM private key/ },
-    { name: 'GATEWAY_TLS_KEY: not the certificate\'s key', env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.cert, GATEWAY_TLS_KEY: pki.otherKey }), expected: /GATEWAY_TLS_KEY=".*other-key\.pem" is invalid: it is not the private key of the certificate in GATEWAY_TLS_CERT/ },
+    {
+      name: 'GATEWAY_LISTEN without a port',
+      env: () => ({ GATEWAY_LISTEN: 'ws://127.0.0.1' }),
+      expected: /GATEWAY_LISTEN="ws:\/\/127\.0\.0\.1" is invalid: expected scheme:\/\/host:port/,
+    },
+    {
+      name: 'GATEWAY_LISTEN with an unknown scheme',
+      env: () => ({ GATEWAY_LISTEN: 'ws://127.0.0.1:0,http://127.0.0.1:0' }),
+      expected: /GATEWAY_LISTEN="http:\/\/127\.0\.0\.1:0" is invalid: unknown scheme "http"/,
+    },
+    {
+      name: 'GATEWAY_LISTEN: a path on a raw TCP listener',
+      env: () => ({ GATEWAY_LISTEN: 'text://127.0.0.1:0/chat' }),
+      expected: /GATEWAY_LISTEN=.* is invalid: a text:\/\/ listener is raw TCP and takes no path/,
+    },
+    {
+      name: 'GATEWAY_LISTEN: one address twice',
+      env: () => ({ GATEWAY_LISTEN: 'ws://127.0.0.1:7999,frame://127.0.0.1:7999' }),
+      expected: /GATEWAY_LISTEN=.* is invalid: 127\.0\.0\.1:7999 is already used/,
+    },
+    {
+      name: 'GATEWAY_LISTEN: a port above 65535',
+      env: () => ({ GATEWAY_LISTEN: 'text://127.0.0.1:70000' }),
+      expected: /GATEWAY_LISTEN=.* is invalid: port 70000 is above 65535/,
+    },
+    {
+      name: 'GATEWAY_LISTEN: no URL at all',
+      env: () => ({ GATEWAY_LISTEN: ' , ' }),
+      expected: /GATEWAY_LISTEN is empty/,
+    },
+    {
+      name: 'wss without GATEWAY_TLS_CERT',
+      env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_KEY: pki.key }),
+      expected: /GATEWAY_TLS_CERT is not set: a wss:\/\/ listener/,
+    },
+    {
+      name: 'wss without GATEWAY_TLS_KEY',
+      env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.cert }),
+      expected: /GATEWAY_TLS_KEY is not set: a wss:\/\/ listener/,
+    },
+    {
+      name: 'GATEWAY_TLS_CERT: a missing file',
+      env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: join(pki.dir, 'missing.pem'), GATEWAY_TLS_KEY: pki.key }),
+      expected: /GATEWAY_TLS_CERT=".*missing\.pem" cannot be read \(ENOENT\)/,
+    },
+    {
+      name: 'GATEWAY_TLS_CERT: a key instead of a certificate',
+      env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.key, GATEWAY_TLS_KEY: pki.key }),
+      expected: /GATEWAY_TLS_CERT=".*key\.pem" is invalid: the file holds no readable PEM certificate/,
+    },
+    {
+      name: 'GATEWAY_TLS_CERT: a broken PEM block',
+      env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.garbage, GATEWAY_TLS_KEY: pki.key }),
+      expected: /GATEWAY_TLS_CERT=".*garbage\.pem" is invalid/,
+    },
+    {
+      name: 'GATEWAY_TLS_KEY: a certificate instead of a key',
+      env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.cert, GATEWAY_TLS_KEY: pki.cert }),
+      expected: /GATEWAY_TLS_KEY=".*cert\.pem" is invalid: the file holds no readable unencrypted PEM private key/,
+    },
+    {
+      name: "GATEWAY_TLS_KEY: not the certificate's key",
+      env: () => ({ GATEWAY_LISTEN: wss, GATEWAY_TLS_CERT: pki.cert, GATEWAY_TLS_KEY: pki.otherKey }),
+      expected:
+        /GATEWAY_TLS_KEY=".*other-key\.pem" is invalid: it is not the private key of the certificate in GATEWAY_TLS_CERT/,
+    },
   ];
 
   beforeAll(async () => {
@@ -368,11 +487,17 @@ describe('listener configuration errors stop the gateway with status 1 and name 
     const context = `${c.name}; output:\n${proc.output}`;
     expect({ context, code }).toEqual({ context, code: 1 });
     const errors = proc.lines.filter((l) => /Configuration error: /.test(l));
-    expect({ context, errors: errors.length, matching: errors.some((l) => c.expected.test(l)) }).toEqual({ context, errors: 1, matching: true });
+    expect({ context, errors: errors.length, matching: errors.some((l) => c.expected.test(l)) }).toEqual({
+      context,
+      errors: 1,
+      matching: true,
+    });
     expect(proc.lines.filter((l) => /failed to start/.test(l))).toEqual([]);
     // The key files' contents never reach the output, whatever went wrong.
     for (const keyFile of [pki.key, pki.otherKey]) {
-      const body = readFileSync(keyFile, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
+      const body = readFileSync(keyFile, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('-----'));
       for (const line of body) expect(proc.output).not.toContain(line);
     }
   });

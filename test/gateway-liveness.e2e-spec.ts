@@ -127,11 +127,15 @@ async function cluster(env: Record<string, string>) {
   const register = await startRegister();
   const gateway = await startGateway(register.address, env);
   const seen = new Seen();
-  const { app } = await startInProcessWorker([recordingController(seen)], {
-    registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-    secret: Buffer.from(TEST_SECRET),
-    name: 'recorder',
-  }, [gateway.inner]);
+  const { app } = await startInProcessWorker(
+    [recordingController(seen)],
+    {
+      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+      secret: Buffer.from(TEST_SECRET),
+      name: 'recorder',
+    },
+    [gateway.inner],
+  );
   apps.push(app);
   return { register, gateway, seen, app };
 }
@@ -176,7 +180,11 @@ describe('heartbeat (PHP pingInterval, pingNotResponseLimit, pingData; WebSocket
     // Kicking is destroy + OnClose, as in PHP: the worker hears of it.
     await waitUntil(() => seen.closedName('silent'), 'the worker to receive OnClose for the kicked client');
     // The gateway counts the kick as a heartbeat disconnect (the browser-like client below is not one).
-    await GatewayProbe.of(app.get(GatewayClient)).until(gateway.inner, (s) => s.counters.heartbeatDisconnects === 1, 'one heartbeat disconnect');
+    await GatewayProbe.of(app.get(GatewayClient)).until(
+      gateway.inner,
+      (s) => s.counters.heartbeatDisconnects === 1,
+      'one heartbeat disconnect',
+    );
 
     // The browser-like client answers WebSocket pings by itself: several kick periods later it is still here.
     await sleep(Math.max(0, browser.openedAt + 6_000 - Date.now()));
@@ -186,7 +194,11 @@ describe('heartbeat (PHP pingInterval, pingNotResponseLimit, pingData; WebSocket
   });
 
   it('without WebSocket pings (GATEWAY_WS_PING=false), messages and client pings count as activity; silence gets 4009', async () => {
-    const { gateway } = await cluster({ GATEWAY_PING_INTERVAL: '1', GATEWAY_PING_NOT_RESPONSE_LIMIT: '1', GATEWAY_WS_PING: 'false' });
+    const { gateway } = await cluster({
+      GATEWAY_PING_INTERVAL: '1',
+      GATEWAY_PING_NOT_RESPONSE_LIMIT: '1',
+      GATEWAY_WS_PING: 'false',
+    });
     const quiet = await Peer.open(`${gateway.url}/?name=quiet`); // would answer pings, but none come
     const talker = await Peer.open(`${gateway.url}/?name=talker`);
     const pinger = await Peer.open(`${gateway.url}/?name=pinger`);
@@ -211,15 +223,17 @@ describe('heartbeat (PHP pingInterval, pingNotResponseLimit, pingData; WebSocket
   it('counts kicks, and GATEWAY_PING_INTERVAL=0 turns the heartbeat off (PHP default)', async () => {
     const register = await startRegister();
     const off = await startGateway(register.address, { GATEWAY_PING_INTERVAL: '0', GATEWAY_WS_PING: 'true' });
-    const server = new GatewayServer(resolveGatewayOptions({
-      listeners: [{ url: 'ws://127.0.0.1:0' }],
-      lanIp: '127.0.0.1',
-      startPort: 0,
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      pingInterval: 0.4,
-      pingNotResponseLimit: 1,
-    }));
+    const server = new GatewayServer(
+      resolveGatewayOptions({
+        listeners: [{ url: 'ws://127.0.0.1:0' }],
+        lanIp: '127.0.0.1',
+        startPort: 0,
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        pingInterval: 0.4,
+        pingNotResponseLimit: 1,
+      }),
+    );
     servers.push(server);
     const { clientUrl } = await server.start();
     const silentOff = await Peer.open(off.url, { autoPong: false });
@@ -255,7 +269,11 @@ describe('message rate limit and connection limits', () => {
 
   it('refuses connections above GATEWAY_MAX_CONNECTIONS with 1013 "too many connections", without telling any worker, and admits again after a close', async () => {
     const { gateway, seen } = await cluster({ GATEWAY_MAX_CONNECTIONS: '3' });
-    const admitted = [await Peer.open(`${gateway.url}/?name=a`), await Peer.open(`${gateway.url}/?name=b`), await Peer.open(`${gateway.url}/?name=c`)];
+    const admitted = [
+      await Peer.open(`${gateway.url}/?name=a`),
+      await Peer.open(`${gateway.url}/?name=b`),
+      await Peer.open(`${gateway.url}/?name=c`),
+    ];
     const refused = await Peer.open(`${gateway.url}/?name=refused`);
     const closed = await refused.closedWithin(10_000);
     expect({ code: closed.code, reason: closed.reason }).toEqual({ code: 1013, reason: 'too many connections' });
@@ -275,7 +293,10 @@ describe('message rate limit and connection limits', () => {
     const two = await Peer.open(`${gateway.url}/?name=two`, { localAddress: '127.0.0.1' });
     const three = await Peer.open(`${gateway.url}/?name=three`, { localAddress: '127.0.0.1' });
     const closed = await three.closedWithin(10_000);
-    expect({ code: closed.code, reason: closed.reason }).toEqual({ code: 1008, reason: 'too many connections from this address' });
+    expect({ code: closed.code, reason: closed.reason }).toEqual({
+      code: 1008,
+      reason: 'too many connections from this address',
+    });
     // Linux routes all of 127/8 to lo: another source address is another client IP for the gateway.
     const other = await Peer.open(`${gateway.url}/?name=other`, { localAddress: '127.0.0.2' });
     await waitUntil(() => seen.ids.has('other'), 'the client from 127.0.0.2 to reach the worker');
@@ -292,16 +313,18 @@ describe('message rate limit and connection limits', () => {
 
   it('counts refusals and rate-limit disconnects (in-process gateway counters)', async () => {
     const register = await startRegister();
-    const server = new GatewayServer(resolveGatewayOptions({
-      listeners: [{ url: 'ws://127.0.0.1:0' }],
-      lanIp: '127.0.0.1',
-      startPort: 0,
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      maxConnections: 1,
-      messageRateLimit: 1,
-      messageRateBurst: 2,
-    }));
+    const server = new GatewayServer(
+      resolveGatewayOptions({
+        listeners: [{ url: 'ws://127.0.0.1:0' }],
+        lanIp: '127.0.0.1',
+        startPort: 0,
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        maxConnections: 1,
+        messageRateLimit: 1,
+        messageRateBurst: 2,
+      }),
+    );
     servers.push(server);
     const { clientUrl } = await server.start();
     const first = await Peer.open(clientUrl);
@@ -330,17 +353,27 @@ describe('slow consumers', () => {
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     const total = 256 * 1024 * 1024;
     // In batches, so that this process does not hold 200 MiB of promises and frames at once.
-    for (let sent = 0; sent < total; ) {
+    for (let sent = 0; sent < total;) {
       const batch: Promise<void>[] = [];
-      for (let i = 0; i < 64 && sent < total; i++, sent += chunk.length) batch.push(gw.sendToClient(clientId, chunk).catch(() => undefined));
+      for (let i = 0; i < 64 && sent < total; i++, sent += chunk.length)
+        batch.push(gw.sendToClient(clientId, chunk).catch(() => undefined));
       await Promise.all(batch);
     }
     // Everything pushed has been through the gateway once it answers a query sent after it on the same link
     // (it may take longer than one query's timeout on a loaded machine: ask again until it answers).
-    await eventually(() => gw.isOnline(clientId), () => true, 'the gateway to answer a query sent after the pushes', 60_000);
+    await eventually(
+      () => gw.isOnline(clientId),
+      () => true,
+      'the gateway to answer a query sent after the pushes',
+      60_000,
+    );
     const after = memoryOf(pid);
 
-    await GatewayProbe.of(gw).until(gateway.inner, (s) => s.counters.slowConsumerDisconnects === 1, 'one slow-consumer disconnect');
+    await GatewayProbe.of(gw).until(
+      gateway.inner,
+      (s) => s.counters.slowConsumerDisconnects === 1,
+      'one slow-consumer disconnect',
+    );
     slow.socket.resume();
     const closed = await slow.closedWithin(10_000);
     expect([4008, 1006]).toContain(closed.code);
@@ -357,7 +390,8 @@ describe('graceful shutdown (SIGTERM)', () => {
   async function terminate(proc: RoleProcess, timeoutMs: number): Promise<number> {
     const t0 = Date.now();
     proc.child.kill('SIGTERM');
-    if ((await exitWithin(proc, timeoutMs)) === 'still running') throw new Error(`${proc.name} did not exit within ${timeoutMs} ms:\n${proc.output}`);
+    if ((await exitWithin(proc, timeoutMs)) === 'still running')
+      throw new Error(`${proc.name} did not exit within ${timeoutMs} ms:\n${proc.output}`);
     return Date.now() - t0;
   }
 
@@ -371,12 +405,21 @@ describe('graceful shutdown (SIGTERM)', () => {
       const closed = await c.closedWithin(5_000);
       expect({ code: closed.code, reason: closed.reason }).toEqual({ code: 1001, reason: 'gateway shutting down' });
     }
-    await waitUntil(() => ['a', 'b', 'c', 'd'].every((n) => seen.closedName(n)), 'the worker to receive 4 OnClose events');
+    await waitUntil(
+      () => ['a', 'b', 'c', 'd'].every((n) => seen.closedName(n)),
+      'the worker to receive 4 OnClose events',
+    );
     // Deregistered: the register pushed a gateway list without it to the worker.
     const links = app.get(GatewayTransport).links;
-    await eventually(() => links.gateways(1_000), (list) => !list.includes(gateway.inner), `the register's list to drop ${gateway.inner}`);
+    await eventually(
+      () => links.gateways(1_000),
+      (list) => !list.includes(gateway.inner),
+      `the register's list to drop ${gateway.inner}`,
+    );
     // The shutdown report operators read (kept as a log assertion: no statistic outlives the process).
-    expect(gateway.proc.output).toMatch(/Gateway stopped in \d+ ms: 4 client\(s\) told to reconnect, 4 closed in time, 0 cut/);
+    expect(gateway.proc.output).toMatch(
+      /Gateway stopped in \d+ ms: 4 client\(s\) told to reconnect, 4 closed in time, 0 cut/,
+    );
     expect(took).toBeLessThan(10_000);
   });
 
@@ -393,21 +436,25 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect((await fine.closedWithin(5_000)).code).toBe(1001);
     await waitUntil(() => seen.closedName('stuck') && seen.closedName('fine'), 'OnClose for both clients');
     // The shutdown report is the only account of the cut (kept as a log assertion: no statistic outlives the process).
-    expect(gateway.proc.output).toMatch(/2 client\(s\) told to reconnect, 1 closed in time, 1 cut at the 1500 ms bound/);
+    expect(gateway.proc.output).toMatch(
+      /2 client\(s\) told to reconnect, 1 closed in time, 1 cut at the 1500 ms bound/,
+    );
   });
 });
 
 describe('GatewayServer.stop() in process', () => {
   it('is idempotent: a second call shares the first, clients get 1001, and the listener is closed afterwards', async () => {
     const register = await startRegister();
-    const server = new GatewayServer(resolveGatewayOptions({
-      listeners: [{ url: 'ws://127.0.0.1:0' }],
-      lanIp: '127.0.0.1',
-      startPort: 0,
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      shutdownTimeoutMs: 2_000,
-    }));
+    const server = new GatewayServer(
+      resolveGatewayOptions({
+        listeners: [{ url: 'ws://127.0.0.1:0' }],
+        lanIp: '127.0.0.1',
+        startPort: 0,
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        shutdownTimeoutMs: 2_000,
+      }),
+    );
     servers.push(server);
     const { clientUrl } = await server.start();
     const client = await Peer.open(clientUrl);
@@ -432,7 +479,11 @@ describe('liveness configuration errors', () => {
   };
   const CASES: [string, string, RegExp][] = [
     ['GATEWAY_PING_INTERVAL', 'often', /GATEWAY_PING_INTERVAL="often" is invalid/],
-    ['GATEWAY_PING_INTERVAL', '0.01', /GATEWAY_PING_INTERVAL="0.01" is invalid: expected 0 \(off\) or at least 0.1 seconds/],
+    [
+      'GATEWAY_PING_INTERVAL',
+      '0.01',
+      /GATEWAY_PING_INTERVAL="0.01" is invalid: expected 0 \(off\) or at least 0.1 seconds/,
+    ],
     ['GATEWAY_PING_NOT_RESPONSE_LIMIT', '-1', /GATEWAY_PING_NOT_RESPONSE_LIMIT="-1" is invalid/],
     ['GATEWAY_WS_PING', 'maybe', /GATEWAY_WS_PING="maybe" is invalid/],
     ['GATEWAY_RATE_LIMIT', '-5', /GATEWAY_RATE_LIMIT="-5" is invalid/],
@@ -448,7 +499,10 @@ describe('liveness configuration errors', () => {
     CASES.forEach(([name, value, expected], i) => {
       const context = `${name}=${value}; output:\n${procs[i].output}`;
       expect({ context, code: codes[i] }).toEqual({ context, code: 1 });
-      expect({ context, line: procs[i].lines.some((l) => /Configuration error: /.test(l) && expected.test(l)) }).toEqual({ context, line: true });
+      expect({
+        context,
+        line: procs[i].lines.some((l) => /Configuration error: /.test(l) && expected.test(l)),
+      }).toEqual({ context, line: true });
     });
   });
 });

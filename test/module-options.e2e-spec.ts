@@ -127,7 +127,9 @@ describe('GatewayModule.for*Async: options from an imported config module', () =
       { logger: gatewayLog, abortOnError: false },
     );
     contexts.push(gateway);
-    const ready = gatewayLog.lines.map((l) => /^Gateway ready: clients (\S+), inner (\S+)/.exec(l)).find((m) => m !== null);
+    const ready = gatewayLog.lines
+      .map((l) => /^Gateway ready: clients (\S+), inner (\S+)/.exec(l))
+      .find((m) => m !== null);
     expect(ready).toBeDefined();
     const [, clientUrl, inner] = ready!;
 
@@ -140,19 +142,33 @@ describe('GatewayModule.for*Async: options from an imported config module', () =
           GatewayModule.forWorkerAsync({
             imports: [config],
             inject: [ClusterConfig],
-            useFactory: (c: ClusterConfig) => ({ registers: c.get('registerAddress'), secret: c.get('secret'), name: 'async-worker' }),
+            useFactory: (c: ClusterConfig) => ({
+              registers: c.get('registerAddress'),
+              secret: c.get('secret'),
+              name: 'async-worker',
+            }),
             sessionStore: { useFactory: () => store },
           }),
         ],
         controllers: [ShoutController],
       },
-      { inject: [GatewayTransport], useFactory: (t: GatewayTransport) => ({ strategy: t }), logger: ['error', 'warn'], abortOnError: false },
+      {
+        inject: [GatewayTransport],
+        useFactory: (t: GatewayTransport) => ({ strategy: t }),
+        logger: ['error', 'warn'],
+        abortOnError: false,
+      },
     );
     contexts.push(worker);
     await worker.listen();
     const transport = worker.get(GatewayTransport);
     const resolved = worker.get<ResolvedWorkerOptions>(GATEWAY_WORKER_OPTIONS);
-    expect(resolved).toMatchObject({ name: 'async-worker', timeoutMs: 3_000, drainTimeoutMs: 30_000, plaintext: false });
+    expect(resolved).toMatchObject({
+      name: 'async-worker',
+      timeoutMs: 3_000,
+      drainTimeoutMs: 30_000,
+      plaintext: false,
+    });
     expect(transport.options.sessionStore).toBe(store);
 
     const client = await TestClient.open(clientUrl);
@@ -167,7 +183,11 @@ describe('GatewayModule.for*Async: options from an imported config module', () =
     );
     contexts.push(sdk);
     const gw = sdk.get(GatewayClient);
-    await eventually(() => gw.getAllClientCount(), (n) => n === 1, `the forClientAsync client to see the one client via ${inner}`);
+    await eventually(
+      () => gw.getAllClientCount(),
+      (n) => n === 1,
+      `the forClientAsync client to see the one client via ${inner}`,
+    );
     await gw.sendToAll('from the sdk');
     expect(await client.text(1)).toBe('from the sdk');
   });
@@ -177,7 +197,11 @@ describe('GatewayModule.for*Async: options from an imported config module', () =
       GatewayModule.forGatewayAsync({
         imports: [ClusterConfigModule.with({ registerAddress: '127.0.0.1:9', secret: TEST_SECRET })],
         inject: [ClusterConfig],
-        useFactory: (c: ClusterConfig) => ({ registers: c.get('registerAddress'), secret: c.get('secret'), maxConnections: -1 }),
+        useFactory: (c: ClusterConfig) => ({
+          registers: c.get('registerAddress'),
+          secret: c.get('secret'),
+          maxConnections: -1,
+        }),
       }),
       { logger: false, abortOnError: false },
     );
@@ -188,7 +212,9 @@ describe('GatewayModule.for*Async: options from an imported config module', () =
         { logger: false, abortOnError: false },
       ),
     ).rejects.toThrow(/^GatewayClientOptions\.secretKey is not an option: it is called secret now$/);
-    expect(() => GatewayModule.forWorker({ secret: 'too-short' })).toThrow(/^WorkerOptions\.secret is too short \(9 characters\)/);
+    expect(() => GatewayModule.forWorker({ secret: 'too-short' })).toThrow(
+      /^WorkerOptions\.secret is too short \(9 characters\)/,
+    );
   });
 });
 
@@ -215,7 +241,10 @@ describe('a bad option in code stops a role process: one line naming it, exit st
     expect({ context, code }).toEqual({ context, code: 1 });
     expect({ context, lines: proc.lines.filter((l) => line.test(l)).length }).toEqual({ context, lines: 1 });
     // One clear line: no stack trace, no "failed to start", no secret.
-    expect({ context, stack: proc.lines.filter((l) => /^\s+at /.test(l) || /failed to start/.test(l)) }).toEqual({ context, stack: [] });
+    expect({ context, stack: proc.lines.filter((l) => /^\s+at /.test(l) || /failed to start/.test(l)) }).toEqual({
+      context,
+      stack: [],
+    });
     expect(proc.output).not.toContain(TEST_SECRET);
   }
 
@@ -225,7 +254,10 @@ describe('a bad option in code stops a role process: one line naming it, exit st
       "require('reflect-metadata'); require('nest-gateway-worker').runGateway({ options: { maxConnections: -1 } });",
       { REGISTER_ADDRESS: '127.0.0.1:9', GATEWAY_LISTEN: 'ws://127.0.0.1:0', GATEWAY_START_PORT: '0' },
     );
-    await expectConfigExit(proc, /Configuration error: GatewayOptions\.maxConnections=-1 is invalid: expected an integer from 0 to 100000000$/);
+    await expectConfigExit(
+      proc,
+      /Configuration error: GatewayOptions\.maxConnections=-1 is invalid: expected an integer from 0 to 100000000$/,
+    );
   });
 
   it('runRegister({ options }) with a port above 65535', async () => {
@@ -234,7 +266,10 @@ describe('a bad option in code stops a role process: one line naming it, exit st
       "require('reflect-metadata'); require('nest-gateway-worker').runRegister({ options: { listen: '127.0.0.1:99999' } });",
       {},
     );
-    await expectConfigExit(proc, /Configuration error: RegisterOptions\.listen="127\.0\.0\.1:99999" is invalid: port 99999 is above 65535$/);
+    await expectConfigExit(
+      proc,
+      /Configuration error: RegisterOptions\.listen="127\.0\.0\.1:99999" is invalid: port 99999 is above 65535$/,
+    );
   });
 
   it('runRole with GatewayModule.forWorkerAsync whose factory gives timeoutMs: 0 (the error comes from Nest module creation)', async () => {
@@ -252,6 +287,9 @@ describe('a bad option in code stops a role process: one line naming it, exit st
         ),
       });`;
     const proc = runScript('worker', script, {});
-    await expectConfigExit(proc, /\[Worker\] Configuration error: WorkerOptions\.timeoutMs=0 is invalid: expected an integer from 1 to 600000$/);
+    await expectConfigExit(
+      proc,
+      /\[Worker\] Configuration error: WorkerOptions\.timeoutMs=0 is invalid: expected an integer from 1 to 600000$/,
+    );
   });
 });

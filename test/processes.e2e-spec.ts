@@ -92,7 +92,10 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
     for (const c of cluster.children) childPids.add(c.pid);
     worker = await startWorker(register.address);
     api = await exampleWorkerApi(worker);
-    await waitUntilLinked(api, cluster.children.map((c) => c.inner));
+    await waitUntilLinked(
+      api,
+      cluster.children.map((c) => c.inner),
+    );
     sdk = await NestFactory.createApplicationContext(
       GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, rejectOnGatewayFailure: true }),
       { logger: ['error', 'warn'] },
@@ -128,7 +131,11 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
 
     // Both registered: the register's list, as pushed to an SDK client.
     const links = sdk.get(GatewayClientPool).links;
-    const listed = await eventually(() => links.gateways(5_000), (l) => l.length === 2, 'the register to list 2 gateways');
+    const listed = await eventually(
+      () => links.gateways(5_000),
+      (l) => l.length === 2,
+      'the register to list 2 gateways',
+    );
     expect([...listed].sort()).toEqual(cluster.children.map((c) => c.inner).sort());
   });
 
@@ -164,9 +171,18 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
     // Worker handlers: a room message (sendToGroup inside the handler) from process A reaches process B, a
     // private one (sendToClient) from B reaches A.
     onA.client.send(JSON.stringify({ type: 'say', content: 'hello from A' }));
-    for (const l of logged) await waitForJson(l.client, { type: 'say', from_client_id: onA.id, content: 'hello from A' }, `room say at ${l.id}`);
+    for (const l of logged)
+      await waitForJson(
+        l.client,
+        { type: 'say', from_client_id: onA.id, content: 'hello from A' },
+        `room say at ${l.id}`,
+      );
     onB.client.send(JSON.stringify({ type: 'say', content: 'psst', to: onA.id }));
-    await waitForJson(onA.client, { type: 'say', from_client_id: onB.id, to_client_id: onA.id, content: 'psst' }, 'private say at A');
+    await waitForJson(
+      onA.client,
+      { type: 'say', from_client_id: onB.id, to_client_id: onA.id, content: 'psst' },
+      'private say at A',
+    );
 
     // The worker's HTTP route (sendToUid inside an HTTP handler) to a uid on each process.
     for (const l of [onA, onB]) {
@@ -212,7 +228,13 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
     expect(newPid).not.toBe(victim.pid);
     expect(await waitGone([victim.pid])).toEqual([]);
     const lines = nestLines(cluster.proc).slice(before);
-    expect(lines.some((l) => l.pid === cluster.proc.child.pid && l.text.includes(`(pid ${victim.pid}) exited (signal SIGKILL); restarting it in`))).toBe(true);
+    expect(
+      lines.some(
+        (l) =>
+          l.pid === cluster.proc.child.pid &&
+          l.text.includes(`(pid ${victim.pid}) exited (signal SIGKILL); restarting it in`),
+      ),
+    ).toBe(true);
 
     // The child logs "Gateway ready" before it tells the primary, so the line is already there.
     const ready = nestLines(cluster.proc).find((l) => l.pid === newPid && l.text.startsWith('Gateway ready: clients '));
@@ -252,7 +274,9 @@ describe('GATEWAY_COUNT=2: two gateway processes on one host', () => {
     expect(lines.filter((l) => l.level === 'ERROR')).toEqual([]);
     expect(await waitGone([victim.pid])).toEqual([]);
     // Same index, so with GATEWAY_START_PORT=0 a new free port; the worker links to it.
-    const ready = nestLines(cluster.proc).find((l) => l.pid === Number(match[1]) && l.text.startsWith('Gateway ready: clients '));
+    const ready = nestLines(cluster.proc).find(
+      (l) => l.pid === Number(match[1]) && l.text.startsWith('Gateway ready: clients '),
+    );
     const newInner = /inner (\S+)/.exec(ready!.text)![1];
     await waitUntilLinked(api, [newInner]);
   });
@@ -332,7 +356,11 @@ async function startTarget(target: Target, clients: TestClient[]): Promise<{ pro
     const gateway =
       target === 'gateway'
         ? await startGateway(register.address).then((g) => ({ ...g, children: [] as number[], inners: [g.inner] }))
-        : await startGatewayCluster(register.address, 2).then((c) => ({ ...c, children: c.children.map((x) => x.pid), inners: c.children.map((x) => x.inner) }));
+        : await startGatewayCluster(register.address, 2).then((c) => ({
+            ...c,
+            children: c.children.map((x) => x.pid),
+            inners: c.children.map((x) => x.inner),
+          }));
     const worker = await startWorker(register.address);
     await waitUntilLinked(await exampleWorkerApi(worker), gateway.inners);
     const client = await TestClient.open(gateway.url);
@@ -371,7 +399,13 @@ describe('SIGINT and SIGTERM stop every role cleanly: exit 0, no error, no proce
     killQuietly(childPids.splice(0).filter(isAlive));
   });
 
-  const targets: Target[] = ['register', 'gateway', 'worker', 'gateway primary with 2 children', 'worker primary with 2 children'];
+  const targets: Target[] = [
+    'register',
+    'gateway',
+    'worker',
+    'gateway primary with 2 children',
+    'worker primary with 2 children',
+  ];
   it.each(targets)(
     '%s',
     async (target) => {
@@ -387,8 +421,13 @@ describe('SIGINT and SIGTERM stop every role cleanly: exit 0, no error, no proce
           expect({ context, errors: errorLines(proc) }).toEqual({ context, errors: [] });
           expect(proc.output).toMatch(new RegExp(`${signal} received`));
           // Each child closed its app (not merely died with the primary), then is gone.
-          const closed = nestLines(proc).filter((l) => l.text === 'shut down cleanly').map((l) => l.pid);
-          expect({ context, closed: closed.sort() }).toEqual({ context, closed: (children.length ? children : [proc.child.pid]).sort() });
+          const closed = nestLines(proc)
+            .filter((l) => l.text === 'shut down cleanly')
+            .map((l) => l.pid);
+          expect({ context, closed: closed.sort() }).toEqual({
+            context,
+            closed: (children.length ? children : [proc.child.pid]).sort(),
+          });
           expect(await waitGone(children)).toEqual([]);
         }),
       );
@@ -400,16 +439,46 @@ describe('SIGINT and SIGTERM stop every role cleanly: exit 0, no error, no proce
 // ---- configuration and start-up failures -----------------------------------------------------------------
 
 const BASE: Record<'gateway' | 'worker', Record<string, string>> = {
-  gateway: { SECRET_KEY: TEST_SECRET, REGISTER_ADDRESS: '127.0.0.1:9', GATEWAY_LISTEN: 'ws://127.0.0.1:0', GATEWAY_START_PORT: '0' },
+  gateway: {
+    SECRET_KEY: TEST_SECRET,
+    REGISTER_ADDRESS: '127.0.0.1:9',
+    GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+    GATEWAY_START_PORT: '0',
+  },
   worker: { SECRET_KEY: TEST_SECRET, REGISTER_ADDRESS: '127.0.0.1:9', HTTP_LISTEN: 'off' },
 };
 
 const BAD_COUNTS: { name: string; role: 'gateway' | 'worker'; env: Record<string, string>; expected: RegExp }[] = [
-  { name: 'GATEWAY_COUNT=0', role: 'gateway', env: { GATEWAY_COUNT: '0' }, expected: /Configuration error: GATEWAY_COUNT="0" is invalid: expected an integer from 1 to 64/ },
-  { name: 'GATEWAY_COUNT=65', role: 'gateway', env: { GATEWAY_COUNT: '65' }, expected: /Configuration error: GATEWAY_COUNT="65" is invalid/ },
-  { name: 'GATEWAY_COUNT=two', role: 'gateway', env: { GATEWAY_COUNT: 'two' }, expected: /Configuration error: GATEWAY_COUNT="two" is invalid/ },
-  { name: 'WORKER_COUNT=0', role: 'worker', env: { WORKER_COUNT: '0' }, expected: /Configuration error: WORKER_COUNT="0" is invalid: expected an integer from 1 to 64/ },
-  { name: 'WORKER_COUNT=1.5', role: 'worker', env: { WORKER_COUNT: '1.5' }, expected: /Configuration error: WORKER_COUNT="1.5" is invalid/ },
+  {
+    name: 'GATEWAY_COUNT=0',
+    role: 'gateway',
+    env: { GATEWAY_COUNT: '0' },
+    expected: /Configuration error: GATEWAY_COUNT="0" is invalid: expected an integer from 1 to 64/,
+  },
+  {
+    name: 'GATEWAY_COUNT=65',
+    role: 'gateway',
+    env: { GATEWAY_COUNT: '65' },
+    expected: /Configuration error: GATEWAY_COUNT="65" is invalid/,
+  },
+  {
+    name: 'GATEWAY_COUNT=two',
+    role: 'gateway',
+    env: { GATEWAY_COUNT: 'two' },
+    expected: /Configuration error: GATEWAY_COUNT="two" is invalid/,
+  },
+  {
+    name: 'WORKER_COUNT=0',
+    role: 'worker',
+    env: { WORKER_COUNT: '0' },
+    expected: /Configuration error: WORKER_COUNT="0" is invalid: expected an integer from 1 to 64/,
+  },
+  {
+    name: 'WORKER_COUNT=1.5',
+    role: 'worker',
+    env: { WORKER_COUNT: '1.5' },
+    expected: /Configuration error: WORKER_COUNT="1.5" is invalid/,
+  },
   {
     name: 'GATEWAY_START_PORT=65535 with GATEWAY_COUNT=2',
     role: 'gateway',
@@ -417,8 +486,18 @@ const BAD_COUNTS: { name: string; role: 'gateway' | 'worker'; env: Record<string
     expected: /Configuration error: GATEWAY_START_PORT=65535 is invalid with GATEWAY_COUNT=2: .*65535 to 65536/,
   },
   // Checked in the primary before it forks: one line, not one per child.
-  { name: 'GATEWAY_COUNT=2 with GATEWAY_LAN_IP=localhost', role: 'gateway', env: { GATEWAY_COUNT: '2', GATEWAY_LAN_IP: 'localhost' }, expected: /Configuration error: GATEWAY_LAN_IP/ },
-  { name: 'WORKER_COUNT=2 with WORKER_NAME="a b"', role: 'worker', env: { WORKER_COUNT: '2', WORKER_NAME: 'a b' }, expected: /Configuration error: WORKER_NAME/ },
+  {
+    name: 'GATEWAY_COUNT=2 with GATEWAY_LAN_IP=localhost',
+    role: 'gateway',
+    env: { GATEWAY_COUNT: '2', GATEWAY_LAN_IP: 'localhost' },
+    expected: /Configuration error: GATEWAY_LAN_IP/,
+  },
+  {
+    name: 'WORKER_COUNT=2 with WORKER_NAME="a b"',
+    role: 'worker',
+    env: { WORKER_COUNT: '2', WORKER_NAME: 'a b' },
+    expected: /Configuration error: WORKER_NAME/,
+  },
 ];
 
 describe('bad process counts stop the process with status 1 and name the variable', () => {
@@ -429,7 +508,10 @@ describe('bad process counts stop the process with status 1 and name the variabl
     const code = await exitWithin(proc, 20_000);
     const context = `${c.name}; output:\n${proc.output}`;
     expect({ context, code }).toEqual({ context, code: 1 });
-    expect({ context, lines: proc.lines.filter((l) => /Configuration error/.test(l)).length }).toEqual({ context, lines: 1 });
+    expect({ context, lines: proc.lines.filter((l) => /Configuration error/.test(l)).length }).toEqual({
+      context,
+      lines: 1,
+    });
     expect(proc.lines.some((l) => c.expected.test(l))).toBe(true);
     // Nothing was forked, nothing started.
     expect(new Set(nestLines(proc).map((l) => l.pid))).toEqual(new Set([proc.child.pid]));
@@ -454,11 +536,19 @@ describe('a gateway process that fails at start-up', () => {
     const taken = (blocker.address() as { port: number }).port;
     const proc = startRole('gateway', { ...BASE.gateway, GATEWAY_COUNT: '2', GATEWAY_START_PORT: String(taken - 1) });
     const code = await exitWithin(proc, 30_000);
-    childPids.push(...new Set(nestLines(proc).map((l) => l.pid).filter((pid) => pid !== proc.child.pid)));
+    childPids.push(
+      ...new Set(
+        nestLines(proc)
+          .map((l) => l.pid)
+          .filter((pid) => pid !== proc.child.pid),
+      ),
+    );
     const context = `output:\n${proc.output}`;
     expect({ context, code }).toEqual({ context, code: 1 });
     expect(proc.output).toMatch(/EADDRINUSE/);
-    expect(proc.output).toMatch(/gateway process #\d \(pid \d+\) exited \(code 1\) before the cluster was ready; stopping the cluster/);
+    expect(proc.output).toMatch(
+      /gateway process #\d \(pid \d+\) exited \(code 1\) before the cluster was ready; stopping the cluster/,
+    );
     // Two children were started once each: no restart.
     expect(childPids.length).toBeLessThanOrEqual(2);
     expect(proc.output).not.toMatch(/restarting it in/);
@@ -522,7 +612,9 @@ describe('Ctrl-C in a terminal (SIGINT to the whole process group)', () => {
     expect({ context, code }).toEqual({ context, code: 0 });
     expect({ context, errors: errorLines(proc) }).toEqual({ context, errors: [] });
     expect(proc.output).not.toMatch(/received again/);
-    const closed = nestLines(proc).filter((l) => l.text === 'shut down cleanly').map((l) => l.pid);
+    const closed = nestLines(proc)
+      .filter((l) => l.text === 'shut down cleanly')
+      .map((l) => l.pid);
     expect(closed.sort()).toEqual([...children].sort());
     expect(await waitGone(children)).toEqual([]);
   }, 90_000);
@@ -543,7 +635,12 @@ describe('Ctrl-C in a terminal (SIGINT to the whole process group)', () => {
     for (const set of launcherPids(launcher).values()) for (const pid of set) pids.add(pid);
     // Ready means every worker process is linked to every gateway process: 2 × 2 links, as the gateways count them
     // (asked through the HTTP API: the launcher's SECRET_KEY is random and never printed, so no SDK client here).
-    const stats = await eventually(() => gatewayStatsVia(api), (all) => all.length === 2 && all.every((g) => g.workers === 2), 'both gateway processes to count 2 workers', 5_000);
+    const stats = await eventually(
+      () => gatewayStatsVia(api),
+      (all) => all.length === 2 && all.every((g) => g.workers === 2),
+      'both gateway processes to count 2 workers',
+      5_000,
+    );
     expect(stats.map((g) => g.workers)).toEqual([2, 2]);
     const client = await TestClient.open(url);
     clients.push(client);

@@ -74,7 +74,11 @@ describe('register, gateway and worker as separate processes', () => {
     await gateway.proc.waitFor(new RegExp(`register ${literal(register.address)}.*SECRET_KEY differs`));
     // The gateway retries every second; a second refusal on the register side gives "registered" a fair chance to
     // appear if the refusal were not final. (The refusal line is the behaviour under test here.)
-    await eventually(() => countLines(register.proc, /SECRET_KEY differs/), (n) => n >= 2, 'a second "SECRET_KEY differs" line from the register');
+    await eventually(
+      () => countLines(register.proc, /SECRET_KEY differs/),
+      (n) => n >= 2,
+      'a second "SECRET_KEY differs" line from the register',
+    );
 
     expect(register.proc.lines.filter((l) => /registered/.test(l))).toEqual([]);
     expect(countLines(gateway.proc, /connected to register/)).toBe(0);

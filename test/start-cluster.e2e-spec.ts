@@ -62,10 +62,18 @@ describe('scripts/start-cluster.js', () => {
 
     // The chat example and the HTTP API of the same worker.
     client.send(JSON.stringify({ type: 'login', name: 'Ann', room: 'lobby', uid: 'ann' }));
-    const welcome = JSON.parse(await client.text(1)) as { type: string; client_id: string; client_list: Record<string, string> };
+    const welcome = JSON.parse(await client.text(1)) as {
+      type: string;
+      client_id: string;
+      client_list: Record<string, string>;
+    };
     expect(welcome.type).toBe('welcome');
     expect(welcome.client_list).toEqual({ [welcome.client_id]: 'Ann' });
-    const online = (await (await fetch(`${api}/online`)).json()) as { clients: number; uids: number; groups: Record<string, number> };
+    const online = (await (await fetch(`${api}/online`)).json()) as {
+      clients: number;
+      uids: number;
+      groups: Record<string, number>;
+    };
     expect(online).toEqual({ clients: 1, uids: 1, groups: { lobby: 1 } });
 
     expect(launcher.output).toMatch(/SECRET_KEY not set; generated a random one/);

@@ -127,7 +127,11 @@ class HooksController {
 
   /** Binds the uid, then answers with the session as the handler sees it (the stored one merged in). */
   @OnClientMessage('login')
-  async login(@ClientId() clientId: string, @MessageBody() body: { uid: string }, @Session() session: Record<string, unknown>) {
+  async login(
+    @ClientId() clientId: string,
+    @MessageBody() body: { uid: string },
+    @Session() session: Record<string, unknown>,
+  ) {
     record(clientId, 'message:login');
     await this.gw.bindUid(clientId, body.uid);
     session.lastLogin = clientId;
@@ -135,7 +139,11 @@ class HooksController {
   }
 
   @OnClientMessage('score')
-  score(@ClientId() clientId: string, @MessageBody() body: { value: number }, @Session() session: Record<string, unknown>) {
+  score(
+    @ClientId() clientId: string,
+    @MessageBody() body: { value: number },
+    @Session() session: Record<string, unknown>,
+  ) {
     record(clientId, 'message:score');
     session.score = body.value;
     return { type: 'scored' };
@@ -168,8 +176,6 @@ class HooksController {
 
 // ---- helpers ------------------------------------------------------------------------------------------
 
-
-
 /** A client plus the code and reason of its close. */
 interface Conn {
   c: TestClient;
@@ -191,18 +197,24 @@ async function open(url: string, params: Record<string, string>): Promise<Conn &
 
 /** The JSON messages a client received so far. */
 function json(c: TestClient): Record<string, unknown>[] {
-  return c.received.filter((m) => !m.binary && m.data[0] === 0x7b).map((m) => JSON.parse(m.data.toString('utf8')) as Record<string, unknown>);
+  return c.received
+    .filter((m) => !m.binary && m.data[0] === 0x7b)
+    .map((m) => JSON.parse(m.data.toString('utf8')) as Record<string, unknown>);
 }
 
 /** Sends a typed message and waits for the first new JSON reply of type `replyType`. */
 async function ask(c: TestClient, message: object, replyType: string): Promise<Record<string, unknown>> {
   const from = json(c).length;
   c.send(JSON.stringify(message));
-  return eventually(() => json(c).slice(from).find((m) => m.type === replyType), (m) => m !== undefined, `a "${replyType}" reply`) as Promise<
-    Record<string, unknown>
-  >;
+  return eventually(
+    () =>
+      json(c)
+        .slice(from)
+        .find((m) => m.type === replyType),
+    (m) => m !== undefined,
+    `a "${replyType}" reply`,
+  ) as Promise<Record<string, unknown>>;
 }
-
 
 const opened: TestClient[] = [];
 
@@ -240,7 +252,8 @@ class StubbornClient {
         if (!upgraded) {
           const end = buffered.indexOf('\r\n\r\n');
           if (end < 0) return;
-          if (!buffered.subarray(0, end).toString('latin1').startsWith('HTTP/1.1 101')) return reject(new Error('upgrade refused'));
+          if (!buffered.subarray(0, end).toString('latin1').startsWith('HTTP/1.1 101'))
+            return reject(new Error('upgrade refused'));
           upgraded = true;
           clearTimeout(timer);
           buffered = buffered.subarray(end + 4);
@@ -291,19 +304,29 @@ describe('worker hooks: connection rejection, connection statistics, session per
   beforeAll(async () => {
     register = await startRegister();
     [g1, g2] = await Promise.all([startGateway(register.address), startGateway(register.address)]);
-    worker = await startInProcessWorker([HooksController], {
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      name: 'hooks',
-      timeoutMs: 5_000,
-      sessionStore: store,
-    }, [g1.inner, g2.inner]);
-    @Module({ imports: [GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: 5_000 })] })
+    worker = await startInProcessWorker(
+      [HooksController],
+      {
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        name: 'hooks',
+        timeoutMs: 5_000,
+        sessionStore: store,
+      },
+      [g1.inner, g2.inner],
+    );
+    @Module({
+      imports: [GatewayModule.forClient({ registers: register.address, secret: TEST_SECRET, timeoutMs: 5_000 })],
+    })
     class SdkModule {}
     context = await NestFactory.createApplicationContext(SdkModule, { logger: ['error', 'warn'] });
     sdk = context.get(GatewayClient);
     const links = context.get(GatewayClientPool, { strict: false }).links;
-    await eventually(() => links.gateways(5_000), (list) => list.includes(g1.inner) && list.includes(g2.inner), 'the gateway list');
+    await eventually(
+      () => links.gateways(5_000),
+      (list) => list.includes(g1.inner) && list.includes(g2.inner),
+      'the gateway list',
+    );
   });
 
   afterEach(() => {
@@ -322,13 +345,24 @@ describe('worker hooks: connection rejection, connection statistics, session per
    * has come through: the gateway forgot it, and the worker has had its close event (it rides the same link as the
    * worker's isOnline query, ahead of the answer).
    */
-  async function rejected(url: string, params: Record<string, string>): Promise<{ code: number; reason: string; clientId: string }> {
+  async function rejected(
+    url: string,
+    params: Record<string, string>,
+  ): Promise<{ code: number; reason: string; clientId: string }> {
     const conn = await open(url, params);
     for (let i = 0; i < 5; i++) conn.c.send(`early ${i}`);
     conn.c.send(JSON.stringify({ type: 'whoami' }));
     const { code, reason } = await within(conn.close, 'the rejected client to be closed', 10_000);
-    const clientId = await eventually(() => idByTag.get(conn.tag), (id) => id !== undefined, 'the connect handler');
-    await eventually(() => worker.transport.client.isOnline(clientId!), (online) => !online, 'the gateway to drop the rejected client');
+    const clientId = await eventually(
+      () => idByTag.get(conn.tag),
+      (id) => id !== undefined,
+      'the connect handler',
+    );
+    await eventually(
+      () => worker.transport.client.isOnline(clientId!),
+      (online) => !online,
+      'the gateway to drop the rejected client',
+    );
     await sleep(200);
     return { code, reason, clientId: clientId! };
   }
@@ -344,7 +378,11 @@ describe('worker hooks: connection rejection, connection statistics, session per
 
     it('a good token: the connection works (welcome from the connect handler, then messages)', async () => {
       const { c, tag } = await open(g1.url, { token: 'good' });
-      const welcome = await eventually(() => json(c).find((m) => m.type === 'welcome'), (m) => m !== undefined, 'the welcome');
+      const welcome = await eventually(
+        () => json(c).find((m) => m.type === 'welcome'),
+        (m) => m !== undefined,
+        'the welcome',
+      );
       const me = await ask(c, { type: 'whoami' }, 'me');
       expect(me.clientId).toBe(welcome!.clientId);
       expect(me.clientId).toBe(idByTag.get(tag));
@@ -400,7 +438,11 @@ describe('worker hooks: connection rejection, connection statistics, session per
       // Only what was sent before the close frame arrived can have been counted (here: nothing was).
       expect(after.messagesIn - before.messagesIn).toBeLessThanOrEqual(client.sentBeforeClose);
       const clientId = idByTag.get(tag)!;
-      await eventually(() => worker.transport.client.isOnline(clientId), (online) => !online, 'the gateway to drop the client');
+      await eventually(
+        () => worker.transport.client.isOnline(clientId),
+        (online) => !online,
+        'the gateway to drop the client',
+      );
       await sleep(200);
       expect(events.get(clientId)).toEqual(['connect']);
     });
@@ -409,7 +451,8 @@ describe('worker hooks: connection rejection, connection statistics, session per
       const before = await sdk.getGatewayStats();
       await rejected(g2.url, { token: 'nope' });
       const after = await sdk.getGatewayStats();
-      const of = (list: GatewayStats[], inner: string) => list.find((s) => s.address === inner)!.counters.connectionsRejected;
+      const of = (list: GatewayStats[], inner: string) =>
+        list.find((s) => s.address === inner)!.counters.connectionsRejected;
       expect(of(after, g2.inner)).toBe(of(before, g2.inner) + 1);
       expect(of(after, g1.inner)).toBe(of(before, g1.inner));
     });
@@ -422,7 +465,10 @@ describe('worker hooks: connection rejection, connection statistics, session per
       const conn = await open(g2.url, { token: 'good' });
       const id = (await ask(conn.c, { type: 'whoami' }, 'me')).clientId as string;
       await sdk.closeClient(id, 'last words', { code: 4001, reason: 'replaced by a newer login' });
-      expect(await within(conn.close, 'the close', 10_000)).toEqual({ code: 4001, reason: 'replaced by a newer login' });
+      expect(await within(conn.close, 'the close', 10_000)).toEqual({
+        code: 4001,
+        reason: 'replaced by a newer login',
+      });
       expect(conn.c.received.map((m) => m.data.toString('utf8'))).toContain('last words');
       await eventually(() => events.get(id)?.includes('close'), Boolean, 'the close handler');
     });
@@ -473,7 +519,12 @@ describe('worker hooks: connection rejection, connection statistics, session per
       expect(info.connectedAt).toBeLessThanOrEqual(t1 + 5);
 
       await ask(c, { type: 'bind', uid: 'stats-user', group: 'stats-room' }, 'bound');
-      expect(await sdk.getClientInfo(id)).toMatchObject({ uid: 'stats-user', groups: ['stats-room'], messagesIn: 7, messagesOut: 8 });
+      expect(await sdk.getClientInfo(id)).toMatchObject({
+        uid: 'stats-user',
+        groups: ['stats-room'],
+        messagesIn: 7,
+        messagesOut: 8,
+      });
     });
 
     it('ctx.getClientInfo() inside a handler: the counts as of that message (counted in, reply not yet out)', async () => {
@@ -482,14 +533,24 @@ describe('worker hooks: connection rejection, connection statistics, session per
       c.send('x');
       await c.waitForMessages(3, 10_000); // welcome, me, x
       const reply = await ask(c, { type: 'info' }, 'info');
-      expect(reply.info).toMatchObject({ clientId: me.clientId, messagesIn: 3, messagesOut: 3, protocol: 'ws', uid: null });
+      expect(reply.info).toMatchObject({
+        clientId: me.clientId,
+        messagesIn: 3,
+        messagesOut: 3,
+        protocol: 'ws',
+        uid: null,
+      });
     });
 
     it('getClientInfo of a client that left: null', async () => {
       const { c } = await open(g1.url, { token: 'good' });
       const id = (await ask(c, { type: 'whoami' }, 'me')).clientId as string;
       c.close();
-      await eventually(() => sdk.getClientInfo(id), (info) => info === null, 'the client to be gone');
+      await eventually(
+        () => sdk.getClientInfo(id),
+        (info) => info === null,
+        'the client to be gone',
+      );
     });
 
     it('getGatewayStats: one entry per gateway with connections, workers, uptime, counters and memory', async () => {
@@ -506,7 +567,9 @@ describe('worker hooks: connection rejection, connection statistics, session per
         expect(s.counters.connectionsAccepted).toBeGreaterThanOrEqual(s.connections);
         expect(s.counters.messagesIn).toBeGreaterThanOrEqual(1);
         expect(s.counters.messagesOut).toBeGreaterThanOrEqual(1);
-        expect(Object.keys(s.counters)).toEqual(expect.arrayContaining(['connectionsRejected', 'slowConsumerDisconnects', 'eventsRedelivered']));
+        expect(Object.keys(s.counters)).toEqual(
+          expect.arrayContaining(['connectionsRejected', 'slowConsumerDisconnects', 'eventsRedelivered']),
+        );
       }
       // The worker's own GatewayClient answers the same.
       const fromWorker = await worker.transport.client.getGatewayStats();
@@ -523,22 +586,41 @@ describe('worker hooks: connection rejection, connection statistics, session per
       expect(gatewayAddressOf(firstId)).toBe(g1.inner);
       expect((await ask(first.c, { type: 'login', uid: 'u1' }, 'session')).session).toEqual({ lastLogin: firstId });
       await ask(first.c, { type: 'score', value: 5 }, 'scored');
-      await eventually(() => store.load('u1'), (s) => s?.score === 5, 'the store to hold the score');
+      await eventually(
+        () => store.load('u1'),
+        (s) => s?.score === 5,
+        'the store to hold the score',
+      );
       first.c.close();
-      await eventually(() => sdk.isOnline(firstId), (online) => !online, 'the first connection to be gone');
+      await eventually(
+        () => sdk.isOnline(firstId),
+        (online) => !online,
+        'the first connection to be gone',
+      );
 
       const second = await open(g2.url, { token: 'good' });
       const secondId = (await ask(second.c, { type: 'whoami' }, 'me')).clientId as string;
       expect(gatewayAddressOf(secondId)).toBe(g2.inner);
       expect((await ask(second.c, { type: 'session' }, 'session')).session).toEqual({});
       // bindUid merged the stored session into the live @Session() object (then the handler set lastLogin).
-      expect((await ask(second.c, { type: 'login', uid: 'u1' }, 'session')).session).toEqual({ score: 5, lastLogin: secondId });
+      expect((await ask(second.c, { type: 'login', uid: 'u1' }, 'session')).session).toEqual({
+        score: 5,
+        lastLogin: secondId,
+      });
       // ... and into the gateway's copy: what getSession and the next handler see.
       const expected = { score: 5, lastLogin: secondId };
-      await eventually(() => sdk.getSession(secondId), (s) => isDeepStrictEqual(s, expected), 'getSession');
+      await eventually(
+        () => sdk.getSession(secondId),
+        (s) => isDeepStrictEqual(s, expected),
+        'getSession',
+      );
       expect(await sdk.getSession(secondId)).toEqual(expected);
       expect((await ask(second.c, { type: 'session' }, 'session')).session).toEqual(expected);
-      await eventually(() => store.load('u1'), (s) => s?.lastLogin === secondId, 'the store to hold the new session');
+      await eventually(
+        () => store.load('u1'),
+        (s) => s?.lastLogin === secondId,
+        'the store to hold the new session',
+      );
       expect(await store.load('u1')).toEqual(expected);
     });
 
@@ -547,7 +629,11 @@ describe('worker hooks: connection rejection, connection statistics, session per
       const id = (await ask(c, { type: 'whoami' }, 'me')).clientId as string;
       await ask(c, { type: 'login', uid: 'u2' }, 'session');
       await worker.transport.client.updateSession(id, { level: 3 });
-      await eventually(() => store.load('u2'), (s) => s?.level === 3, 'the store to hold the update');
+      await eventually(
+        () => store.load('u2'),
+        (s) => s?.level === 3,
+        'the store to hold the update',
+      );
       expect(await store.load('u2')).toEqual({ lastLogin: id, level: 3 });
     });
 
@@ -569,7 +655,7 @@ describe('the example worker: GET /api/stats and /api/clients/:clientId', () => 
     await stopAll();
   });
 
-  it('answers with every gateway\'s statistics and one client\'s connection statistics', async () => {
+  it("answers with every gateway's statistics and one client's connection statistics", async () => {
     const register = await startRegister();
     const gateway = await startGateway(register.address);
     const worker = await startWorker(register.address, {}, gateway.inner);

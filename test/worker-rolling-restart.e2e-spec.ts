@@ -42,7 +42,8 @@ describe('rolling restart of the workers under load', () => {
   async function terminate(worker: RoleProcess): Promise<void> {
     worker.child.kill('SIGTERM');
     const code = await exitWithin(worker, 30_000);
-    if (code === 'still running') throw new Error(`worker pid ${worker.child.pid} did not exit within 30 s of SIGTERM; output:\n${worker.output}`);
+    if (code === 'still running')
+      throw new Error(`worker pid ${worker.child.pid} did not exit within 30 s of SIGTERM; output:\n${worker.output}`);
   }
 
   it('echoes every message exactly once and in order while each of 2 workers is restarted in turn', async () => {
@@ -118,7 +119,9 @@ describe('rolling restart of the workers under load', () => {
     }
     // The hand-over really had to wait for acks: some draining worker had unacknowledged events of its clients.
     // Kept as a log assertion: no statistic counts the events a drain waited for.
-    const waited = [...gateway.proc.output.matchAll(/is draining: .* once their (\d+) unacknowledged event/g)].map((m) => Number(m[1]));
+    const waited = [...gateway.proc.output.matchAll(/is draining: .* once their (\d+) unacknowledged event/g)].map(
+      (m) => Number(m[1]),
+    );
     expect(waited).toHaveLength(2);
     expect(Math.max(...waited)).toBeGreaterThan(0);
     expect((await probe.until(gateway.inner, () => true, 'statistics')).counters.eventsRedelivered).toBe(0);

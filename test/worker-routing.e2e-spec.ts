@@ -101,7 +101,11 @@ describe('routing client events to workers', () => {
     c.send(Buffer.from([1, 2, 3]));
     c.send('third');
     // All three reached the gateway while no worker was linked.
-    await probe.until(gateway.inner, (s) => s.workers === 0 && s.counters.messagesIn === 3, '3 client messages in, no worker');
+    await probe.until(
+      gateway.inner,
+      (s) => s.workers === 0 && s.counters.messagesIn === 3,
+      '3 client messages in, no worker',
+    );
     const w1 = await startWorker(register.address, {}, gateway.inner);
     const replies = await c.waitForMessages(3);
     expect(replies.map((r) => (r.binary ? [...r.data] : r.data.toString()))).toEqual(['first', [1, 2, 3], 'third']);
@@ -130,7 +134,11 @@ describe('routing client events to workers', () => {
     // Other clients are unaffected.
     healthy.send(JSON.stringify({ type: 'who' }));
     expect(await healthy.text(0)).toBe('flooder:1');
-    await eventually(() => slow.closeCode, (code) => code !== null, 'the slow client to be closed');
+    await eventually(
+      () => slow.closeCode,
+      (code) => code !== null,
+      'the slow client to be closed',
+    );
     expect([4008, 1006]).toContain(slow.closeCode);
   });
 });

@@ -46,7 +46,11 @@ describe('a worker killed with SIGKILL', () => {
     await sleep(700);
     await b.kill();
     // The gateway noticed beta's link close (one worker left) and queued beta's unacknowledged events again.
-    const after = await probe.until(gateway.inner, (s) => s.workers === 1 && s.counters.eventsRedelivered > before, 'beta gone, its events redelivered');
+    const after = await probe.until(
+      gateway.inner,
+      (s) => s.workers === 1 && s.counters.eventsRedelivered > before,
+      'beta gone, its events redelivered',
+    );
     const redelivered = after.counters.eventsRedelivered - before;
     await sleep(1_000);
 

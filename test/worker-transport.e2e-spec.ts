@@ -123,11 +123,15 @@ describe('worker transport (register and gateway processes, in-process worker)',
   beforeAll(async () => {
     register = await startRegister();
     gateway = await startGateway(register.address);
-    ({ app: worker } = await startInProcessWorker([TestController], {
-      registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-      secret: Buffer.from(TEST_SECRET),
-      name: 'e2e',
-    }, [gateway.inner]));
+    ({ app: worker } = await startInProcessWorker(
+      [TestController],
+      {
+        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+        secret: Buffer.from(TEST_SECRET),
+        name: 'e2e',
+      },
+      [gateway.inner],
+    ));
   });
 
   afterEach(() => {
@@ -142,10 +146,21 @@ describe('worker transport (register and gateway processes, in-process worker)',
   it('runs @OnClientConnect with the client id and the handshake, and sends its return value', async () => {
     const c = await open('/chat?token=abc', { 'x-test': 'hdr' });
     const welcome = JSON.parse(await c.text(0));
-    expect(welcome).toEqual({ type: 'welcome', id: expect.stringMatching(/^[0-9a-f]{20}$/), token: 'abc', remote: '127.0.0.1', header: 'hdr' });
+    expect(welcome).toEqual({
+      type: 'welcome',
+      id: expect.stringMatching(/^[0-9a-f]{20}$/),
+      token: 'abc',
+      remote: '127.0.0.1',
+      header: 'hdr',
+    });
     // The client_id embeds the gateway's inner address.
     const [ip, port] = gateway.inner.split(':');
-    expect(welcome.id.slice(0, 8)).toBe(ip.split('.').map((p) => Number(p).toString(16).padStart(2, '0')).join(''));
+    expect(welcome.id.slice(0, 8)).toBe(
+      ip
+        .split('.')
+        .map((p) => Number(p).toString(16).padStart(2, '0'))
+        .join(''),
+    );
     expect(parseInt(welcome.id.slice(8, 12), 16)).toBe(Number(port));
   });
 
@@ -182,7 +197,9 @@ describe('worker transport (register and gateway processes, in-process worker)',
     const first = JSON.parse(replies[1].data.toString());
     expect(first.type).toBe('error');
     expect(first.message).toMatch(/text must be a string/);
-    expect(JSON.parse(replies[2].data.toString()).message).toMatch(/text must be shorter than or equal to 20 characters/);
+    expect(JSON.parse(replies[2].data.toString()).message).toMatch(
+      /text must be shorter than or equal to 20 characters/,
+    );
   });
 
   it('reports an unexpected handler error as "Internal server error" without its details', async () => {
@@ -192,7 +209,7 @@ describe('worker transport (register and gateway processes, in-process worker)',
     expect(reply).toEqual({ type: 'error', message: 'Internal server error' });
   });
 
-  it('handles one client\'s events in order even when an earlier handler is slower', async () => {
+  it("handles one client's events in order even when an earlier handler is slower", async () => {
     const c = await open();
     c.send(JSON.stringify({ type: 'slow', ms: 300, n: 1 }));
     c.send(JSON.stringify({ type: 'slow', ms: 0, n: 2 }));
@@ -201,7 +218,7 @@ describe('worker transport (register and gateway processes, in-process worker)',
     expect(replies.slice(1).map((r) => r.data.toString())).toEqual(['slow 1', 'slow 2', 'slow 3']);
   });
 
-  it('writes session changes back after each handler, so back-to-back messages see each other\'s changes', async () => {
+  it("writes session changes back after each handler, so back-to-back messages see each other's changes", async () => {
     const c = await open();
     const id = JSON.parse(await c.text(0)).id as string;
     // Sent in one burst: later events leave the gateway before the first write-back arrives there.
@@ -211,7 +228,8 @@ describe('worker transport (register and gateway processes, in-process worker)',
     c.ws.close();
     await c.closed;
     const deadline = Date.now() + 5_000;
-    while (!closedSessions.some((s) => s.id === id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!closedSessions.some((s) => s.id === id) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(closedSessions.find((s) => s.id === id)?.session).toEqual({ count: 5 });
   });
 

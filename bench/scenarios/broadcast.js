@@ -11,8 +11,21 @@
  * first send); delivery latency = receive - send of every delivery. The targets take turns every round.
  */
 const {
-  withTargets, startGenerators, startSender, generatorCount, splitCount, awaitDeliveries, cpuSnapshot, cpuSince,
-  generatorCpu, ratio, verdict, median, percentileOfSparse, log, assertRunning,
+  withTargets,
+  startGenerators,
+  startSender,
+  generatorCount,
+  splitCount,
+  awaitDeliveries,
+  cpuSnapshot,
+  cpuSince,
+  generatorCpu,
+  ratio,
+  verdict,
+  median,
+  percentileOfSparse,
+  log,
+  assertRunning,
 } = require('../harness');
 const { mergeSparse } = require('../histogram');
 const { fmt } = require('../format');
@@ -25,13 +38,16 @@ async function listenAll(pool, started, labels, n) {
   const opened = {};
   for (const label of labels) {
     const counts = splitCount(n, pool.gens.length);
-    const parts = await pool.all((g, i) => g.request({ cmd: 'listen', urls: started[label].urls, count: counts[i] }, 60_000 + counts[i] * 20));
+    const parts = await pool.all((g, i) =>
+      g.request({ cmd: 'listen', urls: started[label].urls, count: counts[i] }, 60_000 + counts[i] * 20),
+    );
     opened[label] = {
       opened: parts.reduce((s, p) => s + p.opened, 0),
       failed: parts.reduce((s, p) => s + p.failed, 0),
       firstError: parts.map((p) => p.firstError).find(Boolean) || null,
     };
-    if (opened[label].opened === 0) throw new Error(`${label}: no receiving connection opened: ${opened[label].firstError}`);
+    if (opened[label].opened === 0)
+      throw new Error(`${label}: no receiving connection opened: ${opened[label].firstError}`);
   }
   return opened;
 }
@@ -39,7 +55,14 @@ async function listenAll(pool, started, labels, n) {
 async function initSender(sender, target, gateways) {
   if (target.key === 'C') {
     await sender.request(
-      { cmd: 'init', backend: 'cluster', registerAddress: target.registerAddress, secretKey: target.secretKey, plaintext: target.plaintext, gateways },
+      {
+        cmd: 'init',
+        backend: 'cluster',
+        registerAddress: target.registerAddress,
+        secretKey: target.secretKey,
+        plaintext: target.plaintext,
+        gateways,
+      },
       30_000,
     );
   } else {
@@ -69,7 +92,10 @@ async function broadcastRound(config, pool, sender, target, receivers, tagBase) 
   let deliveredTotal = 0;
   for (let b = 0; b < config.broadcastBursts; b++) {
     const tag = `${tagBase}b${b}`;
-    const sent = await sender.request({ cmd: 'broadcast', tag, count: config.broadcastBurst, bytes: config.broadcastBytes }, 60_000);
+    const sent = await sender.request(
+      { cmd: 'broadcast', tag, count: config.broadcastBurst, bytes: config.broadcastBytes },
+      60_000,
+    );
     senderCpu.push(sent.cpu.corePercent);
     const expected = config.broadcastBurst * receivers;
     const got = await awaitDeliveries(pool, tag, expected, 15_000 + expected / 100);
@@ -114,7 +140,14 @@ async function run(config) {
           for (const label of LABELS) {
             log(`broadcast to ${receivers[label].opened}: round ${round}, ${label}`);
             try {
-              row[label] = await broadcastRound(config, pool, senders[label], started[label], receivers[label].opened, `${label}${round}`);
+              row[label] = await broadcastRound(
+                config,
+                pool,
+                senders[label],
+                started[label],
+                receivers[label].opened,
+                `${label}${round}`,
+              );
             } catch (err) {
               row[label] = { error: err.message };
               log(`broadcast ${label} failed: ${err.message}`);
@@ -134,7 +167,11 @@ function summarize(config, rounds, receivers, generators) {
   const get = (label, key) => rounds.map((r) => (r[label] && !r[label].error ? r[label][key] : null));
   const rows = LABELS.map((label) => {
     const ok = rounds.map((r) => r[label]).filter((r) => r && !r.error);
-    const procs = ok.length ? ok[0].processes.map((p, i) => `${p.name} ${fmt.num(median(ok.map((r) => r.processes[i].cpuSecPerMillion)))}`).join(', ') : 'n/a';
+    const procs = ok.length
+      ? ok[0].processes
+          .map((p, i) => `${p.name} ${fmt.num(median(ok.map((r) => r.processes[i].cpuSecPerMillion)))}`)
+          .join(', ')
+      : 'n/a';
     const gens = ok.map((r) => r.generatorCpu.perGenerator.map(fmt.pct).join('+')).join(' / ');
     return [
       `${label} ${NAMES[label]}`,
@@ -149,17 +186,31 @@ function summarize(config, rounds, receivers, generators) {
       fmt.pct(median(get(label, 'senderCorePercent'))),
     ];
   });
-  const perRound = rounds.map((r) => ratio(r.C && !r.C.error ? r.C.deliveriesPerSec : null, r.R && !r.R.error ? r.R.deliveriesPerSec : null));
+  const perRound = rounds.map((r) =>
+    ratio(r.C && !r.C.error ? r.C.deliveriesPerSec : null, r.R && !r.R.error ? r.R.deliveriesPerSec : null),
+  );
   const notes = [];
   rounds.forEach((r, i) => {
     for (const label of LABELS) {
-      if (r[label] && r[label].error) notes.push(`round ${i + 1}, ${label} FAILED: ${r[label].error.split('\n')[0].slice(0, 300)}`);
-      else if (r[label] && r[label].lost) notes.push(`round ${i + 1}, ${label}: ${r[label].lost} deliveries missing after the wait`);
-      if (r[label] && r[label].senderCorePercent > 90) notes.push(`round ${i + 1}, ${label}: the sender used ${Math.round(r[label].senderCorePercent)} % of a core while sending its bursts`);
-      if (r[label] && r[label].generatorCpu && r[label].generatorCpu.saturated) notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core: deliveries/s may be capped by it (more BENCH_GENERATORS)`);
+      if (r[label] && r[label].error)
+        notes.push(`round ${i + 1}, ${label} FAILED: ${r[label].error.split('\n')[0].slice(0, 300)}`);
+      else if (r[label] && r[label].lost)
+        notes.push(`round ${i + 1}, ${label}: ${r[label].lost} deliveries missing after the wait`);
+      if (r[label] && r[label].senderCorePercent > 90)
+        notes.push(
+          `round ${i + 1}, ${label}: the sender used ${Math.round(r[label].senderCorePercent)} % of a core while sending its bursts`,
+        );
+      if (r[label] && r[label].generatorCpu && r[label].generatorCpu.saturated)
+        notes.push(
+          `round ${i + 1}, ${label}: a load generator used over 90 % of a core: deliveries/s may be capped by it (more BENCH_GENERATORS)`,
+        );
     }
   });
-  for (const label of LABELS) if (receivers[label].failed) notes.push(`${label}: ${receivers[label].failed} receiving connection(s) failed to open: ${receivers[label].firstError}`);
+  for (const label of LABELS)
+    if (receivers[label].failed)
+      notes.push(
+        `${label}: ${receivers[label].failed} receiving connection(s) failed to open: ${receivers[label].firstError}`,
+      );
   notes.push(
     `${config.broadcastBursts} bursts of ${config.broadcastBurst} x ${config.broadcastBytes} B per target and round, ${generators} generator process(es); deliveries/s = median over bursts of deliveries / (last delivery - first send).`,
     'Latency: from the sender taking the timestamp (right before sendToAll / the control message) to the receiving generator reading the frame.',
@@ -168,7 +219,18 @@ function summarize(config, rounds, receivers, generators) {
     tables: [
       {
         caption: `sendToAll to ${config.connections} connections, ${config.broadcastBytes} B`,
-        header: ['target', 'receivers', 'deliveries/s (median)', 'per round', 'p50 ms', 'p99 ms', 'lost', 'CPU s / M deliveries per process', 'generator CPU per round', 'sender CPU'],
+        header: [
+          'target',
+          'receivers',
+          'deliveries/s (median)',
+          'per round',
+          'p50 ms',
+          'p99 ms',
+          'lost',
+          'CPU s / M deliveries per process',
+          'generator CPU per round',
+          'sender CPU',
+        ],
         rows,
       },
     ],
@@ -178,4 +240,10 @@ function summarize(config, rounds, receivers, generators) {
   };
 }
 
-module.exports = { id: 'broadcast', title: '2. Broadcast (sendToAll) to every connection', run, listenAll, withSenders };
+module.exports = {
+  id: 'broadcast',
+  title: '2. Broadcast (sendToAll) to every connection',
+  run,
+  listenAll,
+  withSenders,
+};

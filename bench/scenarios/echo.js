@@ -72,10 +72,21 @@ function targetRows(c, labels, names) {
   });
 }
 
-const HEADER = ['target', 'msgs/s (median)', 'msgs/s per round', 'p50 ms', 'p99 ms', 'server CPU s / M msgs', 'CPU s / M msgs per process', 'generator CPU per round'];
+const HEADER = [
+  'target',
+  'msgs/s (median)',
+  'msgs/s per round',
+  'p50 ms',
+  'p99 ms',
+  'server CPU s / M msgs',
+  'CPU s / M msgs per process',
+  'generator CPU per round',
+];
 
 function roundRatios(c, num, den, key) {
-  return c.rounds.map((r) => ratio(r[num] && !r[num].error ? r[num][key] : null, r[den] && !r[den].error ? r[den][key] : null));
+  return c.rounds.map((r) =>
+    ratio(r[num] && !r[num].error ? r[num][key] : null, r[den] && !r[den].error ? r[den][key] : null),
+  );
 }
 
 function warnings(c, labels) {
@@ -91,7 +102,10 @@ function warnings(c, labels) {
             `${x.badEchoes} unexpected echo(es), ${x.closedEarly} closed during the load, ${x.sendErrors} send error(s)`,
         );
       }
-      if (x.generatorCpu && x.generatorCpu.saturated) notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core: msgs/s may be capped by it (compare CPU per message; rerun with more BENCH_GENERATORS on a machine with spare cores)`);
+      if (x.generatorCpu && x.generatorCpu.saturated)
+        notes.push(
+          `round ${i + 1}, ${label}: a load generator used over 90 % of a core: msgs/s may be capped by it (compare CPU per message; rerun with more BENCH_GENERATORS on a machine with spare cores)`,
+        );
     }
   });
   return notes;
@@ -106,7 +120,11 @@ async function run(config) {
   const notes = [];
   for (const c of data.configs) {
     const d = describe(c.echo);
-    tables.push({ caption: `${d}, ${c.generators} generator process(es)`, header: HEADER, rows: targetRows(c, ['A', 'B', 'C'], names) });
+    tables.push({
+      caption: `${d}, ${c.generators} generator process(es)`,
+      header: HEADER,
+      rows: targetRows(c, ['A', 'B', 'C'], names),
+    });
     verdicts.push(
       verdict(`echo ${d}: C/A throughput`, roundRatios(c, 'C', 'A', 'msgsPerSec'), '>=', 1.0),
       verdict(`echo ${d}: C/B throughput`, roundRatios(c, 'C', 'B', 'msgsPerSec'), '>=', 1.5),
@@ -122,4 +140,14 @@ async function run(config) {
   return { tables, verdicts, notes, data };
 }
 
-module.exports = { id: 'echo', title: '1. Echo through the full chain', run, runEchoComparison, targetRows, roundRatios, warnings, describe, HEADER };
+module.exports = {
+  id: 'echo',
+  title: '1. Echo through the full chain',
+  run,
+  runEchoComparison,
+  targetRows,
+  roundRatios,
+  warnings,
+  describe,
+  HEADER,
+};

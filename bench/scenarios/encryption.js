@@ -8,7 +8,11 @@ const { verdict } = require('../harness');
 const { runEchoComparison, targetRows, roundRatios, warnings, describe, HEADER } = require('./echo');
 
 async function run(config) {
-  const echo = { connections: config.encryptionConnections, window: config.encryptionWindow, payloadBytes: config.encryptionPayloadBytes };
+  const echo = {
+    connections: config.encryptionConnections,
+    window: config.encryptionWindow,
+    payloadBytes: config.encryptionPayloadBytes,
+  };
   const specs = [
     { key: 'C', label: 'C' },
     { key: 'C', label: 'P', opts: { plaintext: true } },
@@ -20,17 +24,33 @@ async function run(config) {
   const cpu = roundRatios(c, 'C', 'P', 'serverCpuSecPerMillion');
   return {
     tables: [
-      { caption: `${describe(echo)}, ${c.generators} generator process(es)`, header: HEADER, rows: targetRows(c, ['C', 'P'], names) },
+      {
+        caption: `${describe(echo)}, ${c.generators} generator process(es)`,
+        header: HEADER,
+        rows: targetRows(c, ['C', 'P'], names),
+      },
       {
         caption: 'encryption cost per round',
         header: ['round', 'C/P throughput', 'throughput cost', 'C/P server CPU per msg'],
-        rows: throughput.map((t, i) => [String(i + 1), t === null ? 'n/a' : `${t.toFixed(3)}x`, t === null ? 'n/a' : `${((1 - t) * 100).toFixed(1)}%`, cpu[i] === null ? 'n/a' : `${cpu[i].toFixed(3)}x`]),
+        rows: throughput.map((t, i) => [
+          String(i + 1),
+          t === null ? 'n/a' : `${t.toFixed(3)}x`,
+          t === null ? 'n/a' : `${((1 - t) * 100).toFixed(1)}%`,
+          cpu[i] === null ? 'n/a' : `${cpu[i].toFixed(3)}x`,
+        ]),
       },
     ],
     verdicts: [verdict(`encryption: C/P echo throughput (cost <= 10 %)`, throughput, '>=', 0.9)],
-    notes: [...warnings(c, ['C', 'P']), 'Both clusters are register + gateway + example echo worker; only the inner-link profile differs.'],
+    notes: [
+      ...warnings(c, ['C', 'P']),
+      'Both clusters are register + gateway + example echo worker; only the inner-link profile differs.',
+    ],
     data,
   };
 }
 
-module.exports = { id: 'encryption', title: '6. Cost of encryption (echo chain with and without the record layer)', run };
+module.exports = {
+  id: 'encryption',
+  title: '6. Cost of encryption (echo chain with and without the record layer)',
+  run,
+};

@@ -63,7 +63,9 @@ async function run(config) {
       rows.push([
         `${r.level.count} (${r.level.name}): ${label} ${TARGETS[label].name}${label === 'C' ? ' (gateway RSS)' : ''}`,
         String(r.processes),
-        get(label, 'opened').map((x) => (x === null ? 'n/a' : String(x))).join(' / '),
+        get(label, 'opened')
+          .map((x) => (x === null ? 'n/a' : String(x)))
+          .join(' / '),
         fmt.kib(median(get(label, 'kibPerConnection'))),
         get(label, 'kibPerConnection').map(fmt.kib).join(' / '),
         fmt.kib(median(get(label, 'heapKibPerConnection'))),
@@ -72,18 +74,44 @@ async function run(config) {
         ok.map((x) => x.stoppedBecause).find(Boolean) || (ok.length ? 'all requested opened' : 'n/a'),
       ]);
     }
-    verdicts.push(verdict(`idle ${r.level.count}: C/A KiB per connection`, r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.A && x.A.kibPerConnection)), '<=', 1.25));
-    verdicts.push(verdict(`idle ${r.level.count}: C/A heap+external KiB per connection`, r.rounds.map((x) => ratio(x.C && x.C.heapKibPerConnection, x.A && x.A.heapKibPerConnection)), '<=', 1.25));
-    verdicts.push(verdict(`idle ${r.level.count}: C/B KiB per connection`, r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.B && x.B.kibPerConnection)), 'info'));
+    verdicts.push(
+      verdict(
+        `idle ${r.level.count}: C/A KiB per connection`,
+        r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.A && x.A.kibPerConnection)),
+        '<=',
+        1.25,
+      ),
+    );
+    verdicts.push(
+      verdict(
+        `idle ${r.level.count}: C/A heap+external KiB per connection`,
+        r.rounds.map((x) => ratio(x.C && x.C.heapKibPerConnection, x.A && x.A.heapKibPerConnection)),
+        '<=',
+        1.25,
+      ),
+    );
+    verdicts.push(
+      verdict(
+        `idle ${r.level.count}: C/B KiB per connection`,
+        r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.B && x.B.kibPerConnection)),
+        'info',
+      ),
+    );
     r.rounds.forEach((x, i) => {
       for (const label of LABELS) {
         const m = x[label];
         if (!m) continue;
-        if (m.error) notes.push(`${r.level.count}, round ${i + 1}, ${label} FAILED: ${m.error.split('\n')[0].slice(0, 300)}`);
-        else if (m.droppedBeforeEnd) notes.push(`${r.level.count}, round ${i + 1}, ${label}: ${m.droppedBeforeEnd} connection(s) closed by the server before the end`);
+        if (m.error)
+          notes.push(`${r.level.count}, round ${i + 1}, ${label} FAILED: ${m.error.split('\n')[0].slice(0, 300)}`);
+        else if (m.droppedBeforeEnd)
+          notes.push(
+            `${r.level.count}, round ${i + 1}, ${label}: ${m.droppedBeforeEnd} connection(s) closed by the server before the end`,
+          );
       }
     });
-    notes.push(`${r.level.count} idle connections: ${r.processes} server process(es) per target, ${r.generators} generator process(es).`);
+    notes.push(
+      `${r.level.count} idle connections: ${r.processes} server process(es) per target, ${r.generators} generator process(es).`,
+    );
   }
   notes.push(
     `Per-process capacity here: ${config.connectionsPerProcess} connections (open-files limit ${config.openFilesLimit} minus a margin for listeners, links, stdio); ` +
@@ -95,7 +123,17 @@ async function run(config) {
     tables: [
       {
         caption: 'idle connections',
-        header: ['level: target', 'server processes', 'opened per round', 'RSS KiB/conn (median)', 'RSS KiB/conn per round', 'heap+ext KiB/conn (median)', 'base RSS MiB', 'worker KiB/conn (info)', 'stopped because'],
+        header: [
+          'level: target',
+          'server processes',
+          'opened per round',
+          'RSS KiB/conn (median)',
+          'RSS KiB/conn per round',
+          'heap+ext KiB/conn (median)',
+          'base RSS MiB',
+          'worker KiB/conn (info)',
+          'stopped because',
+        ],
         rows,
       },
     ],

@@ -8,7 +8,21 @@
  * stamped with its send time; then the harness waits (bounded) for every expected delivery.
  * delivered/s = deliveries / (last delivery - first send); lost = expected - delivered (must be 0).
  */
-const { withTargets, startGenerators, generatorCount, awaitDeliveries, cpuSnapshot, cpuSince, generatorCpu, ratio, verdict, median, percentileOfSparse, log, assertRunning } = require('../harness');
+const {
+  withTargets,
+  startGenerators,
+  generatorCount,
+  awaitDeliveries,
+  cpuSnapshot,
+  cpuSince,
+  generatorCpu,
+  ratio,
+  verdict,
+  median,
+  percentileOfSparse,
+  log,
+  assertRunning,
+} = require('../harness');
 const { listenAll, withSenders } = require('./broadcast');
 const { fmt } = require('../format');
 
@@ -21,7 +35,16 @@ async function pushPhase(config, pool, sender, target, kind, clients, tag) {
   const before = cpuSnapshot(target.procs);
   await pool.all((g) => g.request({ cmd: 'cpu-mark' }, 10_000));
   const sent = await sender.request(
-    { cmd: 'push', tag, kind, rate, durationMs: config.pushDurationMs, bytes: config.pushBytes, clients, groups: Math.min(config.groups, clients) },
+    {
+      cmd: 'push',
+      tag,
+      kind,
+      rate,
+      durationMs: config.pushDurationMs,
+      bytes: config.pushBytes,
+      clients,
+      groups: Math.min(config.groups, clients),
+    },
     config.pushDurationMs * 3 + 30_000,
   );
   const got = await awaitDeliveries(pool, tag, sent.expectedDeliveries, 15_000 + sent.expectedDeliveries / 100);
@@ -57,9 +80,14 @@ async function run(config) {
       return await withSenders(started, LABELS, 2, async (senders) => {
         const bound = {};
         for (const label of LABELS) {
-          bound[label] = await senders[label].request({ cmd: 'bind', groups: Math.min(config.groups, receivers[label].opened) }, 60_000 + n * 10);
+          bound[label] = await senders[label].request(
+            { cmd: 'bind', groups: Math.min(config.groups, receivers[label].opened) },
+            60_000 + n * 10,
+          );
           if (bound[label].clients !== receivers[label].opened || bound[label].uidsBound !== receivers[label].opened) {
-            throw new Error(`${label}: ${receivers[label].opened} receivers open but ${bound[label].clients} listed and ${bound[label].uidsBound} uids bound`);
+            throw new Error(
+              `${label}: ${receivers[label].opened} receivers open but ${bound[label].clients} listed and ${bound[label].uidsBound} uids bound`,
+            );
           }
         }
         const rounds = [];
@@ -70,7 +98,15 @@ async function run(config) {
             for (const kind of KINDS) {
               log(`push ${kind} to ${receivers[label].opened}: round ${round}, ${label}`);
               try {
-                row[label][kind] = await pushPhase(config, pool, senders[label], started[label], kind, bound[label].clients, `${label}${round}${kind}`);
+                row[label][kind] = await pushPhase(
+                  config,
+                  pool,
+                  senders[label],
+                  started[label],
+                  kind,
+                  bound[label].clients,
+                  `${label}${round}${kind}`,
+                );
               } catch (err) {
                 row[label][kind] = { error: err.message };
                 log(`push ${label} ${kind} failed: ${err.message}`);
@@ -88,12 +124,17 @@ async function run(config) {
 }
 
 function summarize(config, rounds, receivers, generators) {
-  const get = (label, kind, key) => rounds.map((r) => (r[label] && r[label][kind] && !r[label][kind].error ? r[label][kind][key] : null));
+  const get = (label, kind, key) =>
+    rounds.map((r) => (r[label] && r[label][kind] && !r[label][kind].error ? r[label][kind][key] : null));
   const rows = [];
   for (const kind of KINDS) {
     for (const label of LABELS) {
       const ok = rounds.map((r) => r[label][kind]).filter((x) => x && !x.error);
-      const procs = ok.length ? ok[0].processes.map((p, i) => `${p.name} ${fmt.num(median(ok.map((x) => x.processes[i].cpuSecPerMillion)))}`).join(', ') : 'n/a';
+      const procs = ok.length
+        ? ok[0].processes
+            .map((p, i) => `${p.name} ${fmt.num(median(ok.map((x) => x.processes[i].cpuSecPerMillion)))}`)
+            .join(', ')
+        : 'n/a';
       const gens = ok.map((x) => x.generatorCpu.perGenerator.map(fmt.pct).join('+')).join(' / ');
       rows.push([
         `${kind === 'uid' ? 'sendToUid' : 'sendToGroup'}: ${label} ${NAMES[label]}`,
@@ -118,17 +159,37 @@ function summarize(config, rounds, receivers, generators) {
         if (!x) continue;
         if (x.error) notes.push(`round ${i + 1}, ${label} ${kind} FAILED: ${x.error.split('\n')[0].slice(0, 300)}`);
         else {
-          if (x.lost) notes.push(`round ${i + 1}, ${label} ${kind}: ${x.lost} of ${x.expected} deliveries missing after the wait`);
-          if (x.sendErrors) notes.push(`round ${i + 1}, ${label} ${kind}: ${x.sendErrors} send error(s): ${x.firstSendError}`);
-          if (x.sent < x.planned) notes.push(`round ${i + 1}, ${label} ${kind}: the sender offered only ${x.sent} of ${x.planned} messages in time`);
-          if (x.senderCorePercent > 90) notes.push(`round ${i + 1}, ${label} ${kind}: the sender used ${Math.round(x.senderCorePercent)} % of a core: the offered rate may be its limit`);
-          if (x.generatorCpu.saturated) notes.push(`round ${i + 1}, ${label} ${kind}: a load generator used over 90 % of a core (more BENCH_GENERATORS)`);
-          if (x.achievedSendRate < 0.9 * x.offeredRate) notes.push(`round ${i + 1}, ${label} ${kind}: the sender reached ${fmt.int(x.achievedSendRate)} of ${fmt.int(x.offeredRate)} msgs/s offered (sender-bound)`);
+          if (x.lost)
+            notes.push(
+              `round ${i + 1}, ${label} ${kind}: ${x.lost} of ${x.expected} deliveries missing after the wait`,
+            );
+          if (x.sendErrors)
+            notes.push(`round ${i + 1}, ${label} ${kind}: ${x.sendErrors} send error(s): ${x.firstSendError}`);
+          if (x.sent < x.planned)
+            notes.push(
+              `round ${i + 1}, ${label} ${kind}: the sender offered only ${x.sent} of ${x.planned} messages in time`,
+            );
+          if (x.senderCorePercent > 90)
+            notes.push(
+              `round ${i + 1}, ${label} ${kind}: the sender used ${Math.round(x.senderCorePercent)} % of a core: the offered rate may be its limit`,
+            );
+          if (x.generatorCpu.saturated)
+            notes.push(
+              `round ${i + 1}, ${label} ${kind}: a load generator used over 90 % of a core (more BENCH_GENERATORS)`,
+            );
+          if (x.achievedSendRate < 0.9 * x.offeredRate)
+            notes.push(
+              `round ${i + 1}, ${label} ${kind}: the sender reached ${fmt.int(x.achievedSendRate)} of ${fmt.int(x.offeredRate)} msgs/s offered (sender-bound)`,
+            );
         }
       }
     }
   });
-  for (const label of LABELS) if (receivers[label].failed) notes.push(`${label}: ${receivers[label].failed} receiving connection(s) failed to open: ${receivers[label].firstError}`);
+  for (const label of LABELS)
+    if (receivers[label].failed)
+      notes.push(
+        `${label}: ${receivers[label].failed} receiving connection(s) failed to open: ${receivers[label].firstError}`,
+      );
   notes.push(
     `${config.connections} receivers per target, ${Math.min(config.groups, config.connections)} groups, ${config.pushBytes}-byte payloads, each phase offered for ${config.pushDurationMs} ms; ${generators} generator process(es).`,
     'R is one process (nothing to spread); C holds the receivers on two gateways and its SDK sends every sendToUid / sendToGroup to both.',
@@ -138,14 +199,41 @@ function summarize(config, rounds, receivers, generators) {
     tables: [
       {
         caption: `push at a fixed offered rate`,
-        header: ['phase / target', 'offered', 'delivered/s (median)', 'per round', 'p50 ms', 'p99 ms', 'delivered', 'lost', 'CPU s / M deliveries per process', 'generator CPU per round', 'sender CPU'],
+        header: [
+          'phase / target',
+          'offered',
+          'delivered/s (median)',
+          'per round',
+          'p50 ms',
+          'p99 ms',
+          'delivered',
+          'lost',
+          'CPU s / M deliveries per process',
+          'generator CPU per round',
+          'sender CPU',
+        ],
         rows,
       },
     ],
     verdicts: [
-      { label: 'push: C deliveries lost (uid + group), per round', perRound: lostC, median: median(lostC), target: '== 0', pass: lostC.every((x) => x === 0), unit: 'count' },
-      verdict('push sendToUid: C/R p99 latency', rounds.map((r) => ratio(r.C.uid && r.C.uid.p99Ms, r.R.uid && r.R.uid.p99Ms)), 'info'),
-      verdict('push sendToGroup: C/R p99 latency', rounds.map((r) => ratio(r.C.group && r.C.group.p99Ms, r.R.group && r.R.group.p99Ms)), 'info'),
+      {
+        label: 'push: C deliveries lost (uid + group), per round',
+        perRound: lostC,
+        median: median(lostC),
+        target: '== 0',
+        pass: lostC.every((x) => x === 0),
+        unit: 'count',
+      },
+      verdict(
+        'push sendToUid: C/R p99 latency',
+        rounds.map((r) => ratio(r.C.uid && r.C.uid.p99Ms, r.R.uid && r.R.uid.p99Ms)),
+        'info',
+      ),
+      verdict(
+        'push sendToGroup: C/R p99 latency',
+        rounds.map((r) => ratio(r.C.group && r.C.group.p99Ms, r.R.group && r.R.group.p99Ms)),
+        'info',
+      ),
     ],
     notes,
     data: { rounds, receivers },

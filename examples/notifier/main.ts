@@ -10,7 +10,10 @@ async function main(): Promise<void> {
   const [uid, text] = process.argv.slice(2);
   if (!uid || !text) throw new Error('usage: notify <uid> <text>');
   // abortOnError: false hands a start-up error (e.g. a ConfigError naming a bad variable) to the catch below.
-  const app = await NestFactory.createApplicationContext(NotifierModule, { logger: ['error', 'warn'], abortOnError: false });
+  const app = await NestFactory.createApplicationContext(NotifierModule, {
+    logger: ['error', 'warn'],
+    abortOnError: false,
+  });
   try {
     const delivered = await app.get(NotifierService).notifyUser(uid, text);
     console.log(delivered ? `sent to ${uid}` : `${uid} is offline`);

@@ -50,8 +50,12 @@ export async function waitForNestLines(
     });
     if (found.length >= count) return found.slice(0, count);
     if (Date.now() > deadline || !proc.running) {
-      const why = proc.running ? `within ${timeoutMs} ms` : `before it exited (code ${proc.child.exitCode}, signal ${proc.child.signalCode})`;
-      throw new Error(`${proc.name} (pid ${proc.child.pid}) printed ${found.length} of ${count} line(s) matching ${re} ${why}; output:\n${proc.output}`);
+      const why = proc.running
+        ? `within ${timeoutMs} ms`
+        : `before it exited (code ${proc.child.exitCode}, signal ${proc.child.signalCode})`;
+      throw new Error(
+        `${proc.name} (pid ${proc.child.pid}) printed ${found.length} of ${count} line(s) matching ${re} ${why}; output:\n${proc.output}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -133,6 +137,11 @@ export async function startWorkerCluster(
     WORKER_COUNT: String(count),
     ...env,
   });
-  const [{ match }] = await waitForNestLines(proc, new RegExp(`^${count} worker processes ready \\(pids ([\\d, ]+)\\)`), 1, 30_000);
+  const [{ match }] = await waitForNestLines(
+    proc,
+    new RegExp(`^${count} worker processes ready \\(pids ([\\d, ]+)\\)`),
+    1,
+    30_000,
+  );
   return { proc, pids: match[1].split(', ').map(Number) };
 }

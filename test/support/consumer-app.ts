@@ -104,7 +104,10 @@ export async function runCommand(
     throw new Error(`\`${proc.name}\` in ${cwd} did not finish within ${timeoutMs} ms; output:\n${proc.output}`);
   }
   await proc.stopGroup(1_000); // anything it left behind in its group
-  if (code !== 0) throw new Error(`\`${proc.name}\` in ${cwd} failed (exit ${code}, signal ${proc.child.signalCode}); output:\n${proc.output}`);
+  if (code !== 0)
+    throw new Error(
+      `\`${proc.name}\` in ${cwd} failed (exit ${code}, signal ${proc.child.signalCode}); output:\n${proc.output}`,
+    );
   return proc.output;
 }
 
@@ -143,8 +146,12 @@ export async function waitForPort(port: number, proc: LoggedProcess, timeoutMs =
     });
     if (accepted) return;
     if (!proc.running || Date.now() > deadline) {
-      const why = proc.running ? `within ${timeoutMs} ms` : `(it exited: code ${proc.child.exitCode}, signal ${proc.child.signalCode})`;
-      throw new Error(`${proc.name} (pid ${proc.child.pid}) did not accept connections on 127.0.0.1:${port} ${why}; output:\n${proc.output}`);
+      const why = proc.running
+        ? `within ${timeoutMs} ms`
+        : `(it exited: code ${proc.child.exitCode}, signal ${proc.child.signalCode})`;
+      throw new Error(
+        `${proc.name} (pid ${proc.child.pid}) did not accept connections on 127.0.0.1:${port} ${why}; output:\n${proc.output}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

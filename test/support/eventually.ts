@@ -23,7 +23,7 @@ export async function eventually<T>(
   intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown = 'nothing (the probe never returned)';
+  let last: unknown;
   for (;;) {
     try {
       const value = await probe();
@@ -32,7 +32,8 @@ export async function eventually<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${describeValue(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${describeValue(last)}`);
     await sleep(intervalMs);
   }
 }
@@ -42,7 +43,10 @@ export function within<T>(promise: Promise<T>, what: string, timeoutMs = 5_000):
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs))),
+    new Promise<never>(
+      (_, reject) =>
+        (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)),
+    ),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -50,7 +54,10 @@ export function within<T>(promise: Promise<T>, what: string, timeoutMs = 5_000):
  * The exit code of a process (null when a signal ended it), or 'still running' after `timeoutMs`; the process
  * is left running (the test's stopAll stops it).
  */
-export async function exitWithin(proc: { exited: Promise<number | null> }, timeoutMs: number): Promise<number | null | 'still running'> {
+export async function exitWithin(
+  proc: { exited: Promise<number | null> },
+  timeoutMs: number,
+): Promise<number | null | 'still running'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), timeoutMs)));
   const code = await Promise.race([proc.exited, timeout]);

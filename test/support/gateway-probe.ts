@@ -44,7 +44,12 @@ export class GatewayProbe {
    * Waits (bounded) until the gateway `inner` is listed by a register, answers, and its statistics pass `ok`;
    * returns them. The failure names `what` and the last statistics seen.
    */
-  async until(inner: string, ok: (s: GatewayStats) => boolean, what: string, timeoutMs = 15_000): Promise<GatewayStats> {
+  async until(
+    inner: string,
+    ok: (s: GatewayStats) => boolean,
+    what: string,
+    timeoutMs = 15_000,
+  ): Promise<GatewayStats> {
     const stats = await eventually(
       () => this.stats(inner),
       (s) => s !== undefined && ok(s),

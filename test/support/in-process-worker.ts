@@ -1,4 +1,10 @@
-import { GatewayClient, GatewayExceptionFilter, GatewayModule, GatewayTransport, type WorkerOptions } from 'nest-gateway-worker';
+import {
+  GatewayClient,
+  GatewayExceptionFilter,
+  GatewayModule,
+  GatewayTransport,
+  type WorkerOptions,
+} from 'nest-gateway-worker';
 import { ValidationPipe, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { GatewayProbe } from './gateway-probe';

@@ -34,7 +34,9 @@ export abstract class MessageInbox {
       const left = deadline - Date.now();
       const ended = this.endedReason();
       if (left <= 0 || ended !== null) {
-        throw new Error(`expected ${count} message(s), got ${this.received.length}` + (ended !== null ? ` (${ended})` : ''));
+        throw new Error(
+          `expected ${count} message(s), got ${this.received.length}` + (ended !== null ? ` (${ended})` : ''),
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
@@ -59,8 +61,12 @@ export abstract class MessageInbox {
       const left = deadline - Date.now();
       const ended = this.endedReason();
       if (left <= 0 || ended !== null) {
-        const received = this.received.map((m) => (m.binary ? `bin:${m.data.toString('hex')}` : m.data.toString('utf8')));
-        throw new Error(`${what}: not received (${ended ?? `${timeoutMs} ms passed`}); received:\n${received.join('\n')}`);
+        const received = this.received.map((m) =>
+          m.binary ? `bin:${m.data.toString('hex')}` : m.data.toString('utf8'),
+        );
+        throw new Error(
+          `${what}: not received (${ended ?? `${timeoutMs} ms passed`}); received:\n${received.join('\n')}`,
+        );
       }
       await this.waitForMessages(this.received.length + 1, left).catch(() => undefined); // the loop reports why
     }

@@ -37,7 +37,10 @@ export class TcpTestClient extends MessageInbox {
     const socket = connect(Number(m[3]), m[2].replace(/^\[|\]$/g, ''));
     const client = new TcpTestClient(socket, m[1] as 'text' | 'frame');
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`could not connect to ${url} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`could not connect to ${url} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         resolve(client);
@@ -102,5 +105,4 @@ export class TcpTestClient extends MessageInbox {
     this.buffered = data;
     this.wake();
   }
-
 }

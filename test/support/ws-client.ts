@@ -23,7 +23,12 @@ export class TestClient extends MessageInbox {
   }
 
   /** `options`: more ws client options, e.g. `{ ca }` for a wss:// gateway with a test certificate. */
-  static open(url: string, headers: Record<string, string> = {}, timeoutMs = 5_000, options: ClientOptions = {}): Promise<TestClient> {
+  static open(
+    url: string,
+    headers: Record<string, string> = {},
+    timeoutMs = 5_000,
+    options: ClientOptions = {},
+  ): Promise<TestClient> {
     const ws = new WebSocket(url, { ...options, headers });
     const client = new TestClient(ws);
     return new Promise((resolve, reject) => {
@@ -50,5 +55,4 @@ export class TestClient extends MessageInbox {
   close(): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
   }
-
 }

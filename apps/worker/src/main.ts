@@ -23,7 +23,10 @@ runRole({
     // on their controllers (ChatController), because a connected microservice registers its handlers at once and
     // ignores global pipes and filters added to it afterwards.
     // abortOnError: false: a start-up failure reaches runRole (one line, exit status 1) instead of Nest exiting here.
-    const app = await NestFactory.create(WorkerAppModule.configure(options), { logger: ['log', 'error', 'warn'], abortOnError: false });
+    const app = await NestFactory.create(WorkerAppModule.configure(options), {
+      logger: ['log', 'error', 'warn'],
+      abortOnError: false,
+    });
     app.connectMicroservice({ strategy: app.get(GatewayTransport) });
     app.useGlobalPipes(new ValidationPipe({ transform: true }));
     app.useGlobalFilters(new GatewayHttpErrorsFilter());

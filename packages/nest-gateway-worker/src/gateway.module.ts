@@ -18,7 +18,11 @@ import { GatewayServer } from './gateway/gateway-server';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './gateway/gateway-options';
 import { asyncOptionsProviders, type RoleAsyncOptions } from './module/async-options';
 import { RegisterServer } from './register/register-server';
-import { resolveRegisterOptions, type RegisterOptions, type ResolvedRegisterOptions } from './register/register-options';
+import {
+  resolveRegisterOptions,
+  type RegisterOptions,
+  type ResolvedRegisterOptions,
+} from './register/register-options';
 import { GatewayTransport } from './worker/gateway-transport';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker/worker-options';
 import { GATEWAY_SESSION_STORE, type SessionStore } from './worker/session-store';
@@ -61,7 +65,10 @@ export type GatewayClientAsyncOptions = RoleAsyncOptions<GatewayClientOptions>;
 export class GatewayModule {
   /** A register: listens when the application boots, closes on shutdown. */
   static forRegister(options: RegisterOptions): DynamicModule {
-    return GatewayModule.registerModule([], [{ provide: GATEWAY_REGISTER_OPTIONS, useValue: resolveRegisterOptions(options) }]);
+    return GatewayModule.registerModule(
+      [],
+      [{ provide: GATEWAY_REGISTER_OPTIONS, useValue: resolveRegisterOptions(options) }],
+    );
   }
 
   /** forRegister with options from DI. */
@@ -74,7 +81,10 @@ export class GatewayModule {
 
   /** A gateway: client and inner listeners start when the application boots, drain on shutdown. */
   static forGateway(options: GatewayOptions): DynamicModule {
-    return GatewayModule.gatewayModule([], [{ provide: GATEWAY_SERVER_OPTIONS, useValue: resolveGatewayOptions(options) }]);
+    return GatewayModule.gatewayModule(
+      [],
+      [{ provide: GATEWAY_SERVER_OPTIONS, useValue: resolveGatewayOptions(options) }],
+    );
   }
 
   /** forGateway with options from DI. */
@@ -112,7 +122,10 @@ export class GatewayModule {
    * inject it anywhere with `@Inject(GatewayClient)`.
    */
   static forClient(options: GatewayClientOptions): DynamicModule {
-    return GatewayModule.clientModule([], [{ provide: GATEWAY_CLIENT_OPTIONS, useValue: resolveGatewayClientOptions(options) }]);
+    return GatewayModule.clientModule(
+      [],
+      [{ provide: GATEWAY_CLIENT_OPTIONS, useValue: resolveGatewayClientOptions(options) }],
+    );
   }
 
   /** forClient with options from DI: `{ imports: [ConfigModule], inject: [ConfigService], useFactory }`. */
@@ -129,7 +142,11 @@ export class GatewayModule {
       imports,
       providers: [
         ...optionProviders,
-        { provide: RegisterServer, useFactory: (o: ResolvedRegisterOptions) => new RegisterServer(o), inject: [GATEWAY_REGISTER_OPTIONS] },
+        {
+          provide: RegisterServer,
+          useFactory: (o: ResolvedRegisterOptions) => new RegisterServer(o),
+          inject: [GATEWAY_REGISTER_OPTIONS],
+        },
       ],
       exports: [RegisterServer, GATEWAY_REGISTER_OPTIONS],
     };
@@ -141,7 +158,11 @@ export class GatewayModule {
       imports,
       providers: [
         ...optionProviders,
-        { provide: GatewayServer, useFactory: (o: ResolvedGatewayOptions) => new GatewayServer(o), inject: [GATEWAY_SERVER_OPTIONS] },
+        {
+          provide: GatewayServer,
+          useFactory: (o: ResolvedGatewayOptions) => new GatewayServer(o),
+          inject: [GATEWAY_SERVER_OPTIONS],
+        },
       ],
       exports: [GatewayServer, GATEWAY_SERVER_OPTIONS],
     };
@@ -152,7 +173,9 @@ export class GatewayModule {
     optionProviders: Provider[],
     sessionStore: WorkerModuleExtras['sessionStore'],
   ): DynamicModule {
-    const storeProviders: Provider[] = sessionStore ? [{ provide: GATEWAY_SESSION_STORE, ...sessionStore } as Provider] : [];
+    const storeProviders: Provider[] = sessionStore
+      ? [{ provide: GATEWAY_SESSION_STORE, ...sessionStore } as Provider]
+      : [];
     return {
       module: GatewayModule,
       global: true,
@@ -167,9 +190,18 @@ export class GatewayModule {
             new GatewayTransport(store ? { ...options, sessionStore: store } : options),
           inject: [GATEWAY_WORKER_OPTIONS, { token: GATEWAY_SESSION_STORE, optional: true }],
         },
-        { provide: GatewayClient, useFactory: (transport: GatewayTransport) => transport.client, inject: [GatewayTransport] },
+        {
+          provide: GatewayClient,
+          useFactory: (transport: GatewayTransport) => transport.client,
+          inject: [GatewayTransport],
+        },
       ],
-      exports: [GatewayTransport, GatewayClient, GATEWAY_WORKER_OPTIONS, ...(sessionStore ? [GATEWAY_SESSION_STORE] : [])],
+      exports: [
+        GatewayTransport,
+        GatewayClient,
+        GATEWAY_WORKER_OPTIONS,
+        ...(sessionStore ? [GATEWAY_SESSION_STORE] : []),
+      ],
     };
   }
 

@@ -88,7 +88,12 @@ export type { ClientFraming, FramingDecoder } from './gateway/listeners/client-f
 export { TextFraming } from './gateway/listeners/text-framing';
 export { FrameFraming } from './gateway/listeners/frame-framing';
 export type { FrameFramingOptions } from './gateway/listeners/frame-framing';
-export type { WorkerInfo, RoutedClient, WorkerRouterFunction, WorkerRouterStrategy } from './gateway/delivery/worker-router';
+export type {
+  WorkerInfo,
+  RoutedClient,
+  WorkerRouterFunction,
+  WorkerRouterStrategy,
+} from './gateway/delivery/worker-router';
 
 // Processes: a role's main.ts (signals, exit codes, GATEWAY_COUNT / WORKER_COUNT clusters)
 export { runRole } from './process/run-role';

@@ -48,7 +48,12 @@ export * from './worker/session-store.memory';
 // The closes the gateway starts (codes and reasons of the client contract)
 export * from './gateway/close-codes';
 // Worker routing strategies
-export type { WorkerInfo, RoutedClient, WorkerRouterFunction, WorkerRouterStrategy } from './gateway/delivery/worker-router';
+export type {
+  WorkerInfo,
+  RoutedClient,
+  WorkerRouterFunction,
+  WorkerRouterStrategy,
+} from './gateway/delivery/worker-router';
 // Client listeners and framings
 export * from './gateway/listeners/listener-options';
 export * from './gateway/listeners/client-framing';

@@ -16,13 +16,23 @@ interface JsonResponse {
  * GatewayClient errors as HTTP answers: bad arguments are the caller's fault (400), an unreachable gateway is
  * a temporary server-side condition (503). Messages name the gateway or argument, never bodies or secrets.
  */
-@Catch(InvalidClientIdError, GatewayArgumentError, GatewayRequestError, GatewayUnavailableError, GatewayPartialFailureError)
+@Catch(
+  InvalidClientIdError,
+  GatewayArgumentError,
+  GatewayRequestError,
+  GatewayUnavailableError,
+  GatewayPartialFailureError,
+)
 export class GatewayHttpErrorsFilter implements ExceptionFilter {
   catch(err: Error, host: ArgumentsHost): void {
     const status =
       err instanceof GatewayUnavailableError || err instanceof GatewayPartialFailureError
         ? HttpStatus.SERVICE_UNAVAILABLE
         : HttpStatus.BAD_REQUEST;
-    host.switchToHttp().getResponse<JsonResponse>().status(status).json({ statusCode: status, error: err.name, message: err.message });
+    host
+      .switchToHttp()
+      .getResponse<JsonResponse>()
+      .status(status)
+      .json({ statusCode: status, error: err.name, message: err.message });
   }
 }

@@ -35,10 +35,14 @@ export class ChatController {
     session.room = body.room;
     await this.gw.joinGroup(clientId, body.room);
     if (body.uid) await this.gw.bindUid(clientId, body.uid);
-    await this.gw.sendToGroup(body.room, { type: 'login', client_id: clientId, client_name: body.name, time: now() }, [clientId]);
+    await this.gw.sendToGroup(body.room, { type: 'login', client_id: clientId, client_name: body.name, time: now() }, [
+      clientId,
+    ]);
     // Sessions of the room's members; this client's own entry is its live session (written back afterwards).
     const members = await this.gw.getClientSessionsByGroup(body.room);
-    const clientList = Object.fromEntries(Object.entries(members).map(([id, s]) => [id, (s as ChatSession).name ?? '']));
+    const clientList = Object.fromEntries(
+      Object.entries(members).map(([id, s]) => [id, (s as ChatSession).name ?? '']),
+    );
     return { type: 'welcome', client_id: clientId, room: body.room, client_list: clientList };
   }
 

@@ -6,7 +6,11 @@ import { runGatewayWorkerCommand, USAGE_EXIT_CODE } from './command-line';
 function run(...args: string[]): { status: number | undefined; out: string; err: string } {
   let out = '';
   let err = '';
-  const status = runGatewayWorkerCommand(args, { write: (t: string) => (out += t) }, { write: (t: string) => (err += t) });
+  const status = runGatewayWorkerCommand(
+    args,
+    { write: (t: string) => (out += t) },
+    { write: (t: string) => (err += t) },
+  );
   return { status, out, err };
 }
 
@@ -18,14 +22,21 @@ describe('gateway-worker command line', () => {
     expect(out).toMatch(/^ {2}register {2}/m);
     expect(out).toMatch(/^ {2}gateway {3}/m);
     for (const role of ['register', 'gateway'] as const) {
-      for (const v of variablesOf(role)) expect(out).toMatch(new RegExp(`^ {2}${v.name} +default: ${v.defaultText.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+      for (const v of variablesOf(role))
+        expect(out).toMatch(
+          new RegExp(`^ {2}${v.name} +default: ${v.defaultText.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+        );
     }
     expect(out).toContain('GATEWAY_COUNT');
     expect(out).not.toContain('WORKER_DRAIN_TIMEOUT_MS'); // a worker variable: workers are the user's own apps
   });
 
   it('`<role> --help` and `help <role>` show that role only', () => {
-    for (const args of [['gateway', '--help'], ['help', 'gateway'], ['gateway', '-h']]) {
+    for (const args of [
+      ['gateway', '--help'],
+      ['help', 'gateway'],
+      ['gateway', '-h'],
+    ]) {
       const { status, out } = run(...args);
       expect(status).toBe(0);
       expect(out).toContain('GATEWAY_LISTEN');

@@ -5,7 +5,10 @@ import { runGateway, runRegister } from '../process/roles';
 export const USAGE_EXIT_CODE = 2;
 
 const ROLES: Record<'register' | 'gateway', { summary: string; run(): void }> = {
-  register: { summary: 'service discovery: gateways announce themselves, workers and clients learn the list', run: () => runRegister() },
+  register: {
+    summary: 'service discovery: gateways announce themselves, workers and clients learn the list',
+    run: () => runRegister(),
+  },
   gateway: { summary: 'holds client connections and forwards their events to workers', run: () => runGateway() },
 };
 
@@ -35,7 +38,8 @@ export function runGatewayWorkerCommand(args: string[], out: Output, err: Output
     return 0;
   }
   const unknown = rest[0];
-  if (unknown !== undefined) return usageError(err, `unexpected argument "${unknown}": ${command} is configured by environment variables only`);
+  if (unknown !== undefined)
+    return usageError(err, `unexpected argument "${unknown}": ${command} is configured by environment variables only`);
   ROLES[command as keyof typeof ROLES].run();
   return undefined;
 }
@@ -56,7 +60,7 @@ function generalHelp(): string {
     ...Object.entries(ROLES).map(([name, r]) => `  ${name.padEnd(10)}${r.summary}`),
     '  help <cmd> the variables of one command',
     '',
-    'Options: --help, -h   this text (after a command: that command\'s variables)   --version, -v',
+    "Options: --help, -h   this text (after a command: that command's variables)   --version, -v",
     '',
     roleHelp('register'),
     roleHelp('gateway'),

@@ -49,13 +49,27 @@ export class GatewayCalls {
   async command(operation: string, clientId: string, fields: Partial<GatewayFrame> & { cmd: Cmd }): Promise<boolean> {
     const target = decodeClientId(clientId);
     const bytes = encodeFrame(frame({ ...fields, connectionId: target.connectionId }));
-    return this.links.deliver(gatewayAddress(target), bytes, this.settings.timeoutMs, new LostCommand(this.commandNotSent, operation, clientId));
+    return this.links.deliver(
+      gatewayAddress(target),
+      bytes,
+      this.settings.timeoutMs,
+      new LostCommand(this.commandNotSent, operation, clientId),
+    );
   }
 
   /** A confirmed command to the gateway that holds the client: its receipt; an offline client's is 0. */
-  async confirmedCommand(clientId: string, fields: Partial<GatewayFrame> & { cmd: Cmd }, params: GatewayRequest): Promise<DeliveryReceipt> {
+  async confirmedCommand(
+    clientId: string,
+    fields: Partial<GatewayFrame> & { cmd: Cmd },
+    params: GatewayRequest,
+  ): Promise<DeliveryReceipt> {
     const target = decodeClientId(clientId);
-    const result = await this.links.request(gatewayAddress(target), { ...fields, connectionId: target.connectionId }, params, this.settings.timeoutMs);
+    const result = await this.links.request(
+      gatewayAddress(target),
+      { ...fields, connectionId: target.connectionId },
+      params,
+      this.settings.timeoutMs,
+    );
     return { delivered: result === NOT_REGISTERED ? 0 : deliveredCount(result), failedGateways: [] };
   }
 
@@ -65,7 +79,12 @@ export class GatewayCalls {
    */
   async request(clientId: string, cmd: Cmd, params: GatewayRequest, offline: unknown): Promise<unknown> {
     const target = decodeClientId(clientId);
-    const result = await this.links.request(gatewayAddress(target), { cmd, connectionId: target.connectionId }, params, this.settings.timeoutMs);
+    const result = await this.links.request(
+      gatewayAddress(target),
+      { cmd, connectionId: target.connectionId },
+      params,
+      this.settings.timeoutMs,
+    );
     return result === NOT_REGISTERED ? offline : result;
   }
 
@@ -95,7 +114,8 @@ export class GatewayCalls {
     );
     const failedGateways = this.report(operation, addresses, outcomes);
     let delivered = 0;
-    for (const o of outcomes) if (o.status === 'fulfilled' && o.value !== NOT_REGISTERED) delivered += deliveredCount(o.value);
+    for (const o of outcomes)
+      if (o.status === 'fulfilled' && o.value !== NOT_REGISTERED) delivered += deliveredCount(o.value);
     return { delivered, failedGateways };
   }
 
@@ -112,7 +132,11 @@ export class GatewayCalls {
 
   /** A fire-and-forget command lost with its link (it never left this process): reported, never retried. */
   private readonly commandNotSent: LostCommandSink = (operation, gatewayAddress, reason, clientId) => {
-    const failure: GatewayFailure = { operation, gatewayAddress, error: new CommandNotSentError(gatewayAddress, reason) };
+    const failure: GatewayFailure = {
+      operation,
+      gatewayAddress,
+      error: new CommandNotSentError(gatewayAddress, reason),
+    };
     if (clientId !== undefined) failure.clientId = clientId;
     this.failureSubject.next(failure);
     this.warnFailure(failure);
@@ -128,14 +152,22 @@ export class GatewayCalls {
       this.failureSubject.next(failure);
       this.warnFailure(failure);
     });
-    if (failures.length > 0 && this.settings.rejectOnGatewayFailure) throw new GatewayPartialFailureError(operation, failures);
+    if (failures.length > 0 && this.settings.rejectOnGatewayFailure)
+      throw new GatewayPartialFailureError(operation, failures);
     return failures;
   }
 
   /** One log line per gateway every 10 s at most: a dead gateway under load must not flood the log. */
   private warnFailure(f: GatewayFailure): void {
     let warning = this.warnings.get(f.gatewayAddress);
-    if (!warning) this.warnings.set(f.gatewayAddress, (warning = new RateLimitedWarning(this.logger, (n) => `${n} more failure(s) of this gateway since the last warning`)));
+    if (!warning)
+      this.warnings.set(
+        f.gatewayAddress,
+        (warning = new RateLimitedWarning(
+          this.logger,
+          (n) => `${n} more failure(s) of this gateway since the last warning`,
+        )),
+      );
     warning.warn(`${f.operation}: gateway ${f.gatewayAddress} skipped: ${f.error.message}`);
   }
 }

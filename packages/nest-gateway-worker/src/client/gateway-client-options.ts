@@ -88,13 +88,17 @@ export function resolveGatewayClientOptions(options: GatewayClientOptions): Reso
  * GATEWAY_TIMEOUT_MS, GATEWAY_STRICT: the worker's), with the same checks as code.
  */
 export function gatewayClientOptionsFromEnv(env: Env = process.env): ResolvedGatewayClientOptions {
-  return resolveGatewayClientFields(gatewayClientFieldsOf(env), environmentNames('GatewayClientOptions', GATEWAY_CLIENT_ENVIRONMENT));
+  return resolveGatewayClientFields(
+    gatewayClientFieldsOf(env),
+    environmentNames('GatewayClientOptions', GATEWAY_CLIENT_ENVIRONMENT),
+  );
 }
 
 /** The raw GatewayClient fields from the environment, for this file and a worker's. */
 export function gatewayClientFieldsOf(env: Env): RawOptions<GatewayClientOptions> {
   const raw: RawOptions<GatewayClientOptions> = {};
-  for (const [field, variable] of Object.entries(GATEWAY_CLIENT_ENVIRONMENT)) raw[field as keyof GatewayClientOptions] = env[variable!];
+  for (const [field, variable] of Object.entries(GATEWAY_CLIENT_ENVIRONMENT))
+    raw[field as keyof GatewayClientOptions] = env[variable!];
   return raw;
 }
 
@@ -112,8 +116,18 @@ export function resolveGatewayClientFields(
     secret,
     plaintext: secret === null,
     timeoutMs: integerOption(names('timeoutMs'), o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 600_000),
-    rejectOnGatewayFailure: booleanOption(names('rejectOnGatewayFailure'), o.rejectOnGatewayFailure, DEFAULT_REJECT_ON_GATEWAY_FAILURE),
-    reconnectDelayMs: integerOption(names('reconnectDelayMs'), o.reconnectDelayMs, DEFAULT_RECONNECT_DELAY_MS, 10, 600_000),
+    rejectOnGatewayFailure: booleanOption(
+      names('rejectOnGatewayFailure'),
+      o.rejectOnGatewayFailure,
+      DEFAULT_REJECT_ON_GATEWAY_FAILURE,
+    ),
+    reconnectDelayMs: integerOption(
+      names('reconnectDelayMs'),
+      o.reconnectDelayMs,
+      DEFAULT_RECONNECT_DELAY_MS,
+      10,
+      600_000,
+    ),
   };
 }
 
@@ -123,7 +137,12 @@ export function clientPartsOf(
   link: Pick<GatewayLinkPoolOptions, 'hello'> & Partial<GatewayLinkPoolOptions>,
 ): { links: GatewayLinkPoolOptions; settings: GatewayClientSettings } {
   return {
-    links: { registers: options.registers, secret: options.secret, reconnectDelayMs: options.reconnectDelayMs, ...link },
+    links: {
+      registers: options.registers,
+      secret: options.secret,
+      reconnectDelayMs: options.reconnectDelayMs,
+      ...link,
+    },
     settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },
   };
 }

@@ -94,9 +94,24 @@ export class GatewayClient {
    * Sends a message to every online client; with `clientIds`, only to those (an empty list sends nothing);
    * `excludeClientIds` are skipped.
    */
-  sendToAll(message: ClientMessage, clientIds: string[] | null | undefined, excludeClientIds: string[] | null | undefined, options: ConfirmOption): Promise<DeliveryReceipt>;
-  sendToAll(message: ClientMessage, clientIds?: string[] | null, excludeClientIds?: string[] | null, options?: SendOptions & { confirm?: false }): Promise<void>;
-  sendToAll(message: ClientMessage, clientIds?: string[] | null, excludeClientIds?: string[] | null, options?: SendOptions): Promise<DeliveryReceipt | void>;
+  sendToAll(
+    message: ClientMessage,
+    clientIds: string[] | null | undefined,
+    excludeClientIds: string[] | null | undefined,
+    options: ConfirmOption,
+  ): Promise<DeliveryReceipt>;
+  sendToAll(
+    message: ClientMessage,
+    clientIds?: string[] | null,
+    excludeClientIds?: string[] | null,
+    options?: SendOptions & { confirm?: false },
+  ): Promise<void>;
+  sendToAll(
+    message: ClientMessage,
+    clientIds?: string[] | null,
+    excludeClientIds?: string[] | null,
+    options?: SendOptions,
+  ): Promise<DeliveryReceipt | void>;
   async sendToAll(
     message: ClientMessage,
     clientIds?: string[] | null,
@@ -115,8 +130,11 @@ export class GatewayClient {
         : exclude.has(address)
           ? { exclude: exclude.get(address) }
           : {};
-    if (options?.confirm) return this.calls.confirmedFanOut('sendToAll', addresses, { cmd: Cmd.SendToAll, ...fields }, params);
-    await this.calls.fanOut('sendToAll', addresses, (address) => this.calls.frameBytes(Cmd.SendToAll, fields, params(address)));
+    if (options?.confirm)
+      return this.calls.confirmedFanOut('sendToAll', addresses, { cmd: Cmd.SendToAll, ...fields }, params);
+    await this.calls.fanOut('sendToAll', addresses, (address) =>
+      this.calls.frameBytes(Cmd.SendToAll, fields, params(address)),
+    );
   }
 
   /** Sends a message to every connection bound to the uid (or to any of the uids). */
@@ -127,15 +145,36 @@ export class GatewayClient {
     const uids = idList(uid, 'uid');
     const fields = messageFields(message);
     if (uids.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
-    if (options?.confirm) return this.calls.confirmedFanOut('sendToUid', await this.calls.gateways(), { cmd: Cmd.SendToUid, ...fields }, () => ({ uids }));
+    if (options?.confirm)
+      return this.calls.confirmedFanOut(
+        'sendToUid',
+        await this.calls.gateways(),
+        { cmd: Cmd.SendToUid, ...fields },
+        () => ({ uids }),
+      );
     const bytes = this.calls.frameBytes(Cmd.SendToUid, fields, { uids });
     await this.calls.fanOut('sendToUid', await this.calls.gateways(), () => bytes);
   }
 
   /** Sends a message to the members of the group (or groups; a member of several gets it once), minus `excludeClientIds`. */
-  sendToGroup(group: Id | Id[], message: ClientMessage, excludeClientIds: string[] | null | undefined, options: ConfirmOption): Promise<DeliveryReceipt>;
-  sendToGroup(group: Id | Id[], message: ClientMessage, excludeClientIds?: string[] | null, options?: SendOptions & { confirm?: false }): Promise<void>;
-  sendToGroup(group: Id | Id[], message: ClientMessage, excludeClientIds?: string[] | null, options?: SendOptions): Promise<DeliveryReceipt | void>;
+  sendToGroup(
+    group: Id | Id[],
+    message: ClientMessage,
+    excludeClientIds: string[] | null | undefined,
+    options: ConfirmOption,
+  ): Promise<DeliveryReceipt>;
+  sendToGroup(
+    group: Id | Id[],
+    message: ClientMessage,
+    excludeClientIds?: string[] | null,
+    options?: SendOptions & { confirm?: false },
+  ): Promise<void>;
+  sendToGroup(
+    group: Id | Id[],
+    message: ClientMessage,
+    excludeClientIds?: string[] | null,
+    options?: SendOptions,
+  ): Promise<DeliveryReceipt | void>;
   async sendToGroup(
     group: Id | Id[],
     message: ClientMessage,
@@ -146,9 +185,18 @@ export class GatewayClient {
     const fields = messageFields(message);
     if (groups.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
     const exclude = groupByGateway(excludeClientIds ?? []);
-    const params = (address: string): GatewayRequest => (exclude.has(address) ? { groups, exclude: exclude.get(address) } : { groups });
-    if (options?.confirm) return this.calls.confirmedFanOut('sendToGroup', await this.calls.gateways(), { cmd: Cmd.SendToGroup, ...fields }, params);
-    await this.calls.fanOut('sendToGroup', await this.calls.gateways(), (address) => this.calls.frameBytes(Cmd.SendToGroup, fields, params(address)));
+    const params = (address: string): GatewayRequest =>
+      exclude.has(address) ? { groups, exclude: exclude.get(address) } : { groups };
+    if (options?.confirm)
+      return this.calls.confirmedFanOut(
+        'sendToGroup',
+        await this.calls.gateways(),
+        { cmd: Cmd.SendToGroup, ...fields },
+        params,
+      );
+    await this.calls.fanOut('sendToGroup', await this.calls.gateways(), (address) =>
+      this.calls.frameBytes(Cmd.SendToGroup, fields, params(address)),
+    );
   }
 
   /**
@@ -156,16 +204,31 @@ export class GatewayClient {
    * closeClient), or the code and reason of `close`: `closeClient(id, null, { code: 4001, reason: 'replaced' })`.
    * With `{ confirm: true }`: resolves with delivered 1 when the gateway closed the connection, 0 if it was offline.
    */
-  closeClient(clientId: string, message: ClientMessage | null | undefined, close: CloseOptions & ConfirmOption): Promise<DeliveryReceipt>;
-  closeClient(clientId: string, message?: ClientMessage | null, close?: CloseOptions & { confirm?: false }): Promise<void>;
+  closeClient(
+    clientId: string,
+    message: ClientMessage | null | undefined,
+    close: CloseOptions & ConfirmOption,
+  ): Promise<DeliveryReceipt>;
+  closeClient(
+    clientId: string,
+    message?: ClientMessage | null,
+    close?: CloseOptions & { confirm?: false },
+  ): Promise<void>;
   closeClient(clientId: string, message?: ClientMessage | null, close?: CloseOptions): Promise<DeliveryReceipt | void>;
-  async closeClient(clientId: string, message?: ClientMessage | null, close?: CloseOptions): Promise<DeliveryReceipt | void> {
+  async closeClient(
+    clientId: string,
+    message?: ClientMessage | null,
+    close?: CloseOptions,
+  ): Promise<DeliveryReceipt | void> {
     const outgoing = toOutgoingMessage(message);
     const body = outgoing ? messageFrameFields(outgoing) : {};
     if (close?.code !== undefined && !isSendableCloseCode(close.code)) {
-      throw new GatewayArgumentError(`close code ${close.code} cannot be sent: use 1000, 1001, 1008, 1011, 1013 or 3000-4999`);
+      throw new GatewayArgumentError(
+        `close code ${close.code} cannot be sent: use 1000, 1001, 1008, 1011, 1013 or 3000-4999`,
+      );
     }
-    if (close?.reason !== undefined && typeof close.reason !== 'string') throw new GatewayArgumentError('close reason must be a string');
+    if (close?.reason !== undefined && typeof close.reason !== 'string')
+      throw new GatewayArgumentError('close reason must be a string');
     const plain = close?.code === undefined && close?.reason === undefined;
     const fields = plain ? { cmd: Cmd.Kick, ...body } : { cmd: Cmd.CloseWithReason, ...body };
     const params: GatewayRequest = plain ? {} : { code: close!.code, reason: close!.reason };
@@ -187,7 +250,10 @@ export class GatewayClient {
   /** Binds a uid to a client (a client has one uid, a uid may have many clients). */
   async bindUid(clientId: string, uid: Id): Promise<void> {
     const text = id(uid, 'uid');
-    const online = await this.calls.command('bindUid', clientId, { cmd: Cmd.BindUid, ext: encodeRequest({ uid: text }) });
+    const online = await this.calls.command('bindUid', clientId, {
+      cmd: Cmd.BindUid,
+      ext: encodeRequest({ uid: text }),
+    });
     // In a worker with a session store: the uid's stored session is merged in before bindUid resolves.
     if (online && this.local?.uidBound) await this.local.uidBound(clientId, text);
   }
@@ -219,7 +285,11 @@ export class GatewayClient {
     const list = idList(uids, 'uid');
     const out: Record<string, string[]> = Object.fromEntries(list.map((u) => [u, [] as string[]]));
     if (list.length === 0) return out;
-    for (const part of await this.calls.query<Record<string, string[]>>('batchGetClientIdByUid', Cmd.BatchGetClientIdByUid, { uids: list })) {
+    for (const part of await this.calls.query<Record<string, string[]>>(
+      'batchGetClientIdByUid',
+      Cmd.BatchGetClientIdByUid,
+      { uids: list },
+    )) {
       for (const [uid, ids] of Object.entries(part)) (out[uid] ??= []).push(...ids);
     }
     return out;
@@ -253,11 +323,17 @@ export class GatewayClient {
   // ---- groups ----------------------------------------------------------------------------------------
 
   async joinGroup(clientId: string, group: Id): Promise<void> {
-    await this.calls.command('joinGroup', clientId, { cmd: Cmd.JoinGroup, ext: encodeRequest({ group: id(group, 'group') }) });
+    await this.calls.command('joinGroup', clientId, {
+      cmd: Cmd.JoinGroup,
+      ext: encodeRequest({ group: id(group, 'group') }),
+    });
   }
 
   async leaveGroup(clientId: string, group: Id): Promise<void> {
-    await this.calls.command('leaveGroup', clientId, { cmd: Cmd.LeaveGroup, ext: encodeRequest({ group: id(group, 'group') }) });
+    await this.calls.command('leaveGroup', clientId, {
+      cmd: Cmd.LeaveGroup,
+      ext: encodeRequest({ group: id(group, 'group') }),
+    });
   }
 
   /** Dissolves a group on every gateway: its members stay online, outside the group. */
@@ -276,24 +352,35 @@ export class GatewayClient {
   async getClientIdListByGroup(group: Id | Id[]): Promise<string[]> {
     const groups = idList(group, 'group');
     if (groups.length === 0) return [];
-    return (await this.calls.query<string[]>('getClientIdListByGroup', Cmd.Select, { select: 'clientIds', groups })).flat();
+    return (
+      await this.calls.query<string[]>('getClientIdListByGroup', Cmd.Select, { select: 'clientIds', groups })
+    ).flat();
   }
 
   async getClientCountByGroup(group: Id): Promise<number> {
-    return sum(await this.calls.query<number>('getClientCountByGroup', Cmd.GetClientCountByGroup, { group: id(group, 'group') }));
+    return sum(
+      await this.calls.query<number>('getClientCountByGroup', Cmd.GetClientCountByGroup, { group: id(group, 'group') }),
+    );
   }
 
   /** `{group: member count}`, one key per group asked for. */
   async batchGetClientIdCountByGroup(groups: Id[]): Promise<Record<string, number>> {
     const list = idList(groups, 'group');
     if (list.length === 0) return {};
-    return sumMaps(list, await this.calls.query<Record<string, number>>('batchGetClientIdCountByGroup', Cmd.BatchGetClientCountByGroup, { groups: list }));
+    return sumMaps(
+      list,
+      await this.calls.query<Record<string, number>>('batchGetClientIdCountByGroup', Cmd.BatchGetClientCountByGroup, {
+        groups: list,
+      }),
+    );
   }
 
   /** `{group: client_ids}` for every group. */
   async getAllGroupClientIdList(): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    for (const part of await this.calls.query<Record<string, string[]>>('getAllGroupClientIdList', Cmd.Select, { select: 'groupClientIds' })) {
+    for (const part of await this.calls.query<Record<string, string[]>>('getAllGroupClientIdList', Cmd.Select, {
+      select: 'groupClientIds',
+    })) {
       for (const [group, ids] of Object.entries(part)) (out[group] ??= []).push(...ids);
     }
     return out;
@@ -301,13 +388,18 @@ export class GatewayClient {
 
   /** `{group: member count}` for every group. */
   async getAllGroupClientIdCount(): Promise<Record<string, number>> {
-    return sumMaps([], await this.calls.query<Record<string, number>>('getAllGroupClientIdCount', Cmd.BatchGetClientCountByGroup, {}));
+    return sumMaps(
+      [],
+      await this.calls.query<Record<string, number>>('getAllGroupClientIdCount', Cmd.BatchGetClientCountByGroup, {}),
+    );
   }
 
   /** `{group: uids}` for every group (each uid once per group). */
   async getAllGroupUidList(): Promise<Record<string, string[]>> {
     const sets = new Map<string, Set<string>>();
-    for (const part of await this.calls.query<Record<string, string[]>>('getAllGroupUidList', Cmd.Select, { select: 'groupUids' })) {
+    for (const part of await this.calls.query<Record<string, string[]>>('getAllGroupUidList', Cmd.Select, {
+      select: 'groupUids',
+    })) {
       for (const [group, uids] of Object.entries(part)) {
         let set = sets.get(group);
         if (!set) sets.set(group, (set = new Set()));
@@ -336,7 +428,10 @@ export class GatewayClient {
       for (const key of Object.keys(active)) delete active[key];
       Object.assign(active, session ?? {});
     }
-    const online = await this.calls.command('setSession', clientId, { cmd: Cmd.SetSession, ext: Buffer.from(JSON.stringify(session)) });
+    const online = await this.calls.command('setSession', clientId, {
+      cmd: Cmd.SetSession,
+      ext: Buffer.from(JSON.stringify(session)),
+    });
     if (online) this.local?.sessionWritten?.(clientId);
   }
 
@@ -349,7 +444,10 @@ export class GatewayClient {
     if (session === null) throw new GatewayArgumentError('updateSession needs an object');
     const active = this.local?.activeSession(clientId);
     if (active) Object.assign(active, mergeSession(active, session));
-    const online = await this.calls.command('updateSession', clientId, { cmd: Cmd.UpdateSession, ext: Buffer.from(JSON.stringify(session)) });
+    const online = await this.calls.command('updateSession', clientId, {
+      cmd: Cmd.UpdateSession,
+      ext: Buffer.from(JSON.stringify(session)),
+    });
     if (online) this.local?.sessionWritten?.(clientId);
   }
 
@@ -361,14 +459,20 @@ export class GatewayClient {
   /** `{client_id: session}` of every client, or of a group's members. */
   async getAllClientSessions(group?: Id | null): Promise<Record<string, ClientSession>> {
     if (group !== undefined && group !== null && group !== '') return this.getClientSessionsByGroup(group);
-    return this.mergeSessions(await this.calls.query<Record<string, ClientSession>>('getAllClientSessions', Cmd.GetAllClientSessions, {}));
+    return this.mergeSessions(
+      await this.calls.query<Record<string, ClientSession>>('getAllClientSessions', Cmd.GetAllClientSessions, {}),
+    );
   }
 
   /** `{client_id: session}` of a group's members. */
   async getClientSessionsByGroup(group: Id): Promise<Record<string, ClientSession>> {
-    const parts = await this.calls.query<Record<string, ClientSession>>('getClientSessionsByGroup', Cmd.GetClientSessionsByGroup, {
-      group: id(group, 'group'),
-    });
+    const parts = await this.calls.query<Record<string, ClientSession>>(
+      'getClientSessionsByGroup',
+      Cmd.GetClientSessionsByGroup,
+      {
+        group: id(group, 'group'),
+      },
+    );
     return this.mergeSessions(parts);
   }
 
@@ -417,7 +521,8 @@ export class GatewayClient {
 
 function messageFields(message: ClientMessage): { flag: number; body: Buffer } {
   const outgoing = toOutgoingMessage(message);
-  if (!outgoing) throw new GatewayArgumentError('message must be a string, a Buffer/Uint8Array, or a JSON-serialisable object');
+  if (!outgoing)
+    throw new GatewayArgumentError('message must be a string, a Buffer/Uint8Array, or a JSON-serialisable object');
   return messageFrameFields(outgoing);
 }
 

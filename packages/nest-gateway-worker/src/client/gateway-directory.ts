@@ -69,7 +69,12 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('list', onList);
-        reject(new RegisterUnavailableError(this.options.registers.map((r) => `${r.host}:${r.port}`), timeoutMs));
+        reject(
+          new RegisterUnavailableError(
+            this.options.registers.map((r) => `${r.host}:${r.port}`),
+            timeoutMs,
+          ),
+        );
       }, timeoutMs);
       const onList = (): void => {
         clearTimeout(timer);

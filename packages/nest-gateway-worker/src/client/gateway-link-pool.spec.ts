@@ -86,7 +86,12 @@ class InnerGateway {
       gateway.links.push(link);
       link.on('message', (f: GatewayFrame) => void gateway.frames.push({ f, link }));
     });
-    gateway.announcer = new RegisterClient({ registers: [register], secret: SECRET, announce: gateway.address, logContext: 'InnerGateway' });
+    gateway.announcer = new RegisterClient({
+      registers: [register],
+      secret: SECRET,
+      announce: gateway.address,
+      logContext: 'InnerGateway',
+    });
     gateway.announcer.start();
     return gateway;
   }
@@ -139,7 +144,12 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
 
   /** Has the register list `address` (a gateway whose inner port may be anything, even closed). */
   function announce(address: string): RegisterClient {
-    const a = new RegisterClient({ registers: [registerAddress], secret: SECRET, announce: address, logContext: 'Announcer' });
+    const a = new RegisterClient({
+      registers: [registerAddress],
+      secret: SECRET,
+      announce: address,
+      logContext: 'Announcer',
+    });
     announcers.push(a);
     a.start();
     return a;
@@ -167,7 +177,10 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
     const g = await gateway();
     const worker = pool(workerHello('spec-worker'));
     const client = pool(sdkClientHello());
-    await Promise.all([next(worker, 'gateway', (a, s) => a === g.address && s === 'up'), next(client, 'gateway', (a, s) => a === g.address && s === 'up')]);
+    await Promise.all([
+      next(worker, 'gateway', (a, s) => a === g.address && s === 'up'),
+      next(client, 'gateway', (a, s) => a === g.address && s === 'up'),
+    ]);
     await until(() => g.frames.length === 2, 'both hellos');
 
     const [workerConnect] = g.received(Cmd.WorkerConnect);
@@ -190,11 +203,20 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
     const event = next(worker, 'frame');
     g.links[0].send(encodeFrame(frame({ cmd: Cmd.OnMessage, connectionId: 7, body: Buffer.from('hi') })));
     const [f, address, link] = await event;
-    expect([f.cmd, f.connectionId, f.body.toString(), address, link.isOpen]).toEqual([Cmd.OnMessage, 7, 'hi', g.address, true]);
+    expect([f.cmd, f.connectionId, f.body.toString(), address, link.isOpen]).toEqual([
+      Cmd.OnMessage,
+      7,
+      'hi',
+      g.address,
+      true,
+    ]);
 
     const first = worker.request(g.address, { cmd: Cmd.IsOnline, connectionId: 1 }, {}, WAIT_MS);
     const second = worker.request(g.address, { cmd: Cmd.GetClientInfo, connectionId: 2 }, {}, WAIT_MS);
-    await until(() => g.received(Cmd.GetClientInfo).length === 1 && g.received(Cmd.IsOnline).length === 1, 'both requests');
+    await until(
+      () => g.received(Cmd.GetClientInfo).length === 1 && g.received(Cmd.IsOnline).length === 1,
+      'both requests',
+    );
     const rid = (cmd: Cmd) => readRequestId(g.received(cmd)[0].f.ext)!;
     g.links[0].send(encodeReply(rid(Cmd.GetClientInfo), '"u1"'));
     g.links[0].send(encodeReply(rid(Cmd.IsOnline), 'true'));
@@ -222,7 +244,9 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
     expect(g.links.map((l) => l.isOpen)).toEqual([false, true]);
     // One line for the outage, saying when the first retry comes (20 to 40 ms) and how retries back off.
     const outages = () => logged.filter((l) => l.startsWith(`link to gateway ${g.address} closed`));
-    expect(outages()).toEqual([expect.stringMatching(/; reconnecting in (2\d|3\d|40) ms, backing off from 40 ms up to 30 s$/)]);
+    expect(outages()).toEqual([
+      expect.stringMatching(/; reconnecting in (2\d|3\d|40) ms, backing off from 40 ms up to 30 s$/),
+    ]);
 
     // The link opened, so the next outage starts over at the first delay (without the reset: 40 to 80 ms).
     const upOnceMore = next(worker, 'gateway', (a, s) => a === g.address && s === 'down').then(() =>
@@ -255,7 +279,9 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
 
     const client = pool(sdkClientHello(), [{ host, port: Number(port) }]);
     await expect(client.gateways(100)).rejects.toEqual(new RegisterUnavailableError([silent], 100));
-    await expect(client.request('127.0.0.1:1', { cmd: Cmd.IsOnline }, {}, 100)).rejects.toBeInstanceOf(RegisterUnavailableError);
+    await expect(client.request('127.0.0.1:1', { cmd: Cmd.IsOnline }, {}, 100)).rejects.toBeInstanceOf(
+      RegisterUnavailableError,
+    );
   });
 
   it('makes a caller wait for a listed gateway\'s link: an error after the timeout, "offline" once it leaves the list', async () => {
@@ -284,7 +310,9 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
 
     // One report per command, each knowing which command it is.
     const reports: { command: number; address: string; reason: string }[] = [];
-    const lost = (command: number): UnsentReport => ({ commandNotSent: (address, reason) => void reports.push({ command, address, reason }) });
+    const lost = (command: number): UnsentReport => ({
+      commandNotSent: (address, reason) => void reports.push({ command, address, reason }),
+    });
     const chunk = encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.alloc(256 * 1024) }));
     let sent = 0;
     for (; sent < 400 && client.pendingBytes(g.address) < 4 * 1024 * 1024; sent++) {

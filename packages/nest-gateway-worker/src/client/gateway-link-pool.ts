@@ -90,7 +90,11 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
   constructor(private readonly options: GatewayLinkPoolOptions) {
     super();
     this.logger = new Logger(options.hello.logContext);
-    this.directory = new GatewayDirectory({ registers: options.registers, secret: options.secret, logContext: options.hello.logContext });
+    this.directory = new GatewayDirectory({
+      registers: options.registers,
+      secret: options.secret,
+      logContext: options.hello.logContext,
+    });
     this.directory.on('list', (listed) => this.listChanged(listed));
   }
 
@@ -295,11 +299,14 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
   /** Schedules the next attempt to link a listed gateway; `reason` (an open link closed) is logged once per outage. */
   private retryLater(address: string, reason: string | null): void {
     let backoff = this.backoffs.get(address);
-    if (!backoff) this.backoffs.set(address, (backoff = new ReconnectBackoff({ firstDelayMs: this.options.reconnectDelayMs })));
+    if (!backoff)
+      this.backoffs.set(address, (backoff = new ReconnectBackoff({ firstDelayMs: this.options.reconnectDelayMs })));
     const delayMs = backoff.nextDelayMs();
     // One line per outage, not one per retry.
     if (reason !== null) {
-      this.logger.warn(`link to gateway ${address} closed${reason ? ` (${reason})` : ''}; reconnecting in ${delayMs} ms, ${backoff.describe()}`);
+      this.logger.warn(
+        `link to gateway ${address} closed${reason ? ` (${reason})` : ''}; reconnecting in ${delayMs} ms, ${backoff.describe()}`,
+      );
     }
     const timer = setTimeout(() => this.connect(address), delayMs);
     timer.unref();

@@ -39,7 +39,7 @@ describe('RequestTracker', () => {
     expect(tracker.size).toBe(0);
   });
 
-  it('rejects with the gateway\'s GatewayRequestError when it refused the parameters', async () => {
+  it("rejects with the gateway's GatewayRequestError when it refused the parameters", async () => {
     const tracker = new RequestTracker();
     const rid = tracker.nextId();
     const pending = tracker.wait(rid, A, 5_000, 5_000);

@@ -19,7 +19,10 @@ interface Row {
 /** The rows of the README's Configuration table: `| \`NAME\` | roles | default | meaning |`. */
 function readmeRows(): Row[] {
   const text = readFileSync(README, 'utf8');
-  const section = text.slice(text.indexOf('\n## Configuration'), text.indexOf('\n## ', text.indexOf('\n## Configuration') + 1));
+  const section = text.slice(
+    text.indexOf('\n## Configuration'),
+    text.indexOf('\n## ', text.indexOf('\n## Configuration') + 1),
+  );
   return section
     .split('\n')
     .filter((line) => /^\| `[A-Z_]+` \|/.test(line))
@@ -38,7 +41,9 @@ describe('the environment variables: one list for --help and the README', () => 
   it('the README table has the same variables, roles and defaults, in the same order', () => {
     const rows = readmeRows();
     expect(rows.length).toBeGreaterThan(20);
-    expect(rows).toEqual(ENVIRONMENT_VARIABLES.map((v) => ({ name: v.name, roles: [...v.roles], defaultText: v.defaultText })));
+    expect(rows).toEqual(
+      ENVIRONMENT_VARIABLES.map((v) => ({ name: v.name, roles: [...v.roles], defaultText: v.defaultText })),
+    );
   });
 
   it('every variable a role reads is in the list, for that role', () => {

@@ -48,13 +48,15 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'SECRET_KEY',
     roles: ['register', 'gateway', 'worker'],
     defaultText: '— (required)',
-    meaning: 'shared secret of every inner link, at least 16 characters. Never sent, never logged: both ends of a link prove they know it.',
+    meaning:
+      'shared secret of every inner link, at least 16 characters. Never sent, never logged: both ends of a link prove they know it.',
   },
   {
     name: 'INNER_PLAINTEXT',
     roles: ['register', 'gateway', 'worker'],
     defaultText: 'false',
-    meaning: 'true runs the inner links unencrypted and unauthenticated (only on a network you fully trust); SECRET_KEY must then be unset.',
+    meaning:
+      'true runs the inner links unencrypted and unauthenticated (only on a network you fully trust); SECRET_KEY must then be unset.',
   },
   {
     name: 'REGISTER_LISTEN',
@@ -72,13 +74,15 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'GATEWAY_LISTEN',
     roles: ['gateway'],
     defaultText: DEFAULT_LISTEN,
-    meaning: 'comma-separated client listener URLs: ws://, wss://, text://, frame:// or a custom framing\'s scheme, e.g. ws://0.0.0.0:7272,text://0.0.0.0:7273. The port is required (0 = any free port); a path (ws://0.0.0.0:7272/chat) restricts upgrades to it. See Client listeners.',
+    meaning:
+      "comma-separated client listener URLs: ws://, wss://, text://, frame:// or a custom framing's scheme, e.g. ws://0.0.0.0:7272,text://0.0.0.0:7273. The port is required (0 = any free port); a path (ws://0.0.0.0:7272/chat) restricts upgrades to it. See Client listeners.",
   },
   {
     name: 'GATEWAY_TLS_CERT',
     roles: ['gateway'],
     defaultText: '—',
-    meaning: 'PEM certificate file (a chain is fine, server certificate first) for every wss:// listener; required with one, not read otherwise.',
+    meaning:
+      'PEM certificate file (a chain is fine, server certificate first) for every wss:// listener; required with one, not read otherwise.',
   },
   {
     name: 'GATEWAY_TLS_KEY',
@@ -96,7 +100,8 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'GATEWAY_START_PORT',
     roles: ['gateway'],
     defaultText: String(DEFAULT_START_PORT),
-    meaning: 'inner port for workers and SDK clients; with GATEWAY_COUNT=n process i uses GATEWAY_START_PORT + i. 0 = any free port for each process (the register learns the real one).',
+    meaning:
+      'inner port for workers and SDK clients; with GATEWAY_COUNT=n process i uses GATEWAY_START_PORT + i. 0 = any free port for each process (the register learns the real one).',
   },
   {
     name: 'GATEWAY_COUNT',
@@ -108,7 +113,8 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'GATEWAY_MAX_MESSAGE_BYTES',
     roles: ['gateway'],
     defaultText: bytes(DEFAULT_MAX_MESSAGE_BYTES),
-    meaning: 'largest client message, on every listener; a larger one closes a WebSocket client with 1009 and ends a raw TCP connection.',
+    meaning:
+      'largest client message, on every listener; a larger one closes a WebSocket client with 1009 and ends a raw TCP connection.',
   },
   {
     name: 'GATEWAY_MAX_BUFFERED_BYTES',
@@ -144,7 +150,8 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'GATEWAY_PING_INTERVAL',
     roles: ['gateway'],
     defaultText: String(DEFAULT_PING_INTERVAL_SECONDS),
-    meaning: 'heartbeat period *I* in seconds (decimals allowed, at least 0.1); 0 turns the heartbeat off. PHP\'s default is 0.',
+    meaning:
+      "heartbeat period *I* in seconds (decimals allowed, at least 0.1); 0 turns the heartbeat off. PHP's default is 0.",
   },
   {
     name: 'GATEWAY_PING_NOT_RESPONSE_LIMIT',
@@ -168,7 +175,8 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'GATEWAY_PENDING_EVENTS',
     roles: ['gateway'],
     defaultText: String(DEFAULT_PENDING_EVENTS),
-    meaning: 'client events one gateway process holds in total while no worker can take them; past it the affected client is closed with 1013.',
+    meaning:
+      'client events one gateway process holds in total while no worker can take them; past it the affected client is closed with 1013.',
   },
   {
     name: 'GATEWAY_PENDING_BYTES',
@@ -180,19 +188,22 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'GATEWAY_PENDING_MAX_AGE_MS',
     roles: ['gateway'],
     defaultText: String(DEFAULT_PENDING_MAX_AGE_MS),
-    meaning: 'oldest a held event may get (100 … 86 400 000); a client whose oldest held event is older is closed with 1013 and its held events are dropped.',
+    meaning:
+      'oldest a held event may get (100 … 86 400 000); a client whose oldest held event is older is closed with 1013 and its held events are dropped.',
   },
   {
     name: 'GATEWAY_WORKER_UNACKED_BYTES',
     roles: ['gateway'],
     defaultText: bytes(DEFAULT_MAX_UNACKED_BYTES_PER_WORKER),
-    meaning: 'unacknowledged event bytes (bodies + 64 each) one worker may have outstanding; past it the worker gets no new clients and its clients\' events wait at the gateway.',
+    meaning:
+      "unacknowledged event bytes (bodies + 64 each) one worker may have outstanding; past it the worker gets no new clients and its clients' events wait at the gateway.",
   },
   {
     name: 'GATEWAY_ROUTER',
     roles: ['gateway'],
     defaultText: DEFAULT_ROUTER,
-    meaning: 'how a client\'s first event picks its worker: least-connections, random or latency; always sticky. See Routing strategies.',
+    meaning:
+      "how a client's first event picks its worker: least-connections, random or latency; always sticky. See Routing strategies.",
   },
   {
     name: 'GATEWAY_SHUTDOWN_TIMEOUT_MS',
@@ -216,19 +227,20 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'WORKER_DRAIN_TIMEOUT_MS',
     roles: ['worker'],
     defaultText: String(DEFAULT_DRAIN_TIMEOUT_MS),
-    meaning: 'on SIGTERM, how long the worker drains (0 … 3 600 000); events still unfinished then are redelivered to other workers.',
+    meaning:
+      'on SIGTERM, how long the worker drains (0 … 3 600 000); events still unfinished then are redelivered to other workers.',
   },
   {
     name: 'GATEWAY_TIMEOUT_MS',
     roles: ['worker'],
     defaultText: String(DEFAULT_TIMEOUT_MS),
-    meaning: 'the worker\'s GatewayClient: time limit per gateway of a command or query, in ms.',
+    meaning: "the worker's GatewayClient: time limit per gateway of a command or query, in ms.",
   },
   {
     name: 'GATEWAY_STRICT',
     roles: ['worker'],
     defaultText: String(DEFAULT_REJECT_ON_GATEWAY_FAILURE),
-    meaning: 'the worker\'s GatewayClient: true makes a multi-gateway call reject when one gateway fails (see below).',
+    meaning: "the worker's GatewayClient: true makes a multi-gateway call reject when one gateway fails (see below).",
   },
 ];
 

@@ -3,7 +3,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseHostPort, parseListenUrl, readListenUrlList, readPemCertificateFile, readPemPrivateKeyFile } from './environment';
+import {
+  ConfigError,
+  parseHostPort,
+  parseListenUrl,
+  readListenUrlList,
+  readPemCertificateFile,
+  readPemPrivateKeyFile,
+} from './environment';
 
 /** The message of the ConfigError `read` throws (fails the test if it throws something else, or nothing). */
 function configErrorOf(read: () => unknown): string {
@@ -35,7 +42,10 @@ describe('parseHostPort', () => {
     expect(parseHostPort('REGISTER_ADDRESS', '127.0.0.1:1236')).toEqual({ host: '127.0.0.1', port: 1236 });
     expect(parseHostPort('REGISTER_ADDRESS', ' 10.0.0.5:0 ')).toEqual({ host: '10.0.0.5', port: 0 });
     expect(parseHostPort('REGISTER_ADDRESS', '[::1]:1236')).toEqual({ host: '::1', port: 1236 });
-    expect(parseHostPort('REGISTER_ADDRESS', 'register.internal:65535')).toEqual({ host: 'register.internal', port: 65535 });
+    expect(parseHostPort('REGISTER_ADDRESS', 'register.internal:65535')).toEqual({
+      host: 'register.internal',
+      port: 65535,
+    });
   });
 
   it.each([
@@ -69,7 +79,10 @@ describe('listen URLs', () => {
       path: '',
     });
     // A custom framing's name is a scheme too: which schemes exist is decided by the listeners, not here.
-    expect(parseListenUrl('GATEWAY_LISTEN', 'my-framing+v2://0.0.0.0:0')).toMatchObject({ scheme: 'my-framing+v2', port: 0 });
+    expect(parseListenUrl('GATEWAY_LISTEN', 'my-framing+v2://0.0.0.0:0')).toMatchObject({
+      scheme: 'my-framing+v2',
+      port: 0,
+    });
   });
 
   it('parseListenUrl refuses a port above 65535, a missing port and a query, naming the variable', () => {
@@ -78,17 +91,18 @@ describe('listen URLs', () => {
     );
     for (const text of ['ws://0.0.0.0', 'ws://0.0.0.0:7272/chat?x=1', '0.0.0.0:7272', 'ws://:7272']) {
       expect(configErrorOf(() => parseListenUrl('GATEWAY_LISTEN', text))).toMatch(
-        new RegExp(`^GATEWAY_LISTEN=${JSON.stringify(text).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is invalid: expected scheme://host:port\\[/path\\]`),
+        new RegExp(
+          `^GATEWAY_LISTEN=${JSON.stringify(text).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is invalid: expected scheme://host:port\\[/path\\]`,
+        ),
       );
     }
   });
 
   it('readListenUrlList reads a comma-separated list, and the fallback when the variable is unset or blank', () => {
     const env = { GATEWAY_LISTEN: ' ws://0.0.0.0:7272/chat , text://0.0.0.0:7273,, ' };
-    expect(readListenUrlList(env, 'GATEWAY_LISTEN', 'ws://0.0.0.0:1').map((u) => `${u.scheme} ${u.host}:${u.port}${u.path}`)).toEqual([
-      'ws 0.0.0.0:7272/chat',
-      'text 0.0.0.0:7273',
-    ]);
+    expect(
+      readListenUrlList(env, 'GATEWAY_LISTEN', 'ws://0.0.0.0:1').map((u) => `${u.scheme} ${u.host}:${u.port}${u.path}`),
+    ).toEqual(['ws 0.0.0.0:7272/chat', 'text 0.0.0.0:7273']);
     for (const unset of [{}, { GATEWAY_LISTEN: '' }, { GATEWAY_LISTEN: '   ' }]) {
       expect(readListenUrlList(unset, 'GATEWAY_LISTEN', 'ws://0.0.0.0:7272')).toEqual([
         { text: 'ws://0.0.0.0:7272', scheme: 'ws', host: '0.0.0.0', port: 7272, path: '' },
@@ -97,11 +111,13 @@ describe('listen URLs', () => {
   });
 
   it('readListenUrlList refuses a list of nothing, and names the one bad URL of a list', () => {
-    expect(configErrorOf(() => readListenUrlList({ GATEWAY_LISTEN: ' , ' }, 'GATEWAY_LISTEN', 'ws://0.0.0.0:7272'))).toBe(
-      'GATEWAY_LISTEN is empty: expected scheme://host:port[,scheme://host:port...]',
-    );
     expect(
-      configErrorOf(() => readListenUrlList({ GATEWAY_LISTEN: 'ws://0.0.0.0:7272,text://0.0.0.0' }, 'GATEWAY_LISTEN', 'ws://0.0.0.0:1')),
+      configErrorOf(() => readListenUrlList({ GATEWAY_LISTEN: ' , ' }, 'GATEWAY_LISTEN', 'ws://0.0.0.0:7272')),
+    ).toBe('GATEWAY_LISTEN is empty: expected scheme://host:port[,scheme://host:port...]');
+    expect(
+      configErrorOf(() =>
+        readListenUrlList({ GATEWAY_LISTEN: 'ws://0.0.0.0:7272,text://0.0.0.0' }, 'GATEWAY_LISTEN', 'ws://0.0.0.0:1'),
+      ),
     ).toMatch(/^GATEWAY_LISTEN="text:\/\/0\.0\.0\.0" is invalid: /);
   });
 });
@@ -116,16 +132,50 @@ describe('PEM files (real files: keys made by node:crypto, a certificate by the 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'environment-spec-'));
     // A self-signed certificate and its key (openssl: node:crypto cannot issue certificates).
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', file('cert-key.pem'),
-      '-out', file('cert.pem'), '-days', '2', '-subj', '/CN=environment-spec',
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        file('cert-key.pem'),
+        '-out',
+        file('cert.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=environment-spec',
+      ],
+      { stdio: 'pipe' },
+    );
     certPem = readFileSync(file('cert.pem'), 'utf8');
     // A second certificate after the first: a chain, where the server's certificate comes first.
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', file('ca-key.pem'),
-      '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=environment-spec-ca',
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        file('ca-key.pem'),
+        '-out',
+        file('ca.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=environment-spec-ca',
+      ],
+      { stdio: 'pipe' },
+    );
     writeFileSync(file('chain.pem'), certPem + readFileSync(file('ca.pem'), 'utf8'));
 
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -133,7 +183,9 @@ describe('PEM files (real files: keys made by node:crypto, a certificate by the 
     writeFileSync(file('key.pem'), keyPem);
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(file('rsa-pkcs1.pem'), rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
-    encryptedKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'environment-spec-pass' }).toString();
+    encryptedKeyPem = privateKey
+      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'environment-spec-pass' })
+      .toString();
     writeFileSync(file('encrypted-key.pem'), encryptedKeyPem);
     writeFileSync(file('garbage.pem'), '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
     writeFileSync(file('empty.pem'), '');
@@ -165,7 +217,9 @@ describe('PEM files (real files: keys made by node:crypto, a certificate by the 
     const ec = readPemPrivateKeyFile({ GATEWAY_TLS_KEY: file('key.pem') }, 'GATEWAY_TLS_KEY')!;
     expect(ec.pem).toBe(keyPem);
     expect(ec.key.asymmetricKeyType).toBe('ec');
-    expect(readPemPrivateKeyFile({ GATEWAY_TLS_KEY: file('rsa-pkcs1.pem') }, 'GATEWAY_TLS_KEY')!.key.asymmetricKeyType).toBe('rsa');
+    expect(
+      readPemPrivateKeyFile({ GATEWAY_TLS_KEY: file('rsa-pkcs1.pem') }, 'GATEWAY_TLS_KEY')!.key.asymmetricKeyType,
+    ).toBe('rsa');
     const cert = readPemCertificateFile({ GATEWAY_TLS_CERT: file('cert.pem') }, 'GATEWAY_TLS_CERT')!;
     const certKey = readPemPrivateKeyFile({ GATEWAY_TLS_KEY: file('cert-key.pem') }, 'GATEWAY_TLS_KEY')!;
     expect(cert.certificate.checkPrivateKey(certKey.key)).toBe(true);
@@ -180,9 +234,9 @@ describe('PEM files (real files: keys made by node:crypto, a certificate by the 
     expect(configErrorOf(() => readPemPrivateKeyFile({ GATEWAY_TLS_KEY: missing }, 'GATEWAY_TLS_KEY'))).toBe(
       `GATEWAY_TLS_KEY=${JSON.stringify(missing)} cannot be read (ENOENT): expected the path of a PEM private key file`,
     );
-    expect(configErrorOf(() => readPemCertificateFile({ GATEWAY_TLS_CERT: file('a-directory') }, 'GATEWAY_TLS_CERT'))).toMatch(
-      /^GATEWAY_TLS_CERT=".*a-directory" cannot be read \(EISDIR\)/,
-    );
+    expect(
+      configErrorOf(() => readPemCertificateFile({ GATEWAY_TLS_CERT: file('a-directory') }, 'GATEWAY_TLS_CERT')),
+    ).toMatch(/^GATEWAY_TLS_CERT=".*a-directory" cannot be read \(EISDIR\)/);
   });
 
   it.each([
@@ -200,12 +254,15 @@ describe('PEM files (real files: keys made by node:crypto, a certificate by the 
     ['an encrypted key', 'encrypted-key.pem'],
     ['a broken PEM block', 'garbage.pem'],
     ['an empty file', 'empty.pem'],
-  ])('a private key file holding %s is refused, naming the variable and the path, and how to decrypt', (_what, name) => {
-    expect(configErrorOf(() => readPemPrivateKeyFile({ GATEWAY_TLS_KEY: file(name) }, 'GATEWAY_TLS_KEY'))).toBe(
-      `GATEWAY_TLS_KEY=${JSON.stringify(file(name))} is invalid: the file holds no readable unencrypted PEM private key ` +
-        '(decrypt an encrypted key first, e.g. with `openssl pkey`)',
-    );
-  });
+  ])(
+    'a private key file holding %s is refused, naming the variable and the path, and how to decrypt',
+    (_what, name) => {
+      expect(configErrorOf(() => readPemPrivateKeyFile({ GATEWAY_TLS_KEY: file(name) }, 'GATEWAY_TLS_KEY'))).toBe(
+        `GATEWAY_TLS_KEY=${JSON.stringify(file(name))} is invalid: the file holds no readable unencrypted PEM private key ` +
+          '(decrypt an encrypted key first, e.g. with `openssl pkey`)',
+      );
+    },
+  );
 
   it('never prints a key: no line of a key file appears in any error, whichever variable it was given to', () => {
     const messages = [

@@ -77,8 +77,12 @@ export function parseListenUrl(name: string, text: string): ListenUrl {
 /** A comma-separated list of listen URLs, e.g. GATEWAY_LISTEN=ws://0.0.0.0:7272,text://0.0.0.0:7273. */
 export function readListenUrlList(env: Env, name: string, fallback: string): ListenUrl[] {
   const text = value(env, name) ?? fallback;
-  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
-  if (parts.length === 0) throw new ConfigError(`${name} is empty: expected scheme://host:port[,scheme://host:port...]`);
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0)
+    throw new ConfigError(`${name} is empty: expected scheme://host:port[,scheme://host:port...]`);
   return parts.map((p) => parseListenUrl(name, p));
 }
 
@@ -87,12 +91,17 @@ function readFileNamed(name: string, path: string, what: string): string {
     return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new ConfigError(`${name}=${JSON.stringify(path)} cannot be read (${code}): expected the path of a PEM ${what} file`);
+    throw new ConfigError(
+      `${name}=${JSON.stringify(path)} cannot be read (${code}): expected the path of a PEM ${what} file`,
+    );
   }
 }
 
 /** A PEM certificate file (a chain is fine; the first certificate is the server's); undefined when unset. */
-export function readPemCertificateFile(env: Env, name: string): { pem: string; certificate: X509Certificate } | undefined {
+export function readPemCertificateFile(
+  env: Env,
+  name: string,
+): { pem: string; certificate: X509Certificate } | undefined {
   const path = value(env, name);
   if (path === undefined) return undefined;
   const pem = readFileNamed(name, path, 'certificate');

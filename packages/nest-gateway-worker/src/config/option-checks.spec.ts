@@ -1,5 +1,12 @@
 import { ConfigError } from './environment';
-import { booleanOption, hostPortListOption, integerOption, numberOption, secretOption, stringOption } from './option-checks';
+import {
+  booleanOption,
+  hostPortListOption,
+  integerOption,
+  numberOption,
+  secretOption,
+  stringOption,
+} from './option-checks';
 
 describe('option checks (the same for variables and code)', () => {
   it('takes a number or its text, and the default for unset values', () => {
@@ -19,14 +26,23 @@ describe('option checks (the same for variables and code)', () => {
   });
 
   it('takes addresses as text, lists, or { host, port }', () => {
-    expect(hostPortListOption('R', ['a:1', { host: 'b', port: 2 }], 'x:9')).toEqual([{ host: 'a', port: 1 }, { host: 'b', port: 2 }]);
+    expect(hostPortListOption('R', ['a:1', { host: 'b', port: 2 }], 'x:9')).toEqual([
+      { host: 'a', port: 1 },
+      { host: 'b', port: 2 },
+    ]);
     expect(hostPortListOption('R', undefined, 'x:9')).toEqual([{ host: 'x', port: 9 }]);
-    expect(() => hostPortListOption('R', [{ host: 'b', port: -1 }], 'x:9')).toThrow(/^R=\{"host":"b","port":-1\} is invalid/);
+    expect(() => hostPortListOption('R', [{ host: 'b', port: -1 }], 'x:9')).toThrow(
+      /^R=\{"host":"b","port":-1\} is invalid/,
+    );
   });
 
   it('never shows what a wrong object or array holds', () => {
     const secretive = { password: 'hunter2-hunter2-hunter2' };
-    for (const check of [() => stringOption('S', secretive, '', /x/, 'x'), () => stringOption('S', [secretive], '', /x/, 'x'), () => hostPortListOption('R', [secretive], 'x:9')]) {
+    for (const check of [
+      () => stringOption('S', secretive, '', /x/, 'x'),
+      () => stringOption('S', [secretive], '', /x/, 'x'),
+      () => hostPortListOption('R', [secretive], 'x:9'),
+    ]) {
       expect(check).toThrow(ConfigError);
       try {
         check();
@@ -41,8 +57,12 @@ describe('option checks (the same for variables and code)', () => {
     expect(secretOption(names, 'x'.repeat(16), undefined)).toEqual(Buffer.from('x'.repeat(16)));
     expect(secretOption(names, undefined, 'true')).toBeNull();
     expect(secretOption(names, null, true)).toBeNull();
-    expect(() => secretOption(names, 1234567890123456, false)).toThrow(/^S is invalid: expected a string or a Buffer \(got number\)$/);
-    expect(() => secretOption(names, 'y'.repeat(15), false)).toThrow(/^S is too short \(15 characters\): use at least 16$/);
+    expect(() => secretOption(names, 1234567890123456, false)).toThrow(
+      /^S is invalid: expected a string or a Buffer \(got number\)$/,
+    );
+    expect(() => secretOption(names, 'y'.repeat(15), false)).toThrow(
+      /^S is too short \(15 characters\): use at least 16$/,
+    );
     expect(() => secretOption(names, 'y'.repeat(15), false)).not.toThrow(/yyy/);
   });
 });

@@ -20,7 +20,10 @@ export function codeNames<T>(typeName: string): FieldNames<T> {
 }
 
 /** Names of fields read from the environment: the variable, or the code name for a field no variable sets. */
-export function environmentNames<T>(typeName: string, variables: Partial<Record<keyof T & string, string>>): FieldNames<T> {
+export function environmentNames<T>(
+  typeName: string,
+  variables: Partial<Record<keyof T & string, string>>,
+): FieldNames<T> {
   return (field) => variables[field] ?? `${typeName}.${field}`;
 }
 
@@ -85,7 +88,8 @@ export function portOption(name: string, raw: unknown, fallback: number): number
   const v = present(raw);
   if (v === undefined) return fallback;
   const n = typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) throw invalid(name, v, 'a port number 0-65535');
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw invalid(name, v, 'a port number 0-65535');
   return n;
 }
 
@@ -113,7 +117,8 @@ export function stringOption(name: string, raw: unknown, fallback: string, patte
 /** One of a fixed set of names. */
 export function choiceOption<T extends string>(name: string, raw: unknown, fallback: T, choices: readonly T[]): T {
   const v = present(raw) ?? fallback;
-  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) throw invalid(name, v, `one of ${choices.join(', ')}`);
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))
+    throw invalid(name, v, `one of ${choices.join(', ')}`);
   return v as T;
 }
 
@@ -127,7 +132,12 @@ export function ipv4Option(name: string, raw: unknown, fallback: string): string
 }
 
 function isHostPort(v: unknown): v is HostPort {
-  return typeof v === 'object' && v !== null && typeof (v as HostPort).host === 'string' && typeof (v as HostPort).port === 'number';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as HostPort).host === 'string' &&
+    typeof (v as HostPort).port === 'number'
+  );
 }
 
 function hostPortOf(name: string, v: unknown): HostPort {
@@ -170,7 +180,8 @@ export function secretOption(names: SecretNames, rawSecret: unknown, rawPlaintex
     throw new ConfigError(`${names.secret} is invalid: expected a string or a Buffer (got ${typeof secret})`);
   }
   if (plaintext) {
-    if (secret !== undefined) throw new ConfigError(`${names.secret} is set together with ${names.plaintext}=true: choose one`);
+    if (secret !== undefined)
+      throw new ConfigError(`${names.secret} is set together with ${names.plaintext}=true: choose one`);
     return null;
   }
   if (secret === undefined) {

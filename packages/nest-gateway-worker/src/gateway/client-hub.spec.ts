@@ -6,7 +6,15 @@ import { resolveGatewayOptions, type GatewayOptions } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import { OutgoingMessage } from './outgoing-message';
 
-const handshake = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
+const handshake = {
+  listener: 'ws://127.0.0.1:0',
+  protocol: 'ws',
+  remoteAddress: '127.0.0.1',
+  remotePort: 1,
+  url: '/',
+  query: {},
+  headers: {},
+};
 
 /** A client socket stand-in that records what the hub does to it. */
 class StubSocket implements ClientSocket {
@@ -44,7 +52,8 @@ const text = (s: string) => new OutgoingMessage(Buffer.from(s), false);
 
 describe('ClientHub', () => {
   beforeEach(() => {
-    for (const level of ['log', 'warn', 'debug'] as const) jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+    for (const level of ['log', 'warn', 'debug'] as const)
+      jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
   });
   afterEach(() => jest.restoreAllMocks());
 

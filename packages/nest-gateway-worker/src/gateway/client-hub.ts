@@ -3,7 +3,13 @@ import type { ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { ClientConnection } from './client-connection';
 import type { ClientSocket } from './client-socket';
-import { HEARTBEAT_CLOSE, RATE_LIMIT_CLOSE, SHUTDOWN_CLOSE, SLOW_CONSUMER_CLOSE, type CloseReason } from './close-codes';
+import {
+  HEARTBEAT_CLOSE,
+  RATE_LIMIT_CLOSE,
+  SHUTDOWN_CLOSE,
+  SLOW_CONSUMER_CLOSE,
+  type CloseReason,
+} from './close-codes';
 import { ConnectionLimits, MessageRateLimit } from './connection-limits';
 import { ConnectionTable } from './connection-table';
 import { EventDelivery } from './delivery/event-delivery';
@@ -147,7 +153,12 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     this.heartbeat?.touch(client);
     client.messagesIn++;
     this.counters.messagesIn++;
-    this.delivery.forward(client, Cmd.OnMessage, binary ? FrameFlag.BodyIsScalar | FrameFlag.Binary : FrameFlag.BodyIsScalar, data);
+    this.delivery.forward(
+      client,
+      Cmd.OnMessage,
+      binary ? FrameFlag.BodyIsScalar | FrameFlag.Binary : FrameFlag.BodyIsScalar,
+      data,
+    );
   }
 
   /**

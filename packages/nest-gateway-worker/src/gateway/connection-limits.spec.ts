@@ -1,9 +1,4 @@
-import {
-  BUCKET_UNUSED,
-  ConnectionLimits,
-  MessageRateLimit,
-  type RateLimitedEntry,
-} from './connection-limits';
+import { BUCKET_UNUSED, ConnectionLimits, MessageRateLimit, type RateLimitedEntry } from './connection-limits';
 import { TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS } from './close-codes';
 
 const fresh = (): RateLimitedEntry => ({ rateTokens: BUCKET_UNUSED, rateRefilledAt: 0 });

@@ -30,7 +30,8 @@ export class MessageRateLimit {
     /** Bucket size: messages accepted back to back, ≥ 1. */
     readonly burst: number,
   ) {
-    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new RangeError(`rate limit must be > 0 messages/s, got ${ratePerSecond}`);
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond))
+      throw new RangeError(`rate limit must be > 0 messages/s, got ${ratePerSecond}`);
     if (!(burst >= 1)) throw new RangeError(`rate burst must be ≥ 1 message, got ${burst}`);
     this.perMs = ratePerSecond / 1000;
   }
@@ -39,7 +40,9 @@ export class MessageRateLimit {
   allow(entry: RateLimitedEntry, nowMs: number): boolean {
     const previous = entry.rateTokens;
     const tokens =
-      previous === BUCKET_UNUSED ? this.burst : Math.min(this.burst, previous + Math.max(0, nowMs - entry.rateRefilledAt) * this.perMs);
+      previous === BUCKET_UNUSED
+        ? this.burst
+        : Math.min(this.burst, previous + Math.max(0, nowMs - entry.rateRefilledAt) * this.perMs);
     entry.rateRefilledAt = nowMs;
     if (tokens < 1) {
       entry.rateTokens = -Infinity;

@@ -76,7 +76,10 @@ describe('gateway options', () => {
       listeners: [{ url: 'ws://127.0.0.1:0/chat' }, { url: 'text://127.0.0.1:0' }],
       lanIp: '10.1.2.3',
       startPort: 0,
-      registers: [{ host: '10.0.0.1', port: 1 }, { host: '10.0.0.2', port: 2 }],
+      registers: [
+        { host: '10.0.0.1', port: 1 },
+        { host: '10.0.0.2', port: 2 },
+      ],
       maxMessageSize: 2048,
       maxClientBufferedBytes: 4096,
       pendingEventsLimit: 5,
@@ -100,7 +103,12 @@ describe('gateway options', () => {
   it('keeps a router function and custom framings given in code', () => {
     const router = () => undefined;
     const framing = new TextFraming();
-    const o = resolveGatewayOptions({ plaintext: true, router, framings: [framing], listeners: [{ url: 'text://0.0.0.0:0' }] });
+    const o = resolveGatewayOptions({
+      plaintext: true,
+      router,
+      framings: [framing],
+      listeners: [{ url: 'text://0.0.0.0:0' }],
+    });
     expect(o.router).toBe(router);
     expect(o.framings).toEqual([framing]);
   });
@@ -114,32 +122,80 @@ describe('gateway options', () => {
   });
 
   it.each<[GatewayOptions, RegExp]>([
-    [{ plaintext: true, maxConnections: -1 }, /^GatewayOptions\.maxConnections=-1 is invalid: expected an integer from 0 to 100000000$/],
+    [
+      { plaintext: true, maxConnections: -1 },
+      /^GatewayOptions\.maxConnections=-1 is invalid: expected an integer from 0 to 100000000$/,
+    ],
     [{ plaintext: true, maxMessageSize: 1.5 }, /^GatewayOptions\.maxMessageSize=1\.5 is invalid: expected an integer/],
-    [{ plaintext: true, lanIp: 'localhost' }, /^GatewayOptions\.lanIp="localhost" is invalid: expected a dotted IPv4 address/],
-    [{ plaintext: true, startPort: 70000 }, /^GatewayOptions\.startPort=70000 is invalid: expected a port number 0-65535$/],
-    [{ plaintext: true, pingInterval: 0.05 }, /^GatewayOptions\.pingInterval=0\.05 is invalid: expected 0 \(off\) or at least 0\.1 seconds$/],
-    [{ plaintext: true, pingData: 'x'.repeat(4097) }, /^GatewayOptions\.pingData=".*" is invalid: expected at most 4096 characters$/],
-    [{ plaintext: true, router: 'fastest' as never }, /^GatewayOptions\.router="fastest" is invalid: expected one of least-connections, random, latency$/],
-    [{ plaintext: true, webSocketPing: 'maybe' as never }, /^GatewayOptions\.webSocketPing="maybe" is invalid: expected true or false$/],
-    [{ plaintext: true, listeners: [] }, /^GatewayOptions\.listeners\[0\]\.url: at least one client listener is needed$/],
-    [{ plaintext: true, listeners: [{ url: 'http://x:1' }] }, /^GatewayOptions\.listeners\[0\]\.url="http:\/\/x:1" is invalid/],
-    [{ plaintext: true, listeners: [{ url: 'wss://0.0.0.0:1' }] }, /^GatewayOptions\.listeners\[0\]\.url="wss:\/\/0\.0\.0\.0:1" is invalid: .*tls/],
+    [
+      { plaintext: true, lanIp: 'localhost' },
+      /^GatewayOptions\.lanIp="localhost" is invalid: expected a dotted IPv4 address/,
+    ],
+    [
+      { plaintext: true, startPort: 70000 },
+      /^GatewayOptions\.startPort=70000 is invalid: expected a port number 0-65535$/,
+    ],
+    [
+      { plaintext: true, pingInterval: 0.05 },
+      /^GatewayOptions\.pingInterval=0\.05 is invalid: expected 0 \(off\) or at least 0\.1 seconds$/,
+    ],
+    [
+      { plaintext: true, pingData: 'x'.repeat(4097) },
+      /^GatewayOptions\.pingData=".*" is invalid: expected at most 4096 characters$/,
+    ],
+    [
+      { plaintext: true, router: 'fastest' as never },
+      /^GatewayOptions\.router="fastest" is invalid: expected one of least-connections, random, latency$/,
+    ],
+    [
+      { plaintext: true, webSocketPing: 'maybe' as never },
+      /^GatewayOptions\.webSocketPing="maybe" is invalid: expected true or false$/,
+    ],
+    [
+      { plaintext: true, listeners: [] },
+      /^GatewayOptions\.listeners\[0\]\.url: at least one client listener is needed$/,
+    ],
+    [
+      { plaintext: true, listeners: [{ url: 'http://x:1' }] },
+      /^GatewayOptions\.listeners\[0\]\.url="http:\/\/x:1" is invalid/,
+    ],
+    [
+      { plaintext: true, listeners: [{ url: 'wss://0.0.0.0:1' }] },
+      /^GatewayOptions\.listeners\[0\]\.url="wss:\/\/0\.0\.0\.0:1" is invalid: .*tls/,
+    ],
     [{ plaintext: true, registers: [] }, /^GatewayOptions\.registers is empty/],
-    [{ secret: SECRET, plaintext: true }, /^GatewayOptions\.secret is set together with GatewayOptions\.plaintext=true: choose one$/],
+    [
+      { secret: SECRET, plaintext: true },
+      /^GatewayOptions\.secret is set together with GatewayOptions\.plaintext=true: choose one$/,
+    ],
   ])('code: %j is refused naming the option', (options, message) => {
     expect(() => resolveGatewayOptions(options)).toThrow(ConfigError);
     expect(() => resolveGatewayOptions(options)).toThrow(message);
   });
 
   it.each<[Record<string, string>, RegExp]>([
-    [{ GATEWAY_MAX_CONNECTIONS: '-1' }, /^GATEWAY_MAX_CONNECTIONS="-1" is invalid: expected an integer from 0 to 100000000$/],
-    [{ GATEWAY_MAX_MESSAGE_BYTES: '1MB' }, /^GATEWAY_MAX_MESSAGE_BYTES="1MB" is invalid: expected an integer from 1 to 104857600$/],
+    [
+      { GATEWAY_MAX_CONNECTIONS: '-1' },
+      /^GATEWAY_MAX_CONNECTIONS="-1" is invalid: expected an integer from 0 to 100000000$/,
+    ],
+    [
+      { GATEWAY_MAX_MESSAGE_BYTES: '1MB' },
+      /^GATEWAY_MAX_MESSAGE_BYTES="1MB" is invalid: expected an integer from 1 to 104857600$/,
+    ],
     [{ GATEWAY_LAN_IP: 'localhost' }, /^GATEWAY_LAN_IP="localhost" is invalid: expected a dotted IPv4 address/],
     [{ GATEWAY_START_PORT: '70000' }, /^GATEWAY_START_PORT="70000" is invalid: expected a port number 0-65535$/],
-    [{ GATEWAY_PING_INTERVAL: '0.05' }, /^GATEWAY_PING_INTERVAL="0\.05" is invalid: expected 0 \(off\) or at least 0\.1 seconds$/],
-    [{ GATEWAY_PING_INTERVAL: 'often' }, /^GATEWAY_PING_INTERVAL="often" is invalid: expected a number from 0 to 86400$/],
-    [{ GATEWAY_ROUTER: 'fastest' }, /^GATEWAY_ROUTER="fastest" is invalid: expected one of least-connections, random, latency$/],
+    [
+      { GATEWAY_PING_INTERVAL: '0.05' },
+      /^GATEWAY_PING_INTERVAL="0\.05" is invalid: expected 0 \(off\) or at least 0\.1 seconds$/,
+    ],
+    [
+      { GATEWAY_PING_INTERVAL: 'often' },
+      /^GATEWAY_PING_INTERVAL="often" is invalid: expected a number from 0 to 86400$/,
+    ],
+    [
+      { GATEWAY_ROUTER: 'fastest' },
+      /^GATEWAY_ROUTER="fastest" is invalid: expected one of least-connections, random, latency$/,
+    ],
     [{ GATEWAY_LISTEN: 'http://x:1' }, /^GATEWAY_LISTEN="http:\/\/x:1" is invalid/],
     [{ GATEWAY_RATE_BURST: '0' }, /^GATEWAY_RATE_BURST="0" is invalid: expected an integer from 1 to 1000000$/],
     [{ REGISTER_ADDRESS: '1.2.3.4' }, /^REGISTER_ADDRESS="1\.2\.3\.4" is invalid: expected host:port/],

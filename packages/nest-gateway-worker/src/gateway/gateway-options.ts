@@ -170,7 +170,6 @@ export interface GatewayOptions {
   router?: WorkerRouterStrategy;
 }
 
-
 /** Gateway options with every default filled in and every value checked: what GatewayServer runs with. */
 export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'registers' | 'secret' | 'router'>> & {
   registers: HostPort[];
@@ -236,7 +235,13 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
         `is invalid: expected 0 (off) or at least ${MIN_PING_INTERVAL_SECONDS} seconds`,
     );
   }
-  const messageRateLimit = numberOption(names('messageRateLimit'), o.messageRateLimit, DEFAULT_MESSAGE_RATE_LIMIT, 0, 1_000_000);
+  const messageRateLimit = numberOption(
+    names('messageRateLimit'),
+    o.messageRateLimit,
+    DEFAULT_MESSAGE_RATE_LIMIT,
+    0,
+    1_000_000,
+  );
   return {
     listeners,
     framings,
@@ -251,7 +256,12 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
     pendingEventsLimit: int('pendingEventsLimit', DEFAULT_PENDING_EVENTS, 0, 10_000_000),
     pendingBytesLimit: int('pendingBytesLimit', DEFAULT_PENDING_BYTES, 0, 4096 * MiB),
     pendingMaxAgeMs: int('pendingMaxAgeMs', DEFAULT_PENDING_MAX_AGE_MS, 100, 86_400_000),
-    maxUnackedBytesPerWorker: int('maxUnackedBytesPerWorker', DEFAULT_MAX_UNACKED_BYTES_PER_WORKER, 64 * KiB, 4096 * MiB),
+    maxUnackedBytesPerWorker: int(
+      'maxUnackedBytesPerWorker',
+      DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
+      64 * KiB,
+      4096 * MiB,
+    ),
     router:
       typeof o.router === 'function'
         ? (o.router as WorkerRouterStrategy)
@@ -280,10 +290,14 @@ function resolveListenerOptions(
   names: FieldNames<GatewayOptions>,
 ): { framings: ClientFraming[]; listeners: ListenerOptions[] } {
   const framings = o.framings ?? [];
-  if (!Array.isArray(framings)) throw new ConfigError(`${names('framings')} is invalid: expected an array of ClientFraming`);
+  if (!Array.isArray(framings))
+    throw new ConfigError(`${names('framings')} is invalid: expected an array of ClientFraming`);
   const listeners = o.listeners ?? [{ url: DEFAULT_LISTEN }];
   const listenersName = names('listeners');
-  if (!Array.isArray(listeners) || listeners.some((l) => typeof l !== 'object' || l === null || typeof l.url !== 'string')) {
+  if (
+    !Array.isArray(listeners) ||
+    listeners.some((l) => typeof l !== 'object' || l === null || typeof l.url !== 'string')
+  ) {
     throw new ConfigError(`${listenersName} is invalid: expected an array of { url, tls? }`);
   }
   // A variable names the whole list (GATEWAY_LISTEN); in code each listener has its own name.

@@ -6,7 +6,12 @@ import type { ResolvedGatewayOptions } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import { InnerListener } from './inner/inner-listener';
 import type { ClientListener } from './listeners/client-listener';
-import { createClientListener, framingRegistry, resolveListeners, type ResolvedListener } from './listeners/listener-factory';
+import {
+  createClientListener,
+  framingRegistry,
+  resolveListeners,
+  type ResolvedListener,
+} from './listeners/listener-factory';
 
 /** What {@link GatewayServer.start} bound to. */
 export interface GatewayAddresses {
@@ -56,7 +61,11 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
 
   async start(): Promise<GatewayAddresses> {
     // Checked before anything is bound: a listener configuration error leaves nothing open behind it.
-    const listeners = resolveListeners(this.options.listeners, framingRegistry(this.options.framings), (i) => `GatewayOptions.listeners[${i}].url`);
+    const listeners = resolveListeners(
+      this.options.listeners,
+      framingRegistry(this.options.framings),
+      (i) => `GatewayOptions.listeners[${i}].url`,
+    );
     const address = this.hub.address;
     address.innerPort = await this.inner.listen();
     this.commands.start();

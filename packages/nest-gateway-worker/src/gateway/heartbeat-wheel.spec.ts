@@ -91,7 +91,16 @@ describe('HeartbeatWheel', () => {
     const c = conn(1);
     wheel.add(c);
     const events = Array.from({ length: 8 }, () => tick());
-    expect(events.map((e) => (e.kicks.length ? 'kick' : e.pings.length ? 'ping' : '-'))).toEqual(['-', '-', 'ping', '-', 'ping', 'kick', '-', '-']);
+    expect(events.map((e) => (e.kicks.length ? 'kick' : e.pings.length ? 'ping' : '-'))).toEqual([
+      '-',
+      '-',
+      'ping',
+      '-',
+      'ping',
+      'kick',
+      '-',
+      '-',
+    ]);
     expect(wheel.size).toBe(0);
   });
 
@@ -204,8 +213,12 @@ describe('HeartbeatWheel', () => {
   it('rejects a non-positive interval and a bad limit', () => {
     const handlers = { heartbeatPings: () => true, heartbeatPing: () => undefined, heartbeatKick: () => undefined };
     expect(() => new HeartbeatWheel({ pingInterval: 0, pingNotResponseLimit: 1 }, handlers)).toThrow(/pingInterval/);
-    expect(() => new HeartbeatWheel({ pingInterval: 1, pingNotResponseLimit: -1 }, handlers)).toThrow(/pingNotResponseLimit/);
-    expect(() => new HeartbeatWheel({ pingInterval: 1, pingNotResponseLimit: 1.5 }, handlers)).toThrow(/pingNotResponseLimit/);
+    expect(() => new HeartbeatWheel({ pingInterval: 1, pingNotResponseLimit: -1 }, handlers)).toThrow(
+      /pingNotResponseLimit/,
+    );
+    expect(() => new HeartbeatWheel({ pingInterval: 1, pingNotResponseLimit: 1.5 }, handlers)).toThrow(
+      /pingNotResponseLimit/,
+    );
   });
 });
 

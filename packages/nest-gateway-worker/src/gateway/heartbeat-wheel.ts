@@ -74,13 +74,14 @@ export class HeartbeatWheel<T extends HeartbeatEntry> {
     private readonly handlers: HeartbeatHandlers<T>,
   ) {
     const { pingInterval, pingNotResponseLimit } = settings;
-    if (!(pingInterval > 0) || !Number.isFinite(pingInterval)) throw new RangeError(`pingInterval must be > 0 seconds, got ${pingInterval}`);
+    if (!(pingInterval > 0) || !Number.isFinite(pingInterval))
+      throw new RangeError(`pingInterval must be > 0 seconds, got ${pingInterval}`);
     if (!Number.isInteger(pingNotResponseLimit) || pingNotResponseLimit < 0) {
       throw new RangeError(`pingNotResponseLimit must be an integer ≥ 0, got ${pingNotResponseLimit}`);
     }
     this.limit = pingNotResponseLimit;
     this.kickAt = this.limit > 0 ? 2 * this.limit + 2 : Infinity;
-    this.tickMs = ((this.limit > 0 ? pingInterval / 2 : pingInterval) * 1000);
+    this.tickMs = (this.limit > 0 ? pingInterval / 2 : pingInterval) * 1000;
     this.slots = new Array<HeartbeatEntry | null>(this.limit > 0 ? 2 * this.limit + 3 : 3).fill(null);
   }
 

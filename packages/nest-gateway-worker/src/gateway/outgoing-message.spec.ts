@@ -9,7 +9,9 @@ import { FLUSH_BYTES } from './listeners/turn-cork';
 
 /** What ws itself would write for the message (unmasked server frame). */
 function wsFrame(body: Buffer, binary: boolean): Buffer {
-  const parts = ((WebSocket as unknown as { Sender: unknown }).Sender as { frame(d: Buffer, o: object): Buffer[] }).frame(body, {
+  const parts = (
+    (WebSocket as unknown as { Sender: unknown }).Sender as { frame(d: Buffer, o: object): Buffer[] }
+  ).frame(body, {
     fin: true,
     opcode: binary ? 2 : 1,
     mask: false,
@@ -68,7 +70,9 @@ describe('GatewayWebSocket.sendMessage', () => {
   it('delivers prebuilt frames in order with ws sends, pings and the close frame; text stays text, binary binary', async () => {
     const ws = await server;
     const got: string[] = [];
-    client.on('message', (data: Buffer, isBinary: boolean) => got.push(`${isBinary ? 'bin' : 'text'}:${data.length}:${data[0] ?? ''}`));
+    client.on('message', (data: Buffer, isBinary: boolean) =>
+      got.push(`${isBinary ? 'bin' : 'text'}:${data.length}:${data[0] ?? ''}`),
+    );
     client.on('ping', () => got.push('ping'));
     const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
     const shared = new OutgoingMessage(Buffer.alloc(300, 7), true);

@@ -44,6 +44,8 @@ describe('ReconnectBackoff', () => {
     const defaults = new ReconnectBackoff({ random: () => 0 });
     expect([defaults.firstDelayMs, defaults.maxDelayMs]).toEqual([1_000, 30_000]);
     expect(defaults.describe()).toBe('backing off from 1 s up to 30 s');
-    expect(new ReconnectBackoff({ firstDelayMs: 250, maxDelayMs: 1_500 }).describe()).toBe('backing off from 250 ms up to 1.5 s');
+    expect(new ReconnectBackoff({ firstDelayMs: 250, maxDelayMs: 1_500 }).describe()).toBe(
+      'backing off from 250 ms up to 1.5 s',
+    );
   });
 });

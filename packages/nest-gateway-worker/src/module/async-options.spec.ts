@@ -31,7 +31,12 @@ async function resolvedBy(module: ReturnType<typeof GatewayModule.forRegisterAsy
 }
 
 describe('GatewayModule.for*Async options providers', () => {
-  const expected = { listen: { host: '127.0.0.1', port: 0 }, secret: Buffer.from(SECRET), plaintext: false, helloTimeoutMs: 2000 };
+  const expected = {
+    listen: { host: '127.0.0.1', port: 0 },
+    secret: Buffer.from(SECRET),
+    plaintext: false,
+    helloTimeoutMs: 2000,
+  };
 
   it('useFactory with inject from an imported module: the result is resolved', async () => {
     const module = GatewayModule.forRegisterAsync({
@@ -43,16 +48,26 @@ describe('GatewayModule.for*Async options providers', () => {
   });
 
   it('useClass: the class is created with its dependencies from imports', async () => {
-    expect(await resolvedBy(GatewayModule.forRegisterAsync({ imports: [SettingsModule], useClass: RegisterConfig }))).toEqual(expected);
+    expect(
+      await resolvedBy(GatewayModule.forRegisterAsync({ imports: [SettingsModule], useClass: RegisterConfig })),
+    ).toEqual(expected);
   });
 
   it('useExisting: a provider of an imported module', async () => {
-    expect(await resolvedBy(GatewayModule.forRegisterAsync({ imports: [RegisterConfigModule], useExisting: RegisterConfig }))).toEqual(expected);
+    expect(
+      await resolvedBy(
+        GatewayModule.forRegisterAsync({ imports: [RegisterConfigModule], useExisting: RegisterConfig }),
+      ),
+    ).toEqual(expected);
   });
 
   it('the sync method resolves when called', async () => {
-    expect(await resolvedBy(GatewayModule.forRegister({ listen: '127.0.0.1:0', secret: SECRET, helloTimeoutMs: 2000 }))).toEqual(expected);
-    expect(() => GatewayModule.forRegister({ listen: 'x', secret: SECRET })).toThrow(/^RegisterOptions\.listen="x" is invalid/);
+    expect(
+      await resolvedBy(GatewayModule.forRegister({ listen: '127.0.0.1:0', secret: SECRET, helloTimeoutMs: 2000 })),
+    ).toEqual(expected);
+    expect(() => GatewayModule.forRegister({ listen: 'x', secret: SECRET })).toThrow(
+      /^RegisterOptions\.listen="x" is invalid/,
+    );
   });
 
   it('a bad value from the factory fails module creation with a ConfigError naming the option', async () => {
@@ -62,7 +77,11 @@ describe('GatewayModule.for*Async options providers', () => {
   });
 
   it('needs exactly one of useFactory, useClass, useExisting', () => {
-    expect(() => GatewayModule.forGatewayAsync({})).toThrow(/^GatewayModule\.forGatewayAsync: give exactly one of useFactory, useClass or useExisting \(got 0\)$/);
-    expect(() => GatewayModule.forClientAsync({ useFactory: () => ({}), useClass: RegisterConfig as never })).toThrow(/\(got 2\)$/);
+    expect(() => GatewayModule.forGatewayAsync({})).toThrow(
+      /^GatewayModule\.forGatewayAsync: give exactly one of useFactory, useClass or useExisting \(got 0\)$/,
+    );
+    expect(() => GatewayModule.forClientAsync({ useFactory: () => ({}), useClass: RegisterConfig as never })).toThrow(
+      /\(got 2\)$/,
+    );
   });
 });

@@ -32,15 +32,26 @@ export function asyncOptionsProviders<T, R>(
 ): Provider[] {
   const given = [options.useFactory, options.useClass, options.useExisting].filter((x) => x !== undefined).length;
   if (given !== 1) {
-    throw new ConfigError(`GatewayModule.${method}: give exactly one of useFactory, useClass or useExisting (got ${given})`);
+    throw new ConfigError(
+      `GatewayModule.${method}: give exactly one of useFactory, useClass or useExisting (got ${given})`,
+    );
   }
   if (options.useFactory) {
     const factory = options.useFactory;
-    return [{ provide: token, useFactory: async (...args: unknown[]) => resolve(await factory(...args)), inject: options.inject ?? [] }];
+    return [
+      {
+        provide: token,
+        useFactory: async (...args: unknown[]) => resolve(await factory(...args)),
+        inject: options.inject ?? [],
+      },
+    ];
   }
   const fromFactory = { provide: token, useFactory: async (f: RoleOptionsFactory<T>) => resolve(await f.create()) };
   if (options.useClass) {
-    return [{ provide: options.useClass, useClass: options.useClass }, { ...fromFactory, inject: [options.useClass] }];
+    return [
+      { provide: options.useClass, useClass: options.useClass },
+      { ...fromFactory, inject: [options.useClass] },
+    ];
   }
   return [{ ...fromFactory, inject: [options.useExisting!] }];
 }

@@ -130,7 +130,9 @@ export class ClusterPrimary {
       return this.stop('configuration error', 1);
     }
     if (!this.started) {
-      this.logger.error(`${this.describe(slot, worker)} exited (${how}) before the cluster was ready; stopping the cluster`);
+      this.logger.error(
+        `${this.describe(slot, worker)} exited (${how}) before the cluster was ready; stopping the cluster`,
+      );
       return this.stop('start-up failed', 1);
     }
     // A child that ran for a while starts the backoff over; one that keeps crashing waits longer each time.
@@ -164,7 +166,9 @@ export class ClusterPrimary {
       slot.restartTimer = null;
     }
     const live = this.slots.filter((s) => s.worker);
-    this.logger.log(`${why}: stopping ${live.length} ${this.noun} process(es) (at most ${this.options.shutdownTimeoutMs} ms)`);
+    this.logger.log(
+      `${why}: stopping ${live.length} ${this.noun} process(es) (at most ${this.options.shutdownTimeoutMs} ms)`,
+    );
     for (const slot of live) this.requestShutdown(slot.worker!);
     setTimeout(() => {
       const left = this.slots.filter((s) => s.worker);

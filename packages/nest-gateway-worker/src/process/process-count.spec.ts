@@ -11,7 +11,9 @@ describe('readProcessCount', () => {
 
   it.each(['0', '65', '-2', '2.5', 'two', '1e1'])('rejects %j naming the variable', (value) => {
     expect(() => readProcessCount({ WORKER_COUNT: value }, 'WORKER_COUNT')).toThrow(ConfigError);
-    expect(() => readProcessCount({ WORKER_COUNT: value }, 'WORKER_COUNT')).toThrow(/^WORKER_COUNT=".*" is invalid: expected an integer from 1 to 64$/);
+    expect(() => readProcessCount({ WORKER_COUNT: value }, 'WORKER_COUNT')).toThrow(
+      /^WORKER_COUNT=".*" is invalid: expected an integer from 1 to 64$/,
+    );
   });
 });
 

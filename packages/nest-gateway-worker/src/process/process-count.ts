@@ -26,7 +26,12 @@ export function innerPortOf(startPort: number, index: number): number {
  * Checks that the inner ports of `count` gateway processes, `startPort` .. `startPort + count - 1`, are all
  * valid ports; throws a ConfigError naming both variables otherwise.
  */
-export function checkInnerPortRange(startPort: number, count: number, startPortName = 'GATEWAY_START_PORT', countName = 'GATEWAY_COUNT'): void {
+export function checkInnerPortRange(
+  startPort: number,
+  count: number,
+  startPortName = 'GATEWAY_START_PORT',
+  countName = 'GATEWAY_COUNT',
+): void {
   const last = startPort + count - 1;
   if (startPort !== 0 && last > 65535) {
     throw new ConfigError(

@@ -35,7 +35,8 @@ export function runRegister(extras: RegisterRoleExtras = {}, env: Env = process.
     configure: () => resolveRegisterOptions({ ...registerOptionsFromEnv(env), ...extras.options }),
     shutdownTimeoutMs: () => 0,
     // abortOnError: false hands a start-up failure to runRole (one line, the right exit status) instead of exiting here.
-    start: (options) => NestFactory.createApplicationContext(GatewayModule.forRegister(options), { abortOnError: false }),
+    start: (options) =>
+      NestFactory.createApplicationContext(GatewayModule.forRegister(options), { abortOnError: false }),
   });
 }
 
@@ -51,7 +52,10 @@ export function runGateway(extras: GatewayRoleExtras = {}, env: Env = process.en
     role: 'Gateway',
     cluster: { countVariable: 'GATEWAY_COUNT', indexVariable: 'GATEWAY_INDEX' },
     configure: (count) => {
-      const options = resolveGatewayOptions({ ...gatewayOptionsFromEnv(env, extras.framings ?? []), ...extras.options });
+      const options = resolveGatewayOptions({
+        ...gatewayOptionsFromEnv(env, extras.framings ?? []),
+        ...extras.options,
+      });
       checkInnerPortRange(options.startPort, count);
       return options;
     },

@@ -64,7 +64,10 @@ export function runRole<C>(spec: RoleSpec<C>): void {
         return;
       }
       const index = forkedByPrimary ? readInteger(process.env, indexVariable!, 0, 0, count - 1) : 0;
-      const shutdown = new GracefulShutdown({ role: spec.role, timeoutMs: spec.shutdownTimeoutMs(config) + SHUTDOWN_MARGIN_MS }).install();
+      const shutdown = new GracefulShutdown({
+        role: spec.role,
+        timeoutMs: spec.shutdownTimeoutMs(config) + SHUTDOWN_MARGIN_MS,
+      }).install();
       shutdown.attach(await spec.start(config, index));
       if (forkedByPrimary) process.send?.(READY_MESSAGE);
     },

@@ -110,12 +110,19 @@ describe('IPv4 helpers', () => {
     expect(ipv4ToString(n)).toBe(ip);
   });
 
-  test.each(['localhost', '::1', '::ffff:127.0.0.1', '', '1.2.3', '1.2.3.4.5', '256.0.0.1', '127.0.0.1:80', ' 127.0.0.1'])(
-    'ipv4ToNumber rejects %j',
-    (ip) => {
-      expect(() => ipv4ToNumber(ip)).toThrow(/IPv4/);
-    },
-  );
+  test.each([
+    'localhost',
+    '::1',
+    '::ffff:127.0.0.1',
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.0.0.1',
+    '127.0.0.1:80',
+    ' 127.0.0.1',
+  ])('ipv4ToNumber rejects %j', (ip) => {
+    expect(() => ipv4ToNumber(ip)).toThrow(/IPv4/);
+  });
 
   test.each([
     ['::ffff:10.0.0.1', 0x0a000001],

@@ -15,7 +15,8 @@ export function toOutgoingMessage(value: unknown): OutgoingMessage | null {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string') return { body: Buffer.from(value, 'utf8'), binary: false };
   if (Buffer.isBuffer(value)) return { body: value, binary: true };
-  if (ArrayBuffer.isView(value)) return { body: Buffer.from(value.buffer, value.byteOffset, value.byteLength), binary: true };
+  if (ArrayBuffer.isView(value))
+    return { body: Buffer.from(value.buffer, value.byteOffset, value.byteLength), binary: true };
   if (value instanceof ArrayBuffer) return { body: Buffer.from(value), binary: true };
   return { body: Buffer.from(JSON.stringify(value), 'utf8'), binary: false };
 }

@@ -21,7 +21,12 @@ export function isSendableCloseCode(code: unknown): code is number {
   return (
     typeof code === 'number' &&
     Number.isInteger(code) &&
-    (code === 1000 || code === 1001 || code === 1008 || code === 1011 || code === 1013 || (code >= 3000 && code <= 4999))
+    (code === 1000 ||
+      code === 1001 ||
+      code === 1008 ||
+      code === 1011 ||
+      code === 1013 ||
+      (code >= 3000 && code <= 4999))
   );
 }
 

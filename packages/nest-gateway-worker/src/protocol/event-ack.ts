@@ -38,7 +38,8 @@ export function encodeEventAcks(seqs: number[]): Buffer {
  * ranges or a range is reversed (the caller closes the link: its peer is broken).
  */
 export function decodeEventAcks(body: Buffer, range: (first: number, last: number) => void): void {
-  if (body.length % RANGE_BYTES !== 0) throw new Error(`EventAck body of ${body.length} bytes is not a list of u32 ranges`);
+  if (body.length % RANGE_BYTES !== 0)
+    throw new Error(`EventAck body of ${body.length} bytes is not a list of u32 ranges`);
   for (let offset = 0; offset < body.length; offset += RANGE_BYTES) {
     const first = body.readUInt32BE(offset);
     const last = body.readUInt32BE(offset + 4);

@@ -20,7 +20,11 @@ describe('event envelope', () => {
       encodeEventEnvelope(7, '{"a":null}', undefined, null, 9),
     ];
     for (const ext of cases) expect(decodeEventEnvelope(ext)).toEqual(JSON.parse(ext.toString()));
-    expect(decodeEventEnvelope(encodeEventEnvelope(2, 'null', undefined, null, 5))).toEqual({ q: 5, v: 2, session: null });
+    expect(decodeEventEnvelope(encodeEventEnvelope(2, 'null', undefined, null, 5))).toEqual({
+      q: 5,
+      v: 2,
+      session: null,
+    });
     // Near misses of the plain layout take the JSON path and its checks.
     expect(decodeEventEnvelope(Buffer.from('{"q":5, "v":2,"session":null}'))).toEqual({ q: 5, v: 2, session: null });
     expect(() => decodeEventEnvelope(Buffer.from('{"q":5,"w":2,"session":null}'))).toThrow(/not an event envelope/);
@@ -29,7 +33,16 @@ describe('event envelope', () => {
   });
 
   it('encodes a whole event frame exactly as encodeFrame of the envelope would', () => {
-    const header = { cmd: 3, localIp: 0x7f000001, localPort: 2300, clientIp: 0x0a000009, clientPort: 51000, connectionId: 0xfffffffe, flag: 5, gatewayPort: 7272 };
+    const header = {
+      cmd: 3,
+      localIp: 0x7f000001,
+      localPort: 2300,
+      clientIp: 0x0a000009,
+      clientPort: 51000,
+      connectionId: 0xfffffffe,
+      flag: 5,
+      gatewayPort: 7272,
+    };
     const bodies = [Buffer.alloc(0), Buffer.from('héllo wörld'), Buffer.from([0, 255, 1])];
     const envelopes: [number, string, string | undefined, string | null | undefined, number | undefined][] = [
       [0, 'null', undefined, null, 1],
@@ -59,12 +72,14 @@ describe('event envelope', () => {
   });
 
   it('merges sessions like array_replace_recursive', () => {
-    expect(mergeSession({ a: 1, nested: { x: 1, y: 2 }, list: [1, 2] }, { b: 2, nested: { y: 3 }, list: [9] })).toEqual({
-      a: 1,
-      b: 2,
-      nested: { x: 1, y: 3 },
-      list: [9],
-    });
+    expect(mergeSession({ a: 1, nested: { x: 1, y: 2 }, list: [1, 2] }, { b: 2, nested: { y: 3 }, list: [9] })).toEqual(
+      {
+        a: 1,
+        b: 2,
+        nested: { x: 1, y: 3 },
+        list: [9],
+      },
+    );
     expect(mergeSession(null, { a: 1 })).toEqual({ a: 1 });
   });
 });

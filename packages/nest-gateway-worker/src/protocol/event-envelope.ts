@@ -33,7 +33,13 @@ export function encodeEventEnvelope(
 }
 
 /** The envelope's JSON text, spliced from already-serialised parts ("q" first: decodePlainEnvelope relies on it). */
-function envelopeText(version: number, sessionJson: string, handshakeJson?: string, uid?: string | null, seq?: number): string {
+function envelopeText(
+  version: number,
+  sessionJson: string,
+  handshakeJson?: string,
+  uid?: string | null,
+  seq?: number,
+): string {
   return (
     (seq === undefined ? '{' : `{"q":${seq},`) +
     `"v":${version},"session":${sessionJson}` +
@@ -91,7 +97,8 @@ const CH_0 = 0x30;
  */
 function decodePlainEnvelope(ext: Buffer): EventEnvelope | null {
   const n = ext.length;
-  if (n < 22 || ext[0] !== 0x7b /* { */ || ext[1] !== CH_QUOTE || ext[3] !== CH_QUOTE || ext[4] !== 0x3a /* : */) return null;
+  if (n < 22 || ext[0] !== 0x7b /* { */ || ext[1] !== CH_QUOTE || ext[3] !== CH_QUOTE || ext[4] !== 0x3a /* : */)
+    return null;
   // A byte loop: Buffer#compare with offsets costs more than these 15 comparisons.
   for (let i = 0, at = n - SESSION_NULL_END.length; i < SESSION_NULL_END.length; i++, at++) {
     if (ext[at] !== SESSION_NULL_END[i]) return null;
@@ -108,7 +115,8 @@ function decodePlainEnvelope(ext: Buffer): EventEnvelope | null {
     }
     if (at === start || at - start > 10) return null;
     // `,"v":` must follow.
-    if (ext[at + 1] !== CH_QUOTE || ext[at + 2] !== 0x76 /* v */ || ext[at + 3] !== CH_QUOTE || ext[at + 4] !== 0x3a) return null;
+    if (ext[at + 1] !== CH_QUOTE || ext[at + 2] !== 0x76 /* v */ || ext[at + 3] !== CH_QUOTE || ext[at + 4] !== 0x3a)
+      return null;
     at += 5;
   } else if (ext[2] !== 0x76 /* v */) {
     return null;

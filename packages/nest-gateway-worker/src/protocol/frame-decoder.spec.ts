@@ -114,14 +114,15 @@ describe('FrameDecoder over the PHP vector stream', () => {
     for (let run = 0; run < 300; run++) {
       const chunks: Buffer[] = [];
       const maxChunk = randomInt(rand, 1, 400);
-      for (let at = 0; at < stream.length; ) {
+      for (let at = 0; at < stream.length;) {
         const size = rand() < 0.05 ? 0 : randomInt(rand, 1, maxChunk);
         chunks.push(stream.subarray(at, at + size));
         at += size;
       }
       const decoder = new FrameDecoder();
       const got = decodeChunks(chunks, decoder).join('|');
-      if (got !== want) throw new Error(`run ${run}: chunk sizes ${chunks.map((c) => c.length).join(',')} decoded differently`);
+      if (got !== want)
+        throw new Error(`run ${run}: chunk sizes ${chunks.map((c) => c.length).join(',')} decoded differently`);
       expect(decoder.pendingBytes).toBe(0);
     }
   });
@@ -248,7 +249,7 @@ describe('FrameDecoder fuzz (seeded, bounded)', () => {
       const decoder = new FrameDecoder(rand() < 0.5 ? 256 : DEFAULT_MAX_FRAME_SIZE);
       const decoded: GatewayFrame[] = [];
       let error: unknown = null;
-      for (let at = 0; at < input.length && error === null; ) {
+      for (let at = 0; at < input.length && error === null;) {
         const size = randomInt(rand, 1, 64);
         try {
           decoded.push(...decoder.push(input.subarray(at, at + size)));
@@ -265,7 +266,9 @@ describe('FrameDecoder fuzz (seeded, bounded)', () => {
       }
       if (error !== null) {
         if (!(error instanceof FrameError)) {
-          throw new Error(`iteration ${iteration}: ${String(error)} is not a FrameError (input ${input.toString('hex')})`);
+          throw new Error(
+            `iteration ${iteration}: ${String(error)} is not a FrameError (input ${input.toString('hex')})`,
+          );
         }
         errorsSeen++;
         if (/ext_len/.test(error.message)) extErrorsSeen++;

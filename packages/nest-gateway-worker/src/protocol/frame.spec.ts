@@ -166,7 +166,9 @@ describe('frame() / encodeFrame() / decodeFrame()', () => {
 });
 
 describe('decodeFrame errors', () => {
-  const valid = encodeFrame(frame({ cmd: Cmd.OnMessage, connectionId: 1, ext: Buffer.from('sess'), body: Buffer.from('hello') }));
+  const valid = encodeFrame(
+    frame({ cmd: Cmd.OnMessage, connectionId: 1, ext: Buffer.from('sess'), body: Buffer.from('hello') }),
+  );
 
   test.each([0, 1, 4, 27])('a %i-byte buffer is shorter than the header', (n) => {
     expect(() => decodeFrame(valid.subarray(0, n))).toThrow(FrameError);

@@ -93,7 +93,9 @@ export function decodeFrame(buf: Buffer): GatewayFrame {
 export function decodeFrameAt(buf: Buffer, offset: number, packLength: number): GatewayFrame {
   const extLength = buf.readUInt32BE(offset + 24);
   if (extLength > packLength - HEADER_LENGTH) {
-    throw new FrameError(`ext_len ${extLength} exceeds the frame's ${packLength - HEADER_LENGTH} bytes after the header`);
+    throw new FrameError(
+      `ext_len ${extLength} exceeds the frame's ${packLength - HEADER_LENGTH} bytes after the header`,
+    );
   }
   const extAt = offset + HEADER_LENGTH;
   const bodyAt = extAt + extLength;

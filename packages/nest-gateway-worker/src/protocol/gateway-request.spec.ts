@@ -78,7 +78,7 @@ describe('gateway requests (native command parameters)', () => {
     expect(decodeReply(f.ext, f.body)).toEqual({ a: [1, 2] });
   });
 
-  it('turns an error Reply into a GatewayRequestError with the gateway\'s reason', () => {
+  it("turns an error Reply into a GatewayRequestError with the gateway's reason", () => {
     const f = decodeFrame(encodeErrorReply(3, 'group is required'));
     expect(f.connectionId).toBe(3);
     expect(() => decodeReply(f.ext, f.body)).toThrow(new GatewayRequestError('group is required'));

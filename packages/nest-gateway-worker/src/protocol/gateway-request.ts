@@ -150,7 +150,9 @@ export function encodeReply(rid: number, resultJson: string): Buffer {
 
 /** A Reply frame that fails request `rid` with `message`. */
 export function encodeErrorReply(rid: number, message: string): Buffer {
-  return encodeFrame(frame({ cmd: Cmd.Reply, connectionId: rid, ext: Buffer.from(JSON.stringify({ error: message })) }));
+  return encodeFrame(
+    frame({ cmd: Cmd.Reply, connectionId: rid, ext: Buffer.from(JSON.stringify({ error: message })) }),
+  );
 }
 
 /** The outcome carried by a Reply frame: the parsed result, or a GatewayRequestError from the gateway. */

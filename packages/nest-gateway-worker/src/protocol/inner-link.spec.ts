@@ -408,7 +408,11 @@ describe('InnerLink, same secret on both sides', () => {
 describe('InnerLink, plaintext on both sides (explicitly chosen)', () => {
   test('opens without a handshake and carries bytes as is', async () => {
     const c2s: Buffer[] = [];
-    const { client, server } = await linkPair({ secret: null }, { secret: null }, { viaProxy: proxy({ c2s: capture(c2s) }) });
+    const { client, server } = await linkPair(
+      { secret: null },
+      { secret: null },
+      { viaProxy: proxy({ c2s: capture(c2s) }) },
+    );
     await Promise.all([client.untilOpen(), server.untilOpen()]);
     client.link.send(Buffer.from('plain one\n'));
     client.link.send(Buffer.from('plain two\n'));
@@ -423,7 +427,10 @@ describe('InnerLink, mismatched configuration', () => {
   test('different secrets: both sides close naming SECRET_KEY, and no secret is in any reason or log line', async () => {
     const serverSecret = 'server-only-secret-AAAA';
     const clientSecret = 'client-only-secret-BBBB';
-    const { client, server, clientLogger, serverLogger } = await linkPair({ secret: serverSecret }, { secret: clientSecret });
+    const { client, server, clientLogger, serverLogger } = await linkPair(
+      { secret: serverSecret },
+      { secret: clientSecret },
+    );
     const [clientReason, serverReason] = await Promise.all([client.untilClosed(), server.untilClosed()]);
 
     expect(clientReason).toMatch(/SECRET_KEY/);
@@ -545,7 +552,7 @@ describe('InnerLink, bytes that never left this process', () => {
   }
 
   async function until(check: () => boolean, what: string): Promise<void> {
-    for (const deadline = Date.now() + WAIT_MS; !check(); ) {
+    for (const deadline = Date.now() + WAIT_MS; !check();) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 10));
     }

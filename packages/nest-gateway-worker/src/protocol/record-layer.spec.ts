@@ -163,18 +163,23 @@ describe('RecordSealer / RecordOpener', () => {
     const wire = Buffer.concat(messages.map((m) => sealer.seal(m)));
     const want = messages.map((m) => m.toString('hex'));
 
-    expect(opener().push(wire).map((b) => b.toString('hex'))).toEqual(want);
+    expect(
+      opener()
+        .push(wire)
+        .map((b) => b.toString('hex')),
+    ).toEqual(want);
 
     const byteWise = opener();
     const got: string[] = [];
-    for (let i = 0; i < wire.length; i++) got.push(...byteWise.push(wire.subarray(i, i + 1)).map((b) => b.toString('hex')));
+    for (let i = 0; i < wire.length; i++)
+      got.push(...byteWise.push(wire.subarray(i, i + 1)).map((b) => b.toString('hex')));
     expect(got).toEqual(want);
 
     const rand = prng(42);
     for (let run = 0; run < 50; run++) {
       const o = opener();
       const out: string[] = [];
-      for (let at = 0; at < wire.length; ) {
+      for (let at = 0; at < wire.length;) {
         const size = Math.floor(rand() * 700);
         out.push(...o.push(wire.subarray(at, at + size)).map((b) => b.toString('hex')));
         at += size;
@@ -185,7 +190,11 @@ describe('RecordSealer / RecordOpener', () => {
 
   test('split at every point into two chunks', () => {
     const { sealer, opener } = channel();
-    const wire = Buffer.concat([sealer.seal(Buffer.from('one')), sealer.seal(Buffer.from('two')), sealer.seal(Buffer.from('three'))]);
+    const wire = Buffer.concat([
+      sealer.seal(Buffer.from('one')),
+      sealer.seal(Buffer.from('two')),
+      sealer.seal(Buffer.from('three')),
+    ]);
     const failures: number[] = [];
     for (let at = 0; at <= wire.length; at++) {
       const o = opener();
@@ -350,7 +359,11 @@ describe('RecordOpener rejects tampering, replay, reordering and bad lengths', (
   });
 
   test('the largest and smallest legal lengths wait for the body instead of throwing', () => {
-    expect(channel().opener().push(u32(MAX_RECORD_PLAINTEXT + TAG))).toEqual([]);
+    expect(
+      channel()
+        .opener()
+        .push(u32(MAX_RECORD_PLAINTEXT + TAG)),
+    ).toEqual([]);
     expect(channel().opener().push(u32(TAG))).toEqual([]);
   });
 });

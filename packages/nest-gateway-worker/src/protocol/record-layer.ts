@@ -1,4 +1,13 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 
 /**
  * The native profile's record layer: every inner link (gateway↔worker, SDK↔gateway, anything↔register)
@@ -60,8 +69,22 @@ export function deriveLinkKeys(secret: Buffer, role: LinkRole, ownHello: Buffer,
   const initiatorProof = proof('proof initiator');
   const responderProof = proof('proof responder');
   return role === 'initiator'
-    ? { sealKey: i2r.key, sealSalt: i2r.salt, openKey: r2i.key, openSalt: r2i.salt, ownProof: initiatorProof, peerProof: responderProof }
-    : { sealKey: r2i.key, sealSalt: r2i.salt, openKey: i2r.key, openSalt: i2r.salt, ownProof: responderProof, peerProof: initiatorProof };
+    ? {
+        sealKey: i2r.key,
+        sealSalt: i2r.salt,
+        openKey: r2i.key,
+        openSalt: r2i.salt,
+        ownProof: initiatorProof,
+        peerProof: responderProof,
+      }
+    : {
+        sealKey: r2i.key,
+        sealSalt: r2i.salt,
+        openKey: i2r.key,
+        openSalt: i2r.salt,
+        ownProof: responderProof,
+        peerProof: initiatorProof,
+      };
 }
 
 /** Constant-time comparison of a received proof with the expected one. */

@@ -46,14 +46,14 @@ describe('PHP register line vectors', () => {
   test.each(Object.entries(expectedById).map(([id, want]) => [id, JSON.stringify(want), want] as const))(
     '%s parses to %s',
     (id, _json, want) => {
-    const v = vector(id);
-    const bytes = Buffer.from(v.hex, 'hex');
-    expect(bytes.toString('utf8')).toBe(v.text);
-    expect(v.text.endsWith('\n')).toBe(true);
-    const parsed = parseRegisterMessage(v.text.slice(0, -1));
-    expect(parsed).toEqual(want);
-    // secret_key (PHP's in-band auth) is dropped: the native link authenticates in its handshake.
-    expect(parsed).not.toHaveProperty('secret_key');
+      const v = vector(id);
+      const bytes = Buffer.from(v.hex, 'hex');
+      expect(bytes.toString('utf8')).toBe(v.text);
+      expect(v.text.endsWith('\n')).toBe(true);
+      const parsed = parseRegisterMessage(v.text.slice(0, -1));
+      expect(parsed).toEqual(want);
+      // secret_key (PHP's in-band auth) is dropped: the native link authenticates in its handshake.
+      expect(parsed).not.toHaveProperty('secret_key');
     },
   );
 
@@ -137,14 +137,17 @@ describe('encodeRegisterMessage', () => {
     { event: 'ping' },
   ];
 
-  test.each(messages.map((m) => [JSON.stringify(m), m] as const))('%s is one newline-terminated line that parses back', (_json, message) => {
-    const bytes = encodeRegisterMessage(message);
-    const text = bytes.toString('utf8');
-    expect(text.endsWith('\n')).toBe(true);
-    expect(text.indexOf('\n')).toBe(text.length - 1);
-    expect(parseRegisterMessage(text.slice(0, -1))).toEqual(message);
-    expect(new LineDecoder().push(bytes)).toEqual([text.slice(0, -1)]);
-  });
+  test.each(messages.map((m) => [JSON.stringify(m), m] as const))(
+    '%s is one newline-terminated line that parses back',
+    (_json, message) => {
+      const bytes = encodeRegisterMessage(message);
+      const text = bytes.toString('utf8');
+      expect(text.endsWith('\n')).toBe(true);
+      expect(text.indexOf('\n')).toBe(text.length - 1);
+      expect(parseRegisterMessage(text.slice(0, -1))).toEqual(message);
+      expect(new LineDecoder().push(bytes)).toEqual([text.slice(0, -1)]);
+    },
+  );
 
   test('several encoded messages in one stream decode in order', () => {
     const stream = Buffer.concat(messages.map(encodeRegisterMessage));
@@ -208,7 +211,9 @@ describe('LineDecoder', () => {
   });
 
   test('a complete line longer than the limit throws', () => {
-    expect(() => new LineDecoder(10).push(Buffer.from('ok\n' + 'y'.repeat(11) + '\nok\n'))).toThrow(RegisterMessageError);
+    expect(() => new LineDecoder(10).push(Buffer.from('ok\n' + 'y'.repeat(11) + '\nok\n'))).toThrow(
+      RegisterMessageError,
+    );
   });
 
   test('a line of exactly the limit is accepted', () => {
@@ -240,7 +245,9 @@ describe('LineDecoder', () => {
 
 describe('register addresses are checked as connectable ipv4:port', () => {
   it.each(['127.0.0.1:70000', '999.999.999.999:2000', '127.0.0.1:0', '127.0.0.1:'])('rejects %s', (address) => {
-    expect(() => parseRegisterMessage(JSON.stringify({ event: 'gateway_connect', address }))).toThrow(RegisterMessageError);
+    expect(() => parseRegisterMessage(JSON.stringify({ event: 'gateway_connect', address }))).toThrow(
+      RegisterMessageError,
+    );
     expect(() => parseRegisterMessage(JSON.stringify({ event: 'broadcast_addresses', addresses: [address] }))).toThrow(
       RegisterMessageError,
     );

@@ -67,13 +67,25 @@ export function registerOptionsFromEnv(env: Env = process.env): ResolvedRegister
 }
 
 /** The one resolve function of the register, for both sources. */
-function resolveRegister(options: RawOptions<RegisterOptions>, names: FieldNames<RegisterOptions>): ResolvedRegisterOptions {
-  const secret = secretOption({ secret: names('secret'), plaintext: names('plaintext') }, options.secret, options.plaintext);
+function resolveRegister(
+  options: RawOptions<RegisterOptions>,
+  names: FieldNames<RegisterOptions>,
+): ResolvedRegisterOptions {
+  const secret = secretOption(
+    { secret: names('secret'), plaintext: names('plaintext') },
+    options.secret,
+    options.plaintext,
+  );
   return {
     listen: hostPortOption(names('listen'), options.listen, DEFAULT_REGISTER_LISTEN),
     secret,
     plaintext: secret === null,
-    helloTimeoutMs: integerOption(names('helloTimeoutMs'), options.helloTimeoutMs, DEFAULT_HELLO_TIMEOUT_MS, 100, 600_000),
+    helloTimeoutMs: integerOption(
+      names('helloTimeoutMs'),
+      options.helloTimeoutMs,
+      DEFAULT_HELLO_TIMEOUT_MS,
+      100,
+      600_000,
+    ),
   };
 }
-

@@ -48,7 +48,8 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
     server.on('error', (err) => this.logger.error(`listener error: ${err.message}`));
     const address = server.address() as AddressInfo;
     this.logger.log(
-      `Register listening on ${address.address}:${address.port}` + (this.options.secret ? '' : ' (plaintext inner links)'),
+      `Register listening on ${address.address}:${address.port}` +
+        (this.options.secret ? '' : ' (plaintext inner links)'),
     );
     return address;
   }
@@ -76,10 +77,7 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
     });
     this.links.add(link);
     // A peer that connects and says nothing (port scanners, health probes) is dropped after the timeout.
-    const helloTimer = setTimeout(
-      () => link.destroy('no hello within the time allowed'),
-      this.options.helloTimeoutMs,
-    );
+    const helloTimer = setTimeout(() => link.destroy('no hello within the time allowed'), this.options.helloTimeoutMs);
     helloTimer.unref();
     link.on('message', (line: string) => {
       clearTimeout(helloTimer);

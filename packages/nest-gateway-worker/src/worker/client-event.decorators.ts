@@ -21,7 +21,10 @@ export function OnClientConnect(): MethodDecorator {
  */
 export function OnClientMessage(type?: string): MethodDecorator {
   // Leave `type` out when undefined, or the route would contain "type":undefined.
-  return MessagePattern<ClientEventPattern>(type === undefined ? { gw: 'message' } : { gw: 'message', type }, GATEWAY_TRANSPORT);
+  return MessagePattern<ClientEventPattern>(
+    type === undefined ? { gw: 'message' } : { gw: 'message', type },
+    GATEWAY_TRANSPORT,
+  );
 }
 
 /** Handles a client's disconnection (PHP `onClose`); the session is the last one. Return values are dropped. */

@@ -4,17 +4,21 @@ const A = '7f00000107d000000001'; // gateway 127.0.0.1:2000, connection 1
 const B = '7f00000107d100000001'; // gateway 127.0.0.1:2001, connection 1
 
 describe('ClientTracker', () => {
-  it('runs one client\'s tasks in order even when an earlier one is slower, other clients in parallel', async () => {
+  it("runs one client's tasks in order even when an earlier one is slower, other clients in parallel", async () => {
     const tracker = new ClientTracker();
     const log: string[] = [];
     const task = (name: string, ms: number) => () =>
       new Promise<void>((resolve) => setTimeout(() => (log.push(name), resolve()), ms));
-    const done = [tracker.enqueue(A, task('a1', 30)), tracker.enqueue(A, task('a2', 0)), tracker.enqueue(B, task('b1', 0))];
+    const done = [
+      tracker.enqueue(A, task('a1', 30)),
+      tracker.enqueue(A, task('a2', 0)),
+      tracker.enqueue(B, task('b1', 0)),
+    ];
     await Promise.all(done);
     expect(log).toEqual(['b1', 'a1', 'a2']);
   });
 
-  it('runs an idle client\'s task at once; synchronous and asynchronous tasks of one client stay in order', async () => {
+  it("runs an idle client's task at once; synchronous and asynchronous tasks of one client stay in order", async () => {
     const tracker = new ClientTracker();
     const log: string[] = [];
     tracker.schedule(A, () => void log.push('a1 sync'));
@@ -45,7 +49,7 @@ describe('ClientTracker', () => {
     expect(ran).toEqual(['next']);
   });
 
-  it('gives events older than its own write-back the written session, newer ones the gateway\'s', async () => {
+  it("gives events older than its own write-back the written session, newer ones the gateway's", async () => {
     const tracker = new ClientTracker();
     await tracker.enqueue(A, async () => {
       const first = tracker.session(A, { v: 4, session: { n: 1 } });
@@ -55,7 +59,10 @@ describe('ClientTracker', () => {
     // Sent by the gateway before it applied the write (version 4 < 5): stale, use ours.
     expect(tracker.session(A, { v: 4, session: { n: 1 } })).toEqual({ session: { n: 2 }, version: 5 });
     // The gateway has applied it (and maybe more writes): trust the gateway again.
-    expect(tracker.session(A, { v: 6, session: { n: 2, other: true } })).toEqual({ session: { n: 2, other: true }, version: 6 });
+    expect(tracker.session(A, { v: 6, session: { n: 2, other: true } })).toEqual({
+      session: { n: 2, other: true },
+      version: 6,
+    });
     expect(tracker.session(A, { v: 4, session: { n: 1 } })).toEqual({ session: { n: 1 }, version: 4 });
   });
 
@@ -65,7 +72,15 @@ describe('ClientTracker', () => {
 
   it('remembers the handshake from the first event and reuses it for later ones', async () => {
     const tracker = new ClientTracker();
-    const hs = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '10.0.0.9', remotePort: 5000, url: '/?t=1', query: { t: '1' }, headers: {} };
+    const hs = {
+      listener: 'ws://127.0.0.1:0',
+      protocol: 'ws',
+      remoteAddress: '10.0.0.9',
+      remotePort: 5000,
+      url: '/?t=1',
+      query: { t: '1' },
+      headers: {},
+    };
     await tracker.enqueue(A, async () => expect(tracker.handshake(A, hs)).toBe(hs));
     await tracker.enqueue(A, async () => expect(tracker.handshake(A, undefined)).toBe(hs));
     expect(tracker.handshake(B, undefined).remoteAddress).toBe('');

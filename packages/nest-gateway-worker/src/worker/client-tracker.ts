@@ -17,7 +17,15 @@ interface TrackedClient {
   written?: { json: string; version: number };
 }
 
-const NO_HANDSHAKE: ClientHandshake = { listener: '', protocol: '', remoteAddress: '', remotePort: 0, url: '', query: {}, headers: {} };
+const NO_HANDSHAKE: ClientHandshake = {
+  listener: '',
+  protocol: '',
+  remoteAddress: '',
+  remotePort: 0,
+  url: '',
+  query: {},
+  headers: {},
+};
 
 /**
  * Per-client bookkeeping on a worker:

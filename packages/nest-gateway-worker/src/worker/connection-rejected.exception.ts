@@ -23,7 +23,9 @@ interface RejectionError {
 export class ConnectionRejectedException extends RpcException {
   constructor(reason = 'Forbidden', code = DEFAULT_REJECT_CODE) {
     if (!isSendableCloseCode(code)) {
-      throw new RangeError(`ConnectionRejectedException: ${code} is not a close code an application may send (1000, 1001, 1008, 1011, 1013, 3000-4999)`);
+      throw new RangeError(
+        `ConnectionRejectedException: ${code} is not a close code an application may send (1000, 1001, 1008, 1011, 1013, 3000-4999)`,
+      );
     }
     super({ status: 'error', message: reason, closeCode: code } satisfies RejectionError);
   }
@@ -47,6 +49,7 @@ export function connectionRejection(err: unknown): ConnectionRejection {
   const reason = Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : 'Forbidden';
   if (isSendableCloseCode(e.closeCode)) return { code: e.closeCode, reason };
   const status = e.statusCode;
-  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599) return { code: 4000 + status, reason };
+  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599)
+    return { code: 4000 + status, reason };
   return { code: DEFAULT_REJECT_CODE, reason };
 }

@@ -62,7 +62,9 @@ class Harness {
     // over links in this spec, so its prototype is enough to be the real type.
     const client = Object.create(GatewayClient.prototype) as GatewayClient;
     this.runner = new EventRunner({ links, sessions: this.sessions, client, observables: new NestServer() });
-    this.runner.route(new HandlerRoutes(handlers.map(([pattern, handler]): [string, MessageHandler] => [route(pattern), handler])));
+    this.runner.route(
+      new HandlerRoutes(handlers.map(([pattern, handler]): [string, MessageHandler] => [route(pattern), handler])),
+    );
     workerLink.on('message', (f: GatewayFrame) => this.runner.frame(f, GATEWAY, workerLink));
   }
 
@@ -84,9 +86,25 @@ class Harness {
       flag: FrameFlag.BodyIsScalar | (options.binary ? FrameFlag.Binary : 0),
       gatewayPort: 7272,
     };
-    const handshake = JSON.stringify({ listener: 'ws://127.0.0.1:7272', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 50_000, url: '/', query: {}, headers: {} });
+    const handshake = JSON.stringify({
+      listener: 'ws://127.0.0.1:7272',
+      protocol: 'ws',
+      remoteAddress: '127.0.0.1',
+      remotePort: 50_000,
+      url: '/',
+      query: {},
+      headers: {},
+    });
     this.gatewayLink.send(
-      encodeEventFrame(header, Buffer.from(body), options.version ?? 0, options.session ?? 'null', handshake, options.uid, seq),
+      encodeEventFrame(
+        header,
+        Buffer.from(body),
+        options.version ?? 0,
+        options.session ?? 'null',
+        handshake,
+        options.uid,
+        seq,
+      ),
     );
     return seq;
   }
@@ -185,7 +203,11 @@ describe('EventRunner (over a real inner link)', () => {
     const calls: [string, unknown][] = [];
     const h = await harness(
       [{ gw: 'message', type: 'join' }, async (body: unknown) => void calls.push(['join', body])],
-      [{ gw: 'message' }, async (body: unknown) => void calls.push(['untyped', Buffer.isBuffer(body) ? `buffer:${body.toString()}` : body])],
+      [
+        { gw: 'message' },
+        async (body: unknown) =>
+          void calls.push(['untyped', Buffer.isBuffer(body) ? `buffer:${body.toString()}` : body]),
+      ],
     );
     const seqs = [
       h.event(Cmd.OnMessage, 1, '{"type":"join","room":"a"}'),
@@ -249,7 +271,10 @@ describe('EventRunner (over a real inner link)', () => {
   it('replies a handler error to the client as {type:"error"}; a close handler replies nothing', async () => {
     const h = await harness(
       // Nest's exception filters turn a thrown error into an Observable that errors.
-      [{ gw: 'message' }, async () => throwError(() => ({ status: 'error', message: ['name must be a string', 'age too low'] }))],
+      [
+        { gw: 'message' },
+        async () => throwError(() => ({ status: 'error', message: ['name must be a string', 'age too low'] })),
+      ],
       [{ gw: 'close' }, async () => 'bye'],
     );
     const seqs = [h.event(Cmd.OnMessage, 4, 'bad'), h.event(Cmd.OnClose, 4)];
@@ -269,18 +294,25 @@ describe('EventRunner (over a real inner link)', () => {
     expect(h.received.at(-1)?.cmd).toBe(Cmd.EventAck);
   });
 
-  it("rejects a client whose connect handler fails; its later events reach no handler but are still acknowledged", async () => {
+  it('rejects a client whose connect handler fails; its later events reach no handler but are still acknowledged', async () => {
     const calls: string[] = [];
     const h = await harness(
       [
         { gw: 'connect' },
         // What GatewayExceptionFilter makes of ConnectionRejectedException('bad token', 4401).
-        async () => (calls.push('connect'), throwError(() => ({ status: 'error', message: 'bad token', closeCode: 4401 }))),
+        async () => (
+          calls.push('connect'),
+          throwError(() => ({ status: 'error', message: 'bad token', closeCode: 4401 }))
+        ),
       ],
       [{ gw: 'message' }, async () => void calls.push('message')],
       [{ gw: 'close' }, async () => void calls.push('close')],
     );
-    const seqs = [h.event(Cmd.OnConnect, 6), h.event(Cmd.OnMessage, 6, 'sent before the close'), h.event(Cmd.OnClose, 6)];
+    const seqs = [
+      h.event(Cmd.OnConnect, 6),
+      h.event(Cmd.OnMessage, 6, 'sent before the close'),
+      h.event(Cmd.OnClose, 6),
+    ];
     await h.untilAcked(...seqs);
     expect(calls).toEqual(['connect']);
     expect(h.sent()).toEqual([[Cmd.RejectConnection, 6, '{"code":4401,"reason":"bad token"}']]);
@@ -306,7 +338,16 @@ describe('EventRunner (over a real inner link)', () => {
     const calls: unknown[] = [];
     const h = await harness([{ gw: 'message' }, async (body: unknown) => void calls.push(body)]);
     const good = encodeEventFrame(
-      { cmd: Cmd.OnMessage, localIp: LOCAL_IP, localPort: LOCAL_PORT, clientIp: 0, clientPort: 0, connectionId: 9, flag: FrameFlag.BodyIsScalar, gatewayPort: 0 },
+      {
+        cmd: Cmd.OnMessage,
+        localIp: LOCAL_IP,
+        localPort: LOCAL_PORT,
+        clientIp: 0,
+        clientPort: 0,
+        connectionId: 9,
+        flag: FrameFlag.BodyIsScalar,
+        gatewayPort: 0,
+      },
       Buffer.from('x'),
       0,
       'null',
@@ -326,7 +367,10 @@ describe('EventRunner (over a real inner link)', () => {
     const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const h = await harness([{ gw: 'message' }, async (body: unknown) => (body === 'big' ? { n: BigInt(1) } : 'ok')]);
     await h.untilAcked(h.event(Cmd.OnMessage, 10, 'big'));
-    expect(error).toHaveBeenCalledWith(expect.stringMatching(/^message event of client 7f00000107d00000000a failed: /), expect.anything());
+    expect(error).toHaveBeenCalledWith(
+      expect.stringMatching(/^message event of client 7f00000107d00000000a failed: /),
+      expect.anything(),
+    );
     expect(h.sessions.live.size).toBe(0); // the failed handler's live session went with it
     await h.untilAcked(h.event(Cmd.OnMessage, 10, 'small'));
     expect(h.sent()).toEqual([[Cmd.SendToOne, 10, 'ok']]);

@@ -128,14 +128,21 @@ export class EventRunner implements EventsInFlight {
     this.links.send(
       run.gatewayAddress,
       encodeFrame(
-        frame({ cmd: Cmd.RejectConnection, connectionId: run.connectionId, ext: encodeRequest({ code: rejection.code, reason: rejection.reason }) }),
+        frame({
+          cmd: Cmd.RejectConnection,
+          connectionId: run.connectionId,
+          ext: encodeRequest({ code: rejection.code, reason: rejection.reason }),
+        }),
       ),
     );
     this.log.debug(`client ${run.clientId} rejected (close ${rejection.code})`);
   }
 
   eventFailed(run: EventRun, err: unknown): void {
-    this.log.error(`${run.kind} event of client ${run.clientId} failed: ${(err as Error)?.message}`, (err as Error)?.stack);
+    this.log.error(
+      `${run.kind} event of client ${run.clientId} failed: ${(err as Error)?.message}`,
+      (err as Error)?.stack,
+    );
   }
 }
 
@@ -383,7 +390,11 @@ export class EventRun implements HandledSession {
 const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }
 
 /** The client-facing form of a handler error. */

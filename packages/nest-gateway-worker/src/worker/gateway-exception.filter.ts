@@ -24,7 +24,9 @@ export class GatewayExceptionFilter extends BaseRpcExceptionFilter {
     }
     if (exception instanceof RpcException || hasGetError(exception)) {
       const error = exception.getError();
-      return throwError(() => (typeof error === 'object' && error !== null ? error : { status: 'error', message: error }));
+      return throwError(() =>
+        typeof error === 'object' && error !== null ? error : { status: 'error', message: error },
+      );
     }
     this.logger.error(
       `client handler failed: ${(exception as Error)?.message ?? String(exception)}`,

@@ -38,12 +38,22 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
     super();
-    const { links, settings } = clientPartsOf(options, { hello: workerHello(options.name), maxFrameSize: options.maxFrameSize });
+    const { links, settings } = clientPartsOf(options, {
+      hello: workerHello(options.name),
+      maxFrameSize: options.maxFrameSize,
+    });
     this.links = new GatewayLinkPool(links);
     const sessions = new SessionWriteBack(this.links);
     this.client = new GatewayClient(this.links, settings, sessions);
     if (options.sessionStore) {
-      sessions.saveTo(new SessionStoreSync({ store: options.sessionStore, live: sessions.live, gateways: this.links, client: this.client }));
+      sessions.saveTo(
+        new SessionStoreSync({
+          store: options.sessionStore,
+          live: sessions.live,
+          gateways: this.links,
+          client: this.client,
+        }),
+      );
     }
     this.runner = new EventRunner({ links: this.links, sessions, client: this.client, observables: this });
     this.drainer = new WorkerDrain(this.links, this.runner, options.drainTimeoutMs);
@@ -90,6 +100,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     return this.drainer.drain();
   }
 
+  // Nest's Server declares on(event, callback: Function); the signature is its.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   on(event: string, callback: Function): void {
     // The pool's events are typed; Nest's on() takes any name, so it passes through untyped.
     (this.links as EventEmitter).on(event, callback as (...args: unknown[]) => void);

@@ -39,7 +39,9 @@ export class GatewayContext extends BaseRpcContext<[ClientEvent]> {
    */
   rejectConnection(reason = 'Forbidden', code = DEFAULT_REJECT_CODE): void {
     if (!isSendableCloseCode(code)) {
-      throw new GatewayArgumentError(`rejectConnection: ${code} is not a close code an application may send (1000, 1001, 1008, 1011, 1013, 3000-4999)`);
+      throw new GatewayArgumentError(
+        `rejectConnection: ${code} is not a close code an application may send (1000, 1001, 1008, 1011, 1013, 3000-4999)`,
+      );
     }
     this.rejectedWith = { code, reason: String(reason) };
   }

@@ -29,7 +29,10 @@ export class HandlerRoutes {
       else if (pattern?.gw === 'message') this.message = handler;
       else if (pattern?.gw === 'connect') this.connect = handler;
       else if (pattern?.gw === 'close') this.close = handler;
-      else this.log.warn(`handler pattern ${route} is not a client event (@OnClientConnect/Message/Close); it gets no events from gateways`);
+      else
+        this.log.warn(
+          `handler pattern ${route} is not a client event (@OnClientConnect/Message/Close); it gets no events from gateways`,
+        );
     }
   }
 

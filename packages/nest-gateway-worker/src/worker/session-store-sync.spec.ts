@@ -135,7 +135,9 @@ describe('SessionStoreSync', () => {
     t.sync.handlerFinished('c1', 'u1', { a: 4 });
     await flush();
     expect(t.warn).toHaveBeenCalledTimes(2);
-    expect(t.warn).toHaveBeenLastCalledWith('save of a session failed: connection refused (2 more store failure(s) since the last warning)');
+    expect(t.warn).toHaveBeenLastCalledWith(
+      'save of a session failed: connection refused (2 more store failure(s) since the last warning)',
+    );
   });
 
   it('ignores a stored value that is not a session object', async () => {

@@ -70,7 +70,9 @@ export class SessionStoreSync {
     const target = decodeClientId(clientId);
     this.options.gateways.send(
       gatewayAddress(target),
-      encodeFrame(frame({ cmd: Cmd.UpdateSession, connectionId: target.connectionId, ext: Buffer.from(JSON.stringify(patch)) })),
+      encodeFrame(
+        frame({ cmd: Cmd.UpdateSession, connectionId: target.connectionId, ext: Buffer.from(JSON.stringify(patch)) }),
+      ),
     );
   }
 
@@ -96,7 +98,8 @@ export class SessionStoreSync {
       ({ uid, session }) => {
         if (uid !== null && session) this.save(uid, session);
       },
-      (err: unknown) => this.warning.warn(`reading a session back for the store failed: ${(err as Error)?.message ?? String(err)}`),
+      (err: unknown) =>
+        this.warning.warn(`reading a session back for the store failed: ${(err as Error)?.message ?? String(err)}`),
     );
   }
 
@@ -114,6 +117,8 @@ export class SessionStoreSync {
     } catch (err) {
       saving = Promise.reject(err);
     }
-    saving.catch((err: unknown) => this.warning.warn(`save of a session failed: ${(err as Error)?.message ?? String(err)}`));
+    saving.catch((err: unknown) =>
+      this.warning.warn(`save of a session failed: ${(err as Error)?.message ?? String(err)}`),
+    );
   }
 }

@@ -30,13 +30,17 @@ describe('GatewayModule.forWorker session store wiring (no links are opened: the
 
   it('a store instance in the options is used as is', async () => {
     const store = new InMemorySessionStore();
-    const module = await Test.createTestingModule({ imports: [GatewayModule.forWorker({ ...options, sessionStore: store })] }).compile();
+    const module = await Test.createTestingModule({
+      imports: [GatewayModule.forWorker({ ...options, sessionStore: store })],
+    }).compile();
     expect(module.get(GatewayTransport).options.sessionStore).toBe(store);
   });
 
   it('a store class from DI, with its dependencies from imported modules, under GATEWAY_SESSION_STORE', async () => {
     const module = await Test.createTestingModule({
-      imports: [GatewayModule.forWorker(options, { imports: [PrefixModule], sessionStore: { useClass: PrefixedStore } })],
+      imports: [
+        GatewayModule.forWorker(options, { imports: [PrefixModule], sessionStore: { useClass: PrefixedStore } }),
+      ],
     }).compile();
     const store = module.get<PrefixedStore>(GATEWAY_SESSION_STORE);
     expect(store).toBeInstanceOf(PrefixedStore);

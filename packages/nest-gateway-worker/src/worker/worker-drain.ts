@@ -74,7 +74,9 @@ export class WorkerDrain {
     const answered = new Promise<void>((resolve) => (this.allAnswered = resolve));
     this.waiting = new Set();
     const gateways = this.links.openAddresses();
-    this.log.log(`draining: asking ${gateways.length} gateway(s) to stop sending events; ${this.events.inFlight} in flight`);
+    this.log.log(
+      `draining: asking ${gateways.length} gateway(s) to stop sending events; ${this.events.inFlight} in flight`,
+    );
     for (const address of gateways) this.askToStopSending(address);
     this.answered(undefined); // no gateway to ask: done at once
     const allAnswered = await untilDeadline(answered, deadline);
@@ -99,7 +101,9 @@ export class WorkerDrain {
 /** Resolves true when `promise` settles before `deadline` (epoch ms), false otherwise; leaves no timer behind. */
 async function untilDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  const expired = new Promise<false>(
+    (resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))),
+  );
   try {
     return await Promise.race([promise.then(() => true as const), expired]);
   } finally {

@@ -39,7 +39,10 @@ describe('worker options', () => {
         GATEWAY_STRICT: 'true',
       }),
     ).toMatchObject({
-      registers: [{ host: '10.0.0.1', port: 1 }, { host: '10.0.0.2', port: 2 }],
+      registers: [
+        { host: '10.0.0.1', port: 1 },
+        { host: '10.0.0.2', port: 2 },
+      ],
       secret: null,
       plaintext: true,
       name: 'chat-1',
@@ -57,7 +60,10 @@ describe('worker options', () => {
 
   it('checks options from the environment spread and overridden in code again', () => {
     const fromEnv = workerOptionsFromEnv({ SECRET_KEY: SECRET });
-    expect(resolveWorkerOptions({ ...fromEnv, name: 'api', drainTimeoutMs: 10 })).toMatchObject({ name: 'api', drainTimeoutMs: 10 });
+    expect(resolveWorkerOptions({ ...fromEnv, name: 'api', drainTimeoutMs: 10 })).toMatchObject({
+      name: 'api',
+      drainTimeoutMs: 10,
+    });
     expect(() => resolveWorkerOptions({ ...fromEnv, drainTimeoutMs: -1 })).toThrow(
       /^WorkerOptions\.drainTimeoutMs=-1 is invalid: expected an integer from 0 to 3600000$/,
     );
@@ -65,10 +71,19 @@ describe('worker options', () => {
 
   it.each<[WorkerOptions, RegExp]>([
     [{ plaintext: true, name: 'my worker' }, /^WorkerOptions\.name="my worker" is invalid: expected letters, digits/],
-    [{ plaintext: true, timeoutMs: 0 }, /^WorkerOptions\.timeoutMs=0 is invalid: expected an integer from 1 to 600000$/],
+    [
+      { plaintext: true, timeoutMs: 0 },
+      /^WorkerOptions\.timeoutMs=0 is invalid: expected an integer from 1 to 600000$/,
+    ],
     [{ plaintext: true, maxFrameSize: 10 }, /^WorkerOptions\.maxFrameSize=10 is invalid/],
-    [{ plaintext: true, registers: '1.2.3.4' }, /^WorkerOptions\.registers="1\.2\.3\.4" is invalid: expected host:port/],
-    [{ plaintext: true, sessionStore: {} as never }, /^WorkerOptions\.sessionStore is invalid: expected a SessionStore/],
+    [
+      { plaintext: true, registers: '1.2.3.4' },
+      /^WorkerOptions\.registers="1\.2\.3\.4" is invalid: expected host:port/,
+    ],
+    [
+      { plaintext: true, sessionStore: {} as never },
+      /^WorkerOptions\.sessionStore is invalid: expected a SessionStore/,
+    ],
     [{ secret: 'x'.repeat(15) }, /^WorkerOptions\.secret is too short \(15 characters\)/],
   ])('code: %j is refused naming the option', (options, message) => {
     expect(() => resolveWorkerOptions(options)).toThrow(ConfigError);
@@ -78,7 +93,10 @@ describe('worker options', () => {
   it.each<[Record<string, string>, RegExp]>([
     [{}, /^SECRET_KEY is not set/],
     [{ SECRET_KEY: SECRET, WORKER_NAME: 'my worker' }, /^WORKER_NAME="my worker" is invalid/],
-    [{ SECRET_KEY: SECRET, GATEWAY_TIMEOUT_MS: '0' }, /^GATEWAY_TIMEOUT_MS="0" is invalid: expected an integer from 1 to 600000$/],
+    [
+      { SECRET_KEY: SECRET, GATEWAY_TIMEOUT_MS: '0' },
+      /^GATEWAY_TIMEOUT_MS="0" is invalid: expected an integer from 1 to 600000$/,
+    ],
     [{ SECRET_KEY: SECRET, GATEWAY_STRICT: 'Maybe' }, /^GATEWAY_STRICT="maybe" is invalid: expected true or false$/],
     [{ SECRET_KEY: SECRET, WORKER_DRAIN_TIMEOUT_MS: '1.5' }, /^WORKER_DRAIN_TIMEOUT_MS="1\.5" is invalid/],
     [{ SECRET_KEY: SECRET, REGISTER_ADDRESS: '1.2.3.4' }, /^REGISTER_ADDRESS="1\.2\.3\.4" is invalid/],

@@ -1,5 +1,12 @@
 import { ConfigError, type Env } from '../config/environment';
-import { codeNames, environmentNames, integerOption, stringOption, type FieldNames, type RawOptions } from '../config/option-checks';
+import {
+  codeNames,
+  environmentNames,
+  integerOption,
+  stringOption,
+  type FieldNames,
+  type RawOptions,
+} from '../config/option-checks';
 import {
   GATEWAY_CLIENT_ENVIRONMENT,
   gatewayClientFieldsOf,
@@ -78,13 +85,30 @@ function resolveWorker(o: RawOptions<WorkerOptions>, names: FieldNames<WorkerOpt
   }
   return {
     ...resolveGatewayClientFields(o, names),
-    name: stringOption(names('name'), o.name, DEFAULT_WORKER_NAME, WORKER_NAME_PATTERN, 'letters, digits, "_", "." or "-" (at most 64)'),
-    maxFrameSize: integerOption(names('maxFrameSize'), o.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 64 * 1024, 1024 * 1024 * 1024),
+    name: stringOption(
+      names('name'),
+      o.name,
+      DEFAULT_WORKER_NAME,
+      WORKER_NAME_PATTERN,
+      'letters, digits, "_", "." or "-" (at most 64)',
+    ),
+    maxFrameSize: integerOption(
+      names('maxFrameSize'),
+      o.maxFrameSize,
+      DEFAULT_MAX_FRAME_SIZE,
+      64 * 1024,
+      1024 * 1024 * 1024,
+    ),
     ...(sessionStore !== undefined ? { sessionStore } : {}),
     drainTimeoutMs: integerOption(names('drainTimeoutMs'), o.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
   };
 }
 
 function isSessionStore(v: unknown): v is SessionStore {
-  return typeof v === 'object' && v !== null && typeof (v as SessionStore).load === 'function' && typeof (v as SessionStore).save === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as SessionStore).load === 'function' &&
+    typeof (v as SessionStore).save === 'function'
+  );
 }

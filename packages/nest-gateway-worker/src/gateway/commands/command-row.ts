@@ -34,8 +34,18 @@ export interface CommandContext {
 export type CommandRow =
   | { readonly cmd: Cmd; readonly kind: 'direct'; run(ctx: CommandContext, f: GatewayFrame): number }
   | { readonly cmd: Cmd; readonly kind: 'raw'; run(ctx: CommandContext, f: GatewayFrame): void }
-  | { readonly cmd: Cmd; readonly kind: 'action'; readonly required: readonly RequestKey[]; run(ctx: CommandContext, f: GatewayFrame, p: GatewayRequest): number }
-  | { readonly cmd: Cmd; readonly kind: 'query'; readonly required: readonly RequestKey[]; run(ctx: CommandContext, f: GatewayFrame, p: GatewayRequest): string };
+  | {
+      readonly cmd: Cmd;
+      readonly kind: 'action';
+      readonly required: readonly RequestKey[];
+      run(ctx: CommandContext, f: GatewayFrame, p: GatewayRequest): number;
+    }
+  | {
+      readonly cmd: Cmd;
+      readonly kind: 'query';
+      readonly required: readonly RequestKey[];
+      run(ctx: CommandContext, f: GatewayFrame, p: GatewayRequest): string;
+    };
 
 export function direct(cmd: Cmd, run: (ctx: CommandContext, f: GatewayFrame) => number): CommandRow {
   return { cmd, kind: 'direct', run };
@@ -51,7 +61,12 @@ export function action<K extends RequestKey = never>(
   required: readonly K[],
   run: (ctx: CommandContext, f: GatewayFrame, p: Params<K>) => number,
 ): CommandRow {
-  return { cmd, kind: 'action', required, run: run as (ctx: CommandContext, f: GatewayFrame, p: GatewayRequest) => number };
+  return {
+    cmd,
+    kind: 'action',
+    required,
+    run: run as (ctx: CommandContext, f: GatewayFrame, p: GatewayRequest) => number,
+  };
 }
 
 /** A query row: `rid` is required besides `required`. */
@@ -60,5 +75,10 @@ export function query<K extends RequestKey = never>(
   required: readonly K[],
   run: (ctx: CommandContext, f: GatewayFrame, p: Params<K | 'rid'>) => string,
 ): CommandRow {
-  return { cmd, kind: 'query', required: ['rid', ...required], run: run as (ctx: CommandContext, f: GatewayFrame, p: GatewayRequest) => string };
+  return {
+    cmd,
+    kind: 'query',
+    required: ['rid', ...required],
+    run: run as (ctx: CommandContext, f: GatewayFrame, p: GatewayRequest) => string,
+  };
 }

@@ -43,7 +43,15 @@ class StubWs implements ClientSocket {
   }
 }
 
-const handshake = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
+const handshake = {
+  listener: 'ws://127.0.0.1:0',
+  protocol: 'ws',
+  remoteAddress: '127.0.0.1',
+  remotePort: 1,
+  url: '/',
+  query: {},
+  headers: {},
+};
 const LAN_IP = '10.0.0.7';
 const INNER_PORT = 2300;
 /** client_id of connection `id` on this gateway: 10.0.0.7 = 0a000007, port 2300 = 08fc. */
@@ -171,7 +179,9 @@ describe('CommandTable', () => {
       g.run(Cmd.UpdateSession, { connectionId: a.id, ext: Buffer.from('[1]') });
       expect(JSON.parse(a.session)).toEqual({ user: { name: 'ann', age: 3 }, n: 1 });
       expect(a.sessionVersion).toBe(2);
-      expect(g.warn).toHaveBeenCalledWith(`UpdateSession ignored: client ${a.id}: a session must be a JSON object or null`);
+      expect(g.warn).toHaveBeenCalledWith(
+        `UpdateSession ignored: client ${a.id}: a session must be a JSON object or null`,
+      );
     });
   });
 
@@ -250,7 +260,11 @@ describe('CommandTable', () => {
 
   describe('confirmed sends (a rid in ext)', () => {
     /** Runs a command and returns the decoded result of its one Reply. */
-    const confirmed = (g: ReturnType<typeof setup>, cmd: Cmd, c: Command & { ext: GatewayRequest & { rid: number } }): unknown => {
+    const confirmed = (
+      g: ReturnType<typeof setup>,
+      cmd: Cmd,
+      c: Command & { ext: GatewayRequest & { rid: number } },
+    ): unknown => {
       g.linkBytes.length = 0;
       g.run(cmd, c);
       expect(g.linkBytes).toHaveLength(1);
@@ -273,10 +287,14 @@ describe('CommandTable', () => {
       expect(confirmed(g, Cmd.SendToOne, { connectionId: b.id, body: 'one', ext: { rid: 1 } })).toBe(1);
       expect(confirmed(g, Cmd.SendToOne, { connectionId: 999, body: 'nobody', ext: { rid: 2 } })).toBe(0);
       expect(confirmed(g, Cmd.SendToUid, { body: 'uid', ext: { rid: 3, uids: ['u', 'v', 'none'] } })).toBe(3);
-      expect(confirmed(g, Cmd.SendToGroup, { body: 'g', ext: { rid: 4, groups: ['red', 'blue'], exclude: [d.id] } })).toBe(2);
+      expect(
+        confirmed(g, Cmd.SendToGroup, { body: 'g', ext: { rid: 4, groups: ['red', 'blue'], exclude: [d.id] } }),
+      ).toBe(2);
       expect(confirmed(g, Cmd.SendToGroup, { body: 'g1', ext: { rid: 5, groups: ['blue'] } })).toBe(2);
       expect(confirmed(g, Cmd.SendToAll, { body: 'all', ext: { rid: 6, exclude: [a.id] } })).toBe(3);
-      expect(confirmed(g, Cmd.SendToAll, { body: 'listed', ext: { rid: 7, connections: [a.id, a.id, 999, d.id] } })).toBe(2);
+      expect(
+        confirmed(g, Cmd.SendToAll, { body: 'listed', ext: { rid: 7, connections: [a.id, a.id, 999, d.id] } }),
+      ).toBe(2);
       expect(confirmed(g, Cmd.SendToAll, { body: 'every', ext: { rid: 8 } })).toBe(4);
       // The counts are what the clients got.
       expect(g.received(a)).toEqual(['uid', 'g', 'listed', 'every']);
@@ -304,7 +322,9 @@ describe('CommandTable', () => {
       expect(confirmed(g, Cmd.Kick, { connectionId: a.id, body: 'bye', ext: { rid: 1 } })).toBe(1);
       expect(g.received(a)).toEqual(['bye']);
       expect(g.stub(a).closeCodes).toEqual([1000]);
-      expect(confirmed(g, Cmd.CloseWithReason, { connectionId: b.id, ext: { rid: 2, code: 4001, reason: 'r' } })).toBe(1);
+      expect(confirmed(g, Cmd.CloseWithReason, { connectionId: b.id, ext: { rid: 2, code: 4001, reason: 'r' } })).toBe(
+        1,
+      );
       expect(g.stub(b).closeCodes).toEqual([4001]);
       g.stub(b).isOpen = false;
       expect(confirmed(g, Cmd.CloseWithReason, { connectionId: b.id, ext: { rid: 3, code: 4001 } })).toBe(0);
@@ -331,7 +351,9 @@ describe('CommandTable', () => {
       const g = setup();
       const a = g.connect();
       g.membership.bindUid(a, 'u');
-      expect(() => confirmed(g, Cmd.SendToUid, { body: 'x', ext: { rid: 9, uids: [''] } as GatewayRequest & { rid: number } })).toThrow(GatewayRequestError);
+      expect(() =>
+        confirmed(g, Cmd.SendToUid, { body: 'x', ext: { rid: 9, uids: [''] } as GatewayRequest & { rid: number } }),
+      ).toThrow(GatewayRequestError);
       expect(g.received(a)).toEqual([]);
     });
   });
@@ -435,7 +457,10 @@ describe('CommandTable', () => {
       g.run(Cmd.BindUid, { connectionId: a1.id, ext: { uid: 'ann' } });
       g.run(Cmd.BindUid, { connectionId: a2.id, ext: { uid: 'ann' } });
       g.run(Cmd.BindUid, { connectionId: b.id, ext: { uid: '42' } });
-      const result = g.ask(Cmd.BatchGetClientIdByUid, { rid: 1, uids: ['ann', '42', 'ghost', 'ann'] }) as Record<string, string[]>;
+      const result = g.ask(Cmd.BatchGetClientIdByUid, { rid: 1, uids: ['ann', '42', 'ghost', 'ann'] }) as Record<
+        string,
+        string[]
+      >;
       expect(Object.keys(result).sort()).toEqual(['42', 'ann', 'ghost']);
       expect(sortedIds(result.ann)).toEqual([cid(a1.id), cid(a2.id)].sort());
       expect(result['42']).toEqual([cid(b.id)]);
@@ -496,7 +521,9 @@ describe('CommandTable', () => {
 
       it('"clientIds": every client, or the distinct members of the groups', () => {
         const { g, a, b, c, d } = populated();
-        expect(sortedIds(g.ask(Cmd.Select, { rid: 1, select: 'clientIds' }))).toEqual([a, b, c, d].map((x) => cid(x.id)).sort());
+        expect(sortedIds(g.ask(Cmd.Select, { rid: 1, select: 'clientIds' }))).toEqual(
+          [a, b, c, d].map((x) => cid(x.id)).sort(),
+        );
         expect(sortedIds(g.ask(Cmd.Select, { rid: 2, select: 'clientIds', groups: ['g1', 'g2'] }))).toEqual(
           [a, b, d].map((x) => cid(x.id)).sort(),
         );
@@ -516,7 +543,10 @@ describe('CommandTable', () => {
         expect(sortedIds(ids.g1)).toEqual([cid(a.id), cid(b.id)].sort());
         expect(sortedIds(ids.g2)).toEqual([cid(b.id), cid(d.id)].sort());
         expect(g.ask(Cmd.Select, { rid: 2, select: 'groupUids' })).toEqual({ g1: ['ann'], g2: ['ann'] });
-        expect(g.ask(Cmd.Select, { rid: 3, select: 'groupUids', groups: ['g2', 'nope'] })).toEqual({ g2: ['ann'], nope: [] });
+        expect(g.ask(Cmd.Select, { rid: 3, select: 'groupUids', groups: ['g2', 'nope'] })).toEqual({
+          g2: ['ann'],
+          nope: [],
+        });
       });
     });
 
@@ -638,7 +668,11 @@ describe('CommandTable', () => {
     it('CloseWithReason sends the last message, then closes with the code and reason; 1000 when no code', () => {
       const g = setup();
       const [a, b] = [g.connect(), g.connect()];
-      g.run(Cmd.CloseWithReason, { connectionId: a.id, ext: { code: 4001, reason: 'replaced by a newer login' }, body: 'bye' });
+      g.run(Cmd.CloseWithReason, {
+        connectionId: a.id,
+        ext: { code: 4001, reason: 'replaced by a newer login' },
+        body: 'bye',
+      });
       g.run(Cmd.CloseWithReason, { connectionId: b.id, ext: {} });
       g.run(Cmd.CloseWithReason, { connectionId: 999, ext: { code: 4001 } });
       expect(g.received(a)).toEqual(['bye']);
@@ -683,7 +717,9 @@ describe('CommandTable', () => {
       g.run(Cmd.CloseWithReason, { connectionId: b.id, ext: Buffer.from('{"code":1006}') });
       g.run(Cmd.RejectConnection, { connectionId: b.id, ext: Buffer.from('{"reason":5}') });
       expect(g.stub(b).closeCodes).toEqual([]);
-      expect(g.warn).toHaveBeenCalledWith(expect.stringContaining('CloseWithReason ignored: code must be a WebSocket close code'));
+      expect(g.warn).toHaveBeenCalledWith(
+        expect.stringContaining('CloseWithReason ignored: code must be a WebSocket close code'),
+      );
       expect(g.warn).toHaveBeenCalledWith('RejectConnection ignored: reason must be a string');
     });
   });
@@ -710,7 +746,12 @@ describe('CommandTable', () => {
         groups: ['g1', 'g2'],
       });
       const b = g.connect();
-      expect(g.ask(Cmd.GetClientInfo, { rid: 2 }, b.id)).toMatchObject({ uid: null, groups: [], messagesIn: 0, messagesOut: 0 });
+      expect(g.ask(Cmd.GetClientInfo, { rid: 2 }, b.id)).toMatchObject({
+        uid: null,
+        groups: [],
+        messagesIn: 0,
+        messagesOut: 0,
+      });
       expect(g.ask(Cmd.GetClientInfo, { rid: 3 }, 999)).toBeNull();
     });
 
@@ -749,11 +790,34 @@ describe('CommandTable', () => {
 describe('the command table', () => {
   /** Every command a worker or an SDK client sends to a gateway. */
   const INBOUND = [
-    Cmd.SendToOne, Cmd.SendToAll, Cmd.Kick, Cmd.Destroy, Cmd.UpdateSession, Cmd.GetAllClientSessions, Cmd.IsOnline,
-    Cmd.BindUid, Cmd.UnbindUid, Cmd.SendToUid, Cmd.GetClientIdByUid, Cmd.BatchGetClientIdByUid, Cmd.JoinGroup,
-    Cmd.LeaveGroup, Cmd.SendToGroup, Cmd.GetClientSessionsByGroup, Cmd.GetClientCountByGroup, Cmd.Select,
-    Cmd.GetGroupIdList, Cmd.Ungroup, Cmd.BatchGetClientCountByGroup, Cmd.CloseWithReason, Cmd.RejectConnection,
-    Cmd.GetClientInfo, Cmd.GetGatewayStats, Cmd.Ping, Cmd.GetSessionByClientId, Cmd.SetSession,
+    Cmd.SendToOne,
+    Cmd.SendToAll,
+    Cmd.Kick,
+    Cmd.Destroy,
+    Cmd.UpdateSession,
+    Cmd.GetAllClientSessions,
+    Cmd.IsOnline,
+    Cmd.BindUid,
+    Cmd.UnbindUid,
+    Cmd.SendToUid,
+    Cmd.GetClientIdByUid,
+    Cmd.BatchGetClientIdByUid,
+    Cmd.JoinGroup,
+    Cmd.LeaveGroup,
+    Cmd.SendToGroup,
+    Cmd.GetClientSessionsByGroup,
+    Cmd.GetClientCountByGroup,
+    Cmd.Select,
+    Cmd.GetGroupIdList,
+    Cmd.Ungroup,
+    Cmd.BatchGetClientCountByGroup,
+    Cmd.CloseWithReason,
+    Cmd.RejectConnection,
+    Cmd.GetClientInfo,
+    Cmd.GetGatewayStats,
+    Cmd.Ping,
+    Cmd.GetSessionByClientId,
+    Cmd.SetSession,
   ];
 
   it('has exactly one row for every command workers and SDK clients send, and none for the others', () => {
@@ -771,7 +835,10 @@ describe('the command table', () => {
   it('executes a row added to it: a new command is one row', () => {
     const g = setup();
     const seen: number[] = [];
-    const table = new CommandTable(g.hub, Date.now, [...GATEWAY_COMMANDS, raw(Cmd.OnWebSocketConnect, (_ctx, f) => void seen.push(f.connectionId))]);
+    const table = new CommandTable(g.hub, Date.now, [
+      ...GATEWAY_COMMANDS,
+      raw(Cmd.OnWebSocketConnect, (_ctx, f) => void seen.push(f.connectionId)),
+    ]);
     const link = { send: () => true } as unknown as InnerLink<GatewayFrame>;
     table.execute(decodeFrame(encodeFrame(frame({ cmd: Cmd.OnWebSocketConnect, connectionId: 42 }))), link);
     expect(seen).toEqual([42]);

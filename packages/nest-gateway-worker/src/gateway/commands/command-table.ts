@@ -2,7 +2,13 @@ import { Logger } from '@nestjs/common';
 import { RateLimitedWarning } from '../../logging/rate-limited-warning';
 import { Cmd, cmdName } from '../../protocol/command';
 import type { GatewayFrame } from '../../protocol/frame';
-import { decodeRequest, encodeErrorReply, encodeReply, readRequestId, type GatewayRequest } from '../../protocol/gateway-request';
+import {
+  decodeRequest,
+  encodeErrorReply,
+  encodeReply,
+  readRequestId,
+  type GatewayRequest,
+} from '../../protocol/gateway-request';
 import type { InnerLink } from '../../protocol/inner-link';
 import type { ClientHub } from '../client-hub';
 import { raw, type CommandContext, type CommandRow, type RequestKey } from './command-row';
@@ -101,7 +107,11 @@ export class CommandTable implements CommandContext {
   warnIgnored(cmd: number, reason: string): void {
     let warning = this.warnings.get(cmd);
     if (!warning) {
-      warning = new RateLimitedWarning(this.logger, (n) => `${n} more ${cmdName(cmd)} ignored since the last warning`, this.now);
+      warning = new RateLimitedWarning(
+        this.logger,
+        (n) => `${n} more ${cmdName(cmd)} ignored since the last warning`,
+        this.now,
+      );
       this.warnings.set(cmd, warning);
     }
     warning.warn(`${cmdName(cmd)} ignored: ${reason}`);
@@ -119,7 +129,11 @@ export class CommandTable implements CommandContext {
    * failed with the reason when its rid can be read, anything else is dropped with a warning. The reason never
    * quotes the message.
    */
-  private decode(f: GatewayFrame, link: InnerLink<GatewayFrame>, required: readonly RequestKey[]): GatewayRequest | null {
+  private decode(
+    f: GatewayFrame,
+    link: InnerLink<GatewayFrame>,
+    required: readonly RequestKey[],
+  ): GatewayRequest | null {
     let reason: string;
     try {
       const r = decodeRequest(f.ext);

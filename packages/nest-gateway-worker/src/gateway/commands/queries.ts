@@ -22,10 +22,13 @@ export const QUERIES: readonly CommandRow[] = [
   query(Cmd.GetClientIdByUid, ['uid'], ({ hub }, _f, r) => JSON.stringify(clientIds(hub, { uids: [r.uid] }))),
   query(Cmd.BatchGetClientIdByUid, ['uids'], ({ hub }, _f, r) => {
     const parts: string[] = [];
-    for (const uid of new Set(r.uids)) parts.push(`${JSON.stringify(uid)}:${JSON.stringify(clientIds(hub, { uids: [uid] }))}`);
+    for (const uid of new Set(r.uids))
+      parts.push(`${JSON.stringify(uid)}:${JSON.stringify(clientIds(hub, { uids: [uid] }))}`);
     return `{${parts.join(',')}}`;
   }),
-  query(Cmd.GetClientCountByGroup, [], ({ hub }, _f, r) => String(countTargets(hub, r.group === undefined ? ALL : { groups: [r.group] }))),
+  query(Cmd.GetClientCountByGroup, [], ({ hub }, _f, r) =>
+    String(countTargets(hub, r.group === undefined ? ALL : { groups: [r.group] })),
+  ),
   query(Cmd.BatchGetClientCountByGroup, [], ({ hub }, _f, r) =>
     perGroupJson(hub, r.groups, (group) => String(countTargets(hub, { groups: [group] }))),
   ),

@@ -38,7 +38,11 @@ export const SEND_COMMANDS: readonly CommandRow[] = [
   // `connections` = only those (each once, however often listed); `exclude` = all but those; both = the listed
   // ones minus the excluded ones; neither = every connection.
   action(Cmd.SendToAll, [], ({ hub }, f, r) =>
-    sendTo(hub, r.connections ? { connections: r.connections, except: r.exclude } : { all: true, except: r.exclude }, f),
+    sendTo(
+      hub,
+      r.connections ? { connections: r.connections, except: r.exclude } : { all: true, except: r.exclude },
+      f,
+    ),
   ),
   action(Cmd.SendToUid, ['uids'], ({ hub }, f, r) => sendTo(hub, { uids: r.uids }, f)),
   action(Cmd.SendToGroup, ['groups'], ({ hub }, f, r) => sendTo(hub, { groups: r.groups, except: r.exclude }, f)),

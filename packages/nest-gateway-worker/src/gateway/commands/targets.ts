@@ -54,7 +54,8 @@ export function resolveTargets<A>(hub: ClientHub, target: Target, visit: TargetV
     // A connection has one uid, so distinct uids reach disjoint connections: no per-client dedupe needed.
     for (const uid of uids.length > 1 ? new Set(uids) : uids) {
       const connections = hub.membership.connectionsOfUid(uid);
-      if (connections) for (const client of connections) if (!except?.has(client.id) && visit(hub, client, arg)) count++;
+      if (connections)
+        for (const client of connections) if (!except?.has(client.id) && visit(hub, client, arg)) count++;
     }
     return count;
   }
@@ -74,7 +75,8 @@ export function resolveTargets<A>(hub: ClientHub, target: Target, visit: TargetV
 export function countTargets(hub: ClientHub, target: Target): number {
   if (target.except === undefined || target.except.length === 0) {
     if ('all' in target) return hub.size;
-    if ('groups' in target && target.groups.length === 1) return hub.membership.membersOfGroup(target.groups[0])?.size ?? 0;
+    if ('groups' in target && target.groups.length === 1)
+      return hub.membership.membersOfGroup(target.groups[0])?.size ?? 0;
   }
   return resolveTargets(hub, target, counted, undefined);
 }

@@ -14,7 +14,15 @@ import { GatewayCounters } from '../gateway-stats';
 import { EventDelivery } from './event-delivery';
 import type { WorkerChannel } from './worker-channel';
 
-const handshake = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
+const handshake = {
+  listener: 'ws://127.0.0.1:0',
+  protocol: 'ws',
+  remoteAddress: '127.0.0.1',
+  remotePort: 1,
+  url: '/',
+  query: {},
+  headers: {},
+};
 let nextId = 1;
 
 function client(): ClientConnection & { closes: [number, string | undefined][] } {
@@ -29,13 +37,21 @@ function client(): ClientConnection & { closes: [number, string | undefined][] }
   return Object.assign(new ClientConnection(nextId++, socket, 0, handshake), { closes });
 }
 
-const defaults = { pendingBytesLimit: 1 << 20, maxUnackedBytesPerWorker: 32 << 20, router: 'least-connections' as const };
+const defaults = {
+  pendingBytesLimit: 1 << 20,
+  maxUnackedBytesPerWorker: 32 << 20,
+  router: 'least-connections' as const,
+};
 
 /**
  * Event delivery on its own: a hub for the clients' address, counters and closes (its own delivery is not
  * used), and the delivery under test with the given bounds.
  */
-function delivery(options: { pendingMaxAgeMs: number; pendingEventsLimit?: number; maxUnackedBytesPerWorker?: number }) {
+function delivery(options: {
+  pendingMaxAgeMs: number;
+  pendingEventsLimit?: number;
+  maxUnackedBytesPerWorker?: number;
+}) {
   const counters = new GatewayCounters();
   const hub = new ClientHub(resolveGatewayOptions({ plaintext: true, pingInterval: 0 }), counters);
   hub.address.innerPort = 2000;
@@ -115,7 +131,8 @@ describe('EventDelivery pending age bound', () => {
     const clients = [client(), client(), client()];
     for (const c of clients) message(c, 'x', d);
     const deadline = Date.now() + 5_000;
-    while (clients.some((c) => c.closes.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (clients.some((c) => c.closes.length === 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     for (const c of clients) expect(c.closes).toEqual([[1013, 'no worker available']]);
     expect(d.pendingCount).toBe(0);
     expect(d.sweeping).toBe(false); // stopped once nothing is held
@@ -151,7 +168,9 @@ class FakeWorker {
       logger,
     });
     this.link.on('message', (f: GatewayFrame) => this.frames.push(f));
-    this.link.send(encodeFrame(frame({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: key })) })));
+    this.link.send(
+      encodeFrame(frame({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: key })) })),
+    );
   }
 
   /** Bodies of the client events received, as text. */
@@ -193,13 +212,22 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
    * its EventAck / WorkerDraining frames and its close are reported to delivery, as the inner listener does.
    */
   async function setUp(maxUnackedBytesPerWorker?: number): Promise<void> {
-    const made = delivery({ pendingMaxAgeMs: 30_000, ...(maxUnackedBytesPerWorker ? { maxUnackedBytesPerWorker } : {}) });
+    const made = delivery({
+      pendingMaxAgeMs: 30_000,
+      ...(maxUnackedBytesPerWorker ? { maxUnackedBytesPerWorker } : {}),
+    });
     // This test's delivery: a link of an earlier test that closes late must not report to it.
     const dd = (d = made.d);
     counters = made.counters;
     const logger = new Logger('EventDeliverySpec');
     server = createServer((socket) => {
-      const link = new InnerLink<GatewayFrame>(socket, { secret: null, role: 'responder', decoder: new FrameDecoder(1 << 20), label: 'worker', logger });
+      const link = new InnerLink<GatewayFrame>(socket, {
+        secret: null,
+        role: 'responder',
+        decoder: new FrameDecoder(1 << 20),
+        label: 'worker',
+        logger,
+      });
       let worker: WorkerChannel | null = null;
       link.on('message', (f: GatewayFrame) => {
         if (f.cmd === Cmd.WorkerConnect) {
@@ -228,7 +256,7 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
     await new Promise((r) => server.close(r));
   });
 
-  it('sends a dead worker\'s unacknowledged events again, in order, ahead of the client\'s newer events', async () => {
+  it("sends a dead worker's unacknowledged events again, in order, ahead of the client's newer events", async () => {
     await setUp();
     const a = await worker('a');
     const c = client();
@@ -248,7 +276,7 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
     expect(c.unacked).toBe(4);
   });
 
-  it('drain: answers WorkerDrained, holds a client\'s newer events until its earlier ones are acknowledged, then moves it', async () => {
+  it("drain: answers WorkerDrained, holds a client's newer events until its earlier ones are acknowledged, then moves it", async () => {
     await setUp();
     const a = await worker('a');
     const c = client();

@@ -148,6 +148,8 @@ export class WorkerChannel {
   /** The read-only view given to custom router functions. */
   get info(): WorkerInfo {
     if (this.infoView) return this.infoView;
+    // The frozen view's getters read the live channel (an arrow function cannot be a getter).
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const channel = this;
     this.infoView = Object.freeze({
       key: channel.key,

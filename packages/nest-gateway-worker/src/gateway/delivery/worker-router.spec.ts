@@ -9,13 +9,25 @@ import type { ClientSocket } from '../client-socket';
 
 function worker(key: string, maxUnackedBytes = Infinity): WorkerChannel & { up: boolean } {
   const state = { up: true };
-  const link = { get isOpen() { return state.up; } } as unknown as InnerLink<GatewayFrame>;
+  const link = {
+    get isOpen() {
+      return state.up;
+    },
+  } as unknown as InnerLink<GatewayFrame>;
   const channel = new WorkerChannel(key, '127.0.0.1', link, maxUnackedBytes) as WorkerChannel & { up: boolean };
   Object.defineProperty(channel, 'up', { get: () => state.up, set: (v: boolean) => (state.up = v) });
   return channel;
 }
 
-const handshake = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
+const handshake = {
+  listener: 'ws://127.0.0.1:0',
+  protocol: 'ws',
+  remoteAddress: '127.0.0.1',
+  remotePort: 1,
+  url: '/',
+  query: {},
+  headers: {},
+};
 let nextId = 1;
 const client = () => new ClientConnection(nextId++, {} as ClientSocket, 0, handshake);
 
@@ -140,7 +152,9 @@ describe('WorkerRouter strategies', () => {
     const [a, b] = [worker('a'), worker('b')];
     router.add(a);
     router.add(b);
-    const warn = jest.spyOn((router as unknown as { warning: { logger: { warn: (m: string) => void } } }).warning.logger, 'warn').mockImplementation(() => undefined);
+    const warn = jest
+      .spyOn((router as unknown as { warning: { logger: { warn: (m: string) => void } } }).warning.logger, 'warn')
+      .mockImplementation(() => undefined);
     expect(spread(router, 3)).toEqual({ a: 2, b: 1 });
     expect(warn).toHaveBeenCalledTimes(1); // rate-limited: the second misbehaviour within 10 s is counted, not logged
     expect(warn.mock.calls[0][0]).toMatch(/router function threw \(bug\)/);

@@ -116,11 +116,16 @@ export class WorkerRouter {
     const strategy = this.strategy;
     if (strategy === 'random') return candidates[Math.floor(this.random() * candidates.length)];
     if (strategy === 'latency') return leastWeightedConnections(candidates);
-    if (typeof strategy === 'function') return this.custom(strategy, candidates, client) ?? leastConnections(candidates);
+    if (typeof strategy === 'function')
+      return this.custom(strategy, candidates, client) ?? leastConnections(candidates);
     return leastConnections(candidates);
   }
 
-  private custom(fn: WorkerRouterFunction, candidates: WorkerChannel[], client: ClientConnection): WorkerChannel | undefined {
+  private custom(
+    fn: WorkerRouterFunction,
+    candidates: WorkerChannel[],
+    client: ClientConnection,
+  ): WorkerChannel | undefined {
     const infos = candidates.map((w) => w.info);
     const clientIdOf = this.clientIdOf;
     const routed: RoutedClient = {
@@ -137,13 +142,17 @@ export class WorkerRouter {
     try {
       chosen = fn(infos, routed);
     } catch (err) {
-      this.warning.warn(`the router function threw (${(err as Error)?.message ?? String(err)}); using least connections`);
+      this.warning.warn(
+        `the router function threw (${(err as Error)?.message ?? String(err)}); using least connections`,
+      );
       return undefined;
     }
     if (chosen === undefined || chosen === null) return undefined;
     const index = infos.indexOf(chosen as WorkerInfo);
     if (index < 0) {
-      this.warning.warn('the router function returned something that is not one of the workers it was given; using least connections');
+      this.warning.warn(
+        'the router function returned something that is not one of the workers it was given; using least connections',
+      );
       return undefined;
     }
     return candidates[index];

@@ -15,8 +15,21 @@ import { GatewayCounters } from '../gateway-stats';
 import { InnerListener } from './inner-listener';
 
 const SECRET = 'inner-listener-spec-secret';
-const handshake = { listener: 'ws://127.0.0.1:0', protocol: 'ws', remoteAddress: '127.0.0.1', remotePort: 1, url: '/', query: {}, headers: {} };
-const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Logger;
+const handshake = {
+  listener: 'ws://127.0.0.1:0',
+  protocol: 'ws',
+  remoteAddress: '127.0.0.1',
+  remotePort: 1,
+  url: '/',
+  query: {},
+  headers: {},
+};
+const quiet = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+} as unknown as Logger;
 
 /** An inner peer over a real, encrypted loopback link: records what it receives and whether the gateway closed it. */
 class Peer {
@@ -54,7 +67,8 @@ describe('InnerListener', () => {
   const peers: Peer[] = [];
 
   beforeEach(async () => {
-    for (const level of ['log', 'warn', 'error'] as const) jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+    for (const level of ['log', 'warn', 'error'] as const)
+      jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
     const options = resolveGatewayOptions({ secret: SECRET, lanIp: '127.0.0.1', startPort: 0, pingInterval: 0 });
     hub = new ClientHub(options, new GatewayCounters());
     inner = new InnerListener(options, hub.delivery, new CommandTable(hub));
@@ -85,7 +99,13 @@ describe('InnerListener', () => {
     const w = peer();
     w.send({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: 'w1' })) });
     await until(() => hub.delivery.workerCount === 1, 'the worker');
-    const socket: ClientSocket = { isOpen: true, bufferedAmount: 0, send: () => undefined, close: () => undefined, terminate: () => undefined };
+    const socket: ClientSocket = {
+      isOpen: true,
+      bufferedAmount: 0,
+      send: () => undefined,
+      close: () => undefined,
+      terminate: () => undefined,
+    };
     const client = hub.opened(socket, handshake, 0x7f000001)!;
     await until(() => w.frames.some((f) => f.cmd === Cmd.OnConnect), 'the OnConnect event');
     expect(client.unacked).toBe(1);

@@ -56,10 +56,11 @@ describe('FrameFraming (workerman Frame)', () => {
   it('round-trips random binary messages in random chunks', () => {
     const rand = prng(11);
     const sent: Buffer[] = [];
-    for (let i = 0; i < 200; i++) sent.push(Buffer.from(Array.from({ length: randomInt(rand, 0, 50) }, () => randomInt(rand, 0, 255))));
+    for (let i = 0; i < 200; i++)
+      sent.push(Buffer.from(Array.from({ length: randomInt(rand, 0, 50) }, () => randomInt(rand, 0, 255))));
     const stream = Buffer.concat(sent.map((m) => framing.encode(m)));
     const chunks: Buffer[] = [];
-    for (let at = 0; at < stream.length; ) {
+    for (let at = 0; at < stream.length;) {
       const n = randomInt(rand, 1, 70);
       chunks.push(stream.subarray(at, at + n));
       at += n;

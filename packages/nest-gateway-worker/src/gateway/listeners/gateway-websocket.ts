@@ -87,7 +87,13 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
   /** ClientSocket's `send(data, binary)`; ws's own signatures keep working for code that uses them. */
   override send(data: Buffer, binary: boolean): void;
   override send(data: Parameters<WebSocket['send']>[0], cb?: (err?: Error) => void): void;
-  override send(data: Parameters<WebSocket['send']>[0], options: { binary?: boolean; mask?: boolean; compress?: boolean; fin?: boolean }, cb?: (err?: Error) => void): void;
+  override send(
+    data: Parameters<WebSocket['send']>[0],
+    options: { binary?: boolean; mask?: boolean; compress?: boolean; fin?: boolean },
+    cb?: (err?: Error) => void,
+  ): void;
+  // The implementation signature of ws's own overloads, which are typed for callers above.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override send(data: any, options?: any, cb?: any): void {
     if (typeof options === 'boolean') super.send(data, options ? BINARY : TEXT);
     else super.send(data, options, cb);

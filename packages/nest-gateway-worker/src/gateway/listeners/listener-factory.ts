@@ -71,7 +71,11 @@ export function resolveListeners(
 }
 
 /** Builds one listener (not yet bound). */
-export function createClientListener(resolved: ResolvedListener, hooks: ListenerHooks, maxMessageBytes: number): ClientListener {
+export function createClientListener(
+  resolved: ResolvedListener,
+  hooks: ListenerHooks,
+  maxMessageBytes: number,
+): ClientListener {
   return resolved.framing
     ? new TcpListener(resolved.where, resolved.framing, hooks, maxMessageBytes)
     : new WebSocketListener(resolved.where, hooks, maxMessageBytes, resolved.tls);

@@ -23,9 +23,15 @@ export function listenersFromEnv(env: Env, framings: readonly ClientFraming[] = 
   let tls: ListenerOptions['tls'];
   if (urls.some((u) => u.scheme === 'wss')) {
     const cert = readPemCertificateFile(env, 'GATEWAY_TLS_CERT');
-    if (!cert) throw new ConfigError('GATEWAY_TLS_CERT is not set: a wss:// listener in GATEWAY_LISTEN needs a PEM certificate file');
+    if (!cert)
+      throw new ConfigError(
+        'GATEWAY_TLS_CERT is not set: a wss:// listener in GATEWAY_LISTEN needs a PEM certificate file',
+      );
     const key = readPemPrivateKeyFile(env, 'GATEWAY_TLS_KEY');
-    if (!key) throw new ConfigError('GATEWAY_TLS_KEY is not set: a wss:// listener in GATEWAY_LISTEN needs a PEM private key file');
+    if (!key)
+      throw new ConfigError(
+        'GATEWAY_TLS_KEY is not set: a wss:// listener in GATEWAY_LISTEN needs a PEM private key file',
+      );
     if (!cert.certificate.checkPrivateKey(key.key)) {
       throw new ConfigError(
         `GATEWAY_TLS_KEY=${JSON.stringify(env.GATEWAY_TLS_KEY?.trim())} is invalid: it is not the private key of the certificate in GATEWAY_TLS_CERT`,

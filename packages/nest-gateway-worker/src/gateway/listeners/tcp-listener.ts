@@ -3,14 +3,19 @@ import type { ListenUrl } from '../../config/environment';
 import { remoteIpToNumber } from '../../protocol/client-id';
 import type { ClientHandshake } from '../../protocol/client-handshake';
 import { FramingError, type ClientFraming } from './client-framing';
-import { forgetPeerName, plainRemoteAddress, urlAuthority, type ClientListener, type ListenerHooks } from './client-listener';
+import {
+  forgetPeerName,
+  plainRemoteAddress,
+  urlAuthority,
+  type ClientListener,
+  type ListenerHooks,
+} from './client-listener';
 import { listenOn } from './listen-on';
 import { TcpClientSocket } from './tcp-client-socket';
 
 /** Raw TCP connections have no request line, query or headers: one shared empty value for all of them. */
 const NO_QUERY: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const NO_HEADERS = Object.freeze({});
-
 
 /**
  * A raw TCP client listener (text://, frame://, or a custom framing's scheme): every connection is a
@@ -60,7 +65,9 @@ export class TcpListener implements ClientListener {
 
   private accept(raw: Socket): void {
     const socket = new TcpClientSocket(raw, this);
-    raw.on('error', (err) => this.hooks.logger.debug(`client ${socket.client?.id ?? '(not accepted)'}: ${err.message}`));
+    raw.on('error', (err) =>
+      this.hooks.logger.debug(`client ${socket.client?.id ?? '(not accepted)'}: ${err.message}`),
+    );
     const address = raw.remoteAddress;
     const handshake: ClientHandshake = {
       listener: this.url,

@@ -61,7 +61,7 @@ describe('TextFraming (workerman Text)', () => {
     }
     const stream = Buffer.concat(sent.map((s) => framing.encode(b(s))));
     const chunks: Buffer[] = [];
-    for (let at = 0; at < stream.length; ) {
+    for (let at = 0; at < stream.length;) {
       const n = randomInt(rand, 1, 64);
       chunks.push(stream.subarray(at, at + n));
       at += n;

@@ -7,7 +7,13 @@ import type { ListenUrl } from '../../config/environment';
 import { remoteIpToNumber } from '../../protocol/client-id';
 import type { ClientConnection } from '../client-connection';
 import { parseQuery, type ClientHandshake } from '../../protocol/client-handshake';
-import { forgetPeerName, plainRemoteAddress, urlAuthority, type ClientListener, type ListenerHooks } from './client-listener';
+import {
+  forgetPeerName,
+  plainRemoteAddress,
+  urlAuthority,
+  type ClientListener,
+  type ListenerHooks,
+} from './client-listener';
 import { GatewayWebSocket, type GatewayWebSocketOwner } from './gateway-websocket';
 import { listenOn } from './listen-on';
 
@@ -50,7 +56,9 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
     wss.on('error', (err) => listening && this.hooks.logger.error(`client listener ${this.url} error: ${err.message}`));
     wss.on('connection', (ws: GatewayWebSocket, req: IncomingMessage) => this.accept(ws, req));
     // A failed TLS handshake concerns one peer only (Node then destroys its socket).
-    server.on('tlsClientError', (err: Error) => this.hooks.logger.debug(`TLS handshake failed on ${this.url}: ${err.message}`));
+    server.on('tlsClientError', (err: Error) =>
+      this.hooks.logger.debug(`TLS handshake failed on ${this.url}: ${err.message}`),
+    );
     await listenOn(server, this.where.port, this.where.host);
     listening = true;
     this.port = (server.address() as AddressInfo).port;
