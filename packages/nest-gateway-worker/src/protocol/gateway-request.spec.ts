@@ -2,7 +2,6 @@ import { Cmd } from './command';
 import { decodeFrame } from './frame';
 import {
   GatewayRequestError,
-  REQUEST_COMMANDS,
   decodeReply,
   decodeRequest,
   encodeErrorReply,
@@ -33,13 +32,6 @@ describe('gateway requests (native command parameters)', () => {
     for (const code of [1000, 1001, 1008, 1011, 1013, 3000, 4401, 4999]) {
       expect(decodeRequest(encodeRequest({ code, reason: 'bad token ✗' }))).toEqual({ code, reason: 'bad token ✗' });
     }
-  });
-
-  it('GetClientInfo and GetGatewayStats are requests (answered with a Reply)', () => {
-    expect(REQUEST_COMMANDS.has(Cmd.GetClientInfo)).toBe(true);
-    expect(REQUEST_COMMANDS.has(Cmd.GetGatewayStats)).toBe(true);
-    expect(REQUEST_COMMANDS.has(Cmd.CloseWithReason)).toBe(false);
-    expect(REQUEST_COMMANDS.has(Cmd.RejectConnection)).toBe(false);
   });
 
   it('reads an empty ext as no parameters', () => {

@@ -69,22 +69,6 @@ export type SelectWhat = 'uid' | 'clientIds' | 'uids' | 'groupClientIds' | 'grou
 
 export const SELECT_WHAT: readonly SelectWhat[] = ['uid', 'clientIds', 'uids', 'groupClientIds', 'groupUids'];
 
-/** Commands answered with a {@link Cmd.Reply}. */
-export const REQUEST_COMMANDS: ReadonlySet<number> = new Set([
-  Cmd.GetAllClientSessions,
-  Cmd.IsOnline,
-  Cmd.GetClientIdByUid,
-  Cmd.BatchGetClientIdByUid,
-  Cmd.GetClientSessionsByGroup,
-  Cmd.GetClientCountByGroup,
-  Cmd.Select,
-  Cmd.GetGroupIdList,
-  Cmd.BatchGetClientCountByGroup,
-  Cmd.GetSessionByClientId,
-  Cmd.GetClientInfo,
-  Cmd.GetGatewayStats,
-]);
-
 /** Serialises request parameters into ext bytes. */
 export function encodeRequest(request: GatewayRequest): Buffer {
   return Buffer.from(JSON.stringify(request), 'utf8');

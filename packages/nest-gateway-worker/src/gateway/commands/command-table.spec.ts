@@ -825,6 +825,26 @@ describe('the command table', () => {
     expect([...codes].sort((x, y) => x - y)).toEqual([...INBOUND].sort((x, y) => x - y));
   });
 
+  it('answers the queries with a Reply: exactly these commands are query rows', () => {
+    const queries = GATEWAY_COMMANDS.filter((row) => row.kind === 'query').map((row) => row.cmd);
+    expect([...queries].sort((x, y) => x - y)).toEqual(
+      [
+        Cmd.GetAllClientSessions,
+        Cmd.IsOnline,
+        Cmd.GetClientIdByUid,
+        Cmd.BatchGetClientIdByUid,
+        Cmd.GetClientSessionsByGroup,
+        Cmd.GetClientCountByGroup,
+        Cmd.Select,
+        Cmd.GetGroupIdList,
+        Cmd.BatchGetClientCountByGroup,
+        Cmd.GetSessionByClientId,
+        Cmd.GetClientInfo,
+        Cmd.GetGatewayStats,
+      ].sort((x, y) => x - y),
+    );
+  });
+
   it('refuses two rows for one command code', () => {
     const g = setup();
     expect(() => new CommandTable(g.hub, Date.now, [...GATEWAY_COMMANDS, raw(Cmd.Ping, () => undefined)])).toThrow(
