@@ -55,7 +55,7 @@ class Harness {
     handlers: [ClientEventPattern, MessageHandler][],
   ) {
     gatewayLink.on('message', (f: GatewayFrame) => this.received.push(f));
-    // The runner's port to the gateways, over this one link (GatewayLinks.send picks the open link by address).
+    // The runner's port to the gateways, over this one link (GatewayLinkPool.send picks the open link by address).
     const links = { send: (address: string, bytes: Buffer) => address === GATEWAY && workerLink.send(bytes) };
     this.sessions = new SessionWriteBack(links);
     // The handlers here make no GatewayClient calls: the context only carries it. The class is never constructed
