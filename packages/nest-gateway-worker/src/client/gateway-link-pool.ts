@@ -27,7 +27,19 @@ export interface GatewayLinkPoolOptions {
   reconnectDelayMs?: number;
   /** Largest inner frame accepted from a gateway, in bytes. Default 10 MiB. */
   maxFrameSize?: number;
+  /**
+   * Whether the pool keeps the Node process alive from start() to stop(), also while no socket is open (the
+   * register and every gateway unreachable: only reconnect timers pending, which are unref'd). True for a worker,
+   * whose links are its reason to live: without it a worker with no HTTP server would end with status 0 during an
+   * outage, which a service manager reads as a clean stop and does not restart. False (the default) for a
+   * standalone GatewayClient: the app's own server or schedule keeps it alive, and a script ends after
+   * app.close().
+   */
+  keepProcessAlive?: boolean;
 }
+
+/** Period of the keep-alive timer: as long as Node allows (about 24.8 days); it only holds the event loop. */
+const KEEP_ALIVE_PERIOD_MS = 2 ** 31 - 1;
 
 export interface GatewayLinkPoolEvents {
   /**
@@ -86,6 +98,8 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
   /** Callers waiting for a link to a gateway to open. */
   private readonly waiters = new Map<string, Set<OpenWaiter>>();
   private stopped = true;
+  /** Holds the process while started, with {@link GatewayLinkPoolOptions.keepProcessAlive}. */
+  private keepAlive: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: GatewayLinkPoolOptions) {
     super();
@@ -106,11 +120,16 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    // The reconnect timers are unref'd (a link that is retried must not by itself hold a process that is done):
+    // whether the process lives on through an outage is decided here, once.
+    if (this.options.keepProcessAlive) this.keepAlive = setInterval(() => undefined, KEEP_ALIVE_PERIOD_MS);
     this.directory.start();
   }
 
   stop(): void {
     this.stopped = true;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
     this.directory.stop();
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();

@@ -48,7 +48,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   constructor(private readonly options: ResolvedGatewayOptions) {
     this.hub = new ClientHub(options, this.counters);
     this.commands = new CommandTable(this.hub);
-    this.inner = new InnerListener(options, this.hub.delivery, this.commands);
+    this.inner = new InnerListener(options, this.hub.delivery, this.commands, this.counters);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -27,4 +27,10 @@ export class GatewayCounters {
   eventsRedelivered = 0;
   /** Raw TCP clients disconnected for bytes their framing cannot decode (e.g. a frame:// length below 4). */
   malformedDisconnects = 0;
+  /**
+   * Inner connections (workers, SDK clients, anyone reaching the inner port) closed for bad input: not the inner
+   * protocol, a wrong SECRET_KEY, a failed record, a malformed frame, no identification in time. Their warnings
+   * are rate-limited (one line per reason every 10 s, with a count).
+   */
+  innerLinksRejected = 0;
 }

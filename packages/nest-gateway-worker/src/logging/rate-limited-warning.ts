@@ -31,4 +31,27 @@ export class RateLimitedWarning {
     this.suppressed = 0;
     this.logger.warn(suppressed > 0 ? `${message} (${this.more(suppressed)})` : message);
   }
+
+  /** Warnings suppressed since the last line (not logged yet). */
+  get pending(): number {
+    return this.suppressed;
+  }
+
+  /** Milliseconds until a warning would be logged again (0: now). */
+  get quietForMs(): number {
+    return Math.max(0, this.last + this.intervalMs - this.now());
+  }
+
+  /**
+   * The trailing summary: when warnings were suppressed since the last line, logs `summary(count)` and starts a new
+   * interval, so a burst that stopped is still counted in the log. Returns whether it logged.
+   */
+  flush(summary: (suppressed: number) => string): boolean {
+    if (this.suppressed === 0) return false;
+    const suppressed = this.suppressed;
+    this.last = this.now();
+    this.suppressed = 0;
+    this.logger.warn(summary(suppressed));
+    return true;
+  }
 }

@@ -37,6 +37,8 @@ export interface GatewayCountersSnapshot {
   pendingDisconnects: number;
   connectionsRejected: number;
   eventsRedelivered: number;
+  /** Inner connections closed for bad input (not the protocol, wrong secret, bad record or frame, no identification). */
+  innerLinksRejected: number;
   /** Counters added by later versions appear here too. */
   [counter: string]: number;
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import type { RejectedLinks } from '../logging/rejected-links';
 import {
   HELLO_LENGTH,
   HELLO_MAGIC,
@@ -30,6 +31,12 @@ export interface InnerLinkOptions<T> {
   logger: Logger;
   /** Time allowed for the handshake, in milliseconds. Default 10 000. */
   handshakeTimeoutMs?: number;
+  /**
+   * A listening side's links (gateway inner port, register): the warning of a link closed for bad input goes
+   * there, rate-limited per reason and counted, instead of one line per link. Without it (the side that connects,
+   * one link per peer) every such warning is logged.
+   */
+  rejections?: RejectedLinks;
 }
 
 type LinkState = 'handshake' | 'open' | 'closed';
@@ -147,7 +154,11 @@ export class InnerLink<T> extends EventEmitter {
   private fail(reason: string, level: 'warn' | null = 'warn'): void {
     if (this.state === 'closed') return;
     this.closeReason = reason;
-    if (level) this.options.logger[level](`${this.options.label}: ${reason}; link closed`);
+    if (level) {
+      const line = `${this.options.label}: ${reason}; link closed`;
+      if (this.options.rejections) this.options.rejections.reject(reason, line);
+      else this.options.logger[level](line);
+    }
     const wasHandshake = this.state === 'handshake';
     this.state = 'closed';
     if (wasHandshake) {

@@ -1,5 +1,6 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { RejectedLinks } from '../logging/rejected-links';
 import { InnerLink } from '../protocol/inner-link';
 import {
   LineDecoder,
@@ -23,6 +24,12 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   private readonly gateways = new Map<RegisterLink, string>();
   private readonly subscribers = new Set<RegisterLink>();
   private readonly links = new Set<RegisterLink>();
+  /**
+   * Links closed for bad input (not the inner protocol, a wrong secret, a bad request, no hello in time): counted
+   * here ({@link RejectedLinks.total} and per reason), logged at most once per reason every 10 s, then a summary
+   * line with the count. The register has no stats API yet: the summary lines are where the counts are read.
+   */
+  readonly rejections = new RejectedLinks(this.logger, { what: 'register link(s)' });
 
   constructor(private readonly options: ResolvedRegisterOptions) {}
 
@@ -57,6 +64,7 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
+    this.rejections.stop();
     for (const link of this.links) link.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -74,6 +82,7 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
       decoder: new LineDecoder(),
       label: `register peer ${peer}`,
       logger: this.logger,
+      rejections: this.rejections,
     });
     this.links.add(link);
     // A peer that connects and says nothing (port scanners, health probes) is dropped after the timeout.

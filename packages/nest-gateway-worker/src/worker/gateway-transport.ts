@@ -41,6 +41,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     const { links, settings } = clientPartsOf(options, {
       hello: workerHello(options.name),
       maxFrameSize: options.maxFrameSize,
+      // Listening (from links.start() in listen() to close()) holds the process, as a server's socket does.
+      keepProcessAlive: true,
     });
     this.links = new GatewayLinkPool(links);
     const sessions = new SessionWriteBack(this.links);

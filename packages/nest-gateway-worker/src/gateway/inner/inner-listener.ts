@@ -3,11 +3,13 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { Cmd, cmdName } from '../../protocol/command';
 import type { GatewayFrame } from '../../protocol/frame';
 import { FrameDecoder } from '../../protocol/frame-decoder';
+import { RejectedLinks } from '../../logging/rejected-links';
 import { InnerLink } from '../../protocol/inner-link';
 import type { CommandTable } from '../commands/command-table';
 import type { EventDelivery } from '../delivery/event-delivery';
 import type { WorkerChannel } from '../delivery/worker-channel';
 import type { ResolvedGatewayOptions } from '../gateway-options';
+import type { GatewayCounters } from '../gateway-stats';
 import { listenOn } from '../listeners/listen-on';
 
 /** The options the inner listener reads. */
@@ -26,12 +28,20 @@ export class InnerListener {
   private readonly logger = new Logger('Gateway');
   private server: Server | null = null;
   private readonly links = new Set<InnerLink<GatewayFrame>>();
+  /** Links closed for bad input (anyone who reaches the port can cause them): rate-limited lines, counted. */
+  readonly rejections: RejectedLinks;
 
   constructor(
     private readonly options: InnerListenerOptions,
     private readonly delivery: EventDelivery,
     private readonly commands: CommandTable,
-  ) {}
+    counters?: GatewayCounters,
+  ) {
+    this.rejections = new RejectedLinks(this.logger, {
+      what: 'inner link(s)',
+      counted: counters && (() => counters.innerLinksRejected++),
+    });
+  }
 
   /** Inner links open now (workers and SDK clients, identified or not). */
   get linkCount(): number {
@@ -57,6 +67,7 @@ export class InnerListener {
     const server = this.server;
     this.server = null;
     const serverClosed = server && new Promise<void>((resolve) => server.close(() => resolve()));
+    this.rejections.stop();
     const links = [...this.links];
     const linksClosed = Promise.all(links.map((link) => new Promise((resolve) => link.once('close', resolve))));
     this.delivery.stop();
@@ -73,6 +84,7 @@ export class InnerListener {
       decoder: new FrameDecoder(this.options.maxFrameSize),
       label: `inner peer ${peer}`,
       logger: this.logger,
+      rejections: this.rejections,
     });
     this.links.add(link);
     let worker: WorkerChannel | null = null;

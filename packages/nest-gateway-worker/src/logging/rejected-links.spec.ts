@@ -1,0 +1,73 @@
+import { RejectedLinks, reasonOf } from './rejected-links';
+
+describe('RejectedLinks', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  function make(): { lines: string[]; counted: () => number; rejections: RejectedLinks } {
+    const lines: string[] = [];
+    let counted = 0;
+    const rejections = new RejectedLinks(
+      { warn: (message: unknown) => void lines.push(String(message)) },
+      { what: 'inner link(s)', counted: () => counted++ },
+    );
+    return { lines, counted: () => counted, rejections };
+  }
+
+  it('logs the first rejection of each reason, counts every one, and sums up the rest at the end of the interval', () => {
+    const { lines, counted, rejections } = make();
+    for (let i = 0; i < 500; i++) {
+      rejections.reject(
+        'peer does not speak the encrypted inner protocol (a plaintext or PHP peer?): set …',
+        `p${i}: a`,
+      );
+      rejections.reject('peer could not prove it knows the shared secret: SECRET_KEY differs', `p${i}: b`);
+    }
+    expect(lines).toEqual(['p0: a', 'p0: b']);
+    expect(counted()).toBe(1_000);
+    expect(rejections.total).toBe(1_000);
+    expect(rejections.counts()).toEqual({
+      'peer does not speak the encrypted inner protocol': 500,
+      'peer could not prove it knows the shared secret': 500,
+    });
+
+    jest.advanceTimersByTime(10_000);
+    expect(lines.slice(2)).toEqual([
+      '499 more inner link(s) rejected in the last 10 s: peer does not speak the encrypted inner protocol; 500 in all',
+      '499 more inner link(s) rejected in the last 10 s: peer could not prove it knows the shared secret; 500 in all',
+    ]);
+    // Nothing more to say: no further line.
+    jest.advanceTimersByTime(60_000);
+    expect(lines).toHaveLength(4);
+  });
+
+  it('keeps to one line per reason and interval under a continuing flood', () => {
+    const { lines, rejections } = make();
+    for (let second = 0; second < 60; second++) {
+      for (let i = 0; i < 100; i++) rejections.reject('bad request: unknown event', `p: bad request ${second}`);
+      jest.advanceTimersByTime(1_000);
+    }
+    expect(lines.length).toBeGreaterThanOrEqual(6);
+    expect(lines.length).toBeLessThanOrEqual(8);
+    expect(rejections.total).toBe(6_000);
+  });
+
+  it('drops pending summaries on stop', () => {
+    const { lines, rejections } = make();
+    rejections.reject('handshake timed out (is the peer …)', 'one');
+    rejections.reject('handshake timed out (is the peer …)', 'two');
+    rejections.stop();
+    jest.advanceTimersByTime(20_000);
+    expect(lines).toEqual(['one']);
+  });
+
+  it('groups reasons by their words before any detail', () => {
+    expect(reasonOf('record #17 failed authentication (tampered, replayed or reordered)')).toBe(
+      'record failed authentication',
+    );
+    expect(reasonOf('first frame must be WorkerConnect or GatewayClientConnect, got SendToAll')).toBe(
+      'first frame must be WorkerConnect or GatewayClientConnect',
+    );
+    expect(reasonOf('bad request: unknown event "x"')).toBe('bad request');
+  });
+});
