@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eventually, within } from './support/eventually';
 import { GatewayProbe } from './support/gateway-probe';
 import { startGateway, startRegister, startWorker, stopAll } from './support/roles';
@@ -24,6 +28,7 @@ class RawSocket {
   constructor(port: number, localAddress: string) {
     this.socket = connect({ port, host: '127.0.0.1', localAddress });
     this.socket.on('error', () => undefined); // refused sockets are reset
+    this.socket.resume(); // reads and drops what comes (an HTTP error response), so that the end is seen
     this.socket.once('close', () => (this.closed = true));
   }
 }
@@ -169,5 +174,58 @@ describe('connections that never finish their handshake', () => {
     expect(talking.ended).toBe(false);
     talking.send('still here');
     expect(await talking.text(1)).toBe('still here');
+  });
+
+  it('applies the same to wss://: a socket that never starts TLS is dropped at the deadline, over the limit at accept; an upgraded wss client stays', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-handshake-'));
+    try {
+      const cert = join(dir, 'cert.pem');
+      const key = join(dir, 'key.pem');
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key].concat([
+          '-out',
+          cert,
+          '-days',
+          '2',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ]),
+        { stdio: 'pipe' },
+      );
+      const register = await startRegister();
+      const gateway = await startGateway(register.address, {
+        GATEWAY_LISTEN: 'wss://127.0.0.1:0',
+        GATEWAY_TLS_CERT: cert,
+        GATEWAY_TLS_KEY: key,
+        GATEWAY_MAX_CONNECTIONS_PER_IP: '2',
+        GATEWAY_HANDSHAKE_TIMEOUT_MS: '500',
+      });
+      probe = await GatewayProbe.start(register.address);
+      await startWorker(register.address, {}, gateway.inner);
+      const ca = readFileSync(cert);
+      const upgraded = await TestClient.open(gateway.url, {}, 10_000, { ca, localAddress: '127.0.0.1' });
+      clients.push(upgraded);
+      const [silent, refused] = flood(portOf(gateway.url), 2); // the second is the third from 127.0.0.1
+      await eventually(
+        () => closedCount([silent, refused]),
+        (n) => n === 2,
+        'both raw sockets to be closed by the gateway',
+        15_000,
+      );
+      const stats = await probe.until(
+        gateway.inner,
+        (s) => s.counters.connectionsRefused === 1 && s.counters.handshakeTimeouts === 1,
+        'one refusal at accept and one handshake timeout',
+      );
+      // Upgraded over TLS before the deadline: it keeps its slot and stays, past the deadline.
+      expect([stats.connections, upgraded.closeCode]).toEqual([1, null]);
+      upgraded.send('over tls');
+      expect(await upgraded.text(0, 10_000)).toBe('over tls');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -161,7 +161,7 @@ export interface GatewayOptions {
   /**
    * Time a client connection has, from its TCP accept, to complete the WebSocket upgrade (ws://, wss://: TLS
    * handshake and HTTP upgrade request included) or to send its first bytes (raw TCP listeners); otherwise it is
-   * dropped and counted as `handshakeTimeouts`. Also the WebSocket listeners' HTTP header and request timeouts.
+   * dropped and counted as `handshakeTimeouts`. The WebSocket listeners' HTTP header and request timeouts are 1 s above it.
    * Env GATEWAY_HANDSHAKE_TIMEOUT_MS, default 10 000 (100 … 600 000).
    */
   handshakeTimeoutMs?: number;

@@ -20,6 +20,11 @@ import { listenOn } from './listen-on';
 
 /** How often Node's HTTP server checks its header and request timeouts at most (its default is every 30 s). */
 const HTTP_TIMEOUT_CHECK_MS = 1_000;
+/**
+ * Node's header and request timeouts come this long after the gateway's own handshake deadline: they are the
+ * backstop, the gateway's sweep (counted as handshakeTimeouts, logged) drops a socket first.
+ */
+const HTTP_TIMEOUT_MARGIN_MS = 1_000;
 
 /**
  * A ws:// or wss:// client listener: an HTTP(S) server whose upgrades a `ws` server turns into
@@ -48,11 +53,12 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
   }
 
   async listen(): Promise<void> {
-    // Node's own bounds on a request's headers and body (its defaults are 60 s and 300 s, checked every 30 s): no
-    // longer than the gateway's handshake deadline, which drops any connection not upgraded by then anyway.
+    // Node's own bounds on a request's headers and body (its defaults are 60 s and 300 s, checked every 30 s): just
+    // after the gateway's handshake deadline, which drops any connection not upgraded by then.
+    const httpTimeoutMs = this.handshakeTimeoutMs + HTTP_TIMEOUT_MARGIN_MS;
     const http = {
-      headersTimeout: this.handshakeTimeoutMs,
-      requestTimeout: this.handshakeTimeoutMs,
+      headersTimeout: httpTimeoutMs,
+      requestTimeout: httpTimeoutMs,
       connectionsCheckingInterval: Math.min(HTTP_TIMEOUT_CHECK_MS, this.handshakeTimeoutMs),
     };
     const server = this.tls
