@@ -77,6 +77,7 @@ describe('the environment variables: one list for --help and the README', () => 
       GATEWAY_MAX_BUFFERED_BYTES: gateway.maxClientBufferedBytes,
       GATEWAY_MAX_CONNECTIONS: gateway.maxConnections,
       GATEWAY_MAX_CONNECTIONS_PER_IP: gateway.maxConnectionsPerIp,
+      GATEWAY_HANDSHAKE_TIMEOUT_MS: gateway.handshakeTimeoutMs,
       GATEWAY_RATE_LIMIT: gateway.messageRateLimit,
       GATEWAY_PING_INTERVAL: gateway.pingInterval,
       GATEWAY_PING_NOT_RESPONSE_LIMIT: gateway.pingNotResponseLimit,

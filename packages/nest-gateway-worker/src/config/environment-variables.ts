@@ -6,6 +6,7 @@
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_WORKER_NAME } from '../worker/worker-options';
 import { DEFAULT_REJECT_ON_GATEWAY_FAILURE, DEFAULT_TIMEOUT_MS } from '../client/gateway-client-options';
 import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_LAN_IP,
   DEFAULT_LISTEN,
   DEFAULT_MAX_BUFFERED_BYTES,
@@ -126,13 +127,22 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: 'GATEWAY_MAX_CONNECTIONS',
     roles: ['gateway'],
     defaultText: `${DEFAULT_MAX_CONNECTIONS} (unlimited)`,
-    meaning: 'client connections one gateway process holds at most; more are closed with 1013.',
+    meaning:
+      'client connections one gateway process holds at most, counted from the TCP accept; more are dropped at accept. See Connection limits.',
   },
   {
     name: 'GATEWAY_MAX_CONNECTIONS_PER_IP',
     roles: ['gateway'],
     defaultText: `${DEFAULT_MAX_CONNECTIONS_PER_IP} (unlimited)`,
-    meaning: 'client connections from one remote IP at most (per gateway process); more are closed with 1008.',
+    meaning:
+      'client connections from one remote IP at most (per gateway process), counted from the TCP accept; more are dropped at accept.',
+  },
+  {
+    name: 'GATEWAY_HANDSHAKE_TIMEOUT_MS',
+    roles: ['gateway'],
+    defaultText: String(DEFAULT_HANDSHAKE_TIMEOUT_MS),
+    meaning:
+      'time a client connection has from its TCP accept to complete the WebSocket upgrade (TLS included), or on a raw TCP listener to send its first bytes (100 … 600 000); otherwise it is dropped.',
   },
   {
     name: 'GATEWAY_RATE_LIMIT',

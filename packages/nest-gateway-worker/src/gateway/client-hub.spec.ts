@@ -1,9 +1,11 @@
 import { Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
 import type { ClientConnection } from './client-connection';
 import { ClientHub } from './client-hub';
 import type { ClientSocket } from './client-socket';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
+import type { AcceptedSocket } from './listeners/client-listener';
 import { OutgoingMessage } from './outgoing-message';
 
 const handshake = {
@@ -35,6 +37,26 @@ class StubSocket implements ClientSocket {
     this.isOpen = false;
   }
 }
+
+/** A TCP socket stand-in as a listener accepts it: `destroy` (by the gateway) and `peerCloses` emit 'close'. */
+class StubRaw extends EventEmitter {
+  destroyed = false;
+  bytesRead = 0;
+  constructor(readonly remoteAddress = '127.0.0.1') {
+    super();
+  }
+  destroy(): this {
+    if (!this.destroyed) {
+      this.destroyed = true;
+      this.emit('close', false);
+    }
+    return this;
+  }
+  peerCloses(): void {
+    this.destroy();
+  }
+}
+const asRaw = (raw: StubRaw) => raw as unknown as AcceptedSocket;
 
 function hubWith(options: GatewayOptions = {}) {
   const counters = new GatewayCounters();
@@ -140,5 +162,140 @@ describe('ClientHub', () => {
     await waiting;
     expect(gone).toBe(true);
     hub.delivery.stop();
+  });
+
+  describe('connection accounting from the TCP accept', () => {
+    /** A socket accepted (and counted) by a listener; `upgrade` opens it as a client as a WebSocket upgrade does. */
+    function acceptOn(hub: ClientHub, address = '127.0.0.1') {
+      const raw = new StubRaw(address);
+      const admitted = hub.accepted(asRaw(raw));
+      const upgrade = () => {
+        raw.bytesRead = 200;
+        const socket = new StubSocket();
+        const client = hub.opened(socket, { ...handshake, remoteAddress: address }, 0x7f000001, asRaw(raw));
+        return { client, socket };
+      };
+      return { raw, admitted, upgrade };
+    }
+
+    it('counts sockets at accept, upgraded or not, and destroys the ones over the per-address limit at once', () => {
+      const { hub, counters } = hubWith({ maxConnectionsPerIp: 2 });
+      const a = acceptOn(hub);
+      const b = acceptOn(hub);
+      const c = acceptOn(hub);
+      expect([a.admitted, b.admitted, c.admitted]).toEqual([true, true, false]);
+      expect([a.raw.destroyed, b.raw.destroyed, c.raw.destroyed]).toEqual([false, false, true]);
+      expect([counters.connectionsRefused, hub.unopenedCount, hub.size]).toEqual([1, 2, 0]);
+      expect(acceptOn(hub, '10.0.0.9').admitted).toBe(true); // another address has its own count
+      hub.flushReaper();
+      hub.delivery.stop();
+    });
+
+    it('an upgraded socket keeps the slot it took at accept (not counted twice); its close frees it', () => {
+      const { hub, counters } = hubWith({ maxConnectionsPerIp: 1 });
+      const a = acceptOn(hub);
+      const { client } = a.upgrade();
+      expect(client).not.toBeNull();
+      expect([hub.size, hub.unopenedCount, counters.connectionsRefused]).toEqual([1, 0, 0]);
+      expect(a.raw.listenerCount('close')).toBe(0); // the hub's accept-time listener is gone once opened
+      expect(acceptOn(hub).admitted).toBe(false);
+      hub.closed(client!);
+      expect(acceptOn(hub).admitted).toBe(true);
+      expect(counters.connectionsRefused).toBe(1);
+      hub.flushReaper();
+      hub.delivery.stop();
+    });
+
+    it('a socket closed before its upgrade frees its slot at once; no worker hears of it', () => {
+      const { hub } = hubWith({ maxConnections: 1 });
+      const a = acceptOn(hub);
+      expect(acceptOn(hub).admitted).toBe(false);
+      a.raw.peerCloses();
+      expect(hub.unopenedCount).toBe(0);
+      expect(acceptOn(hub).admitted).toBe(true);
+      expect(hub.delivery.pendingCount).toBe(0); // no OnConnect, no OnClose
+      hub.flushReaper();
+      hub.delivery.stop();
+    });
+
+    it('the total limit counts sockets not upgraded yet and clients together', () => {
+      const { hub } = hubWith({ maxConnections: 2 });
+      acceptOn(hub).upgrade();
+      const pending = acceptOn(hub, '10.0.0.2');
+      expect(pending.admitted).toBe(true);
+      expect(acceptOn(hub, '10.0.0.3').admitted).toBe(false);
+      hub.flushReaper();
+      hub.delivery.stop();
+    });
+
+    it('logs refusals as a rate-limited warning naming the address and the limit', () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn');
+      const { hub } = hubWith({ maxConnectionsPerIp: 1 });
+      acceptOn(hub);
+      for (let i = 0; i < 50; i++) acceptOn(hub);
+      const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('refused at accept'));
+      expect(lines).toEqual([
+        'connection from 127.0.0.1 refused at accept: too many connections from this address (limit 1 per address)',
+      ]);
+      hub.flushReaper();
+      hub.delivery.stop();
+    });
+
+    it('drops sockets not upgraded within handshakeTimeoutMs, and raw TCP clients that sent nothing; others stay', () => {
+      jest.useFakeTimers();
+      try {
+        const { hub, counters } = hubWith({ maxConnectionsPerIp: 10, handshakeTimeoutMs: 500 });
+        const silent = acceptOn(hub); // never upgrades
+        const upgraded = acceptOn(hub);
+        upgraded.upgrade();
+        // A raw TCP client: opened at accept; one sends in time, the other never does.
+        const quietTcp = acceptOn(hub);
+        const quietSocket = new StubSocket();
+        const quietClient = hub.opened(quietSocket, handshake, 0x7f000001, asRaw(quietTcp.raw));
+        quietTcp.raw.on('close', () => hub.closed(quietClient!)); // as the TCP listener does
+        const talkingTcp = acceptOn(hub);
+        hub.opened(new StubSocket(), handshake, 0x7f000001, asRaw(talkingTcp.raw));
+        talkingTcp.raw.bytesRead = 6;
+        jest.advanceTimersByTime(499);
+        expect(silent.raw.destroyed).toBe(false);
+        jest.advanceTimersByTime(1);
+        expect([
+          silent.raw.destroyed,
+          upgraded.raw.destroyed,
+          quietTcp.raw.destroyed,
+          talkingTcp.raw.destroyed,
+        ]).toEqual([true, false, true, false]);
+        expect(counters.handshakeTimeouts).toBe(2);
+        // Both slots are free again: the silent socket's at its close, the quiet TCP client's with its OnClose.
+        expect([hub.unopenedCount, hub.size]).toEqual([0, 2]);
+        expect(hub.delivery.pendingCount).toBe(4); // three OnConnect and the quiet client's OnClose
+        hub.flushReaper();
+        hub.delivery.stop();
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('stop: sockets not upgraded yet are dropped, new ones are refused at accept, uncounted', () => {
+      const { hub, counters } = hubWith({ maxConnectionsPerIp: 10 });
+      const pending = acceptOn(hub);
+      hub.closeAll();
+      expect(pending.raw.destroyed).toBe(true);
+      const late = acceptOn(hub);
+      expect([late.admitted, late.raw.destroyed, counters.connectionsRefused]).toEqual([false, true, 0]);
+      hub.flushReaper();
+      hub.delivery.stop();
+    });
+
+    it('a socket the hub did not count at accept is counted when opened, and refused there with its close code', () => {
+      const { hub, counters } = hubWith({ maxConnectionsPerIp: 1 });
+      acceptOn(hub).upgrade();
+      const uncounted = new StubSocket();
+      expect(hub.opened(uncounted, handshake, 0x7f000001)).toBeNull();
+      expect(uncounted.closes).toEqual([[1008, 'too many connections from this address']]);
+      expect(counters.connectionsRefused).toBe(1);
+      hub.flushReaper();
+      hub.delivery.stop();
+    });
   });
 });

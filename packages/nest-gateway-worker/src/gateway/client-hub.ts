@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { ClientConnection } from './client-connection';
@@ -16,8 +17,9 @@ import { EventDelivery } from './delivery/event-delivery';
 import { GatewayAddress } from './gateway-address';
 import type { ResolvedGatewayOptions } from './gateway-options';
 import type { GatewayCounters } from './gateway-stats';
+import { HandshakeDeadlines } from './handshake-deadlines';
 import { HeartbeatWheel, type HeartbeatHandlers } from './heartbeat-wheel';
-import type { ListenerHooks } from './listeners/client-listener';
+import { plainRemoteAddress, type AcceptedSocket, type ListenerHooks } from './listeners/client-listener';
 import { MembershipIndex } from './membership-index';
 import type { OutgoingMessage } from './outgoing-message';
 import { SocketReaper } from './socket-reaper';
@@ -26,7 +28,8 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * The gateway's client side, in one object: the connection table, uid and group membership, the connection and
- * message-rate limits, the heartbeat wheel and the socket reaper. Every listener reports to it (it is their
+ * message-rate limits (connections counted from their TCP accept), the handshake deadlines, the heartbeat wheel
+ * and the socket reaper. Every listener reports to it (it is their
  * {@link ListenerHooks}), the command table sends and closes through it, and event delivery closes through it the
  * clients no worker takes. It forwards its clients' events (connect, message, close) to its {@link EventDelivery}.
  *
@@ -51,6 +54,18 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
   /** Null when the message rate is unlimited. */
   private readonly rateLimit: MessageRateLimit | null;
   private readonly limits: ConnectionLimits;
+  /**
+   * Sockets counted at accept that are no client connection yet (their WebSocket upgrade is not done), with the
+   * address they count against. Their slot is released when they close; at `opened` it passes to the client.
+   */
+  private readonly unopened = new Map<AcceptedSocket, string>();
+  /** The 'close' listener of the sockets in `unopened` (one function for all; `this` is the socket). */
+  private readonly unopenedClosed: (this: AcceptedSocket) => void;
+  /** Drops the sockets that did not finish their handshake in time; one timer. */
+  private readonly deadlines: HandshakeDeadlines<AcceptedSocket>;
+  /** A flood is refused or timed out by the thousand: one warning line per 10 s for each. */
+  private readonly refusedWarning: RateLimitedWarning;
+  private readonly timeoutWarning: RateLimitedWarning;
   /** Unsent bytes past which a client is a slow consumer (checked before every send). */
   private readonly maxBufferedBytes: number;
   /** Closes sockets and cuts those that do not complete the close in time, with one timer. */
@@ -79,12 +94,24 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     this.rateLimit = rate > 0 ? new MessageRateLimit(rate, options.messageRateBurst) : null;
     this.maxBufferedBytes = options.maxClientBufferedBytes;
     this.limits = new ConnectionLimits(options.maxConnections, options.maxConnectionsPerIp);
+    this.deadlines = new HandshakeDeadlines(options.handshakeTimeoutMs, (raw) => this.handshakeExpired(raw));
+    const release = (raw: AcceptedSocket): void => this.releaseUnopened(raw);
+    this.unopenedClosed = function (this: AcceptedSocket) {
+      release(this);
+    };
+    this.refusedWarning = new RateLimitedWarning(this.logger, (n) => `${n} more refused since the last warning`);
+    this.timeoutWarning = new RateLimitedWarning(this.logger, (n) => `${n} more timed out since the last warning`);
     this.delivery = new EventDelivery(this, options);
   }
 
   /** Connections open now. */
   get size(): number {
     return this.table.size;
+  }
+
+  /** Accepted sockets whose WebSocket upgrade is not done yet (counted against the limits all the same). */
+  get unopenedCount(): number {
+    return this.unopened.size;
   }
 
   /** The connection with this id, if it is still open. */
@@ -125,13 +152,52 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
   // ---- ListenerHooks: every listener reports here --------------------------------------------------
 
   /**
-   * A client connection was accepted by a listener. Returns its ClientConnection, or null when the gateway
-   * refused it (the socket has then been closed with a reason).
+   * A TCP connection was accepted by a listener, before anything is read from it: counted against the total and
+   * per-address limits from now until it closes, whether or not it ever completes a handshake. Over a limit it is
+   * destroyed at once (no HTTP parsing, no TLS, no close code), counted as `connectionsRefused` and logged
+   * (rate-limited). Otherwise its handshake deadline starts.
    */
-  opened(socket: ClientSocket, handshake: ClientHandshake, remoteIp: number): ClientConnection | null {
-    const refused = this.stopping ? SHUTDOWN_CLOSE : this.limits.admit(this.table.size, handshake.remoteAddress);
+  accepted(raw: AcceptedSocket): boolean {
+    const address = plainRemoteAddress(raw.remoteAddress);
+    const refused = this.stopping ? SHUTDOWN_CLOSE : this.limits.admit(address);
+    if (refused) {
+      raw.destroy();
+      if (!this.stopping) {
+        this.counters.connectionsRefused++;
+        this.refusedWarning.warn(
+          `connection from ${address} refused at accept: ${refused.reason} (${this.limits.limitOf(refused)})`,
+        );
+      }
+      return false;
+    }
+    this.unopened.set(raw, address);
+    raw.on('close', this.unopenedClosed);
+    this.deadlines.track(raw);
+    return true;
+  }
+
+  /**
+   * A client connection was opened by a listener (a WebSocket upgraded, a raw TCP connection accepted). Returns its
+   * ClientConnection, or null when the gateway refused it (the socket has then been closed with a reason). The
+   * slot `accepted` counted for `raw` passes to the connection (released by `closed`); a socket that was not
+   * counted at accept (a listener that does not call `accepted`) is counted here, and refused over a limit with
+   * 1013 / 1008 after its handshake.
+   */
+  opened(
+    socket: ClientSocket,
+    handshake: ClientHandshake,
+    remoteIp: number,
+    raw?: AcceptedSocket,
+  ): ClientConnection | null {
+    const counted = raw === undefined ? undefined : this.takeUnopened(raw);
+    const refused = this.stopping
+      ? SHUTDOWN_CLOSE
+      : counted === undefined
+        ? this.limits.admit(handshake.remoteAddress)
+        : null;
     if (refused) {
       // Refused before any worker hears of it: no OnConnect, no connection id.
+      if (counted !== undefined) this.limits.release(counted);
       if (!this.stopping) this.counters.connectionsRefused++;
       this.logger.debug(`connection from ${handshake.remoteAddress} refused: ${refused.reason}`);
       this.reaper.close(socket, refused.code, refused.reason);
@@ -174,7 +240,7 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     client.closed = true;
     this.table.delete(client.id);
     this.heartbeat?.remove(client);
-    if (this.limits.maxConnectionsPerIp > 0) this.limits.release(client.remoteAddress);
+    this.limits.release(client.remoteAddress);
     this.delivery.forward(client, Cmd.OnClose, FrameFlag.BodyIsScalar, EMPTY);
     // As PHP: the uid and groups are cleaned after OnClose is on its way (OnClose carries only the session).
     this.membership.remove(client);
@@ -184,6 +250,40 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
   /** A listener closes a socket (bad bytes, a failed stream), accepted or not: through the reaper. */
   closeSocket(socket: ClientSocket, code: number, reason: string): void {
     this.reaper.close(socket, code, reason);
+  }
+
+  /** `raw` opened as a client: it leaves `unopened`; returns the address its slot counts against (undefined: not counted). */
+  private takeUnopened(raw: AcceptedSocket): string | undefined {
+    const address = this.unopened.get(raw);
+    if (address === undefined) return undefined;
+    this.unopened.delete(raw);
+    raw.removeListener('close', this.unopenedClosed);
+    return address;
+  }
+
+  /** A socket closed before it was opened as a client: its slot is free. */
+  private releaseUnopened(raw: AcceptedSocket): void {
+    const address = this.unopened.get(raw);
+    if (address === undefined) return;
+    this.unopened.delete(raw);
+    this.limits.release(address);
+  }
+
+  /**
+   * The handshake deadline of `raw` passed: dropped if it is still not a client connection (no WebSocket upgrade,
+   * TLS included) or if nothing was ever read from it (a raw TCP client that sent nothing; its close reaches
+   * workers as any close). Either way the close frees its slot.
+   */
+  private handshakeExpired(raw: AcceptedSocket): void {
+    if (raw.destroyed) return;
+    const address = this.unopened.get(raw);
+    if (address === undefined && raw.bytesRead > 0) return;
+    this.counters.handshakeTimeouts++;
+    this.timeoutWarning.warn(
+      `connection from ${address ?? plainRemoteAddress(raw.remoteAddress)} dropped: ` +
+        `${address === undefined ? 'nothing received' : 'no WebSocket upgrade'} within ${this.deadlines.timeoutMs} ms of its accept`,
+    );
+    raw.destroy();
   }
 
   /** The message that went over the rate is dropped, and so is everything the client sends until it is gone. */
@@ -226,13 +326,16 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
   }
 
   /**
-   * The gateway stops: new connections are refused with 1001, the heartbeat stops, and every client is told to
+   * The gateway stops: new connections are refused with 1001 (dropped at accept), sockets not upgraded yet are
+   * dropped, the heartbeat stops, and every client is told to
    * reconnect elsewhere (1001 "gateway shutting down", a plain close: the wait below bounds it). Returns how many
    * clients were told.
    */
   closeAll(): number {
     this.stopping = true;
     this.heartbeat?.stop();
+    // Not clients yet: no worker knows them, nothing to say.
+    for (const raw of this.unopened.keys()) raw.destroy();
     const told = this.table.size;
     for (const client of this.table.values()) client.socket.close(SHUTDOWN_CLOSE.code, SHUTDOWN_CLOSE.reason);
     return told;
@@ -260,8 +363,9 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     return cut;
   }
 
-  /** Terminates the sockets the reaper still waits for (the last step of a stop). */
+  /** Terminates the sockets the reaper still waits for and stops the handshake deadlines (the last step of a stop). */
   flushReaper(): void {
     this.reaper.flush();
+    this.deadlines.stop();
   }
 }

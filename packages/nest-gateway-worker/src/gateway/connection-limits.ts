@@ -1,7 +1,7 @@
 /**
  * What one client connection, and one remote address, may use: a per-connection message rate (token bucket)
  * and the number of connections, in total and per remote IP. No timers: the bucket is refilled lazily from
- * the time of the previous message, and address counts change only on open and close.
+ * the time of the previous message, and the counts change only on accept and close.
  */
 
 import { TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS, type CloseReason } from './close-codes';
@@ -54,16 +54,26 @@ export class MessageRateLimit {
 }
 
 /**
- * Connection counts against `maxConnections` (total) and `maxConnectionsPerIp`; 0 means unlimited. Per-address
- * counts exist only while an address has connections, so the map never outgrows the live connections.
+ * Connection counts against `maxConnections` (total) and `maxConnectionsPerIp`; 0 means unlimited. A connection
+ * is counted from its TCP accept (before its WebSocket upgrade, or whatever handshake its listener has) until it
+ * closes, so sockets that never finish a handshake hold a slot like any other and cannot pass the limits; one
+ * over a limit is refused at accept. Client connections only: the inner listener (workers, SDK clients) has its
+ * own sockets and never counts here. Per-address counts exist only while an address has connections (and only
+ * with a per-address limit), so the map never outgrows the live connections.
  */
 export class ConnectionLimits {
   private readonly perAddress = new Map<string, number>();
+  private count = 0;
 
   constructor(
     readonly maxConnections: number,
     readonly maxConnectionsPerIp: number,
   ) {}
+
+  /** Connections counted now, handshake done or not. */
+  get total(): number {
+    return this.count;
+  }
 
   /** Connections counted per address (tests and stats). */
   countFor(address: string): number {
@@ -75,22 +85,31 @@ export class ConnectionLimits {
     return this.perAddress.size;
   }
 
+  /** The limit `reason` stands for (for log lines): "limit 50 per address". */
+  limitOf(reason: CloseReason): string {
+    return reason === TOO_MANY_FROM_ADDRESS
+      ? `limit ${this.maxConnectionsPerIp} per address`
+      : `limit ${this.maxConnections} in total`;
+  }
+
   /**
-   * A connection from `address` would be the gateway's `current + 1`-th: null admits it (and counts it against
-   * its address, release it on close), otherwise the reason it is refused.
+   * A new connection from `address`: null admits it and counts it, in total and against its address (release it
+   * once, when it closes), otherwise the reason it is refused (and nothing is counted).
    */
-  admit(current: number, address: string): CloseReason | null {
-    if (this.maxConnections > 0 && current >= this.maxConnections) return TOO_MANY_CONNECTIONS;
+  admit(address: string): CloseReason | null {
+    if (this.maxConnections > 0 && this.count >= this.maxConnections) return TOO_MANY_CONNECTIONS;
     if (this.maxConnectionsPerIp > 0) {
       const count = this.perAddress.get(address) ?? 0;
       if (count >= this.maxConnectionsPerIp) return TOO_MANY_FROM_ADDRESS;
       this.perAddress.set(address, count + 1);
     }
+    this.count++;
     return null;
   }
 
-  /** An admitted connection from `address` closed. */
+  /** An admitted connection from `address` closed: its slot is free again. */
   release(address: string): void {
+    if (this.count > 0) this.count--;
     if (this.maxConnectionsPerIp === 0) return;
     const count = this.perAddress.get(address);
     if (count === undefined) return;

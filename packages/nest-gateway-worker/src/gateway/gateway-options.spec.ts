@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/environment';
 import { TextFraming } from './listeners/text-framing';
 import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_PENDING_BYTES,
@@ -44,6 +45,7 @@ describe('gateway options', () => {
       messageRateBurst: 1,
       maxConnections: 0,
       maxConnectionsPerIp: 0,
+      handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
       shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,
     });
     expect(gatewayOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(fromCode);
@@ -70,6 +72,7 @@ describe('gateway options', () => {
       GATEWAY_RATE_LIMIT: '2.5',
       GATEWAY_MAX_CONNECTIONS: '100',
       GATEWAY_MAX_CONNECTIONS_PER_IP: '10',
+      GATEWAY_HANDSHAKE_TIMEOUT_MS: '500',
       GATEWAY_SHUTDOWN_TIMEOUT_MS: '0',
     };
     expect(gatewayOptionsFromEnv(env)).toMatchObject({
@@ -95,6 +98,7 @@ describe('gateway options', () => {
       messageRateBurst: 3, // the rate rounded up
       maxConnections: 100,
       maxConnectionsPerIp: 10,
+      handshakeTimeoutMs: 500,
       shutdownTimeoutMs: 0,
     });
     expect(gatewayOptionsFromEnv({ ...env, GATEWAY_RATE_BURST: '7' }).messageRateBurst).toBe(7);
@@ -165,6 +169,14 @@ describe('gateway options', () => {
     ],
     [{ plaintext: true, registers: [] }, /^GatewayOptions\.registers is empty/],
     [
+      { plaintext: true, handshakeTimeoutMs: 99 },
+      /^GatewayOptions\.handshakeTimeoutMs=99 is invalid: expected an integer from 100 to 600000$/,
+    ],
+    [
+      { plaintext: true, handshakeTimeoutMs: 0 },
+      /^GatewayOptions\.handshakeTimeoutMs=0 is invalid: expected an integer from 100 to 600000$/,
+    ],
+    [
       { secret: SECRET, plaintext: true },
       /^GatewayOptions\.secret is set together with GatewayOptions\.plaintext=true: choose one$/,
     ],
@@ -198,6 +210,14 @@ describe('gateway options', () => {
     ],
     [{ GATEWAY_LISTEN: 'http://x:1' }, /^GATEWAY_LISTEN="http:\/\/x:1" is invalid/],
     [{ GATEWAY_RATE_BURST: '0' }, /^GATEWAY_RATE_BURST="0" is invalid: expected an integer from 1 to 1000000$/],
+    [
+      { GATEWAY_HANDSHAKE_TIMEOUT_MS: '10s' },
+      /^GATEWAY_HANDSHAKE_TIMEOUT_MS="10s" is invalid: expected an integer from 100 to 600000$/,
+    ],
+    [
+      { GATEWAY_HANDSHAKE_TIMEOUT_MS: '600001' },
+      /^GATEWAY_HANDSHAKE_TIMEOUT_MS="600001" is invalid: expected an integer from 100 to 600000$/,
+    ],
     [{ REGISTER_ADDRESS: '1.2.3.4' }, /^REGISTER_ADDRESS="1\.2\.3\.4" is invalid: expected host:port/],
   ])('env: %j is refused naming the variable', (env, message) => {
     expect(() => gatewayOptionsFromEnv({ SECRET_KEY: SECRET, ...env })).toThrow(message);

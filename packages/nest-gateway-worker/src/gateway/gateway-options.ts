@@ -44,6 +44,14 @@ export const DEFAULT_MESSAGE_RATE_LIMIT = 0;
 /** Client connections per process, and per remote IP; 0 = no limit. */
 export const DEFAULT_MAX_CONNECTIONS = 0;
 export const DEFAULT_MAX_CONNECTIONS_PER_IP = 0;
+/**
+ * Time a client connection has, from the TCP accept, to finish its handshake: the WebSocket upgrade (TLS
+ * included for wss://), or its first bytes on a raw TCP listener. go-mqant's `OverTime` is 10 s too.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Bounds of the handshake timeout, in milliseconds. */
+export const MIN_HANDSHAKE_TIMEOUT_MS = 100;
+export const MAX_HANDSHAKE_TIMEOUT_MS = 600_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 export const DEFAULT_ROUTER = 'least-connections';
 /** Smallest non-zero pingInterval accepted, in seconds. */
@@ -142,10 +150,21 @@ export interface GatewayOptions {
    * (`{ ...gatewayOptionsFromEnv(), messageRateLimit: 50 }`) keeps that burst, so set `messageRateBurst` with it.
    */
   messageRateBurst?: number;
-  /** Client connections this gateway process holds at most (1013 above it); 0 = unlimited. Env GATEWAY_MAX_CONNECTIONS, default 0. */
+  /** Client connections this gateway process holds at most; 0 = unlimited. Env GATEWAY_MAX_CONNECTIONS, default 0. */
   maxConnections?: number;
-  /** Client connections per remote IP at most (1008 above it); 0 = unlimited. Env GATEWAY_MAX_CONNECTIONS_PER_IP, default 0. */
+  /**
+   * Client connections per remote IP at most; 0 = unlimited. Env GATEWAY_MAX_CONNECTIONS_PER_IP, default 0.
+   * Both limits count a connection from its TCP accept (before any byte is read, the WebSocket upgrade included):
+   * one over a limit is dropped there at once, and counted as `connectionsRefused`.
+   */
   maxConnectionsPerIp?: number;
+  /**
+   * Time a client connection has, from its TCP accept, to complete the WebSocket upgrade (ws://, wss://: TLS
+   * handshake and HTTP upgrade request included) or to send its first bytes (raw TCP listeners); otherwise it is
+   * dropped and counted as `handshakeTimeouts`. The WebSocket listeners' HTTP header and request timeouts are 1 s above it.
+   * Env GATEWAY_HANDSHAKE_TIMEOUT_MS, default 10 000 (100 … 600 000).
+   */
+  handshakeTimeoutMs?: number;
   /**
    * Graceful shutdown bound, in milliseconds: time clients have to complete the 1001 close and the inner links
    * to flush before the rest is cut. Env GATEWAY_SHUTDOWN_TIMEOUT_MS, default 10 000.
@@ -201,6 +220,7 @@ export const GATEWAY_ENVIRONMENT: Partial<Record<keyof GatewayOptions, string>> 
   messageRateBurst: 'GATEWAY_RATE_BURST',
   maxConnections: 'GATEWAY_MAX_CONNECTIONS',
   maxConnectionsPerIp: 'GATEWAY_MAX_CONNECTIONS_PER_IP',
+  handshakeTimeoutMs: 'GATEWAY_HANDSHAKE_TIMEOUT_MS',
   shutdownTimeoutMs: 'GATEWAY_SHUTDOWN_TIMEOUT_MS',
 };
 
@@ -280,6 +300,12 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
     messageRateBurst: int('messageRateBurst', defaultRateBurst(messageRateLimit), 1, 1_000_000),
     maxConnections: int('maxConnections', DEFAULT_MAX_CONNECTIONS, 0, 100_000_000),
     maxConnectionsPerIp: int('maxConnectionsPerIp', DEFAULT_MAX_CONNECTIONS_PER_IP, 0, 100_000_000),
+    handshakeTimeoutMs: int(
+      'handshakeTimeoutMs',
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      MIN_HANDSHAKE_TIMEOUT_MS,
+      MAX_HANDSHAKE_TIMEOUT_MS,
+    ),
     shutdownTimeoutMs: int('shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
   };
 }

@@ -146,8 +146,11 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
    * hub, so client ids and the whole API work the same whatever the listener.
    */
   private async listenClients(resolved: ResolvedListener[]): Promise<void> {
-    const maxMessageBytes = this.options.maxMessageSize;
-    this.listeners = resolved.map((r) => createClientListener(r, this.hub, maxMessageBytes));
+    const limits = {
+      maxMessageBytes: this.options.maxMessageSize,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+    };
+    this.listeners = resolved.map((r) => createClientListener(r, this.hub, limits));
     try {
       for (const listener of this.listeners) await listener.listen();
     } catch (err) {

@@ -5,8 +5,13 @@
 export class GatewayCounters {
   /** Client connections accepted (all listeners). */
   connectionsAccepted = 0;
-  /** Client connections refused by the total or per-IP connection limit. */
+  /** Client connections refused by the total or per-IP connection limit (dropped at their TCP accept). */
   connectionsRefused = 0;
+  /**
+   * Client connections dropped for not completing their handshake within handshakeTimeoutMs of their accept: no
+   * WebSocket upgrade (TLS included), or nothing sent on a raw TCP listener.
+   */
+  handshakeTimeouts = 0;
   /** Client messages received (all listeners). */
   messagesIn = 0;
   /** Messages sent to clients. */

@@ -28,6 +28,7 @@ export interface ClientInfo {
 export interface GatewayCountersSnapshot {
   connectionsAccepted: number;
   connectionsRefused: number;
+  handshakeTimeouts: number;
   messagesIn: number;
   messagesOut: number;
   slowConsumerDisconnects: number;

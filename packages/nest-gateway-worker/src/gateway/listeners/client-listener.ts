@@ -1,17 +1,38 @@
 import type { Logger } from '@nestjs/common';
+import type { Socket } from 'node:net';
 import type { ClientHandshake } from '../../protocol/client-handshake';
 import type { ClientConnection } from '../client-connection';
 import type { ClientSocket } from '../client-socket';
 import type { GatewayCounters } from '../gateway-stats';
 
+/** What the gateway uses of an accepted TCP socket (a net.Socket; a stand-in in unit specs). */
+export type AcceptedSocket = Pick<
+  Socket,
+  'remoteAddress' | 'bytesRead' | 'destroyed' | 'destroy' | 'on' | 'removeListener'
+>;
+
 /**
- * The gateway's listener-agnostic client hooks, as a listener sees them. A listener calls `opened` for every
- * accepted connection, `message` for every complete message, and `closed` exactly once when an opened
- * connection is gone (never for one that `opened` refused).
+ * The gateway's listener-agnostic client hooks, as a listener sees them. A listener calls `accepted` for every
+ * TCP connection as it is accepted (before reading from it), `opened` once its handshake made it a client
+ * connection (WebSocket: the upgrade; raw TCP: right after `accepted`), `message` for every complete message,
+ * and `closed` exactly once when an opened connection is gone (never for one that `opened` refused).
  */
 export interface ListenerHooks {
-  /** Returns the connection, or null when the gateway refused it (it has then closed `socket`). */
-  opened(socket: ClientSocket, handshake: ClientHandshake, remoteIp: number): ClientConnection | null;
+  /**
+   * A TCP connection was just accepted: counts it against the connection limits (it keeps its slot until it
+   * closes) and starts its handshake deadline. False when it is over a limit: the gateway has destroyed it.
+   */
+  accepted(raw: AcceptedSocket): boolean;
+  /**
+   * Returns the connection, or null when the gateway refused it (it has then closed `socket`). `raw`: the TCP
+   * socket `accepted` counted (for wss://, the one under the TLS socket); its slot passes to the connection.
+   */
+  opened(
+    socket: ClientSocket,
+    handshake: ClientHandshake,
+    remoteIp: number,
+    raw?: AcceptedSocket,
+  ): ClientConnection | null;
   message(client: ClientConnection, data: Buffer, binary: boolean): void;
   closed(client: ClientConnection): void;
   /** A sign of life that is not a message (a WebSocket ping or pong): resets the heartbeat's count. */

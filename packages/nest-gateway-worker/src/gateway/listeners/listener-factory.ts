@@ -70,13 +70,19 @@ export function resolveListeners(
   });
 }
 
+/** What every listener of a gateway shares: the message size limit and the handshake timeout. */
+export interface ListenerLimits {
+  maxMessageBytes: number;
+  handshakeTimeoutMs: number;
+}
+
 /** Builds one listener (not yet bound). */
 export function createClientListener(
   resolved: ResolvedListener,
   hooks: ListenerHooks,
-  maxMessageBytes: number,
+  limits: ListenerLimits,
 ): ClientListener {
   return resolved.framing
-    ? new TcpListener(resolved.where, resolved.framing, hooks, maxMessageBytes)
-    : new WebSocketListener(resolved.where, hooks, maxMessageBytes, resolved.tls);
+    ? new TcpListener(resolved.where, resolved.framing, hooks, limits.maxMessageBytes)
+    : new WebSocketListener(resolved.where, hooks, limits.maxMessageBytes, limits.handshakeTimeoutMs, resolved.tls);
 }

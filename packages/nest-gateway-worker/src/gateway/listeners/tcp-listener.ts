@@ -63,7 +63,12 @@ export class TcpListener implements ClientListener {
     this.hooks.closeSocket(socket, 1008, '');
   }
 
+  /**
+   * Counted at accept like every client connection (dropped at once over a limit), and opened as a client right
+   * away, as PHP does; the gateway drops it if it sends nothing within the handshake timeout.
+   */
   private accept(raw: Socket): void {
+    if (!this.hooks.accepted(raw)) return;
     const socket = new TcpClientSocket(raw, this);
     raw.on('error', (err) =>
       this.hooks.logger.debug(`client ${socket.client?.id ?? '(not accepted)'}: ${err.message}`),
@@ -79,7 +84,7 @@ export class TcpListener implements ClientListener {
       headers: NO_HEADERS,
     };
     forgetPeerName(raw);
-    const client = this.hooks.opened(socket, handshake, remoteIpToNumber(address));
+    const client = this.hooks.opened(socket, handshake, remoteIpToNumber(address), raw);
     if (!client) return;
     socket.client = client;
     raw.on('data', (chunk: Buffer) => socket.onData(chunk));

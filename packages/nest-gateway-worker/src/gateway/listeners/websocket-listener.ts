@@ -1,12 +1,13 @@
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { ListenUrl } from '../../config/environment';
 import { remoteIpToNumber } from '../../protocol/client-id';
 import type { ClientConnection } from '../client-connection';
 import { parseQuery, type ClientHandshake } from '../../protocol/client-handshake';
+import { gateConnections } from './accept-gate';
 import {
   forgetPeerName,
   plainRemoteAddress,
@@ -17,9 +18,19 @@ import {
 import { GatewayWebSocket, type GatewayWebSocketOwner } from './gateway-websocket';
 import { listenOn } from './listen-on';
 
+/** How often Node's HTTP server checks its header and request timeouts at most (its default is every 30 s). */
+const HTTP_TIMEOUT_CHECK_MS = 1_000;
+/**
+ * Node's header and request timeouts come this long after the gateway's own handshake deadline: they are the
+ * backstop, the gateway's sweep (counted as handshakeTimeouts, logged) drops a socket first.
+ */
+const HTTP_TIMEOUT_MARGIN_MS = 1_000;
+
 /**
  * A ws:// or wss:// client listener: an HTTP(S) server whose upgrades a `ws` server turns into
  * {@link GatewayWebSocket}s. Plain HTTP requests get 426 Upgrade Required, upgrades to another path 400.
+ * Every TCP connection is counted by the gateway as it is accepted (see {@link gateConnections}) and must be
+ * upgraded within the handshake timeout, which also bounds the HTTP server's header and request timeouts.
  */
 export class WebSocketListener implements ClientListener, GatewayWebSocketOwner {
   url = '';
@@ -33,6 +44,8 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
     private readonly where: ListenUrl,
     readonly hooks: ListenerHooks,
     private readonly maxMessageBytes: number,
+    /** Time from accept to upgrade, in milliseconds. */
+    private readonly handshakeTimeoutMs: number,
     /** Present for wss://. */
     private readonly tls?: SecureContextOptions,
   ) {
@@ -40,7 +53,18 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
   }
 
   async listen(): Promise<void> {
-    const server = this.tls ? createHttpsServer(this.tls, upgradeRequired) : createHttpServer(upgradeRequired);
+    // Node's own bounds on a request's headers and body (its defaults are 60 s and 300 s, checked every 30 s): just
+    // after the gateway's handshake deadline, which drops any connection not upgraded by then.
+    const httpTimeoutMs = this.handshakeTimeoutMs + HTTP_TIMEOUT_MARGIN_MS;
+    const http = {
+      headersTimeout: httpTimeoutMs,
+      requestTimeout: httpTimeoutMs,
+      connectionsCheckingInterval: Math.min(HTTP_TIMEOUT_CHECK_MS, this.handshakeTimeoutMs),
+    };
+    const server = this.tls
+      ? createHttpsServer({ ...this.tls, ...http }, upgradeRequired)
+      : createHttpServer(http, upgradeRequired);
+    gateConnections(server, this.hooks);
     this.server = server;
     const wss = new WebSocketServer({
       server,
@@ -113,7 +137,9 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
       headers: req.headers,
     };
     forgetPeerName(socket);
-    const client = this.hooks.opened(ws, handshake, remoteIpToNumber(address));
+    // The TCP socket the gateway counted at accept: for wss:// the one under the TLS socket (Node's `_parent`).
+    const raw = (socket as Socket & { _parent?: Socket | null })._parent ?? socket;
+    const client = this.hooks.opened(ws, handshake, remoteIpToNumber(address), raw);
     if (!client) return;
     ws.client = client;
   }
