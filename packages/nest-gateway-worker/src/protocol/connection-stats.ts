@@ -38,6 +38,8 @@ export interface GatewayCountersSnapshot {
   pendingDisconnects: number;
   connectionsRejected: number;
   eventsRedelivered: number;
+  /** Raw TCP clients disconnected for bytes their framing cannot decode. */
+  malformedDisconnects: number;
   /** Inner connections closed for bad input (not the protocol, wrong secret, bad record or frame, no identification). */
   innerLinksRejected: number;
   /** Counters added by later versions appear here too. */
