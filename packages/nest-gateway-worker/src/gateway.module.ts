@@ -15,14 +15,10 @@ import {
 } from './client/gateway-client-options';
 import { GatewayClientPool } from './client/gateway-client-pool';
 import { GatewayServer } from './gateway/gateway-server';
-import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './gateway/gateway-options';
+import { resolveGatewayOptions, type GatewayOptions } from './gateway/gateway-options';
 import { asyncOptionsProviders, type RoleAsyncOptions } from './module/async-options';
 import { RegisterServer } from './register/register-server';
-import {
-  resolveRegisterOptions,
-  type RegisterOptions,
-  type ResolvedRegisterOptions,
-} from './register/register-options';
+import { resolveRegisterOptions, type RegisterOptions } from './register/register-options';
 import { GatewayTransport } from './worker/gateway-transport';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker/worker-options';
 import { GATEWAY_SESSION_STORE, type SessionStore } from './worker/session-store';
@@ -65,7 +61,9 @@ export type GatewayClientAsyncOptions = RoleAsyncOptions<GatewayClientOptions>;
 export class GatewayModule {
   /** A register: listens when the application boots, closes on shutdown. */
   static forRegister(options: RegisterOptions): DynamicModule {
-    return GatewayModule.registerModule(
+    return GatewayModule.serverModule(
+      RegisterServer,
+      GATEWAY_REGISTER_OPTIONS,
       [],
       [{ provide: GATEWAY_REGISTER_OPTIONS, useValue: resolveRegisterOptions(options) }],
     );
@@ -73,7 +71,9 @@ export class GatewayModule {
 
   /** forRegister with options from DI. */
   static forRegisterAsync(options: RegisterAsyncOptions): DynamicModule {
-    return GatewayModule.registerModule(
+    return GatewayModule.serverModule(
+      RegisterServer,
+      GATEWAY_REGISTER_OPTIONS,
       options.imports ?? [],
       asyncOptionsProviders('forRegisterAsync', GATEWAY_REGISTER_OPTIONS, options, resolveRegisterOptions),
     );
@@ -81,7 +81,9 @@ export class GatewayModule {
 
   /** A gateway: client and inner listeners start when the application boots, drain on shutdown. */
   static forGateway(options: GatewayOptions): DynamicModule {
-    return GatewayModule.gatewayModule(
+    return GatewayModule.serverModule(
+      GatewayServer,
+      GATEWAY_SERVER_OPTIONS,
       [],
       [{ provide: GATEWAY_SERVER_OPTIONS, useValue: resolveGatewayOptions(options) }],
     );
@@ -89,7 +91,9 @@ export class GatewayModule {
 
   /** forGateway with options from DI. */
   static forGatewayAsync(options: GatewayAsyncOptions): DynamicModule {
-    return GatewayModule.gatewayModule(
+    return GatewayModule.serverModule(
+      GatewayServer,
+      GATEWAY_SERVER_OPTIONS,
       options.imports ?? [],
       asyncOptionsProviders('forGatewayAsync', GATEWAY_SERVER_OPTIONS, options, resolveGatewayOptions),
     );
@@ -136,35 +140,18 @@ export class GatewayModule {
     );
   }
 
-  private static registerModule(imports: DynamicModule['imports'], optionProviders: Provider[]): DynamicModule {
+  /** A role that is one server object built from its resolved options (the register, the gateway). */
+  private static serverModule<O>(
+    server: new (options: O) => object,
+    optionsToken: symbol,
+    imports: DynamicModule['imports'],
+    optionProviders: Provider[],
+  ): DynamicModule {
     return {
       module: GatewayModule,
       imports,
-      providers: [
-        ...optionProviders,
-        {
-          provide: RegisterServer,
-          useFactory: (o: ResolvedRegisterOptions) => new RegisterServer(o),
-          inject: [GATEWAY_REGISTER_OPTIONS],
-        },
-      ],
-      exports: [RegisterServer, GATEWAY_REGISTER_OPTIONS],
-    };
-  }
-
-  private static gatewayModule(imports: DynamicModule['imports'], optionProviders: Provider[]): DynamicModule {
-    return {
-      module: GatewayModule,
-      imports,
-      providers: [
-        ...optionProviders,
-        {
-          provide: GatewayServer,
-          useFactory: (o: ResolvedGatewayOptions) => new GatewayServer(o),
-          inject: [GATEWAY_SERVER_OPTIONS],
-        },
-      ],
-      exports: [GatewayServer, GATEWAY_SERVER_OPTIONS],
+      providers: [...optionProviders, { provide: server, useFactory: (o: O) => new server(o), inject: [optionsToken] }],
+      exports: [server, optionsToken],
     };
   }
 
