@@ -51,6 +51,8 @@ async function install(fixture: Fixture, tarball: string): Promise<ConsumerApp> 
     recursive: true,
     filter: (src) => !/[\\/](node_modules|dist)$/.test(src),
   });
+  // One app, two majors: the sources are shared; only package.json and the tsconfigs are the fixture's own.
+  cpSync(join(__dirname, 'consumers', 'src'), join(dir, 'src'), { recursive: true });
   const started = Date.now();
   await runCommand(
     'npm',
@@ -150,17 +152,13 @@ afterAll(async () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-it('the two fixtures have the same sources (they differ only in package.json and the tsconfig of their Nest template)', () => {
-  const files = (fixture: Fixture) => {
-    const src = join(__dirname, 'consumers', fixture, 'src');
-    return readdirSync(src)
-      .sort()
-      .map((f) => [f, readFileSync(join(src, f), 'utf8')]);
-  };
-  expect(files('nest12')).toEqual(files('nest11'));
-  // Only the public entry: `nest-gateway-worker/internal` is not for applications.
-  for (const [name, text] of files('nest11'))
+it('the app imports only the public entry (`nest-gateway-worker/internal` is not for applications)', () => {
+  const src = join(__dirname, 'consumers', 'src');
+  const files = readdirSync(src).map((f) => [f, readFileSync(join(src, f), 'utf8')] as const);
+  expect(files.length).toBeGreaterThan(0);
+  for (const [name, text] of files) {
     expect({ name, internal: /nest-gateway-worker\/internal/.test(text) }).toEqual({ name, internal: false });
+  }
 });
 
 describe.each(Object.keys(FIXTURES) as Fixture[])('a fresh %s app with the packed package', (fixture) => {
