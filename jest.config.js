@@ -1,6 +1,8 @@
 /**
- * Two projects: `unit` (specs beside the code in packages/) and `e2e` (cross-process tests in test/, which
- * spawn the built apps from dist/, so `npm test` builds first).
+ * Three projects: `unit` (specs beside the code in packages/), `e2e` (cross-process tests in test/, which
+ * spawn the built apps from dist/, so `npm test` builds first; the fault scenarios in test/faults/ are among them)
+ * and `fuzz` (seeded fuzz targets of the decoders in test/fuzz/, in process). FAULT_SCALE=long makes the last two
+ * larger (`npm run test:faults`, `npm run test:fuzz`).
  */
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
@@ -33,6 +35,13 @@ module.exports = {
       roots: ['<rootDir>/test/'],
       testRegex: '.*\\.e2e-spec\\.ts$',
       setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'],
+    },
+    {
+      ...common,
+      displayName: 'fuzz',
+      rootDir: __dirname,
+      roots: ['<rootDir>/test/fuzz/'],
+      testRegex: '.*\\.fuzz-spec\\.ts$',
     },
   ],
 };
