@@ -67,6 +67,15 @@ describe('client_id encode/decode', () => {
     }
   });
 
+  test('values JSON cannot show (a BigInt, a circular object) are rejected with InvalidClientIdError too', () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const value of [10n, circular, Symbol('id')]) {
+      expect(() => decodeClientId(value as unknown as string)).toThrow(InvalidClientIdError);
+      expect(isClientId(value)).toBe(false);
+    }
+  });
+
   test('InvalidClientIdError says what was given and what is expected', () => {
     let caught: unknown;
     try {

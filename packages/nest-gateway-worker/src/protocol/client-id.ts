@@ -76,6 +76,15 @@ export function ipv4ToString(n: number): string {
 export class InvalidClientIdError extends Error {
   override name = 'InvalidClientIdError';
   constructor(value: unknown) {
-    super(`invalid client_id ${JSON.stringify(value)}: expected 20 hex characters`);
+    super(`invalid client_id ${shown(value)}: expected 20 hex characters`);
+  }
+}
+
+/** The value as JSON when it has one; a BigInt, a circular object or a throwing toJSON must not replace this error. */
+function shown(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(typeof value);
+  } catch {
+    return `a ${typeof value} that is not JSON`;
   }
 }
