@@ -1,4 +1,5 @@
 import { GatewayTimeoutError, GatewayUnavailableError, type GatewayFailure } from 'nest-gateway-worker';
+import { waitUntilStopped } from '../support/cluster-processes';
 import { eventually, sleep, within } from '../support/eventually';
 import { byScale } from '../support/fault-scale';
 import { latencySummary, mib } from '../support/figures';
@@ -141,6 +142,7 @@ describe('fault: a gateway frozen (SIGSTOP), thawed and killed under SDK traffic
       await phase('healthy', PHASE_MS);
       for (let k = 0; k < FREEZES; k++) {
         victim.proc.child.kill('SIGSTOP');
+        await waitUntilStopped(victim.proc.child.pid!);
         await phase(`frozen${k}`, PHASE_MS);
         victim.proc.child.kill('SIGCONT');
         const t0 = performance.now();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { startRole, TEST_SECRET, type LoggedProcess, type RoleProcess } from './roles';
 
 /**
@@ -58,6 +59,27 @@ export async function waitForNestLines(
       );
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Waits (bounded) until process `pid` is stopped (SIGSTOP took effect: state "T" in /proc/<pid>/stat), so that what
+ * a test does next cannot still be served by it. Where /proc is not available it returns at once.
+ */
+export async function waitUntilStopped(pid: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let state: string;
+    try {
+      // "pid (comm) state ...": the state follows the last ")" (comm may contain spaces and parentheses).
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return;
+    }
+    if (state === 'T') return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} not stopped within ${timeoutMs} ms (state ${state})`);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
