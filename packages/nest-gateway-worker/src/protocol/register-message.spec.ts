@@ -235,6 +235,22 @@ describe('LineDecoder', () => {
     expect(thrownAt).toBe(16);
   });
 
+  // A long line that arrives a few bytes at a time (tiny records from a peer, or a slow plaintext peer) must cost time
+  // linear in its length: it used to be split from its start again on every chunk, quadratic (a 256 KiB line in
+  // 1-byte chunks took 70 s of CPU, the event loop blocked). Linear, the 512 KiB below take about a second; the bound
+  // is the test's timeout (the loop yields now and then so that the timeout can end it).
+  test('a 512 KiB line arriving one byte at a time is decoded in linear time', async () => {
+    const d = new LineDecoder();
+    const byte = Buffer.from('a');
+    let lines = 0;
+    for (let i = 0; i < 512 * 1024; i++) {
+      lines += d.push(byte).length;
+      if (i % 4096 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(lines).toBe(0);
+    expect(d.push(Buffer.from('\n'))).toEqual(['a'.repeat(512 * 1024)]);
+  }, 30_000);
+
   test('the default limit is 1 MiB', () => {
     expect(DEFAULT_MAX_LINE_LENGTH).toBe(1024 * 1024);
     const d = new LineDecoder();

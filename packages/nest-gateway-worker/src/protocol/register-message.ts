@@ -86,8 +86,17 @@ export class LineDecoder implements StreamDecoder<string> {
   constructor(private readonly maxLineLength = DEFAULT_MAX_LINE_LENGTH) {}
 
   push(chunk: Buffer): string[] {
-    const text = this.partial + this.utf8.write(chunk);
-    const lines = text.split('\n');
+    const added = this.utf8.write(chunk);
+    if (!added.includes('\n')) {
+      // No line ends here: the partial line only grows (a string append, no copy of what came before), so a long line
+      // arriving in many small chunks costs time linear in its length, not quadratic.
+      this.partial += added;
+      if (this.partial.length > this.maxLineLength) {
+        throw new RegisterMessageError(`line longer than ${this.maxLineLength} characters`);
+      }
+      return [];
+    }
+    const lines = (this.partial + added).split('\n');
     this.partial = lines.pop()!;
     if (this.partial.length > this.maxLineLength || lines.some((l) => l.length > this.maxLineLength)) {
       throw new RegisterMessageError(`line longer than ${this.maxLineLength} characters`);
