@@ -70,6 +70,19 @@ export { GATEWAY_SESSION_STORE } from './worker/session-store';
 export type { SessionStore } from './worker/session-store';
 export { InMemorySessionStore } from './worker/session-store.memory';
 
+// The optional Redis backplane: discovery leases, presence directory (targeted sends), session store
+export {
+  DEFAULT_BACKPLANE_PREFIX,
+  DEFAULT_BACKPLANE_LEASE_MS,
+  DEFAULT_BACKPLANE_TIMEOUT_MS,
+  DEFAULT_SESSION_TTL_SECONDS,
+  DEFAULT_SESSION_MAX_BYTES,
+} from './backplane/backplane-options';
+export type { BackplaneOptions, ResolvedBackplaneOptions } from './backplane/backplane-options';
+export type { RedisClientLike } from './backplane/redis-connection';
+export { RedisSessionStore, SessionTooLargeError } from './backplane/redis-session-store';
+export type { RedisSessionStoreOptions } from './backplane/redis-session-store';
+
 // The closes the gateway starts: codes and reasons of the client contract
 export {
   SHUTDOWN_CLOSE,

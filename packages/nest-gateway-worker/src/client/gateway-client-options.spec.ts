@@ -14,6 +14,7 @@ describe('GatewayModule.forClient options (resolveGatewayClientOptions)', () => 
     const o = resolveGatewayClientOptions({ secret: SECRET });
     expect(o).toEqual({
       registers: [{ host: '127.0.0.1', port: 1236 }],
+      backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
       timeoutMs: DEFAULT_TIMEOUT_MS,
@@ -120,6 +121,7 @@ describe('gatewayClientOptionsFromEnv', () => {
         { host: '10.0.0.1', port: 1 },
         { host: '10.0.0.2', port: 2 },
       ],
+      backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
       timeoutMs: 250,

@@ -1,10 +1,18 @@
 import type { Env, HostPort } from '../config/environment';
 import {
+  BACKPLANE_ENVIRONMENT,
+  backplaneFieldsOf,
+  resolveBackplaneOptions,
+  type BackplaneOptions,
+  type ResolvedBackplaneOptions,
+} from '../backplane/backplane-options';
+import {
   booleanOption,
   codeNames,
   environmentNames,
   hostPortListOption,
   integerOption,
+  isUnset,
   refuseRenamedOptions,
   secretOption,
   type FieldNames,
@@ -31,9 +39,17 @@ export const DEFAULT_RECONNECT_DELAY_MS = 1_000;
 export interface GatewayClientOptions {
   /**
    * The register(s) to learn gateways from: "host:port", a comma-separated list, or an array of "host:port" /
-   * `{ host, port }`. Env REGISTER_ADDRESS, default 127.0.0.1:1236.
+   * `{ host, port }`. Env REGISTER_ADDRESS, default 127.0.0.1:1236; with a `backplane` and no registers given, none
+   * (both given: the union of their lists).
    */
   registers?: Registers;
+  /**
+   * The optional Redis backplane: a `redis://` / `rediss://` URL or BackplaneOptions (`{ client }` for your own
+   * ioredis client from DI, through forClientAsync / forWorkerAsync). Gateways are discovered through their leases,
+   * and sends and queries about uids and groups reach only the gateways that hold them. Env GATEWAY_BACKPLANE,
+   * GATEWAY_BACKPLANE_PREFIX, GATEWAY_BACKPLANE_TIMEOUT_MS; default: off.
+   */
+  backplane?: string | BackplaneOptions | null;
   /** The cluster's shared secret, at least 16 characters (a Buffer: 16 bytes). Env SECRET_KEY. Required unless `plaintext` is true. */
   secret?: string | Buffer | null;
   /** Use unencrypted inner links (the cluster must run with INNER_PLAINTEXT=true; `secret` unset). Env INNER_PLAINTEXT, default false. */
@@ -57,6 +73,8 @@ export interface GatewayClientOptions {
 /** GatewayClient options with every default filled in and every value checked. */
 export interface ResolvedGatewayClientOptions {
   registers: HostPort[];
+  /** Null: no backplane. */
+  backplane: ResolvedBackplaneOptions | null;
   /** Null = plaintext. */
   secret: Buffer | null;
   plaintext: boolean;
@@ -94,11 +112,25 @@ export function gatewayClientOptionsFromEnv(env: Env = process.env): ResolvedGat
   );
 }
 
-/** The raw GatewayClient fields from the environment, for this file and a worker's. */
-export function gatewayClientFieldsOf(env: Env): RawOptions<GatewayClientOptions> {
+/** The backplane variables a GatewayClient outside a worker reads. */
+export const GATEWAY_CLIENT_BACKPLANE_VARIABLES = [
+  BACKPLANE_ENVIRONMENT.url,
+  BACKPLANE_ENVIRONMENT.prefix,
+  BACKPLANE_ENVIRONMENT.timeoutMs,
+];
+
+/**
+ * The raw GatewayClient fields from the environment, for this file and a worker's (`backplaneVariables`: the
+ * backplane variables the role reads).
+ */
+export function gatewayClientFieldsOf(
+  env: Env,
+  backplaneVariables: readonly string[] = GATEWAY_CLIENT_BACKPLANE_VARIABLES,
+): RawOptions<GatewayClientOptions> {
   const raw: RawOptions<GatewayClientOptions> = {};
   for (const [field, variable] of Object.entries(GATEWAY_CLIENT_ENVIRONMENT))
     raw[field as keyof GatewayClientOptions] = env[variable!];
+  raw.backplane = backplaneFieldsOf(env, backplaneVariables);
   return raw;
 }
 
@@ -111,8 +143,12 @@ export function resolveGatewayClientFields(
   names: FieldNames<GatewayClientOptions>,
 ): ResolvedGatewayClientOptions {
   const secret = secretOption({ secret: names('secret'), plaintext: names('plaintext') }, o.secret, o.plaintext);
+  const backplane = resolveBackplaneOptions(names('backplane'), o.backplane);
   return {
-    registers: hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    // With a backplane, registers are optional (given: both are used).
+    registers:
+      backplane && isUnset(o.registers) ? [] : hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    backplane,
     secret,
     plaintext: secret === null,
     timeoutMs: integerOption(names('timeoutMs'), o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 600_000),

@@ -8,7 +8,7 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import { InnerLink } from '../protocol/inner-link';
-import { GatewayDirectory } from './gateway-directory';
+import { GatewayDirectory, type GatewayListSource } from './gateway-directory';
 import { GatewayUnavailableError } from './gateway-errors';
 import type { GatewayHello } from './gateway-hello';
 import { RequestTracker } from './request-tracker';
@@ -16,6 +16,8 @@ import { RequestTracker } from './request-tracker';
 export interface GatewayLinkPoolOptions {
   /** Registers to learn gateways from. */
   registers: HostPort[];
+  /** Other sources of gateway lists (the backplane's discovery): the pool links the union of all lists. */
+  sources?: GatewayListSource[];
   /** Shared secret of the inner links; null = plaintext. */
   secret: Buffer | null;
   /** Who the links say they are (a worker or an SDK client): see workerHello / sdkClientHello. */
@@ -106,6 +108,7 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
     this.logger = new Logger(options.hello.logContext);
     this.directory = new GatewayDirectory({
       registers: options.registers,
+      sources: options.sources,
       secret: options.secret,
       logContext: options.hello.logContext,
     });

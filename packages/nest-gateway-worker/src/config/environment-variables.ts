@@ -3,7 +3,13 @@
  * (and of the README's configuration table, which a unit spec keeps in step with it). The readers that parse and
  * validate each variable live beside the options of their role.
  */
-import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_WORKER_NAME } from '../worker/worker-options';
+import {
+  DEFAULT_BACKPLANE_LEASE_MS,
+  DEFAULT_BACKPLANE_PREFIX,
+  DEFAULT_BACKPLANE_TIMEOUT_MS,
+  DEFAULT_SESSION_TTL_SECONDS,
+} from '../backplane/backplane-options';
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_SESSION_STORE, DEFAULT_WORKER_NAME } from '../worker/worker-options';
 import { DEFAULT_REJECT_ON_GATEWAY_FAILURE, DEFAULT_TIMEOUT_MS } from '../client/gateway-client-options';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -251,6 +257,46 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     roles: ['worker'],
     defaultText: String(DEFAULT_REJECT_ON_GATEWAY_FAILURE),
     meaning: "the worker's GatewayClient: true makes a multi-gateway call reject when one gateway fails (see below).",
+  },
+  {
+    name: 'GATEWAY_BACKPLANE',
+    roles: ['gateway', 'worker'],
+    defaultText: '— (off)',
+    meaning:
+      'the optional Redis backplane: redis://[user:password@]host[:port][/db] or rediss://… (TLS). Discovery with leases, targeted sends, session store; needs the ioredis package. See Redis backplane.',
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_PREFIX',
+    roles: ['gateway', 'worker'],
+    defaultText: DEFAULT_BACKPLANE_PREFIX,
+    meaning: 'prefix of every backplane key and channel; lets several clusters share one Redis.',
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_LEASE_MS',
+    roles: ['gateway'],
+    defaultText: String(DEFAULT_BACKPLANE_LEASE_MS),
+    meaning:
+      "the gateway's lease (1 000 … 600 000), renewed every third; a gateway that stops renewing is forgotten and its directory entries purged once it expires.",
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_TIMEOUT_MS',
+    roles: ['worker'],
+    defaultText: String(DEFAULT_BACKPLANE_TIMEOUT_MS),
+    meaning:
+      'budget of one presence-directory read (1 … 10 000); a read that fails or takes longer sends the call to every gateway.',
+  },
+  {
+    name: 'WORKER_SESSION_STORE',
+    roles: ['worker'],
+    defaultText: DEFAULT_SESSION_STORE,
+    meaning:
+      'none, or backplane: sessions of clients with a uid kept in Redis (RedisSessionStore); needs GATEWAY_BACKPLANE.',
+  },
+  {
+    name: 'WORKER_SESSION_TTL_S',
+    roles: ['worker'],
+    defaultText: String(DEFAULT_SESSION_TTL_SECONDS),
+    meaning: 'sliding lifetime of a stored session in seconds (7 days); every load and save restarts it; 0 = none.',
   },
 ];
 

@@ -56,6 +56,11 @@ function present(raw: unknown): unknown {
   return raw;
 }
 
+/** Whether a value is unset (undefined, null or blanks): the option takes its default. */
+export function isUnset(raw: unknown): boolean {
+  return present(raw) === undefined;
+}
+
 /** An integer in [min, max]: a number, or its decimal text. */
 export function integerOption(name: string, raw: unknown, fallback: number, min: number, max: number): number {
   const v = present(raw);

@@ -27,6 +27,7 @@ describe('gateway options', () => {
       lanIp: '127.0.0.1',
       startPort: 2000,
       registers: [{ host: '127.0.0.1', port: 1236 }],
+      backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
       maxMessageSize: DEFAULT_MAX_MESSAGE_BYTES,

@@ -7,6 +7,7 @@ import {
   hostPortListOption,
   integerOption,
   ipv4Option,
+  isUnset,
   numberOption,
   portOption,
   secretOption,
@@ -14,6 +15,13 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import {
+  GATEWAY_BACKPLANE_VARIABLES,
+  backplaneFieldsOf,
+  resolveBackplaneOptions,
+  type BackplaneOptions,
+  type ResolvedBackplaneOptions,
+} from '../backplane/backplane-options';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './delivery/worker-router';
@@ -87,9 +95,15 @@ export interface GatewayOptions {
   startPort?: number;
   /**
    * Registers to announce to: "host:port", a comma-separated list, or an array of "host:port" / `{ host, port }`.
-   * Env REGISTER_ADDRESS, default 127.0.0.1:1236.
+   * Env REGISTER_ADDRESS, default 127.0.0.1:1236; with a `backplane` and no registers given, none.
    */
   registers?: Registers;
+  /**
+   * The optional Redis backplane: a `redis://` / `rediss://` URL or BackplaneOptions (see there). The gateway
+   * announces itself with a lease and publishes its uid and group counts. Env GATEWAY_BACKPLANE,
+   * GATEWAY_BACKPLANE_PREFIX, GATEWAY_BACKPLANE_LEASE_MS; default: off.
+   */
+  backplane?: string | BackplaneOptions | null;
   /**
    * Shared secret of the inner links, at least 16 characters (a Buffer: 16 bytes). Env SECRET_KEY. Required
    * unless `plaintext` is true.
@@ -190,8 +204,10 @@ export interface GatewayOptions {
 }
 
 /** Gateway options with every default filled in and every value checked: what GatewayServer runs with. */
-export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'registers' | 'secret' | 'router'>> & {
+export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'registers' | 'secret' | 'router' | 'backplane'>> & {
   registers: HostPort[];
+  /** Null: no backplane. */
+  backplane: ResolvedBackplaneOptions | null;
   /** Null = plaintext. */
   secret: Buffer | null;
   router: WorkerRouterStrategy;
@@ -239,6 +255,7 @@ export function gatewayOptionsFromEnv(env: Env = process.env, framings: ClientFr
   for (const [field, variable] of Object.entries(GATEWAY_ENVIRONMENT)) {
     if (field !== 'listeners') raw[field as keyof GatewayOptions] = env[variable!];
   }
+  raw.backplane = backplaneFieldsOf(env, GATEWAY_BACKPLANE_VARIABLES);
   return resolveGateway(raw, environmentNames('GatewayOptions', GATEWAY_ENVIRONMENT));
 }
 
@@ -248,6 +265,7 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
     integerOption(names(field), o[field], fallback, min, max);
   const secret = secretOption({ secret: names('secret'), plaintext: names('plaintext') }, o.secret, o.plaintext);
   const { framings, listeners } = resolveListenerOptions(o, names);
+  const backplane = resolveBackplaneOptions(names('backplane'), o.backplane);
   const pingInterval = numberOption(names('pingInterval'), o.pingInterval, DEFAULT_PING_INTERVAL_SECONDS, 0, 86_400);
   if (pingInterval > 0 && pingInterval < MIN_PING_INTERVAL_SECONDS) {
     throw new ConfigError(
@@ -267,7 +285,10 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
     framings,
     lanIp: ipv4Option(names('lanIp'), o.lanIp, DEFAULT_LAN_IP),
     startPort: portOption(names('startPort'), o.startPort, DEFAULT_START_PORT),
-    registers: hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    // With a backplane, registers are optional (given: both are used).
+    registers:
+      backplane && isUnset(o.registers) ? [] : hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    backplane,
     secret,
     plaintext: secret === null,
     maxMessageSize: int('maxMessageSize', DEFAULT_MAX_MESSAGE_BYTES, 1, 100 * MiB),

@@ -1,4 +1,5 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { GatewayBackplane } from '../backplane/gateway-backplane';
 import { RegisterClient } from '../register/register-client';
 import { ClientHub } from './client-hub';
 import { CommandTable } from './commands/command-table';
@@ -41,6 +42,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly inner: InnerListener;
   private listeners: ClientListener[] = [];
   private register: RegisterClient | null = null;
+  /** The Redis backplane (lease and presence directory), when configured. */
+  readonly backplane: GatewayBackplane | null;
   /** Set by the first stop(); later calls share it. */
   private stopping: Promise<void> | null = null;
 
@@ -49,6 +52,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     this.hub = new ClientHub(options, this.counters);
     this.commands = new CommandTable(this.hub);
     this.inner = new InnerListener(options, this.hub.delivery, this.commands, this.counters);
+    this.backplane = options.backplane ? new GatewayBackplane(options.backplane, this.hub.membership) : null;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -79,13 +83,16 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     this.hub.start();
     const innerAddress = address.innerAddress;
     const clientUrls = this.listeners.map((l) => l.url);
-    this.register = new RegisterClient({
-      registers: this.options.registers,
-      secret: this.options.secret,
-      announce: innerAddress,
-      logContext: 'Gateway',
-    });
-    this.register.start();
+    if (this.options.registers.length > 0) {
+      this.register = new RegisterClient({
+        registers: this.options.registers,
+        secret: this.options.secret,
+        announce: innerAddress,
+        logContext: 'Gateway',
+      });
+      this.register.start();
+    }
+    await this.backplane?.start(innerAddress);
     this.logger.log(
       `Gateway ready: clients ${clientUrls.join(', ')}, inner ${innerAddress}` +
         (this.options.secret ? '' : ' (plaintext inner links)'),
@@ -94,8 +101,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Graceful shutdown (SIGTERM): deregisters from the registers first (they drop this gateway from the list
-   * they push to workers and SDK clients, so no new work is routed here), stops accepting, closes every client
+   * Graceful shutdown (SIGTERM): deregisters from the registers and withdraws from the backplane first (they drop
+   * this gateway from the list they give workers and SDK clients, so no new work is routed here), stops accepting,
+   * closes every client
    * with 1001 "gateway shutting down" (reconnect elsewhere), waits until every client is gone (each close hands
    * its OnClose to the client's worker) at most `shutdownTimeoutMs`, cuts the stragglers, then ends the inner
    * links after their queued frames and waits for the peers to close them (InnerLink bounds that to 2 s).
@@ -109,6 +117,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     const startedAt = Date.now();
     const timeoutMs = this.options.shutdownTimeoutMs;
     this.register?.stop();
+    // Before any client is closed: senders drop this gateway from their targets at once (bounded in time).
+    await this.backplane?.withdraw();
     const listenersClosed = this.closeListeners();
     const clients = this.hub.closeAll();
     await this.hub.allGone(startedAt + timeoutMs);

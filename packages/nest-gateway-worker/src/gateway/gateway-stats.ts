@@ -38,4 +38,15 @@ export class GatewayCounters {
    * are rate-limited (one line per reason every 10 s, with a count).
    */
   innerLinksRejected = 0;
+  /**
+   * Commands and queries addressed to uids that reached this gateway: SendToUid, GetClientIdByUid,
+   * BatchGetClientIdByUid. Without a backplane every gateway gets every one; with it, only the gateways that hold
+   * the uids (and those not known to be in sync).
+   */
+  uidCommands = 0;
+  /**
+   * Commands and queries addressed to named groups that reached this gateway: SendToGroup, Ungroup, and the
+   * per-group queries (sessions, client_ids, uids, counts of named groups).
+   */
+  groupCommands = 0;
 }

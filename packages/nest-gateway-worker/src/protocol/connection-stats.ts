@@ -42,6 +42,10 @@ export interface GatewayCountersSnapshot {
   malformedDisconnects: number;
   /** Inner connections closed for bad input (not the protocol, wrong secret, bad record or frame, no identification). */
   innerLinksRejected: number;
+  /** Commands and queries addressed to uids (SendToUid, GetClientIdByUid, BatchGetClientIdByUid). */
+  uidCommands: number;
+  /** Commands and queries addressed to named groups (SendToGroup, Ungroup, per-group queries). */
+  groupCommands: number;
   /** Counters added by later versions appear here too. */
   [counter: string]: number;
 }

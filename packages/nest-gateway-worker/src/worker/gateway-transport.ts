@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { ClientBackplane } from '../backplane/client-backplane';
 import { Cmd } from '../protocol/command';
 import type { GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
@@ -34,23 +35,33 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   readonly client: GatewayClient;
   private readonly runner: EventRunner;
   private readonly drainer: WorkerDrain;
+  /** The Redis backplane (discovery, targeted fan-out, session store), when configured. */
+  readonly backplane: ClientBackplane | null;
 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
     super();
+    this.backplane = options.backplane ? new ClientBackplane(options.backplane, 'Worker') : null;
     const { links, settings } = clientPartsOf(options, {
       hello: workerHello(options.name),
       maxFrameSize: options.maxFrameSize,
       // Listening (from links.start() in listen() to close()) holds the process, as a server's socket does.
       keepProcessAlive: true,
+      sources: this.backplane ? [this.backplane.watch] : [],
     });
     this.links = new GatewayLinkPool(links);
+    this.backplane?.attach(this.links);
     const sessions = new SessionWriteBack(this.links);
-    this.client = new GatewayClient(this.links, settings, sessions);
-    if (options.sessionStore) {
+    this.client = new GatewayClient(
+      this.links,
+      this.backplane ? { ...settings, targeting: this.backplane.targeting } : settings,
+      sessions,
+    );
+    const store = options.sessionStore === 'backplane' ? this.backplane?.sessionStore() : options.sessionStore;
+    if (store) {
       sessions.saveTo(
         new SessionStoreSync({
-          store: options.sessionStore,
+          store,
           live: sessions.live,
           gateways: this.links,
           client: this.client,
@@ -89,6 +100,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   async close(): Promise<void> {
     await this.drain();
     this.links.stop();
+    await this.backplane?.close();
   }
 
   /**

@@ -15,6 +15,7 @@ describe('worker options', () => {
   it('fills in the defaults, from code and from the environment alike', () => {
     const expected = {
       registers: [{ host: '127.0.0.1', port: 1236 }],
+      backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
       timeoutMs: 3_000,
