@@ -12,7 +12,7 @@ import {
   environmentNames,
   hostPortListOption,
   integerOption,
-  isUnset,
+  isUnsetList,
   refuseRenamedOptions,
   secretOption,
   type FieldNames,
@@ -147,7 +147,9 @@ export function resolveGatewayClientFields(
   return {
     // With a backplane, registers are optional (given: both are used).
     registers:
-      backplane && isUnset(o.registers) ? [] : hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+      backplane && isUnsetList(o.registers)
+        ? []
+        : hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
     backplane,
     secret,
     plaintext: secret === null,

@@ -56,9 +56,9 @@ function present(raw: unknown): unknown {
   return raw;
 }
 
-/** Whether a value is unset (undefined, null or blanks): the option takes its default. */
-export function isUnset(raw: unknown): boolean {
-  return present(raw) === undefined;
+/** Whether a list option is unset (undefined, null, blanks) or empty (resolved options give `[]`). */
+export function isUnsetList(raw: unknown): boolean {
+  return present(raw) === undefined || (Array.isArray(raw) && raw.length === 0);
 }
 
 /** An integer in [min, max]: a number, or its decimal text. */

@@ -7,7 +7,7 @@ import {
   hostPortListOption,
   integerOption,
   ipv4Option,
-  isUnset,
+  isUnsetList,
   numberOption,
   portOption,
   secretOption,
@@ -287,7 +287,9 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
     startPort: portOption(names('startPort'), o.startPort, DEFAULT_START_PORT),
     // With a backplane, registers are optional (given: both are used).
     registers:
-      backplane && isUnset(o.registers) ? [] : hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+      backplane && isUnsetList(o.registers)
+        ? []
+        : hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
     backplane,
     secret,
     plaintext: secret === null,
