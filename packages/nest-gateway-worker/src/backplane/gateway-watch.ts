@@ -131,8 +131,9 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
       this.emitted = key;
       this.emit('addresses', addresses);
     }
+    // In the background: a large purge must not hold up the next read of the list.
     for (const id of dead) {
-      await this.janitor.purge(id).catch((err: Error) => this.warnings.warn('janitor', `purge failed: ${err.message}`));
+      void this.janitor.purge(id).catch((err: Error) => this.warnings.warn('janitor', `purge failed: ${err.message}`));
     }
   }
 }

@@ -34,6 +34,8 @@ export class LeaseKeeper {
   private cleanupOnResync = false;
   private lastRenewedAt = 0;
   private lastResyncAt = 0;
+  /** The id whose entries were last rewritten: a resync under it again also deletes what it no longer holds. */
+  private resyncedId = '';
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
@@ -164,7 +166,10 @@ export class LeaseKeeper {
   private async resync(): Promise<void> {
     const lease = this.lease!;
     const first = this.lastResyncAt === 0;
-    await this.publisher.resync(this.id, this.cleanupOnResync);
+    // Under an id written before (re-attached after a fence, reconnected, periodic), entries of uids and groups
+    // that left meanwhile must go too; a fresh id has none.
+    await this.publisher.resync(this.id, this.cleanupOnResync || this.resyncedId === this.id);
+    this.resyncedId = this.id;
     lease.synced = true;
     if ((await this.redis.set(this.keys.lease(this.id), encodeLease(lease), 'PX', this.leaseMs, 'XX')) === null) {
       // Lost meanwhile: the next tick announces again.
@@ -187,7 +192,9 @@ export class LeaseKeeper {
     if (ids.length === 0) return;
     const leases = await this.redis.mget(...ids.map((id) => this.keys.lease(id)));
     for (let i = 0; i < ids.length; i++) {
-      if (leases[i] === null && ids[i] !== this.id) await this.janitor.purge(ids[i]);
+      // In the background: a large purge must not delay the next renewal.
+      if (leases[i] === null && ids[i] !== this.id)
+        void this.janitor.purge(ids[i]).catch((err: Error) => this.events.failed('purging a dead gateway', err));
     }
   }
 }
