@@ -1,5 +1,5 @@
 import { RedisSessionStore, SessionTooLargeError } from 'nest-gateway-worker';
-import { BackplaneKeys, type RedisConnection } from 'nest-gateway-worker/internal';
+import { BackplaneKeys } from 'nest-gateway-worker/internal';
 import { Redis } from 'ioredis';
 import { RedisServer } from './support/redis-server';
 
@@ -29,8 +29,8 @@ describe('RedisSessionStore (real redis-server)', () => {
   });
 
   it('a session saved by one worker is loaded by another, replaced whole, and deleted', async () => {
-    const one = new RedisSessionStore(connect() as unknown as RedisConnection, { prefix: 't', ttlSeconds: 60 });
-    const two = new RedisSessionStore(connect() as unknown as RedisConnection, { prefix: 't', ttlSeconds: 60 });
+    const one = new RedisSessionStore(connect(), { prefix: 't', ttlSeconds: 60 });
+    const two = new RedisSessionStore(connect(), { prefix: 't', ttlSeconds: 60 });
     expect(await two.load('u1')).toBeNull();
     await one.save('u1', { nick: 'ann', prefs: { theme: 'dark' }, n: 1 });
     expect(await two.load('u1')).toEqual({ nick: 'ann', prefs: { theme: 'dark' }, n: 1 });
@@ -42,14 +42,14 @@ describe('RedisSessionStore (real redis-server)', () => {
 
   it('the lifetime slides: every load and save restarts it; 0 keeps it forever', async () => {
     const inspector = connect();
-    const store = new RedisSessionStore(connect() as unknown as RedisConnection, { prefix: 't', ttlSeconds: 100 });
+    const store = new RedisSessionStore(connect(), { prefix: 't', ttlSeconds: 100 });
     await store.save('slide', { a: 1 });
     const key = keys.session('slide');
     expect(await inspector.pttl(key)).toBeGreaterThan(90_000);
     await inspector.pexpire(key, 5_000);
     await store.load('slide');
     expect(await inspector.pttl(key)).toBeGreaterThan(90_000);
-    const forever = new RedisSessionStore(connect() as unknown as RedisConnection, { prefix: 't', ttlSeconds: 0 });
+    const forever = new RedisSessionStore(connect(), { prefix: 't', ttlSeconds: 0 });
     await forever.save('kept', { a: 1 });
     expect(await inspector.pttl(keys.session('kept'))).toBe(-1);
     expect(await forever.load('kept')).toEqual({ a: 1 });
@@ -57,7 +57,7 @@ describe('RedisSessionStore (real redis-server)', () => {
 
   it('refuses a session over the limit (nothing stored) and a stored value that is not a session', async () => {
     const inspector = connect();
-    const store = new RedisSessionStore(connect() as unknown as RedisConnection, { prefix: 't', maxBytes: 1024 });
+    const store = new RedisSessionStore(connect(), { prefix: 't', maxBytes: 1024 });
     await expect(store.save('big', { blob: 'x'.repeat(2000) })).rejects.toThrow(SessionTooLargeError);
     expect(await inspector.exists(keys.session('big'))).toBe(0);
     await inspector.set(keys.session('secret-uid'), 'not json: hunter2');

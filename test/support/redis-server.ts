@@ -58,13 +58,22 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly extraArgs: string[],
   ) {}
 
-  /** Starts a redis-server on a free port (or on `port`), resolving once it accepts connections. */
-  static async start(port?: number): Promise<RedisServer> {
+  /**
+   * Starts a redis-server on a free port (or on `port`), resolving once it accepts connections. `args`: more
+   * configuration directives, e.g. `['--user', 'app on >pw ~gw:* +get']`.
+   */
+  static async start(options: { port?: number; args?: string[] } = {}): Promise<RedisServer> {
     redisServerVersion();
+    const port = options.port;
     for (let attempt = 1; ; attempt++) {
-      const server = new RedisServer(port ?? (await freePort()), mkdtempSync(join(tmpdir(), 'ngw-redis-')));
+      const server = new RedisServer(
+        port ?? (await freePort()),
+        mkdtempSync(join(tmpdir(), 'ngw-redis-')),
+        options.args ?? [],
+      );
       try {
         await server.spawn();
         return server;
@@ -144,6 +153,7 @@ export class RedisServer {
       this.dir,
       '--loglevel',
       'notice',
+      ...this.extraArgs,
     ];
     // The binary itself, no shell: its pid is the server's.
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });

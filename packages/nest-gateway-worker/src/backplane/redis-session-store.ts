@@ -34,11 +34,17 @@ export class RedisSessionStore implements SessionStore {
   private readonly keys: BackplaneKeys;
   private readonly ttlMs: number;
   private readonly maxBytes: number;
+  private readonly redis: RedisConnection;
 
-  constructor(
-    private readonly redis: RedisConnection,
-    options: RedisSessionStoreOptions = {},
-  ) {
+  /**
+   * `redis`: an ioredis client (yours, e.g. from DI: `useFactory: (redis) => new RedisSessionStore(redis)`), or any
+   * client with ioredis's `get`, `getex`, `set` and `del`.
+   */
+  constructor(redis: object, options: RedisSessionStoreOptions = {}) {
+    const r = redis as Partial<RedisConnection>;
+    if (![r.get, r.getex, r.set, r.del].every((f) => typeof f === 'function'))
+      throw new TypeError('RedisSessionStore needs an ioredis client (get, getex, set, del)');
+    this.redis = redis as RedisConnection;
     this.keys = new BackplaneKeys(options.prefix ?? DEFAULT_BACKPLANE_PREFIX);
     this.ttlMs = (options.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS) * 1000;
     this.maxBytes = options.maxBytes ?? DEFAULT_SESSION_MAX_BYTES;
