@@ -55,6 +55,14 @@ class BackplaneController {
     return { type: 'sent' };
   }
 
+  /** Joins and sends to the group at once, from this worker. */
+  @OnClientMessage('join-send')
+  async joinSend(@ClientId() clientId: string, @MessageBody() body: { group: string }) {
+    await this.gw.joinGroup(clientId, body.group);
+    await this.gw.sendToGroup(body.group, `hello ${body.group}`);
+    return { type: 'sent' };
+  }
+
   /** Binds the uid (the worker's session store merges its stored session in), optionally sets a nick. */
   @OnClientMessage('login')
   async login(
@@ -249,7 +257,7 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
     expect(await sdk.client.getClientIdByUid('u-a')).toHaveLength(1);
   });
 
-  it('a worker that binds a uid and sends to it at once reaches it (the directory has not shown the bind yet)', async () => {
+  it('a worker that binds a uid (joins a group) and sends at once reaches it (the directory does not show it yet)', async () => {
     const [a, b, c] = gateways;
     const { client } = await open(c.url);
     const before = await counters();
@@ -260,6 +268,13 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
     );
     // Targeted all the same: the two others got nothing.
     expect(delta(await counters(), before, 'uid')).toEqual({ [a.inner]: 0, [b.inner]: 0, [c.inner]: 1 });
+    // The same for a group.
+    await ask(client, { type: 'join-send', group: 'g-fresh' }, 'sent');
+    await client.waitUntilReceived(
+      () => client.received.find((m) => m.data.toString() === 'hello g-fresh'),
+      'the send right after the join',
+    );
+    expect(delta(await counters(), before, 'group')).toEqual({ [a.inner]: 0, [b.inner]: 0, [c.inner]: 1 });
   });
 
   it('RedisSessionStore: a session saved through one gateway is loaded through another', async () => {
