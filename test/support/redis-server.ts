@@ -37,7 +37,7 @@ export function redisServerVersion(): string {
   return r.stdout.trim();
 }
 
-/** A free TCP port on 127.0.0.1 (asked from the OS, then released; the start retries if it is taken meanwhile). */
+/** A free TCP port (asked from the OS on 127.0.0.1, then released; the start retries if it is taken meanwhile). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -59,13 +59,15 @@ export class RedisServer {
     readonly port: number,
     private readonly dir: string,
     private readonly extraArgs: string[],
+    /** The address it binds to (127.0.0.1 unless a multi-host test gives its lab's). */
+    readonly host: string,
   ) {}
 
   /**
    * Starts a redis-server on a free port (or on `port`), resolving once it accepts connections. `args`: more
    * configuration directives, e.g. `['--user', 'app on >pw ~gw:* +get']`.
    */
-  static async start(options: { port?: number; args?: string[] } = {}): Promise<RedisServer> {
+  static async start(options: { port?: number; args?: string[]; host?: string } = {}): Promise<RedisServer> {
     redisServerVersion();
     const port = options.port;
     for (let attempt = 1; ; attempt++) {
@@ -73,6 +75,7 @@ export class RedisServer {
         port ?? (await freePort()),
         mkdtempSync(join(tmpdir(), 'ngw-redis-')),
         options.args ?? [],
+        options.host ?? '127.0.0.1',
       );
       try {
         await server.spawn();
@@ -86,7 +89,7 @@ export class RedisServer {
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.host}:${this.port}`;
   }
 
   get pid(): number | undefined {
@@ -140,7 +143,7 @@ export class RedisServer {
     this.output = '';
     const args = [
       '--bind',
-      '127.0.0.1',
+      this.host,
       '--port',
       String(this.port),
       '--save',

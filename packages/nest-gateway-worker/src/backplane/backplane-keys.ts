@@ -8,7 +8,7 @@
  * | `<p>:{d}:gws`               | SET    | gateway ids announced and not yet cleaned up                      |
  * | `<p>:{d}:lease:<id>`        | STRING | the lease (JSON: address, boot, epoch, startedAt, synced), PX      |
  * | `<p>:{d}:janitor:<id>`      | STRING | who is purging a dead gateway's entries (NX PX lock)               |
- * | `<p>:{d}:events`            | channel| "up <id>", "down <id>", "sync <id>"                               |
+ * | `<p>:{d}:events`            | channel| "up", "sync", "bye" (withdrew), "down" (purged), + " <id>"      |
  * | `<p>:u:{<uid>}`             | HASH   | gateway id → connections of the uid on that gateway                |
  * | `<p>:g:{<group>}`           | HASH   | gateway id → members of the group on that gateway                  |
  * | `<p>:own:{<id>}:u` / `:g`   | SET    | uids / groups a gateway wrote a field for (its cleanup index)      |

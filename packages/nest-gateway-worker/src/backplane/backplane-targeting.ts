@@ -6,9 +6,10 @@ import { RecentMemberships } from './recent-memberships';
 /**
  * Targeted fan-out from the presence directory. A call about uids (or groups) goes to:
  *  - the gateways the directory names for them, if their lease is alive and they are listed;
- *  - every listed gateway the directory cannot vouch for: no live lease, or a lease that is not synced (it is
- *    rewriting its entries, or was cut off from Redis and purged while it still holds clients): the
- *    partition-safety rule, so a gateway Redis does not know about is never skipped;
+ *  - every gateway of the call's universe (listed, or linked and not withdrawn) the directory cannot vouch for:
+ *    no live lease, or a lease that is not synced (it is rewriting its entries, or it was cut off from Redis and
+ *    purged while it still holds clients and links): the partition-safety rule, so a gateway Redis does not know
+ *    about is never skipped;
  *  - the gateways this client itself recently bound the uid on (or made a client join the group on).
  * When the directory cannot answer (DirectoryReader: failed or over budget), every listed gateway.
  */
@@ -29,6 +30,12 @@ export class BackplaneTargeting implements GatewayTargeting {
   linkChanged(address: string, state: 'up' | 'down'): void {
     if (state === 'down') this.linkDown.add(address);
     else this.linkDown.delete(address);
+  }
+
+  universe(listed: readonly string[], linked: readonly string[]): string[] {
+    const listedSet = new Set(listed);
+    const extra = linked.filter((a) => !listedSet.has(a) && !this.watch.isWithdrawn(a));
+    return extra.length === 0 ? [...listed] : [...listed, ...extra];
   }
 
   async forUids(uids: readonly string[], listed: readonly string[]): Promise<string[]> {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewayListSource } from '../client/gateway-directory';
 import type { BackplaneKeys } from './backplane-keys';
 import type { BackplaneWarnings } from './backplane-warnings';
-import { parseLease, type GatewayLease } from './gateway-lease';
+import { addressOfGatewayId, parseLease, type GatewayLease } from './gateway-lease';
 import type { Janitor } from './janitor';
 import type { RedisConnection } from './redis-connection';
 
@@ -24,6 +24,8 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
   private live = new Map<string, GatewayLease>();
   /** Addresses with a live lease that says synced. */
   private synced = new Set<string>();
+  /** Addresses whose gateway withdrew ("bye", a graceful stop) and has no live lease since. */
+  private readonly withdrawn = new Set<string>();
   private emitted: string | null = null;
   private poll: NodeJS.Timeout | null = null;
   private notice: NodeJS.Timeout | null = null;
@@ -42,8 +44,10 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
     private readonly warnings: BackplaneWarnings,
   ) {
     super();
-    subscriber.on('message', (channel) => {
-      if (channel === this.keys.events) this.readSoon();
+    subscriber.on('message', (channel, message) => {
+      if (channel !== this.keys.events) return;
+      if (message.startsWith('bye ')) this.withdrawn.add(addressOfGatewayId(message.slice(4)));
+      this.readSoon();
     });
     // (Re)subscribe on every connection: a Redis that restarted has forgotten the subscription.
     subscriber.on('ready', () => {
@@ -78,6 +82,11 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
   /** Whether a live lease of the gateway at `address` says its directory entries are in sync. */
   isSynced(address: string): boolean {
     return this.synced.has(address);
+  }
+
+  /** Whether the gateway at `address` withdrew (a graceful stop) and has not announced itself since. */
+  isWithdrawn(address: string): boolean {
+    return this.withdrawn.has(address);
   }
 
   /** Reads the list soon (notices in a burst are one read); a read in progress is followed by one more. */
@@ -124,6 +133,7 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
     });
     this.live = live;
     this.synced = synced;
+    for (const lease of live.values()) this.withdrawn.delete(lease.address);
     this.reads++;
     const addresses = [...new Set([...live.values()].map((l) => l.address))].sort();
     const key = addresses.join(',');

@@ -24,7 +24,7 @@ export interface LeaseKeeperEvents {
  *  - when its last renewal is a whole lease old, it stops writing (its lease may be gone: self-fencing).
  *  - when the connection to Redis comes back, and every {@link SAFETY_RESYNC_INTERVAL_MS}, a resync with cleanup.
  *  - on every renewal it also looks for listed gateways without a lease and hands them to the janitor.
- *  - withdraw (graceful stop): deletes its lease, publishes "down", and purges its own entries and list entry.
+ *  - withdraw (graceful stop): deletes its lease, publishes "bye", and purges its own entries and list entry.
  */
 export class LeaseKeeper {
   private lease: GatewayLease | null = null;
@@ -91,8 +91,9 @@ export class LeaseKeeper {
     const id = this.id;
     try {
       await this.redis.del(this.keys.lease(id));
-      // Senders re-read the list on this notice and drop the gateway (no lease) before its entries are purged.
-      await this.redis.publish(this.keys.events, `down ${id}`);
+      // "bye": senders drop the gateway at once (also from the linked gateways they still call while they cannot
+      // see them), before its entries are purged.
+      await this.redis.publish(this.keys.events, `bye ${id}`);
       await this.janitor.purge(id);
     } catch (err) {
       this.events.failed('withdrawing the lease', err as Error);

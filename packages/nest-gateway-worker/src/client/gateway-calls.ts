@@ -43,9 +43,12 @@ export class GatewayCalls {
     this.targeting = settings.targeting ?? FULL_MESH;
   }
 
-  /** Every listed gateway (waiting for the first list within the timeout). */
-  gateways(): Promise<string[]> {
-    return this.links.gateways(this.settings.timeoutMs);
+  /**
+   * Every gateway a multi-gateway call reaches (waiting for the first list within the timeout): the listed ones,
+   * and with a backplane also the linked ones it cannot see (GatewayTargeting.universe).
+   */
+  async gateways(): Promise<string[]> {
+    return this.targeting.universe(await this.links.gateways(this.settings.timeoutMs), this.links.openAddresses());
   }
 
   /** The gateways that may hold any of `uids` (every listed one without a directory). */

@@ -4,6 +4,12 @@
  * the uids or groups, plus every gateway it cannot vouch for.
  */
 export interface GatewayTargeting {
+  /**
+   * Every gateway a multi-gateway call reaches, from the listed ones and those with an open link: without a
+   * backplane the listed ones (the registers' list); with one, also every linked gateway that is not listed (a
+   * gateway cut off from Redis loses its lease, not its clients), except those that withdrew (a graceful stop).
+   */
+  universe(listed: readonly string[], linked: readonly string[]): string[];
   /** The gateways, out of `listed` (every gateway the call would otherwise reach), that may hold any of `uids`. */
   forUids(uids: readonly string[], listed: readonly string[]): Promise<string[]>;
   /** The same for groups. */
@@ -24,6 +30,7 @@ export interface GatewayTargeting {
 
 /** No directory: every call about uids or groups goes to every listed gateway. */
 export const FULL_MESH: GatewayTargeting = {
+  universe: (listed) => [...listed],
   forUids: (_uids, listed) => Promise.resolve([...listed]),
   forGroups: (_groups, listed) => Promise.resolve([...listed]),
   onlineUids: () => Promise.resolve(null),
