@@ -107,4 +107,43 @@ describe('backplane discovery: union with the registers, your own client through
       'the backplane connections closed',
     );
   });
+
+  it('Redis down when a gateway and a GatewayClient start: both start, and find each other once Redis is up', async () => {
+    // A port with nothing on it yet; the Redis started on it later is the one they were given.
+    const later = await RedisServer.start();
+    const port = later.port;
+    await later.stop();
+    const url = `redis://127.0.0.1:${port}`;
+    const gateway = await startGateway('', { GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_LEASE_MS: '1500' });
+    expect(gateway.proc.output).toMatch(/backplane redis:\/\/127\.0\.0\.1:\d+: not reachable yet/);
+    const pool = new GatewayClientPool(
+      resolveGatewayClientOptions({ secret: TEST_SECRET, backplane: url, timeoutMs: 500 }),
+    );
+    try {
+      // No list yet: the call says which source it waited for.
+      await expect(pool.client.getGatewayStats()).rejects.toThrow(/no gateway list from .*backplane redis:\/\//);
+      const restarted = await RedisServer.start({ port });
+      try {
+        const stats = await eventually(
+          () => pool.client.getGatewayStats(),
+          (s) => s.length === 1,
+          'the gateway found through Redis once it is up',
+          20_000,
+          200,
+        );
+        expect(stats[0].address).toBe(gateway.inner);
+        await eventually(
+          () => pool.backplane!.watch.isSynced(gateway.inner),
+          (v) => v,
+          'in sync',
+          10_000,
+        );
+      } finally {
+        await pool.onModuleDestroy();
+        await restarted.stop();
+      }
+    } finally {
+      await gateway.proc.stop();
+    }
+  });
 });

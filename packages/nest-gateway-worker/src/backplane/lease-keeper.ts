@@ -144,11 +144,13 @@ export class LeaseKeeper {
     } else {
       this.lastRenewedAt = Date.now();
     }
-    if (Date.now() - this.lastResyncAt >= SAFETY_RESYNC_INTERVAL_MS && this.lastResyncAt > 0) {
+    const periodic =
+      !this.needsResync && this.lastResyncAt > 0 && Date.now() - this.lastResyncAt >= SAFETY_RESYNC_INTERVAL_MS;
+    if (periodic) {
       this.needsResync = true;
       this.cleanupOnResync = true;
     }
-    if (this.needsResync || this.publisher.attachedId !== this.id) await this.resync();
+    if (this.needsResync || this.publisher.attachedId !== this.id) await this.resync(periodic);
     await this.sweep();
   }
 
@@ -163,8 +165,8 @@ export class LeaseKeeper {
     await this.redis.publish(this.keys.events, `up ${this.id}`);
   }
 
-  /** Rewrites every entry under the current id, then says synced in the lease. */
-  private async resync(): Promise<void> {
+  /** Rewrites every entry under the current id, then says synced in the lease (logged unless `quiet`). */
+  private async resync(quiet: boolean): Promise<void> {
     const lease = this.lease!;
     const first = this.lastResyncAt === 0;
     // Under an id written before (re-attached after a fence, reconnected, periodic), entries of uids and groups
@@ -182,9 +184,10 @@ export class LeaseKeeper {
     this.cleanupOnResync = false;
     this.lastResyncAt = Date.now();
     await this.redis.publish(this.keys.events, `sync ${this.id}`);
-    this.events.changed(
-      first ? `announced on the backplane as ${this.id}` : `backplane directory entries of ${this.id} rewritten`,
-    );
+    if (!quiet)
+      this.events.changed(
+        first ? `announced on the backplane as ${this.id}` : `backplane directory entries of ${this.id} rewritten`,
+      );
   }
 
   /** Listed gateways without a lease go to the janitor. */
