@@ -348,6 +348,51 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
     expect(texts.filter((t) => t.startsWith('s'))).toEqual(Array.from({ length: 100 }, (_, i) => `s${i}`));
   });
 
+  it('leases lost while Redis was stopped longer than a lease: new epochs, the old ids purged, targeting resumes', async () => {
+    const [a, b, c] = gateways;
+    const old = new Map([...(await leases())].map(([id, l]) => [l.address, id]));
+    expect(old.size).toBe(3);
+    const oldField = await inspector.hkeys(keys.uid('u-a'));
+    expect(oldField).toEqual([old.get(a.inner)]);
+    redis.pause();
+    try {
+      // Longer than a lease: on SIGCONT Redis expires every lease at once.
+      await new Promise((r) => setTimeout(r, LEASE_MS + 1_000));
+    } finally {
+      redis.resume();
+    }
+    const fresh = await eventually(
+      async () => new Map([...(await leases())].filter(([, l]) => l.synced).map(([id, l]) => [l.address, id])),
+      (m) => gateways.every((g) => m.has(g.inner) && m.get(g.inner) !== old.get(g.inner)),
+      'every gateway synced under a new id',
+      20_000,
+      100,
+    );
+    for (const g of gateways) expect(fresh.get(g.inner)!.split('.').pop()).not.toBe(old.get(g.inner)!.split('.').pop());
+    // The old ids are purged by a janitor; u-a now names only the new id.
+    await eventually(
+      async () => ({
+        field: await inspector.hkeys(keys.uid('u-a')),
+        listed: await Promise.all([...old.values()].map((id) => inspector.sismember(keys.gateways, id))),
+        owned: await inspector.exists(...[...old.values()].map((id) => keys.ownedUids(id))),
+      }),
+      (r) =>
+        r.field.length === 1 && r.field[0] === fresh.get(a.inner) && r.listed.every((x) => x === 0) && r.owned === 0,
+      'the old ids purged',
+      20_000,
+      100,
+    );
+    await allSynced(gateways.map((g) => g.inner));
+    const before = await counters();
+    for (let i = 0; i < 10; i++) await sdk.client.sendToUid('u-a', `after-stop-${i}`);
+    await eventually(
+      async () => delta(await counters(), before, 'uid'),
+      (d) => d[a.inner] === 10,
+      'sends after it',
+    );
+    expect(delta(await counters(), before, 'uid')).toEqual({ [a.inner]: 10, [b.inner]: 0, [c.inner]: 0 });
+  });
+
   it('Redis restarted empty: every gateway announces again and rewrites its entries (resync), targeting resumes', async () => {
     const [a, b, c] = gateways;
     const heldBefore = await inspector.hkeys(keys.uid('u-a'));
