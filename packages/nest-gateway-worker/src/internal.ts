@@ -84,5 +84,6 @@ export * from './backplane/recent-memberships';
 export * from './backplane/backplane-targeting';
 export * from './backplane/client-backplane';
 export * from './backplane/redis-session-store';
+export * from './backplane/history-store';
 export * from './client/gateway-targeting';
 export * from './gateway/membership-index';

@@ -13,6 +13,8 @@
  * | `<p>:g:{<group>}`           | HASH   | gateway id → members of the group on that gateway                  |
  * | `<p>:own:{<id>}:u` / `:g`   | SET    | uids / groups a gateway wrote a field for (its cleanup index)      |
  * | `<p>:s:{<uid>}`             | STRING | RedisSessionStore: the uid's session (JSON), PX sliding           |
+ * | `<p>:h:u:{<uid>}` / `:g:`   | STREAM | HistoryStore: messages, id `<offset>-0`, field `d`                 |
+ * | `<p>:hm:u:{<uid>}` / `:g:`  | HASH   | HistoryStore: `e` epoch, `s` top offset                            |
  */
 export class BackplaneKeys {
   readonly gateways: string;
@@ -45,6 +47,16 @@ export class BackplaneKeys {
 
   ownedGroups(gatewayId: string): string {
     return `${this.prefix}:own:{${gatewayId}}:g`;
+  }
+
+  /** History of a uid or group (STREAM), `<p>:h:u:{<uid>}` / `<p>:h:g:{<group>}`. */
+  history(kind: 'uid' | 'group', id: string): string {
+    return `${this.prefix}:h:${kind === 'uid' ? 'u' : 'g'}:{${id}}`;
+  }
+
+  /** Its epoch and top offset (HASH), in the same slot. */
+  historyMeta(kind: 'uid' | 'group', id: string): string {
+    return `${this.prefix}:hm:${kind === 'uid' ? 'u' : 'g'}:{${id}}`;
   }
 
   session(uid: string): string {

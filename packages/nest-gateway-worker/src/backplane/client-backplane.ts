@@ -6,6 +6,7 @@ import { BackplaneTargeting } from './backplane-targeting';
 import { BackplaneWarnings } from './backplane-warnings';
 import { DirectoryReader, type DirectoryReadStats } from './directory-reader';
 import { GatewayWatch } from './gateway-watch';
+import { HistoryStore } from './history-store';
 import { Janitor } from './janitor';
 import { closeConnection, openRedisConnection, type RedisConnection } from './redis-connection';
 import { RedisSessionStore } from './redis-session-store';
@@ -23,6 +24,8 @@ export class ClientBackplane {
   readonly reader: DirectoryReader;
   readonly targeting: BackplaneTargeting;
   readonly janitor: Janitor;
+  /** Per-uid / per-group message history (Redis Streams): a building block, not on GatewayClient yet. */
+  readonly history: HistoryStore;
 
   constructor(
     private readonly options: ResolvedBackplaneOptions,
@@ -45,6 +48,7 @@ export class ClientBackplane {
     );
     this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings);
     this.targeting = new BackplaneTargeting(this.watch, this.reader);
+    this.history = new HistoryStore(this.redis, keys);
   }
 
   /** Follows the pool's links (a gateway whose link is down cannot hold online clients). */

@@ -39,6 +39,9 @@ export interface RedisConnection {
   publish(channel: string, message: string): Promise<number>;
   subscribe(...channels: string[]): Promise<unknown>;
   pipeline(): RedisPipeline;
+  /** EVALSHA / EVAL with Buffer replies (binary-safe): the history scripts. */
+  evalshaBuffer(sha: string, numKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<unknown>;
+  evalBuffer(script: string, numKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'ready' | 'end' | 'close', listener: () => void): unknown;
