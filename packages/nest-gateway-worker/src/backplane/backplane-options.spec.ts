@@ -91,6 +91,9 @@ describe('backplane options', () => {
     expect(() => resolveBackplaneOptions('WorkerOptions.backplane', { client: {} as never })).toThrow(
       /expected an ioredis client/,
     );
+    expect(() =>
+      resolveBackplaneOptions('WorkerOptions.backplane', { client: { isCluster: true, duplicate: () => ({}) } }),
+    ).toThrow(/Cluster client: Redis Cluster is not supported yet/);
   });
 
   it('a worker session store on the backplane needs a backplane', () => {

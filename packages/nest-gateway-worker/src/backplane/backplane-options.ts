@@ -145,6 +145,10 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
     ({ url, display } = parseBackplaneUrl(field('url'), o.url));
   } else if (typeof (o.client as RedisClientLike).duplicate !== 'function') {
     throw new ConfigError(`${field('client')} is invalid: expected an ioredis client (with duplicate())`);
+  } else if ((o.client as { isCluster?: unknown }).isCluster === true) {
+    throw new ConfigError(
+      `${field('client')} is an ioredis Cluster client: Redis Cluster is not supported yet (use a standalone or managed primary)`,
+    );
   }
   return {
     url,
