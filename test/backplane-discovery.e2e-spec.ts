@@ -77,6 +77,8 @@ describe('backplane discovery: union with the registers, your own client through
       'the client online',
     );
     await plain.client.bindUid(clientId, 'u-r');
+    // History needs the backplane.
+    await expect(plain.client.appendHistory('uid', 'u-r', 'x')).rejects.toThrow(/needs the Redis backplane/);
     await eventually(
       () => plain.client.isUidOnline('u-r'),
       (v) => v,

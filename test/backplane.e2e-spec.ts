@@ -63,6 +63,26 @@ class BackplaneController {
     return { type: 'sent' };
   }
 
+  /** A chat line with history: appended first, then sent with its position in it. */
+  @OnClientMessage('say')
+  async say(@MessageBody() body: { uid: string; text: string }) {
+    const { offset, epoch } = await this.gw.appendHistory('uid', body.uid, { text: body.text }, { size: 10 });
+    await this.gw.sendToUid(body.uid, { text: body.text, offset, epoch });
+    return { type: 'said', offset };
+  }
+
+  /** A client back from a reconnect: binds its uid and gets what it missed since its last position. */
+  @OnClientMessage('resume')
+  async resume(@ClientId() clientId: string, @MessageBody() body: { uid: string; offset: number; epoch: string }) {
+    await this.gw.bindUid(clientId, body.uid);
+    const missed = await this.gw.recoverHistory('uid', body.uid, { offset: body.offset, epoch: body.epoch });
+    for (const entry of missed.entries) {
+      const line = JSON.parse(entry.data.toString('utf8')) as { text: string };
+      await this.gw.sendToClient(clientId, { ...line, offset: entry.offset, epoch: missed.top.epoch });
+    }
+    return { type: 'resumed', recovered: missed.recovered, count: missed.entries.length };
+  }
+
   /** Binds the uid (the worker's session store merges its stored session in), optionally sets a nick. */
   @OnClientMessage('login')
   async login(
@@ -301,6 +321,46 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
       'session',
     );
     expect(loaded.session).toEqual({ nick: 'ann' });
+  });
+
+  it('history: a client that reconnects through another gateway gets the lines it missed, from its position', async () => {
+    const [a, b] = gateways;
+    const first = await open(a.url);
+    await ask(first.client, { type: 'bind', uid: 'u-hist' }, 'bound');
+    const lines = (client: TestClient) =>
+      client.received
+        .map((m) => m.data.toString())
+        .filter((t) => t.startsWith('{"text"'))
+        .map((t) => JSON.parse(t) as { text: string; offset: number; epoch: string });
+    for (const text of ['one', 'two', 'three']) await ask(first.client, { type: 'say', uid: 'u-hist', text }, 'said');
+    await first.client.waitUntilReceived(() => (lines(first.client).length === 3 ? true : undefined), 'three lines');
+    const last = lines(first.client)[2];
+    expect(last.offset).toBe(3);
+    first.client.close();
+    // While it is away (someone else says them): sent to nobody, kept in the history.
+    const other = await open(b.url);
+    for (const text of ['four', 'five']) await ask(other.client, { type: 'say', uid: 'u-hist', text }, 'said');
+    const back = await open(b.url);
+    const resumed = await ask<{ recovered: boolean; count: number }>(
+      back.client,
+      { type: 'resume', uid: 'u-hist', offset: last.offset, epoch: last.epoch },
+      'resumed',
+    );
+    expect(resumed).toMatchObject({ recovered: true, count: 2 });
+    await back.client.waitUntilReceived(() => (lines(back.client).length === 2 ? true : undefined), 'the missed lines');
+    expect(lines(back.client).map((l) => [l.text, l.offset])).toEqual([
+      ['four', 4],
+      ['five', 5],
+    ]);
+    // A position of another epoch cannot be recovered from.
+    const stale = await open(a.url);
+    expect(
+      await ask<{ recovered: boolean; count: number }>(
+        stale.client,
+        { type: 'resume', uid: 'u-hist', offset: 2, epoch: 'gone' },
+        'resumed',
+      ),
+    ).toMatchObject({ recovered: false, count: 0 });
   });
 
   it('Redis hung (SIGSTOP): sends fall back to the full mesh, nothing is lost; targeting resumes after SIGCONT', async () => {

@@ -81,6 +81,7 @@ export {
 export type { BackplaneOptions, ResolvedBackplaneOptions } from './backplane/backplane-options';
 export type { RedisClientLike } from './backplane/redis-connection';
 export { RedisSessionStore, SessionTooLargeError } from './backplane/redis-session-store';
+export type { HistoryPosition, HistoryEntry, HistoryAppendOptions, HistoryRecovery } from './backplane/history-store';
 export type { RedisSessionStoreOptions } from './backplane/redis-session-store';
 
 // The closes the gateway starts: codes and reasons of the client contract

@@ -7,6 +7,7 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import type { DeliveryReceipt } from './delivery-receipt';
 import { CommandNotSentError, GatewayPartialFailureError, type GatewayFailure } from './gateway-errors';
+import type { HistoryStore } from '../backplane/history-store';
 import { FULL_MESH, type GatewayTargeting } from './gateway-targeting';
 import { NOT_REGISTERED, type GatewayLinkPool, type UnsentReport } from './gateway-link-pool';
 
@@ -18,6 +19,8 @@ export interface GatewayClientSettings {
   rejectOnGatewayFailure: boolean;
   /** Which gateways calls about uids and groups reach (the backplane's directory). Default: all (FULL_MESH). */
   targeting?: GatewayTargeting;
+  /** Message history (the backplane's HistoryStore); undefined without a backplane. */
+  history?: HistoryStore;
 }
 
 /**
@@ -35,12 +38,15 @@ export class GatewayCalls {
   readonly failures: Observable<GatewayFailure> = this.failureSubject.asObservable();
   /** See GatewayClientSettings.targeting. */
   readonly targeting: GatewayTargeting;
+  /** See GatewayClientSettings.history. */
+  readonly history: HistoryStore | undefined;
 
   constructor(
     private readonly links: GatewayLinkPool,
     private readonly settings: GatewayClientSettings,
   ) {
     this.targeting = settings.targeting ?? FULL_MESH;
+    this.history = settings.history;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
 import { mergeSession } from '../protocol/session-json';
 import { encodeFrame, frame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
+import type { HistoryAppendOptions, HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
 import { GatewayCalls, type GatewayClientSettings } from './gateway-calls';
 import { GatewayArgumentError, type GatewayFailure } from './gateway-errors';
@@ -538,6 +539,43 @@ export class GatewayClient {
   /** Every online client_id. */
   async getAllClientIdList(): Promise<string[]> {
     return (await this.calls.query<string[]>('getAllClientIdList', Cmd.Select, { select: 'clientIds' })).flat();
+  }
+
+  // ---- history (with the Redis backplane) ------------------------------------------------------------
+
+  /**
+   * Appends a message to the history of a uid or group (Redis Streams; needs the backplane) and resolves with its
+   * position `{ offset, epoch }`. It sends nothing: send the message yourself, with the position in it, so that a
+   * client knows where it is; after a reconnect it reports that position and {@link recoverHistory} returns what
+   * it missed. The stored bytes are the message as it would be sent (an object as its JSON text).
+   */
+  async appendHistory(
+    kind: 'uid' | 'group',
+    target: Id,
+    message: ClientMessage,
+    options?: HistoryAppendOptions,
+  ): Promise<HistoryPosition> {
+    return this.historyStore('appendHistory').append(kind, id(target, kind), messageFields(message).body, options);
+  }
+
+  /**
+   * The messages of a uid's or group's history after `since` (null: from the oldest kept), at most `limit`
+   * (default 100), with `recovered: false` when the client's position is gone (another epoch, or trimmed) and
+   * `more: true` when more follow. Needs the backplane.
+   */
+  async recoverHistory(
+    kind: 'uid' | 'group',
+    target: Id,
+    since: HistoryPosition | null,
+    limit?: number,
+  ): Promise<HistoryRecovery> {
+    return this.historyStore('recoverHistory').recover(kind, id(target, kind), since, limit);
+  }
+
+  private historyStore(method: string): HistoryStore {
+    if (!this.calls.history)
+      throw new GatewayArgumentError(`${method} needs the Redis backplane (GATEWAY_BACKPLANE / the backplane option)`);
+    return this.calls.history;
   }
 
   // ---- statistics ------------------------------------------------------------------------------------
