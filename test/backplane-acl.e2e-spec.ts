@@ -8,13 +8,15 @@ import { TestClient } from './support/ws-client';
 
 /**
  * The backplane under the least-privilege ACL user the README documents (the default user switched off): discovery,
- * targeted sends and the session store work with exactly those commands, and the password never reaches a log,
+ * targeted sends, the session store and history work with exactly those commands, and the password never reaches a log,
  * also when it is wrong.
  */
 const PASSWORD = 'acl-pw-4f1c9e';
 const COMMANDS =
   '+get +set +getex +del +mget +sadd +srem +smembers +sscan +hkeys +hset +hdel +publish +subscribe +info ' +
   '+client|setname +ping +quit';
+/** What history adds (README: History and recovery). */
+const HISTORY_COMMANDS = '+evalsha +eval +hget +hmget +hincrby +xadd +xrange +pexpire';
 
 describe('backplane with a least-privilege ACL user', () => {
   let redis: RedisServer;
@@ -38,6 +40,7 @@ describe('backplane with a least-privilege ACL user', () => {
       args: [
         ...['--user', 'default', 'off'],
         ...['--user', 'gwapp', 'on', `>${PASSWORD}`, '~gw:*', '&gw:*', ...COMMANDS.split(' ')],
+        ...HISTORY_COMMANDS.split(' '),
         ...['--user', 'admin', 'on', `>admin-${PASSWORD}`, '~*', '&*', '+@all'],
       ],
     });
@@ -75,6 +78,10 @@ describe('backplane with a least-privilege ACL user', () => {
     const uid = (inner: string, s: typeof before) => s.find((x) => x.address === inner)!.counters.uidCommands;
     expect(uid(b.inner, after) - uid(b.inner, before)).toBe(0);
     expect(uid(a.inner, after) - uid(a.inner, before)).toBe(1);
+
+    const position = await sdk.client.appendHistory('uid', 'u-acl', 'kept');
+    const recovered = await sdk.client.recoverHistory('uid', 'u-acl', { offset: 0, epoch: position.epoch });
+    expect(recovered.entries.map((e) => e.data.toString())).toEqual(['kept']);
 
     sessions = new Redis(url, { maxRetriesPerRequest: 1 });
     const store = new RedisSessionStore(sessions);
