@@ -78,7 +78,7 @@ export class LeaseKeeper {
 
   /**
    * Graceful stop, before the gateway closes its clients: no more writes, the lease deleted, the gateway removed
-   * from the list with a "down" notice (senders drop it at once), and its entries purged. Errors are reported;
+   * from the list with a "bye" notice (senders drop it at once), and its entries purged. Errors are reported;
    * the caller bounds the time.
    */
   async withdraw(): Promise<void> {
