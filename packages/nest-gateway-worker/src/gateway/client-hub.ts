@@ -3,6 +3,7 @@ import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { ClientConnection } from './client-connection';
+import { CLIENT_PING_LENGTH, CLIENT_PONG_MESSAGE, isClientPing } from './client-ping';
 import type { ClientSocket } from './client-socket';
 import {
   HEARTBEAT_CLOSE,
@@ -219,6 +220,12 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     this.heartbeat?.touch(client);
     client.messagesIn++;
     this.counters.messagesIn++;
+    // The liveness ping of the client library (see client-ping.ts): answered here, never forwarded. Any other message
+    // costs one length comparison.
+    if (data.length === CLIENT_PING_LENGTH && isClientPing(data, binary)) {
+      this.send(client, CLIENT_PONG_MESSAGE);
+      return;
+    }
     this.delivery.forward(
       client,
       Cmd.OnMessage,

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { ClientEventPattern } from './client-event.decorators';
 import type { ClientEventKind } from './client-event';
+import { takeRequestId, type RequestId } from './request-reply';
 
 /**
  * The worker's handlers by client event: `@OnClientConnect()`, `@OnClientClose()`, the untyped
@@ -48,9 +49,15 @@ export class HandlerRoutes {
   /**
    * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules).
    * The body goes into the caller's object rather than a returned pair: this runs once per event, and the pair
-   * would be one more allocation each time.
+   * would be one more allocation each time. A parsed JSON message that carries a request id (`$rid`) is a request:
+   * the id is taken out of the message into `into.requestId` (see request-reply.ts).
    */
-  pick(kind: ClientEventKind, raw: Buffer, binary: boolean, into: { body: unknown }): MessageHandler | undefined {
+  pick(
+    kind: ClientEventKind,
+    raw: Buffer,
+    binary: boolean,
+    into: { body: unknown; requestId: RequestId | undefined },
+  ): MessageHandler | undefined {
     if (kind !== 'message') {
       into.body = undefined;
       return kind === 'connect' ? this.connect : this.close;
@@ -63,6 +70,7 @@ export class HandlerRoutes {
     if (this.typed.size > 0 && text.charCodeAt(0) === 0x7b /* { */) {
       try {
         const parsed: unknown = JSON.parse(text);
+        into.requestId = takeRequestId(parsed as object);
         const type = (parsed as { type?: unknown }).type;
         if (typeof type === 'string') {
           const typed = this.typed.get(type);
