@@ -31,5 +31,10 @@ export default tseslint.config(
     // CommonJS scripts (bench, scripts) may bind a built-in global's name to the module of the same name.
     rules: { '@typescript-eslint/no-require-imports': 'off', 'no-redeclare': ['error', { builtinGlobals: false }] },
   },
+  {
+    // The chat demo page's script: an ES module in the browser.
+    files: ['apps/worker/src/chat-page/public/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
+  },
   prettier,
 );

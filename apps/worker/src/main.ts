@@ -1,8 +1,10 @@
 import { GatewayTransport, runRole, workerOptionsFromEnv } from 'nest-gateway-worker';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { GatewayHttpErrorsFilter } from './api/gateway-http-errors.filter';
+import { serveChatPage } from './chat-page/serve-chat-page';
 import { readHttpListen } from './http-listen';
 import { WorkerAppModule } from './worker-app.module';
 
@@ -23,7 +25,7 @@ runRole({
     // on their controllers (ChatController), because a connected microservice registers its handlers at once and
     // ignores global pipes and filters added to it afterwards.
     // abortOnError: false: a start-up failure reaches runRole (one line, exit status 1) instead of Nest exiting here.
-    const app = await NestFactory.create(WorkerAppModule.configure(options), {
+    const app = await NestFactory.create<NestExpressApplication>(WorkerAppModule.configure(options), {
       logger: ['log', 'error', 'warn'],
       abortOnError: false,
     });
@@ -32,10 +34,12 @@ runRole({
     app.useGlobalFilters(new GatewayHttpErrorsFilter());
     await app.startAllMicroservices();
     if (http) {
+      const chatPage = serveChatPage(app);
       await app.listen(http.port, http.host);
       const address = app.getHttpServer().address() as AddressInfo;
       const host = address.address.includes(':') ? `[${address.address}]` : address.address;
       new Logger('Worker').log(`HTTP API listening on http://${host}:${address.port}/api`);
+      if (chatPage) new Logger('Worker').log(`Chat page on http://${host}:${address.port}/`);
     } else {
       await app.init();
     }
