@@ -36,6 +36,7 @@ const el = {
   loginForm: $('login-form'),
   loginName: $('login-name'),
   loginRoom: $('login-room'),
+  roomList: $('room-list'),
   loginError: $('login-error'),
   loginSubmit: $('login-submit'),
 };
@@ -73,11 +74,15 @@ client.hook('connected', ({ reconnected }) => {
   refreshRooms();
 });
 
-client.hook('disconnected', ({ code, reason, willReconnect }) => {
+/** The close that started the current outage, for the banner. */
+let lostWith = '';
+
+client.hook('disconnected', ({ code, reason, wasOpen, willReconnect }) => {
   setComposerEnabled(false);
+  if (wasOpen) lostWith = describeClose(code, reason);
   if (willReconnect) {
     setStatus('reconnecting');
-    showBanner(`Connection lost (${describeClose(code, reason)}). Reconnecting…`, 'reconnecting');
+    showBanner(`Connection lost (${lostWith}). Reconnecting…`, 'reconnecting');
   } else {
     setStatus('offline');
     showBanner(`Disconnected (${describeClose(code, reason)}).`, 'offline', true);
@@ -86,8 +91,9 @@ client.hook('disconnected', ({ code, reason, willReconnect }) => {
 
 client.hook('reconnecting', ({ delayMs, attempt }) => {
   const seconds = (delayMs / 1000).toFixed(1);
+  const why = lostWith ? ` (${lostWith})` : '';
   showBanner(
-    `Connection lost. Reconnecting in ${seconds} s${attempt > 1 ? ` (attempt ${attempt})` : ''}…`,
+    `Connection lost${why}. Reconnecting in ${seconds} s${attempt > 1 ? `, attempt ${attempt}` : ''}…`,
     'reconnecting',
   );
 });
@@ -152,7 +158,7 @@ el.loginForm.addEventListener('submit', async (event) => {
   el.loginSubmit.disabled = true;
   try {
     await client.connect();
-    await join(el.loginRoom.value);
+    await join(el.loginRoom.value.trim());
     sessionStorage.setItem('chat.name', state.name);
     el.login.close();
     el.text.focus();
@@ -246,11 +252,10 @@ function renderRooms() {
       return li;
     }),
   );
-  el.loginRoom.replaceChildren(
+  el.roomList.replaceChildren(
     ...rooms.map((room) => {
       const option = document.createElement('option');
       option.value = room;
-      option.textContent = `#${room}`;
       return option;
     }),
   );
