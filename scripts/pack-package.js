@@ -23,9 +23,7 @@ function packPackage(destDir, name = PACKAGES[0]) {
   const built = [manifest.main, ...Object.values(manifest.bin ?? {})].map((f) => path.join(packageDir, f));
   const missing = built.filter((f) => !fs.existsSync(f));
   if (missing.length > 0) {
-    throw new Error(
-      `${missing.map((f) => path.relative(root, f)).join(', ')} not built: run \`npm run build\` first`,
-    );
+    throw new Error(`${missing.map((f) => path.relative(root, f)).join(', ')} not built: run \`npm run build\` first`);
   }
   fs.mkdirSync(destDir, { recursive: true });
   const out = execFileSync('npm', ['pack', '-w', manifest.name, '--pack-destination', destDir, '--json'], {
