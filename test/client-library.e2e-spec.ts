@@ -112,7 +112,7 @@ describe('nest-gateway-worker-client against the example worker', () => {
     }
   });
 
-  it('reconnects after the gateway restarts (1001, then refused attempts), and works again', async () => {
+  it('reconnects after the gateway restarts (1001, then attempts until it is back), and works again', async () => {
     const port = new URL(gateway.url).port;
     const { client, events } = newClient(gateway.url);
     await client.connect();
