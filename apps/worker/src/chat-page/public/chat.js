@@ -8,8 +8,10 @@ import {
 } from '/lib/nest-gateway-worker-client.min.js';
 
 const params = new URLSearchParams(location.search);
-/** The gateway's WebSocket URL: `?gateway=ws://host:port`, else port 7272 on the page's host. */
-const GATEWAY_URL = params.get('gateway') || `ws://${location.hostname || '127.0.0.1'}:7272`;
+/** The gateway's WebSocket URL: `?gateway=ws://host:port`, else port 7272 on the page's host (wss for an https page). */
+const GATEWAY_URL =
+  params.get('gateway') ||
+  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname || '127.0.0.1'}:7272`;
 const ROOMS = ['lobby', 'nest', 'random'];
 
 const $ = (id) => document.getElementById(id);
