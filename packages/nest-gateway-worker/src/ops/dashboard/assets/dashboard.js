@@ -17,6 +17,8 @@ const state = {
   polls: 0,
   timer: null,
   signedIn: false,
+  /** A token was entered in this tab (so a 401 now means a wrong one). */
+  tried: false,
   groups: [],
   groupTotal: 0,
   history: { connections: [], in: [], out: [] },
@@ -126,10 +128,13 @@ function showLogin(err) {
   state.timer = null;
   $('content').hidden = true;
   $('login').hidden = false;
-  $('login-message').textContent = err.message;
   // 401: a token is expected (missing or wrong). 403: refused whatever the token (no auth configured, or the
   // app's guard said no): a form would not help.
   const wantsToken = err.status === 401;
+  $('login-title').textContent = wantsToken ? 'Sign in' : 'Access refused';
+  $('login-message').textContent = err.message;
+  // Red once something was refused; a first visit without a token is only asked for one.
+  $('login-message').className = `login-message${wantsToken && !state.token && !state.tried ? ' quiet' : ''}`;
   $('login-form').hidden = !wantsToken;
   if (wantsToken && state.token) {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -159,15 +164,15 @@ function pushHistory(key, value) {
 function sparkline(svg, values) {
   svg.replaceChildren();
   if (values.length < 2) return;
+  // Spread over the whole width (the window fills up to HISTORY points), with headroom above the maximum.
   const max = Math.max(1, ...values);
-  const step = 120 / (HISTORY - 1);
-  const offset = 120 - step * (values.length - 1);
-  const points = values.map((v, i) => [offset + i * step, 27 - (v / max) * 24]);
+  const step = 120 / (values.length - 1);
+  const points = values.map((v, i) => [i * step, 27 - (v / max) * 20]);
   const line = points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
   const ns = 'http://www.w3.org/2000/svg';
   const area = document.createElementNS(ns, 'path');
   area.setAttribute('class', 'area');
-  area.setAttribute('d', `${line} L120,28 L${offset.toFixed(1)},28 Z`);
+  area.setAttribute('d', `${line} L120,28 L0,28 Z`);
   const stroke = document.createElementNS(ns, 'path');
   stroke.setAttribute('class', 'line');
   stroke.setAttribute('d', line);
@@ -439,6 +444,7 @@ $('login-form').addEventListener('submit', (event) => {
   const token = $('token').value.trim();
   if (token === '') return;
   state.token = token;
+  state.tried = true;
   sessionStorage.setItem(TOKEN_KEY, token);
   $('token').value = '';
   $('login-message').textContent = '';
