@@ -367,5 +367,36 @@ describe('GatewayDashboardModule', () => {
       expect(allowed.body.gateways.map((g) => g.address)).toEqual(cluster.gateways.map((g) => g.inner).sort());
       expect(await (await fetch(`${base}/dash`)).text()).toContain('data-refresh-ms="1000"');
     });
+
+    it('a gateway that stops answering (SIGSTOP) is shown as listed but not answering, the others as usual', async () => {
+      const base = await startApp(
+        GatewayDashboardModule.forRoot({ path: '/ops', auth: { token: TEST_DASHBOARD_TOKEN } }),
+      );
+      const [g1, g2] = cluster.gateways;
+      await eventually(
+        async () => (await dashboardApi(`${base}/ops`, 'overview')).body as DashboardOverview,
+        (o) => o.gateways.length === 2,
+        'both gateways in the overview',
+      );
+      const pid = g2.proc.child.pid!;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        const o = await eventually(
+          async () => (await dashboardApi(`${base}/ops`, 'overview')).body as DashboardOverview,
+          (x) => x.unreachableGateways.length === 1,
+          'the stopped gateway to be reported as not answering',
+        );
+        expect(o.unreachableGateways).toEqual([g2.inner]);
+        expect(o.gateways.map((g) => g.address)).toEqual([g1.inner]);
+        expect(o.totals.gateways).toBe(1);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await eventually(
+        async () => (await dashboardApi(`${base}/ops`, 'overview')).body as DashboardOverview,
+        (x) => x.gateways.length === 2 && x.unreachableGateways.length === 0,
+        'the gateway to answer again',
+      );
+    });
   });
 });
