@@ -306,7 +306,12 @@ async function poll() {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return;
     setStatus(`error: ${err.message}`, 'error');
   }
-  if (state.signedIn && state.timer === null) state.timer = setTimeout(poll, REFRESH_MS);
+  schedule();
+}
+
+/** The next overview; none while the tab is hidden (a forgotten tab does not keep asking every gateway). */
+function schedule() {
+  if (state.signedIn && state.timer === null && !document.hidden) state.timer = setTimeout(poll, REFRESH_MS);
 }
 
 // ---- lookup and actions ------------------------------------------------------------------------------------
@@ -463,5 +468,12 @@ $('lookup-form').addEventListener('submit', (event) => {
 });
 
 $('group-filter').addEventListener('input', renderGroups);
+
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden || !state.signedIn) return;
+  clearTimeout(state.timer);
+  state.timer = null;
+  void poll();
+});
 
 void poll();
