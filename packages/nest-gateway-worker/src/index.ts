@@ -64,6 +64,29 @@ export type { GatewayFailure } from './client/gateway-errors';
 export { GatewayRequestError } from './protocol/gateway-request';
 export { InvalidClientIdError, isClientId } from './protocol/client-id';
 export type { ClientInfo, GatewayStats } from './protocol/connection-stats';
+export type { RegisterStatus } from './register/register-client';
+
+// The dashboard: a page and JSON API of the cluster, mounted in any app that has a GatewayClient
+export { GatewayDashboardModule } from './ops/dashboard/gateway-dashboard.module';
+export type { GatewayDashboardAsyncOptions } from './ops/dashboard/gateway-dashboard.module';
+export { GatewayDashboardService } from './ops/dashboard/gateway-dashboard.service';
+export { GATEWAY_DASHBOARD_OPTIONS, DEFAULT_DASHBOARD_PATH } from './ops/dashboard/dashboard-options';
+export type {
+  DashboardAuth,
+  GatewayDashboardOptions,
+  ResolvedGatewayDashboardOptions,
+} from './ops/dashboard/dashboard-options';
+export type {
+  DashboardClient,
+  DashboardGateway,
+  DashboardGroup,
+  DashboardGroups,
+  DashboardKicked,
+  DashboardOverview,
+  DashboardSent,
+  DashboardUid,
+} from './ops/dashboard/dashboard-api';
+export type { GatewayMessageRates } from './ops/dashboard/message-rates';
 
 // Session persistence
 export { GATEWAY_SESSION_STORE } from './worker/session-store';

@@ -67,3 +67,13 @@ export * from './process/cluster-primary';
 export * from './process/graceful-shutdown';
 export * from './process/process-count';
 export * from './process/cluster-messages';
+// Operations: the dashboard
+export * from './ops/dashboard/dashboard-options';
+export * from './ops/dashboard/dashboard-token';
+export * from './ops/dashboard/dashboard-auth.guard';
+export * from './ops/dashboard/dashboard-errors.interceptor';
+export * from './ops/dashboard/dashboard-page';
+export * from './ops/dashboard/dashboard-api';
+export * from './ops/dashboard/message-rates';
+export * from './ops/dashboard/gateway-dashboard.service';
+export * from './ops/dashboard/gateway-dashboard.module';
