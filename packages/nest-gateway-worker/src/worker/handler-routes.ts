@@ -36,7 +36,7 @@ export class HandlerRoutes {
       else if (pattern?.gw === 'dead-letter') deadLetter = handler;
       else
         this.log.warn(
-          `handler pattern ${route} is not a client event (@OnClientConnect/Message/Close, @OnDeadLetter); it gets no events from gateways`,
+          `handler pattern ${route} is not a client event (@OnClientConnect/Message/Close); it gets no events from gateways`,
         );
     }
     this.deadLetter = deadLetter;
