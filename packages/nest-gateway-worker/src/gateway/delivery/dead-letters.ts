@@ -39,11 +39,7 @@ export function deadLetterRecipient(workers: Iterable<WorkerChannel>): DeadLette
     if (!w.isOpen || w.draining) continue;
     anyTakesEvents = true;
     if (!w.takesDeadLetters) continue;
-    if (
-      !best ||
-      (best.isolating && !w.isolating) ||
-      (best.isolating === w.isolating && w.assigned < best.assigned)
-    ) {
+    if (!best || (best.isolating && !w.isolating) || (best.isolating === w.isolating && w.assigned < best.assigned)) {
       best = w;
     }
   }

@@ -17,7 +17,12 @@ import { WorkerRouter } from './worker-router';
 /** The options event delivery reads. */
 export type EventDeliveryOptions = Pick<
   ResolvedGatewayOptions,
-  'pendingEventsLimit' | 'pendingBytesLimit' | 'pendingMaxAgeMs' | 'maxUnackedBytesPerWorker' | 'maxEventDeaths' | 'router'
+  | 'pendingEventsLimit'
+  | 'pendingBytesLimit'
+  | 'pendingMaxAgeMs'
+  | 'maxUnackedBytesPerWorker'
+  | 'maxEventDeaths'
+  | 'router'
 >;
 
 /**
@@ -273,7 +278,9 @@ export class EventDelivery {
       `worker ${worker.workerKey} ${graceful ? 'stopped draining' : 'went away'} with ${events.length} ` +
         `unacknowledged event(s) of ${byClient.size} client(s): sending ${redelivered} again to other workers ` +
         '(at-least-once)' +
-        (deadLettered > 0 ? `; ${deadLettered} dead-lettered, ${dropped} later event(s) of their client(s) dropped` : ''),
+        (deadLettered > 0
+          ? `; ${deadLettered} dead-lettered, ${dropped} later event(s) of their client(s) dropped`
+          : ''),
     );
     this.startSweep();
     this.flushPending();
