@@ -41,7 +41,8 @@ export { GatewayServer } from './gateway/gateway-server';
 export { GatewayTransport } from './worker/gateway-transport';
 
 // Worker handlers: decorators, context, errors for clients
-export { OnClientConnect, OnClientMessage, OnClientClose } from './worker/client-event.decorators';
+export { OnClientConnect, OnClientMessage, OnClientClose, OnDeadLetter } from './worker/client-event.decorators';
+export type { DeadLetter } from './worker/dead-letter';
 export { MessageBody, ClientId, Session, Handshake } from './worker/client-param.decorators';
 export { GatewayContext } from './worker/gateway.context';
 export { GatewayExceptionFilter } from './worker/gateway-exception.filter';
@@ -99,6 +100,7 @@ export {
   NO_WORKER_CLOSE,
   SLOW_CONSUMER_CLOSE,
   HEARTBEAT_CLOSE,
+  DEAD_LETTER_CLOSE,
   RATE_LIMIT_CLOSE,
   TOO_MANY_CONNECTIONS,
   TOO_MANY_FROM_ADDRESS,

@@ -23,6 +23,8 @@ export * from './worker/worker-options';
 export * from './worker/gateway-transport';
 export * from './worker/gateway.context';
 export * from './worker/client-event';
+export * from './worker/dead-letter';
+export * from './protocol/dead-letter-frame';
 export * from './worker/client-event.decorators';
 export * from './worker/client-param.decorators';
 export * from './worker/gateway-exception.filter';
