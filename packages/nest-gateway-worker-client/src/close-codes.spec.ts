@@ -2,8 +2,8 @@ import { CloseCode, isReconnectable, isRejection, RECONNECTABLE_CLOSE_CODES } fr
 
 describe('the reconnect policy by close code', () => {
   it("reconnects after the closes the README marks reconnectable, a lost connection, and proxies' restarts", () => {
-    expect([...RECONNECTABLE_CLOSE_CODES].sort()).toEqual([1001, 1006, 1012, 1013, 1014, 4008, 4009]);
-    for (const code of [1001, 1006, 1012, 1013, 1014, 4008, 4009])
+    expect([...RECONNECTABLE_CLOSE_CODES].sort()).toEqual([1001, 1006, 1012, 1013, 1014, 4008, 4009, 4010]);
+    for (const code of [1001, 1006, 1012, 1013, 1014, 4008, 4009, 4010])
       expect([code, isReconnectable(code)]).toEqual([code, true]);
   });
 
@@ -23,6 +23,7 @@ describe('the reconnect policy by close code', () => {
       NO_WORKER: 1013,
       SLOW_CONSUMER: 4008,
       HEARTBEAT_TIMEOUT: 4009,
+      EVENT_NOT_HANDLED: 4010,
       MESSAGE_TOO_BIG: 1009,
       RATE_LIMITED: 1008,
     });

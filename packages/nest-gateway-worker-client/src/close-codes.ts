@@ -27,13 +27,19 @@ export const CloseCode = {
   SLOW_CONSUMER: 4008,
   /** The client was silent past the gateway's heartbeat limit. */
   HEARTBEAT_TIMEOUT: 4009,
+  /**
+   * One of the client's events was dead-lettered (it was in flight at every worker death the gateway allows) and its
+   * later events were dropped. Reconnecting is fine; sending that message again most likely fails the same way.
+   */
+  EVENT_NOT_HANDLED: 4010,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
 
 /**
- * Codes after which the client reconnects by default: the gateway's own reconnectable closes (1001, 1013, 4008, 4009),
- * a lost connection or failed attempt (1006), and the standard "try again" codes of proxies (1012, 1014). Never after
+ * Codes after which the client reconnects by default: the gateway's own reconnectable closes (1001, 1013, 4008, 4009,
+ * 4010; the client never sends a message again by itself), a lost connection or failed attempt (1006), and the
+ * standard "try again" codes of proxies (1012, 1014). Never after
  * a normal close (1000), a rejection by the worker (4000 + HTTP status, 4401, 4403, ...), a message too big (1009) or
  * a rate limit (1008): connecting again would meet the same answer.
  */
@@ -45,6 +51,7 @@ export const RECONNECTABLE_CLOSE_CODES: readonly number[] = [
   CloseCode.BAD_GATEWAY,
   CloseCode.SLOW_CONSUMER,
   CloseCode.HEARTBEAT_TIMEOUT,
+  CloseCode.EVENT_NOT_HANDLED,
 ];
 
 /** Whether the default policy reconnects after a close with this code. */

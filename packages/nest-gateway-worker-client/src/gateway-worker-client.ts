@@ -51,7 +51,8 @@ export interface ClientHooks {
 
 export interface ReconnectOptions extends BackoffOptions {
   /**
-   * Whether to reconnect after a close (default: {@link isReconnectable}: 1001, 1006, 1012, 1013, 1014, 4008, 4009).
+   * Whether to reconnect after a close (default: {@link isReconnectable}: 1001, 1006, 1012, 1013, 1014, 4008, 4009,
+   * 4010).
    * Called for every close the client did not ask for.
    */
   shouldReconnect?: (close: { code: number; reason: string }) => boolean;

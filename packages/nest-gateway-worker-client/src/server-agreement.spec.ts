@@ -25,6 +25,7 @@ describe('the client library and the server agree', () => {
     expect(CloseCode.NO_WORKER).toBe(server.NO_WORKER_CLOSE.code);
     expect(CloseCode.SLOW_CONSUMER).toBe(server.SLOW_CONSUMER_CLOSE.code);
     expect(CloseCode.HEARTBEAT_TIMEOUT).toBe(server.HEARTBEAT_CLOSE.code);
+    expect(CloseCode.EVENT_NOT_HANDLED).toBe(server.DEAD_LETTER_CLOSE.code);
     expect(CloseCode.RATE_LIMITED).toBe(server.RATE_LIMIT_CLOSE.code);
     expect(CloseCode.MESSAGE_TOO_BIG).toBe(server.MESSAGE_TOO_BIG);
     expect(CloseCode.NORMAL).toBe(server.DEFAULT_CLOSE_CODE);
@@ -33,6 +34,7 @@ describe('the client library and the server agree', () => {
       server.NO_WORKER_CLOSE,
       server.SLOW_CONSUMER_CLOSE,
       server.HEARTBEAT_CLOSE,
+      server.DEAD_LETTER_CLOSE,
     ])
       expect(RECONNECTABLE_CLOSE_CODES).toContain(close.code);
     for (const code of [server.RATE_LIMIT_CLOSE.code, server.MESSAGE_TOO_BIG, server.DEFAULT_REJECT_CODE])

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { HostPort } from '../config/environment';
-import { RegisterClient } from '../register/register-client';
+import { RegisterClient, type RegisterStatus } from '../register/register-client';
 import { RegisterUnavailableError } from './gateway-errors';
 
 export interface GatewayDirectoryOptions {
@@ -52,6 +52,14 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
   stop(): void {
     this.register?.stop();
     this.register = null;
+  }
+
+  /** Every register: whether the link to it is open now and what it listed last (all down before start()). */
+  registers(): RegisterStatus[] {
+    return (
+      this.register?.status() ??
+      this.options.registers.map((r) => ({ address: `${r.host}:${r.port}`, connected: false, gateways: null }))
+    );
   }
 
   /** Whether the registers list `address` now (false before the first list). */

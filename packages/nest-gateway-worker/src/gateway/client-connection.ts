@@ -24,6 +24,8 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
   closed = false;
   /** A worker rejected this connection (RejectConnection): its close is under way; its messages go nowhere. */
   rejected = false;
+  /** One of its events was dead-lettered (DeliveryLimit): its close is under way; its messages go nowhere. */
+  deadLettered = false;
   /** The uid bound to this connection (at most one), null when unbound; maintained by MembershipIndex. */
   uid: string | null = null;
   /**
