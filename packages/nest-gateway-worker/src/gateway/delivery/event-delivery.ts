@@ -9,7 +9,7 @@ import type { ClientHub } from '../client-hub';
 import { NO_WORKER_CLOSE } from '../close-codes';
 import type { ResolvedGatewayOptions } from '../gateway-options';
 import { PendingEvents, type PendingEvent } from './pending-events';
-import { WorkerChannel } from './worker-channel';
+import { WorkerChannel, type WorkerWire } from './worker-channel';
 import { WorkerRouter } from './worker-router';
 
 /** The options event delivery reads. */
@@ -85,6 +85,11 @@ export class EventDelivery {
   }
 
   private deliver(worker: WorkerChannel, client: ClientConnection, cmd: number, flag: number, body: Buffer): void {
+    if (worker.wire) {
+      worker.wire.sendEvent(worker, client, cmd, flag, body, this.hub.address);
+      if (cmd === Cmd.OnClose) this.router.release(client);
+      return;
+    }
     const withHandshake = client.handshakeSentTo !== worker;
     if (withHandshake) client.handshakeSentTo = worker;
     const seq = worker.track(client, cmd, flag, body, Date.now());
@@ -139,10 +144,17 @@ export class EventDelivery {
 
   /**
    * A link identified itself as worker `key` (WorkerConnect): it takes events from now on. `remoteAddress` is the
-   * worker's address (WorkerInfo), `peer` its "address:port" for the log.
+   * worker's address (WorkerInfo), `peer` its "address:port" for the log; `wire` the other wire it speaks (a PHP
+   * BusinessWorker's), if any.
    */
-  addWorker(key: string, link: InnerLink<GatewayFrame>, remoteAddress: string, peer: string): WorkerChannel {
-    const worker = new WorkerChannel(key, remoteAddress, link, this.maxUnackedBytes);
+  addWorker(
+    key: string,
+    link: InnerLink<GatewayFrame>,
+    remoteAddress: string,
+    peer: string,
+    wire?: WorkerWire,
+  ): WorkerChannel {
+    const worker = new WorkerChannel(key, remoteAddress, link, this.maxUnackedBytes, wire ?? null);
     const replaced = this.router.add(worker);
     replaced?.link.destroy(`replaced by a new link from worker ${key}`);
     this.logger.log(`worker ${key} connected from ${peer} (${this.router.size} worker(s))`);
