@@ -16,6 +16,7 @@ import {
   type ResolvedWireProfile,
   type WireProfileOptions,
 } from '../php/wire-profile-options';
+import { phpLinkParts } from '../php/php-link-wire';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import type { GatewayClientSettings } from './gateway-calls';
 import type { GatewayLinkPoolOptions } from './gateway-link-pool';
@@ -155,6 +156,8 @@ export function clientPartsOf(
       secret: options.secret,
       reconnectDelayMs: options.reconnectDelayMs,
       ...link,
+      // The php profile: PHP's identification, encodings and replies on every gateway link (src/php).
+      ...(options.wireProfile === 'php' ? phpLinkParts(link.hello, options.phpSecretKey) : {}),
     },
     settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },
   };
