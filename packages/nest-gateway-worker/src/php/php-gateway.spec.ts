@@ -346,6 +346,12 @@ describe('PHP secretKey on the inner port', () => {
     wrongKey.write(vectorBytes('V1'));
     expect(await wrongKey.closedWithin()).toBe(true);
 
+    // A native plaintext peer has no way to show the PHP secret: refused too.
+    const native = await FakePhpPeer.connect(inner, 'frames');
+    opened.push(native);
+    native.send({ cmd: Cmd.GatewayClientConnect });
+    expect(await native.closedWithin()).toBe(true);
+
     const worker = await FakePhpPeer.connect(inner, 'frames');
     opened.push(worker);
     worker.write(vectorBytes('V2'));
@@ -356,8 +362,18 @@ describe('PHP secretKey on the inner port', () => {
     expect(first.cmd).toBe(Cmd.OnConnect);
   });
 
-  it('with no PHP secret, a 202 or 200 carrying a non-empty key is refused (strict equality, as PHP)', async () => {
+  it('with no PHP secret, a 202 or 200 carrying a non-empty key is refused (strict equality, as PHP); native peers are served', async () => {
     const { inner } = await startCluster();
+    const native = await FakePhpPeer.connect(inner, 'frames');
+    opened.push(native);
+    native.send({ cmd: Cmd.GatewayClientConnect });
+    native.send({ cmd: Cmd.GetClientCountByGroup, ext: Buffer.from('{"rid":7}') });
+    const reply = await native.nextFrame();
+    expect({ cmd: reply.cmd, rid: reply.connectionId, body: reply.body.toString() }).toEqual({
+      cmd: Cmd.Reply,
+      rid: 7,
+      body: '0',
+    });
     const gc = await FakePhpPeer.connect(inner, 'replies');
     opened.push(gc);
     gc.write(vectorBytes('Q2a'), vectorBytes('Q2b'));

@@ -70,6 +70,18 @@ export class PhpInnerPeers {
   ) {}
 
   /**
+   * With a PHP secret, the inner port takes PHP-speaking peers only: a native plaintext hello carries no secret_key,
+   * so accepting it would let anyone past the key. Nest workers and GatewayClients then run WIRE_PROFILE=php too.
+   */
+  get refusesNativePeers(): boolean {
+    return this.options.phpSecretKey !== '';
+  }
+
+  readonly nativePeerRefusal =
+    'a native peer cannot show PHP_SECRET_KEY: with it set, run every Nest worker and GatewayClient of the cluster ' +
+    'with WIRE_PROFILE=php';
+
+  /**
    * The first frame of a link that {@link isPhpFirstFrame}: the peer, or null when it was refused (the link is being
    * closed). `remoteAddress` and `peer` ("address:port") name the worker as the native path does.
    */

@@ -115,6 +115,8 @@ export class InnerListener {
         worker = phpPeer?.worker ?? null;
         return;
       }
+      // A PHP secret guards the inner port: a native plaintext peer has no way to show it.
+      if (this.php?.refusesNativePeers) return link.destroy(this.php.nativePeerRefusal);
       if (f.cmd === Cmd.WorkerConnect) {
         const key = workerKeyOf(f);
         if (key === undefined) return link.destroy('WorkerConnect without a worker_key');
