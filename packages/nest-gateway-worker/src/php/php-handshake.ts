@@ -52,8 +52,10 @@ export function parseStr(text: string): PhpArray {
     const eq = pair.indexOf('=');
     const rawKey = decodeComponent(eq < 0 ? pair : pair.slice(0, eq)).replace(/^ +/, '');
     const value = byteString(eq < 0 ? '' : decodeComponent(pair.slice(eq + 1)));
-    const open = rawKey.indexOf('[');
-    const base = (open > 0 ? rawKey.slice(0, open) : rawKey).replace(/[. ]/g, '_');
+    // An opening bracket without a closing one is part of the name (PHP turns it into "_", like "." and " ").
+    const bracket = rawKey.indexOf('[');
+    const open = bracket > 0 && rawKey.indexOf(']', bracket) > 0 ? bracket : -1;
+    const base = (open > 0 ? rawKey.slice(0, open) : rawKey.replace('[', '_')).replace(/[. ]/g, '_');
     if (base === '') continue;
     const path: (string | null)[] = [];
     if (open > 0) {
