@@ -1,6 +1,6 @@
 import type { ClientConnection } from '../gateway/client-connection';
 import { PhpSerializeError, phpSerialize, phpUnserialize } from './php-serialize';
-import { fromJson, replaceRecursive, toJsonSession, type PhpValue } from './php-value';
+import { fromJson, replaceRecursive, toJsonSession } from './php-value';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -71,9 +71,4 @@ export function updatePhpSession(client: ClientConnection, patch: Buffer): strin
     throw new PhpSerializeError('both the session and the update must be PHP arrays');
   }
   return setPhpSession(client, phpSerialize(replaceRecursive(base, update)));
-}
-
-/** The session as a PHP value (null when none), for replies that embed it in an array. */
-export function phpSessionValue(client: ClientConnection): PhpValue {
-  return phpSessionOf(client).toString('latin1');
 }
