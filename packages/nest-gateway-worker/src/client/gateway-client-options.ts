@@ -10,6 +10,13 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import {
+  WIRE_PROFILE_ENVIRONMENT,
+  resolveWireProfile,
+  type ResolvedWireProfile,
+  type WireProfileOptions,
+} from '../php/wire-profile-options';
+import { phpLinkParts } from '../php/php-link-wire';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import type { GatewayClientSettings } from './gateway-calls';
 import type { GatewayLinkPoolOptions } from './gateway-link-pool';
@@ -28,7 +35,7 @@ export const DEFAULT_RECONNECT_DELAY_MS = 1_000;
  * Options of `GatewayModule.forClient()`: a GatewayClient in any Nest app that is not a worker (HTTP, cron, queue
  * consumer...). A worker's options (WorkerOptions) have the same fields under the same names.
  */
-export interface GatewayClientOptions {
+export interface GatewayClientOptions extends WireProfileOptions {
   /**
    * The register(s) to learn gateways from: "host:port", a comma-separated list, or an array of "host:port" /
    * `{ host, port }`. Env REGISTER_ADDRESS, default 127.0.0.1:1236.
@@ -55,7 +62,7 @@ export interface GatewayClientOptions {
 }
 
 /** GatewayClient options with every default filled in and every value checked. */
-export interface ResolvedGatewayClientOptions {
+export interface ResolvedGatewayClientOptions extends ResolvedWireProfile {
   registers: HostPort[];
   /** Null = plaintext. */
   secret: Buffer | null;
@@ -70,6 +77,7 @@ export const GATEWAY_CLIENT_ENVIRONMENT: Partial<Record<keyof GatewayClientOptio
   registers: 'REGISTER_ADDRESS',
   secret: 'SECRET_KEY',
   plaintext: 'INNER_PLAINTEXT',
+  ...WIRE_PROFILE_ENVIRONMENT,
   timeoutMs: 'GATEWAY_TIMEOUT_MS',
   rejectOnGatewayFailure: 'GATEWAY_STRICT',
 };
@@ -115,6 +123,12 @@ export function resolveGatewayClientFields(
     registers: hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
     secret,
     plaintext: secret === null,
+    ...resolveWireProfile(
+      { wireProfile: names('wireProfile'), phpSecretKey: names('phpSecretKey'), plaintext: names('plaintext') },
+      o.wireProfile,
+      o.phpSecretKey,
+      secret === null,
+    ),
     timeoutMs: integerOption(names('timeoutMs'), o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 600_000),
     rejectOnGatewayFailure: booleanOption(
       names('rejectOnGatewayFailure'),
@@ -142,6 +156,8 @@ export function clientPartsOf(
       secret: options.secret,
       reconnectDelayMs: options.reconnectDelayMs,
       ...link,
+      // The php profile: PHP's identification, encodings and replies on every gateway link (src/php).
+      ...(options.wireProfile === 'php' ? phpLinkParts(link.hello, options.phpSecretKey) : {}),
     },
     settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },
   };
