@@ -10,6 +10,7 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import type { GatewayClientSettings } from './gateway-calls';
 import type { GatewayLinkPoolOptions } from './gateway-link-pool';
@@ -52,6 +53,11 @@ export interface GatewayClientOptions {
    * Default 1 000.
    */
   reconnectDelayMs?: number;
+  /**
+   * The admin listener (GET /metrics, /health/live, /health/ready) of this process. A worker reads it from env
+   * ADMIN_LISTEN; a standalone GatewayClient (forClient) takes it in code only. Default none (off).
+   */
+  admin?: AdminOptions | null;
 }
 
 /** GatewayClient options with every default filled in and every value checked. */
@@ -63,6 +69,8 @@ export interface ResolvedGatewayClientOptions {
   timeoutMs: number;
   rejectOnGatewayFailure: boolean;
   reconnectDelayMs: number;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 }
 
 /** The variable of each field that has one (the same as a worker's). */
@@ -128,6 +136,7 @@ export function resolveGatewayClientFields(
       10,
       600_000,
     ),
+    admin: adminOption(names('admin'), o.admin),
   };
 }
 

@@ -54,6 +54,11 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
     this.register = null;
   }
 
+  /** The gateways listed now ([] before the first list: see {@link listReceived}). */
+  listedAddresses(): string[] {
+    return [...this.listed];
+  }
+
   /** Whether the registers list `address` now (false before the first list). */
   has(address: string): boolean {
     return this.listed.has(address);

@@ -8,6 +8,7 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
 
 /** Where a register listens by default. */
 export const DEFAULT_REGISTER_LISTEN = '127.0.0.1:1236';
@@ -35,6 +36,8 @@ export interface RegisterOptions {
   plaintext?: boolean;
   /** A peer must finish the handshake and send its hello within this many milliseconds. Default 10 000. */
   helloTimeoutMs?: number;
+  /** The admin listener (GET /metrics, /health/live, /health/ready). Env ADMIN_LISTEN, default none (off). */
+  admin?: AdminOptions | null;
 }
 
 /** Register options with every default filled in and every value checked: what RegisterServer runs with. */
@@ -44,6 +47,8 @@ export interface ResolvedRegisterOptions {
   secret: Buffer | null;
   plaintext: boolean;
   helloTimeoutMs: number;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 }
 
 /** The variable of each field that has one. */
@@ -51,6 +56,7 @@ export const REGISTER_ENVIRONMENT: Partial<Record<keyof RegisterOptions, string>
   listen: 'REGISTER_LISTEN',
   secret: 'SECRET_KEY',
   plaintext: 'INNER_PLAINTEXT',
+  admin: 'ADMIN_LISTEN',
 };
 
 /** Checks register options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
@@ -61,7 +67,7 @@ export function resolveRegisterOptions(options: RegisterOptions): ResolvedRegist
 /** REGISTER_LISTEN, SECRET_KEY and INNER_PLAINTEXT, with the same checks; a bad one is a ConfigError naming the variable. */
 export function registerOptionsFromEnv(env: Env = process.env): ResolvedRegisterOptions {
   return resolveRegister(
-    { listen: env.REGISTER_LISTEN, secret: env.SECRET_KEY, plaintext: env.INNER_PLAINTEXT },
+    { listen: env.REGISTER_LISTEN, secret: env.SECRET_KEY, plaintext: env.INNER_PLAINTEXT, admin: env.ADMIN_LISTEN },
     environmentNames('RegisterOptions', REGISTER_ENVIRONMENT),
   );
 }
@@ -87,5 +93,6 @@ function resolveRegister(
       100,
       600_000,
     ),
+    admin: adminOption(names('admin'), options.admin),
   };
 }

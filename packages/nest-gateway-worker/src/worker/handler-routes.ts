@@ -46,11 +46,17 @@ export class HandlerRoutes {
   }
 
   /**
-   * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules).
+   * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules);
+   * `into.route` is set to the type of a typed handler that takes it (untouched otherwise).
    * The body goes into the caller's object rather than a returned pair: this runs once per event, and the pair
    * would be one more allocation each time.
    */
-  pick(kind: ClientEventKind, raw: Buffer, binary: boolean, into: { body: unknown }): MessageHandler | undefined {
+  pick(
+    kind: ClientEventKind,
+    raw: Buffer,
+    binary: boolean,
+    into: { body: unknown; route?: string },
+  ): MessageHandler | undefined {
     if (kind !== 'message') {
       into.body = undefined;
       return kind === 'connect' ? this.connect : this.close;
@@ -68,6 +74,7 @@ export class HandlerRoutes {
           const typed = this.typed.get(type);
           if (typed) {
             into.body = parsed;
+            into.route = type;
             return typed;
           }
         }

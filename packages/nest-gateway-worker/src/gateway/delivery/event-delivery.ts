@@ -61,6 +61,21 @@ export class EventDelivery {
     return this.pending.size;
   }
 
+  /** Body bytes of the client events held at the gateway. */
+  get pendingBytes(): number {
+    return this.pending.byteCount;
+  }
+
+  /** Workers that can take new clients now (linked, not draining). */
+  get availableWorkerCount(): number {
+    return this.router.available;
+  }
+
+  /** The router (strategy, picks) and its workers, for metrics. */
+  get workerRouter(): WorkerRouter {
+    return this.router;
+  }
+
   /** Sends a client event to the client's worker, or holds it (in order) while no worker can take it. */
   forward(client: ClientConnection, cmd: Cmd, flag: number, body: Buffer): void {
     const worker = client.pendingEvents === 0 ? this.router.route(client) : undefined;
@@ -88,6 +103,7 @@ export class EventDelivery {
     const withHandshake = client.handshakeSentTo !== worker;
     if (withHandshake) client.handshakeSentTo = worker;
     const seq = worker.track(client, cmd, flag, body, Date.now());
+    this.hub.counters.eventsForwarded++;
     const address = this.hub.address;
     worker.link.send(
       encodeEventFrame(
@@ -154,8 +170,11 @@ export class EventDelivery {
   acknowledge(worker: WorkerChannel, f: GatewayFrame): void {
     const wasFull = worker.full;
     const now = Date.now();
+    const counters = this.hub.counters;
     try {
-      decodeEventAcks(f.body, (first, last) => worker.acknowledge(first, last, now));
+      decodeEventAcks(f.body, (first, last) => {
+        counters.eventsAcked += worker.acknowledge(first, last, now);
+      });
     } catch (err) {
       return worker.link.destroy(`bad EventAck from worker ${worker.workerKey}: ${(err as Error).message}`);
     }

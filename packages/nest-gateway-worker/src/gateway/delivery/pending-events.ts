@@ -31,6 +31,11 @@ export class PendingEvents {
     return this.events;
   }
 
+  /** Body bytes held in total (the figure the byte bound applies to). */
+  get byteCount(): number {
+    return this.bytes;
+  }
+
   /** Clients with held events, in the order they started waiting. */
   clients(): IterableIterator<ClientConnection> {
     return this.byClient.keys();

@@ -89,6 +89,11 @@ export class WorkerChannel {
     return this.unacked.size;
   }
 
+  /** Unacknowledged event bytes (bodies + {@link UNACKED_EVENT_OVERHEAD} each), the figure the bound applies to. */
+  get unackedByteCount(): number {
+    return this.unackedBytes;
+  }
+
   /** Records an event about to be sent; returns its sequence number (for the envelope's `q`). */
   track(client: ClientConnection, cmd: number, flag: number, body: Buffer, now: number): number {
     const seq = (this.lastSeq = this.lastSeq >= MAX_EVENT_SEQ ? 1 : this.lastSeq + 1);
