@@ -36,6 +36,7 @@ describe('GatewayModule.for*Async options providers', () => {
     secret: Buffer.from(SECRET),
     plaintext: false,
     helloTimeoutMs: 2000,
+    admin: null,
   };
 
   it('useFactory with inject from an imported module: the result is resolved', async () => {

@@ -15,6 +15,7 @@ describe('register options', () => {
       secret: Buffer.from(SECRET),
       plaintext: false,
       helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
+      admin: null,
     };
     expect(resolveRegisterOptions({ secret: SECRET })).toEqual(expected);
     expect(registerOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(expected);

@@ -36,11 +36,11 @@ export function adminOption(name: string, raw: unknown): ResolvedAdminOptions | 
   if (typeof raw === 'string') {
     const text = raw.trim();
     if (text === '' || OFF_WORDS.includes(text.toLowerCase())) return null;
-    return { listen: parseHostPort(name, text), name };
+    return { listen: hostPortOf(name, text), name };
   }
   if (typeof raw === 'object' && !Array.isArray(raw) && 'listen' in raw) {
     const listen = (raw as { listen: unknown }).listen;
-    if (typeof listen === 'string') return { listen: parseHostPort(`${name}.listen`, listen.trim()), name };
+    if (typeof listen === 'string') return { listen: hostPortOf(`${name}.listen`, listen.trim()), name };
     if (isHostPort(listen)) return { listen: { host: listen.host, port: listen.port }, name };
     throw new ConfigError(
       `${name}.listen is invalid: expected "host:port" (e.g. "127.0.0.1:9464") or { host, port } with a port 0-65535`,
@@ -51,10 +51,24 @@ export function adminOption(name: string, raw: unknown): ResolvedAdminOptions | 
   );
 }
 
+/** A host name, an IPv4 address or an IPv6 address (without brackets). */
+const HOST = /^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]*:[0-9a-f:.]*)$/i;
+
+/** "host:port" with a host to bind to (not a URL). */
+function hostPortOf(name: string, text: string): HostPort {
+  const address = parseHostPort(name, text);
+  if (!HOST.test(address.host)) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(text)} is invalid: expected host:port with a host name or IP address, e.g. 127.0.0.1:9464`,
+    );
+  }
+  return address;
+}
+
 function isHostPort(v: unknown): v is HostPort {
   if (typeof v !== 'object' || v === null) return false;
   const { host, port } = v as Partial<HostPort>;
-  return typeof host === 'string' && host !== '' && Number.isInteger(port) && port! >= 0 && port! <= 65535;
+  return typeof host === 'string' && HOST.test(host) && Number.isInteger(port) && port! >= 0 && port! <= 65535;
 }
 
 /**

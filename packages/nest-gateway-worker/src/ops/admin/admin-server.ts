@@ -138,7 +138,13 @@ export class AdminServer implements OnModuleInit, OnModuleDestroy, OnApplication
       }
       return send(res, req, 200, this.registry.contentType, text);
     }
-    send(res, req, 404, 'text/plain; charset=utf-8', `not found: try ${METRICS_PATH}, ${LIVENESS_PATH}, ${READINESS_PATH}\n`);
+    send(
+      res,
+      req,
+      404,
+      'text/plain; charset=utf-8',
+      `not found: try ${METRICS_PATH}, ${LIVENESS_PATH}, ${READINESS_PATH}\n`,
+    );
   }
 }
 

@@ -20,6 +20,7 @@ export function gatewayReadiness(server: GatewayServer): Readiness {
   if (phase !== 'running') return readiness(checks, 'the gateway is starting');
   if (checks.registersConnected === 0) return readiness(checks, 'not registered with any register');
   if (checks.workersLinked === 0) return readiness(checks, 'no worker linked');
-  if (checks.workersAvailable === 0) return readiness(checks, `all ${checks.workersLinked} linked worker(s) are draining`);
+  if (checks.workersAvailable === 0)
+    return readiness(checks, `all ${checks.workersLinked} linked worker(s) are draining`);
   return readiness(checks);
 }

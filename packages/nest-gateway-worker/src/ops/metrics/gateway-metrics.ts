@@ -37,7 +37,7 @@ export function gatewayMetrics(m: MetricsBuilder, server: GatewayServer): void {
   );
   m.counter(
     'gatewayworker_gateway_connections_closed_total',
-    'Client connections closed, by close code: the one the gateway sent when it closed them, else the client\'s ' +
+    "Client connections closed, by close code: the one the gateway sent when it closed them, else the client's " +
       '(1000-1015; "other" for any other code, "none" for a raw TCP client that ended it).',
     ['code'],
     () => [...parts().hub.closes.entries()].map(([key, n]) => ({ labels: { code: closeCodeLabel(key) }, value: n })),
@@ -58,7 +58,12 @@ export function gatewayMetrics(m: MetricsBuilder, server: GatewayServer): void {
         value: counters()[field],
       })),
   );
-  m.counter('gatewayworker_gateway_received_messages_total', 'Client messages received.', [], () => counters().messagesIn);
+  m.counter(
+    'gatewayworker_gateway_received_messages_total',
+    'Client messages received.',
+    [],
+    () => counters().messagesIn,
+  );
   m.counter('gatewayworker_gateway_sent_messages_total', 'Messages sent to clients.', [], () => counters().messagesOut);
   m.counter(
     'gatewayworker_gateway_received_bytes_total',

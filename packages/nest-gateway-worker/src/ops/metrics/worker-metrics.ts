@@ -12,7 +12,7 @@ export function workerMetrics(m: MetricsBuilder, transport: GatewayTransport): v
   transport.runner.timings = timings;
   m.histogram(
     'gatewayworker_worker_handler_duration_seconds',
-    'Time from a client event\'s turn to its acknowledgement, for events a handler took, by event (connect, ' +
+    "Time from a client event's turn to its acknowledgement, for events a handler took, by event (connect, " +
       'message, close) and message type (the type of a typed @OnClientMessage handler; "other" for the untyped ' +
       'one; "none" for connect and close).',
     () => timings.series().map(({ event, type, histogram }) => ({ labels: { event, type }, histogram })),
