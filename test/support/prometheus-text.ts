@@ -1,4 +1,4 @@
-import parsePrometheusTextFormat = require('parse-prometheus-text-format');
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
 /**
  * A `/metrics` scrape as tests read it. The metric families (name, type, help) come from the library

@@ -86,6 +86,7 @@ export class AdminServer implements OnModuleInit, OnModuleDestroy, OnApplication
     } catch (err) {
       throw new Error(
         `${options.name}: the admin listener cannot listen on ${host}:${port}: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     server.on('error', (err) => this.logger.error(`admin listener error: ${err.message}`));
