@@ -31,7 +31,8 @@ describe('admin listener options (ADMIN_LISTEN, admin: { listen })', () => {
     expect(adminOption('X', '[::1]:9464')).toEqual({ listen: { host: '::1', port: 9464 }, name: 'X' });
     // Resolved options spread back into code keep their admin listener.
     const resolved = gatewayOptionsFromEnv(env);
-    expect(resolveGatewayOptions({ ...resolved, maxConnections: 10 }).admin?.listen).toEqual(listen);
+    expect(resolveGatewayOptions({ ...resolved, maxConnections: 10 }).admin).toEqual({ listen, name: 'ADMIN_LISTEN' });
+    expect(resolveWorkerOptions(workerOptionsFromEnv(env)).admin).toEqual({ listen, name: 'ADMIN_LISTEN' });
   });
 
   it('stops on a bad value with a message naming the variable or the option', () => {

@@ -41,7 +41,11 @@ export function adminOption(name: string, raw: unknown): ResolvedAdminOptions | 
   if (typeof raw === 'object' && !Array.isArray(raw) && 'listen' in raw) {
     const listen = (raw as { listen: unknown }).listen;
     if (typeof listen === 'string') return { listen: hostPortOf(`${name}.listen`, listen.trim()), name };
-    if (isHostPort(listen)) return { listen: { host: listen.host, port: listen.port }, name };
+    // Resolved options passed in again (`{ ...gatewayOptionsFromEnv(), ... }`, or GatewayModule resolving what
+    // runGateway resolved) keep the name of the variable they were read from.
+    const from = (raw as { name?: unknown }).name;
+    if (isHostPort(listen))
+      return { listen: { host: listen.host, port: listen.port }, name: typeof from === 'string' ? from : name };
     throw new ConfigError(
       `${name}.listen is invalid: expected "host:port" (e.g. "127.0.0.1:9464") or { host, port } with a port 0-65535`,
     );
