@@ -1,5 +1,5 @@
 import type { GatewayLinkPool } from '../../client/gateway-link-pool';
-import type { MetricsBuilder } from './metrics-builder';
+import type { MetricsSink } from './metrics-sink';
 import { QueryTimings } from './query-timings';
 
 /** Which GatewayClient a pool serves: a worker's own, or a standalone one (`GatewayModule.forClient`). */
@@ -10,7 +10,7 @@ export type ClientKind = 'worker' | 'sdk';
  * its requests. The durations are observed where a reply settles a request (RequestTracker), so this turns their
  * measurement on.
  */
-export function clientMetrics(m: MetricsBuilder, links: GatewayLinkPool, client: ClientKind): void {
+export function clientMetrics(m: MetricsSink, links: GatewayLinkPool, client: ClientKind): void {
   const timings = new QueryTimings();
   links.measureRequests(timings);
   m.gauge('gatewayworker_client_gateway_links', 'Gateways this process has an open link to now.', ['client'], () => [

@@ -1,6 +1,6 @@
 import type { GatewayServer } from '../../gateway/gateway-server';
 import { closeCodeLabel, commandLabel } from './label-bounds';
-import type { MetricsBuilder, Sample } from './metrics-builder';
+import type { MetricsSink, Sample } from './metrics-sink';
 import { rejectionMetric } from './rejection-metric';
 
 /** Why the gateway dropped or closed client connections, from its counters (`reason` label values). */
@@ -21,7 +21,7 @@ const DISCONNECT_REASONS = {
  * delivery and the router. Labels: listener URLs, close codes, command names, reasons, worker keys (the workers
  * linked now): bounded by the configuration and the cluster, never by clients.
  */
-export function gatewayMetrics(m: MetricsBuilder, server: GatewayServer): void {
+export function gatewayMetrics(m: MetricsSink, server: GatewayServer): void {
   const parts = () => server.parts;
   const counters = () => server.parts.counters;
   const delivery = () => server.parts.hub.delivery;

@@ -1,11 +1,5 @@
 import type { Metric, Registry } from 'prom-client';
-import type { DurationHistogram } from './duration-histogram';
-
-/** One series of a {@link HistogramMetric}: its label values and where its figures are kept. */
-export interface HistogramSeries {
-  labels: Record<string, string>;
-  histogram: DurationHistogram;
-}
+import type { HistogramSeries } from './metrics-sink';
 
 /** A sample as prom-client's registry formats it. */
 interface Sample {

@@ -1,25 +1,18 @@
 import type { Registry } from 'prom-client';
-import { HistogramMetric, type HistogramSeries } from './histogram-metric';
+import { HistogramMetric } from './histogram-metric';
+import type { HistogramSeries, MetricsSink, Sample } from './metrics-sink';
 import type { PromClient } from './prom-client-loader';
 
-/** One sample of a counter or gauge: label values (bounded sets only) and the value. */
-export interface Sample {
-  labels?: Record<string, string>;
-  value: number;
-}
-
 /**
- * Declares the metrics of one process in its Registry, every one read at scrape time: counters and gauges through
- * prom-client's `collect` callbacks from the counters the parts keep anyway, histograms from their
- * DurationHistograms. Nothing is counted here; a scrape reads.
+ * The MetricsSink of one process's Registry: counters and gauges are prom-client's, filled by their `collect`
+ * callbacks from the counters the parts keep anyway; histograms are HistogramMetrics over DurationHistograms.
  */
-export class MetricsBuilder {
+export class MetricsBuilder implements MetricsSink {
   constructor(
-    readonly prom: PromClient,
-    readonly registry: Registry,
+    private readonly prom: PromClient,
+    private readonly registry: Registry,
   ) {}
 
-  /** A counter (`name` ends in `_total`) whose samples `read` returns at every scrape. */
   counter(name: string, help: string, labelNames: readonly string[], read: () => Sample[] | number): void {
     new this.prom.Counter({
       name,
@@ -36,7 +29,6 @@ export class MetricsBuilder {
     });
   }
 
-  /** A gauge whose samples `read` returns at every scrape. */
   gauge(name: string, help: string, labelNames: readonly string[], read: () => Sample[] | number): void {
     new this.prom.Gauge({
       name,
@@ -53,7 +45,6 @@ export class MetricsBuilder {
     });
   }
 
-  /** A histogram whose series `read` returns at every scrape (see HistogramMetric). */
   histogram(name: string, help: string, read: () => HistogramSeries[]): void {
     new HistogramMetric(name, help, read).registerIn(this.registry);
   }

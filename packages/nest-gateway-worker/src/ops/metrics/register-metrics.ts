@@ -1,9 +1,9 @@
 import type { RegisterServer } from '../../register/register-server';
-import type { MetricsBuilder } from './metrics-builder';
+import type { MetricsSink } from './metrics-sink';
 import { rejectionMetric } from './rejection-metric';
 
 /** The register's metrics (README, "Metrics"), read at scrape time. */
-export function registerMetrics(m: MetricsBuilder, server: RegisterServer): void {
+export function registerMetrics(m: MetricsSink, server: RegisterServer): void {
   m.gauge(
     'gatewayworker_register_peers',
     'Peers of this register now: gateways announced (distinct addresses) and subscribers (workers, SDK clients).',

@@ -1,12 +1,12 @@
 import type { RejectedLinks } from '../../logging/rejected-links';
 import { rejectionReasonLabel } from './label-bounds';
-import type { MetricsBuilder } from './metrics-builder';
+import type { MetricsSink } from './metrics-sink';
 
 /**
  * `gatewayworker_inner_link_rejections_total{reason}`: links a listening side (a gateway's inner port, a register)
  * closed for bad input, from its RejectedLinks, summed by bounded reason (see rejectionReasonLabel).
  */
-export function rejectionMetric(m: MetricsBuilder, rejections: () => RejectedLinks): void {
+export function rejectionMetric(m: MetricsSink, rejections: () => RejectedLinks): void {
   m.counter(
     'gatewayworker_inner_link_rejections_total',
     'Inner links closed for bad input by this listening side, by reason (not_inner_protocol, plaintext_mismatch, ' +

@@ -1,13 +1,13 @@
 import type { GatewayTransport } from '../../worker/gateway-transport';
 import { clientMetrics } from './client-metrics';
 import { HandlerTimings } from './handler-timings';
-import type { MetricsBuilder } from './metrics-builder';
+import type { MetricsSink } from './metrics-sink';
 
 /**
  * A worker's metrics (README, "Metrics"): its handlers' durations (measured from now on), the events in flight,
  * the drain, and its GatewayClient's links and queries.
  */
-export function workerMetrics(m: MetricsBuilder, transport: GatewayTransport): void {
+export function workerMetrics(m: MetricsSink, transport: GatewayTransport): void {
   const timings = new HandlerTimings();
   transport.runner.timings = timings;
   m.histogram(
