@@ -21,9 +21,9 @@ export interface PromScrape {
 
 const METRIC_NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
-const SAMPLE_LINE = new RegExp(
-  `^(${METRIC_NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?,?\\})? ([-+]?(?:[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf|NaN))(?: -?[0-9]+)?$`,
-);
+const SAMPLE_LINE = new RegExp(`^(${METRIC_NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?,?\\})? (\\S+)(?: -?[0-9]+)?$`);
+/** A value as Go's strconv.ParseFloat reads it (what Prometheus uses): NaN and Inf in any case (prom-client writes "Nan"). */
+const VALUE = /^[-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|inf|infinity|nan)$/i;
 const LABEL_PAIR = new RegExp(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\\\\n]|\\\\[\\\\"n])*)"`, 'g');
 
 /** Parses exposition text strictly: throws naming the first line that is not a comment, blank, or a valid sample. */
@@ -34,18 +34,25 @@ export function parseScrape(text: string): PromScrape {
   for (const [i, line] of text.split('\n').entries()) {
     if (line === '' || line.startsWith('#')) continue;
     const m = SAMPLE_LINE.exec(line);
-    if (!m) throw new Error(`line ${i + 1} is not a valid sample: ${JSON.stringify(line)}`);
+    if (!m || !VALUE.test(m[3])) throw new Error(`line ${i + 1} is not a valid sample: ${JSON.stringify(line)}`);
     const labels: Record<string, string> = {};
     for (const [, name, value] of (m[2] ?? '').matchAll(LABEL_PAIR)) {
       labels[name] = value.replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
     }
-    samples.push({ name: m[1], labels, value: Number(m[3].replace(/Inf$/, 'Infinity')) });
+    samples.push({ name: m[1], labels, value: numberOf(m[3]) });
   }
   for (const s of samples) {
-    if (!families.has(familyOf(s.name, families)))
-      throw new Error(`sample ${s.name} has no # TYPE line for its family`);
+    // The library makes an "untyped" family of samples without a # TYPE line; prom-client always writes one.
+    const type = families.get(familyOf(s.name, families));
+    if (type === undefined || type === 'untyped') throw new Error(`sample ${s.name} has no # TYPE line for its family`);
   }
   return { families, samples };
+}
+
+function numberOf(text: string): number {
+  if (/nan$/i.test(text)) return NaN;
+  if (/inf(inity)?$/i.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+  return Number(text);
 }
 
 /** The family a sample belongs to: its name, or its name without a histogram's or summary's suffix. */

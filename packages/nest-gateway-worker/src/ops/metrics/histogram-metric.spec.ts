@@ -34,4 +34,12 @@ describe('DurationHistogram and HistogramMetric', () => {
     expect(valueOf(scrape, 'test_duration_seconds_bucket', { type: 'b\n"quoted"', le: '10' })).toBe(0);
     expect(valueOf(scrape, 'test_duration_seconds_bucket', { type: 'b\n"quoted"', le: '+Inf' })).toBe(1);
   });
+
+  it("the tests' parser refuses what is not exposition text (the library alone accepts it)", () => {
+    expect(() => parseScrape('# TYPE a gauge\nfoo bar baz\n')).toThrow(/line 2 is not a valid sample/);
+    expect(() => parseScrape('a{b="c} 1\n')).toThrow(/not a valid sample/);
+    expect(() => parseScrape('a 1\n')).toThrow(/no # TYPE line/);
+    const scrape = parseScrape('# TYPE a gauge\na{b="x"} Nan\na{b="y"} +Inf\n');
+    expect(samplesOf(scrape, 'a').map((s) => s.value)).toEqual([NaN, Infinity]);
+  });
 });
