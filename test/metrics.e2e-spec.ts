@@ -305,7 +305,7 @@ describe('admin listener: Prometheus metrics and health of every role', () => {
     expect(await exitWithin(gateway.proc, 15_000)).toBe(0);
   });
 
-  it('GATEWAY_COUNT=2: child i serves its admin listener on ADMIN_LISTEN port + i', async () => {
+  it('GATEWAY_COUNT=2: child i serves its admin listener on ADMIN_LISTEN port + i, or a free port of its own', async () => {
     const register = await startRegister();
     const port = await freePortPair();
     const proc = startRole('gateway', {
@@ -333,6 +333,22 @@ describe('admin listener: Prometheus metrics and health of every role', () => {
       );
       expect((await scrape(admin)).families.get('gatewayworker_gateway_connections')).toBe('gauge');
     }
+    await proc.stop();
+    expect(proc.child.exitCode).toBe(0);
+
+    // Port 0: each child a free port of its own (a port shared through the cluster would mix the children's scrapes).
+    const anyPort = startRole('gateway', {
+      SECRET_KEY: TEST_SECRET,
+      REGISTER_ADDRESS: register.address,
+      GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+      GATEWAY_START_PORT: '0',
+      GATEWAY_COUNT: '2',
+      ADMIN_LISTEN: '127.0.0.1:0',
+    });
+    const free = await waitForNestLines(anyPort, /^Admin listening on http:\/\/127\.0\.0\.1:(\d+) /, 2, 30_000);
+    clusterPids.push(...free.map((l) => l.pid));
+    expect(new Set(free.map((l) => l.match[1])).size).toBe(2);
+    expect(new Set(free.map((l) => l.pid)).size).toBe(2);
   });
 
   it("a bad ADMIN_LISTEN stops the process with a line naming it, a cluster child's port past 65535 too", async () => {

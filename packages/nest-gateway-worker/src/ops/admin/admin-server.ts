@@ -2,6 +2,7 @@ import { Logger, type OnApplicationShutdown, type OnModuleDestroy, type OnModule
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listenOn } from '../../gateway/listeners/listen-on';
 import { processIndex } from '../../process/process-index';
 import { readiness, type Readiness } from '../health/readiness';
 import { MetricsBuilder } from '../metrics/metrics-builder';
@@ -76,13 +77,8 @@ export class AdminServer implements OnModuleInit, OnModuleDestroy, OnApplication
     const port = adminPortOf(options, processIndex());
     const server = createServer((req, res) => void this.handle(req, res));
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      // Exclusive: in a *_COUNT cluster a shared port (what port 0 would be) would spread scrapes over the children.
+      await listenOn(server, port, host, true);
     } catch (err) {
       throw new Error(
         `${options.name}: the admin listener cannot listen on ${host}:${port}: ${(err as Error).message}`,
