@@ -1,5 +1,6 @@
-import { AdminServer, MessageBody, OnClientMessage } from 'nest-gateway-worker';
-import { Controller, type INestMicroservice } from '@nestjs/common';
+import { AdminServer, GatewayClient, GatewayModule, MessageBody, OnClientMessage } from 'nest-gateway-worker';
+import { Controller, Module, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
@@ -124,11 +125,13 @@ function gatedEcho(gate: Gate) {
 describe('admin listener: Prometheus metrics and health of every role', () => {
   const clients: TestClient[] = [];
   const apps: INestMicroservice[] = [];
+  const contexts: INestApplicationContext[] = [];
   const clusterPids: number[] = [];
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     for (const app of apps.splice(0)) await app.close();
+    for (const context of contexts.splice(0)) await context.close();
     await stopAll();
     killQuietly(clusterPids.splice(0));
   });
@@ -216,8 +219,9 @@ describe('admin listener: Prometheus metrics and health of every role', () => {
     expect(valueOf(r, 'gatewayworker_register_list_pushes_total')).toBeGreaterThanOrEqual(1);
     for (const s of [g1, w1, r]) expect(valueOf(s, 'gatewayworker_ready')).toBe(1);
 
-    // Closes by code: the client's own 1000, then a 1009 the gateway sends for a message over its limit.
-    client.ws.close(1000);
+    // Closes by code: a code the client chose itself (counted as "other": clients cannot add labels), then a 1009
+    // the gateway sends for a message over its limit.
+    client.ws.close(4321);
     await client.closed;
     const tooBig = await TestClient.open(gateway.url);
     clients.push(tooBig);
@@ -228,10 +232,35 @@ describe('admin listener: Prometheus metrics and health of every role', () => {
       (s) => valueOf(s, 'gatewayworker_gateway_connections', { listener: gateway.url }) === 0,
       'both clients to be gone',
     );
-    expect(delta(g1, g2, 'gatewayworker_gateway_connections_closed_total', { code: '1000' })).toBe(1);
+    expect(delta(g1, g2, 'gatewayworker_gateway_connections_closed_total', { code: 'other' })).toBe(1);
+    expect(samplesOf(g2, 'gatewayworker_gateway_connections_closed_total', { code: '4321' })).toEqual([]);
     expect(delta(g1, g2, 'gatewayworker_gateway_connections_closed_total', { code: '1009' })).toBe(1);
     expect(delta(g1, g2, 'gatewayworker_gateway_connections_closed_total')).toBe(2);
     expect(delta(g1, g2, 'gatewayworker_gateway_disconnects_total', { reason: 'oversize' })).toBe(1);
+
+    // A standalone GatewayClient (forClient) with its admin listener in code: its links and query latencies.
+    @Module({
+      imports: [
+        GatewayModule.forClient({
+          registers: register.address,
+          secret: TEST_SECRET,
+          admin: { listen: '127.0.0.1:0' },
+        }),
+      ],
+    })
+    class SdkModule {}
+    const sdk = await NestFactory.createApplicationContext(SdkModule, { logger: ['error', 'warn'] });
+    contexts.push(sdk);
+    const sdkAdmin = `http://127.0.0.1:${sdk.get(AdminServer).address!.port}`;
+    await untilReady(sdkAdmin, 'the SDK client');
+    const s0 = await scrape(sdkAdmin);
+    for (let i = 0; i < 3; i++) await sdk.get(GatewayClient).getAllClientCount();
+    const s1 = await scrape(sdkAdmin);
+    expect(delta(s0, s1, 'gatewayworker_client_query_duration_seconds_count', { client: 'sdk', outcome: 'ok' })).toBe(
+      3,
+    );
+    expect(valueOf(s1, 'gatewayworker_client_gateway_links', { client: 'sdk' })).toBe(1);
+    expect(delta(g2, await scrape(admin.gateway), 'gatewayworker_gateway_commands_total')).toBe(3);
 
     // The Grafana dashboard: valid JSON, and every metric its queries name is a family some role exposes.
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
