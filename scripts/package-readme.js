@@ -20,10 +20,15 @@ function anchorOf(heading) {
     .replace(/ /g, '-');
 }
 
-/** In-page links whose section is not on the package page become plain text. */
+/**
+ * In-page links whose section is not on the package page become plain text, and so do links to other files of
+ * the repository (README.zh-CN.md): the package does not ship them, so npm's page could not follow them.
+ */
 function unlinkMissingAnchors(text) {
   const anchors = new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1])));
-  return text.replace(/\[([^\]]+)\]\(#([^)]+)\)/g, (link, label, anchor) => (anchors.has(anchor) ? link : label));
+  return text
+    .replace(/\[([^\]]+)\]\(#([^)]+)\)/g, (link, label, anchor) => (anchors.has(anchor) ? link : label))
+    .replace(/\[([^\]]+)\]\((?![a-z]+:|#)[^)]+\)/g, (_link, label) => label);
 }
 
 function packageReadme(rootReadme) {

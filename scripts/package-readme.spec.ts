@@ -20,4 +20,11 @@ describe('the package README', () => {
     expect(page).not.toContain('(#elsewhere)');
     expect(page).toContain(' b\n');
   });
+
+  it('turns links to repository files it does not ship into plain text, and keeps web links', () => {
+    const page = packageReadme(
+      '# T\n\n[README.zh-CN.md](README.zh-CN.md) [npm](https://npmjs.com)\n\n## Install\n\n## This repository\n',
+    );
+    expect(page).toContain('\nREADME.zh-CN.md [npm](https://npmjs.com)\n');
+  });
 });

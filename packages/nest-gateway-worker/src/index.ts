@@ -41,7 +41,8 @@ export { GatewayServer } from './gateway/gateway-server';
 export { GatewayTransport } from './worker/gateway-transport';
 
 // Worker handlers: decorators, context, errors for clients
-export { OnClientConnect, OnClientMessage, OnClientClose } from './worker/client-event.decorators';
+export { OnClientConnect, OnClientMessage, OnClientClose, OnDeadLetter } from './worker/client-event.decorators';
+export type { DeadLetter } from './worker/dead-letter';
 export { MessageBody, ClientId, Session, Handshake } from './worker/client-param.decorators';
 export { GatewayContext } from './worker/gateway.context';
 export { GatewayExceptionFilter } from './worker/gateway-exception.filter';
@@ -64,6 +65,29 @@ export type { GatewayFailure } from './client/gateway-errors';
 export { GatewayRequestError } from './protocol/gateway-request';
 export { InvalidClientIdError, isClientId } from './protocol/client-id';
 export type { ClientInfo, GatewayStats } from './protocol/connection-stats';
+export type { RegisterStatus } from './register/register-client';
+
+// The dashboard: a page and JSON API of the cluster, mounted in any app that has a GatewayClient
+export { GatewayDashboardModule } from './ops/dashboard/gateway-dashboard.module';
+export type { GatewayDashboardAsyncOptions } from './ops/dashboard/gateway-dashboard.module';
+export { GatewayDashboardService } from './ops/dashboard/gateway-dashboard.service';
+export { GATEWAY_DASHBOARD_OPTIONS, DEFAULT_DASHBOARD_PATH } from './ops/dashboard/dashboard-options';
+export type {
+  DashboardAuth,
+  GatewayDashboardOptions,
+  ResolvedGatewayDashboardOptions,
+} from './ops/dashboard/dashboard-options';
+export type {
+  DashboardClient,
+  DashboardGateway,
+  DashboardGroup,
+  DashboardGroups,
+  DashboardKicked,
+  DashboardOverview,
+  DashboardSent,
+  DashboardUid,
+} from './ops/dashboard/dashboard-api';
+export type { GatewayMessageRates } from './ops/dashboard/message-rates';
 
 // Session persistence
 export { GATEWAY_SESSION_STORE } from './worker/session-store';
@@ -76,6 +100,7 @@ export {
   NO_WORKER_CLOSE,
   SLOW_CONSUMER_CLOSE,
   HEARTBEAT_CLOSE,
+  DEAD_LETTER_CLOSE,
   RATE_LIMIT_CLOSE,
   TOO_MANY_CONNECTIONS,
   TOO_MANY_FROM_ADDRESS,

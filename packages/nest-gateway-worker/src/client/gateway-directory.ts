@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { HostPort } from '../config/environment';
-import { RegisterClient } from '../register/register-client';
+import { RegisterClient, type RegisterStatus } from '../register/register-client';
 import { RegisterUnavailableError } from './gateway-errors';
 
 export interface GatewayDirectoryOptions {
@@ -57,6 +57,14 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
   /** The gateways listed now ([] before the first list: see {@link listReceived}). */
   listedAddresses(): string[] {
     return [...this.listed];
+  }
+
+  /** Every register: whether the link to it is open now and what it listed last (all down before start()). */
+  registers(): RegisterStatus[] {
+    return (
+      this.register?.status() ??
+      this.options.registers.map((r) => ({ address: `${r.host}:${r.port}`, connected: false, gateways: null }))
+    );
   }
 
   /** Whether the registers list `address` now (false before the first list). */

@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_MAX_EVENT_DEATHS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
   DEFAULT_MESSAGE_RATE_LIMIT,
@@ -207,6 +208,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     defaultText: bytes(DEFAULT_MAX_UNACKED_BYTES_PER_WORKER),
     meaning:
       "unacknowledged event bytes (bodies + 64 each) one worker may have outstanding; past it the worker gets no new clients and its clients' events wait at the gateway.",
+  },
+  {
+    name: 'GATEWAY_MAX_EVENT_DEATHS',
+    roles: ['gateway'],
+    defaultText: String(DEFAULT_MAX_EVENT_DEATHS),
+    meaning:
+      'worker deaths a client event may be in flight at before it is dead-lettered (0 … 1000, 0 = no limit): not delivered again, handed once to an @OnDeadLetter() handler, its client closed with 4010. See Poison events.',
   },
   {
     name: 'GATEWAY_ROUTER',

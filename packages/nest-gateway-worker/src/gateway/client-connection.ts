@@ -29,6 +29,8 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
    * close, or a cut, then tells the code); see CloseTally. Set by the socket's close.
    */
   closeCode = 0;
+  /** One of its events was dead-lettered (DeliveryLimit): its close is under way; its messages go nowhere. */
+  deadLettered = false;
   /** The uid bound to this connection (at most one), null when unbound; maintained by MembershipIndex. */
   uid: string | null = null;
   /**

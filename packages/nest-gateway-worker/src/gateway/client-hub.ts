@@ -217,8 +217,9 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
 
   /** One complete client message (the payload, unframed). */
   message(client: ClientConnection, data: Buffer, binary: boolean): void {
-    // A worker rejected this client; what it sent before seeing the close goes to no worker.
-    if (client.rejected) return;
+    // A worker rejected this client, or one of its events was dead-lettered: what it sends before seeing the
+    // close goes to no worker.
+    if (client.rejected || client.deadLettered) return;
     if (this.rateLimit && !this.rateLimit.allow(client, performance.now())) return this.rateLimited(client);
     this.heartbeat?.touch(client);
     client.messagesIn++;

@@ -36,6 +36,10 @@ export const DEFAULT_PENDING_EVENTS = 10_000;
 export const DEFAULT_PENDING_BYTES = 32 * MiB;
 export const DEFAULT_PENDING_MAX_AGE_MS = 30_000;
 export const DEFAULT_MAX_UNACKED_BYTES_PER_WORKER = 32 * MiB;
+/** Worker deaths an event may be in flight at before it is dead-lettered (RabbitMQ's delivery-limit); 0 = no limit. */
+export const DEFAULT_MAX_EVENT_DEATHS = 3;
+/** Largest maxEventDeaths accepted. */
+export const MAX_MAX_EVENT_DEATHS = 1_000;
 export const DEFAULT_PING_INTERVAL_SECONDS = 25;
 export const DEFAULT_PING_NOT_RESPONSE_LIMIT = 2;
 export const DEFAULT_PING_DATA = '';
@@ -184,6 +188,14 @@ export interface GatewayOptions {
    */
   maxUnackedBytesPerWorker?: number;
   /**
+   * Worker deaths a client event may be in flight at (sent, not acknowledged, and the worker's link lost without a
+   * drain) before it is dead-lettered: not delivered again, handed at most once to a worker's `@OnDeadLetter()`
+   * handler, counted as `deadLetteredEvents`, and its client closed with 4010. An event one death short of it is
+   * retried alone on an idle worker, so that innocent events in flight beside a poison one are not blamed.
+   * 0 = redeliver without limit. Env GATEWAY_MAX_EVENT_DEATHS, default 3 (0 … 1000).
+   */
+  maxEventDeaths?: number;
+  /**
    * How clients are spread over workers: 'least-connections' (default), 'random', 'latency' (weighted by the
    * workers' ack delays) or your own function; always sticky. Env GATEWAY_ROUTER (the three names).
    */
@@ -216,6 +228,7 @@ export const GATEWAY_ENVIRONMENT: Partial<Record<keyof GatewayOptions, string>> 
   pendingBytesLimit: 'GATEWAY_PENDING_BYTES',
   pendingMaxAgeMs: 'GATEWAY_PENDING_MAX_AGE_MS',
   maxUnackedBytesPerWorker: 'GATEWAY_WORKER_UNACKED_BYTES',
+  maxEventDeaths: 'GATEWAY_MAX_EVENT_DEATHS',
   router: 'GATEWAY_ROUTER',
   pingInterval: 'GATEWAY_PING_INTERVAL',
   pingNotResponseLimit: 'GATEWAY_PING_NOT_RESPONSE_LIMIT',
@@ -288,6 +301,7 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
       64 * KiB,
       4096 * MiB,
     ),
+    maxEventDeaths: int('maxEventDeaths', DEFAULT_MAX_EVENT_DEATHS, 0, MAX_MAX_EVENT_DEATHS),
     router:
       typeof o.router === 'function'
         ? (o.router as WorkerRouterStrategy)

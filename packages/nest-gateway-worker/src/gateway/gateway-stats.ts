@@ -40,6 +40,16 @@ export class GatewayCounters {
   connectionsRejected = 0;
   /** Client events sent again to another worker because the first one went away before acknowledging them. */
   eventsRedelivered = 0;
+  /**
+   * Client events dead-lettered: in flight at maxEventDeaths worker deaths (GATEWAY_MAX_EVENT_DEATHS), never
+   * delivered again; their clients closed with 4010.
+   */
+  deadLetteredEvents = 0;
+  /**
+   * Of those, the ones no `@OnDeadLetter()` handler received: the workers linked have none, or none linked in
+   * time (held at most pendingMaxAgeMs), or too many waited.
+   */
+  deadLettersDropped = 0;
   /** Raw TCP clients disconnected for bytes their framing cannot decode (e.g. a frame:// length below 4). */
   malformedDisconnects = 0;
   /**

@@ -31,6 +31,19 @@ export interface RegisterClientOptions {
   logContext?: string;
 }
 
+/** One register as a discovery client sees it (GatewayClient.getRegisterStatus). */
+export interface RegisterStatus {
+  /** "host:port", as configured (REGISTER_ADDRESS). */
+  address: string;
+  /** Whether the link to it is open now (connected and authenticated). */
+  connected: boolean;
+  /**
+   * The gateways it listed last (sorted), kept while it is unreachable; null before its first list, and always for
+   * a gateway's own register client (it announces, it does not subscribe).
+   */
+  gateways: string[] | null;
+}
+
 interface RegisterPeer {
   name: string;
   address: HostPort;
@@ -105,6 +118,15 @@ export class RegisterClient extends EventEmitter {
       peer.link?.end();
       peer.link = null;
     }
+  }
+
+  /** Every configured register: whether its link is open now and the gateways it listed last. */
+  status(): RegisterStatus[] {
+    return this.peers.map((peer) => ({
+      address: peer.name,
+      connected: peer.link?.isOpen === true,
+      gateways: peer.addresses ? [...peer.addresses].sort() : null,
+    }));
   }
 
   private connect(peer: RegisterPeer): void {

@@ -13,6 +13,8 @@ import type { InnerLink } from '../protocol/inner-link';
 import type { ClientEvent, ClientEventKind } from './client-event';
 import { ClientTracker } from './client-tracker';
 import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
+import { deadLetterOf, runDeadLetterHandler } from './dead-letter-run';
+import type { DeadLetter } from './dead-letter';
 import { EventAckBatcher } from './event-ack-batcher';
 import type { GatewaySender } from './gateway-sender';
 import { GatewayContext } from './gateway.context';
@@ -91,11 +93,15 @@ export class EventRunner implements EventsInFlight {
 
   /**
    * One frame from a gateway (on `link`, the connection its sequence number belongs to): a client event is run
-   * after the client's earlier ones; anything else (Ping, commands a worker does not handle) is ignored.
+   * after the client's earlier ones, and so is a dead letter; anything else (Ping, commands a worker does not
+   * handle) is ignored.
    */
   frame(f: GatewayFrame, gatewayAddress: string, link: InnerLink<GatewayFrame>): void {
     const kind = KIND_BY_CMD[f.cmd];
-    if (!kind) return;
+    if (!kind) {
+      if (f.cmd === Cmd.DeadLetter) this.deadLetter(f, gatewayAddress);
+      return;
+    }
     let envelope: EventEnvelope;
     try {
       envelope = decodeEventEnvelope(f.ext);
@@ -139,6 +145,49 @@ export class EventRunner implements EventsInFlight {
       ),
     );
     this.log.debug(`client ${run.clientId} rejected (close ${rejection.code})`);
+  }
+
+  /**
+   * A dead letter (Cmd.DeadLetter): to the `@OnDeadLetter()` handler, after the client's events already here. Never
+   * acknowledged (the gateway sends it once and forgets it), never to an ordinary handler.
+   */
+  private deadLetter(f: GatewayFrame, gatewayAddress: string): void {
+    let letter: DeadLetter;
+    try {
+      letter = deadLetterOf(f, gatewayAddress);
+    } catch (err) {
+      this.log.warn(`dead letter from gateway ${gatewayAddress} dropped: ${(err as Error).message}`);
+      return;
+    }
+    const handler = this.routes?.deadLetter;
+    if (!handler) {
+      // Gateways send dead letters only to workers that announced a handler; an older gateway might not know.
+      this.log.warn(`dead letter of client ${letter.clientId} dropped: this worker has no @OnDeadLetter() handler`);
+      return;
+    }
+    const clientId = letter.clientId;
+    const event: ClientEvent = {
+      kind: letter.kind,
+      clientId,
+      gatewayAddress,
+      body: letter,
+      binary: letter.binary,
+      session: {},
+      handshake: this.tracker.handshake(clientId, undefined),
+    };
+    const ctx = new GatewayContext(event, this.client);
+    this.tracker.schedule(clientId, () =>
+      runDeadLetterHandler(handler, letter, ctx).then(
+        () => this.tracker.forget(clientId),
+        (err: unknown) => {
+          this.log.error(
+            `@OnDeadLetter() handler failed for client ${clientId}: ${(err as Error)?.message}`,
+            (err as Error)?.stack,
+          );
+          this.tracker.forget(clientId);
+        },
+      ),
+    );
   }
 
   eventFailed(run: EventRun, err: unknown): void {

@@ -6,7 +6,7 @@ import type { GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient } from '../client/gateway-client';
 import { clientPartsOf } from '../client/gateway-client-options';
-import { workerHello } from '../client/gateway-hello';
+import { workerHello, type WorkerHello } from '../client/gateway-hello';
 import { GatewayLinkPool } from '../client/gateway-link-pool';
 import { GATEWAY_TRANSPORT } from './client-event.decorators';
 import { EventRunner } from './event-runner';
@@ -36,12 +36,15 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   readonly runner: EventRunner;
   private readonly drainer: WorkerDrain;
   private listening = false;
+  /** Who the links say this worker is: its key, and whether it takes dead letters. */
+  private readonly hello: WorkerHello;
 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
     super();
+    this.hello = workerHello(options.name);
     const { links, settings } = clientPartsOf(options, {
-      hello: workerHello(options.name),
+      hello: this.hello,
       maxFrameSize: options.maxFrameSize,
       // Listening (from links.start() in listen() to close()) holds the process, as a server's socket does.
       keepProcessAlive: true,
@@ -66,6 +69,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   listen(callback: (...optionalParams: unknown[]) => void): void {
     const routes = new HandlerRoutes(this.getHandlers());
     this.runner.route(routes);
+    // Gateways send dead letters only to workers that say they have a handler for them.
+    this.hello.deadLetters = routes.deadLetter !== undefined;
     this.links.on('frame', (f: GatewayFrame, address: string, link: InnerLink<GatewayFrame>) => {
       if (f.cmd === Cmd.WorkerDrained) this.drainer.answered(address);
       else this.runner.frame(f, address, link);
@@ -80,6 +85,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     this.log.log(
       `Worker ${this.links.key} started: ${routes.typedCount} typed message handler(s)` +
         (routes.hasUntypedMessage ? ' + untyped handler' : '') +
+        (routes.deadLetter ? ' + dead-letter handler' : '') +
         (this.options.secret ? '' : ' (plaintext inner links)'),
     );
     callback();

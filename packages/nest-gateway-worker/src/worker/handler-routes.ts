@@ -5,7 +5,8 @@ import type { ClientEventKind } from './client-event';
 
 /**
  * The worker's handlers by client event: `@OnClientConnect()`, `@OnClientClose()`, the untyped
- * `@OnClientMessage()` and the typed `@OnClientMessage(type)` ones. Built once, when the transport listens, from
+ * `@OnClientMessage()` and the typed `@OnClientMessage(type)` ones, and `@OnDeadLetter()`. Built once, when the
+ * transport listens, from
  * the routes Nest registered for it; {@link pick} runs once per event.
  */
 export class HandlerRoutes {
@@ -14,6 +15,8 @@ export class HandlerRoutes {
   private close: MessageHandler | undefined;
   /** The untyped `@OnClientMessage()` handler. */
   private message: MessageHandler | undefined;
+  /** The `@OnDeadLetter()` handler. */
+  readonly deadLetter: MessageHandler | undefined;
   private readonly typed = new Map<string, MessageHandler>();
   private warnedUnmatched = false;
 
@@ -23,17 +26,20 @@ export class HandlerRoutes {
    * app, ours included) gets a warning naming it and no events.
    */
   constructor(routes: Iterable<[string, MessageHandler]>) {
+    let deadLetter: MessageHandler | undefined;
     for (const [route, handler] of routes) {
       const pattern = clientEventPattern(route);
       if (pattern?.gw === 'message' && typeof pattern.type === 'string') this.typed.set(pattern.type, handler);
       else if (pattern?.gw === 'message') this.message = handler;
       else if (pattern?.gw === 'connect') this.connect = handler;
       else if (pattern?.gw === 'close') this.close = handler;
+      else if (pattern?.gw === 'dead-letter') deadLetter = handler;
       else
         this.log.warn(
           `handler pattern ${route} is not a client event (@OnClientConnect/Message/Close); it gets no events from gateways`,
         );
     }
+    this.deadLetter = deadLetter;
   }
 
   /** How many typed `@OnClientMessage(type)` handlers there are. */
@@ -100,5 +106,7 @@ function clientEventPattern(route: string): ClientEventPattern | null {
     return null;
   }
   const gw = (pattern as { gw?: unknown } | null)?.gw;
-  return gw === 'connect' || gw === 'message' || gw === 'close' ? (pattern as ClientEventPattern) : null;
+  return gw === 'connect' || gw === 'message' || gw === 'close' || gw === 'dead-letter'
+    ? (pattern as ClientEventPattern)
+    : null;
 }

@@ -15,6 +15,8 @@ export interface UnackedEvent {
   body: Buffer;
   /** When it was sent (epoch ms), for the ack delay. */
   sentAt: number;
+  /** Worker deaths it was in flight at before this delivery (see DeliveryLimit). */
+  deaths: number;
 }
 
 /** Bytes an unacked event costs beyond its body (the bookkeeping), so empty events count against the bound too. */
@@ -53,10 +55,17 @@ export class WorkerChannel {
   assigned = 0;
   /** Set once the worker announced it is shutting down (WorkerDraining): no new events go to it. */
   draining = false;
+  /**
+   * An isolated event (see DeliveryLimit) waits at the gateway for this worker to have nothing unacknowledged:
+   * until then no other event goes to it, so that it becomes idle. Recomputed on every flush of held events.
+   */
+  awaitingIdle = false;
   /** Unacknowledged events by sequence number; a Map keeps them in the order they were sent. */
   private readonly unacked = new Map<number, UnackedEvent>();
   private unackedBytes = 0;
   private lastSeq = 0;
+  /** Sequence number of the isolated event outstanding on this link, 0 when none. */
+  private isolatedSeq = 0;
   /** Moving average of ack delays, in ms; the first sample seeds it (a new worker is not assumed instant). */
   private ewmaMs = 0;
   private sampled = false;
@@ -72,6 +81,8 @@ export class WorkerChannel {
     readonly link: InnerLink<GatewayFrame>,
     /** Unacked bytes (bodies + {@link UNACKED_EVENT_OVERHEAD} each) past which the worker takes no more events. */
     private readonly maxUnackedBytes = Infinity,
+    /** The worker has an `@OnDeadLetter()` handler (WorkerConnect `"dead_letters": true`). */
+    readonly takesDeadLetters = false,
   ) {
     this.key = `${remoteIp}:${workerKey}`;
   }
@@ -94,10 +105,27 @@ export class WorkerChannel {
     return this.unackedBytes;
   }
 
-  /** Records an event about to be sent; returns its sequence number (for the envelope's `q`). */
-  track(client: ClientConnection, cmd: number, flag: number, body: Buffer, now: number): number {
+  /** An isolated event is outstanding: the worker gets nothing else until it acknowledges it. */
+  get isolating(): boolean {
+    return this.isolatedSeq !== 0;
+  }
+
+  /**
+   * Records an event about to be sent; returns its sequence number (for the envelope's `q`). `deaths`: the worker
+   * deaths it was in flight at before; `isolated`: it goes alone (the caller made sure nothing else is unacked).
+   */
+  track(
+    client: ClientConnection,
+    cmd: number,
+    flag: number,
+    body: Buffer,
+    now: number,
+    deaths = 0,
+    isolated = false,
+  ): number {
     const seq = (this.lastSeq = this.lastSeq >= MAX_EVENT_SEQ ? 1 : this.lastSeq + 1);
-    this.unacked.set(seq, { client, cmd, flag, body, sentAt: now });
+    this.unacked.set(seq, { client, cmd, flag, body, sentAt: now, deaths });
+    if (isolated) this.isolatedSeq = seq;
     this.unackedBytes += body.length + UNACKED_EVENT_OVERHEAD;
     client.unacked++;
     return seq;
@@ -113,6 +141,7 @@ export class WorkerChannel {
       const e = this.unacked.get(seq);
       if (!e) return;
       this.unacked.delete(seq);
+      if (seq === this.isolatedSeq) this.isolatedSeq = 0;
       this.unackedBytes -= e.body.length + UNACKED_EVENT_OVERHEAD;
       e.client.unacked--;
       if (this.sampled) this.ewmaMs += EWMA_ALPHA * (now - e.sentAt - this.ewmaMs);
@@ -135,6 +164,7 @@ export class WorkerChannel {
     for (const e of events) e.client.unacked--;
     this.unacked.clear();
     this.unackedBytes = 0;
+    this.isolatedSeq = 0;
     return events;
   }
 

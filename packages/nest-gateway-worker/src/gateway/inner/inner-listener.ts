@@ -100,10 +100,10 @@ export class InnerListener {
       }
       clearTimeout(identifyTimer);
       if (f.cmd === Cmd.WorkerConnect) {
-        const key = workerKeyOf(f);
-        if (key === undefined) return link.destroy('WorkerConnect without a worker_key');
+        const hello = workerHelloOf(f);
+        if (hello === undefined) return link.destroy('WorkerConnect without a worker_key');
         identified = true;
-        worker = this.delivery.addWorker(key, link, socket.remoteAddress ?? '', peer);
+        worker = this.delivery.addWorker(hello.key, link, socket.remoteAddress ?? '', peer, hello.deadLetters);
       } else if (f.cmd === Cmd.GatewayClientConnect) {
         identified = true;
       } else {
@@ -118,13 +118,18 @@ export class InnerListener {
   }
 }
 
-/** The worker_key of a WorkerConnect frame (body `{"worker_key": "..."}`), or undefined when it has none. */
-function workerKeyOf(f: GatewayFrame): string | undefined {
-  let key: unknown;
+/**
+ * What a WorkerConnect frame says (body `{"worker_key": "...", "dead_letters"?: true}`): the worker's key, and
+ * whether it has an `@OnDeadLetter()` handler; undefined when it has no key.
+ */
+function workerHelloOf(f: GatewayFrame): { key: string; deadLetters: boolean } | undefined {
+  let body: { worker_key?: unknown; dead_letters?: unknown } | null;
   try {
-    key = (JSON.parse(f.body.toString('utf8')) as { worker_key?: unknown }).worker_key;
+    body = JSON.parse(f.body.toString('utf8')) as typeof body;
   } catch {
     return undefined;
   }
-  return typeof key === 'string' && key !== '' ? key : undefined;
+  const key = body?.worker_key;
+  if (typeof key !== 'string' || key === '') return undefined;
+  return { key, deadLetters: body?.dead_letters === true };
 }
