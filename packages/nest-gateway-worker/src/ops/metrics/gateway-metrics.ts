@@ -101,6 +101,24 @@ export function gatewayMetrics(m: MetricsSink, server: GatewayServer): void {
     [],
     () => counters().eventsRedelivered,
   );
+  m.counter(
+    'gatewayworker_gateway_dead_lettered_events_total',
+    'Client events dead-lettered: in flight at GATEWAY_MAX_EVENT_DEATHS worker deaths, never delivered again.',
+    [],
+    () => counters().deadLetteredEvents,
+  );
+  m.counter(
+    'gatewayworker_gateway_dead_letters_dropped_total',
+    'Dead letters no @OnDeadLetter() handler received (none linked in time, or too many waited).',
+    [],
+    () => counters().deadLettersDropped,
+  );
+  m.gauge(
+    'gatewayworker_gateway_dead_letters_held',
+    'Dead letters held until a worker with an @OnDeadLetter() handler is linked.',
+    [],
+    () => delivery().heldDeadLetters,
+  );
   m.gauge(
     'gatewayworker_gateway_pending_events',
     'Client events held at the gateway because no worker can take them now.',
