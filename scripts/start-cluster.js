@@ -11,8 +11,8 @@
  * dies, the others are stopped too.
  * Each role serves its admin listener (GET /metrics, /health/live, /health/ready) on 127.0.0.1 at its own default
  * port (ADMIN_PORTS; gateway and worker process i at port + i). REGISTER_ADMIN_LISTEN, GATEWAY_ADMIN_LISTEN and
- * WORKER_ADMIN_LISTEN override one role's (host:port, or off); ADMIN_LISTEN overrides all three (with a port, only
- * 0 or off make sense: the three would otherwise ask for the same port).
+ * WORKER_ADMIN_LISTEN override one role's (host:port, or off); ADMIN_LISTEN overrides all three (only port 0, e.g.
+ * 127.0.0.1:0, or off make sense: the three would otherwise ask for the same port).
  */
 const { spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
