@@ -10,15 +10,21 @@ class TestRole implements AdminTarget {
   readonly role = 'Gateway';
   verdict: Readiness = readiness({ workers: 1 });
   hits = 0;
+  /** Makes readiness and the counter throw (a bug in a role's figures). */
+  broken = false;
   private endStop: () => void = () => undefined;
   private readonly stop = new Promise<void>((resolve) => (this.endStop = resolve));
 
   readiness(): Readiness {
+    if (this.broken) throw new Error('broken readiness');
     return this.verdict;
   }
 
   metrics(m: Parameters<AdminTarget['metrics']>[0]): void {
-    m.counter('test_hits_total', 'Hits.', [], () => this.hits);
+    m.counter('test_hits_total', 'Hits.', [], () => {
+      if (this.broken) throw new Error('broken counter');
+      return this.hits;
+    });
   }
 
   stopped(): Promise<void> {
@@ -91,6 +97,19 @@ describe('AdminServer: the admin listener of one process', () => {
     expect(notReady.type).toMatch(/^application\/json/);
     expect(JSON.parse(notReady.body)).toEqual({ ready: false, reason: 'no worker linked', checks: { workers: 0 } });
     expect(valueOf(parseScrape((await get(base, '/metrics')).body), 'gatewayworker_ready')).toBe(0);
+  });
+
+  it('answers 500 for a request whose figures fail, and keeps serving', async () => {
+    const { role, base } = await start();
+    const warned: string[] = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((m: unknown) => void warned.push(String(m)));
+    role.broken = true;
+    expect((await get(base, '/health/ready')).status).toBe(500);
+    expect((await get(base, '/metrics')).status).toBe(500);
+    expect(warned).toEqual(['GET /health/ready failed: broken readiness', 'GET /metrics failed: broken counter']);
+    role.broken = false;
+    expect((await get(base, '/health/ready')).status).toBe(200);
+    expect((await get(base, '/health/live')).status).toBe(200);
   });
 
   it('answers GET and HEAD only, and 404 elsewhere', async () => {

@@ -75,7 +75,14 @@ export class AdminServer implements OnModuleInit, OnModuleDestroy, OnApplication
     this.registry = registry;
     const { host } = options.listen;
     const port = adminPortOf(options, processIndex());
-    const server = createServer((req, res) => void this.handle(req, res));
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        // A probe or scrape must never take the process down: the one request fails.
+        this.logger.warn(`${req.method} ${req.url} failed: ${(err as Error)?.message ?? String(err)}`);
+        if (!res.headersSent) send(res, req, 500, 'text/plain; charset=utf-8', 'internal error\n');
+        else res.destroy();
+      });
+    });
     try {
       // Exclusive: in a *_COUNT cluster a shared port (what port 0 would be) would spread scrapes over the children.
       await listenOn(server, port, host, true);
@@ -126,13 +133,7 @@ export class AdminServer implements OnModuleInit, OnModuleDestroy, OnApplication
       return sendJson(res, req, verdict.ready ? 200 : 503, verdict);
     }
     if (path === METRICS_PATH && this.registry) {
-      let text: string;
-      try {
-        text = await this.registry.metrics();
-      } catch (err) {
-        this.logger.warn(`GET ${METRICS_PATH} failed: ${(err as Error).message}`);
-        return send(res, req, 500, 'text/plain; charset=utf-8', 'metrics collection failed\n');
-      }
+      const text = await this.registry.metrics();
       return send(res, req, 200, this.registry.contentType, text);
     }
     send(
