@@ -32,8 +32,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off', 'no-redeclare': ['error', { builtinGlobals: false }] },
   },
   {
-    // Browser code shipped as static assets (the dashboard page): ES modules in the browser, no build step.
-    files: ['packages/*/src/**/assets/**/*.js'],
+    // Browser code shipped as static assets (the dashboard page, the chat demo page): ES modules in the browser, no
+    // build step.
+    files: ['packages/*/src/**/assets/**/*.js', 'apps/worker/src/chat-page/public/**/*.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
   },
   prettier,

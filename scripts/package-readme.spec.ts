@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { packageReadme, TARGET, ROOT } = require('./package-readme.js') as {
+const { packageReadme, clientPackageReadme, TARGET, CLIENT_TARGET, ROOT } = require('./package-readme.js') as {
   packageReadme(root: string): string;
+  clientPackageReadme(root: string): string;
   TARGET: string;
+  CLIENT_TARGET: string;
   ROOT: string;
 };
 
@@ -10,6 +12,13 @@ describe('the package README', () => {
   it("is the repository README's introduction, Install and five-minute sections (run `node scripts/package-readme.js` after editing them)", () => {
     const root = readFileSync(`${ROOT}/README.md`, 'utf8');
     expect(readFileSync(TARGET, 'utf8')).toBe(packageReadme(root));
+  });
+
+  it("of the client package is the repository README's Browser client section (run `node scripts/package-readme.js`)", () => {
+    const root = readFileSync(`${ROOT}/README.md`, 'utf8');
+    const page = readFileSync(CLIENT_TARGET, 'utf8');
+    expect(page).toBe(clientPackageReadme(root));
+    expect(page.startsWith('# nest-gateway-worker-client\n')).toBe(true);
   });
 
   it('keeps in-page links only to sections it contains', () => {

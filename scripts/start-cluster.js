@@ -135,6 +135,18 @@ function stop(code) {
   });
 }
 
+/**
+ * The example worker's chat page (at / of its HTTP server, beside /api), told where the gateway is when that is not
+ * where the page looks by default (port 7272 of the page's own host).
+ */
+function chatPageUrl(api, gatewayUrl) {
+  const page = new URL('/', api);
+  const gateway = new URL(gatewayUrl);
+  if (gateway.hostname === '0.0.0.0') gateway.hostname = page.hostname;
+  const usual = gateway.protocol === 'ws:' && gateway.hostname === page.hostname && gateway.port === '7272';
+  return usual ? page.href : `${page.href}?gateway=${encodeURIComponent(gateway.href.replace(/\/$/, ''))}`;
+}
+
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
@@ -180,6 +192,7 @@ process.on('SIGTERM', () => stop(0));
       (adminUrls.length > 0 ? ` Metrics and health (/metrics, /health/ready): ${adminUrls.join(', ')}.` : '') +
       ` Ctrl-C stops it.\n`,
   );
+  if (http) console.log(`Chat page: ${chatPageUrl(http[1], url)} (open it in two windows)\n`);
 })().catch((err) => {
   console.error(`start-cluster: ${err.message}`);
   stop(1);

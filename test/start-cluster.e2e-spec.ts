@@ -86,6 +86,19 @@ describe('scripts/start-cluster.js', () => {
     };
     expect(online).toEqual({ clients: 1, uids: 1, groups: { lobby: 1 } });
 
+    // The chat page's address, told where the gateway is (not on the page's default port 7272 here), and the page
+    // and the client library it loads.
+    const [, page] = await launcher.waitFor(/^Chat page: (http:\/\/\S+) \(open it in two windows\)/);
+    expect(page).toBe(`${api.replace(/api$/, '')}?gateway=${encodeURIComponent(url)}`);
+    const html = await fetch(page);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await html.text()).toContain('<script type="module" src="chat.js"></script>');
+    const library = await fetch(new URL('/lib/nest-gateway-worker-client.min.js', page));
+    expect(library.status).toBe(200);
+    // Browsers load a module script only when it is served with a JavaScript type.
+    expect(library.headers.get('content-type')).toMatch(/javascript/);
+
     expect(launcher.output).toMatch(/SECRET_KEY not set; generated a random one/);
     expect(launcher.output).not.toMatch(/[0-9a-f]{48}/i);
 

@@ -1,8 +1,10 @@
 import { GatewayTransport, runRole, workerOptionsFromEnv } from 'nest-gateway-worker';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { GatewayHttpErrorsFilter } from './api/gateway-http-errors.filter';
+import { serveChatPage } from './chat-page/serve-chat-page';
 import { readDashboardToken } from './dashboard-token';
 import { readHttpListen } from './http-listen';
 import { WorkerAppModule } from './worker-app.module';
@@ -25,7 +27,7 @@ runRole({
     // on their controllers (ChatController), because a connected microservice registers its handlers at once and
     // ignores global pipes and filters added to it afterwards.
     // abortOnError: false: a start-up failure reaches runRole (one line, exit status 1) instead of Nest exiting here.
-    const app = await NestFactory.create(WorkerAppModule.configure(options, dashboardToken), {
+    const app = await NestFactory.create<NestExpressApplication>(WorkerAppModule.configure(options, dashboardToken), {
       logger: ['log', 'error', 'warn'],
       abortOnError: false,
     });
@@ -34,10 +36,12 @@ runRole({
     app.useGlobalFilters(new GatewayHttpErrorsFilter());
     await app.startAllMicroservices();
     if (http) {
+      const chatPage = serveChatPage(app);
       await app.listen(http.port, http.host);
       const address = app.getHttpServer().address() as AddressInfo;
       const host = address.address.includes(':') ? `[${address.address}]` : address.address;
       new Logger('Worker').log(`HTTP API listening on http://${host}:${address.port}/api`);
+      if (chatPage) new Logger('Worker').log(`Chat page on http://${host}:${address.port}/`);
       new Logger('Worker').log(
         `Dashboard on http://${host}:${address.port}/gateway-dashboard` +
           (dashboardToken ? '' : ' (refusing every request: DASHBOARD_TOKEN is not set)'),

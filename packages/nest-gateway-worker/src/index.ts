@@ -107,6 +107,15 @@ export {
 } from './gateway/close-codes';
 export type { CloseReason } from './gateway/close-codes';
 
+// What the client library (nest-gateway-worker-client) relies on: the liveness ping, request ids, resume offsets
+export {
+  CLIENT_PING,
+  CLIENT_PONG,
+  REQUEST_ID_FIELD,
+  RESUME_OFFSET_FIELD,
+  RESUME_QUERY_PARAM,
+} from './protocol/client-conventions';
+
 // Extension points: raw TCP framings, worker routing
 export { FramingError } from './gateway/listeners/client-framing';
 export type { ClientFraming, FramingDecoder } from './gateway/listeners/client-framing';

@@ -49,6 +49,9 @@ export * from './worker/session-store';
 export * from './worker/session-store.memory';
 // The closes the gateway starts (codes and reasons of the client contract)
 export * from './gateway/close-codes';
+// The client library's conventions (liveness ping, request ids, resume offsets)
+export * from './protocol/client-conventions';
+export * from './worker/request-reply';
 // Worker routing strategies
 export type {
   WorkerInfo,

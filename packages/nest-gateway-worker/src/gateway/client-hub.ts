@@ -3,6 +3,7 @@ import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { ClientConnection } from './client-connection';
+import { CLIENT_PING_LENGTH, CLIENT_PONG_MESSAGE, isClientPing } from './client-ping';
 import type { ClientSocket } from './client-socket';
 import { CloseTally } from './close-tally';
 import {
@@ -225,6 +226,12 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     client.messagesIn++;
     this.counters.messagesIn++;
     this.counters.bytesIn += data.length;
+    // The liveness ping of the client library (see client-ping.ts): answered here, never forwarded. Any other message
+    // costs one length comparison.
+    if (data.length === CLIENT_PING_LENGTH && isClientPing(data, binary)) {
+      this.send(client, CLIENT_PONG_MESSAGE);
+      return;
+    }
     this.delivery.forward(
       client,
       Cmd.OnMessage,

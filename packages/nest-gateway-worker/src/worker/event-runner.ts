@@ -19,6 +19,7 @@ import { EventAckBatcher } from './event-ack-batcher';
 import type { GatewaySender } from './gateway-sender';
 import { GatewayContext } from './gateway.context';
 import type { HandlerRoutes } from './handler-routes';
+import { errorEnvelope, replyEnvelope, type RequestId } from './request-reply';
 import { sessionJson, type HandledSession, type SessionWriteBack } from './session-write-back';
 import type { EventsInFlight } from './worker-drain';
 
@@ -220,6 +221,12 @@ export class EventRun implements HandledSession {
   route: string | undefined = undefined;
   /** performance.now() at the event's turn, when handler durations are measured. */
   private startedAt = 0;
+  /**
+   * The request id of a message sent as a request (HandlerRoutes.pick sets it), until it is answered: the first
+   * reply goes out in a reply envelope echoing it, later ones (an Observable's) as plain messages. See
+   * request-reply.ts.
+   */
+  requestId: RequestId | undefined = undefined;
   private ctx: GatewayContext | null = null;
   /** Set by a connect handler that failed, or by GatewayContext.rejectConnection() (read when settling). */
   private rejection: ConnectionRejection | undefined = undefined;
@@ -277,7 +284,10 @@ export class EventRun implements HandledSession {
     const handshake = r.tracker.handshake(this.clientId, this.envelope.handshake);
     this.sessionBefore = sessionJson(session);
     const handler = r.routes?.pick(this.kind, f.body, binary, this);
-    if (!handler) return this.finish();
+    if (!handler) {
+      if (this.requestId !== undefined) this.replyError(NO_HANDLER);
+      return this.finish();
+    }
     const event: ClientEvent = {
       kind: this.kind,
       clientId: this.clientId,
@@ -375,19 +385,42 @@ export class EventRun implements HandledSession {
    */
   private failed(err: unknown): void {
     if (this.kind === 'connect') this.rejection ??= connectionRejection(err);
+    else if (this.requestId !== undefined) this.replyError(err);
     else this.reply(errorMessage(err));
   }
 
-  /** Sends a value to the client of this event; nothing after a close or once the connection is rejected. */
+  /**
+   * Sends a value to the client of this event; nothing after a close or once the connection is rejected. The
+   * first value answering a request goes in its reply envelope.
+   */
   private reply(value: unknown): void {
     if (this.kind === 'close' || this.ctx?.rejection) return;
+    if (this.requestId !== undefined) {
+      value = replyEnvelope(this.requestId, value);
+      this.requestId = undefined;
+    }
     const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, value);
+    if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
+  }
+
+  /** Answers a request with an error envelope: the message (and status) of what the exception filters made of it. */
+  private replyError(err: unknown): void {
+    const id = this.requestId!;
+    this.requestId = undefined;
+    if (this.ctx?.rejection) return;
+    const { message } = errorMessage(err);
+    const status = (err as { statusCode?: unknown } | null)?.statusCode;
+    const envelope = errorEnvelope(id, message, typeof status === 'number' ? status : undefined);
+    const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, envelope);
     if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
   }
 
   /** After the handler, however it ended: rejection, then the session write-back (or the client's cleanup). */
   private settle(): void {
     try {
+      // A request whose handler produced nothing is still answered (an envelope without data), so the client's
+      // promise resolves instead of timing out.
+      if (this.requestId !== undefined) this.reply(undefined);
       if (this.kind !== 'close') this.rejection = this.ctx?.rejection ?? this.rejection;
       if (this.rejection) this.runner.reject(this, this.rejection);
     } finally {
@@ -446,6 +479,9 @@ export class EventRun implements HandledSession {
     if (seq !== undefined) this.runner.acks.add(this.link, seq);
   }
 }
+
+/** The answer to a request no handler takes (no typed handler for its type and no untyped one). */
+const NO_HANDLER = { message: 'no handler for this message' };
 
 /** Placeholder until the event's session is known (never handed to a handler). */
 const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;

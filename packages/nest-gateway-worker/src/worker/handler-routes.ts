@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { ClientEventPattern } from './client-event.decorators';
 import type { ClientEventKind } from './client-event';
+import { takeRequestId, type RequestId } from './request-reply';
 
 /**
  * The worker's handlers by client event: `@OnClientConnect()`, `@OnClientClose()`, the untyped
@@ -55,13 +56,14 @@ export class HandlerRoutes {
    * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules);
    * `into.route` is set to the type of a typed handler that takes it (untouched otherwise).
    * The body goes into the caller's object rather than a returned pair: this runs once per event, and the pair
-   * would be one more allocation each time.
+   * would be one more allocation each time. A parsed JSON message that carries a request id (`$rid`) is a request:
+   * the id is taken out of the message into `into.requestId` (see request-reply.ts).
    */
   pick(
     kind: ClientEventKind,
     raw: Buffer,
     binary: boolean,
-    into: { body: unknown; route?: string },
+    into: { body: unknown; requestId: RequestId | undefined; route?: string },
   ): MessageHandler | undefined {
     if (kind !== 'message') {
       into.body = undefined;
@@ -75,6 +77,7 @@ export class HandlerRoutes {
     if (this.typed.size > 0 && text.charCodeAt(0) === 0x7b /* { */) {
       try {
         const parsed: unknown = JSON.parse(text);
+        into.requestId = takeRequestId(parsed as object);
         const type = (parsed as { type?: unknown }).type;
         if (typeof type === 'string') {
           const typed = this.typed.get(type);
