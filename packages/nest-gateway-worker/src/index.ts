@@ -34,6 +34,7 @@ export type { WorkerOptions, ResolvedWorkerOptions } from './worker/worker-optio
 export { gatewayClientOptionsFromEnv, resolveGatewayClientOptions } from './client/gateway-client-options';
 export type { GatewayClientOptions, ResolvedGatewayClientOptions } from './client/gateway-client-options';
 export type { ListenerOptions } from './gateway/listeners/listener-options';
+export type { WireProfile, WireProfileOptions } from './php/wire-profile-options';
 
 // The roles as Nest providers
 export { RegisterServer } from './register/register-server';

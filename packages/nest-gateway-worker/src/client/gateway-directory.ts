@@ -10,6 +10,8 @@ export interface GatewayDirectoryOptions {
   secret: Buffer | null;
   /** Logger context of the register client ("Worker", "GatewayClient"). */
   logContext: string;
+  /** The php wire profile: PHP's secret_key for the register hellos (undefined: none sent). */
+  phpSecretKey?: string;
 }
 
 export interface GatewayDirectoryEvents {
@@ -44,6 +46,7 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
       secret: this.options.secret,
       subscribe: true,
       logContext: this.options.logContext,
+      ...(this.options.phpSecretKey === undefined ? {} : { phpSecretKey: this.options.phpSecretKey }),
     });
     this.register.on('addresses', (addresses: string[]) => this.update(addresses));
     this.register.start();

@@ -26,6 +26,7 @@ import {
   DEFAULT_START_PORT,
   DEFAULT_WEBSOCKET_PING,
 } from '../gateway/gateway-options';
+import { DEFAULT_WIRE_PROFILE } from '../php/wire-profile-options';
 import { DEFAULT_PROCESS_COUNT } from '../process/process-count';
 import { DEFAULT_REGISTER_LISTEN, DEFAULT_REGISTERS } from '../register/register-options';
 
@@ -59,6 +60,20 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     defaultText: 'false',
     meaning:
       'true runs the inner links unencrypted and unauthenticated (only on a network you fully trust); SECRET_KEY must then be unset.',
+  },
+  {
+    name: 'WIRE_PROFILE',
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: DEFAULT_WIRE_PROFILE,
+    meaning:
+      "php also speaks PHP GatewayWorker's plaintext wire, to migrate a PHP cluster piece by piece (needs INNER_PLAINTEXT=true). See Migrating from PHP GatewayWorker.",
+  },
+  {
+    name: 'PHP_SECRET_KEY',
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: 'empty',
+    meaning:
+      'with WIRE_PROFILE=php: PHP\'s secretKey, sent and compared in clear text exactly as PHP does (no ", \\ or control characters).',
   },
   {
     name: 'REGISTER_LISTEN',

@@ -30,6 +30,8 @@ describe('gateway options', () => {
       registers: [{ host: '127.0.0.1', port: 1236 }],
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       maxMessageSize: DEFAULT_MAX_MESSAGE_BYTES,
       maxFrameSize: 10 * 1024 * 1024,
       maxClientBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES,

@@ -15,6 +15,7 @@ import {
   type RawOptions,
 } from '../config/option-checks';
 import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
+import { WIRE_PROFILE_ENVIRONMENT, resolveWireProfile, type WireProfileOptions } from '../php/wire-profile-options';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './delivery/worker-router';
@@ -70,7 +71,7 @@ export function defaultRateBurst(rate: number): number {
 }
 
 /** Options of `GatewayModule.forGateway()` (and `runGateway`), checked by {@link resolveGatewayOptions}. */
-export interface GatewayOptions {
+export interface GatewayOptions extends WireProfileOptions {
   /**
    * Client listeners, at least one: ws://, wss:// (with `tls`), text://, frame://, or a custom framing's scheme
    * (see `framings`). Env GATEWAY_LISTEN (comma-separated URLs), default ws://0.0.0.0:7272 (port 0 = any free
@@ -222,6 +223,7 @@ export const GATEWAY_ENVIRONMENT: Partial<Record<keyof GatewayOptions, string>> 
   registers: 'REGISTER_ADDRESS',
   secret: 'SECRET_KEY',
   plaintext: 'INNER_PLAINTEXT',
+  ...WIRE_PROFILE_ENVIRONMENT,
   maxMessageSize: 'GATEWAY_MAX_MESSAGE_BYTES',
   maxClientBufferedBytes: 'GATEWAY_MAX_BUFFERED_BYTES',
   pendingEventsLimit: 'GATEWAY_PENDING_EVENTS',
@@ -289,6 +291,12 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
     registers: hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
     secret,
     plaintext: secret === null,
+    ...resolveWireProfile(
+      { wireProfile: names('wireProfile'), phpSecretKey: names('phpSecretKey'), plaintext: names('plaintext') },
+      o.wireProfile,
+      o.phpSecretKey,
+      secret === null,
+    ),
     maxMessageSize: int('maxMessageSize', DEFAULT_MAX_MESSAGE_BYTES, 1, 100 * MiB),
     maxFrameSize: int('maxFrameSize', DEFAULT_MAX_FRAME_SIZE, 64 * KiB, 1024 * MiB),
     maxClientBufferedBytes: int('maxClientBufferedBytes', DEFAULT_MAX_BUFFERED_BYTES, KiB, 1024 * MiB),

@@ -5,6 +5,7 @@ import { CommandTable } from './commands/command-table';
 import type { ResolvedGatewayOptions } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import { InnerListener } from './inner/inner-listener';
+import { PhpInnerPeers } from '../php/php-inner-peers';
 import type { ClientListener } from './listeners/client-listener';
 import {
   createClientListener,
@@ -63,7 +64,13 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   constructor(private readonly options: ResolvedGatewayOptions) {
     this.hub = new ClientHub(options, this.counters);
     this.commands = new CommandTable(this.hub);
-    this.inner = new InnerListener(options, this.hub.delivery, this.commands, this.counters);
+    this.inner = new InnerListener(
+      options,
+      this.hub.delivery,
+      this.commands,
+      this.counters,
+      options.wireProfile === 'php' ? new PhpInnerPeers({ phpSecretKey: options.phpSecretKey }, this.hub) : null,
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -117,13 +124,15 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       registers: this.options.registers,
       secret: this.options.secret,
       announce: innerAddress,
+      ...(this.options.wireProfile === 'php' ? { phpSecretKey: this.options.phpSecretKey } : {}),
       logContext: 'Gateway',
     });
     this.register.start();
     this.started = 'yes';
     this.logger.log(
       `Gateway ready: clients ${clientUrls.join(', ')}, inner ${innerAddress}` +
-        (this.options.secret ? '' : ' (plaintext inner links)'),
+        (this.options.secret ? '' : ' (plaintext inner links)') +
+        (this.options.wireProfile === 'php' ? ', PHP GatewayWorker peers accepted (WIRE_PROFILE=php)' : ''),
     );
     return { clientUrl: clientUrls[0], clientUrls, innerAddress };
   }

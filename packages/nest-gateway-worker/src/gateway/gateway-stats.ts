@@ -22,7 +22,7 @@ export class GatewayCounters {
   bytesOut = 0;
   /** Messages handed to clients by the multi-target sends (SendToAll, SendToUid, SendToGroup): one per recipient. */
   broadcastDeliveries = 0;
-  /** Client events sent to workers (connect, message, close), redeliveries included. */
+  /** Client events sent to workers (connect, message, close), redeliveries and PHP BusinessWorkers included. */
   eventsForwarded = 0;
   /** Client events workers acknowledged. */
   eventsAcked = 0;

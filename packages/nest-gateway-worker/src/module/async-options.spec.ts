@@ -35,6 +35,8 @@ describe('GatewayModule.for*Async options providers', () => {
     listen: { host: '127.0.0.1', port: 0 },
     secret: Buffer.from(SECRET),
     plaintext: false,
+    wireProfile: 'native',
+    phpSecretKey: '',
     helloTimeoutMs: 2000,
     admin: null,
   };

@@ -1,6 +1,6 @@
 /**
  * Command codes of the inner protocol. The numbers are PHP GatewayWorker's GatewayProtocol codes
- * (reference/php-gatewayworker-spec.md §2.4), kept so that a later "php" wire profile can talk to PHP peers.
+ * (reference/php-gatewayworker-spec.md §2.4), kept so that the "php" wire profile (src/php) can talk to PHP peers.
  * Codes 2, 17-19 and 29-199 are unused by PHP; the native profile adds its own commands in 100-199.
  */
 export enum Cmd {

@@ -27,6 +27,11 @@ export interface RegisterClientOptions {
   reconnectDelayMs?: number;
   /** Keep-alive period, in milliseconds. Default 25 000. */
   pingIntervalMs?: number;
+  /**
+   * The php wire profile: PHP's clear-text secret_key, sent in this client's hellos (PHP registers check it; ours
+   * with the php profile too). Undefined (the native profile): no secret_key field.
+   */
+  phpSecretKey?: string;
   /** Logger context. Default "RegisterClient". */
   logContext?: string;
 }
@@ -145,10 +150,11 @@ export class RegisterClient extends EventEmitter {
       peer.outageLogged = false;
       peer.backoff.reset();
       this.logger.log(`connected to register ${peer.name}`);
+      const key = this.options.phpSecretKey === undefined ? {} : { secret_key: this.options.phpSecretKey };
       if (this.options.announce) {
-        link.send(encodeRegisterMessage({ event: 'gateway_connect', address: this.options.announce }));
+        link.send(encodeRegisterMessage({ event: 'gateway_connect', address: this.options.announce, ...key }));
       }
-      if (this.options.subscribe) link.send(encodeRegisterMessage({ event: 'worker_connect' }));
+      if (this.options.subscribe) link.send(encodeRegisterMessage({ event: 'worker_connect', ...key }));
       this.emit('connected', peer.name);
     });
     link.on('message', (line: string) => {

@@ -14,6 +14,8 @@ describe('register options', () => {
       listen: { host: '127.0.0.1', port: 1236 },
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
       admin: null,
     };

@@ -9,6 +9,7 @@ import {
   RegisterMessageError,
   type RegisterMessage,
 } from '../protocol/register-message';
+import { phpSecretKeyMatches } from '../php/php-secret-key';
 import type { ResolvedRegisterOptions } from './register-options';
 
 type RegisterLink = InnerLink<string>;
@@ -130,6 +131,14 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private handle(link: RegisterLink, message: RegisterMessage): void {
+    if (
+      this.options.wireProfile === 'php' &&
+      (message.event === 'gateway_connect' || message.event === 'worker_connect') &&
+      !phpSecretKeyMatches(message.secret_key, this.options.phpSecretKey)
+    ) {
+      // PHP's register closes without a reply; neither key is ever logged.
+      return link.destroy(`${message.event} with a secret_key that does not match PHP_SECRET_KEY`);
+    }
     switch (message.event) {
       case 'gateway_connect':
         this.gateways.set(link, message.address);

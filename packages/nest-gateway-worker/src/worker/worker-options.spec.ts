@@ -17,6 +17,8 @@ describe('worker options', () => {
       registers: [{ host: '127.0.0.1', port: 1236 }],
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       timeoutMs: 3_000,
       rejectOnGatewayFailure: false,
       reconnectDelayMs: 1_000,

@@ -11,7 +11,7 @@ import type { ResolvedGatewayOptions } from '../gateway-options';
 import { DeadLetters } from './dead-letters';
 import { DeliveryLimit } from './delivery-limit';
 import { PendingEvents, type PendingEvent } from './pending-events';
-import { WorkerChannel, type UnackedEvent } from './worker-channel';
+import { WorkerChannel, type UnackedEvent, type WorkerWire } from './worker-channel';
 import { WorkerRouter } from './worker-router';
 
 /** The options event delivery reads. */
@@ -120,7 +120,7 @@ export class EventDelivery {
     }
   }
 
-  /** `deaths`, `isolated`: of an event sent again (see DeliveryLimit). */
+  /** `deaths`, `isolated`: of an event sent again (see DeliveryLimit; never for a PHP worker, which is not acked). */
   private deliver(
     worker: WorkerChannel,
     client: ClientConnection,
@@ -130,10 +130,15 @@ export class EventDelivery {
     deaths = 0,
     isolated = false,
   ): void {
+    this.hub.counters.eventsForwarded++;
+    if (worker.wire) {
+      worker.wire.sendEvent(worker, client, cmd, flag, body, this.hub.address);
+      if (cmd === Cmd.OnClose) this.router.release(client);
+      return;
+    }
     const withHandshake = client.handshakeSentTo !== worker;
     if (withHandshake) client.handshakeSentTo = worker;
     const seq = worker.track(client, cmd, flag, body, Date.now(), deaths, isolated);
-    this.hub.counters.eventsForwarded++;
     const address = this.hub.address;
     worker.link.send(
       encodeEventFrame(
@@ -204,7 +209,8 @@ export class EventDelivery {
   /**
    * A link identified itself as worker `key` (WorkerConnect): it takes events from now on. `remoteAddress` is the
    * worker's address (WorkerInfo), `peer` its "address:port" for the log; `takesDeadLetters`: it has an
-   * `@OnDeadLetter()` handler (WorkerConnect `"dead_letters": true`).
+   * `@OnDeadLetter()` handler (WorkerConnect `"dead_letters": true`); `wire` the other wire it speaks (a PHP
+   * BusinessWorker's), if any.
    */
   addWorker(
     key: string,
@@ -212,8 +218,9 @@ export class EventDelivery {
     remoteAddress: string,
     peer: string,
     takesDeadLetters = false,
+    wire?: WorkerWire,
   ): WorkerChannel {
-    const worker = new WorkerChannel(key, remoteAddress, link, this.maxUnackedBytes, takesDeadLetters);
+    const worker = new WorkerChannel(key, remoteAddress, link, this.maxUnackedBytes, takesDeadLetters, wire ?? null);
     const replaced = this.router.add(worker);
     replaced?.link.destroy(`replaced by a new link from worker ${key}`);
     this.logger.log(`worker ${key} connected from ${peer} (${this.router.size} worker(s))`);

@@ -2,6 +2,7 @@ import type { GatewayFrame } from '../../protocol/frame';
 import type { InnerLink } from '../../protocol/inner-link';
 import { MAX_EVENT_SEQ } from '../../protocol/event-ack';
 import type { ClientConnection } from '../client-connection';
+import type { GatewayAddress } from '../gateway-address';
 
 /**
  * A client event sent to a worker and not acknowledged yet. It keeps what is needed to send the event again
@@ -49,6 +50,23 @@ export interface WorkerInfo {
   readonly healthScore: number;
 }
 
+/**
+ * How client events reach a worker that speaks another wire (the php profile's PHP BusinessWorkers): the wire encodes
+ * them, and they are never tracked for acknowledgement (such a worker sends none), so they are not redelivered when
+ * it goes away and never count against its unacked bound.
+ */
+export interface WorkerWire {
+  /** Sends one client event on the worker's link; `address` is this gateway's. */
+  sendEvent(
+    worker: WorkerChannel,
+    client: ClientConnection,
+    cmd: number,
+    flag: number,
+    body: Buffer,
+    address: GatewayAddress,
+  ): void;
+}
+
 /** An authenticated worker link as the gateway's router sees it, with the events it has not acknowledged. */
 export class WorkerChannel {
   /** Clients currently routed to this worker (least-connections counter). */
@@ -83,6 +101,8 @@ export class WorkerChannel {
     private readonly maxUnackedBytes = Infinity,
     /** The worker has an `@OnDeadLetter()` handler (WorkerConnect `"dead_letters": true`). */
     readonly takesDeadLetters = false,
+    /** Null: the native wire (events in envelopes, acknowledged). */
+    readonly wire: WorkerWire | null = null,
   ) {
     this.key = `${remoteIp}:${workerKey}`;
   }

@@ -11,6 +11,7 @@ import type { WorkerChannel } from '../delivery/worker-channel';
 import type { ResolvedGatewayOptions } from '../gateway-options';
 import type { GatewayCounters } from '../gateway-stats';
 import { listenOn } from '../listeners/listen-on';
+import { isPhpFirstFrame, type PhpInnerPeers, type PhpPeer } from '../../php/php-inner-peers';
 
 /** The options the inner listener reads. */
 export type InnerListenerOptions = Pick<ResolvedGatewayOptions, 'lanIp' | 'startPort' | 'secret' | 'maxFrameSize'>;
@@ -36,6 +37,8 @@ export class InnerListener {
     private readonly delivery: EventDelivery,
     private readonly commands: CommandTable,
     counters?: GatewayCounters,
+    /** The php wire profile: PHP peers told apart by their first frame (see isPhpFirstFrame); null = refused. */
+    private readonly php: PhpInnerPeers | null = null,
   ) {
     this.rejections = new RejectedLinks(this.logger, {
       what: 'inner link(s)',
@@ -89,16 +92,31 @@ export class InnerListener {
     this.links.add(link);
     let worker: WorkerChannel | null = null;
     let identified = false;
+    let phpPeer: PhpPeer | null = null;
     const identifyTimer = setTimeout(() => link.destroy('did not identify itself within 10 s'), IDENTIFY_TIMEOUT_MS);
     identifyTimer.unref();
 
     link.on('message', (f: GatewayFrame) => {
+      if (phpPeer) return phpPeer.frame(f);
       if (identified) {
         if (worker && f.cmd === Cmd.EventAck) return this.delivery.acknowledge(worker, f);
         if (worker && f.cmd === Cmd.WorkerDraining) return this.delivery.drain(worker);
         return this.commands.execute(f, link);
       }
       clearTimeout(identifyTimer);
+      if (isPhpFirstFrame(f)) {
+        if (!this.php) {
+          return link.destroy(
+            'a PHP GatewayWorker peer (secret_key in its hello, or a command first): this gateway runs WIRE_PROFILE=native',
+          );
+        }
+        identified = true;
+        phpPeer = this.php.accept(f, link, socket.remoteAddress ?? '', peer);
+        worker = phpPeer?.worker ?? null;
+        return;
+      }
+      // A PHP secret guards the inner port: a native plaintext peer has no way to show it.
+      if (this.php?.refusesNativePeers) return link.destroy(this.php.nativePeerRefusal);
       if (f.cmd === Cmd.WorkerConnect) {
         const hello = workerHelloOf(f);
         if (hello === undefined) return link.destroy('WorkerConnect without a worker_key');
