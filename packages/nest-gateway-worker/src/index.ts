@@ -130,6 +130,11 @@ export type {
   WorkerRouterStrategy,
 } from './gateway/delivery/worker-router';
 
+// Operations: the admin listener (ADMIN_LISTEN / `admin` option): Prometheus metrics, liveness, readiness
+export { AdminServer } from './ops/admin/admin-server';
+export type { AdminOptions } from './ops/admin/admin-options';
+export type { Readiness } from './ops/health/readiness';
+
 // Processes: a role's main.ts (signals, exit codes, GATEWAY_COUNT / WORKER_COUNT clusters)
 export { runRole } from './process/run-role';
 export type { RoleSpec } from './process/run-role';

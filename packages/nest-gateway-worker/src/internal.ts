@@ -72,6 +72,14 @@ export * from './process/cluster-primary';
 export * from './process/graceful-shutdown';
 export * from './process/process-count';
 export * from './process/cluster-messages';
+// Operations: admin listener, metrics, readiness
+export * from './ops/admin/admin-options';
+export * from './ops/admin/admin-server';
+export * from './ops/admin/admin-target';
+export * from './ops/health/readiness';
+export * from './ops/metrics/duration-histogram';
+export * from './ops/metrics/label-bounds';
+export * from './process/process-index';
 // Operations: the dashboard
 export * from './ops/dashboard/dashboard-options';
 export * from './ops/dashboard/dashboard-token';

@@ -21,6 +21,7 @@ describe('GatewayModule.forClient options (resolveGatewayClientOptions)', () => 
       timeoutMs: DEFAULT_TIMEOUT_MS,
       rejectOnGatewayFailure: false,
       reconnectDelayMs: DEFAULT_RECONNECT_DELAY_MS,
+      admin: null,
     });
   });
 
@@ -129,6 +130,7 @@ describe('gatewayClientOptionsFromEnv', () => {
       timeoutMs: 250,
       rejectOnGatewayFailure: true,
       reconnectDelayMs: DEFAULT_RECONNECT_DELAY_MS,
+      admin: null,
     });
     expect(gatewayClientOptionsFromEnv({ INNER_PLAINTEXT: 'true' }).secret).toBeNull();
   });

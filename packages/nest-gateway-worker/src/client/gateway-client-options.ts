@@ -10,6 +10,7 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
 import {
   WIRE_PROFILE_ENVIRONMENT,
   resolveWireProfile,
@@ -59,6 +60,11 @@ export interface GatewayClientOptions extends WireProfileOptions {
    * Default 1 000.
    */
   reconnectDelayMs?: number;
+  /**
+   * The admin listener (GET /metrics, /health/live, /health/ready) of this process. A worker reads it from env
+   * ADMIN_LISTEN; a standalone GatewayClient (forClient) takes it in code only. Default none (off).
+   */
+  admin?: AdminOptions | null;
 }
 
 /** GatewayClient options with every default filled in and every value checked. */
@@ -70,6 +76,8 @@ export interface ResolvedGatewayClientOptions extends ResolvedWireProfile {
   timeoutMs: number;
   rejectOnGatewayFailure: boolean;
   reconnectDelayMs: number;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 }
 
 /** The variable of each field that has one (the same as a worker's). */
@@ -142,6 +150,7 @@ export function resolveGatewayClientFields(
       10,
       600_000,
     ),
+    admin: adminOption(names('admin'), o.admin),
   };
 }
 

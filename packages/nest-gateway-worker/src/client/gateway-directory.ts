@@ -57,6 +57,11 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
     this.register = null;
   }
 
+  /** The gateways listed now ([] before the first list: see {@link listReceived}). */
+  listedAddresses(): string[] {
+    return [...this.listed];
+  }
+
   /** Every register: whether the link to it is open now and what it listed last (all down before start()). */
   registers(): RegisterStatus[] {
     return (

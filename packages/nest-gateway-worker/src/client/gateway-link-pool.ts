@@ -11,6 +11,7 @@ import { InnerLink } from '../protocol/inner-link';
 import { GatewayDirectory } from './gateway-directory';
 import { GatewayUnavailableError } from './gateway-errors';
 import type { GatewayHello } from './gateway-hello';
+import type { QueryTimings } from '../ops/metrics/query-timings';
 import type { LinkWire } from './link-wire';
 import { RequestTracker } from './request-tracker';
 
@@ -149,6 +150,16 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
    */
   gateways(timeoutMs: number): Promise<string[]> {
     return this.directory.gateways(timeoutMs);
+  }
+
+  /** Measures its requests' durations from now on (the admin listener's metrics). */
+  measureRequests(timings: QueryTimings): void {
+    this.requests.timings = timings;
+  }
+
+  /** Requests waiting for their reply now. */
+  get pendingRequests(): number {
+    return this.requests.size;
   }
 
   /** Gateways whose link is open now. */

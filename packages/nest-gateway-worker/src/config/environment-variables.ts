@@ -275,6 +275,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     defaultText: String(DEFAULT_REJECT_ON_GATEWAY_FAILURE),
     meaning: "the worker's GatewayClient: true makes a multi-gateway call reject when one gateway fails (see below).",
   },
+  {
+    name: 'ADMIN_LISTEN',
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: '— (off)',
+    meaning:
+      'host:port of the admin listener: GET /metrics (Prometheus), /health/live, /health/ready. Under a *_COUNT=n supervisor, process i listens on port + i (0 = any free port for each, logged); off or unset = none. No authentication: bind it to loopback or a private network. See Metrics and health.',
+  },
 ];
 
 /** The variables one role reads, in the README's order. */

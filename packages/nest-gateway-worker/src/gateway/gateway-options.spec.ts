@@ -51,6 +51,7 @@ describe('gateway options', () => {
       maxConnectionsPerIp: 0,
       handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
       shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      admin: null,
     });
     expect(gatewayOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(fromCode);
   });

@@ -14,6 +14,7 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
 import { WIRE_PROFILE_ENVIRONMENT, resolveWireProfile, type WireProfileOptions } from '../php/wire-profile-options';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
@@ -200,14 +201,18 @@ export interface GatewayOptions extends WireProfileOptions {
    * workers' ack delays) or your own function; always sticky. Env GATEWAY_ROUTER (the three names).
    */
   router?: WorkerRouterStrategy;
+  /** The admin listener (GET /metrics, /health/live, /health/ready). Env ADMIN_LISTEN, default none (off). */
+  admin?: AdminOptions | null;
 }
 
 /** Gateway options with every default filled in and every value checked: what GatewayServer runs with. */
-export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'registers' | 'secret' | 'router'>> & {
+export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'registers' | 'secret' | 'router' | 'admin'>> & {
   registers: HostPort[];
   /** Null = plaintext. */
   secret: Buffer | null;
   router: WorkerRouterStrategy;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 };
 
 /** The variable of each field that has one. */
@@ -237,6 +242,7 @@ export const GATEWAY_ENVIRONMENT: Partial<Record<keyof GatewayOptions, string>> 
   maxConnectionsPerIp: 'GATEWAY_MAX_CONNECTIONS_PER_IP',
   handshakeTimeoutMs: 'GATEWAY_HANDSHAKE_TIMEOUT_MS',
   shutdownTimeoutMs: 'GATEWAY_SHUTDOWN_TIMEOUT_MS',
+  admin: 'ADMIN_LISTEN',
 };
 
 /** Checks gateway options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
@@ -329,6 +335,7 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
       MAX_HANDSHAKE_TIMEOUT_MS,
     ),
     shutdownTimeoutMs: int('shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
+    admin: adminOption(names('admin'), o.admin),
   };
 }
 

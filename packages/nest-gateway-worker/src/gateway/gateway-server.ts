@@ -14,6 +14,20 @@ import {
   type ResolvedListener,
 } from './listeners/listener-factory';
 
+/** Where a gateway is in its life: created, starting (binding), running, stopping (graceful stop begun). */
+export type GatewayPhase = 'created' | 'starting' | 'running' | 'stopping';
+
+/** A gateway's parts, read by the admin listener (metrics and readiness). Read them; do not drive them. */
+export interface GatewayParts {
+  readonly counters: GatewayCounters;
+  readonly hub: ClientHub;
+  readonly commands: CommandTable;
+  readonly inner: InnerListener;
+  readonly listeners: readonly ClientListener[];
+  /** Its link to the registers; null before start. */
+  readonly register: RegisterClient | null;
+}
+
 /** What {@link GatewayServer.start} bound to. */
 export interface GatewayAddresses {
   /** The first client listener's URL with its bound port, e.g. ws://127.0.0.1:7272. */
@@ -44,6 +58,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private register: RegisterClient | null = null;
   /** Set by the first stop(); later calls share it. */
   private stopping: Promise<void> | null = null;
+  private started: 'no' | 'starting' | 'yes' = 'no';
 
   /** `options`: resolved (resolveGatewayOptions, gatewayOptionsFromEnv); GatewayModule.forGateway resolves them. */
   constructor(private readonly options: ResolvedGatewayOptions) {
@@ -66,7 +81,26 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     await this.stop();
   }
 
+  /** Where the gateway is in its life (readiness reads it). */
+  get phase(): GatewayPhase {
+    if (this.stopping) return 'stopping';
+    return this.started === 'yes' ? 'running' : this.started === 'starting' ? 'starting' : 'created';
+  }
+
+  /** Its parts, for the admin listener's metrics and readiness. */
+  get parts(): GatewayParts {
+    return {
+      counters: this.counters,
+      hub: this.hub,
+      commands: this.commands,
+      inner: this.inner,
+      listeners: this.listeners,
+      register: this.register,
+    };
+  }
+
   async start(): Promise<GatewayAddresses> {
+    this.started = 'starting';
     // Checked before anything is bound: a listener configuration error leaves nothing open behind it.
     const listeners = resolveListeners(
       this.options.listeners,
@@ -94,6 +128,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       logContext: 'Gateway',
     });
     this.register.start();
+    this.started = 'yes';
     this.logger.log(
       `Gateway ready: clients ${clientUrls.join(', ')}, inner ${innerAddress}` +
         (this.options.secret ? '' : ' (plaintext inner links)') +

@@ -38,6 +38,7 @@ describe('GatewayModule.for*Async options providers', () => {
     wireProfile: 'native',
     phpSecretKey: '',
     helloTimeoutMs: 2000,
+    admin: null,
   };
 
   it('useFactory with inject from an imported module: the result is resolved', async () => {

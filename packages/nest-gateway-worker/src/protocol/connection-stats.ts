@@ -31,6 +31,14 @@ export interface GatewayCountersSnapshot {
   handshakeTimeouts: number;
   messagesIn: number;
   messagesOut: number;
+  /** Payload bytes received from / sent to clients. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Messages handed to clients by SendToAll, SendToUid and SendToGroup (one per recipient). */
+  broadcastDeliveries: number;
+  /** Client events sent to workers (redeliveries included), and those the workers acknowledged. */
+  eventsForwarded: number;
+  eventsAcked: number;
   slowConsumerDisconnects: number;
   oversizeDisconnects: number;
   rateLimitDisconnects: number;

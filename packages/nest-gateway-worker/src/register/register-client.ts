@@ -91,6 +91,18 @@ export class RegisterClient extends EventEmitter {
     }));
   }
 
+  /** Registers with an open link now (a gateway has announced itself to each of them: it does so as a link opens). */
+  get connectedCount(): number {
+    let n = 0;
+    for (const peer of this.peers) if (peer.link?.isOpen) n++;
+    return n;
+  }
+
+  /** Registers this client uses (REGISTER_ADDRESS). */
+  get registerCount(): number {
+    return this.peers.length;
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;

@@ -17,6 +17,7 @@ describe('register options', () => {
       wireProfile: 'native',
       phpSecretKey: '',
       helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
+      admin: null,
     };
     expect(resolveRegisterOptions({ secret: SECRET })).toEqual(expected);
     expect(registerOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(expected);

@@ -8,6 +8,7 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
 import {
   WIRE_PROFILE_ENVIRONMENT,
   resolveWireProfile,
@@ -41,6 +42,8 @@ export interface RegisterOptions extends WireProfileOptions {
   plaintext?: boolean;
   /** A peer must finish the handshake and send its hello within this many milliseconds. Default 10 000. */
   helloTimeoutMs?: number;
+  /** The admin listener (GET /metrics, /health/live, /health/ready). Env ADMIN_LISTEN, default none (off). */
+  admin?: AdminOptions | null;
 }
 
 /** Register options with every default filled in and every value checked: what RegisterServer runs with. */
@@ -50,6 +53,8 @@ export interface ResolvedRegisterOptions extends ResolvedWireProfile {
   secret: Buffer | null;
   plaintext: boolean;
   helloTimeoutMs: number;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 }
 
 /** The variable of each field that has one. */
@@ -57,6 +62,7 @@ export const REGISTER_ENVIRONMENT: Partial<Record<keyof RegisterOptions, string>
   listen: 'REGISTER_LISTEN',
   secret: 'SECRET_KEY',
   plaintext: 'INNER_PLAINTEXT',
+  admin: 'ADMIN_LISTEN',
   ...WIRE_PROFILE_ENVIRONMENT,
 };
 
@@ -74,6 +80,7 @@ export function registerOptionsFromEnv(env: Env = process.env): ResolvedRegister
       plaintext: env.INNER_PLAINTEXT,
       wireProfile: env.WIRE_PROFILE,
       phpSecretKey: env.PHP_SECRET_KEY,
+      admin: env.ADMIN_LISTEN,
     },
     environmentNames('RegisterOptions', REGISTER_ENVIRONMENT),
   );
@@ -106,5 +113,6 @@ function resolveRegister(
       100,
       600_000,
     ),
+    admin: adminOption(names('admin'), options.admin),
   };
 }

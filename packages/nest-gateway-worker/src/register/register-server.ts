@@ -31,6 +31,8 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
    * line with the count. The register has no stats API yet: the summary lines are where the counts are read.
    */
   readonly rejections = new RejectedLinks(this.logger, { what: 'register link(s)' });
+  /** Gateway lists sent to subscribers (workers and SDK clients): one per subscriber per change, and one per subscription. */
+  listPushes = 0;
 
   constructor(private readonly options: ResolvedRegisterOptions) {}
 
@@ -73,6 +75,21 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   /** The current gateway list, without duplicates. */
   get addresses(): string[] {
     return [...new Set(this.gateways.values())];
+  }
+
+  /** Whether it is listening (from listen() until close()). */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  /** Links open now: gateways, subscribers (workers and SDK clients), and peers that have not said who they are yet. */
+  get linkCount(): number {
+    return this.links.size;
+  }
+
+  /** Subscribers (workers and SDK clients) it pushes the gateway list to. */
+  get subscriberCount(): number {
+    return this.subscribers.size;
   }
 
   private accept(socket: Socket): void {
@@ -131,6 +148,7 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
       case 'worker_connect':
         this.subscribers.add(link);
         link.send(this.listMessage());
+        this.listPushes++;
         return;
       case 'ping':
         return;
@@ -146,5 +164,6 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   private broadcast(): void {
     const message = this.listMessage();
     for (const link of this.subscribers) link.send(message);
+    this.listPushes += this.subscribers.size;
   }
 }

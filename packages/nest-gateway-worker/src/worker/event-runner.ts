@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { MessageHandler, Server } from '@nestjs/microservices';
 import { isObservable } from 'rxjs';
 import type { GatewayClient } from '../client/gateway-client';
+import type { HandlerTimings } from '../ops/metrics/handler-timings';
 import { encodeClientId, gatewayAddressOf } from '../protocol/client-id';
 import { encodeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
@@ -63,6 +64,8 @@ export class EventRunner implements EventsInFlight {
   readonly observables: Pick<Server, 'send'>;
   /** Set by {@link route} when the transport listens (Nest registers the handlers after building the transport). */
   routes: HandlerRoutes | null = null;
+  /** Where the handlers' durations go (the admin listener's metrics); null: not measured. */
+  timings: HandlerTimings | null = null;
 
   constructor(parts: EventRunnerParts) {
     this.links = parts.links;
@@ -214,6 +217,10 @@ export class EventRun implements HandledSession {
   version = 0;
   /** What the handler receives (HandlerRoutes.pick sets it). */
   body: unknown = undefined;
+  /** The type of the typed `@OnClientMessage(type)` handler that takes it (HandlerRoutes.pick sets it). */
+  route: string | undefined = undefined;
+  /** performance.now() at the event's turn, when handler durations are measured. */
+  private startedAt = 0;
   /**
    * The request id of a message sent as a request (HandlerRoutes.pick sets it), until it is answered: the first
    * reply goes out in a reply envelope echoing it, later ones (an Observable's) as plain messages. See
@@ -244,6 +251,7 @@ export class EventRun implements HandledSession {
 
   /** The client's turn came (ClientTracker). Returns a promise only when the handler is asynchronous; it never rejects. */
   start(): Promise<void> | void {
+    if (this.runner.timings !== null) this.startedAt = performance.now();
     let pending: Promise<void> | void = undefined;
     try {
       pending = this.handle();
@@ -463,6 +471,10 @@ export class EventRun implements HandledSession {
   }
 
   private ack(): void {
+    // A handler ran (ctx is set only then): its duration, from the event's turn to here.
+    const timings = this.runner.timings;
+    if (timings !== null && this.ctx !== null)
+      timings.observe(this.kind, this.route, (performance.now() - this.startedAt) / 1000);
     const seq = this.envelope.q;
     if (seq !== undefined) this.runner.acks.add(this.link, seq);
   }

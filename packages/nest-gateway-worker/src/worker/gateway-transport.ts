@@ -32,8 +32,10 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   readonly links: GatewayLinkPool;
   /** The GatewayClient of this worker (what `@Inject(GatewayClient)` gives), riding {@link links}. */
   readonly client: GatewayClient;
-  private readonly runner: EventRunner;
+  /** Runs the client events (the admin listener reads its figures and measures its handlers). */
+  readonly runner: EventRunner;
   private readonly drainer: WorkerDrain;
+  private listening = false;
   /** Who the links say this worker is: its key, and whether it takes dead letters. */
   private readonly hello: WorkerHello;
 
@@ -79,6 +81,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     });
     this.drainer.start();
     this.links.start();
+    this.listening = true;
     this.log.log(
       `Worker ${this.links.key} started: ${routes.typedCount} typed message handler(s)` +
         (routes.hasUntypedMessage ? ' + untyped handler' : '') +
@@ -86,6 +89,16 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
         (this.options.secret ? '' : ' (plaintext inner links)'),
     );
     callback();
+  }
+
+  /** Whether the transport listens (Nest called listen()) and has not begun to drain. */
+  get running(): boolean {
+    return this.listening && !this.drainer.draining;
+  }
+
+  /** Whether a drain has begun (drain(), app.close(), SIGTERM under runRole). */
+  get draining(): boolean {
+    return this.drainer.draining;
   }
 
   /**

@@ -65,13 +65,20 @@ describe('HandlerRoutes', () => {
       handler: join,
       body: { type: 'join', room: 'a' },
       requestId: 7,
+      route: 'join',
     });
-    expect(pick('{"$rid":"r-1","type":"join"}')).toEqual({ handler: join, body: { type: 'join' }, requestId: 'r-1' });
+    expect(pick('{"$rid":"r-1","type":"join"}')).toEqual({
+      handler: join,
+      body: { type: 'join' },
+      requestId: 'r-1',
+      route: 'join',
+    });
     // Not an id: left in the message, no request.
     expect(pick('{"type":"join","$rid":{"x":1}}')).toEqual({
       handler: join,
       body: { type: 'join', $rid: { x: 1 } },
       requestId: undefined,
+      route: 'join',
     });
     expect(pick(`{"type":"join","$rid":"${'x'.repeat(65)}"}`).requestId).toBeUndefined();
     // An untyped JSON message that was parsed still counts as a request; its body stays the text as sent.
@@ -81,6 +88,11 @@ describe('HandlerRoutes', () => {
       requestId: 3,
     });
     // Without the field: nothing changes.
-    expect(pick('{"type":"join"}')).toEqual({ handler: join, body: { type: 'join' }, requestId: undefined });
+    expect(pick('{"type":"join"}')).toEqual({
+      handler: join,
+      body: { type: 'join' },
+      requestId: undefined,
+      route: 'join',
+    });
   });
 });

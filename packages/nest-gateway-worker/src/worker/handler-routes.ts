@@ -53,7 +53,8 @@ export class HandlerRoutes {
   }
 
   /**
-   * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules).
+   * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules);
+   * `into.route` is set to the type of a typed handler that takes it (untouched otherwise).
    * The body goes into the caller's object rather than a returned pair: this runs once per event, and the pair
    * would be one more allocation each time. A parsed JSON message that carries a request id (`$rid`) is a request:
    * the id is taken out of the message into `into.requestId` (see request-reply.ts).
@@ -62,7 +63,7 @@ export class HandlerRoutes {
     kind: ClientEventKind,
     raw: Buffer,
     binary: boolean,
-    into: { body: unknown; requestId: RequestId | undefined },
+    into: { body: unknown; requestId: RequestId | undefined; route?: string },
   ): MessageHandler | undefined {
     if (kind !== 'message') {
       into.body = undefined;
@@ -82,6 +83,7 @@ export class HandlerRoutes {
           const typed = this.typed.get(type);
           if (typed) {
             into.body = parsed;
+            into.route = type;
             return typed;
           }
         }

@@ -25,6 +25,7 @@ describe('worker options', () => {
       name: DEFAULT_WORKER_NAME,
       maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
       drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+      admin: null,
     };
     expect(resolveWorkerOptions({ secret: SECRET })).toEqual(expected);
     expect(workerOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(expected);

@@ -62,6 +62,7 @@ export const WORKER_ENVIRONMENT: Partial<Record<keyof WorkerOptions, string>> = 
   ...GATEWAY_CLIENT_ENVIRONMENT,
   name: 'WORKER_NAME',
   drainTimeoutMs: 'WORKER_DRAIN_TIMEOUT_MS',
+  admin: 'ADMIN_LISTEN',
 };
 
 /** Checks worker options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
@@ -72,7 +73,12 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
 /** The worker's variables (REGISTER_ADDRESS, SECRET_KEY, WORKER_NAME...), with the same checks as code. */
 export function workerOptionsFromEnv(env: Env = process.env): ResolvedWorkerOptions {
   return resolveWorker(
-    { ...gatewayClientFieldsOf(env), name: env.WORKER_NAME, drainTimeoutMs: env.WORKER_DRAIN_TIMEOUT_MS },
+    {
+      ...gatewayClientFieldsOf(env),
+      name: env.WORKER_NAME,
+      drainTimeoutMs: env.WORKER_DRAIN_TIMEOUT_MS,
+      admin: env.ADMIN_LISTEN,
+    },
     environmentNames('WorkerOptions', WORKER_ENVIRONMENT),
   );
 }

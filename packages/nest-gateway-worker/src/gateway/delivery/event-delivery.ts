@@ -76,6 +76,21 @@ export class EventDelivery {
     return this.pending.size;
   }
 
+  /** Body bytes of the client events held at the gateway. */
+  get pendingBytes(): number {
+    return this.pending.byteCount;
+  }
+
+  /** Workers that can take new clients now (linked, not draining). */
+  get availableWorkerCount(): number {
+    return this.router.available;
+  }
+
+  /** The router (strategy, picks) and its workers, for metrics. */
+  get workerRouter(): WorkerRouter {
+    return this.router;
+  }
+
   /** Dead letters held at the gateway until a worker is linked. */
   get heldDeadLetters(): number {
     return this.deadLetters.size;
@@ -115,6 +130,7 @@ export class EventDelivery {
     deaths = 0,
     isolated = false,
   ): void {
+    this.hub.counters.eventsForwarded++;
     if (worker.wire) {
       worker.wire.sendEvent(worker, client, cmd, flag, body, this.hub.address);
       if (cmd === Cmd.OnClose) this.router.release(client);
@@ -218,8 +234,11 @@ export class EventDelivery {
     const wasFull = worker.full;
     const wasIsolating = worker.isolating;
     const now = Date.now();
+    const counters = this.hub.counters;
     try {
-      decodeEventAcks(f.body, (first, last) => worker.acknowledge(first, last, now));
+      decodeEventAcks(f.body, (first, last) => {
+        counters.eventsAcked += worker.acknowledge(first, last, now);
+      });
     } catch (err) {
       return worker.link.destroy(`bad EventAck from worker ${worker.workerKey}: ${(err as Error).message}`);
     }

@@ -36,6 +36,11 @@ export class PendingEvents {
     return this.events;
   }
 
+  /** Body bytes held in total (the figure the byte bound applies to). */
+  get byteCount(): number {
+    return this.bytes;
+  }
+
   /** Held events that must go alone to an idle worker. */
   get isolatedCount(): number {
     return this.isolatedEvents;

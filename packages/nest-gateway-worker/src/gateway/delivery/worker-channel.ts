@@ -120,6 +120,11 @@ export class WorkerChannel {
     return this.unacked.size;
   }
 
+  /** Unacknowledged event bytes (bodies + {@link UNACKED_EVENT_OVERHEAD} each), the figure the bound applies to. */
+  get unackedByteCount(): number {
+    return this.unackedBytes;
+  }
+
   /** An isolated event is outstanding: the worker gets nothing else until it acknowledges it. */
   get isolating(): boolean {
     return this.isolatedSeq !== 0;

@@ -47,6 +47,8 @@ export class WorkerRouter {
   /** A custom router's misbehaviour, logged at most once per 10 s. */
   private readonly warning = new RateLimitedWarning(new Logger('Gateway'));
   private readonly workers = new Map<string, WorkerChannel>();
+  /** Workers picked for clients that had none (a client's first event, or its worker went away or drains). */
+  picks = 0;
 
   constructor(
     private readonly strategy: WorkerRouterStrategy = 'least-connections',
@@ -68,6 +70,11 @@ export class WorkerRouter {
 
   get size(): number {
     return this.workers.size;
+  }
+
+  /** The strategy's name: 'least-connections', 'random', 'latency', or 'custom' for a function. */
+  get strategyName(): string {
+    return typeof this.strategy === 'function' ? 'custom' : this.strategy;
   }
 
   /** Every worker linked now. */
@@ -102,6 +109,7 @@ export class WorkerRouter {
     if (picked) {
       picked.assigned++;
       client.worker = picked;
+      this.picks++;
     }
     return picked;
   }
