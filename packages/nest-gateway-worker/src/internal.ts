@@ -23,6 +23,8 @@ export * from './worker/worker-options';
 export * from './worker/gateway-transport';
 export * from './worker/gateway.context';
 export * from './worker/client-event';
+export * from './worker/dead-letter';
+export * from './protocol/dead-letter-frame';
 export * from './worker/client-event.decorators';
 export * from './worker/client-param.decorators';
 export * from './worker/gateway-exception.filter';
@@ -47,6 +49,9 @@ export * from './worker/session-store';
 export * from './worker/session-store.memory';
 // The closes the gateway starts (codes and reasons of the client contract)
 export * from './gateway/close-codes';
+// The client library's conventions (liveness ping, request ids, resume offsets)
+export * from './protocol/client-conventions';
+export * from './worker/request-reply';
 // Worker routing strategies
 export type {
   WorkerInfo,
@@ -67,6 +72,24 @@ export * from './process/cluster-primary';
 export * from './process/graceful-shutdown';
 export * from './process/process-count';
 export * from './process/cluster-messages';
+// Operations: admin listener, metrics, readiness
+export * from './ops/admin/admin-options';
+export * from './ops/admin/admin-server';
+export * from './ops/admin/admin-target';
+export * from './ops/health/readiness';
+export * from './ops/metrics/duration-histogram';
+export * from './ops/metrics/label-bounds';
+export * from './process/process-index';
+// Operations: the dashboard
+export * from './ops/dashboard/dashboard-options';
+export * from './ops/dashboard/dashboard-token';
+export * from './ops/dashboard/dashboard-auth.guard';
+export * from './ops/dashboard/dashboard-errors.interceptor';
+export * from './ops/dashboard/dashboard-page';
+export * from './ops/dashboard/dashboard-api';
+export * from './ops/dashboard/message-rates';
+export * from './ops/dashboard/gateway-dashboard.service';
+export * from './ops/dashboard/gateway-dashboard.module';
 // The Redis backplane's parts
 export * from './backplane/backplane-options';
 export * from './backplane/backplane-url';

@@ -17,9 +17,12 @@ describe('GatewayModule.forClient options (resolveGatewayClientOptions)', () => 
       backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       timeoutMs: DEFAULT_TIMEOUT_MS,
       rejectOnGatewayFailure: false,
       reconnectDelayMs: DEFAULT_RECONNECT_DELAY_MS,
+      admin: null,
     });
   });
 
@@ -124,9 +127,12 @@ describe('gatewayClientOptionsFromEnv', () => {
       backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       timeoutMs: 250,
       rejectOnGatewayFailure: true,
       reconnectDelayMs: DEFAULT_RECONNECT_DELAY_MS,
+      admin: null,
     });
     expect(gatewayClientOptionsFromEnv({ INNER_PLAINTEXT: 'true' }).secret).toBeNull();
   });

@@ -18,6 +18,14 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
+import {
+  WIRE_PROFILE_ENVIRONMENT,
+  resolveWireProfile,
+  type ResolvedWireProfile,
+  type WireProfileOptions,
+} from '../php/wire-profile-options';
+import { phpLinkParts } from '../php/php-link-wire';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import type { GatewayClientSettings } from './gateway-calls';
 import type { GatewayLinkPoolOptions } from './gateway-link-pool';
@@ -36,7 +44,7 @@ export const DEFAULT_RECONNECT_DELAY_MS = 1_000;
  * Options of `GatewayModule.forClient()`: a GatewayClient in any Nest app that is not a worker (HTTP, cron, queue
  * consumer...). A worker's options (WorkerOptions) have the same fields under the same names.
  */
-export interface GatewayClientOptions {
+export interface GatewayClientOptions extends WireProfileOptions {
   /**
    * The register(s) to learn gateways from: "host:port", a comma-separated list, or an array of "host:port" /
    * `{ host, port }`. Env REGISTER_ADDRESS, default 127.0.0.1:1236; with a `backplane` and no registers given, none
@@ -68,10 +76,15 @@ export interface GatewayClientOptions {
    * Default 1 000.
    */
   reconnectDelayMs?: number;
+  /**
+   * The admin listener (GET /metrics, /health/live, /health/ready) of this process. A worker reads it from env
+   * ADMIN_LISTEN; a standalone GatewayClient (forClient) takes it in code only. Default none (off).
+   */
+  admin?: AdminOptions | null;
 }
 
 /** GatewayClient options with every default filled in and every value checked. */
-export interface ResolvedGatewayClientOptions {
+export interface ResolvedGatewayClientOptions extends ResolvedWireProfile {
   registers: HostPort[];
   /** Null: no backplane. */
   backplane: ResolvedBackplaneOptions | null;
@@ -81,6 +94,8 @@ export interface ResolvedGatewayClientOptions {
   timeoutMs: number;
   rejectOnGatewayFailure: boolean;
   reconnectDelayMs: number;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 }
 
 /** The variable of each field that has one (the same as a worker's). */
@@ -88,6 +103,7 @@ export const GATEWAY_CLIENT_ENVIRONMENT: Partial<Record<keyof GatewayClientOptio
   registers: 'REGISTER_ADDRESS',
   secret: 'SECRET_KEY',
   plaintext: 'INNER_PLAINTEXT',
+  ...WIRE_PROFILE_ENVIRONMENT,
   timeoutMs: 'GATEWAY_TIMEOUT_MS',
   rejectOnGatewayFailure: 'GATEWAY_STRICT',
 };
@@ -153,6 +169,12 @@ export function resolveGatewayClientFields(
     backplane,
     secret,
     plaintext: secret === null,
+    ...resolveWireProfile(
+      { wireProfile: names('wireProfile'), phpSecretKey: names('phpSecretKey'), plaintext: names('plaintext') },
+      o.wireProfile,
+      o.phpSecretKey,
+      secret === null,
+    ),
     timeoutMs: integerOption(names('timeoutMs'), o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 600_000),
     rejectOnGatewayFailure: booleanOption(
       names('rejectOnGatewayFailure'),
@@ -166,6 +188,7 @@ export function resolveGatewayClientFields(
       10,
       600_000,
     ),
+    admin: adminOption(names('admin'), o.admin),
   };
 }
 
@@ -180,6 +203,8 @@ export function clientPartsOf(
       secret: options.secret,
       reconnectDelayMs: options.reconnectDelayMs,
       ...link,
+      // The php profile: PHP's identification, encodings and replies on every gateway link (src/php).
+      ...(options.wireProfile === 'php' ? phpLinkParts(link.hello, options.phpSecretKey) : {}),
     },
     settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },
   };

@@ -7,6 +7,7 @@ import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
 import { mergeSession } from '../protocol/session-json';
 import { encodeFrame, frame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
+import type { RegisterStatus } from '../register/register-client';
 import type { HistoryAppendOptions, HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
 import { GatewayCalls, type GatewayClientSettings } from './gateway-calls';
@@ -71,7 +72,7 @@ export class GatewayClient {
   readonly failures: Observable<GatewayFailure>;
 
   constructor(
-    links: GatewayLinkPool,
+    private readonly links: GatewayLinkPool,
     settings: GatewayClientSettings,
     private readonly local?: LocalSessions,
   ) {
@@ -591,6 +592,14 @@ export class GatewayClient {
    */
   async getGatewayStats(): Promise<GatewayStats[]> {
     return this.calls.query<GatewayStats>('getGatewayStats', Cmd.GetGatewayStats, {});
+  }
+
+  /**
+   * The registers this client learns the gateways from: whether its link to each is open now and the gateways
+   * each listed last. Answered locally (no gateway or register is asked), so it never fails.
+   */
+  async getRegisterStatus(): Promise<RegisterStatus[]> {
+    return this.links.directory.registers();
   }
 
   // ---- sessions of running handlers --------------------------------------------------------------------

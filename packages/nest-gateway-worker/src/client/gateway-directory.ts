@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { HostPort } from '../config/environment';
-import { RegisterClient } from '../register/register-client';
+import { RegisterClient, type RegisterStatus } from '../register/register-client';
 import { RegisterUnavailableError } from './gateway-errors';
 
 /**
@@ -24,6 +24,8 @@ export interface GatewayDirectoryOptions {
   secret: Buffer | null;
   /** Logger context of the register client ("Worker", "GatewayClient"). */
   logContext: string;
+  /** The php wire profile: PHP's secret_key for the register hellos (undefined: none sent). */
+  phpSecretKey?: string;
 }
 
 export interface GatewayDirectoryEvents {
@@ -63,6 +65,7 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
         secret: this.options.secret,
         subscribe: true,
         logContext: this.options.logContext,
+        ...(this.options.phpSecretKey === undefined ? {} : { phpSecretKey: this.options.phpSecretKey }),
       });
       this.register.on('addresses', (addresses: string[]) => this.update('register', addresses));
       this.register.start();
@@ -78,6 +81,19 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
     this.register?.stop();
     this.register = null;
     for (const source of this.options.sources ?? []) source.stop();
+  }
+
+  /** The gateways listed now ([] before the first list: see {@link listReceived}). */
+  listedAddresses(): string[] {
+    return [...this.listed];
+  }
+
+  /** Every register: whether the link to it is open now and what it listed last (all down before start()). */
+  registers(): RegisterStatus[] {
+    return (
+      this.register?.status() ??
+      this.options.registers.map((r) => ({ address: `${r.host}:${r.port}`, connected: false, gateways: null }))
+    );
   }
 
   /** Whether the registers list `address` now (false before the first list). */

@@ -7,7 +7,7 @@ import { REGISTER_ENVIRONMENT, registerOptionsFromEnv } from '../register/regist
 import { WORKER_ENVIRONMENT, workerOptionsFromEnv } from '../worker/worker-options';
 
 /** Variables of the example apps, documented in the same README table but not read by the package. */
-const APP_VARIABLES = ['HTTP_LISTEN'];
+const APP_VARIABLES = ['HTTP_LISTEN', 'DASHBOARD_TOKEN'];
 
 const README = resolve(__dirname, '..', '..', '..', '..', 'README.md');
 

@@ -6,6 +6,7 @@ import { CommandTable } from './commands/command-table';
 import type { ResolvedGatewayOptions } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import { InnerListener } from './inner/inner-listener';
+import { PhpInnerPeers } from '../php/php-inner-peers';
 import type { ClientListener } from './listeners/client-listener';
 import {
   createClientListener,
@@ -13,6 +14,20 @@ import {
   resolveListeners,
   type ResolvedListener,
 } from './listeners/listener-factory';
+
+/** Where a gateway is in its life: created, starting (binding), running, stopping (graceful stop begun). */
+export type GatewayPhase = 'created' | 'starting' | 'running' | 'stopping';
+
+/** A gateway's parts, read by the admin listener (metrics and readiness). Read them; do not drive them. */
+export interface GatewayParts {
+  readonly counters: GatewayCounters;
+  readonly hub: ClientHub;
+  readonly commands: CommandTable;
+  readonly inner: InnerListener;
+  readonly listeners: readonly ClientListener[];
+  /** Its link to the registers; null before start. */
+  readonly register: RegisterClient | null;
+}
 
 /** What {@link GatewayServer.start} bound to. */
 export interface GatewayAddresses {
@@ -46,12 +61,19 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   readonly backplane: GatewayBackplane | null;
   /** Set by the first stop(); later calls share it. */
   private stopping: Promise<void> | null = null;
+  private started: 'no' | 'starting' | 'yes' = 'no';
 
   /** `options`: resolved (resolveGatewayOptions, gatewayOptionsFromEnv); GatewayModule.forGateway resolves them. */
   constructor(private readonly options: ResolvedGatewayOptions) {
     this.hub = new ClientHub(options, this.counters);
     this.commands = new CommandTable(this.hub);
-    this.inner = new InnerListener(options, this.hub.delivery, this.commands, this.counters);
+    this.inner = new InnerListener(
+      options,
+      this.hub.delivery,
+      this.commands,
+      this.counters,
+      options.wireProfile === 'php' ? new PhpInnerPeers({ phpSecretKey: options.phpSecretKey }, this.hub) : null,
+    );
     this.backplane = options.backplane ? new GatewayBackplane(options.backplane, this.hub.membership) : null;
   }
 
@@ -63,7 +85,26 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     await this.stop();
   }
 
+  /** Where the gateway is in its life (readiness reads it). */
+  get phase(): GatewayPhase {
+    if (this.stopping) return 'stopping';
+    return this.started === 'yes' ? 'running' : this.started === 'starting' ? 'starting' : 'created';
+  }
+
+  /** Its parts, for the admin listener's metrics and readiness. */
+  get parts(): GatewayParts {
+    return {
+      counters: this.counters,
+      hub: this.hub,
+      commands: this.commands,
+      inner: this.inner,
+      listeners: this.listeners,
+      register: this.register,
+    };
+  }
+
   async start(): Promise<GatewayAddresses> {
+    this.started = 'starting';
     // Checked before anything is bound: a listener configuration error leaves nothing open behind it.
     const listeners = resolveListeners(
       this.options.listeners,
@@ -88,14 +129,17 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
         registers: this.options.registers,
         secret: this.options.secret,
         announce: innerAddress,
+        ...(this.options.wireProfile === 'php' ? { phpSecretKey: this.options.phpSecretKey } : {}),
         logContext: 'Gateway',
       });
       this.register.start();
     }
     await this.backplane?.start(innerAddress);
+    this.started = 'yes';
     this.logger.log(
       `Gateway ready: clients ${clientUrls.join(', ')}, inner ${innerAddress}` +
-        (this.options.secret ? '' : ' (plaintext inner links)'),
+        (this.options.secret ? '' : ' (plaintext inner links)') +
+        (this.options.wireProfile === 'php' ? ', PHP GatewayWorker peers accepted (WIRE_PROFILE=php)' : ''),
     );
     return { clientUrl: clientUrls[0], clientUrls, innerAddress };
   }

@@ -18,12 +18,15 @@ describe('worker options', () => {
       backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       timeoutMs: 3_000,
       rejectOnGatewayFailure: false,
       reconnectDelayMs: 1_000,
       name: DEFAULT_WORKER_NAME,
       maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
       drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+      admin: null,
     };
     expect(resolveWorkerOptions({ secret: SECRET })).toEqual(expected);
     expect(workerOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(expected);

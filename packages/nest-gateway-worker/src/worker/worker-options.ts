@@ -68,6 +68,7 @@ export const WORKER_ENVIRONMENT: Partial<Record<keyof WorkerOptions, string>> = 
   ...GATEWAY_CLIENT_ENVIRONMENT,
   name: 'WORKER_NAME',
   drainTimeoutMs: 'WORKER_DRAIN_TIMEOUT_MS',
+  admin: 'ADMIN_LISTEN',
   sessionStore: 'WORKER_SESSION_STORE',
 };
 
@@ -83,6 +84,7 @@ export function workerOptionsFromEnv(env: Env = process.env): ResolvedWorkerOpti
       ...gatewayClientFieldsOf(env, WORKER_BACKPLANE_VARIABLES),
       name: env.WORKER_NAME,
       drainTimeoutMs: env.WORKER_DRAIN_TIMEOUT_MS,
+      admin: env.ADMIN_LISTEN,
       sessionStore: choiceOption(
         'WORKER_SESSION_STORE',
         env.WORKER_SESSION_STORE,

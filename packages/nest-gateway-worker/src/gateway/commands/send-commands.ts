@@ -64,7 +64,9 @@ function message(f: GatewayFrame): OutgoingMessage {
 const handTo: TargetVisitor<OutgoingMessage> = (hub, client, m) => hub.send(client, m);
 
 function sendTo(hub: ClientHub, target: Target, f: GatewayFrame): number {
-  return resolveTargets(hub, target, handTo, message(f));
+  const reached = resolveTargets(hub, target, handTo, message(f));
+  hub.counters.broadcastDeliveries += reached;
+  return reached;
 }
 
 /**
