@@ -113,6 +113,7 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
   const gatewayEnv = (): Record<string, string> => ({
     GATEWAY_BACKPLANE: redis.url,
     GATEWAY_BACKPLANE_LEASE_MS: String(LEASE_MS),
+    ADMIN_LISTEN: '127.0.0.1:0',
   });
 
   async function open(url: string): Promise<{ client: TestClient; clientId: string }> {
@@ -217,6 +218,19 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
     for (const l of byAddress)
       expect(l.id).toMatch(new RegExp(`^${l.address.replace(/\./g, '\\.')}/[0-9a-f]{16}\\.0$`));
     expect((await sdk.client.getGatewayStats()).length).toBe(3);
+    // Ready (GET /health/ready) with no register at all: announced on the backplane, a worker linked.
+    for (const g of gateways) {
+      const [, admin] = await g.proc.waitFor(/Admin listening on (http:\/\/\S+) /);
+      const ready = await eventually(
+        async () => {
+          const res = await fetch(`${admin}/health/ready`);
+          return { status: res.status, body: (await res.json()) as { checks: Record<string, unknown> } };
+        },
+        (r) => r.status === 200,
+        `${g.inner} ready`,
+      );
+      expect(ready.body.checks).toMatchObject({ registers: 0, backplaneAnnounced: true });
+    }
   });
 
   it('1 000 sendToUid to a uid on one gateway: that gateway gets all of them, the two others none', async () => {

@@ -47,6 +47,11 @@ export class GatewayBackplane {
     return this.keeper.gatewayId;
   }
 
+  /** Whether workers and GatewayClients can find this gateway through Redis now (a live lease). */
+  get announced(): boolean {
+    return this.keeper.isAnnounced;
+  }
+
   get stats(): PresencePublisherStats & { leasesLost: number; purged: number } {
     return { ...this.publisher.stats, leasesLost: this.keeper.leasesLost, purged: this.janitor.purged };
   }

@@ -69,6 +69,11 @@ export class LeaseKeeper {
     return this.lease?.synced === true;
   }
 
+  /** Whether the gateway is announced now: its lease was written or renewed less than a lease ago. */
+  get isAnnounced(): boolean {
+    return this.announced && !this.stopped && Date.now() - this.lastRenewedAt < this.leaseMs;
+  }
+
   /** Starts announcing `address`; resolves after the first attempt (which may fail: it is retried on each renewal). */
   async start(address: string): Promise<void> {
     this.lease = { address, boot: newBootId(), epoch: 0, startedAt: Date.now(), synced: false };
