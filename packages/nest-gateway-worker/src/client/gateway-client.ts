@@ -263,7 +263,12 @@ export class GatewayClient {
   /** Whether any connection is bound to the uid. With a backplane: answered by the presence directory. */
   async isUidOnline(uid: Id): Promise<boolean> {
     const text = id(uid, 'uid');
-    return (await this.isUidsOnline([text]))[text] === true;
+    const known = await this.calls.targeting.onlineUids([text], await this.calls.gateways());
+    // No directory: PHP's way (getClientIdByUid on every gateway).
+    if (known === null) return (await this.getClientIdByUid(text)).length > 0;
+    if (known.online.has(text) || known.ask.length === 0) return known.online.has(text);
+    const parts = await this.calls.query<string[]>('isUidOnline', Cmd.GetClientIdByUid, { uid: text }, known.ask);
+    return parts.some((ids) => ids.length > 0);
   }
 
   /**
