@@ -230,6 +230,9 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
         `${g.inner} ready`,
       );
       expect(ready.body.checks).toMatchObject({ registers: 0, backplaneAnnounced: true });
+      const metrics = await (await fetch(`${admin}/metrics`)).text();
+      expect(metrics).toMatch(/^gatewayworker_backplane_announced 1$/m);
+      expect(metrics).toMatch(/^gatewayworker_backplane_resyncs_total [1-9]\d*$/m);
     }
   });
 

@@ -5,6 +5,7 @@ import type { GatewayTransport } from '../../worker/gateway-transport';
 import { gatewayReadiness } from '../health/gateway-readiness';
 import { registerReadiness } from '../health/register-readiness';
 import { linkReadiness, workerReadiness } from '../health/worker-readiness';
+import { clientBackplaneMetrics } from '../metrics/backplane-metrics';
 import { clientMetrics } from '../metrics/client-metrics';
 import { gatewayMetrics } from '../metrics/gateway-metrics';
 import { registerMetrics } from '../metrics/register-metrics';
@@ -46,7 +47,10 @@ export function clientAdminTarget(pool: GatewayClientPool): AdminTarget {
   return {
     role: 'GatewayClient',
     readiness: () => linkReadiness(pool.links, {}),
-    metrics: (m) => clientMetrics(m, pool.links, 'sdk'),
+    metrics: (m) => {
+      clientMetrics(m, pool.links, 'sdk');
+      if (pool.backplane) clientBackplaneMetrics(m, pool.backplane, 'sdk');
+    },
     stopped: () => Promise.resolve(),
   };
 }

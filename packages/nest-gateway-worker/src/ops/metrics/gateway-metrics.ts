@@ -1,4 +1,5 @@
 import type { GatewayServer } from '../../gateway/gateway-server';
+import { gatewayBackplaneMetrics } from './backplane-metrics';
 import { closeCodeLabel, commandLabel } from './label-bounds';
 import type { MetricsSink, Sample } from './metrics-sink';
 import { rejectionMetric } from './rejection-metric';
@@ -194,6 +195,7 @@ export function gatewayMetrics(m: MetricsSink, server: GatewayServer): void {
     () => parts().register?.connectedCount ?? 0,
   );
   rejectionMetric(m, () => parts().inner.rejections);
+  if (server.backplane) gatewayBackplaneMetrics(m, server.backplane);
 }
 
 /** What the per-worker gauges read of a worker channel. */

@@ -1,4 +1,5 @@
 import type { GatewayTransport } from '../../worker/gateway-transport';
+import { clientBackplaneMetrics } from './backplane-metrics';
 import { clientMetrics } from './client-metrics';
 import { HandlerTimings } from './handler-timings';
 import type { MetricsSink } from './metrics-sink';
@@ -27,4 +28,5 @@ export function workerMetrics(m: MetricsSink, transport: GatewayTransport): void
     transport.draining ? 1 : 0,
   );
   clientMetrics(m, transport.links, 'worker');
+  if (transport.backplane) clientBackplaneMetrics(m, transport.backplane, 'worker');
 }
