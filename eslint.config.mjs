@@ -31,5 +31,11 @@ export default tseslint.config(
     // CommonJS scripts (bench, scripts) may bind a built-in global's name to the module of the same name.
     rules: { '@typescript-eslint/no-require-imports': 'off', 'no-redeclare': ['error', { builtinGlobals: false }] },
   },
+  {
+    // Browser code shipped as static assets (the dashboard page, the chat demo page): ES modules in the browser, no
+    // build step.
+    files: ['packages/*/src/**/assets/**/*.js', 'apps/worker/src/chat-page/public/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
+  },
   prettier,
 );

@@ -16,6 +16,10 @@ const common = {
     // project; the e2e project's child processes run the built apps, which load packages/*/dist).
     '^nest-gateway-worker$': '<rootDir>/packages/nest-gateway-worker/src/index.ts',
     '^nest-gateway-worker/internal$': '<rootDir>/packages/nest-gateway-worker/src/internal.ts',
+    '^nest-gateway-worker-client$': '<rootDir>/packages/nest-gateway-worker-client/src/index.ts',
+    // The client package is an ES module package: its sources import each other as './name.js' (what Node's ESM
+    // resolution needs in the built files); here those are the .ts files.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };
 

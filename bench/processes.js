@@ -32,8 +32,20 @@ function track(child) {
  * (and then kills it).
  */
 function startServer(name, script, env, readyRe, timeoutMs = 20_000) {
+  return startProcess(name, process.execPath, ['--expose-gc', '-r', HOOKS, script], env, readyRe, timeoutMs);
+}
+
+/**
+ * Starts a program that is not a Node server of ours (redis-server for the backplane scenario) the same way:
+ * tracked, stopped by its pid, ready when a line matches `readyRe`.
+ */
+function startExecutable(name, file, args, readyRe, timeoutMs = 20_000) {
+  return startProcess(name, file, args, {}, readyRe, timeoutMs);
+}
+
+function startProcess(name, file, args, env, readyRe, timeoutMs) {
   const child = track(
-    spawn(process.execPath, ['--expose-gc', '-r', HOOKS, script], {
+    spawn(file, args, {
       env: { PATH: process.env.PATH || '', NO_COLOR: '1', ...env },
       stdio: ['pipe', 'pipe', 'pipe'], // stdin: held open by this process; its end stops the server (bench-hooks.js)
     }),
@@ -232,4 +244,14 @@ function rssKiB(pid) {
   return Number(m[1]);
 }
 
-module.exports = { startServer, collectGarbage, startLoadGenerator, stopProcess, killAllNow, rssKiB, cpuMs, isRunning };
+module.exports = {
+  startServer,
+  startExecutable,
+  collectGarbage,
+  startLoadGenerator,
+  stopProcess,
+  killAllNow,
+  rssKiB,
+  cpuMs,
+  isRunning,
+};

@@ -26,6 +26,7 @@ const SCENARIO_MODULES = {
   queries: './scenarios/queries',
   idle: './scenarios/idle',
   encryption: './scenarios/encryption',
+  backplane: './scenarios/backplane',
 };
 const RESULTS_DIR = path.join(__dirname, 'results');
 const LOAD_AT_START = os.loadavg();

@@ -11,7 +11,7 @@
  *            JSON message per operation.
  *
  * Commands ({ id, cmd, ... } -> { id, ok, result | error }):
- *   init { backend, registerAddress?, secretKey?, plaintext?, gateways?, controlUrl? }
+ *   init { backend, registerAddress?, secretKey?, plaintext?, backplaneUrl?, gateways?, controlUrl? }
  *   bind { groups }     connection k (cluster: k-th of getAllClientIdList()) gets uid u<k>, group g<k % groups>
  *   broadcast { tag, count, bytes }            count sendToAll messages back to back
  *   push { tag, kind: 'uid'|'group', rate, durationMs, bytes, clients, groups }   paced at `rate` messages/s
@@ -55,6 +55,8 @@ async function clusterBackend(opts) {
     timeoutMs: 10_000,
     rejectOnGatewayFailure: true, // a failing gateway must show, not be merged away
     ...(opts.plaintext ? { plaintext: true } : { secret: opts.secretKey }),
+    // K: the Redis backplane (targeted sends); its discovery is added to the register's list.
+    ...(opts.backplaneUrl ? { backplane: opts.backplaneUrl } : {}),
   };
   const app = await NestFactory.createApplicationContext(GatewayModule.forClient(options), {
     logger: ['error', 'warn'],

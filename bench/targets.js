@@ -8,6 +8,8 @@
  *   C  our cluster             register + `gateways` gateways + one example worker from dist/apps/,
  *                              a random SECRET_KEY per start (encrypted inner links), or INNER_PLAINTEXT=true
  *                              without SECRET_KEY when `plaintext` is set
+ *   K  our cluster + Redis     C with the Redis backplane: a redis-server of its own (127.0.0.1, a free port,
+ *                              persistence off), GATEWAY_BACKPLANE on the gateways, the worker and the sender
  *
  * startTarget(key, opts, onStarted) resolves with
  *   { key, urls, procs, memoryProcs, infoProcs, registerAddress?, secretKey?, plaintext?, controlUrl? }
@@ -19,7 +21,8 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const { randomBytes } = require('node:crypto');
-const { startServer } = require('./processes');
+const { createServer } = require('node:net');
+const { startServer, startExecutable } = require('./processes');
 
 const ROOT = path.resolve(__dirname, '..');
 const READY = /BENCH_READY (ws:\/\/\S+)/;
@@ -30,7 +33,33 @@ const TARGETS = {
   B: { name: 'Nest WsAdapter echo', format: 'nest-envelope' },
   R: { name: 'bare ws frame-once broadcast', format: 'raw' },
   C: { name: 'GatewayWorker cluster', format: 'raw' },
+  K: { name: 'GatewayWorker cluster + Redis backplane', format: 'raw' },
 };
+
+/** A free TCP port on 127.0.0.1 (asked from the OS, then released). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** redis-server for K: persistence off, stopped by pid with the target. */
+async function startRedis(onStarted) {
+  const port = await freePort();
+  const proc = await startExecutable(
+    'redis-server',
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    /Ready to accept connections/,
+  );
+  onStarted(proc);
+  return { proc, url: `redis://127.0.0.1:${port}` };
+}
 
 function distMain(role) {
   return path.join(ROOT, 'dist', 'apps', role, 'main.js');
@@ -71,7 +100,12 @@ async function startCluster(opts, onStarted) {
     throw new Error(`${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)`);
   const plaintext = !!opts.plaintext;
   const secretKey = plaintext ? null : randomBytes(24).toString('hex'); // per start, never printed
-  const auth = plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: secretKey };
+  const redis = opts.backplane ? await startRedis(onStarted) : null;
+  const backplaneUrl = redis ? redis.url : null;
+  const auth = {
+    ...(plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: secretKey }),
+    ...(backplaneUrl ? { GATEWAY_BACKPLANE: backplaneUrl } : {}),
+  };
   const register = await startOne(
     'register',
     distMain('register'),
@@ -112,9 +146,10 @@ async function startCluster(opts, onStarted) {
   for (const inner of inners.slice(1))
     await worker.waitFor(new RegExp(`Worker connected to gateway ${escapeRe(inner)}`));
   return {
-    key: 'C',
+    key: opts.backplane ? 'K' : 'C',
+    backplaneUrl,
     urls: gateways.map((g) => g.match[1]),
-    procs: [register, ...gateways, worker],
+    procs: [...(redis ? [redis.proc] : []), register, ...gateways, worker],
     memoryProcs: gateways,
     infoProcs: [worker],
     registerAddress,
@@ -123,7 +158,7 @@ async function startCluster(opts, onStarted) {
   };
 }
 
-/** opts: { servers (A, B), gateways, plaintext (C) }. */
+/** opts: { servers (A, B), gateways, plaintext (C, K) }. */
 function startTarget(key, opts, onStarted) {
   switch (key) {
     case 'A':
@@ -134,6 +169,8 @@ function startTarget(key, opts, onStarted) {
       return startReference('R', 'ws-broadcast-server', 1, onStarted);
     case 'C':
       return startCluster(opts, onStarted);
+    case 'K':
+      return startCluster({ ...opts, backplane: true }, onStarted);
     default:
       throw new Error(`unknown target ${key}`);
   }

@@ -9,6 +9,10 @@
  * until every one of them is up.
  * Ctrl-C (SIGINT) or SIGTERM stops the three gracefully (a second one kills them at once); if one of them
  * dies, the others are stopped too.
+ * Each role serves its admin listener (GET /metrics, /health/live, /health/ready) on 127.0.0.1 at its own default
+ * port (ADMIN_PORTS; gateway and worker process i at port + i). REGISTER_ADMIN_LISTEN, GATEWAY_ADMIN_LISTEN and
+ * WORKER_ADMIN_LISTEN override one role's (host:port, or off); ADMIN_LISTEN overrides all three (only port 0, e.g.
+ * 127.0.0.1:0, or off make sense: the three would otherwise ask for the same port).
  */
 const { spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
@@ -31,6 +35,13 @@ if (!plaintext && !env.SECRET_KEY) {
 }
 env.REGISTER_LISTEN = env.REGISTER_LISTEN || '127.0.0.1:1236';
 env.GATEWAY_LISTEN = env.GATEWAY_LISTEN || 'ws://127.0.0.1:7272';
+
+/** Each role's default admin port (loopback only): the register's, then the gateways' and workers' first. */
+const ADMIN_PORTS = { register: 9236, gateway: 9272, worker: 9400 };
+/** The ADMIN_LISTEN a role is started with: its own override, the shared one, or its default on 127.0.0.1. */
+function adminListen(role) {
+  return env[`${role.toUpperCase()}_ADMIN_LISTEN`] || env.ADMIN_LISTEN || `127.0.0.1:${ADMIN_PORTS[role]}`;
+}
 
 /** A role's process count as the role reads it; a bad value is the role's to report (it exits 1 naming it). */
 function count(name) {
@@ -124,30 +135,64 @@ function stop(code) {
   });
 }
 
+/**
+ * The example worker's chat page (at / of its HTTP server, beside /api), told where the gateway is when that is not
+ * where the page looks by default (port 7272 of the page's own host).
+ */
+function chatPageUrl(api, gatewayUrl) {
+  const page = new URL('/', api);
+  const gateway = new URL(gatewayUrl);
+  if (gateway.hostname === '0.0.0.0') gateway.hostname = page.hostname;
+  const usual = gateway.protocol === 'ws:' && gateway.hostname === page.hostname && gateway.port === '7272';
+  return usual ? page.href : `${page.href}?gateway=${encodeURIComponent(gateway.href.replace(/\/$/, ''))}`;
+}
+
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 (async () => {
-  const [[, registerAddress]] = await start('register', mains[0], env, [
-    { re: /Register listening on (\S+)/, times: 1 },
-  ]);
+  const off = (value) => /^(off|false|no|0)$/i.test(value);
+  /** The ready line of a role's admin listener (one per process), unless it is off. */
+  const adminReady = (listen, times) => (off(listen) ? [] : [{ re: /Admin listening on (\S+) /, times }]);
+  const admin = {};
+
+  const registerAdmin = adminListen('register');
+  const [[, registerAddress], registerAdminUrl] = await start(
+    'register',
+    mains[0],
+    { ...env, ADMIN_LISTEN: registerAdmin },
+    [{ re: /Register listening on (\S+)/, times: 1 }, ...adminReady(registerAdmin, 1)],
+  );
+  admin.register = registerAdminUrl;
   const roleEnv = { ...env, REGISTER_ADDRESS: env.REGISTER_ADDRESS || registerAddress };
-  const [[, url]] = await start('gateway', mains[1], roleEnv, [
+  const gatewayAdmin = adminListen('gateway');
+  const [[, url], gatewayAdminUrl] = await start('gateway', mains[1], { ...roleEnv, ADMIN_LISTEN: gatewayAdmin }, [
     { re: /Gateway ready: clients (\S+),/, times: gateways },
+    ...adminReady(gatewayAdmin, gateways),
   ]);
-  const workerEnv = { ...roleEnv, HTTP_LISTEN: env.HTTP_LISTEN || '127.0.0.1:3000' };
+  admin.gateway = gatewayAdminUrl;
+  const workerAdmin = adminListen('worker');
+  const workerEnv = { ...roleEnv, HTTP_LISTEN: env.HTTP_LISTEN || '127.0.0.1:3000', ADMIN_LISTEN: workerAdmin };
   // Every worker process links to every gateway process.
   const ready = [{ re: /Worker connected to gateway/, times: workers * gateways }];
-  if (!/^(off|false|no|0)$/i.test(workerEnv.HTTP_LISTEN))
-    ready.push({ re: /HTTP API listening on (\S+)/, times: workers });
-  const [, http] = await start('worker', mains[2], workerEnv, ready);
+  const withHttp = !off(workerEnv.HTTP_LISTEN);
+  if (withHttp) ready.push({ re: /HTTP API listening on (\S+)/, times: workers });
+  ready.push(...adminReady(workerAdmin, workers));
+  const [, ...matches] = await start('worker', mains[2], workerEnv, ready);
+  const http = withHttp ? matches.shift() : undefined;
+  admin.worker = matches.shift();
   const processes = gateways > 1 || workers > 1 ? ` (${gateways} gateway and ${workers} worker process(es))` : '';
+  const adminUrls = Object.entries(admin)
+    .filter(([, m]) => m)
+    .map(([role, m]) => `${role} ${m[1]}`);
   console.log(
     `\nGatewayWorker cluster ready${processes}: connect a WebSocket client to ${url} (chat: send {"type":"login","name":"Ann","room":"lobby"}; ` +
       `any other message is echoed back).` +
       (http ? ` HTTP push API: ${http[1]} (POST /notify, POST /kick, GET /online).` : '') +
+      (adminUrls.length > 0 ? ` Metrics and health (/metrics, /health/ready): ${adminUrls.join(', ')}.` : '') +
       ` Ctrl-C stops it.\n`,
   );
+  if (http) console.log(`Chat page: ${chatPageUrl(http[1], url)} (open it in two windows)\n`);
 })().catch((err) => {
   console.error(`start-cluster: ${err.message}`);
   stop(1);

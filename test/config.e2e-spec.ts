@@ -116,6 +116,13 @@ const BAD_CASES: BadCase[] = [
     expected: /Configuration error: HTTP_LISTEN/,
   },
   {
+    name: 'worker: DASHBOARD_TOKEN shorter than 16 characters',
+    role: 'worker',
+    env: { DASHBOARD_TOKEN: SHORT_SECRET },
+    expected: /Configuration error: DASHBOARD_TOKEN is invalid: expected at least 16 characters \(got 10\)/,
+    secretStrings: [SHORT_SECRET],
+  },
+  {
     name: 'gateway: GATEWAY_MAX_MESSAGE_BYTES=1MB',
     role: 'gateway',
     env: { GATEWAY_MAX_MESSAGE_BYTES: '1MB' },

@@ -46,6 +46,11 @@ const BAD_CASES: { role: 'gateway' | 'worker'; env: Record<string, string>; expe
     expected: /Configuration error: GATEWAY_WORKER_UNACKED_BYTES="1000" is invalid/,
   },
   {
+    role: 'gateway',
+    env: { GATEWAY_MAX_EVENT_DEATHS: '-1' },
+    expected: /Configuration error: GATEWAY_MAX_EVENT_DEATHS="-1" is invalid: expected an integer from 0 to 1000/,
+  },
+  {
     role: 'worker',
     env: { WORKER_DRAIN_TIMEOUT_MS: '-5' },
     expected: /Configuration error: WORKER_DRAIN_TIMEOUT_MS="-5" is invalid/,

@@ -625,6 +625,8 @@ describe('Ctrl-C in a terminal (SIGINT to the whole process group)', () => {
       GATEWAY_LISTEN: 'ws://127.0.0.1:0',
       GATEWAY_START_PORT: '0',
       HTTP_LISTEN: '127.0.0.1:0',
+      // The admin listeners on free ports (the launcher's defaults are fixed ports), one per child process.
+      ADMIN_LISTEN: '127.0.0.1:0',
       GATEWAY_COUNT: '2',
       WORKER_COUNT: '2',
     });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { isAlive, killQuietly, waitGone } from './support/cluster-processes';
-import { exitWithin } from './support/eventually';
+import { eventually, exitWithin } from './support/eventually';
 import { LoggedProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
 
@@ -47,14 +47,24 @@ describe('scripts/start-cluster.js', () => {
         GATEWAY_LISTEN: 'ws://127.0.0.1:0',
         GATEWAY_START_PORT: '0',
         HTTP_LISTEN: '127.0.0.1:0',
+        // The launcher's admin listeners (default ports 9236, 9272, 9400) on free ports instead.
+        ADMIN_LISTEN: '127.0.0.1:0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     launcher = new LoggedProcess('start-cluster', child);
 
-    const [, url, api] = await launcher.waitFor(
-      /GatewayWorker cluster ready: connect a WebSocket client to (ws:\/\/127\.0\.0\.1:\d+).*HTTP push API: (http:\/\/\S+\/api)/,
+    const [, url, api, registerAdmin, gatewayAdmin, workerAdmin] = await launcher.waitFor(
+      /GatewayWorker cluster ready: connect a WebSocket client to (ws:\/\/127\.0\.0\.1:\d+).*HTTP push API: (http:\/\/\S+\/api).*Metrics and health \(\/metrics, \/health\/ready\): register (\S+), gateway (\S+), worker (\S+)\./,
     );
+    // Every role serves its admin listener, and becomes ready (the gateway once it has counted the worker's link).
+    for (const admin of [registerAdmin, gatewayAdmin, workerAdmin]) {
+      await eventually(
+        async () => (await fetch(`${admin}/health/ready`, { signal: AbortSignal.timeout(5_000) })).status,
+        (status) => status === 200,
+        `${admin}/health/ready to answer 200`,
+      );
+    }
     client = await TestClient.open(url);
     client.send('hello cluster');
     expect(await client.text(0)).toBe('hello cluster');
@@ -75,6 +85,19 @@ describe('scripts/start-cluster.js', () => {
       groups: Record<string, number>;
     };
     expect(online).toEqual({ clients: 1, uids: 1, groups: { lobby: 1 } });
+
+    // The chat page's address, told where the gateway is (not on the page's default port 7272 here), and the page
+    // and the client library it loads.
+    const [, page] = await launcher.waitFor(/^Chat page: (http:\/\/\S+) \(open it in two windows\)/);
+    expect(page).toBe(`${api.replace(/api$/, '')}?gateway=${encodeURIComponent(url)}`);
+    const html = await fetch(page);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await html.text()).toContain('<script type="module" src="chat.js"></script>');
+    const library = await fetch(new URL('/lib/nest-gateway-worker-client.min.js', page));
+    expect(library.status).toBe(200);
+    // Browsers load a module script only when it is served with a JavaScript type.
+    expect(library.headers.get('content-type')).toMatch(/javascript/);
 
     expect(launcher.output).toMatch(/SECRET_KEY not set; generated a random one/);
     expect(launcher.output).not.toMatch(/[0-9a-f]{48}/i);

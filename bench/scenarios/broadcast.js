@@ -53,7 +53,7 @@ async function listenAll(pool, started, labels, n) {
 }
 
 async function initSender(sender, target, gateways) {
-  if (target.key === 'C') {
+  if (target.key === 'C' || target.key === 'K') {
     await sender.request(
       {
         cmd: 'init',
@@ -61,6 +61,7 @@ async function initSender(sender, target, gateways) {
         registerAddress: target.registerAddress,
         secretKey: target.secretKey,
         plaintext: target.plaintext,
+        backplaneUrl: target.backplaneUrl,
         gateways,
       },
       30_000,

@@ -240,4 +240,9 @@ function summarize(config, rounds, receivers, generators) {
   };
 }
 
-module.exports = { id: 'push', title: '3. sendToUid / sendToGroup at a fixed offered rate, two gateways', run };
+module.exports = {
+  id: 'push',
+  title: '3. sendToUid / sendToGroup at a fixed offered rate, two gateways',
+  run,
+  pushPhase,
+};

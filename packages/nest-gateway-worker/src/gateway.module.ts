@@ -1,6 +1,7 @@
 import {
   Module,
   type ClassProvider,
+  type InjectionToken,
   type DynamicModule,
   type FactoryProvider,
   type ModuleMetadata,
@@ -17,6 +18,15 @@ import { GatewayClientPool } from './client/gateway-client-pool';
 import { GatewayServer } from './gateway/gateway-server';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway/gateway-options';
 import { asyncOptionsProviders, type RoleAsyncOptions } from './module/async-options';
+import type { ResolvedAdminOptions } from './ops/admin/admin-options';
+import { AdminServer } from './ops/admin/admin-server';
+import type { AdminTarget } from './ops/admin/admin-target';
+import {
+  clientAdminTarget,
+  gatewayAdminTarget,
+  registerAdminTarget,
+  workerAdminTarget,
+} from './ops/admin/admin-targets';
 import { RegisterServer } from './register/register-server';
 import { resolveRegisterOptions, type RegisterOptions } from './register/register-options';
 import { GatewayTransport } from './worker/gateway-transport';
@@ -66,6 +76,7 @@ export class GatewayModule {
       GATEWAY_REGISTER_OPTIONS,
       [],
       [{ provide: GATEWAY_REGISTER_OPTIONS, useValue: resolveRegisterOptions(options) }],
+      registerAdminTarget,
     );
   }
 
@@ -76,6 +87,7 @@ export class GatewayModule {
       GATEWAY_REGISTER_OPTIONS,
       options.imports ?? [],
       asyncOptionsProviders('forRegisterAsync', GATEWAY_REGISTER_OPTIONS, options, resolveRegisterOptions),
+      registerAdminTarget,
     );
   }
 
@@ -86,6 +98,7 @@ export class GatewayModule {
       GATEWAY_SERVER_OPTIONS,
       [],
       [{ provide: GATEWAY_SERVER_OPTIONS, useValue: resolveGatewayOptions(options) }],
+      gatewayAdminTarget,
     );
   }
 
@@ -96,6 +109,7 @@ export class GatewayModule {
       GATEWAY_SERVER_OPTIONS,
       options.imports ?? [],
       asyncOptionsProviders('forGatewayAsync', GATEWAY_SERVER_OPTIONS, options, resolveGatewayOptions),
+      gatewayAdminTarget,
     );
   }
 
@@ -140,18 +154,39 @@ export class GatewayModule {
     );
   }
 
-  /** A role that is one server object built from its resolved options (the register, the gateway). */
-  private static serverModule<O>(
-    server: new (options: O) => object,
+  /**
+   * A role that is one server object built from its resolved options (the register, the gateway), with its admin
+   * listener (AdminServer; inert unless the options' `admin` is set).
+   */
+  private static serverModule<O extends { admin: ResolvedAdminOptions | null }, S extends object>(
+    server: new (options: O) => S,
     optionsToken: symbol,
     imports: DynamicModule['imports'],
     optionProviders: Provider[],
+    adminTarget: (server: S) => AdminTarget,
   ): DynamicModule {
     return {
       module: GatewayModule,
       imports,
-      providers: [...optionProviders, { provide: server, useFactory: (o: O) => new server(o), inject: [optionsToken] }],
-      exports: [server, optionsToken],
+      providers: [
+        ...optionProviders,
+        { provide: server, useFactory: (o: O) => new server(o), inject: [optionsToken] },
+        GatewayModule.adminProvider(optionsToken, server, adminTarget),
+      ],
+      exports: [server, optionsToken, AdminServer],
+    };
+  }
+
+  /** The role's AdminServer, from its resolved options' `admin` and the role's provider. */
+  private static adminProvider<S>(
+    optionsToken: symbol,
+    role: InjectionToken,
+    adminTarget: (role: S) => AdminTarget,
+  ): Provider {
+    return {
+      provide: AdminServer,
+      useFactory: (o: { admin: ResolvedAdminOptions | null }, r: S) => new AdminServer(o.admin, adminTarget(r)),
+      inject: [optionsToken, role],
     };
   }
 
@@ -182,10 +217,12 @@ export class GatewayModule {
           useFactory: (transport: GatewayTransport) => transport.client,
           inject: [GatewayTransport],
         },
+        GatewayModule.adminProvider(GATEWAY_WORKER_OPTIONS, GatewayTransport, workerAdminTarget),
       ],
       exports: [
         GatewayTransport,
         GatewayClient,
+        AdminServer,
         GATEWAY_WORKER_OPTIONS,
         ...(sessionStore ? [GATEWAY_SESSION_STORE] : []),
       ],
@@ -205,8 +242,9 @@ export class GatewayModule {
           inject: [GATEWAY_CLIENT_OPTIONS],
         },
         { provide: GatewayClient, useFactory: (pool: GatewayClientPool) => pool.client, inject: [GatewayClientPool] },
+        GatewayModule.adminProvider(GATEWAY_CLIENT_OPTIONS, GatewayClientPool, clientAdminTarget),
       ],
-      exports: [GatewayClient, GATEWAY_CLIENT_OPTIONS],
+      exports: [GatewayClient, AdminServer, GATEWAY_CLIENT_OPTIONS],
     };
   }
 }

@@ -34,6 +34,7 @@ export type { WorkerOptions, ResolvedWorkerOptions } from './worker/worker-optio
 export { gatewayClientOptionsFromEnv, resolveGatewayClientOptions } from './client/gateway-client-options';
 export type { GatewayClientOptions, ResolvedGatewayClientOptions } from './client/gateway-client-options';
 export type { ListenerOptions } from './gateway/listeners/listener-options';
+export type { WireProfile, WireProfileOptions } from './php/wire-profile-options';
 
 // The roles as Nest providers
 export { RegisterServer } from './register/register-server';
@@ -41,7 +42,8 @@ export { GatewayServer } from './gateway/gateway-server';
 export { GatewayTransport } from './worker/gateway-transport';
 
 // Worker handlers: decorators, context, errors for clients
-export { OnClientConnect, OnClientMessage, OnClientClose } from './worker/client-event.decorators';
+export { OnClientConnect, OnClientMessage, OnClientClose, OnDeadLetter } from './worker/client-event.decorators';
+export type { DeadLetter } from './worker/dead-letter';
 export { MessageBody, ClientId, Session, Handshake } from './worker/client-param.decorators';
 export { GatewayContext } from './worker/gateway.context';
 export { GatewayExceptionFilter } from './worker/gateway-exception.filter';
@@ -64,11 +66,48 @@ export type { GatewayFailure } from './client/gateway-errors';
 export { GatewayRequestError } from './protocol/gateway-request';
 export { InvalidClientIdError, isClientId } from './protocol/client-id';
 export type { ClientInfo, GatewayStats } from './protocol/connection-stats';
+export type { RegisterStatus } from './register/register-client';
+
+// The dashboard: a page and JSON API of the cluster, mounted in any app that has a GatewayClient
+export { GatewayDashboardModule } from './ops/dashboard/gateway-dashboard.module';
+export type { GatewayDashboardAsyncOptions } from './ops/dashboard/gateway-dashboard.module';
+export { GatewayDashboardService } from './ops/dashboard/gateway-dashboard.service';
+export { GATEWAY_DASHBOARD_OPTIONS, DEFAULT_DASHBOARD_PATH } from './ops/dashboard/dashboard-options';
+export type {
+  DashboardAuth,
+  GatewayDashboardOptions,
+  ResolvedGatewayDashboardOptions,
+} from './ops/dashboard/dashboard-options';
+export type {
+  DashboardClient,
+  DashboardGateway,
+  DashboardGroup,
+  DashboardGroups,
+  DashboardKicked,
+  DashboardOverview,
+  DashboardSent,
+  DashboardUid,
+} from './ops/dashboard/dashboard-api';
+export type { GatewayMessageRates } from './ops/dashboard/message-rates';
 
 // Session persistence
 export { GATEWAY_SESSION_STORE } from './worker/session-store';
 export type { SessionStore } from './worker/session-store';
 export { InMemorySessionStore } from './worker/session-store.memory';
+
+// The optional Redis backplane: discovery leases, presence directory (targeted sends), session store
+export {
+  DEFAULT_BACKPLANE_PREFIX,
+  DEFAULT_BACKPLANE_LEASE_MS,
+  DEFAULT_BACKPLANE_TIMEOUT_MS,
+  DEFAULT_SESSION_TTL_SECONDS,
+  DEFAULT_SESSION_MAX_BYTES,
+} from './backplane/backplane-options';
+export type { BackplaneOptions, ResolvedBackplaneOptions } from './backplane/backplane-options';
+export type { RedisClientLike } from './backplane/redis-connection';
+export { RedisSessionStore, SessionTooLargeError } from './backplane/redis-session-store';
+export type { HistoryPosition, HistoryEntry, HistoryAppendOptions, HistoryRecovery } from './backplane/history-store';
+export type { RedisSessionStoreOptions } from './backplane/redis-session-store';
 
 // The closes the gateway starts: codes and reasons of the client contract
 export {
@@ -76,11 +115,21 @@ export {
   NO_WORKER_CLOSE,
   SLOW_CONSUMER_CLOSE,
   HEARTBEAT_CLOSE,
+  DEAD_LETTER_CLOSE,
   RATE_LIMIT_CLOSE,
   TOO_MANY_CONNECTIONS,
   TOO_MANY_FROM_ADDRESS,
 } from './gateway/close-codes';
 export type { CloseReason } from './gateway/close-codes';
+
+// What the client library (nest-gateway-worker-client) relies on: the liveness ping, request ids, resume offsets
+export {
+  CLIENT_PING,
+  CLIENT_PONG,
+  REQUEST_ID_FIELD,
+  RESUME_OFFSET_FIELD,
+  RESUME_QUERY_PARAM,
+} from './protocol/client-conventions';
 
 // Extension points: raw TCP framings, worker routing
 export { FramingError } from './gateway/listeners/client-framing';
@@ -94,6 +143,11 @@ export type {
   WorkerRouterFunction,
   WorkerRouterStrategy,
 } from './gateway/delivery/worker-router';
+
+// Operations: the admin listener (ADMIN_LISTEN / `admin` option): Prometheus metrics, liveness, readiness
+export { AdminServer } from './ops/admin/admin-server';
+export type { AdminOptions } from './ops/admin/admin-options';
+export type { Readiness } from './ops/health/readiness';
 
 // Processes: a role's main.ts (signals, exit codes, GATEWAY_COUNT / WORKER_COUNT clusters)
 export { runRole } from './process/run-role';

@@ -26,6 +26,8 @@ export * from './worker/worker-options';
 export * from './worker/gateway-transport';
 export * from './worker/gateway.context';
 export * from './worker/client-event';
+export * from './worker/dead-letter';
+export * from './protocol/dead-letter-frame';
 export * from './worker/client-event.decorators';
 export * from './worker/client-param.decorators';
 export * from './worker/gateway-exception.filter';
@@ -50,6 +52,9 @@ export * from './worker/session-store';
 export * from './worker/session-store.memory';
 // The closes the gateway starts (codes and reasons of the client contract)
 export * from './gateway/close-codes';
+// The client library's conventions (liveness ping, request ids, resume offsets)
+export * from './protocol/client-conventions';
+export * from './worker/request-reply';
 // Worker routing strategies
 export type {
   WorkerInfo,
@@ -70,3 +75,41 @@ export * from './process/cluster-primary';
 export * from './process/graceful-shutdown';
 export * from './process/process-count';
 export * from './process/cluster-messages';
+// Operations: admin listener, metrics, readiness
+export * from './ops/admin/admin-options';
+export * from './ops/admin/admin-server';
+export * from './ops/admin/admin-target';
+export * from './ops/health/readiness';
+export * from './ops/metrics/duration-histogram';
+export * from './ops/metrics/label-bounds';
+export * from './process/process-index';
+// Operations: the dashboard
+export * from './ops/dashboard/dashboard-options';
+export * from './ops/dashboard/dashboard-token';
+export * from './ops/dashboard/dashboard-auth.guard';
+export * from './ops/dashboard/dashboard-errors.interceptor';
+export * from './ops/dashboard/dashboard-page';
+export * from './ops/dashboard/dashboard-api';
+export * from './ops/dashboard/message-rates';
+export * from './ops/dashboard/gateway-dashboard.service';
+export * from './ops/dashboard/gateway-dashboard.module';
+// The Redis backplane's parts
+export * from './backplane/backplane-options';
+export * from './backplane/backplane-url';
+export * from './backplane/backplane-keys';
+export * from './backplane/backplane-warnings';
+export * from './backplane/redis-connection';
+export * from './backplane/gateway-lease';
+export * from './backplane/janitor';
+export * from './backplane/presence-publisher';
+export * from './backplane/lease-keeper';
+export * from './backplane/gateway-backplane';
+export * from './backplane/gateway-watch';
+export * from './backplane/directory-reader';
+export * from './backplane/recent-memberships';
+export * from './backplane/backplane-targeting';
+export * from './backplane/client-backplane';
+export * from './backplane/redis-session-store';
+export * from './backplane/history-store';
+export * from './client/gateway-targeting';
+export * from './gateway/membership-index';

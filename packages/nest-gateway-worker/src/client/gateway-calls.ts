@@ -7,6 +7,8 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import type { DeliveryReceipt } from './delivery-receipt';
 import { CommandNotSentError, GatewayPartialFailureError, type GatewayFailure } from './gateway-errors';
+import type { HistoryStore } from '../backplane/history-store';
+import { FULL_MESH, type GatewayTargeting } from './gateway-targeting';
 import { NOT_REGISTERED, type GatewayLinkPool, type UnsentReport } from './gateway-link-pool';
 
 /** Behaviour settings of a GatewayClient (see GatewayClientModuleOptions for the defaults). */
@@ -15,6 +17,10 @@ export interface GatewayClientSettings {
   timeoutMs: number;
   /** Reject a multi-gateway call when any gateway fails, instead of returning the others' results. */
   rejectOnGatewayFailure: boolean;
+  /** Which gateways calls about uids and groups reach (the backplane's directory). Default: all (FULL_MESH). */
+  targeting?: GatewayTargeting;
+  /** Message history (the backplane's HistoryStore); undefined without a backplane. */
+  history?: HistoryStore;
 }
 
 /**
@@ -30,15 +36,35 @@ export class GatewayCalls {
   private readonly warnings = new Map<string, RateLimitedWarning>();
   /** See GatewayClient.failures. */
   readonly failures: Observable<GatewayFailure> = this.failureSubject.asObservable();
+  /** See GatewayClientSettings.targeting. */
+  readonly targeting: GatewayTargeting;
+  /** See GatewayClientSettings.history. */
+  readonly history: HistoryStore | undefined;
 
   constructor(
     private readonly links: GatewayLinkPool,
     private readonly settings: GatewayClientSettings,
-  ) {}
+  ) {
+    this.targeting = settings.targeting ?? FULL_MESH;
+    this.history = settings.history;
+  }
 
-  /** Every listed gateway (waiting for the first list within the timeout). */
-  gateways(): Promise<string[]> {
-    return this.links.gateways(this.settings.timeoutMs);
+  /**
+   * Every gateway a multi-gateway call reaches (waiting for the first list within the timeout): the listed ones,
+   * and with a backplane also the linked ones it cannot see (GatewayTargeting.universe).
+   */
+  async gateways(): Promise<string[]> {
+    return this.targeting.universe(await this.links.gateways(this.settings.timeoutMs), this.links.openAddresses());
+  }
+
+  /** The gateways that may hold any of `uids` (every listed one without a directory). */
+  async uidGateways(uids: readonly string[]): Promise<string[]> {
+    return this.targeting.forUids(uids, await this.gateways());
+  }
+
+  /** The gateways that may hold members of any of `groups` (every listed one without a directory). */
+  async groupGateways(groups: readonly string[]): Promise<string[]> {
+    return this.targeting.forGroups(groups, await this.gateways());
   }
 
   /**
@@ -119,9 +145,11 @@ export class GatewayCalls {
     return { delivered, failedGateways };
   }
 
-  /** Asks every gateway concurrently; resolves with the answers of those that answered in time. */
-  async query<T>(operation: string, cmd: Cmd, params: GatewayRequest): Promise<T[]> {
-    const addresses = await this.gateways();
+  /**
+   * Asks every gateway (or those in `to`) concurrently; resolves with the answers of those that answered in time.
+   */
+  async query<T>(operation: string, cmd: Cmd, params: GatewayRequest, to?: string[] | Promise<string[]>): Promise<T[]> {
+    const addresses = to ? await to : await this.gateways();
     const outcomes = await Promise.allSettled(
       addresses.map((address) => this.links.request(address, { cmd }, params, this.settings.timeoutMs)),
     );

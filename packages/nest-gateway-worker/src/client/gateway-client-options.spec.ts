@@ -14,11 +14,15 @@ describe('GatewayModule.forClient options (resolveGatewayClientOptions)', () => 
     const o = resolveGatewayClientOptions({ secret: SECRET });
     expect(o).toEqual({
       registers: [{ host: '127.0.0.1', port: 1236 }],
+      backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       timeoutMs: DEFAULT_TIMEOUT_MS,
       rejectOnGatewayFailure: false,
       reconnectDelayMs: DEFAULT_RECONNECT_DELAY_MS,
+      admin: null,
     });
   });
 
@@ -120,11 +124,15 @@ describe('gatewayClientOptionsFromEnv', () => {
         { host: '10.0.0.1', port: 1 },
         { host: '10.0.0.2', port: 2 },
       ],
+      backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       timeoutMs: 250,
       rejectOnGatewayFailure: true,
       reconnectDelayMs: DEFAULT_RECONNECT_DELAY_MS,
+      admin: null,
     });
     expect(gatewayClientOptionsFromEnv({ INNER_PLAINTEXT: 'true' }).secret).toBeNull();
   });

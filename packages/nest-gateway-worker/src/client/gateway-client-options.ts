@@ -1,15 +1,31 @@
 import type { Env, HostPort } from '../config/environment';
 import {
+  BACKPLANE_ENVIRONMENT,
+  backplaneFieldsOf,
+  resolveBackplaneOptions,
+  type BackplaneOptions,
+  type ResolvedBackplaneOptions,
+} from '../backplane/backplane-options';
+import {
   booleanOption,
   codeNames,
   environmentNames,
   hostPortListOption,
   integerOption,
+  isUnsetList,
   refuseRenamedOptions,
   secretOption,
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
+import {
+  WIRE_PROFILE_ENVIRONMENT,
+  resolveWireProfile,
+  type ResolvedWireProfile,
+  type WireProfileOptions,
+} from '../php/wire-profile-options';
+import { phpLinkParts } from '../php/php-link-wire';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import type { GatewayClientSettings } from './gateway-calls';
 import type { GatewayLinkPoolOptions } from './gateway-link-pool';
@@ -28,12 +44,20 @@ export const DEFAULT_RECONNECT_DELAY_MS = 1_000;
  * Options of `GatewayModule.forClient()`: a GatewayClient in any Nest app that is not a worker (HTTP, cron, queue
  * consumer...). A worker's options (WorkerOptions) have the same fields under the same names.
  */
-export interface GatewayClientOptions {
+export interface GatewayClientOptions extends WireProfileOptions {
   /**
    * The register(s) to learn gateways from: "host:port", a comma-separated list, or an array of "host:port" /
-   * `{ host, port }`. Env REGISTER_ADDRESS, default 127.0.0.1:1236.
+   * `{ host, port }`. Env REGISTER_ADDRESS, default 127.0.0.1:1236; with a `backplane` and no registers given, none
+   * (both given: the union of their lists).
    */
   registers?: Registers;
+  /**
+   * The optional Redis backplane: a `redis://` / `rediss://` URL or BackplaneOptions (`{ client }` for your own
+   * ioredis client from DI, through forClientAsync / forWorkerAsync). Gateways are discovered through their leases,
+   * and sends and queries about uids and groups reach only the gateways that hold them. Env GATEWAY_BACKPLANE,
+   * GATEWAY_BACKPLANE_PREFIX, GATEWAY_BACKPLANE_TIMEOUT_MS; default: off.
+   */
+  backplane?: string | BackplaneOptions | null;
   /** The cluster's shared secret, at least 16 characters (a Buffer: 16 bytes). Env SECRET_KEY. Required unless `plaintext` is true. */
   secret?: string | Buffer | null;
   /** Use unencrypted inner links (the cluster must run with INNER_PLAINTEXT=true; `secret` unset). Env INNER_PLAINTEXT, default false. */
@@ -52,17 +76,26 @@ export interface GatewayClientOptions {
    * Default 1 000.
    */
   reconnectDelayMs?: number;
+  /**
+   * The admin listener (GET /metrics, /health/live, /health/ready) of this process. A worker reads it from env
+   * ADMIN_LISTEN; a standalone GatewayClient (forClient) takes it in code only. Default none (off).
+   */
+  admin?: AdminOptions | null;
 }
 
 /** GatewayClient options with every default filled in and every value checked. */
-export interface ResolvedGatewayClientOptions {
+export interface ResolvedGatewayClientOptions extends ResolvedWireProfile {
   registers: HostPort[];
+  /** Null: no backplane. */
+  backplane: ResolvedBackplaneOptions | null;
   /** Null = plaintext. */
   secret: Buffer | null;
   plaintext: boolean;
   timeoutMs: number;
   rejectOnGatewayFailure: boolean;
   reconnectDelayMs: number;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 }
 
 /** The variable of each field that has one (the same as a worker's). */
@@ -70,6 +103,7 @@ export const GATEWAY_CLIENT_ENVIRONMENT: Partial<Record<keyof GatewayClientOptio
   registers: 'REGISTER_ADDRESS',
   secret: 'SECRET_KEY',
   plaintext: 'INNER_PLAINTEXT',
+  ...WIRE_PROFILE_ENVIRONMENT,
   timeoutMs: 'GATEWAY_TIMEOUT_MS',
   rejectOnGatewayFailure: 'GATEWAY_STRICT',
 };
@@ -94,11 +128,25 @@ export function gatewayClientOptionsFromEnv(env: Env = process.env): ResolvedGat
   );
 }
 
-/** The raw GatewayClient fields from the environment, for this file and a worker's. */
-export function gatewayClientFieldsOf(env: Env): RawOptions<GatewayClientOptions> {
+/** The backplane variables a GatewayClient outside a worker reads. */
+export const GATEWAY_CLIENT_BACKPLANE_VARIABLES = [
+  BACKPLANE_ENVIRONMENT.url,
+  BACKPLANE_ENVIRONMENT.prefix,
+  BACKPLANE_ENVIRONMENT.timeoutMs,
+];
+
+/**
+ * The raw GatewayClient fields from the environment, for this file and a worker's (`backplaneVariables`: the
+ * backplane variables the role reads).
+ */
+export function gatewayClientFieldsOf(
+  env: Env,
+  backplaneVariables: readonly string[] = GATEWAY_CLIENT_BACKPLANE_VARIABLES,
+): RawOptions<GatewayClientOptions> {
   const raw: RawOptions<GatewayClientOptions> = {};
   for (const [field, variable] of Object.entries(GATEWAY_CLIENT_ENVIRONMENT))
     raw[field as keyof GatewayClientOptions] = env[variable!];
+  raw.backplane = backplaneFieldsOf(env, backplaneVariables);
   return raw;
 }
 
@@ -111,10 +159,22 @@ export function resolveGatewayClientFields(
   names: FieldNames<GatewayClientOptions>,
 ): ResolvedGatewayClientOptions {
   const secret = secretOption({ secret: names('secret'), plaintext: names('plaintext') }, o.secret, o.plaintext);
+  const backplane = resolveBackplaneOptions(names('backplane'), o.backplane);
   return {
-    registers: hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    // With a backplane, registers are optional (given: both are used).
+    registers:
+      backplane && isUnsetList(o.registers)
+        ? []
+        : hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    backplane,
     secret,
     plaintext: secret === null,
+    ...resolveWireProfile(
+      { wireProfile: names('wireProfile'), phpSecretKey: names('phpSecretKey'), plaintext: names('plaintext') },
+      o.wireProfile,
+      o.phpSecretKey,
+      secret === null,
+    ),
     timeoutMs: integerOption(names('timeoutMs'), o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 600_000),
     rejectOnGatewayFailure: booleanOption(
       names('rejectOnGatewayFailure'),
@@ -128,6 +188,7 @@ export function resolveGatewayClientFields(
       10,
       600_000,
     ),
+    admin: adminOption(names('admin'), o.admin),
   };
 }
 
@@ -142,6 +203,8 @@ export function clientPartsOf(
       secret: options.secret,
       reconnectDelayMs: options.reconnectDelayMs,
       ...link,
+      // The php profile: PHP's identification, encodings and replies on every gateway link (src/php).
+      ...(options.wireProfile === 'php' ? phpLinkParts(link.hello, options.phpSecretKey) : {}),
     },
     settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },
   };

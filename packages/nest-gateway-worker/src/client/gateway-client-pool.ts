@@ -1,4 +1,5 @@
 import type { OnModuleDestroy } from '@nestjs/common';
+import { ClientBackplane } from '../backplane/client-backplane';
 import { GatewayClient } from './gateway-client';
 import { clientPartsOf, type ResolvedGatewayClientOptions } from './gateway-client-options';
 import { sdkClientHello } from './gateway-hello';
@@ -11,16 +12,27 @@ import { GatewayLinkPool } from './gateway-link-pool';
 export class GatewayClientPool implements OnModuleDestroy {
   readonly links: GatewayLinkPool;
   readonly client: GatewayClient;
+  /** The Redis backplane (discovery and targeted fan-out), when configured. */
+  readonly backplane: ClientBackplane | null;
 
   /** `options`: resolved (resolveGatewayClientOptions); GatewayModule.forClient resolves them. */
   constructor(options: ResolvedGatewayClientOptions) {
-    const { links, settings } = clientPartsOf(options, { hello: sdkClientHello() });
+    this.backplane = options.backplane ? new ClientBackplane(options.backplane, 'GatewayClient') : null;
+    const { links, settings } = clientPartsOf(options, {
+      hello: sdkClientHello(),
+      sources: this.backplane ? [this.backplane.watch] : [],
+    });
     this.links = new GatewayLinkPool(links);
-    this.client = new GatewayClient(this.links, settings);
+    this.backplane?.attach(this.links);
+    this.client = new GatewayClient(
+      this.links,
+      this.backplane ? { ...settings, targeting: this.backplane.targeting, history: this.backplane.history } : settings,
+    );
     this.links.start();
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.links.stop();
+    await this.backplane?.close();
   }
 }

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import { decodeClientId, gatewayAddress, type ClientAddress } from '../protocol/client-id';
+import { decodeClientId, gatewayAddress, gatewayAddressOf, type ClientAddress } from '../protocol/client-id';
 import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
 import { isSendableCloseCode } from '../protocol/close-reason';
 import { Cmd } from '../protocol/command';
@@ -7,6 +7,8 @@ import type { ClientInfo, GatewayStats } from '../protocol/connection-stats';
 import { mergeSession } from '../protocol/session-json';
 import { encodeFrame, frame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
+import type { RegisterStatus } from '../register/register-client';
+import type { HistoryAppendOptions, HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
 import { GatewayCalls, type GatewayClientSettings } from './gateway-calls';
 import { GatewayArgumentError, type GatewayFailure } from './gateway-errors';
@@ -70,7 +72,7 @@ export class GatewayClient {
   readonly failures: Observable<GatewayFailure>;
 
   constructor(
-    links: GatewayLinkPool,
+    private readonly links: GatewayLinkPool,
     settings: GatewayClientSettings,
     private readonly local?: LocalSessions,
   ) {
@@ -145,15 +147,11 @@ export class GatewayClient {
     const uids = idList(uid, 'uid');
     const fields = messageFields(message);
     if (uids.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
+    const addresses = await this.calls.uidGateways(uids);
     if (options?.confirm)
-      return this.calls.confirmedFanOut(
-        'sendToUid',
-        await this.calls.gateways(),
-        { cmd: Cmd.SendToUid, ...fields },
-        () => ({ uids }),
-      );
+      return this.calls.confirmedFanOut('sendToUid', addresses, { cmd: Cmd.SendToUid, ...fields }, () => ({ uids }));
     const bytes = this.calls.frameBytes(Cmd.SendToUid, fields, { uids });
-    await this.calls.fanOut('sendToUid', await this.calls.gateways(), () => bytes);
+    await this.calls.fanOut('sendToUid', addresses, () => bytes);
   }
 
   /** Sends a message to the members of the group (or groups; a member of several gets it once), minus `excludeClientIds`. */
@@ -187,14 +185,10 @@ export class GatewayClient {
     const exclude = groupByGateway(excludeClientIds ?? []);
     const params = (address: string): GatewayRequest =>
       exclude.has(address) ? { groups, exclude: exclude.get(address) } : { groups };
+    const addresses = await this.calls.groupGateways(groups);
     if (options?.confirm)
-      return this.calls.confirmedFanOut(
-        'sendToGroup',
-        await this.calls.gateways(),
-        { cmd: Cmd.SendToGroup, ...fields },
-        params,
-      );
-    await this.calls.fanOut('sendToGroup', await this.calls.gateways(), (address) =>
+      return this.calls.confirmedFanOut('sendToGroup', addresses, { cmd: Cmd.SendToGroup, ...fields }, params);
+    await this.calls.fanOut('sendToGroup', addresses, (address) =>
       this.calls.frameBytes(Cmd.SendToGroup, fields, params(address)),
     );
   }
@@ -254,6 +248,8 @@ export class GatewayClient {
       cmd: Cmd.BindUid,
       ext: encodeRequest({ uid: text }),
     });
+    // With a backplane: this client's next sends to the uid include that gateway (the directory may lag).
+    if (online) this.calls.targeting.uidBound(text, gatewayAddressOf(clientId));
     // In a worker with a session store: the uid's stored session is merged in before bindUid resolves.
     if (online && this.local?.uidBound) await this.local.uidBound(clientId, text);
   }
@@ -264,19 +260,53 @@ export class GatewayClient {
     await this.calls.command('unbindUid', clientId, { cmd: Cmd.UnbindUid });
   }
 
+  /** Whether any connection is bound to the uid. With a backplane: answered by the presence directory. */
   async isUidOnline(uid: Id): Promise<boolean> {
-    return (await this.getClientIdByUid(uid)).length > 0;
+    const text = id(uid, 'uid');
+    const known = await this.calls.targeting.onlineUids([text], await this.calls.gateways());
+    // No directory: PHP's way (getClientIdByUid on every gateway).
+    if (known === null) return (await this.getClientIdByUid(text)).length > 0;
+    if (known.online.has(text) || known.ask.length === 0) return known.online.has(text);
+    const parts = await this.calls.query<string[]>('isUidOnline', Cmd.GetClientIdByUid, { uid: text }, known.ask);
+    return parts.some((ids) => ids.length > 0);
   }
 
-  /** `{uid: online}` for each uid. */
+  /**
+   * `{uid: online}` for each uid. With a backplane the presence directory answers, and only gateways it cannot
+   * vouch for are asked (none, normally); without one (or when Redis cannot answer in time), every gateway.
+   */
   async isUidsOnline(uids: Id[]): Promise<Record<string, boolean>> {
-    const byUid = await this.batchGetClientIdByUid(uids);
-    return Object.fromEntries(Object.entries(byUid).map(([uid, ids]) => [uid, ids.length > 0]));
+    const list = idList(uids, 'uid');
+    if (list.length === 0) return {};
+    const known = await this.calls.targeting.onlineUids(list, await this.calls.gateways());
+    if (known === null) {
+      const byUid = await this.batchGetClientIdByUid(list);
+      return Object.fromEntries(Object.entries(byUid).map(([uid, ids]) => [uid, ids.length > 0]));
+    }
+    const out: Record<string, boolean> = Object.fromEntries(list.map((u) => [u, known.online.has(u)]));
+    const unsure = list.filter((u) => !known.online.has(u));
+    if (unsure.length > 0 && known.ask.length > 0) {
+      for (const part of await this.calls.query<Record<string, string[]>>(
+        'isUidsOnline',
+        Cmd.BatchGetClientIdByUid,
+        { uids: unsure },
+        known.ask,
+      )) {
+        for (const [uid, ids] of Object.entries(part)) if (ids.length > 0) out[uid] = true;
+      }
+    }
+    return out;
   }
 
-  /** The client_ids bound to a uid, on every gateway. */
+  /** The client_ids bound to a uid, on every gateway (with a backplane: on the gateways that hold it). */
   async getClientIdByUid(uid: Id): Promise<string[]> {
-    const parts = await this.calls.query<string[]>('getClientIdByUid', Cmd.GetClientIdByUid, { uid: id(uid, 'uid') });
+    const text = id(uid, 'uid');
+    const parts = await this.calls.query<string[]>(
+      'getClientIdByUid',
+      Cmd.GetClientIdByUid,
+      { uid: text },
+      this.calls.uidGateways([text]),
+    );
     return parts.flat();
   }
 
@@ -289,6 +319,7 @@ export class GatewayClient {
       'batchGetClientIdByUid',
       Cmd.BatchGetClientIdByUid,
       { uids: list },
+      this.calls.uidGateways(list),
     )) {
       for (const [uid, ids] of Object.entries(part)) (out[uid] ??= []).push(...ids);
     }
@@ -313,7 +344,14 @@ export class GatewayClient {
   async getUidListByGroup(group: Id | Id[]): Promise<string[]> {
     const groups = idList(group, 'group');
     if (groups.length === 0) return [];
-    return union(await this.calls.query<string[]>('getUidListByGroup', Cmd.Select, { select: 'uids', groups }));
+    return union(
+      await this.calls.query<string[]>(
+        'getUidListByGroup',
+        Cmd.Select,
+        { select: 'uids', groups },
+        this.calls.groupGateways(groups),
+      ),
+    );
   }
 
   async getUidCountByGroup(group: Id): Promise<number> {
@@ -323,10 +361,13 @@ export class GatewayClient {
   // ---- groups ----------------------------------------------------------------------------------------
 
   async joinGroup(clientId: string, group: Id): Promise<void> {
-    await this.calls.command('joinGroup', clientId, {
+    const text = id(group, 'group');
+    const online = await this.calls.command('joinGroup', clientId, {
       cmd: Cmd.JoinGroup,
-      ext: encodeRequest({ group: id(group, 'group') }),
+      ext: encodeRequest({ group: text }),
     });
+    // With a backplane: this client's next sends to the group include that gateway (the directory may lag).
+    if (online) this.calls.targeting.groupJoined(text, gatewayAddressOf(clientId));
   }
 
   async leaveGroup(clientId: string, group: Id): Promise<void> {
@@ -336,11 +377,11 @@ export class GatewayClient {
     });
   }
 
-  /** Dissolves a group on every gateway: its members stay online, outside the group. */
+  /** Dissolves a group on every gateway (that holds members of it): its members stay online, outside the group. */
   async ungroup(group: Id): Promise<void> {
-    const ext = encodeRequest({ group: id(group, 'group') });
-    const bytes = encodeFrame(frame({ cmd: Cmd.Ungroup, ext }));
-    await this.calls.fanOut('ungroup', await this.calls.gateways(), () => bytes);
+    const text = id(group, 'group');
+    const bytes = encodeFrame(frame({ cmd: Cmd.Ungroup, ext: encodeRequest({ group: text }) }));
+    await this.calls.fanOut('ungroup', await this.calls.groupGateways([text]), () => bytes);
   }
 
   /** Every group with at least one member. */
@@ -353,13 +394,24 @@ export class GatewayClient {
     const groups = idList(group, 'group');
     if (groups.length === 0) return [];
     return (
-      await this.calls.query<string[]>('getClientIdListByGroup', Cmd.Select, { select: 'clientIds', groups })
+      await this.calls.query<string[]>(
+        'getClientIdListByGroup',
+        Cmd.Select,
+        { select: 'clientIds', groups },
+        this.calls.groupGateways(groups),
+      )
     ).flat();
   }
 
   async getClientCountByGroup(group: Id): Promise<number> {
+    const text = id(group, 'group');
     return sum(
-      await this.calls.query<number>('getClientCountByGroup', Cmd.GetClientCountByGroup, { group: id(group, 'group') }),
+      await this.calls.query<number>(
+        'getClientCountByGroup',
+        Cmd.GetClientCountByGroup,
+        { group: text },
+        this.calls.groupGateways([text]),
+      ),
     );
   }
 
@@ -369,9 +421,12 @@ export class GatewayClient {
     if (list.length === 0) return {};
     return sumMaps(
       list,
-      await this.calls.query<Record<string, number>>('batchGetClientIdCountByGroup', Cmd.BatchGetClientCountByGroup, {
-        groups: list,
-      }),
+      await this.calls.query<Record<string, number>>(
+        'batchGetClientIdCountByGroup',
+        Cmd.BatchGetClientCountByGroup,
+        { groups: list },
+        this.calls.groupGateways(list),
+      ),
     );
   }
 
@@ -466,12 +521,12 @@ export class GatewayClient {
 
   /** `{client_id: session}` of a group's members. */
   async getClientSessionsByGroup(group: Id): Promise<Record<string, ClientSession>> {
+    const text = id(group, 'group');
     const parts = await this.calls.query<Record<string, ClientSession>>(
       'getClientSessionsByGroup',
       Cmd.GetClientSessionsByGroup,
-      {
-        group: id(group, 'group'),
-      },
+      { group: text },
+      this.calls.groupGateways([text]),
     );
     return this.mergeSessions(parts);
   }
@@ -492,6 +547,43 @@ export class GatewayClient {
     return (await this.calls.query<string[]>('getAllClientIdList', Cmd.Select, { select: 'clientIds' })).flat();
   }
 
+  // ---- history (with the Redis backplane) ------------------------------------------------------------
+
+  /**
+   * Appends a message to the history of a uid or group (Redis Streams; needs the backplane) and resolves with its
+   * position `{ offset, epoch }`. It sends nothing: send the message yourself, with the position in it, so that a
+   * client knows where it is; after a reconnect it reports that position and {@link recoverHistory} returns what
+   * it missed. The stored bytes are the message as it would be sent (an object as its JSON text).
+   */
+  async appendHistory(
+    kind: 'uid' | 'group',
+    target: Id,
+    message: ClientMessage,
+    options?: HistoryAppendOptions,
+  ): Promise<HistoryPosition> {
+    return this.historyStore('appendHistory').append(kind, id(target, kind), messageFields(message).body, options);
+  }
+
+  /**
+   * The messages of a uid's or group's history after `since` (null: from the oldest kept), at most `limit`
+   * (default 100), with `recovered: false` when the client's position is gone (another epoch, or trimmed) and
+   * `more: true` when more follow. Needs the backplane.
+   */
+  async recoverHistory(
+    kind: 'uid' | 'group',
+    target: Id,
+    since: HistoryPosition | null,
+    limit?: number,
+  ): Promise<HistoryRecovery> {
+    return this.historyStore('recoverHistory').recover(kind, id(target, kind), since, limit);
+  }
+
+  private historyStore(method: string): HistoryStore {
+    if (!this.calls.history)
+      throw new GatewayArgumentError(`${method} needs the Redis backplane (GATEWAY_BACKPLANE / the backplane option)`);
+    return this.calls.history;
+  }
+
   // ---- statistics ------------------------------------------------------------------------------------
 
   /** A client's connection statistics (connected at, messages in and out, listener, uid, groups), or null when offline. */
@@ -505,6 +597,14 @@ export class GatewayClient {
    */
   async getGatewayStats(): Promise<GatewayStats[]> {
     return this.calls.query<GatewayStats>('getGatewayStats', Cmd.GetGatewayStats, {});
+  }
+
+  /**
+   * The registers this client learns the gateways from: whether its link to each is open now and the gateways
+   * each listed last. Answered locally (no gateway or register is asked), so it never fails.
+   */
+  async getRegisterStatus(): Promise<RegisterStatus[]> {
+    return this.links.directory.registers();
   }
 
   // ---- sessions of running handlers --------------------------------------------------------------------

@@ -22,11 +22,27 @@ export interface GatewayHello {
 
 let pools = 0;
 
-/** The hello of a worker's links: WorkerConnect with a key made of the worker's name, the pid and a counter. */
-export function workerHello(name: string): GatewayHello {
+/** A worker's hello, with what the worker announces about its handlers. */
+export interface WorkerHello extends GatewayHello {
+  /**
+   * The worker has an `@OnDeadLetter()` handler: WorkerConnect says `"dead_letters": true`, and gateways send it
+   * dead letters. Set before the links start (the handlers are known when the transport listens).
+   */
+  deadLetters: boolean;
+}
+
+/**
+ * The hello of a worker's links: WorkerConnect with a key made of the worker's name, the pid and a counter, and
+ * `"dead_letters": true` once {@link WorkerHello.deadLetters} is set.
+ */
+export function workerHello(name: string): WorkerHello {
   const key = `${name}:${process.pid}-${++pools}`;
   return {
-    frame: encodeFrame(frame({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: key })) })),
+    get frame(): Buffer {
+      const body = this.deadLetters ? { worker_key: key, dead_letters: true } : { worker_key: key };
+      return encodeFrame(frame({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify(body)) }));
+    },
+    deadLetters: false,
     key,
     logContext: 'Worker',
     connectedMessage: 'Worker connected to gateway',

@@ -10,7 +10,7 @@ import { RegisterClient } from '../register/register-client';
 import { RegisterServer } from '../register/register-server';
 import { resolveRegisterOptions } from '../register/register-options';
 import { GatewayUnavailableError, RegisterUnavailableError } from './gateway-errors';
-import { sdkClientHello, workerHello } from './gateway-hello';
+import { sdkClientHello, workerHello, type GatewayHello } from './gateway-hello';
 import { GatewayLinkPool, NOT_REGISTERED, type GatewayLinkPoolEvents, type UnsentReport } from './gateway-link-pool';
 
 /** Real register, real inner links on 127.0.0.1, bounded waits, no timing assertions. */
@@ -129,7 +129,7 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
   const gateways: InnerGateway[] = [];
   const announcers: RegisterClient[] = [];
 
-  function pool(hello = workerHello('spec'), registers = [registerAddress]): GatewayLinkPool {
+  function pool(hello: GatewayHello = workerHello('spec'), registers = [registerAddress]): GatewayLinkPool {
     const p = new GatewayLinkPool({ registers, secret: SECRET, hello, reconnectDelayMs: 40 });
     pools.push(p);
     p.start();

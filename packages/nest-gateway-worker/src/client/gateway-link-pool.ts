@@ -8,14 +8,18 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../protocol/frame-decoder';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import { InnerLink } from '../protocol/inner-link';
-import { GatewayDirectory } from './gateway-directory';
+import { GatewayDirectory, type GatewayListSource } from './gateway-directory';
 import { GatewayUnavailableError } from './gateway-errors';
 import type { GatewayHello } from './gateway-hello';
+import type { QueryTimings } from '../ops/metrics/query-timings';
+import type { LinkWire } from './link-wire';
 import { RequestTracker } from './request-tracker';
 
 export interface GatewayLinkPoolOptions {
   /** Registers to learn gateways from. */
   registers: HostPort[];
+  /** Other sources of gateway lists (the backplane's discovery): the pool links the union of all lists. */
+  sources?: GatewayListSource[];
   /** Shared secret of the inner links; null = plaintext. */
   secret: Buffer | null;
   /** Who the links say they are (a worker or an SDK client): see workerHello / sdkClientHello. */
@@ -36,6 +40,8 @@ export interface GatewayLinkPoolOptions {
    * app.close().
    */
   keepProcessAlive?: boolean;
+  /** Another wire than the native one (WIRE_PROFILE=php): translates commands, requests and events at this edge. */
+  wire?: LinkWire;
 }
 
 /** Period of the keep-alive timer: as long as Node allows (about 24.8 days); it only holds the event loop. */
@@ -106,8 +112,10 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
     this.logger = new Logger(options.hello.logContext);
     this.directory = new GatewayDirectory({
       registers: options.registers,
+      sources: options.sources,
       secret: options.secret,
       logContext: options.hello.logContext,
+      phpSecretKey: options.wire?.registerSecretKey,
     });
     this.directory.on('list', (listed) => this.listChanged(listed));
   }
@@ -136,6 +144,7 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
     this.backoffs.clear();
     for (const address of [...this.waiters.keys()]) this.rejectWaiters(address, 'client stopped');
     for (const link of this.links.values()) link.end();
+    this.options.wire?.stop();
   }
 
   /**
@@ -144,6 +153,16 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
    */
   gateways(timeoutMs: number): Promise<string[]> {
     return this.directory.gateways(timeoutMs);
+  }
+
+  /** Measures its requests' durations from now on (the admin listener's metrics). */
+  measureRequests(timings: QueryTimings): void {
+    this.requests.timings = timings;
+  }
+
+  /** Requests waiting for their reply now. */
+  get pendingRequests(): number {
+    return this.requests.size;
   }
 
   /** Gateways whose link is open now. */
@@ -161,7 +180,16 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
   /** Sends encoded frame bytes to one gateway if its link is open now; false otherwise (nothing reported). */
   send(address: string, bytes: Buffer): boolean {
     const link = this.links.get(address);
-    return link !== undefined && link.isOpen && link.send(bytes);
+    if (link === undefined || !link.isOpen) return false;
+    const out = this.translated(bytes, address, link);
+    return out === null || link.send(out);
+  }
+
+  /** The bytes to write for a native frame: itself, or the other wire's form (null: nothing to write). */
+  private translated(bytes: Buffer, address: string, link: InnerLink<GatewayFrame>): Buffer | null {
+    const wire = this.options.wire;
+    if (!wire) return bytes;
+    return wire.outgoing(bytes, address, (f) => setImmediate(() => this.emit('frame', f, address, link)));
   }
 
   /**
@@ -173,7 +201,8 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
   async deliver(address: string, bytes: Buffer, timeoutMs: number, unsent?: UnsentReport): Promise<boolean> {
     const link = await this.whenOpen(address, Date.now() + timeoutMs);
     if (!link) return false;
-    if (!link.send(bytes, unsent)) throw new GatewayUnavailableError(address, 'link closed');
+    const out = this.translated(bytes, address, link);
+    if (out !== null && !link.send(out, unsent)) throw new GatewayUnavailableError(address, 'link closed');
     return true;
   }
 
@@ -192,6 +221,8 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
     const deadline = Date.now() + timeoutMs;
     const link = await this.whenOpen(address, deadline);
     if (!link) return NOT_REGISTERED;
+    if (this.options.wire)
+      return this.options.wire.request(address, fields, params, Math.max(1, deadline - Date.now()));
     const rid = this.requests.nextId();
     const reply = this.requests.wait(rid, address, Math.max(1, deadline - Date.now()), timeoutMs);
     if (!link.send(encodeFrame(frame({ ...fields, ext: encodeRequest({ ...params, rid }) })))) {
@@ -296,14 +327,20 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
       const why = `link closed before the command left this process${reason ? ` (${reason})` : ''}`;
       for (const r of reports) (r as UnsentReport).commandNotSent(address, why);
     });
+    const wire = this.options.wire;
+    const emit = (f: GatewayFrame): void => {
+      this.emit('frame', f, address, link);
+    };
     link.on('message', (f: GatewayFrame) => {
-      if (f.cmd === Cmd.Reply) this.requests.settle(f, address);
-      else this.emit('frame', f, address, link);
+      if (wire) wire.incoming(f, address, emit);
+      else if (f.cmd === Cmd.Reply) this.requests.settle(f, address);
+      else emit(f);
     });
     link.on('close', (reason: string) => {
       if (this.links.get(address) !== link) return;
       this.links.delete(address);
       this.requests.failAll(address, `link closed${reason ? ` (${reason})` : ''}`);
+      this.options.wire?.gatewayDown(address);
       if (this.stopped) return;
       if (wasOpen) this.emit('gateway', address, 'down');
       if (this.directory.has(address)) this.retryLater(address, wasOpen ? reason : null);

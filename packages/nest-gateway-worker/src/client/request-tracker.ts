@@ -1,3 +1,4 @@
+import type { QueryOutcome, QueryTimings } from '../ops/metrics/query-timings';
 import type { GatewayFrame } from '../protocol/frame';
 import { decodeReply } from '../protocol/gateway-request';
 import { GatewayTimeoutError, GatewayUnavailableError } from './gateway-errors';
@@ -8,6 +9,8 @@ interface PendingRequest {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  /** performance.now() when it was sent (0 when nothing measures). */
+  sentAt: number;
 }
 
 /**
@@ -19,6 +22,8 @@ interface PendingRequest {
 export class RequestTracker {
   private readonly pending = new Map<number, PendingRequest>();
   private lastId = 0;
+  /** Where the durations of requests go (the admin listener's metrics); null: not measured. */
+  timings: QueryTimings | null = null;
 
   /** Requests waiting for their reply. */
   get size(): number {
@@ -37,11 +42,13 @@ export class RequestTracker {
    */
   wait(rid: number, address: string, waitMs: number, timeoutMs: number): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
+      const sentAt = this.timings !== null ? performance.now() : 0;
       const timer = setTimeout(() => {
         this.pending.delete(rid);
+        this.measure(sentAt, 'timeout');
         reject(new GatewayTimeoutError(address, timeoutMs));
       }, waitMs);
-      this.pending.set(rid, { address, resolve, reject, timer });
+      this.pending.set(rid, { address, resolve, reject, timer, sentAt });
     });
   }
 
@@ -51,6 +58,7 @@ export class RequestTracker {
     if (!request) return;
     this.pending.delete(rid);
     clearTimeout(request.timer);
+    this.measure(request.sentAt, 'unavailable');
     request.reject(err);
   }
 
@@ -64,8 +72,10 @@ export class RequestTracker {
     try {
       result = decodeReply(reply.ext, reply.body);
     } catch (err) {
+      this.measure(request.sentAt, 'error');
       return request.reject(err as Error);
     }
+    this.measure(request.sentAt, 'ok');
     request.resolve(result);
   }
 
@@ -75,7 +85,13 @@ export class RequestTracker {
       if (request.address !== address) continue;
       this.pending.delete(rid);
       clearTimeout(request.timer);
+      this.measure(request.sentAt, 'unavailable');
       request.reject(new GatewayUnavailableError(address, reason));
     }
+  }
+
+  private measure(sentAt: number, outcome: QueryOutcome): void {
+    const timings = this.timings;
+    if (timings !== null && sentAt !== 0) timings.observe(outcome, (performance.now() - sentAt) / 1000);
   }
 }

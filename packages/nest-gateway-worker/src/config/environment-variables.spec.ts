@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { GATEWAY_BACKPLANE_VARIABLES, WORKER_BACKPLANE_VARIABLES } from '../backplane/backplane-options';
 import { ENVIRONMENT_VARIABLES, type RoleName } from './environment-variables';
 import { GATEWAY_ENVIRONMENT, gatewayOptionsFromEnv } from '../gateway/gateway-options';
 import { REGISTER_ENVIRONMENT, registerOptionsFromEnv } from '../register/register-options';
 import { WORKER_ENVIRONMENT, workerOptionsFromEnv } from '../worker/worker-options';
 
 /** Variables of the example apps, documented in the same README table but not read by the package. */
-const APP_VARIABLES = ['HTTP_LISTEN'];
+const APP_VARIABLES = ['HTTP_LISTEN', 'DASHBOARD_TOKEN'];
 
 const README = resolve(__dirname, '..', '..', '..', '..', 'README.md');
 
@@ -50,8 +51,14 @@ describe('the environment variables: one list for --help and the README', () => 
     const listed = (role: RoleName) => ENVIRONMENT_VARIABLES.filter((v) => v.roles.includes(role)).map((v) => v.name);
     const read: Record<RoleName, string[]> = {
       register: Object.values(REGISTER_ENVIRONMENT),
-      gateway: [...Object.values(GATEWAY_ENVIRONMENT), 'GATEWAY_TLS_CERT', 'GATEWAY_TLS_KEY', 'GATEWAY_COUNT'],
-      worker: [...Object.values(WORKER_ENVIRONMENT), 'WORKER_COUNT'],
+      gateway: [
+        ...Object.values(GATEWAY_ENVIRONMENT),
+        'GATEWAY_TLS_CERT',
+        'GATEWAY_TLS_KEY',
+        'GATEWAY_COUNT',
+        ...GATEWAY_BACKPLANE_VARIABLES,
+      ],
+      worker: [...Object.values(WORKER_ENVIRONMENT), 'WORKER_COUNT', ...WORKER_BACKPLANE_VARIABLES],
     };
     for (const role of Object.keys(read) as RoleName[]) {
       expect({ role, variables: [...listed(role)].sort() }).toEqual({ role, variables: [...read[role]].sort() });

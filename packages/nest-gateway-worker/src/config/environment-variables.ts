@@ -3,7 +3,13 @@
  * (and of the README's configuration table, which a unit spec keeps in step with it). The readers that parse and
  * validate each variable live beside the options of their role.
  */
-import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_WORKER_NAME } from '../worker/worker-options';
+import {
+  DEFAULT_BACKPLANE_LEASE_MS,
+  DEFAULT_BACKPLANE_PREFIX,
+  DEFAULT_BACKPLANE_TIMEOUT_MS,
+  DEFAULT_SESSION_TTL_SECONDS,
+} from '../backplane/backplane-options';
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_SESSION_STORE, DEFAULT_WORKER_NAME } from '../worker/worker-options';
 import { DEFAULT_REJECT_ON_GATEWAY_FAILURE, DEFAULT_TIMEOUT_MS } from '../client/gateway-client-options';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -12,6 +18,7 @@ import {
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_MAX_EVENT_DEATHS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
   DEFAULT_MESSAGE_RATE_LIMIT,
@@ -25,6 +32,7 @@ import {
   DEFAULT_START_PORT,
   DEFAULT_WEBSOCKET_PING,
 } from '../gateway/gateway-options';
+import { DEFAULT_WIRE_PROFILE } from '../php/wire-profile-options';
 import { DEFAULT_PROCESS_COUNT } from '../process/process-count';
 import { DEFAULT_REGISTER_LISTEN, DEFAULT_REGISTERS } from '../register/register-options';
 
@@ -58,6 +66,20 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     defaultText: 'false',
     meaning:
       'true runs the inner links unencrypted and unauthenticated (only on a network you fully trust); SECRET_KEY must then be unset.',
+  },
+  {
+    name: 'WIRE_PROFILE',
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: DEFAULT_WIRE_PROFILE,
+    meaning:
+      "php also speaks PHP GatewayWorker's plaintext wire, to migrate a PHP cluster piece by piece (needs INNER_PLAINTEXT=true). See Migrating from PHP GatewayWorker.",
+  },
+  {
+    name: 'PHP_SECRET_KEY',
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: 'empty',
+    meaning:
+      'with WIRE_PROFILE=php: PHP\'s secretKey, sent and compared in clear text exactly as PHP does (no ", \\ or control characters).',
   },
   {
     name: 'REGISTER_LISTEN',
@@ -209,6 +231,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
       "unacknowledged event bytes (bodies + 64 each) one worker may have outstanding; past it the worker gets no new clients and its clients' events wait at the gateway.",
   },
   {
+    name: 'GATEWAY_MAX_EVENT_DEATHS',
+    roles: ['gateway'],
+    defaultText: String(DEFAULT_MAX_EVENT_DEATHS),
+    meaning:
+      'worker deaths a client event may be in flight at before it is dead-lettered (0 … 1000, 0 = no limit): not delivered again, handed once to an @OnDeadLetter() handler, its client closed with 4010. See Poison events.',
+  },
+  {
     name: 'GATEWAY_ROUTER',
     roles: ['gateway'],
     defaultText: DEFAULT_ROUTER,
@@ -251,6 +280,53 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     roles: ['worker'],
     defaultText: String(DEFAULT_REJECT_ON_GATEWAY_FAILURE),
     meaning: "the worker's GatewayClient: true makes a multi-gateway call reject when one gateway fails (see below).",
+  },
+  {
+    name: 'ADMIN_LISTEN',
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: '— (off)',
+    meaning:
+      'host:port of the admin listener: GET /metrics (Prometheus), /health/live, /health/ready. Under a *_COUNT=n supervisor, process i listens on port + i (0 = any free port for each, logged); off or unset = none. No authentication: bind it to loopback or a private network. See Metrics and health.',
+  },
+  {
+    name: 'GATEWAY_BACKPLANE',
+    roles: ['gateway', 'worker'],
+    defaultText: '— (off)',
+    meaning:
+      'the optional Redis backplane: redis://[user:password@]host[:port][/db] or rediss://… (TLS). Discovery with leases, targeted sends, session store; needs the ioredis package. See Redis backplane.',
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_PREFIX',
+    roles: ['gateway', 'worker'],
+    defaultText: DEFAULT_BACKPLANE_PREFIX,
+    meaning: 'prefix of every backplane key and channel; lets several clusters share one Redis.',
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_LEASE_MS',
+    roles: ['gateway'],
+    defaultText: String(DEFAULT_BACKPLANE_LEASE_MS),
+    meaning:
+      "the gateway's lease (1 000 … 600 000), renewed every third; a gateway that stops renewing is forgotten and its directory entries purged once it expires.",
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_TIMEOUT_MS',
+    roles: ['worker'],
+    defaultText: String(DEFAULT_BACKPLANE_TIMEOUT_MS),
+    meaning:
+      'budget of one presence-directory read (1 … 10 000); a read that fails or takes longer sends the call to every gateway.',
+  },
+  {
+    name: 'WORKER_SESSION_STORE',
+    roles: ['worker'],
+    defaultText: DEFAULT_SESSION_STORE,
+    meaning:
+      'none, or backplane: sessions of clients with a uid kept in Redis (RedisSessionStore); needs GATEWAY_BACKPLANE.',
+  },
+  {
+    name: 'WORKER_SESSION_TTL_S',
+    roles: ['worker'],
+    defaultText: String(DEFAULT_SESSION_TTL_SECONDS),
+    meaning: 'sliding lifetime of a stored session in seconds (7 days); every load and save restarts it; 0 = none.',
   },
 ];
 

@@ -56,6 +56,11 @@ function present(raw: unknown): unknown {
   return raw;
 }
 
+/** Whether a list option is unset (undefined, null, blanks) or empty (resolved options give `[]`). */
+export function isUnsetList(raw: unknown): boolean {
+  return present(raw) === undefined || (Array.isArray(raw) && raw.length === 0);
+}
+
 /** An integer in [min, max]: a number, or its decimal text. */
 export function integerOption(name: string, raw: unknown, fallback: number, min: number, max: number): number {
   const v = present(raw);

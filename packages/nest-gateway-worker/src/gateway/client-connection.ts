@@ -24,6 +24,13 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
   closed = false;
   /** A worker rejected this connection (RejectConnection): its close is under way; its messages go nowhere. */
   rejected = false;
+  /**
+   * The close code of the first close the gateway started on this connection (0 while none: the client's own
+   * close, or a cut, then tells the code); see CloseTally. Set by the socket's close.
+   */
+  closeCode = 0;
+  /** One of its events was dead-lettered (DeliveryLimit): its close is under way; its messages go nowhere. */
+  deadLettered = false;
   /** The uid bound to this connection (at most one), null when unbound; maintained by MembershipIndex. */
   uid: string | null = null;
   /**

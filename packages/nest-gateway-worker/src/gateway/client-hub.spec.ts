@@ -130,6 +130,23 @@ describe('ClientHub', () => {
     hub.delivery.stop();
   });
 
+  it('answers the text "$ping" with "$pong" itself and forwards it to no worker; other messages pass', () => {
+    const { hub, counters, open } = hubWith();
+    const [a, socket] = open();
+    hub.message(a, Buffer.from('$ping'), false);
+    expect(socket.sent).toEqual(['$pong']);
+    expect(hub.delivery.pendingCount).toBe(1); // OnConnect only
+    // Not the ping: binary "$ping", another text of the same length, a longer text starting with it.
+    hub.message(a, Buffer.from('$ping'), true);
+    hub.message(a, Buffer.from('$pinG'), false);
+    hub.message(a, Buffer.from('$ping '), false);
+    expect(socket.sent).toEqual(['$pong']);
+    expect(hub.delivery.pendingCount).toBe(4);
+    // Counted as a message in and a message out, like any other.
+    expect([counters.messagesIn, counters.messagesOut, a.messagesIn, a.messagesOut]).toEqual([4, 1, 4, 1]);
+    hub.delivery.stop();
+  });
+
   it('forwards nothing more from a client a worker rejected', () => {
     const { hub, open } = hubWith();
     const [a] = open();

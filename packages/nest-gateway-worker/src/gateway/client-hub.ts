@@ -3,7 +3,9 @@ import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { ClientConnection } from './client-connection';
+import { CLIENT_PING_LENGTH, CLIENT_PONG_MESSAGE, isClientPing } from './client-ping';
 import type { ClientSocket } from './client-socket';
+import { CloseTally } from './close-tally';
 import {
   HEARTBEAT_CLOSE,
   RATE_LIMIT_CLOSE,
@@ -70,6 +72,8 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
   private readonly maxBufferedBytes: number;
   /** Closes sockets and cuts those that do not complete the close in time, with one timer. */
   private readonly reaper = new SocketReaper();
+  /** Closed connections by close code (metrics). */
+  readonly closes = new CloseTally();
   /** Set once the gateway stops: new connections are refused with 1001. */
   private stopping = false;
   /** While the gateway waits for its clients to go: called when the last one has. */
@@ -134,6 +138,7 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     }
     client.messagesOut++;
     this.counters.messagesOut++;
+    this.counters.bytesOut += message.body.length;
     if (socket.sendMessage) socket.sendMessage(message);
     else socket.send(message.body, message.binary);
     return true;
@@ -213,12 +218,20 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
 
   /** One complete client message (the payload, unframed). */
   message(client: ClientConnection, data: Buffer, binary: boolean): void {
-    // A worker rejected this client; what it sent before seeing the close goes to no worker.
-    if (client.rejected) return;
+    // A worker rejected this client, or one of its events was dead-lettered: what it sends before seeing the
+    // close goes to no worker.
+    if (client.rejected || client.deadLettered) return;
     if (this.rateLimit && !this.rateLimit.allow(client, performance.now())) return this.rateLimited(client);
     this.heartbeat?.touch(client);
     client.messagesIn++;
     this.counters.messagesIn++;
+    this.counters.bytesIn += data.length;
+    // The liveness ping of the client library (see client-ping.ts): answered here, never forwarded. Any other message
+    // costs one length comparison.
+    if (data.length === CLIENT_PING_LENGTH && isClientPing(data, binary)) {
+      this.send(client, CLIENT_PONG_MESSAGE);
+      return;
+    }
     this.delivery.forward(
       client,
       Cmd.OnMessage,
@@ -235,9 +248,10 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     this.heartbeat?.touch(client);
   }
 
-  /** The connection is gone (whoever closed it). Called once per connection. */
-  closed(client: ClientConnection): void {
+  /** The connection is gone (whoever closed it), with the code its socket reports. Called once per connection. */
+  closed(client: ClientConnection, peerCode?: number): void {
     client.closed = true;
+    this.closes.count(client, peerCode);
     this.table.delete(client.id);
     this.heartbeat?.remove(client);
     this.limits.release(client.remoteAddress);

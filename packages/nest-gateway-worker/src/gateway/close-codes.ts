@@ -18,6 +18,11 @@ export const NO_WORKER_CLOSE: CloseReason = { code: 1013, reason: 'no worker ava
 export const SLOW_CONSUMER_CLOSE: CloseReason = { code: 4008, reason: 'slow consumer' };
 /** Silent past pingNotResponseLimit (reconnectable). */
 export const HEARTBEAT_CLOSE: CloseReason = { code: 4009, reason: 'heartbeat timeout' };
+/**
+ * One of the client's events was in flight at maxEventDeaths worker deaths and was dead-lettered (DeliveryLimit);
+ * the client's later events were dropped. Reconnecting is possible, sending the same event again is not advised.
+ */
+export const DEAD_LETTER_CLOSE: CloseReason = { code: 4010, reason: 'event could not be handled' };
 /** The gateway's limits. */
 export const RATE_LIMIT_CLOSE: CloseReason = { code: 1008, reason: 'message rate limit exceeded' };
 export const TOO_MANY_CONNECTIONS: CloseReason = { code: 1013, reason: 'too many connections' };

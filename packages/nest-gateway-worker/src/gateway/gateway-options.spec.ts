@@ -8,6 +8,7 @@ import {
   DEFAULT_PENDING_EVENTS,
   DEFAULT_PENDING_MAX_AGE_MS,
   DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
+  DEFAULT_MAX_EVENT_DEATHS,
   DEFAULT_PING_INTERVAL_SECONDS,
   DEFAULT_PING_NOT_RESPONSE_LIMIT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -27,8 +28,11 @@ describe('gateway options', () => {
       lanIp: '127.0.0.1',
       startPort: 2000,
       registers: [{ host: '127.0.0.1', port: 1236 }],
+      backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       maxMessageSize: DEFAULT_MAX_MESSAGE_BYTES,
       maxFrameSize: 10 * 1024 * 1024,
       maxClientBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES,
@@ -36,6 +40,7 @@ describe('gateway options', () => {
       pendingBytesLimit: DEFAULT_PENDING_BYTES,
       pendingMaxAgeMs: DEFAULT_PENDING_MAX_AGE_MS,
       maxUnackedBytesPerWorker: DEFAULT_MAX_UNACKED_BYTES_PER_WORKER,
+      maxEventDeaths: DEFAULT_MAX_EVENT_DEATHS,
       router: 'least-connections',
       pingInterval: DEFAULT_PING_INTERVAL_SECONDS,
       pingNotResponseLimit: DEFAULT_PING_NOT_RESPONSE_LIMIT,
@@ -47,6 +52,7 @@ describe('gateway options', () => {
       maxConnectionsPerIp: 0,
       handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
       shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      admin: null,
     });
     expect(gatewayOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(fromCode);
   });
@@ -64,6 +70,7 @@ describe('gateway options', () => {
       GATEWAY_PENDING_BYTES: '6',
       GATEWAY_PENDING_MAX_AGE_MS: '700',
       GATEWAY_WORKER_UNACKED_BYTES: '65536',
+      GATEWAY_MAX_EVENT_DEATHS: '0',
       GATEWAY_ROUTER: 'latency',
       GATEWAY_PING_INTERVAL: '0.5',
       GATEWAY_PING_NOT_RESPONSE_LIMIT: '0',
@@ -89,6 +96,7 @@ describe('gateway options', () => {
       pendingBytesLimit: 6,
       pendingMaxAgeMs: 700,
       maxUnackedBytesPerWorker: 65536,
+      maxEventDeaths: 0,
       router: 'latency',
       pingInterval: 0.5,
       pingNotResponseLimit: 0,
@@ -169,6 +177,10 @@ describe('gateway options', () => {
     ],
     [{ plaintext: true, registers: [] }, /^GatewayOptions\.registers is empty/],
     [
+      { plaintext: true, maxEventDeaths: -1 },
+      /^GatewayOptions\.maxEventDeaths=-1 is invalid: expected an integer from 0 to 1000$/,
+    ],
+    [
       { plaintext: true, handshakeTimeoutMs: 99 },
       /^GatewayOptions\.handshakeTimeoutMs=99 is invalid: expected an integer from 100 to 600000$/,
     ],
@@ -195,6 +207,10 @@ describe('gateway options', () => {
       /^GATEWAY_MAX_MESSAGE_BYTES="1MB" is invalid: expected an integer from 1 to 104857600$/,
     ],
     [{ GATEWAY_LAN_IP: 'localhost' }, /^GATEWAY_LAN_IP="localhost" is invalid: expected a dotted IPv4 address/],
+    [
+      { GATEWAY_MAX_EVENT_DEATHS: 'three' },
+      /^GATEWAY_MAX_EVENT_DEATHS="three" is invalid: expected an integer from 0 to 1000$/,
+    ],
     [{ GATEWAY_START_PORT: '70000' }, /^GATEWAY_START_PORT="70000" is invalid: expected a port number 0-65535$/],
     [
       { GATEWAY_PING_INTERVAL: '0.05' },

@@ -7,6 +7,7 @@ import {
   hostPortListOption,
   integerOption,
   ipv4Option,
+  isUnsetList,
   numberOption,
   portOption,
   secretOption,
@@ -14,6 +15,15 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import {
+  GATEWAY_BACKPLANE_VARIABLES,
+  backplaneFieldsOf,
+  resolveBackplaneOptions,
+  type BackplaneOptions,
+  type ResolvedBackplaneOptions,
+} from '../backplane/backplane-options';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
+import { WIRE_PROFILE_ENVIRONMENT, resolveWireProfile, type WireProfileOptions } from '../php/wire-profile-options';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
 import { DEFAULT_REGISTERS, type Registers } from '../register/register-options';
 import { WORKER_ROUTER_NAMES, type WorkerRouterStrategy } from './delivery/worker-router';
@@ -35,6 +45,10 @@ export const DEFAULT_PENDING_EVENTS = 10_000;
 export const DEFAULT_PENDING_BYTES = 32 * MiB;
 export const DEFAULT_PENDING_MAX_AGE_MS = 30_000;
 export const DEFAULT_MAX_UNACKED_BYTES_PER_WORKER = 32 * MiB;
+/** Worker deaths an event may be in flight at before it is dead-lettered (RabbitMQ's delivery-limit); 0 = no limit. */
+export const DEFAULT_MAX_EVENT_DEATHS = 3;
+/** Largest maxEventDeaths accepted. */
+export const MAX_MAX_EVENT_DEATHS = 1_000;
 export const DEFAULT_PING_INTERVAL_SECONDS = 25;
 export const DEFAULT_PING_NOT_RESPONSE_LIMIT = 2;
 export const DEFAULT_PING_DATA = '';
@@ -65,7 +79,7 @@ export function defaultRateBurst(rate: number): number {
 }
 
 /** Options of `GatewayModule.forGateway()` (and `runGateway`), checked by {@link resolveGatewayOptions}. */
-export interface GatewayOptions {
+export interface GatewayOptions extends WireProfileOptions {
   /**
    * Client listeners, at least one: ws://, wss:// (with `tls`), text://, frame://, or a custom framing's scheme
    * (see `framings`). Env GATEWAY_LISTEN (comma-separated URLs), default ws://0.0.0.0:7272 (port 0 = any free
@@ -87,9 +101,15 @@ export interface GatewayOptions {
   startPort?: number;
   /**
    * Registers to announce to: "host:port", a comma-separated list, or an array of "host:port" / `{ host, port }`.
-   * Env REGISTER_ADDRESS, default 127.0.0.1:1236.
+   * Env REGISTER_ADDRESS, default 127.0.0.1:1236; with a `backplane` and no registers given, none.
    */
   registers?: Registers;
+  /**
+   * The optional Redis backplane: a `redis://` / `rediss://` URL or BackplaneOptions (see there). The gateway
+   * announces itself with a lease and publishes its uid and group counts. Env GATEWAY_BACKPLANE,
+   * GATEWAY_BACKPLANE_PREFIX, GATEWAY_BACKPLANE_LEASE_MS; default: off.
+   */
+  backplane?: string | BackplaneOptions | null;
   /**
    * Shared secret of the inner links, at least 16 characters (a Buffer: 16 bytes). Env SECRET_KEY. Required
    * unless `plaintext` is true.
@@ -183,18 +203,34 @@ export interface GatewayOptions {
    */
   maxUnackedBytesPerWorker?: number;
   /**
+   * Worker deaths a client event may be in flight at (sent, not acknowledged, and the worker's link lost without a
+   * drain) before it is dead-lettered: not delivered again, handed at most once to a worker's `@OnDeadLetter()`
+   * handler, counted as `deadLetteredEvents`, and its client closed with 4010. An event one death short of it is
+   * retried alone on an idle worker, so that innocent events in flight beside a poison one are not blamed.
+   * 0 = redeliver without limit. Env GATEWAY_MAX_EVENT_DEATHS, default 3 (0 … 1000).
+   */
+  maxEventDeaths?: number;
+  /**
    * How clients are spread over workers: 'least-connections' (default), 'random', 'latency' (weighted by the
    * workers' ack delays) or your own function; always sticky. Env GATEWAY_ROUTER (the three names).
    */
   router?: WorkerRouterStrategy;
+  /** The admin listener (GET /metrics, /health/live, /health/ready). Env ADMIN_LISTEN, default none (off). */
+  admin?: AdminOptions | null;
 }
 
 /** Gateway options with every default filled in and every value checked: what GatewayServer runs with. */
-export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'registers' | 'secret' | 'router'>> & {
+export type ResolvedGatewayOptions = Required<
+  Omit<GatewayOptions, 'registers' | 'secret' | 'router' | 'admin' | 'backplane'>
+> & {
   registers: HostPort[];
+  /** Null: no backplane. */
+  backplane: ResolvedBackplaneOptions | null;
   /** Null = plaintext. */
   secret: Buffer | null;
   router: WorkerRouterStrategy;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 };
 
 /** The variable of each field that has one. */
@@ -205,12 +241,14 @@ export const GATEWAY_ENVIRONMENT: Partial<Record<keyof GatewayOptions, string>> 
   registers: 'REGISTER_ADDRESS',
   secret: 'SECRET_KEY',
   plaintext: 'INNER_PLAINTEXT',
+  ...WIRE_PROFILE_ENVIRONMENT,
   maxMessageSize: 'GATEWAY_MAX_MESSAGE_BYTES',
   maxClientBufferedBytes: 'GATEWAY_MAX_BUFFERED_BYTES',
   pendingEventsLimit: 'GATEWAY_PENDING_EVENTS',
   pendingBytesLimit: 'GATEWAY_PENDING_BYTES',
   pendingMaxAgeMs: 'GATEWAY_PENDING_MAX_AGE_MS',
   maxUnackedBytesPerWorker: 'GATEWAY_WORKER_UNACKED_BYTES',
+  maxEventDeaths: 'GATEWAY_MAX_EVENT_DEATHS',
   router: 'GATEWAY_ROUTER',
   pingInterval: 'GATEWAY_PING_INTERVAL',
   pingNotResponseLimit: 'GATEWAY_PING_NOT_RESPONSE_LIMIT',
@@ -222,6 +260,7 @@ export const GATEWAY_ENVIRONMENT: Partial<Record<keyof GatewayOptions, string>> 
   maxConnectionsPerIp: 'GATEWAY_MAX_CONNECTIONS_PER_IP',
   handshakeTimeoutMs: 'GATEWAY_HANDSHAKE_TIMEOUT_MS',
   shutdownTimeoutMs: 'GATEWAY_SHUTDOWN_TIMEOUT_MS',
+  admin: 'ADMIN_LISTEN',
 };
 
 /** Checks gateway options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
@@ -239,6 +278,7 @@ export function gatewayOptionsFromEnv(env: Env = process.env, framings: ClientFr
   for (const [field, variable] of Object.entries(GATEWAY_ENVIRONMENT)) {
     if (field !== 'listeners') raw[field as keyof GatewayOptions] = env[variable!];
   }
+  raw.backplane = backplaneFieldsOf(env, GATEWAY_BACKPLANE_VARIABLES);
   return resolveGateway(raw, environmentNames('GatewayOptions', GATEWAY_ENVIRONMENT));
 }
 
@@ -248,6 +288,7 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
     integerOption(names(field), o[field], fallback, min, max);
   const secret = secretOption({ secret: names('secret'), plaintext: names('plaintext') }, o.secret, o.plaintext);
   const { framings, listeners } = resolveListenerOptions(o, names);
+  const backplane = resolveBackplaneOptions(names('backplane'), o.backplane);
   const pingInterval = numberOption(names('pingInterval'), o.pingInterval, DEFAULT_PING_INTERVAL_SECONDS, 0, 86_400);
   if (pingInterval > 0 && pingInterval < MIN_PING_INTERVAL_SECONDS) {
     throw new ConfigError(
@@ -267,9 +308,20 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
     framings,
     lanIp: ipv4Option(names('lanIp'), o.lanIp, DEFAULT_LAN_IP),
     startPort: portOption(names('startPort'), o.startPort, DEFAULT_START_PORT),
-    registers: hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    // With a backplane, registers are optional (given: both are used).
+    registers:
+      backplane && isUnsetList(o.registers)
+        ? []
+        : hostPortListOption(names('registers'), o.registers, DEFAULT_REGISTERS),
+    backplane,
     secret,
     plaintext: secret === null,
+    ...resolveWireProfile(
+      { wireProfile: names('wireProfile'), phpSecretKey: names('phpSecretKey'), plaintext: names('plaintext') },
+      o.wireProfile,
+      o.phpSecretKey,
+      secret === null,
+    ),
     maxMessageSize: int('maxMessageSize', DEFAULT_MAX_MESSAGE_BYTES, 1, 100 * MiB),
     maxFrameSize: int('maxFrameSize', DEFAULT_MAX_FRAME_SIZE, 64 * KiB, 1024 * MiB),
     maxClientBufferedBytes: int('maxClientBufferedBytes', DEFAULT_MAX_BUFFERED_BYTES, KiB, 1024 * MiB),
@@ -282,6 +334,7 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
       64 * KiB,
       4096 * MiB,
     ),
+    maxEventDeaths: int('maxEventDeaths', DEFAULT_MAX_EVENT_DEATHS, 0, MAX_MAX_EVENT_DEATHS),
     router:
       typeof o.router === 'function'
         ? (o.router as WorkerRouterStrategy)
@@ -307,6 +360,7 @@ function resolveGateway(o: RawOptions<GatewayOptions>, names: FieldNames<Gateway
       MAX_HANDSHAKE_TIMEOUT_MS,
     ),
     shutdownTimeoutMs: int('shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
+    admin: adminOption(names('admin'), o.admin),
   };
 }
 

@@ -1,10 +1,12 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { GatewayBackplane } from '../backplane/gateway-backplane';
 import { RegisterClient } from '../register/register-client';
 import { ClientHub } from './client-hub';
 import { CommandTable } from './commands/command-table';
 import type { ResolvedGatewayOptions } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import { InnerListener } from './inner/inner-listener';
+import { PhpInnerPeers } from '../php/php-inner-peers';
 import type { ClientListener } from './listeners/client-listener';
 import {
   createClientListener,
@@ -12,6 +14,20 @@ import {
   resolveListeners,
   type ResolvedListener,
 } from './listeners/listener-factory';
+
+/** Where a gateway is in its life: created, starting (binding), running, stopping (graceful stop begun). */
+export type GatewayPhase = 'created' | 'starting' | 'running' | 'stopping';
+
+/** A gateway's parts, read by the admin listener (metrics and readiness). Read them; do not drive them. */
+export interface GatewayParts {
+  readonly counters: GatewayCounters;
+  readonly hub: ClientHub;
+  readonly commands: CommandTable;
+  readonly inner: InnerListener;
+  readonly listeners: readonly ClientListener[];
+  /** Its link to the registers; null before start. */
+  readonly register: RegisterClient | null;
+}
 
 /** What {@link GatewayServer.start} bound to. */
 export interface GatewayAddresses {
@@ -41,14 +57,24 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly inner: InnerListener;
   private listeners: ClientListener[] = [];
   private register: RegisterClient | null = null;
+  /** The Redis backplane (lease and presence directory), when configured. */
+  readonly backplane: GatewayBackplane | null;
   /** Set by the first stop(); later calls share it. */
   private stopping: Promise<void> | null = null;
+  private started: 'no' | 'starting' | 'yes' = 'no';
 
   /** `options`: resolved (resolveGatewayOptions, gatewayOptionsFromEnv); GatewayModule.forGateway resolves them. */
   constructor(private readonly options: ResolvedGatewayOptions) {
     this.hub = new ClientHub(options, this.counters);
     this.commands = new CommandTable(this.hub);
-    this.inner = new InnerListener(options, this.hub.delivery, this.commands, this.counters);
+    this.inner = new InnerListener(
+      options,
+      this.hub.delivery,
+      this.commands,
+      this.counters,
+      options.wireProfile === 'php' ? new PhpInnerPeers({ phpSecretKey: options.phpSecretKey }, this.hub) : null,
+    );
+    this.backplane = options.backplane ? new GatewayBackplane(options.backplane, this.hub.membership) : null;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -59,7 +85,26 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     await this.stop();
   }
 
+  /** Where the gateway is in its life (readiness reads it). */
+  get phase(): GatewayPhase {
+    if (this.stopping) return 'stopping';
+    return this.started === 'yes' ? 'running' : this.started === 'starting' ? 'starting' : 'created';
+  }
+
+  /** Its parts, for the admin listener's metrics and readiness. */
+  get parts(): GatewayParts {
+    return {
+      counters: this.counters,
+      hub: this.hub,
+      commands: this.commands,
+      inner: this.inner,
+      listeners: this.listeners,
+      register: this.register,
+    };
+  }
+
   async start(): Promise<GatewayAddresses> {
+    this.started = 'starting';
     // Checked before anything is bound: a listener configuration error leaves nothing open behind it.
     const listeners = resolveListeners(
       this.options.listeners,
@@ -79,23 +124,30 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     this.hub.start();
     const innerAddress = address.innerAddress;
     const clientUrls = this.listeners.map((l) => l.url);
-    this.register = new RegisterClient({
-      registers: this.options.registers,
-      secret: this.options.secret,
-      announce: innerAddress,
-      logContext: 'Gateway',
-    });
-    this.register.start();
+    if (this.options.registers.length > 0) {
+      this.register = new RegisterClient({
+        registers: this.options.registers,
+        secret: this.options.secret,
+        announce: innerAddress,
+        ...(this.options.wireProfile === 'php' ? { phpSecretKey: this.options.phpSecretKey } : {}),
+        logContext: 'Gateway',
+      });
+      this.register.start();
+    }
+    await this.backplane?.start(innerAddress);
+    this.started = 'yes';
     this.logger.log(
       `Gateway ready: clients ${clientUrls.join(', ')}, inner ${innerAddress}` +
-        (this.options.secret ? '' : ' (plaintext inner links)'),
+        (this.options.secret ? '' : ' (plaintext inner links)') +
+        (this.options.wireProfile === 'php' ? ', PHP GatewayWorker peers accepted (WIRE_PROFILE=php)' : ''),
     );
     return { clientUrl: clientUrls[0], clientUrls, innerAddress };
   }
 
   /**
-   * Graceful shutdown (SIGTERM): deregisters from the registers first (they drop this gateway from the list
-   * they push to workers and SDK clients, so no new work is routed here), stops accepting, closes every client
+   * Graceful shutdown (SIGTERM): deregisters from the registers and withdraws from the backplane first (they drop
+   * this gateway from the list they give workers and SDK clients, so no new work is routed here), stops accepting,
+   * closes every client
    * with 1001 "gateway shutting down" (reconnect elsewhere), waits until every client is gone (each close hands
    * its OnClose to the client's worker) at most `shutdownTimeoutMs`, cuts the stragglers, then ends the inner
    * links after their queued frames and waits for the peers to close them (InnerLink bounds that to 2 s).
@@ -109,6 +161,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
     const startedAt = Date.now();
     const timeoutMs = this.options.shutdownTimeoutMs;
     this.register?.stop();
+    // Before any client is closed: senders drop this gateway from their targets at once (bounded in time).
+    await this.backplane?.withdraw();
     const listenersClosed = this.closeListeners();
     const clients = this.hub.closeAll();
     await this.hub.allGone(startedAt + timeoutMs);

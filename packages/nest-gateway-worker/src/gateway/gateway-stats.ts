@@ -16,6 +16,16 @@ export class GatewayCounters {
   messagesIn = 0;
   /** Messages sent to clients. */
   messagesOut = 0;
+  /** Payload bytes of the client messages received (without WebSocket or framing bytes). */
+  bytesIn = 0;
+  /** Payload bytes of the messages sent to clients (without WebSocket or framing bytes). */
+  bytesOut = 0;
+  /** Messages handed to clients by the multi-target sends (SendToAll, SendToUid, SendToGroup): one per recipient. */
+  broadcastDeliveries = 0;
+  /** Client events sent to workers (connect, message, close), redeliveries and PHP BusinessWorkers included. */
+  eventsForwarded = 0;
+  /** Client events workers acknowledged. */
+  eventsAcked = 0;
   /** Clients disconnected because their unsent bytes exceeded the bound (close 4008). */
   slowConsumerDisconnects = 0;
   /** Clients disconnected for sending a message over the size limit (close 1009). */
@@ -30,6 +40,16 @@ export class GatewayCounters {
   connectionsRejected = 0;
   /** Client events sent again to another worker because the first one went away before acknowledging them. */
   eventsRedelivered = 0;
+  /**
+   * Client events dead-lettered: in flight at maxEventDeaths worker deaths (GATEWAY_MAX_EVENT_DEATHS), never
+   * delivered again; their clients closed with 4010.
+   */
+  deadLetteredEvents = 0;
+  /**
+   * Of those, the ones no `@OnDeadLetter()` handler received: the workers linked have none, or none linked in
+   * time (held at most pendingMaxAgeMs), or too many waited.
+   */
+  deadLettersDropped = 0;
   /** Raw TCP clients disconnected for bytes their framing cannot decode (e.g. a frame:// length below 4). */
   malformedDisconnects = 0;
   /**
@@ -38,4 +58,15 @@ export class GatewayCounters {
    * are rate-limited (one line per reason every 10 s, with a count).
    */
   innerLinksRejected = 0;
+  /**
+   * Commands and queries addressed to uids that reached this gateway: SendToUid, GetClientIdByUid,
+   * BatchGetClientIdByUid. Without a backplane every gateway gets every one; with it, only the gateways that hold
+   * the uids (and those not known to be in sync).
+   */
+  uidCommands = 0;
+  /**
+   * Commands and queries addressed to named groups that reached this gateway: SendToGroup, Ungroup, and the
+   * per-group queries (sessions, client_ids, uids, counts of named groups).
+   */
+  groupCommands = 0;
 }

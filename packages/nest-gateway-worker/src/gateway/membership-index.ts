@@ -1,6 +1,15 @@
 import type { ClientConnection } from './client-connection';
 
 /**
+ * Told when the number of this gateway's connections of a uid or members of a group may have changed (the
+ * backplane's presence directory; null when there is none, which costs one null check per change).
+ */
+export interface MembershipObserver {
+  uidChanged(uid: string): void;
+  groupChanged(group: string): void;
+}
+
+/**
  * Uid and group membership of this gateway's connections, indexed in both directions: uid → connections and
  * group → connections here, and each connection's own `uid` and `groups` on {@link ClientConnection}. So a send
  * to a uid or group, and every membership query, costs what its result costs, never a scan of all connections;
@@ -14,6 +23,8 @@ import type { ClientConnection } from './client-connection';
 export class MembershipIndex {
   private readonly byUid = new Map<string, Set<ClientConnection>>();
   private readonly byGroup = new Map<string, Set<ClientConnection>>();
+  /** See MembershipObserver. */
+  observer: MembershipObserver | null = null;
 
   /** Binds `uid` to `client`, replacing the uid it had. */
   bindUid(client: ClientConnection, uid: string): void {
@@ -24,6 +35,7 @@ export class MembershipIndex {
     if (!connections) this.byUid.set(uid, (connections = new Set()));
     connections.add(client);
     client.uid = uid;
+    this.observer?.uidChanged(uid);
   }
 
   /** Removes the uid binding of `client`, whatever it is. */
@@ -32,6 +44,7 @@ export class MembershipIndex {
     if (uid === null) return;
     client.uid = null;
     deleteMember(this.byUid, uid, client);
+    this.observer?.uidChanged(uid);
   }
 
   joinGroup(client: ClientConnection, group: string): void {
@@ -40,12 +53,14 @@ export class MembershipIndex {
     if (!members) this.byGroup.set(group, (members = new Set()));
     members.add(client);
     (client.groups ??= new Set()).add(group);
+    this.observer?.groupChanged(group);
   }
 
   leaveGroup(client: ClientConnection, group: string): void {
     if (!client.groups?.delete(group)) return;
     if (client.groups.size === 0) client.groups = null;
     deleteMember(this.byGroup, group, client);
+    this.observer?.groupChanged(group);
   }
 
   /** Dissolves `group`: every member leaves it and the group is deleted. */
@@ -57,6 +72,7 @@ export class MembershipIndex {
       client.groups?.delete(group);
       if (client.groups?.size === 0) client.groups = null;
     }
+    this.observer?.groupChanged(group);
   }
 
   /** Forgets a closed connection: its uid binding and every group it was in. */
@@ -65,7 +81,10 @@ export class MembershipIndex {
     const groups = client.groups;
     if (!groups) return;
     client.groups = null;
-    for (const group of groups) deleteMember(this.byGroup, group, client);
+    for (const group of groups) {
+      deleteMember(this.byGroup, group, client);
+      this.observer?.groupChanged(group);
+    }
   }
 
   /** The connections bound to `uid`; undefined when none. Do not modify. */

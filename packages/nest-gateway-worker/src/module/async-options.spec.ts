@@ -35,7 +35,10 @@ describe('GatewayModule.for*Async options providers', () => {
     listen: { host: '127.0.0.1', port: 0 },
     secret: Buffer.from(SECRET),
     plaintext: false,
+    wireProfile: 'native',
+    phpSecretKey: '',
     helloTimeoutMs: 2000,
+    admin: null,
   };
 
   it('useFactory with inject from an imported module: the result is resolved', async () => {

@@ -22,19 +22,19 @@ export interface RoleAsyncOptions<T> extends Pick<ModuleMetadata, 'imports'> {
 
 /**
  * The providers that put a role's resolved options under `token`: the user's factory (or class) runs when the
- * module is created, and `resolve` checks what it returns (a bad value: ConfigError naming the option).
+ * module is created, and `resolve` checks what it returns (a bad value: ConfigError naming the option). `owner`
+ * is the module class errors name with `method`.
  */
 export function asyncOptionsProviders<T, R>(
   method: string,
   token: InjectionToken,
   options: RoleAsyncOptions<T>,
   resolve: (options: T) => R,
+  owner = 'GatewayModule',
 ): Provider[] {
   const given = [options.useFactory, options.useClass, options.useExisting].filter((x) => x !== undefined).length;
   if (given !== 1) {
-    throw new ConfigError(
-      `GatewayModule.${method}: give exactly one of useFactory, useClass or useExisting (got ${given})`,
-    );
+    throw new ConfigError(`${owner}.${method}: give exactly one of useFactory, useClass or useExisting (got ${given})`);
   }
   if (options.useFactory) {
     const factory = options.useFactory;

@@ -5,6 +5,7 @@ import { ClusterPrimary } from './cluster-primary';
 import { CONFIG_ERROR_EXIT_CODE, READY_MESSAGE } from './cluster-messages';
 import { GracefulShutdown, type Closable } from './graceful-shutdown';
 import { readProcessCount } from './process-count';
+import { setProcessIndex } from './process-index';
 
 /** How an app's `main.ts` runs its role; see {@link runRole}. */
 export interface RoleSpec<C> {
@@ -64,6 +65,7 @@ export function runRole<C>(spec: RoleSpec<C>): void {
         return;
       }
       const index = forkedByPrimary ? readInteger(process.env, indexVariable!, 0, 0, count - 1) : 0;
+      setProcessIndex(index);
       const shutdown = new GracefulShutdown({
         role: spec.role,
         timeoutMs: spec.shutdownTimeoutMs(config) + SHUTDOWN_MARGIN_MS,

@@ -1,6 +1,6 @@
 /**
  * Command codes of the inner protocol. The numbers are PHP GatewayWorker's GatewayProtocol codes
- * (reference/php-gatewayworker-spec.md §2.4), kept so that a later "php" wire profile can talk to PHP peers.
+ * (reference/php-gatewayworker-spec.md §2.4), kept so that the "php" wire profile (src/php) can talk to PHP peers.
  * Codes 2, 17-19 and 29-199 are unused by PHP; the native profile adds its own commands in 100-199.
  */
 export enum Cmd {
@@ -44,7 +44,7 @@ export enum Cmd {
    * a non-empty ext is JSON `{"error": "..."}` and means the request failed.
    */
   Reply = 100,
-  // 101-109: event acknowledgement and worker drain.
+  // 101-109: event acknowledgement, worker drain and dead letters.
   /**
    * Native W→G: events handled (or dropped) by the worker. body = (u32 first, u32 last) big-endian pairs of
    * inclusive ranges of the per-link event sequence numbers carried in the envelope's `q` (see event-ack.ts).
@@ -54,6 +54,13 @@ export enum Cmd {
   WorkerDraining = 102,
   /** Native G→W: answer to WorkerDraining; every event this gateway will send on the link is before it. */
   WorkerDrained = 103,
+  /**
+   * Native G→W: a client event that was in flight at `maxEventDeaths` worker deaths (see delivery-limit.ts), for
+   * the worker's `@OnDeadLetter()` handler; sent only to workers that announced one (WorkerConnect
+   * `"dead_letters": true`), at most once, never acknowledged. Header as the event's; ext = JSON
+   * `{"kind","deaths","uid"?}` (dead-letter-frame.ts); body = the event's body.
+   */
+  DeadLetter = 104,
   // 110-119: connection hooks (close with a code, rejection by a worker, connection statistics).
   /** →G: close one connection with a WebSocket close code and reason (ext `{"code","reason"?}`), after the body if any. */
   CloseWithReason = 110,

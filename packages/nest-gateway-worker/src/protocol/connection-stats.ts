@@ -31,6 +31,14 @@ export interface GatewayCountersSnapshot {
   handshakeTimeouts: number;
   messagesIn: number;
   messagesOut: number;
+  /** Payload bytes received from / sent to clients. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Messages handed to clients by SendToAll, SendToUid and SendToGroup (one per recipient). */
+  broadcastDeliveries: number;
+  /** Client events sent to workers (redeliveries included), and those the workers acknowledged. */
+  eventsForwarded: number;
+  eventsAcked: number;
   slowConsumerDisconnects: number;
   oversizeDisconnects: number;
   rateLimitDisconnects: number;
@@ -38,10 +46,18 @@ export interface GatewayCountersSnapshot {
   pendingDisconnects: number;
   connectionsRejected: number;
   eventsRedelivered: number;
+  /** Client events dead-lettered after maxEventDeaths worker deaths (their clients closed with 4010). */
+  deadLetteredEvents: number;
+  /** Dead-lettered events no `@OnDeadLetter()` handler received (none on the workers linked, or none linked in time). */
+  deadLettersDropped: number;
   /** Raw TCP clients disconnected for bytes their framing cannot decode. */
   malformedDisconnects: number;
   /** Inner connections closed for bad input (not the protocol, wrong secret, bad record or frame, no identification). */
   innerLinksRejected: number;
+  /** Commands and queries addressed to uids (SendToUid, GetClientIdByUid, BatchGetClientIdByUid). */
+  uidCommands: number;
+  /** Commands and queries addressed to named groups (SendToGroup, Ungroup, per-group queries). */
+  groupCommands: number;
   /** Counters added by later versions appear here too. */
   [counter: string]: number;
 }

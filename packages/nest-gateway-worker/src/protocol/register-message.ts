@@ -5,13 +5,15 @@ import type { StreamDecoder } from './inner-link';
 /**
  * Register protocol messages: one JSON object per line, as in PHP GatewayWorker
  * (reference/php-gatewayworker-spec.md §3). The native profile carries the lines inside the encrypted
- * record layer, so authentication is the link's handshake and `secret_key` fields are not sent.
+ * record layer, so authentication is the link's handshake and `secret_key` fields are not sent. The php wire
+ * profile sends and checks PHP's clear-text `secret_key` in the two hellos (kept as parsed, whatever its JSON type:
+ * PHP compares it strictly).
  */
 export type RegisterMessage =
   /** Gateway → register: announce this gateway's inner address ("lanIp:port"). */
-  | { event: 'gateway_connect'; address: string }
+  | { event: 'gateway_connect'; address: string; secret_key?: unknown }
   /** Worker or SDK client → register: subscribe to the gateway list. */
-  | { event: 'worker_connect' }
+  | { event: 'worker_connect'; secret_key?: unknown }
   /** Register → subscribers: the whole current gateway list. */
   | { event: 'broadcast_addresses'; addresses: string[] }
   /** Keep-alive, no reply. */
@@ -49,9 +51,9 @@ export function parseRegisterMessage(line: string): RegisterMessage {
       if (!isInnerAddress(m.address)) {
         throw new RegisterMessageError('gateway_connect needs "address" as "ipv4:port"');
       }
-      return { event: 'gateway_connect', address: m.address };
+      return { event: 'gateway_connect', address: m.address, ...secretKeyOf(m) };
     case 'worker_connect':
-      return { event: 'worker_connect' };
+      return { event: 'worker_connect', ...secretKeyOf(m) };
     case 'ping':
       return { event: 'ping' };
     case 'broadcast_addresses': {
@@ -68,6 +70,11 @@ export function parseRegisterMessage(line: string): RegisterMessage {
     default:
       throw new RegisterMessageError(`unknown event ${JSON.stringify(m.event)}`);
   }
+}
+
+/** A hello's `secret_key` when it has one (PHP's isset: null counts as none). */
+function secretKeyOf(m: Record<string, unknown>): { secret_key?: unknown } {
+  return m.secret_key === undefined || m.secret_key === null ? {} : { secret_key: m.secret_key };
 }
 
 export class RegisterMessageError extends Error {

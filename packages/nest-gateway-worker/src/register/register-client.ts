@@ -27,8 +27,26 @@ export interface RegisterClientOptions {
   reconnectDelayMs?: number;
   /** Keep-alive period, in milliseconds. Default 25 000. */
   pingIntervalMs?: number;
+  /**
+   * The php wire profile: PHP's clear-text secret_key, sent in this client's hellos (PHP registers check it; ours
+   * with the php profile too). Undefined (the native profile): no secret_key field.
+   */
+  phpSecretKey?: string;
   /** Logger context. Default "RegisterClient". */
   logContext?: string;
+}
+
+/** One register as a discovery client sees it (GatewayClient.getRegisterStatus). */
+export interface RegisterStatus {
+  /** "host:port", as configured (REGISTER_ADDRESS). */
+  address: string;
+  /** Whether the link to it is open now (connected and authenticated). */
+  connected: boolean;
+  /**
+   * The gateways it listed last (sorted), kept while it is unreachable; null before its first list, and always for
+   * a gateway's own register client (it announces, it does not subscribe).
+   */
+  gateways: string[] | null;
 }
 
 interface RegisterPeer {
@@ -73,6 +91,18 @@ export class RegisterClient extends EventEmitter {
     }));
   }
 
+  /** Registers with an open link now (a gateway has announced itself to each of them: it does so as a link opens). */
+  get connectedCount(): number {
+    let n = 0;
+    for (const peer of this.peers) if (peer.link?.isOpen) n++;
+    return n;
+  }
+
+  /** Registers this client uses (REGISTER_ADDRESS). */
+  get registerCount(): number {
+    return this.peers.length;
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
@@ -95,6 +125,15 @@ export class RegisterClient extends EventEmitter {
     }
   }
 
+  /** Every configured register: whether its link is open now and the gateways it listed last. */
+  status(): RegisterStatus[] {
+    return this.peers.map((peer) => ({
+      address: peer.name,
+      connected: peer.link?.isOpen === true,
+      gateways: peer.addresses ? [...peer.addresses].sort() : null,
+    }));
+  }
+
   private connect(peer: RegisterPeer): void {
     peer.retry = null;
     if (this.stopped) return;
@@ -111,10 +150,11 @@ export class RegisterClient extends EventEmitter {
       peer.outageLogged = false;
       peer.backoff.reset();
       this.logger.log(`connected to register ${peer.name}`);
+      const key = this.options.phpSecretKey === undefined ? {} : { secret_key: this.options.phpSecretKey };
       if (this.options.announce) {
-        link.send(encodeRegisterMessage({ event: 'gateway_connect', address: this.options.announce }));
+        link.send(encodeRegisterMessage({ event: 'gateway_connect', address: this.options.announce, ...key }));
       }
-      if (this.options.subscribe) link.send(encodeRegisterMessage({ event: 'worker_connect' }));
+      if (this.options.subscribe) link.send(encodeRegisterMessage({ event: 'worker_connect', ...key }));
       this.emit('connected', peer.name);
     });
     link.on('message', (line: string) => {

@@ -14,7 +14,10 @@ describe('register options', () => {
       listen: { host: '127.0.0.1', port: 1236 },
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
+      admin: null,
     };
     expect(resolveRegisterOptions({ secret: SECRET })).toEqual(expected);
     expect(registerOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(expected);

@@ -8,6 +8,13 @@ import {
   type FieldNames,
   type RawOptions,
 } from '../config/option-checks';
+import { adminOption, type AdminOptions, type ResolvedAdminOptions } from '../ops/admin/admin-options';
+import {
+  WIRE_PROFILE_ENVIRONMENT,
+  resolveWireProfile,
+  type ResolvedWireProfile,
+  type WireProfileOptions,
+} from '../php/wire-profile-options';
 
 /** Where a register listens by default. */
 export const DEFAULT_REGISTER_LISTEN = '127.0.0.1:1236';
@@ -23,7 +30,7 @@ export type Registers = string | ReadonlyArray<string | HostPort>;
 export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 
 /** Options of `GatewayModule.forRegister()` (and `runRegister`), checked by {@link resolveRegisterOptions}. */
-export interface RegisterOptions {
+export interface RegisterOptions extends WireProfileOptions {
   /** Address the register listens on: "host:port" or `{ host, port }` (port 0 = any free port). Env REGISTER_LISTEN, default 127.0.0.1:1236. */
   listen?: string | HostPort;
   /**
@@ -35,15 +42,19 @@ export interface RegisterOptions {
   plaintext?: boolean;
   /** A peer must finish the handshake and send its hello within this many milliseconds. Default 10 000. */
   helloTimeoutMs?: number;
+  /** The admin listener (GET /metrics, /health/live, /health/ready). Env ADMIN_LISTEN, default none (off). */
+  admin?: AdminOptions | null;
 }
 
 /** Register options with every default filled in and every value checked: what RegisterServer runs with. */
-export interface ResolvedRegisterOptions {
+export interface ResolvedRegisterOptions extends ResolvedWireProfile {
   listen: HostPort;
   /** Null = plaintext. */
   secret: Buffer | null;
   plaintext: boolean;
   helloTimeoutMs: number;
+  /** Null = no admin listener. */
+  admin: ResolvedAdminOptions | null;
 }
 
 /** The variable of each field that has one. */
@@ -51,6 +62,8 @@ export const REGISTER_ENVIRONMENT: Partial<Record<keyof RegisterOptions, string>
   listen: 'REGISTER_LISTEN',
   secret: 'SECRET_KEY',
   plaintext: 'INNER_PLAINTEXT',
+  admin: 'ADMIN_LISTEN',
+  ...WIRE_PROFILE_ENVIRONMENT,
 };
 
 /** Checks register options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
@@ -58,10 +71,17 @@ export function resolveRegisterOptions(options: RegisterOptions): ResolvedRegist
   return resolveRegister(options, codeNames('RegisterOptions'));
 }
 
-/** REGISTER_LISTEN, SECRET_KEY and INNER_PLAINTEXT, with the same checks; a bad one is a ConfigError naming the variable. */
+/** REGISTER_LISTEN, SECRET_KEY, INNER_PLAINTEXT, WIRE_PROFILE and PHP_SECRET_KEY, with the same checks; a bad one is a ConfigError naming the variable. */
 export function registerOptionsFromEnv(env: Env = process.env): ResolvedRegisterOptions {
   return resolveRegister(
-    { listen: env.REGISTER_LISTEN, secret: env.SECRET_KEY, plaintext: env.INNER_PLAINTEXT },
+    {
+      listen: env.REGISTER_LISTEN,
+      secret: env.SECRET_KEY,
+      plaintext: env.INNER_PLAINTEXT,
+      wireProfile: env.WIRE_PROFILE,
+      phpSecretKey: env.PHP_SECRET_KEY,
+      admin: env.ADMIN_LISTEN,
+    },
     environmentNames('RegisterOptions', REGISTER_ENVIRONMENT),
   );
 }
@@ -80,6 +100,12 @@ function resolveRegister(
     listen: hostPortOption(names('listen'), options.listen, DEFAULT_REGISTER_LISTEN),
     secret,
     plaintext: secret === null,
+    ...resolveWireProfile(
+      { wireProfile: names('wireProfile'), phpSecretKey: names('phpSecretKey'), plaintext: names('plaintext') },
+      options.wireProfile,
+      options.phpSecretKey,
+      secret === null,
+    ),
     helloTimeoutMs: integerOption(
       names('helloTimeoutMs'),
       options.helloTimeoutMs,
@@ -87,5 +113,6 @@ function resolveRegister(
       100,
       600_000,
     ),
+    admin: adminOption(names('admin'), options.admin),
   };
 }

@@ -9,6 +9,7 @@ import {
   RegisterMessageError,
   type RegisterMessage,
 } from '../protocol/register-message';
+import { phpSecretKeyMatches } from '../php/php-secret-key';
 import type { ResolvedRegisterOptions } from './register-options';
 
 type RegisterLink = InnerLink<string>;
@@ -30,6 +31,8 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
    * line with the count. The register has no stats API yet: the summary lines are where the counts are read.
    */
   readonly rejections = new RejectedLinks(this.logger, { what: 'register link(s)' });
+  /** Gateway lists sent to subscribers (workers and SDK clients): one per subscriber per change, and one per subscription. */
+  listPushes = 0;
 
   constructor(private readonly options: ResolvedRegisterOptions) {}
 
@@ -74,6 +77,21 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
     return [...new Set(this.gateways.values())];
   }
 
+  /** Whether it is listening (from listen() until close()). */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  /** Links open now: gateways, subscribers (workers and SDK clients), and peers that have not said who they are yet. */
+  get linkCount(): number {
+    return this.links.size;
+  }
+
+  /** Subscribers (workers and SDK clients) it pushes the gateway list to. */
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
   private accept(socket: Socket): void {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const link: RegisterLink = new InnerLink(socket, {
@@ -113,6 +131,14 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private handle(link: RegisterLink, message: RegisterMessage): void {
+    if (
+      this.options.wireProfile === 'php' &&
+      (message.event === 'gateway_connect' || message.event === 'worker_connect') &&
+      !phpSecretKeyMatches(message.secret_key, this.options.phpSecretKey)
+    ) {
+      // PHP's register closes without a reply; neither key is ever logged.
+      return link.destroy(`${message.event} with a secret_key that does not match PHP_SECRET_KEY`);
+    }
     switch (message.event) {
       case 'gateway_connect':
         this.gateways.set(link, message.address);
@@ -122,6 +148,7 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
       case 'worker_connect':
         this.subscribers.add(link);
         link.send(this.listMessage());
+        this.listPushes++;
         return;
       case 'ping':
         return;
@@ -137,5 +164,6 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   private broadcast(): void {
     const message = this.listMessage();
     for (const link of this.subscribers) link.send(message);
+    this.listPushes += this.subscribers.size;
   }
 }

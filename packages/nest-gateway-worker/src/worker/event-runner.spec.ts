@@ -294,6 +294,52 @@ describe('EventRunner (over a real inner link)', () => {
     expect(h.received.at(-1)?.cmd).toBe(Cmd.EventAck);
   });
 
+  it('answers a request ($rid) with one reply envelope: the value, nothing returned, an error, an Observable, no handler', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined); // the message no handler takes
+    const bodies: unknown[] = [];
+    const h = await harness(
+      [
+        { gw: 'message', type: 'get' },
+        async (body: { n: number }) => {
+          bodies.push(body);
+          return { type: 'got', n: body.n };
+        },
+      ],
+      [{ gw: 'message', type: 'quiet' }, async () => undefined],
+      [
+        { gw: 'message', type: 'bad' },
+        async () => throwError(() => ({ status: 'error', statusCode: 400, message: ['text must be a string'] })),
+      ],
+      [{ gw: 'message', type: 'many' }, async () => of('first', 'second')],
+      [{ gw: 'message', type: 'text' }, async () => 'plain text'],
+    );
+    const seqs = [
+      h.event(Cmd.OnMessage, 6, '{"type":"get","n":1,"$rid":1}'),
+      h.event(Cmd.OnMessage, 6, '{"type":"quiet","$rid":2}'),
+      h.event(Cmd.OnMessage, 6, '{"type":"bad","$rid":"b"}'),
+      h.event(Cmd.OnMessage, 6, '{"type":"many","$rid":4}'),
+      h.event(Cmd.OnMessage, 6, '{"type":"text","$rid":5}'),
+      h.event(Cmd.OnMessage, 6, '{"type":"nobody","$rid":6}'),
+      // Without an id: the plain reply, as always.
+      h.event(Cmd.OnMessage, 6, '{"type":"get","n":2}'),
+    ];
+    await h.untilAcked(...seqs);
+    expect(bodies).toEqual([
+      { type: 'get', n: 1 },
+      { type: 'get', n: 2 },
+    ]); // the id never reaches the handler
+    expect(h.sent().map(([, , body]) => body)).toEqual([
+      '{"$rid":1,"data":{"type":"got","n":1}}',
+      '{"$rid":2}',
+      '{"$rid":"b","error":"text must be a string","statusCode":400}',
+      '{"$rid":4,"data":"first"}',
+      'second',
+      '{"$rid":5,"data":"plain text"}',
+      '{"$rid":6,"error":"no handler for this message"}',
+      '{"type":"got","n":2}',
+    ]);
+  });
+
   it('rejects a client whose connect handler fails; its later events reach no handler but are still acknowledged', async () => {
     const calls: string[] = [];
     const h = await harness(

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { MessageHandler, Server } from '@nestjs/microservices';
 import { isObservable } from 'rxjs';
 import type { GatewayClient } from '../client/gateway-client';
+import type { HandlerTimings } from '../ops/metrics/handler-timings';
 import { encodeClientId, gatewayAddressOf } from '../protocol/client-id';
 import { encodeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
@@ -12,10 +13,13 @@ import type { InnerLink } from '../protocol/inner-link';
 import type { ClientEvent, ClientEventKind } from './client-event';
 import { ClientTracker } from './client-tracker';
 import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
+import { deadLetterOf, runDeadLetterHandler } from './dead-letter-run';
+import type { DeadLetter } from './dead-letter';
 import { EventAckBatcher } from './event-ack-batcher';
 import type { GatewaySender } from './gateway-sender';
 import { GatewayContext } from './gateway.context';
 import type { HandlerRoutes } from './handler-routes';
+import { errorEnvelope, replyEnvelope, type RequestId } from './request-reply';
 import { sessionJson, type HandledSession, type SessionWriteBack } from './session-write-back';
 import type { EventsInFlight } from './worker-drain';
 
@@ -60,6 +64,8 @@ export class EventRunner implements EventsInFlight {
   readonly observables: Pick<Server, 'send'>;
   /** Set by {@link route} when the transport listens (Nest registers the handlers after building the transport). */
   routes: HandlerRoutes | null = null;
+  /** Where the handlers' durations go (the admin listener's metrics); null: not measured. */
+  timings: HandlerTimings | null = null;
 
   constructor(parts: EventRunnerParts) {
     this.links = parts.links;
@@ -88,11 +94,15 @@ export class EventRunner implements EventsInFlight {
 
   /**
    * One frame from a gateway (on `link`, the connection its sequence number belongs to): a client event is run
-   * after the client's earlier ones; anything else (Ping, commands a worker does not handle) is ignored.
+   * after the client's earlier ones, and so is a dead letter; anything else (Ping, commands a worker does not
+   * handle) is ignored.
    */
   frame(f: GatewayFrame, gatewayAddress: string, link: InnerLink<GatewayFrame>): void {
     const kind = KIND_BY_CMD[f.cmd];
-    if (!kind) return;
+    if (!kind) {
+      if (f.cmd === Cmd.DeadLetter) this.deadLetter(f, gatewayAddress);
+      return;
+    }
     let envelope: EventEnvelope;
     try {
       envelope = decodeEventEnvelope(f.ext);
@@ -138,6 +148,49 @@ export class EventRunner implements EventsInFlight {
     this.log.debug(`client ${run.clientId} rejected (close ${rejection.code})`);
   }
 
+  /**
+   * A dead letter (Cmd.DeadLetter): to the `@OnDeadLetter()` handler, after the client's events already here. Never
+   * acknowledged (the gateway sends it once and forgets it), never to an ordinary handler.
+   */
+  private deadLetter(f: GatewayFrame, gatewayAddress: string): void {
+    let letter: DeadLetter;
+    try {
+      letter = deadLetterOf(f, gatewayAddress);
+    } catch (err) {
+      this.log.warn(`dead letter from gateway ${gatewayAddress} dropped: ${(err as Error).message}`);
+      return;
+    }
+    const handler = this.routes?.deadLetter;
+    if (!handler) {
+      // Gateways send dead letters only to workers that announced a handler; an older gateway might not know.
+      this.log.warn(`dead letter of client ${letter.clientId} dropped: this worker has no @OnDeadLetter() handler`);
+      return;
+    }
+    const clientId = letter.clientId;
+    const event: ClientEvent = {
+      kind: letter.kind,
+      clientId,
+      gatewayAddress,
+      body: letter,
+      binary: letter.binary,
+      session: {},
+      handshake: this.tracker.handshake(clientId, undefined),
+    };
+    const ctx = new GatewayContext(event, this.client);
+    this.tracker.schedule(clientId, () =>
+      runDeadLetterHandler(handler, letter, ctx).then(
+        () => this.tracker.forget(clientId),
+        (err: unknown) => {
+          this.log.error(
+            `@OnDeadLetter() handler failed for client ${clientId}: ${(err as Error)?.message}`,
+            (err as Error)?.stack,
+          );
+          this.tracker.forget(clientId);
+        },
+      ),
+    );
+  }
+
   eventFailed(run: EventRun, err: unknown): void {
     this.log.error(
       `${run.kind} event of client ${run.clientId} failed: ${(err as Error)?.message}`,
@@ -164,6 +217,16 @@ export class EventRun implements HandledSession {
   version = 0;
   /** What the handler receives (HandlerRoutes.pick sets it). */
   body: unknown = undefined;
+  /** The type of the typed `@OnClientMessage(type)` handler that takes it (HandlerRoutes.pick sets it). */
+  route: string | undefined = undefined;
+  /** performance.now() at the event's turn, when handler durations are measured. */
+  private startedAt = 0;
+  /**
+   * The request id of a message sent as a request (HandlerRoutes.pick sets it), until it is answered: the first
+   * reply goes out in a reply envelope echoing it, later ones (an Observable's) as plain messages. See
+   * request-reply.ts.
+   */
+  requestId: RequestId | undefined = undefined;
   private ctx: GatewayContext | null = null;
   /** Set by a connect handler that failed, or by GatewayContext.rejectConnection() (read when settling). */
   private rejection: ConnectionRejection | undefined = undefined;
@@ -188,6 +251,7 @@ export class EventRun implements HandledSession {
 
   /** The client's turn came (ClientTracker). Returns a promise only when the handler is asynchronous; it never rejects. */
   start(): Promise<void> | void {
+    if (this.runner.timings !== null) this.startedAt = performance.now();
     let pending: Promise<void> | void = undefined;
     try {
       pending = this.handle();
@@ -220,7 +284,10 @@ export class EventRun implements HandledSession {
     const handshake = r.tracker.handshake(this.clientId, this.envelope.handshake);
     this.sessionBefore = sessionJson(session);
     const handler = r.routes?.pick(this.kind, f.body, binary, this);
-    if (!handler) return this.finish();
+    if (!handler) {
+      if (this.requestId !== undefined) this.replyError(NO_HANDLER);
+      return this.finish();
+    }
     const event: ClientEvent = {
       kind: this.kind,
       clientId: this.clientId,
@@ -318,19 +385,42 @@ export class EventRun implements HandledSession {
    */
   private failed(err: unknown): void {
     if (this.kind === 'connect') this.rejection ??= connectionRejection(err);
+    else if (this.requestId !== undefined) this.replyError(err);
     else this.reply(errorMessage(err));
   }
 
-  /** Sends a value to the client of this event; nothing after a close or once the connection is rejected. */
+  /**
+   * Sends a value to the client of this event; nothing after a close or once the connection is rejected. The
+   * first value answering a request goes in its reply envelope.
+   */
   private reply(value: unknown): void {
     if (this.kind === 'close' || this.ctx?.rejection) return;
+    if (this.requestId !== undefined) {
+      value = replyEnvelope(this.requestId, value);
+      this.requestId = undefined;
+    }
     const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, value);
+    if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
+  }
+
+  /** Answers a request with an error envelope: the message (and status) of what the exception filters made of it. */
+  private replyError(err: unknown): void {
+    const id = this.requestId!;
+    this.requestId = undefined;
+    if (this.ctx?.rejection) return;
+    const { message } = errorMessage(err);
+    const status = (err as { statusCode?: unknown } | null)?.statusCode;
+    const envelope = errorEnvelope(id, message, typeof status === 'number' ? status : undefined);
+    const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, envelope);
     if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
   }
 
   /** After the handler, however it ended: rejection, then the session write-back (or the client's cleanup). */
   private settle(): void {
     try {
+      // A request whose handler produced nothing is still answered (an envelope without data), so the client's
+      // promise resolves instead of timing out.
+      if (this.requestId !== undefined) this.reply(undefined);
       if (this.kind !== 'close') this.rejection = this.ctx?.rejection ?? this.rejection;
       if (this.rejection) this.runner.reject(this, this.rejection);
     } finally {
@@ -381,10 +471,17 @@ export class EventRun implements HandledSession {
   }
 
   private ack(): void {
+    // A handler ran (ctx is set only then): its duration, from the event's turn to here.
+    const timings = this.runner.timings;
+    if (timings !== null && this.ctx !== null)
+      timings.observe(this.kind, this.route, (performance.now() - this.startedAt) / 1000);
     const seq = this.envelope.q;
     if (seq !== undefined) this.runner.acks.add(this.link, seq);
   }
 }
+
+/** The answer to a request no handler takes (no typed handler for its type and no untyped one). */
+const NO_HANDLER = { message: 'no handler for this message' };
 
 /** Placeholder until the event's session is known (never handed to a handler). */
 const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;

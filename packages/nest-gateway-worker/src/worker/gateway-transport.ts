@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { ClientBackplane } from '../backplane/client-backplane';
 import { Cmd } from '../protocol/command';
 import type { GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient } from '../client/gateway-client';
 import { clientPartsOf } from '../client/gateway-client-options';
-import { workerHello } from '../client/gateway-hello';
+import { workerHello, type WorkerHello } from '../client/gateway-hello';
 import { GatewayLinkPool } from '../client/gateway-link-pool';
 import { GATEWAY_TRANSPORT } from './client-event.decorators';
 import { EventRunner } from './event-runner';
@@ -32,25 +33,40 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   readonly links: GatewayLinkPool;
   /** The GatewayClient of this worker (what `@Inject(GatewayClient)` gives), riding {@link links}. */
   readonly client: GatewayClient;
-  private readonly runner: EventRunner;
+  /** Runs the client events (the admin listener reads its figures and measures its handlers). */
+  readonly runner: EventRunner;
   private readonly drainer: WorkerDrain;
+  /** The Redis backplane (discovery, targeted fan-out, session store), when configured. */
+  readonly backplane: ClientBackplane | null;
+  private listening = false;
+  /** Who the links say this worker is: its key, and whether it takes dead letters. */
+  private readonly hello: WorkerHello;
 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
     super();
+    this.backplane = options.backplane ? new ClientBackplane(options.backplane, 'Worker') : null;
+    this.hello = workerHello(options.name);
     const { links, settings } = clientPartsOf(options, {
-      hello: workerHello(options.name),
+      hello: this.hello,
       maxFrameSize: options.maxFrameSize,
       // Listening (from links.start() in listen() to close()) holds the process, as a server's socket does.
       keepProcessAlive: true,
+      sources: this.backplane ? [this.backplane.watch] : [],
     });
     this.links = new GatewayLinkPool(links);
+    this.backplane?.attach(this.links);
     const sessions = new SessionWriteBack(this.links);
-    this.client = new GatewayClient(this.links, settings, sessions);
-    if (options.sessionStore) {
+    this.client = new GatewayClient(
+      this.links,
+      this.backplane ? { ...settings, targeting: this.backplane.targeting, history: this.backplane.history } : settings,
+      sessions,
+    );
+    const store = options.sessionStore === 'backplane' ? this.backplane?.sessionStore() : options.sessionStore;
+    if (store) {
       sessions.saveTo(
         new SessionStoreSync({
-          store: options.sessionStore,
+          store,
           live: sessions.live,
           gateways: this.links,
           client: this.client,
@@ -64,6 +80,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   listen(callback: (...optionalParams: unknown[]) => void): void {
     const routes = new HandlerRoutes(this.getHandlers());
     this.runner.route(routes);
+    // Gateways send dead letters only to workers that say they have a handler for them.
+    this.hello.deadLetters = routes.deadLetter !== undefined;
     this.links.on('frame', (f: GatewayFrame, address: string, link: InnerLink<GatewayFrame>) => {
       if (f.cmd === Cmd.WorkerDrained) this.drainer.answered(address);
       else this.runner.frame(f, address, link);
@@ -74,12 +92,24 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     });
     this.drainer.start();
     this.links.start();
+    this.listening = true;
     this.log.log(
       `Worker ${this.links.key} started: ${routes.typedCount} typed message handler(s)` +
         (routes.hasUntypedMessage ? ' + untyped handler' : '') +
+        (routes.deadLetter ? ' + dead-letter handler' : '') +
         (this.options.secret ? '' : ' (plaintext inner links)'),
     );
     callback();
+  }
+
+  /** Whether the transport listens (Nest called listen()) and has not begun to drain. */
+  get running(): boolean {
+    return this.listening && !this.drainer.draining;
+  }
+
+  /** Whether a drain has begun (drain(), app.close(), SIGTERM under runRole). */
+  get draining(): boolean {
+    return this.drainer.draining;
   }
 
   /**
@@ -89,6 +119,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   async close(): Promise<void> {
     await this.drain();
     this.links.stop();
+    await this.backplane?.close();
   }
 
   /**

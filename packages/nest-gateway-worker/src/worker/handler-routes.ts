@@ -2,10 +2,12 @@ import { Logger } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { ClientEventPattern } from './client-event.decorators';
 import type { ClientEventKind } from './client-event';
+import { takeRequestId, type RequestId } from './request-reply';
 
 /**
  * The worker's handlers by client event: `@OnClientConnect()`, `@OnClientClose()`, the untyped
- * `@OnClientMessage()` and the typed `@OnClientMessage(type)` ones. Built once, when the transport listens, from
+ * `@OnClientMessage()` and the typed `@OnClientMessage(type)` ones, and `@OnDeadLetter()`. Built once, when the
+ * transport listens, from
  * the routes Nest registered for it; {@link pick} runs once per event.
  */
 export class HandlerRoutes {
@@ -14,6 +16,8 @@ export class HandlerRoutes {
   private close: MessageHandler | undefined;
   /** The untyped `@OnClientMessage()` handler. */
   private message: MessageHandler | undefined;
+  /** The `@OnDeadLetter()` handler. */
+  readonly deadLetter: MessageHandler | undefined;
   private readonly typed = new Map<string, MessageHandler>();
   private warnedUnmatched = false;
 
@@ -23,17 +27,20 @@ export class HandlerRoutes {
    * app, ours included) gets a warning naming it and no events.
    */
   constructor(routes: Iterable<[string, MessageHandler]>) {
+    let deadLetter: MessageHandler | undefined;
     for (const [route, handler] of routes) {
       const pattern = clientEventPattern(route);
       if (pattern?.gw === 'message' && typeof pattern.type === 'string') this.typed.set(pattern.type, handler);
       else if (pattern?.gw === 'message') this.message = handler;
       else if (pattern?.gw === 'connect') this.connect = handler;
       else if (pattern?.gw === 'close') this.close = handler;
+      else if (pattern?.gw === 'dead-letter') deadLetter = handler;
       else
         this.log.warn(
           `handler pattern ${route} is not a client event (@OnClientConnect/Message/Close); it gets no events from gateways`,
         );
     }
+    this.deadLetter = deadLetter;
   }
 
   /** How many typed `@OnClientMessage(type)` handlers there are. */
@@ -46,11 +53,18 @@ export class HandlerRoutes {
   }
 
   /**
-   * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules).
+   * The handler of an event and, through `into.body`, the body it receives (see OnClientMessage for the rules);
+   * `into.route` is set to the type of a typed handler that takes it (untouched otherwise).
    * The body goes into the caller's object rather than a returned pair: this runs once per event, and the pair
-   * would be one more allocation each time.
+   * would be one more allocation each time. A parsed JSON message that carries a request id (`$rid`) is a request:
+   * the id is taken out of the message into `into.requestId` (see request-reply.ts).
    */
-  pick(kind: ClientEventKind, raw: Buffer, binary: boolean, into: { body: unknown }): MessageHandler | undefined {
+  pick(
+    kind: ClientEventKind,
+    raw: Buffer,
+    binary: boolean,
+    into: { body: unknown; requestId: RequestId | undefined; route?: string },
+  ): MessageHandler | undefined {
     if (kind !== 'message') {
       into.body = undefined;
       return kind === 'connect' ? this.connect : this.close;
@@ -63,11 +77,13 @@ export class HandlerRoutes {
     if (this.typed.size > 0 && text.charCodeAt(0) === 0x7b /* { */) {
       try {
         const parsed: unknown = JSON.parse(text);
+        into.requestId = takeRequestId(parsed as object);
         const type = (parsed as { type?: unknown }).type;
         if (typeof type === 'string') {
           const typed = this.typed.get(type);
           if (typed) {
             into.body = parsed;
+            into.route = type;
             return typed;
           }
         }
@@ -93,5 +109,7 @@ function clientEventPattern(route: string): ClientEventPattern | null {
     return null;
   }
   const gw = (pattern as { gw?: unknown } | null)?.gw;
-  return gw === 'connect' || gw === 'message' || gw === 'close' ? (pattern as ClientEventPattern) : null;
+  return gw === 'connect' || gw === 'message' || gw === 'close' || gw === 'dead-letter'
+    ? (pattern as ClientEventPattern)
+    : null;
 }

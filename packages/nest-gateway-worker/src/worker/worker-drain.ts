@@ -40,6 +40,11 @@ export class WorkerDrain {
     private readonly timeoutMs: number,
   ) {}
 
+  /** Whether a drain has begun (it stays true: a drained worker takes no events again). */
+  get draining(): boolean {
+    return this.running !== null;
+  }
+
   /** The worker listens: from now on a drain has gateways to ask and events to wait for. */
   start(): void {
     this.started = true;

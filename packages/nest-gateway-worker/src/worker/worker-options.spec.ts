@@ -15,14 +15,18 @@ describe('worker options', () => {
   it('fills in the defaults, from code and from the environment alike', () => {
     const expected = {
       registers: [{ host: '127.0.0.1', port: 1236 }],
+      backplane: null,
       secret: Buffer.from(SECRET),
       plaintext: false,
+      wireProfile: 'native',
+      phpSecretKey: '',
       timeoutMs: 3_000,
       rejectOnGatewayFailure: false,
       reconnectDelayMs: 1_000,
       name: DEFAULT_WORKER_NAME,
       maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
       drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+      admin: null,
     };
     expect(resolveWorkerOptions({ secret: SECRET })).toEqual(expected);
     expect(workerOptionsFromEnv({ SECRET_KEY: SECRET })).toEqual(expected);

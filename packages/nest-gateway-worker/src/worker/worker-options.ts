@@ -1,5 +1,6 @@
 import { ConfigError, type Env } from '../config/environment';
 import {
+  choiceOption,
   codeNames,
   environmentNames,
   integerOption,
@@ -14,6 +15,7 @@ import {
   type GatewayClientOptions,
   type ResolvedGatewayClientOptions,
 } from '../client/gateway-client-options';
+import { BACKPLANE_ENVIRONMENT, WORKER_BACKPLANE_VARIABLES } from '../backplane/backplane-options';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder';
 import type { SessionStore } from './session-store';
 
@@ -21,6 +23,9 @@ import type { SessionStore } from './session-store';
 export const DEFAULT_WORKER_NAME = 'worker';
 /** How long a worker drains on shutdown by default, in milliseconds. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** WORKER_SESSION_STORE: no store, or RedisSessionStore on the backplane. */
+export const SESSION_STORE_CHOICES = ['none', 'backplane'] as const;
+export const DEFAULT_SESSION_STORE = 'none';
 /** What a worker name may hold. */
 export const WORKER_NAME_PATTERN = /^[\w.-]{1,64}$/;
 
@@ -36,10 +41,11 @@ export interface WorkerOptions extends GatewayClientOptions {
   maxFrameSize?: number;
   /**
    * Session persistence (see SessionStore): sessions of clients with a uid are loaded on bindUid and saved after
-   * changes. Default: none (nothing loaded or saved, no cost). For a store from DI use
-   * `GatewayModule.forWorker(options, { sessionStore: { useClass } })`.
+   * changes. `'backplane'`: a RedisSessionStore on the backplane's connection (needs `backplane`). Env
+   * WORKER_SESSION_STORE (none or backplane), default: none (nothing loaded or saved, no cost). For a store from
+   * DI use `GatewayModule.forWorker(options, { sessionStore: { useClass } })`.
    */
-  sessionStore?: SessionStore;
+  sessionStore?: SessionStore | 'backplane';
   /**
    * Shutdown (SIGTERM, app.close()): how long the worker drains, in milliseconds (0 … 3 600 000): the gateways stop
    * sending it events, then it finishes the handlers in flight and sends their acks. Events still unfinished after
@@ -52,8 +58,8 @@ export interface WorkerOptions extends GatewayClientOptions {
 export interface ResolvedWorkerOptions extends ResolvedGatewayClientOptions {
   name: string;
   maxFrameSize: number;
-  /** Undefined: no session store. */
-  sessionStore?: SessionStore;
+  /** Undefined: no session store; 'backplane': a RedisSessionStore on the backplane. */
+  sessionStore?: SessionStore | 'backplane';
   drainTimeoutMs: number;
 }
 
@@ -62,6 +68,8 @@ export const WORKER_ENVIRONMENT: Partial<Record<keyof WorkerOptions, string>> = 
   ...GATEWAY_CLIENT_ENVIRONMENT,
   name: 'WORKER_NAME',
   drainTimeoutMs: 'WORKER_DRAIN_TIMEOUT_MS',
+  admin: 'ADMIN_LISTEN',
+  sessionStore: 'WORKER_SESSION_STORE',
 };
 
 /** Checks worker options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
@@ -72,19 +80,40 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
 /** The worker's variables (REGISTER_ADDRESS, SECRET_KEY, WORKER_NAME...), with the same checks as code. */
 export function workerOptionsFromEnv(env: Env = process.env): ResolvedWorkerOptions {
   return resolveWorker(
-    { ...gatewayClientFieldsOf(env), name: env.WORKER_NAME, drainTimeoutMs: env.WORKER_DRAIN_TIMEOUT_MS },
+    {
+      ...gatewayClientFieldsOf(env, WORKER_BACKPLANE_VARIABLES),
+      name: env.WORKER_NAME,
+      drainTimeoutMs: env.WORKER_DRAIN_TIMEOUT_MS,
+      admin: env.ADMIN_LISTEN,
+      sessionStore: choiceOption(
+        'WORKER_SESSION_STORE',
+        env.WORKER_SESSION_STORE,
+        DEFAULT_SESSION_STORE,
+        SESSION_STORE_CHOICES,
+      ),
+    },
     environmentNames('WorkerOptions', WORKER_ENVIRONMENT),
   );
 }
 
 /** The one resolve function of the worker, for both sources. */
 function resolveWorker(o: RawOptions<WorkerOptions>, names: FieldNames<WorkerOptions>): ResolvedWorkerOptions {
-  const sessionStore = o.sessionStore ?? undefined;
-  if (sessionStore !== undefined && !isSessionStore(sessionStore)) {
-    throw new ConfigError(`${names('sessionStore')} is invalid: expected a SessionStore (with load and save methods)`);
+  const raw = o.sessionStore === 'none' ? undefined : (o.sessionStore ?? undefined);
+  const sessionStore = raw as SessionStore | 'backplane' | undefined;
+  if (sessionStore !== undefined && sessionStore !== 'backplane' && !isSessionStore(sessionStore)) {
+    throw new ConfigError(
+      `${names('sessionStore')} is invalid: expected a SessionStore (with load and save methods) or 'backplane'`,
+    );
+  }
+  const client = resolveGatewayClientFields(o, names);
+  if (sessionStore === 'backplane' && client.backplane === null) {
+    throw new ConfigError(
+      `${names('sessionStore')}=backplane needs a backplane: set ` +
+        (names('sessionStore') === WORKER_ENVIRONMENT.sessionStore ? BACKPLANE_ENVIRONMENT.url : names('backplane')),
+    );
   }
   return {
-    ...resolveGatewayClientFields(o, names),
+    ...client,
     name: stringOption(
       names('name'),
       o.name,

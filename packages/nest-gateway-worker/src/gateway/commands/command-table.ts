@@ -52,6 +52,8 @@ export class CommandTable implements CommandContext {
   private readonly unsupportedLogged = new Set<number>();
   /** Bad fire-and-forget commands, logged at most once per command code every 10 s. */
   private readonly warnings = new Map<number, RateLimitedWarning>();
+  /** Command frames received, by command code (one header byte), whether executed or not. */
+  readonly received = new Float64Array(256);
 
   constructor(
     readonly hub: ClientHub,
@@ -77,6 +79,7 @@ export class CommandTable implements CommandContext {
 
   /** Executes one command frame received on `link`; replies go back on that link. Never throws at the link. */
   execute(f: GatewayFrame, link: InnerLink<GatewayFrame>): void {
+    this.received[f.cmd]++;
     const row = this.rows[f.cmd];
     if (row === undefined) return this.unsupported(f.cmd);
     switch (row.kind) {

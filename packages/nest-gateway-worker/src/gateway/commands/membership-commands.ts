@@ -32,6 +32,7 @@ export const MEMBERSHIP_COMMANDS: readonly CommandRow[] = [
     return 1;
   }),
   action(Cmd.Ungroup, ['group'], ({ hub }, _f, r) => {
+    hub.counters.groupCommands++;
     hub.membership.ungroup(r.group);
     return 0;
   }),

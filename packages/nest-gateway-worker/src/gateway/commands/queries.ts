@@ -18,23 +18,33 @@ export const QUERIES: readonly CommandRow[] = [
     return client ? sessionJson(client) : 'null';
   }),
   query(Cmd.GetAllClientSessions, [], ({ hub }) => sessionsJson(hub, ALL)),
-  query(Cmd.GetClientSessionsByGroup, ['group'], ({ hub }, _f, r) => sessionsJson(hub, { groups: [r.group] })),
-  query(Cmd.GetClientIdByUid, ['uid'], ({ hub }, _f, r) => JSON.stringify(clientIds(hub, { uids: [r.uid] }))),
+  query(Cmd.GetClientSessionsByGroup, ['group'], ({ hub }, _f, r) => {
+    hub.counters.groupCommands++;
+    return sessionsJson(hub, { groups: [r.group] });
+  }),
+  query(Cmd.GetClientIdByUid, ['uid'], ({ hub }, _f, r) => {
+    hub.counters.uidCommands++;
+    return JSON.stringify(clientIds(hub, { uids: [r.uid] }));
+  }),
   query(Cmd.BatchGetClientIdByUid, ['uids'], ({ hub }, _f, r) => {
+    hub.counters.uidCommands++;
     const parts: string[] = [];
     for (const uid of new Set(r.uids))
       parts.push(`${JSON.stringify(uid)}:${JSON.stringify(clientIds(hub, { uids: [uid] }))}`);
     return `{${parts.join(',')}}`;
   }),
-  query(Cmd.GetClientCountByGroup, [], ({ hub }, _f, r) =>
-    String(countTargets(hub, r.group === undefined ? ALL : { groups: [r.group] })),
-  ),
-  query(Cmd.BatchGetClientCountByGroup, [], ({ hub }, _f, r) =>
-    perGroupJson(hub, r.groups, (group) => String(countTargets(hub, { groups: [group] }))),
-  ),
+  query(Cmd.GetClientCountByGroup, [], ({ hub }, _f, r) => {
+    if (r.group !== undefined) hub.counters.groupCommands++;
+    return String(countTargets(hub, r.group === undefined ? ALL : { groups: [r.group] }));
+  }),
+  query(Cmd.BatchGetClientCountByGroup, [], ({ hub }, _f, r) => {
+    if (r.groups !== undefined) hub.counters.groupCommands++;
+    return perGroupJson(hub, r.groups, (group) => String(countTargets(hub, { groups: [group] })));
+  }),
   query(Cmd.GetGroupIdList, [], ({ hub }) => JSON.stringify([...hub.membership.groupIds()])),
   query(Cmd.Select, ['select'], ({ hub }, f, r) => {
     const groups = r.groups;
+    if (groups !== undefined) hub.counters.groupCommands++;
     switch (r.select) {
       case 'uid':
         return JSON.stringify(hub.get(f.connectionId)?.uid ?? null);

@@ -44,8 +44,14 @@ export const SEND_COMMANDS: readonly CommandRow[] = [
       f,
     ),
   ),
-  action(Cmd.SendToUid, ['uids'], ({ hub }, f, r) => sendTo(hub, { uids: r.uids }, f)),
-  action(Cmd.SendToGroup, ['groups'], ({ hub }, f, r) => sendTo(hub, { groups: r.groups, except: r.exclude }, f)),
+  action(Cmd.SendToUid, ['uids'], ({ hub }, f, r) => {
+    hub.counters.uidCommands++;
+    return sendTo(hub, { uids: r.uids }, f);
+  }),
+  action(Cmd.SendToGroup, ['groups'], ({ hub }, f, r) => {
+    hub.counters.groupCommands++;
+    return sendTo(hub, { groups: r.groups, except: r.exclude }, f);
+  }),
   action(Cmd.CloseWithReason, [], closeWithReason),
   action(Cmd.RejectConnection, [], closeWithReason),
 ];
@@ -58,7 +64,9 @@ function message(f: GatewayFrame): OutgoingMessage {
 const handTo: TargetVisitor<OutgoingMessage> = (hub, client, m) => hub.send(client, m);
 
 function sendTo(hub: ClientHub, target: Target, f: GatewayFrame): number {
-  return resolveTargets(hub, target, handTo, message(f));
+  const reached = resolveTargets(hub, target, handTo, message(f));
+  hub.counters.broadcastDeliveries += reached;
+  return reached;
 }
 
 /**

@@ -40,6 +40,7 @@ function client(): ClientConnection & { closes: [number, string | undefined][] }
 const defaults = {
   pendingBytesLimit: 1 << 20,
   maxUnackedBytesPerWorker: 32 << 20,
+  maxEventDeaths: 3,
   router: 'least-connections' as const,
 };
 

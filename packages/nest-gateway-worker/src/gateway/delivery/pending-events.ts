@@ -6,6 +6,10 @@ export interface PendingEvent {
   body: Buffer;
   /** When it started waiting (epoch ms), for the age bound. */
   heldAt: number;
+  /** Worker deaths it was in flight at (0 for an event never delivered; see DeliveryLimit). */
+  deaths: number;
+  /** It must go alone to a worker with nothing unacknowledged (DeliveryLimit.isolates). */
+  isolated: boolean;
 }
 
 /**
@@ -20,6 +24,7 @@ export class PendingEvents {
   private readonly byClient = new Map<ClientConnection, PendingEvent[]>();
   private events = 0;
   private bytes = 0;
+  private isolatedEvents = 0;
 
   constructor(
     private readonly maxEvents: number,
@@ -29,6 +34,16 @@ export class PendingEvents {
   /** Events held in total. */
   get size(): number {
     return this.events;
+  }
+
+  /** Body bytes held in total (the figure the byte bound applies to). */
+  get byteCount(): number {
+    return this.bytes;
+  }
+
+  /** Held events that must go alone to an idle worker. */
+  get isolatedCount(): number {
+    return this.isolatedEvents;
   }
 
   /** Clients with held events, in the order they started waiting. */
@@ -46,7 +61,7 @@ export class PendingEvents {
     const queue = this.byClient.get(client);
     if (queue) queue.push(event);
     else this.byClient.set(client, [event]);
-    this.count(client, 1, event.body.length);
+    this.count(client, 1, event.body.length, event.isolated ? 1 : 0);
     return true;
   }
 
@@ -59,8 +74,17 @@ export class PendingEvents {
     const queue = this.byClient.get(client);
     this.byClient.set(client, queue ? events.concat(queue) : events);
     let bytes = 0;
-    for (const e of events) bytes += e.body.length;
-    this.count(client, events.length, bytes);
+    let isolated = 0;
+    for (const e of events) {
+      bytes += e.body.length;
+      if (e.isolated) isolated++;
+    }
+    this.count(client, events.length, bytes, isolated);
+  }
+
+  /** The client's oldest held event, left in place. */
+  peek(client: ClientConnection): PendingEvent | undefined {
+    return this.byClient.get(client)?.[0];
   }
 
   /** Removes and returns the client's oldest held event. */
@@ -69,19 +93,36 @@ export class PendingEvents {
     if (!queue) return undefined;
     const event = queue.shift()!;
     if (queue.length === 0) this.byClient.delete(client);
-    this.count(client, -1, -event.body.length);
+    this.count(client, -1, -event.body.length, event.isolated ? -1 : 0);
     return event;
   }
 
   /** Removes every event held for the client; returns how many there were. */
   discard(client: ClientConnection): number {
+    return this.discardWhere(client, () => true);
+  }
+
+  /** Removes the client's held events that pass `drop`, keeping the others in order; returns how many it removed. */
+  discardWhere(client: ClientConnection, drop: (event: PendingEvent) => boolean): number {
     const queue = this.byClient.get(client);
     if (!queue) return 0;
-    this.byClient.delete(client);
+    const kept: PendingEvent[] = [];
     let bytes = 0;
-    for (const e of queue) bytes += e.body.length;
-    this.count(client, -queue.length, -bytes);
-    return queue.length;
+    let isolated = 0;
+    for (const e of queue) {
+      if (!drop(e)) {
+        kept.push(e);
+        continue;
+      }
+      bytes += e.body.length;
+      if (e.isolated) isolated++;
+    }
+    const removed = queue.length - kept.length;
+    if (removed === 0) return 0;
+    if (kept.length === 0) this.byClient.delete(client);
+    else this.byClient.set(client, kept);
+    this.count(client, -removed, -bytes, -isolated);
+    return removed;
   }
 
   /** Clients whose oldest held event started waiting before `cutoff` (epoch ms). */
@@ -91,9 +132,10 @@ export class PendingEvents {
     return out;
   }
 
-  private count(client: ClientConnection, events: number, bytes: number): void {
+  private count(client: ClientConnection, events: number, bytes: number, isolated: number): void {
     this.events += events;
     this.bytes += bytes;
+    this.isolatedEvents += isolated;
     client.pendingEvents += events;
   }
 }

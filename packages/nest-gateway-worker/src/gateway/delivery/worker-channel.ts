@@ -2,6 +2,7 @@ import type { GatewayFrame } from '../../protocol/frame';
 import type { InnerLink } from '../../protocol/inner-link';
 import { MAX_EVENT_SEQ } from '../../protocol/event-ack';
 import type { ClientConnection } from '../client-connection';
+import type { GatewayAddress } from '../gateway-address';
 
 /**
  * A client event sent to a worker and not acknowledged yet. It keeps what is needed to send the event again
@@ -15,6 +16,8 @@ export interface UnackedEvent {
   body: Buffer;
   /** When it was sent (epoch ms), for the ack delay. */
   sentAt: number;
+  /** Worker deaths it was in flight at before this delivery (see DeliveryLimit). */
+  deaths: number;
 }
 
 /** Bytes an unacked event costs beyond its body (the bookkeeping), so empty events count against the bound too. */
@@ -47,16 +50,40 @@ export interface WorkerInfo {
   readonly healthScore: number;
 }
 
+/**
+ * How client events reach a worker that speaks another wire (the php profile's PHP BusinessWorkers): the wire encodes
+ * them, and they are never tracked for acknowledgement (such a worker sends none), so they are not redelivered when
+ * it goes away and never count against its unacked bound.
+ */
+export interface WorkerWire {
+  /** Sends one client event on the worker's link; `address` is this gateway's. */
+  sendEvent(
+    worker: WorkerChannel,
+    client: ClientConnection,
+    cmd: number,
+    flag: number,
+    body: Buffer,
+    address: GatewayAddress,
+  ): void;
+}
+
 /** An authenticated worker link as the gateway's router sees it, with the events it has not acknowledged. */
 export class WorkerChannel {
   /** Clients currently routed to this worker (least-connections counter). */
   assigned = 0;
   /** Set once the worker announced it is shutting down (WorkerDraining): no new events go to it. */
   draining = false;
+  /**
+   * An isolated event (see DeliveryLimit) waits at the gateway for this worker to have nothing unacknowledged:
+   * until then no other event goes to it, so that it becomes idle. Recomputed on every flush of held events.
+   */
+  awaitingIdle = false;
   /** Unacknowledged events by sequence number; a Map keeps them in the order they were sent. */
   private readonly unacked = new Map<number, UnackedEvent>();
   private unackedBytes = 0;
   private lastSeq = 0;
+  /** Sequence number of the isolated event outstanding on this link, 0 when none. */
+  private isolatedSeq = 0;
   /** Moving average of ack delays, in ms; the first sample seeds it (a new worker is not assumed instant). */
   private ewmaMs = 0;
   private sampled = false;
@@ -72,6 +99,10 @@ export class WorkerChannel {
     readonly link: InnerLink<GatewayFrame>,
     /** Unacked bytes (bodies + {@link UNACKED_EVENT_OVERHEAD} each) past which the worker takes no more events. */
     private readonly maxUnackedBytes = Infinity,
+    /** The worker has an `@OnDeadLetter()` handler (WorkerConnect `"dead_letters": true`). */
+    readonly takesDeadLetters = false,
+    /** Null: the native wire (events in envelopes, acknowledged). */
+    readonly wire: WorkerWire | null = null,
   ) {
     this.key = `${remoteIp}:${workerKey}`;
   }
@@ -89,10 +120,32 @@ export class WorkerChannel {
     return this.unacked.size;
   }
 
-  /** Records an event about to be sent; returns its sequence number (for the envelope's `q`). */
-  track(client: ClientConnection, cmd: number, flag: number, body: Buffer, now: number): number {
+  /** Unacknowledged event bytes (bodies + {@link UNACKED_EVENT_OVERHEAD} each), the figure the bound applies to. */
+  get unackedByteCount(): number {
+    return this.unackedBytes;
+  }
+
+  /** An isolated event is outstanding: the worker gets nothing else until it acknowledges it. */
+  get isolating(): boolean {
+    return this.isolatedSeq !== 0;
+  }
+
+  /**
+   * Records an event about to be sent; returns its sequence number (for the envelope's `q`). `deaths`: the worker
+   * deaths it was in flight at before; `isolated`: it goes alone (the caller made sure nothing else is unacked).
+   */
+  track(
+    client: ClientConnection,
+    cmd: number,
+    flag: number,
+    body: Buffer,
+    now: number,
+    deaths = 0,
+    isolated = false,
+  ): number {
     const seq = (this.lastSeq = this.lastSeq >= MAX_EVENT_SEQ ? 1 : this.lastSeq + 1);
-    this.unacked.set(seq, { client, cmd, flag, body, sentAt: now });
+    this.unacked.set(seq, { client, cmd, flag, body, sentAt: now, deaths });
+    if (isolated) this.isolatedSeq = seq;
     this.unackedBytes += body.length + UNACKED_EVENT_OVERHEAD;
     client.unacked++;
     return seq;
@@ -108,6 +161,7 @@ export class WorkerChannel {
       const e = this.unacked.get(seq);
       if (!e) return;
       this.unacked.delete(seq);
+      if (seq === this.isolatedSeq) this.isolatedSeq = 0;
       this.unackedBytes -= e.body.length + UNACKED_EVENT_OVERHEAD;
       e.client.unacked--;
       if (this.sampled) this.ewmaMs += EWMA_ALPHA * (now - e.sentAt - this.ewmaMs);
@@ -130,6 +184,7 @@ export class WorkerChannel {
     for (const e of events) e.client.unacked--;
     this.unacked.clear();
     this.unackedBytes = 0;
+    this.isolatedSeq = 0;
     return events;
   }
 

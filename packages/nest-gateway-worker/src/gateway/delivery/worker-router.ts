@@ -47,6 +47,8 @@ export class WorkerRouter {
   /** A custom router's misbehaviour, logged at most once per 10 s. */
   private readonly warning = new RateLimitedWarning(new Logger('Gateway'));
   private readonly workers = new Map<string, WorkerChannel>();
+  /** Workers picked for clients that had none (a client's first event, or its worker went away or drains). */
+  picks = 0;
 
   constructor(
     private readonly strategy: WorkerRouterStrategy = 'least-connections',
@@ -70,6 +72,16 @@ export class WorkerRouter {
     return this.workers.size;
   }
 
+  /** The strategy's name: 'least-connections', 'random', 'latency', or 'custom' for a function. */
+  get strategyName(): string {
+    return typeof this.strategy === 'function' ? 'custom' : this.strategy;
+  }
+
+  /** Every worker linked now. */
+  channels(): IterableIterator<WorkerChannel> {
+    return this.workers.values();
+  }
+
   /** Workers that can take new clients now (connected, not draining); full ones included. */
   get available(): number {
     let n = 0;
@@ -79,22 +91,25 @@ export class WorkerRouter {
 
   /**
    * The worker the client's next event goes to, picking one when needed; undefined when the event must wait at
-   * the gateway: no worker can take it, its worker is past its unacked bound, or its worker is draining and has
-   * not acknowledged all of the client's earlier events yet.
+   * the gateway: no worker can take it, its worker is past its unacked bound or busy with an isolated event (see
+   * DeliveryLimit), or its worker is draining and has not acknowledged all of the client's earlier events yet.
+   * `isolated`: the event is an isolated one; it may go to a worker that other isolated events are waiting for (the
+   * caller still waits until that worker is idle), and a new pick prefers idle workers.
    */
-  route(client: ClientConnection): WorkerChannel | undefined {
+  route(client: ClientConnection, isolated = false): WorkerChannel | undefined {
     const current = client.worker;
     if (current) {
-      if (this.usable(current)) return current.full ? undefined : current;
+      if (this.usable(current)) return open(current, isolated) ? current : undefined;
       // The client's earlier events are still with that worker: it drains and has not acknowledged them, or its
       // link is closing and about to hand them back for redelivery. Moving the client now would reorder them.
       if (client.unacked > 0) return undefined;
       this.release(client);
     }
-    const picked = this.pick(client);
+    const picked = this.pick(client, isolated);
     if (picked) {
       picked.assigned++;
       client.worker = picked;
+      this.picks++;
     }
     return picked;
   }
@@ -109,9 +124,14 @@ export class WorkerRouter {
     return w.isOpen && !w.draining && this.workers.get(w.key) === w;
   }
 
-  private pick(client: ClientConnection): WorkerChannel | undefined {
-    const candidates: WorkerChannel[] = [];
-    for (const w of this.workers.values()) if (this.usable(w) && !w.full) candidates.push(w);
+  private pick(client: ClientConnection, isolated: boolean): WorkerChannel | undefined {
+    let candidates: WorkerChannel[] = [];
+    for (const w of this.workers.values()) if (this.usable(w) && open(w, isolated)) candidates.push(w);
+    if (isolated && candidates.length > 1) {
+      // An isolated event goes only to a worker with nothing unacknowledged: one that is idle now if there is one.
+      const idle = candidates.filter((w) => w.unackedCount === 0);
+      if (idle.length > 0) candidates = idle;
+    }
     if (candidates.length <= 1) return candidates[0];
     const strategy = this.strategy;
     if (strategy === 'random') return candidates[Math.floor(this.random() * candidates.length)];
@@ -157,6 +177,14 @@ export class WorkerRouter {
     }
     return candidates[index];
   }
+}
+
+/**
+ * Whether a usable worker can take an event now: not past its unacked bound, not busy with an isolated event, and,
+ * for an ordinary event, not held free for an isolated one that waits for it to go idle.
+ */
+function open(w: WorkerChannel, isolated: boolean): boolean {
+  return !w.full && !w.isolating && (isolated || !w.awaitingIdle);
 }
 
 function leastConnections(candidates: WorkerChannel[]): WorkerChannel {

@@ -11,6 +11,7 @@ import type { WorkerChannel } from '../delivery/worker-channel';
 import type { ResolvedGatewayOptions } from '../gateway-options';
 import type { GatewayCounters } from '../gateway-stats';
 import { listenOn } from '../listeners/listen-on';
+import { isPhpFirstFrame, type PhpInnerPeers, type PhpPeer } from '../../php/php-inner-peers';
 
 /** The options the inner listener reads. */
 export type InnerListenerOptions = Pick<ResolvedGatewayOptions, 'lanIp' | 'startPort' | 'secret' | 'maxFrameSize'>;
@@ -36,6 +37,8 @@ export class InnerListener {
     private readonly delivery: EventDelivery,
     private readonly commands: CommandTable,
     counters?: GatewayCounters,
+    /** The php wire profile: PHP peers told apart by their first frame (see isPhpFirstFrame); null = refused. */
+    private readonly php: PhpInnerPeers | null = null,
   ) {
     this.rejections = new RejectedLinks(this.logger, {
       what: 'inner link(s)',
@@ -89,21 +92,36 @@ export class InnerListener {
     this.links.add(link);
     let worker: WorkerChannel | null = null;
     let identified = false;
+    let phpPeer: PhpPeer | null = null;
     const identifyTimer = setTimeout(() => link.destroy('did not identify itself within 10 s'), IDENTIFY_TIMEOUT_MS);
     identifyTimer.unref();
 
     link.on('message', (f: GatewayFrame) => {
+      if (phpPeer) return phpPeer.frame(f);
       if (identified) {
         if (worker && f.cmd === Cmd.EventAck) return this.delivery.acknowledge(worker, f);
         if (worker && f.cmd === Cmd.WorkerDraining) return this.delivery.drain(worker);
         return this.commands.execute(f, link);
       }
       clearTimeout(identifyTimer);
-      if (f.cmd === Cmd.WorkerConnect) {
-        const key = workerKeyOf(f);
-        if (key === undefined) return link.destroy('WorkerConnect without a worker_key');
+      if (isPhpFirstFrame(f)) {
+        if (!this.php) {
+          return link.destroy(
+            'a PHP GatewayWorker peer (secret_key in its hello, or a command first): this gateway runs WIRE_PROFILE=native',
+          );
+        }
         identified = true;
-        worker = this.delivery.addWorker(key, link, socket.remoteAddress ?? '', peer);
+        phpPeer = this.php.accept(f, link, socket.remoteAddress ?? '', peer);
+        worker = phpPeer?.worker ?? null;
+        return;
+      }
+      // A PHP secret guards the inner port: a native plaintext peer has no way to show it.
+      if (this.php?.refusesNativePeers) return link.destroy(this.php.nativePeerRefusal);
+      if (f.cmd === Cmd.WorkerConnect) {
+        const hello = workerHelloOf(f);
+        if (hello === undefined) return link.destroy('WorkerConnect without a worker_key');
+        identified = true;
+        worker = this.delivery.addWorker(hello.key, link, socket.remoteAddress ?? '', peer, hello.deadLetters);
       } else if (f.cmd === Cmd.GatewayClientConnect) {
         identified = true;
       } else {
@@ -118,13 +136,18 @@ export class InnerListener {
   }
 }
 
-/** The worker_key of a WorkerConnect frame (body `{"worker_key": "..."}`), or undefined when it has none. */
-function workerKeyOf(f: GatewayFrame): string | undefined {
-  let key: unknown;
+/**
+ * What a WorkerConnect frame says (body `{"worker_key": "...", "dead_letters"?: true}`): the worker's key, and
+ * whether it has an `@OnDeadLetter()` handler; undefined when it has no key.
+ */
+function workerHelloOf(f: GatewayFrame): { key: string; deadLetters: boolean } | undefined {
+  let body: { worker_key?: unknown; dead_letters?: unknown } | null;
   try {
-    key = (JSON.parse(f.body.toString('utf8')) as { worker_key?: unknown }).worker_key;
+    body = JSON.parse(f.body.toString('utf8')) as typeof body;
   } catch {
     return undefined;
   }
-  return typeof key === 'string' && key !== '' ? key : undefined;
+  const key = body?.worker_key;
+  if (typeof key !== 'string' || key === '') return undefined;
+  return { key, deadLetters: body?.dead_letters === true };
 }

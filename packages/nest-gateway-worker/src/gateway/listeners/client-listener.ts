@@ -34,7 +34,8 @@ export interface ListenerHooks {
     raw?: AcceptedSocket,
   ): ClientConnection | null;
   message(client: ClientConnection, data: Buffer, binary: boolean): void;
-  closed(client: ClientConnection): void;
+  /** `peerCode`: the close code the connection ended with as its socket reports it (WebSocket), undefined for raw TCP. */
+  closed(client: ClientConnection, peerCode?: number): void;
   /** A sign of life that is not a message (a WebSocket ping or pong): resets the heartbeat's count. */
   activity(client: ClientConnection): void;
   /** Closes a socket and cuts it after a grace period if the peer does not finish the close (one timer for all). */
@@ -51,6 +52,9 @@ export interface ClientListener {
   readonly url: string;
   /** The bound port; valid after listen(). */
   readonly port: number;
+  /** Client connections this listener opened since it started, and those of them still open. */
+  readonly openedConnections: number;
+  readonly openConnections: number;
   /** Stops accepting; resolves once every connection it accepted is gone (existing ones are left open). */
   close(): Promise<void>;
 }

@@ -16,6 +16,8 @@ const TEXT = { binary: false } as const;
  * they do not look as expected (another ws version), sendMessage falls back to the public `send`.
  */
 interface WsInternals {
+  /** True once the peer's close frame arrived (ws then echoes it through close()). */
+  _closeFrameReceived?: boolean;
   _socket: Writable | null;
   /** ws's Sender: `_state` 0 (DEFAULT) with an empty `_queue` = nothing of ws's own is waiting to be written. */
   _sender: { _state: number; _queue: unknown[] } | null;
@@ -29,8 +31,8 @@ export interface GatewayWebSocketOwner {
   socketMessage(client: ClientConnection, data: Buffer, binary: boolean): void;
   /** A ping or pong of an accepted connection (heartbeat activity). */
   socketActivity(client: ClientConnection): void;
-  /** An accepted connection is closed (once). */
-  socketClosed(client: ClientConnection): void;
+  /** An accepted connection is closed (once), with the code ws reports (the peer's, 1005 none, 1006 no close frame). */
+  socketClosed(client: ClientConnection, code: number): void;
   /** ws reports an error on the socket (it closes the socket itself; 'close' follows). */
   socketError(socket: GatewayWebSocket, err: Error): void;
 }
@@ -67,7 +69,7 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
           if (client !== null) owner.socketActivity(client);
           break;
         case 'close':
-          if (client !== null) owner.socketClosed(client);
+          if (client !== null) owner.socketClosed(client, a as number);
           break;
         case 'error':
           owner.socketError(this, a as Error);
@@ -138,6 +140,11 @@ export class GatewayWebSocket extends WebSocket implements ClientSocket {
     if (code === MESSAGE_TOO_BIG && data === undefined && this.owner && this.readyState === WebSocket.OPEN) {
       data = this.owner.messageTooBig(this);
     }
+    // A close the gateway (or ws, for a protocol error) starts is counted under its code; ws's echo of the
+    // client's own close frame is not a close the gateway chose (CloseTally counts the client's code then).
+    const client = this.client;
+    if (client !== null && client.closeCode === 0 && (this as unknown as WsInternals)._closeFrameReceived !== true)
+      client.closeCode = code ?? 1005;
     super.close(code, data);
   }
 }

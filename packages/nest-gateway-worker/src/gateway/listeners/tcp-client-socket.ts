@@ -43,9 +43,11 @@ export class TcpClientSocket implements ClientSocket {
     this.socket.write(message.encodedFor(this.listener.framing));
   }
 
-  close(): void {
+  /** `code`: why the gateway closes it (raw TCP sends no code; it is counted, see CloseTally). */
+  close(code = 0): void {
     if (this.closing) return;
     this.closing = true;
+    if (this.client !== null && this.client.closeCode === 0) this.client.closeCode = code;
     // Nothing more is read from a connection being closed; what is queued still goes out, then it ends.
     this.socket.pause();
     this.socket.destroySoon();

@@ -24,6 +24,8 @@ const NO_HEADERS = Object.freeze({});
 export class TcpListener implements ClientListener {
   url = '';
   port = 0;
+  openedConnections = 0;
+  openConnections = 0;
   private server: Server | null = null;
 
   constructor(
@@ -87,7 +89,12 @@ export class TcpListener implements ClientListener {
     const client = this.hooks.opened(socket, handshake, remoteIpToNumber(address), raw);
     if (!client) return;
     socket.client = client;
+    this.openedConnections++;
+    this.openConnections++;
     raw.on('data', (chunk: Buffer) => socket.onData(chunk));
-    raw.once('close', () => this.hooks.closed(client));
+    raw.once('close', () => {
+      this.openConnections--;
+      this.hooks.closed(client);
+    });
   }
 }

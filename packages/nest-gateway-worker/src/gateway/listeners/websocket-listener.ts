@@ -35,6 +35,8 @@ const HTTP_TIMEOUT_MARGIN_MS = 1_000;
 export class WebSocketListener implements ClientListener, GatewayWebSocketOwner {
   url = '';
   port = 0;
+  openedConnections = 0;
+  openConnections = 0;
   private server: Server | null = null;
   private wss: WebSocketServer | null = null;
   /** The 1009 close reason, built once. */
@@ -111,8 +113,9 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
     this.hooks.activity(client);
   }
 
-  socketClosed(client: ClientConnection): void {
-    this.hooks.closed(client);
+  socketClosed(client: ClientConnection, code: number): void {
+    this.openConnections--;
+    this.hooks.closed(client, code);
   }
 
   socketError(socket: GatewayWebSocket, err: Error): void {
@@ -142,6 +145,8 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
     const client = this.hooks.opened(ws, handshake, remoteIpToNumber(address), raw);
     if (!client) return;
     ws.client = client;
+    this.openedConnections++;
+    this.openConnections++;
   }
 }
 

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `node bench/backplane-memory.js [uids]`: what the Redis backplane's presence directory costs in Redis memory,
+ * per online uid (the README's sizing figure). Starts its own redis-server (127.0.0.1, a free port, persistence
+ * off, stopped by pid), writes what the gateways' PresencePublisher writes for each uid (its ownership entry,
+ * then its hash field: `SADD <p>:own:{<id>}:u <uid>`, `HSET <p>:u:{<uid>} <id> 1`, pipelined by 1 000) for one
+ * gateway, then the same uids on a second gateway, and reports `used_memory` per uid from INFO. Uids look like
+ * `user-123456`, ids like `10.0.0.12:2000/<16 hex>.0`. Needs redis-server and the ioredis dev dependency.
+ */
+const { spawn } = require('node:child_process');
+const { createServer } = require('node:net');
+const { Redis } = require('ioredis');
+
+const N = Number(process.argv[2] ?? 100_000);
+const BATCH = 1_000;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function main() {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('redis-server not ready within 10 s')), 10_000);
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (/Ready to accept connections/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+    });
+    const redis = new Redis({ host: '127.0.0.1', port });
+    const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
+    const write = async (id) => {
+      for (let i = 0; i < N; i += BATCH) {
+        const p = redis.pipeline();
+        for (let j = i; j < Math.min(N, i + BATCH); j++)
+          p.sadd(`gw:own:{${id}}:u`, `user-${j}`).hset(`gw:u:{user-${j}}`, id, 1);
+        await p.exec();
+      }
+    };
+    const base = await used();
+    await write('10.0.0.12:2000/0123456789abcdef.0');
+    const one = await used();
+    await write('10.0.0.13:2000/fedcba9876543210.0');
+    const two = await used();
+    const version = /redis_version:(\S+)/.exec(await redis.info('server'))[1];
+    console.log(
+      `Redis ${version}, ${N} uids: ${Math.round((one - base) / N)} bytes per uid on one gateway, ` +
+        `+${Math.round((two - one) / N)} per uid on a second gateway`,
+    );
+    redis.disconnect();
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+main().catch((err) => {
+  console.error(err.message);
+  process.exitCode = 1;
+});

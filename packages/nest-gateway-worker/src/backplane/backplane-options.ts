@@ -1,0 +1,181 @@
+import { ConfigError, type Env } from '../config/environment';
+import { integerOption, stringOption, type RawOptions } from '../config/option-checks';
+import type { RedisClientLike } from './redis-connection';
+import { parseBackplaneUrl } from './backplane-url';
+
+/** Key and channel prefix: lets several clusters share one Redis. */
+export const DEFAULT_BACKPLANE_PREFIX = 'gw';
+/**
+ * A gateway's lease in Redis, in milliseconds; renewed every third of it. A gateway that stops renewing (crashed,
+ * cut off from Redis) is forgotten, and its directory entries purged, once it has expired.
+ */
+export const DEFAULT_BACKPLANE_LEASE_MS = 15_000;
+/** Budget of one presence-directory read before a call falls back to the full mesh, in milliseconds. */
+export const DEFAULT_BACKPLANE_TIMEOUT_MS = 50;
+/** Sliding lifetime of a session stored in Redis (RedisSessionStore), in seconds (7 days); 0 = no expiry. */
+export const DEFAULT_SESSION_TTL_SECONDS = 604_800;
+/** Largest session RedisSessionStore stores, in bytes of JSON; a larger one is refused (and logged). */
+export const DEFAULT_SESSION_MAX_BYTES = 64 * 1024;
+/** What a prefix may hold: it starts every key and channel name. */
+export const BACKPLANE_PREFIX_PATTERN = /^[\w.:-]{1,64}$/;
+
+/**
+ * The optional Redis backplane (`backplane` of forGateway, forWorker and forClient; env GATEWAY_BACKPLANE and the
+ * GATEWAY_BACKPLANE_* variables): discovery with leases, a uid/group → gateways presence directory so that
+ * sends and per-uid / per-group queries reach only the gateways that hold their targets, and a session store.
+ * Messages still travel on the encrypted inner links; Redis holds a leased index that the gateways can always
+ * rebuild, and when it is slow or down, calls fall back to the full mesh. Needs the `ioredis` package (an
+ * optional peer dependency, loaded only when a backplane is configured).
+ *
+ * A string is the `url`.
+ */
+export interface BackplaneOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). Env GATEWAY_BACKPLANE. Exactly one of `url`
+   * and `client`. (Sentinel and Cluster URL forms are not supported yet.)
+   */
+  url?: string | null;
+  /**
+   * Your own ioredis client (e.g. from DI, through forGatewayAsync / forWorkerAsync / forClientAsync): the
+   * backplane opens its own connections with its settings (`client.duplicate()`), and never uses or closes yours.
+   */
+  client?: RedisClientLike | null;
+  /** Key and channel prefix. Env GATEWAY_BACKPLANE_PREFIX, default "gw". */
+  prefix?: string;
+  /** Gateways: lease in milliseconds (1 000 … 600 000), renewed every third. Env GATEWAY_BACKPLANE_LEASE_MS, default 15 000. */
+  leaseMs?: number;
+  /**
+   * Workers and GatewayClients: budget of a directory read in milliseconds (1 … 10 000); a read that fails or takes
+   * longer sends the call to every gateway instead. Env GATEWAY_BACKPLANE_TIMEOUT_MS, default 50.
+   */
+  timeoutMs?: number;
+  /**
+   * Workers with `sessionStore: 'backplane'`: sliding lifetime of a stored session in seconds (0 = none).
+   * Env WORKER_SESSION_TTL_S, default 604 800 (7 days).
+   */
+  sessionTtlSeconds?: number;
+  /** Largest stored session, in bytes of JSON (1 KiB … 16 MiB). Default 64 KiB. */
+  sessionMaxBytes?: number;
+}
+
+/** Backplane options with every default filled in and every value checked. */
+export interface ResolvedBackplaneOptions {
+  /** The URL (with its password, if any: never log it; see `display`), or null when `client` is given. */
+  url: string | null;
+  client: RedisClientLike | null;
+  /** What logs and errors show: the URL with its password replaced by "***", or "(your client)". */
+  display: string;
+  prefix: string;
+  leaseMs: number;
+  timeoutMs: number;
+  sessionTtlSeconds: number;
+  sessionMaxBytes: number;
+}
+
+/** The variables of the backplane fields (the field → variable map of the roles' environment tables). */
+export const BACKPLANE_ENVIRONMENT: Record<Exclude<keyof BackplaneOptions, 'client' | 'sessionMaxBytes'>, string> = {
+  url: 'GATEWAY_BACKPLANE',
+  prefix: 'GATEWAY_BACKPLANE_PREFIX',
+  leaseMs: 'GATEWAY_BACKPLANE_LEASE_MS',
+  timeoutMs: 'GATEWAY_BACKPLANE_TIMEOUT_MS',
+  sessionTtlSeconds: 'WORKER_SESSION_TTL_S',
+};
+
+/** The variables a gateway reads for its backplane. */
+export const GATEWAY_BACKPLANE_VARIABLES = [
+  BACKPLANE_ENVIRONMENT.url,
+  BACKPLANE_ENVIRONMENT.prefix,
+  BACKPLANE_ENVIRONMENT.leaseMs,
+];
+/** The variables a worker reads for its backplane (and its GatewayClient). */
+export const WORKER_BACKPLANE_VARIABLES = [
+  BACKPLANE_ENVIRONMENT.url,
+  BACKPLANE_ENVIRONMENT.prefix,
+  BACKPLANE_ENVIRONMENT.timeoutMs,
+  BACKPLANE_ENVIRONMENT.sessionTtlSeconds,
+];
+
+/** Marks backplane fields read from the environment: their errors name the variables. */
+const FROM_ENVIRONMENT = Symbol('backplane fields from the environment');
+
+/**
+ * The raw backplane fields from the environment (`variables`: those the role reads), or undefined when
+ * GATEWAY_BACKPLANE is unset: the backplane is off, and its other variables are not read.
+ */
+export function backplaneFieldsOf(env: Env, variables: readonly string[]): RawOptions<BackplaneOptions> | undefined {
+  const url = env[BACKPLANE_ENVIRONMENT.url];
+  if (url === undefined || url.trim() === '') return undefined;
+  const raw: RawOptions<BackplaneOptions> & { [FROM_ENVIRONMENT]?: true } = { [FROM_ENVIRONMENT]: true };
+  for (const [field, variable] of Object.entries(BACKPLANE_ENVIRONMENT)) {
+    if (variables.includes(variable)) raw[field as keyof BackplaneOptions] = env[variable];
+  }
+  return raw;
+}
+
+/**
+ * Checks the `backplane` option (a URL string, options, or undefined / null = off) and fills in the defaults.
+ * `name` names the option in errors (`GatewayOptions.backplane`); fields read by backplaneFieldsOf are named by
+ * their variables instead.
+ */
+export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBackplaneOptions | null {
+  if (raw === undefined || raw === null || raw === false || (typeof raw === 'string' && raw.trim() === '')) return null;
+  const o: RawOptions<BackplaneOptions> =
+    typeof raw === 'string' ? { url: raw } : (raw as RawOptions<BackplaneOptions>);
+  if (typeof o !== 'object' || Array.isArray(o)) {
+    throw new ConfigError(
+      `${name} is invalid: expected a redis:// URL or { url | client, prefix, leaseMs, timeoutMs }`,
+    );
+  }
+  const variables: Partial<Record<keyof BackplaneOptions, string>> | undefined = (o as { [FROM_ENVIRONMENT]?: true })[
+    FROM_ENVIRONMENT
+  ]
+    ? BACKPLANE_ENVIRONMENT
+    : undefined;
+  // A URL given as the whole option is named as the option.
+  const field = (f: keyof BackplaneOptions) =>
+    variables?.[f] ?? (typeof raw === 'string' && f === 'url' ? name : `${name}.${f}`);
+  const hasUrl = o.url !== undefined && o.url !== null && o.url !== '';
+  const hasClient = o.client !== undefined && o.client !== null;
+  if (hasUrl === hasClient) {
+    throw new ConfigError(`${name} is invalid: give exactly one of ${field('url')} and ${field('client')}`);
+  }
+  let url: string | null = null;
+  let display = '(your client)';
+  if (hasUrl) {
+    ({ url, display } = parseBackplaneUrl(field('url'), o.url));
+  } else if (typeof (o.client as RedisClientLike).duplicate !== 'function') {
+    throw new ConfigError(`${field('client')} is invalid: expected an ioredis client (with duplicate())`);
+  } else if ((o.client as { isCluster?: unknown }).isCluster === true) {
+    throw new ConfigError(
+      `${field('client')} is an ioredis Cluster client: Redis Cluster is not supported yet (use a standalone or managed primary)`,
+    );
+  }
+  return {
+    url,
+    client: hasClient ? (o.client as RedisClientLike) : null,
+    display,
+    prefix: stringOption(
+      field('prefix'),
+      o.prefix,
+      DEFAULT_BACKPLANE_PREFIX,
+      BACKPLANE_PREFIX_PATTERN,
+      'letters, digits, "_", ".", ":" or "-" (at most 64)',
+    ),
+    leaseMs: integerOption(field('leaseMs'), o.leaseMs, DEFAULT_BACKPLANE_LEASE_MS, 1_000, 600_000),
+    timeoutMs: integerOption(field('timeoutMs'), o.timeoutMs, DEFAULT_BACKPLANE_TIMEOUT_MS, 1, 10_000),
+    sessionTtlSeconds: integerOption(
+      field('sessionTtlSeconds'),
+      o.sessionTtlSeconds,
+      DEFAULT_SESSION_TTL_SECONDS,
+      0,
+      10 * 365 * 86_400,
+    ),
+    sessionMaxBytes: integerOption(
+      field('sessionMaxBytes'),
+      o.sessionMaxBytes,
+      DEFAULT_SESSION_MAX_BYTES,
+      1024,
+      16 * 1024 * 1024,
+    ),
+  };
+}

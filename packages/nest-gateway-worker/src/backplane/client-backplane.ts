@@ -1,0 +1,77 @@
+import { Logger } from '@nestjs/common';
+import type { GatewayLinkPool } from '../client/gateway-link-pool';
+import { BackplaneKeys } from './backplane-keys';
+import type { ResolvedBackplaneOptions } from './backplane-options';
+import { BackplaneTargeting } from './backplane-targeting';
+import { BackplaneWarnings } from './backplane-warnings';
+import { DirectoryReader, type DirectoryReadStats } from './directory-reader';
+import { GatewayWatch } from './gateway-watch';
+import { HistoryStore } from './history-store';
+import { Janitor } from './janitor';
+import { closeConnection, openRedisConnection, type RedisConnection } from './redis-connection';
+import { RedisSessionStore } from './redis-session-store';
+
+/**
+ * The Redis backplane of a worker or standalone GatewayClient: discovery (GatewayWatch, a gateway-list source
+ * for the link pool), targeted fan-out (BackplaneTargeting over DirectoryReader), the janitor, and the session
+ * store, on two connections (commands, and pub/sub for the discovery notices).
+ */
+export class ClientBackplane {
+  private readonly warnings: BackplaneWarnings;
+  private readonly redis: RedisConnection;
+  private readonly subscriber: RedisConnection;
+  readonly watch: GatewayWatch;
+  readonly reader: DirectoryReader;
+  readonly targeting: BackplaneTargeting;
+  readonly janitor: Janitor;
+  /** Per-uid / per-group message history (Redis Streams): a building block, not on GatewayClient yet. */
+  readonly history: HistoryStore;
+
+  constructor(
+    private readonly options: ResolvedBackplaneOptions,
+    logContext: string,
+  ) {
+    const logger = new Logger(logContext);
+    this.warnings = new BackplaneWarnings(logger, options);
+    this.warnings.checkTransport();
+    this.redis = openRedisConnection(options, `ngw-${logContext.toLowerCase()}`, logContext);
+    this.subscriber = openRedisConnection(options, `ngw-${logContext.toLowerCase()}-sub`, logContext);
+    const keys = new BackplaneKeys(options.prefix);
+    this.janitor = new Janitor(this.redis, keys);
+    this.watch = new GatewayWatch(
+      `backplane ${options.display}`,
+      this.redis,
+      this.subscriber,
+      keys,
+      this.janitor,
+      this.warnings,
+    );
+    this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings);
+    this.targeting = new BackplaneTargeting(this.watch, this.reader);
+    this.history = new HistoryStore(this.redis, keys);
+  }
+
+  /** Follows the pool's links (a gateway whose link is down cannot hold online clients). */
+  attach(links: GatewayLinkPool): void {
+    links.on('gateway', (address, state) => this.targeting.linkChanged(address, state));
+  }
+
+  get stats(): DirectoryReadStats & { narrowed: number; purged: number } {
+    return { ...this.reader.stats, narrowed: this.targeting.narrowed, purged: this.janitor.purged };
+  }
+
+  /** A RedisSessionStore on this backplane's connection (prefix, TTL and size limit from its options). */
+  sessionStore(): RedisSessionStore {
+    return new RedisSessionStore(this.redis, {
+      prefix: this.options.prefix,
+      ttlSeconds: this.options.sessionTtlSeconds,
+      maxBytes: this.options.sessionMaxBytes,
+    });
+  }
+
+  /** Closes both connections (after the link pool stopped). */
+  async close(): Promise<void> {
+    this.watch.stop();
+    await Promise.all([closeConnection(this.redis), closeConnection(this.subscriber)]);
+  }
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * What a gateway's lease says about it (stored as JSON under `<p>:{d}:lease:<id>` with a PX expiry). `synced` is
+ * false while the gateway (re)writes its directory entries: senders then treat it as unknown and always include it.
+ */
+export interface GatewayLease {
+  /** Its inner address "lanIp:port" (the one in its client_ids). */
+  address: string;
+  /** Random per process start: a gateway restarted at the same address is a new incarnation. */
+  boot: string;
+  /** Incremented each time the gateway had to announce again under a new id (its lease was lost). */
+  epoch: number;
+  /** Epoch milliseconds of the process start. */
+  startedAt: number;
+  synced: boolean;
+}
+
+/** A gateway id: `<address>/<boot>.<epoch>`; every directory field is written under it. */
+export function gatewayIdOf(lease: Pick<GatewayLease, 'address' | 'boot' | 'epoch'>): string {
+  return `${lease.address}/${lease.boot}.${lease.epoch}`;
+}
+
+/** The address part of a gateway id. */
+export function addressOfGatewayId(id: string): string {
+  const slash = id.indexOf('/');
+  return slash < 0 ? id : id.slice(0, slash);
+}
+
+/** 8 random bytes as 16 hex characters. */
+export function newBootId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export function encodeLease(lease: GatewayLease): string {
+  return JSON.stringify(lease);
+}
+
+/** The lease in `text`, or null when it is not one (a foreign or corrupted value is ignored, never trusted). */
+export function parseLease(text: string | null): GatewayLease | null {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as Partial<GatewayLease>;
+    if (
+      typeof v.address === 'string' &&
+      typeof v.boot === 'string' &&
+      typeof v.epoch === 'number' &&
+      typeof v.startedAt === 'number' &&
+      typeof v.synced === 'boolean'
+    ) {
+      return { address: v.address, boot: v.boot, epoch: v.epoch, startedAt: v.startedAt, synced: v.synced };
+    }
+  } catch {
+    // not JSON
+  }
+  return null;
+}

@@ -1,0 +1,149 @@
+import { EventEmitter } from 'node:events';
+import type { GatewayListSource } from '../client/gateway-directory';
+import type { BackplaneKeys } from './backplane-keys';
+import type { BackplaneWarnings } from './backplane-warnings';
+import { addressOfGatewayId, parseLease, type GatewayLease } from './gateway-lease';
+import type { Janitor } from './janitor';
+import type { RedisConnection } from './redis-connection';
+
+/** How often workers and GatewayClients re-read the gateway list besides the notices (pub/sub is lossy), in ms. */
+export const DISCOVERY_POLL_INTERVAL_MS = 5_000;
+/** Notices within this delay are answered by one read, in milliseconds. */
+export const DISCOVERY_NOTICE_DELAY_MS = 10;
+
+/**
+ * Discovery through the backplane, for workers and GatewayClients: the gateways with a live lease. It reads the
+ * list (`SMEMBERS gws` + `MGET` of their leases) at start, on every "up"/"down"/"sync" notice (pub/sub, on its own
+ * connection) and every {@link DISCOVERY_POLL_INTERVAL_MS}, and emits `addresses` like a RegisterClient, so the
+ * link pool is the same. While Redis is unreachable it keeps the last list (running traffic must not stop).
+ * Listed gateways without a lease go to the janitor. It also keeps the leases themselves, which targeting needs:
+ * which gateway ids are alive, and which addresses are in sync.
+ */
+export class GatewayWatch extends EventEmitter implements GatewayListSource {
+  /** Live gateway ids and their leases. */
+  private live = new Map<string, GatewayLease>();
+  /** Addresses with a live lease that says synced. */
+  private synced = new Set<string>();
+  /** Addresses whose gateway withdrew ("bye", a graceful stop) and has no live lease since. */
+  private readonly withdrawn = new Set<string>();
+  private emitted: string | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  private notice: NodeJS.Timeout | null = null;
+  private reading: Promise<void> | null = null;
+  private again = false;
+  private running = false;
+  /** Reads of the list that succeeded (tests and logs). */
+  reads = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly redis: RedisConnection,
+    private readonly subscriber: RedisConnection,
+    private readonly keys: BackplaneKeys,
+    private readonly janitor: Janitor,
+    private readonly warnings: BackplaneWarnings,
+  ) {
+    super();
+    subscriber.on('message', (channel, message) => {
+      if (channel !== this.keys.events) return;
+      if (message.startsWith('bye ')) this.withdrawn.add(addressOfGatewayId(message.slice(4)));
+      this.readSoon();
+    });
+    // (Re)subscribe on every connection: a Redis that restarted has forgotten the subscription.
+    subscriber.on('ready', () => {
+      if (this.running)
+        this.subscriber.subscribe(this.keys.events).catch((err: Error) => this.warnings.warn('subscribe', err.message));
+    });
+    redis.on('ready', () => this.readSoon());
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    if (this.subscriber.status === 'ready')
+      this.subscriber.subscribe(this.keys.events).catch((err: Error) => this.warnings.warn('subscribe', err.message));
+    this.poll = setInterval(() => this.readSoon(), DISCOVERY_POLL_INTERVAL_MS);
+    this.poll.unref();
+    this.readSoon();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.poll) clearInterval(this.poll);
+    if (this.notice) clearTimeout(this.notice);
+    this.poll = this.notice = null;
+  }
+
+  /** The lease of a live gateway id, or undefined. */
+  leaseOf(gatewayId: string): GatewayLease | undefined {
+    return this.live.get(gatewayId);
+  }
+
+  /** Whether a live lease of the gateway at `address` says its directory entries are in sync. */
+  isSynced(address: string): boolean {
+    return this.synced.has(address);
+  }
+
+  /** Whether the gateway at `address` withdrew (a graceful stop) and has not announced itself since. */
+  isWithdrawn(address: string): boolean {
+    return this.withdrawn.has(address);
+  }
+
+  /** Reads the list soon (notices in a burst are one read); a read in progress is followed by one more. */
+  readSoon(): void {
+    if (!this.running || this.notice) return;
+    this.notice = setTimeout(() => {
+      this.notice = null;
+      void this.read();
+    }, DISCOVERY_NOTICE_DELAY_MS);
+    this.notice.unref();
+  }
+
+  /** One read of the list; resolves when done (failures are logged, the last list is kept). */
+  read(): Promise<void> {
+    if (this.reading) {
+      this.again = true;
+      return this.reading;
+    }
+    this.reading = this.readOnce()
+      .catch((err: Error) => this.warnings.warn('discovery', `reading the gateway list failed: ${err.message}`))
+      .finally(() => {
+        this.reading = null;
+        if (this.again && this.running) {
+          this.again = false;
+          void this.read();
+        }
+      });
+    return this.reading;
+  }
+
+  private async readOnce(): Promise<void> {
+    if (this.redis.status !== 'ready') return;
+    const ids = await this.redis.smembers(this.keys.gateways);
+    const values = ids.length > 0 ? await this.redis.mget(...ids.map((id) => this.keys.lease(id))) : [];
+    const live = new Map<string, GatewayLease>();
+    const synced = new Set<string>();
+    const dead: string[] = [];
+    ids.forEach((id, i) => {
+      const lease = parseLease(values[i]);
+      if (lease) {
+        live.set(id, lease);
+        if (lease.synced) synced.add(lease.address);
+      } else if (values[i] === null) dead.push(id);
+    });
+    this.live = live;
+    this.synced = synced;
+    for (const lease of live.values()) this.withdrawn.delete(lease.address);
+    this.reads++;
+    const addresses = [...new Set([...live.values()].map((l) => l.address))].sort();
+    const key = addresses.join(',');
+    if (key !== this.emitted) {
+      this.emitted = key;
+      this.emit('addresses', addresses);
+    }
+    // In the background: a large purge must not hold up the next read of the list.
+    for (const id of dead) {
+      void this.janitor.purge(id).catch((err: Error) => this.warnings.warn('janitor', `purge failed: ${err.message}`));
+    }
+  }
+}

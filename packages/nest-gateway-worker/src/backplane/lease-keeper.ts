@@ -1,0 +1,209 @@
+import type { BackplaneKeys } from './backplane-keys';
+import { encodeLease, gatewayIdOf, newBootId, type GatewayLease } from './gateway-lease';
+import type { Janitor } from './janitor';
+import type { PresencePublisher } from './presence-publisher';
+import type { RedisConnection } from './redis-connection';
+
+/** A full resync with cleanup runs at least this often, as a safety net (lost writes of a failover), in ms. */
+export const SAFETY_RESYNC_INTERVAL_MS = 5 * 60_000;
+
+/** What the lease keeper reports (the gateway logs it, rate-limited). */
+export interface LeaseKeeperEvents {
+  failed(what: string, err: Error): void;
+  /** A notable change, for the log: announced, lease lost, resynced. */
+  changed(message: string): void;
+}
+
+/**
+ * A gateway's discovery lease and the resyncs of its directory entries:
+ *  - announce: `SADD gws <id>`, `SET lease <json synced:false> PX leaseMs`, `PUBLISH up <id>`; then a full resync
+ *    of its entries, then `synced:true` and `PUBLISH sync <id>`. Until then senders treat it as unknown and include it.
+ *  - every third of the lease: `SET lease … PX leaseMs XX`. If that finds no lease (it expired: Redis was cut off
+ *    or restarted empty), the gateway announces again under a new id (epoch + 1) and rewrites everything there;
+ *    the old id is left to the janitor, so a janitor purging it can never delete entries the gateway writes now.
+ *  - when its last renewal is a whole lease old, it stops writing (its lease may be gone: self-fencing).
+ *  - when the connection to Redis comes back, and every {@link SAFETY_RESYNC_INTERVAL_MS}, a resync with cleanup.
+ *  - on every renewal it also looks for listed gateways without a lease and hands them to the janitor.
+ *  - withdraw (graceful stop): deletes its lease, publishes "bye", and purges its own entries and list entry.
+ */
+export class LeaseKeeper {
+  private lease: GatewayLease | null = null;
+  private id = '';
+  private announced = false;
+  private needsResync = true;
+  private cleanupOnResync = false;
+  private lastRenewedAt = 0;
+  private lastResyncAt = 0;
+  /** The id whose entries were last rewritten: a resync under it again also deletes what it no longer holds. */
+  private resyncedId = '';
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private stopped = false;
+  /** Lease losses (re-announcements under a new id). */
+  leasesLost = 0;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: BackplaneKeys,
+    private readonly publisher: PresencePublisher,
+    private readonly janitor: Janitor,
+    private readonly leaseMs: number,
+    private readonly events: LeaseKeeperEvents,
+  ) {
+    redis.on('ready', () => {
+      // Back after a disconnection (or a first connection): whatever Redis holds now may be older than us.
+      if (this.lease === null || this.stopped) return;
+      this.needsResync = true;
+      this.cleanupOnResync = true;
+      this.tickSoon();
+    });
+  }
+
+  /** The current gateway id ("" before start). */
+  get gatewayId(): string {
+    return this.id;
+  }
+
+  /** Whether the lease says synced (the entries were rewritten under the current id). */
+  get synced(): boolean {
+    return this.lease?.synced === true;
+  }
+
+  /** Whether the gateway is announced now: its lease was written or renewed less than a lease ago. */
+  get isAnnounced(): boolean {
+    return this.announced && !this.stopped && Date.now() - this.lastRenewedAt < this.leaseMs;
+  }
+
+  /** Starts announcing `address`; resolves after the first attempt (which may fail: it is retried on each renewal). */
+  async start(address: string): Promise<void> {
+    this.lease = { address, boot: newBootId(), epoch: 0, startedAt: Date.now(), synced: false };
+    this.id = gatewayIdOf(this.lease);
+    await this.tick();
+  }
+
+  /**
+   * Graceful stop, before the gateway closes its clients: no more writes, the lease deleted, the gateway removed
+   * from the list with a "bye" notice (senders drop it at once), and its entries purged. Errors are reported;
+   * the caller bounds the time.
+   */
+  async withdraw(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.publisher.stop();
+    await this.ticking;
+    if (!this.announced) return;
+    const id = this.id;
+    try {
+      await this.redis.del(this.keys.lease(id));
+      // "bye": senders drop the gateway at once (also from the linked gateways they still call while they cannot
+      // see them), before its entries are purged.
+      await this.redis.publish(this.keys.events, `bye ${id}`);
+      await this.janitor.purge(id);
+    } catch (err) {
+      this.events.failed('withdrawing the lease', err as Error);
+    }
+  }
+
+  private tickSoon(delayMs = 0): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+    this.timer.unref();
+  }
+
+  /** One renewal (or announcement), resync and janitor pass; then the next one is scheduled. */
+  private async tick(): Promise<void> {
+    if (this.ticking) return this.ticking;
+    this.ticking = this.renew()
+      .catch((err: Error) => {
+        this.events.failed('renewing the lease', err);
+        // A whole lease without a renewal: the lease may be gone, and a janitor may purge this id any time.
+        if (Date.now() - this.lastRenewedAt >= this.leaseMs) this.publisher.detach();
+      })
+      .finally(() => {
+        this.ticking = null;
+        this.tickSoon(Math.max(1, Math.floor(this.leaseMs / 3)));
+      });
+    return this.ticking;
+  }
+
+  private async renew(): Promise<void> {
+    const lease = this.lease!;
+    if (this.stopped) return;
+    if (!this.announced) {
+      await this.announce();
+    } else if (
+      (await this.redis.set(this.keys.lease(this.id), encodeLease(lease), 'PX', this.leaseMs, 'XX')) === null
+    ) {
+      // The lease expired: announce again under a new id; the old one is the janitor's.
+      const old = this.id;
+      this.publisher.detach();
+      this.leasesLost++;
+      lease.epoch++;
+      lease.synced = false;
+      this.id = gatewayIdOf(lease);
+      this.events.changed(`backplane lease ${old} was lost; announcing again as ${this.id}`);
+      await this.announce();
+      void this.janitor.purge(old).catch(() => undefined);
+    } else {
+      this.lastRenewedAt = Date.now();
+    }
+    const periodic =
+      !this.needsResync && this.lastResyncAt > 0 && Date.now() - this.lastResyncAt >= SAFETY_RESYNC_INTERVAL_MS;
+    if (periodic) {
+      this.needsResync = true;
+      this.cleanupOnResync = true;
+    }
+    if (this.needsResync || this.publisher.attachedId !== this.id) await this.resync(periodic);
+    await this.sweep();
+  }
+
+  private async announce(): Promise<void> {
+    const lease = this.lease!;
+    lease.synced = false;
+    await this.redis.sadd(this.keys.gateways, this.id);
+    await this.redis.set(this.keys.lease(this.id), encodeLease(lease), 'PX', this.leaseMs);
+    this.lastRenewedAt = Date.now();
+    this.announced = true;
+    this.needsResync = true;
+    await this.redis.publish(this.keys.events, `up ${this.id}`);
+  }
+
+  /** Rewrites every entry under the current id, then says synced in the lease (logged unless `quiet`). */
+  private async resync(quiet: boolean): Promise<void> {
+    const lease = this.lease!;
+    const first = this.lastResyncAt === 0;
+    // Under an id written before (re-attached after a fence, reconnected, periodic), entries of uids and groups
+    // that left meanwhile must go too; a fresh id has none.
+    await this.publisher.resync(this.id, this.cleanupOnResync || this.resyncedId === this.id);
+    this.resyncedId = this.id;
+    lease.synced = true;
+    if ((await this.redis.set(this.keys.lease(this.id), encodeLease(lease), 'PX', this.leaseMs, 'XX')) === null) {
+      // Lost meanwhile: the next tick announces again.
+      lease.synced = false;
+      return this.tickSoon();
+    }
+    this.lastRenewedAt = Date.now();
+    this.needsResync = false;
+    this.cleanupOnResync = false;
+    this.lastResyncAt = Date.now();
+    await this.redis.publish(this.keys.events, `sync ${this.id}`);
+    if (!quiet)
+      this.events.changed(
+        first ? `announced on the backplane as ${this.id}` : `backplane directory entries of ${this.id} rewritten`,
+      );
+  }
+
+  /** Listed gateways without a lease go to the janitor. */
+  private async sweep(): Promise<void> {
+    const ids = await this.redis.smembers(this.keys.gateways);
+    if (ids.length === 0) return;
+    const leases = await this.redis.mget(...ids.map((id) => this.keys.lease(id)));
+    for (let i = 0; i < ids.length; i++) {
+      // In the background: a large purge must not delay the next renewal.
+      if (leases[i] === null && ids[i] !== this.id)
+        void this.janitor.purge(ids[i]).catch((err: Error) => this.events.failed('purging a dead gateway', err));
+    }
+  }
+}

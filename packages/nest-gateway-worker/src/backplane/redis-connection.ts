@@ -1,0 +1,160 @@
+import { Logger } from '@nestjs/common';
+import { ConfigError } from '../config/environment';
+import { RateLimitedWarning } from '../logging/rate-limited-warning';
+import type { ResolvedBackplaneOptions } from './backplane-options';
+
+/**
+ * A Redis client the application already has (an ioredis `Redis`, e.g. from DI): the backplane takes its settings
+ * (host, TLS, ACL user, database) through `duplicate()`, and opens its own connections with them.
+ */
+export interface RedisClientLike {
+  duplicate(override?: Record<string, unknown>): unknown;
+}
+
+/** The pipeline commands the backplane uses (ioredis's Pipeline, typed here so that no ioredis type is exported). */
+export interface RedisPipeline {
+  sadd(key: string, ...members: string[]): RedisPipeline;
+  srem(key: string, ...members: string[]): RedisPipeline;
+  hset(key: string, field: string, value: string | number): RedisPipeline;
+  hdel(key: string, ...fields: string[]): RedisPipeline;
+  hkeys(key: string): RedisPipeline;
+  del(...keys: string[]): RedisPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+/** The commands the backplane uses on one connection: the adapter seam (another client needs only these). */
+export interface RedisConnection {
+  /** "wait", "connecting", "connect", "ready", "reconnecting", "close", "end". */
+  readonly status: string;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ...args: (string | number)[]): Promise<string | null>;
+  getex(key: string, ...args: (string | number)[]): Promise<string | null>;
+  del(...keys: string[]): Promise<number>;
+  sadd(key: string, ...members: string[]): Promise<number>;
+  srem(key: string, ...members: string[]): Promise<number>;
+  smembers(key: string): Promise<string[]>;
+  mget(...keys: string[]): Promise<(string | null)[]>;
+  hkeys(key: string): Promise<string[]>;
+  sscan(key: string, cursor: string, ...args: (string | number)[]): Promise<[string, string[]]>;
+  publish(channel: string, message: string): Promise<number>;
+  subscribe(...channels: string[]): Promise<unknown>;
+  pipeline(): RedisPipeline;
+  /** EVALSHA / EVAL with Buffer replies (binary-safe): the history scripts. */
+  evalshaBuffer(sha: string, numKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<unknown>;
+  evalBuffer(script: string, numKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready' | 'end' | 'close', listener: () => void): unknown;
+  once(event: 'ready', listener: () => void): unknown;
+  removeListener(event: 'ready', listener: () => void): unknown;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+/**
+ * Longest any one backplane command may wait for Redis, in milliseconds (ioredis `commandTimeout`): a hung Redis
+ * (stopped, overloaded) fails commands instead of piling them up. Directory reads have their own, much shorter
+ * budget on top.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
+/** Reconnect delays: attempt n waits n × this, at most {@link REDIS_RECONNECT_MAX_MS}. */
+export const REDIS_RECONNECT_STEP_MS = 100;
+export const REDIS_RECONNECT_MAX_MS = 2_000;
+/** Time a connection has to become ready before a start-up step goes on without it, in milliseconds. */
+export const REDIS_READY_WAIT_MS = 3_000;
+
+/**
+ * The settings of every backplane connection: commands fail at once while disconnected (no offline queue that
+ * grows during an outage: the callers fall back or retry themselves), and after {@link REDIS_COMMAND_TIMEOUT_MS}
+ * when Redis does not answer; the connection itself is reopened forever.
+ */
+function connectionSettings(name: string): Record<string, unknown> {
+  return {
+    enableOfflineQueue: false,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times: number) => Math.min(times * REDIS_RECONNECT_STEP_MS, REDIS_RECONNECT_MAX_MS),
+    connectionName: name,
+  };
+}
+
+type RedisConstructor = new (url: string, options: Record<string, unknown>) => unknown;
+
+/**
+ * The ioredis constructor, loaded only when a backplane is configured (an optional peer dependency): a clear
+ * ConfigError naming `variable` when the package is not installed. `load` is the require to use (tests).
+ */
+export function loadIoredis(variable: string, load: (id: string) => unknown = require): RedisConstructor {
+  let mod: { default?: unknown; Redis?: unknown };
+  try {
+    mod = load('ioredis') as { default?: unknown; Redis?: unknown };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
+      throw new ConfigError(
+        `${variable} is set, but the ioredis package is not installed: run \`npm install ioredis\` ` +
+          '(an optional peer dependency of nest-gateway-worker, needed only for the Redis backplane)',
+      );
+    }
+    throw err;
+  }
+  const ctor = mod.Redis ?? mod.default ?? mod;
+  if (typeof ctor !== 'function')
+    throw new ConfigError(`${variable}: the installed ioredis package has no Redis class`);
+  return ctor as RedisConstructor;
+}
+
+/**
+ * Opens one backplane connection (named `name` in CLIENT LIST), from the URL or from the application's client.
+ * Connection errors are logged at most once per 10 s, naming the Redis without its password.
+ */
+export function openRedisConnection(
+  options: ResolvedBackplaneOptions,
+  name: string,
+  logContext: string,
+  variable = 'GATEWAY_BACKPLANE',
+): RedisConnection {
+  const settings = connectionSettings(name);
+  const connection = (
+    options.client ? options.client.duplicate(settings) : new (loadIoredis(variable))(options.url as string, settings)
+  ) as RedisConnection;
+  const warning = new RateLimitedWarning(
+    new Logger(logContext),
+    (n) => `${n} more Redis connection error(s) since the last warning`,
+  );
+  // Without a listener an 'error' event would throw; the client reconnects by itself.
+  connection.on('error', (err) => warning.warn(`backplane Redis ${options.display}: ${err.message}`));
+  return connection;
+}
+
+/** Resolves true once `connection` is ready (now or within `timeoutMs`), false otherwise. */
+export function whenReady(connection: RedisConnection, timeoutMs = REDIS_READY_WAIT_MS): Promise<boolean> {
+  if (connection.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const ready = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      connection.removeListener('ready', ready);
+      resolve(false);
+    }, timeoutMs);
+    timer.unref();
+    connection.once('ready', ready);
+  });
+}
+
+/** Closes a connection: QUIT within a bound, then a hard disconnect (a hung Redis must not hold a shutdown). */
+export async function closeConnection(connection: RedisConnection, timeoutMs = 1_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    if (connection.status === 'ready') {
+      await Promise.race([
+        connection.quit().catch(() => undefined),
+        new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+    }
+  } finally {
+    clearTimeout(timer);
+    connection.disconnect();
+  }
+}

@@ -1,0 +1,24 @@
+import type { RejectedLinks } from '../../logging/rejected-links';
+import { rejectionReasonLabel } from './label-bounds';
+import type { MetricsSink } from './metrics-sink';
+
+/**
+ * `gatewayworker_inner_link_rejections_total{reason}`: links a listening side (a gateway's inner port, a register)
+ * closed for bad input, from its RejectedLinks, summed by bounded reason (see rejectionReasonLabel).
+ */
+export function rejectionMetric(m: MetricsSink, rejections: () => RejectedLinks): void {
+  m.counter(
+    'gatewayworker_inner_link_rejections_total',
+    'Inner links closed for bad input by this listening side, by reason (not_inner_protocol, plaintext_mismatch, ' +
+      'wrong_secret and handshake_timeout are failed handshakes).',
+    ['reason'],
+    () => {
+      const byLabel = new Map<string, number>();
+      for (const [reason, n] of Object.entries(rejections().counts())) {
+        const label = rejectionReasonLabel(reason);
+        byLabel.set(label, (byLabel.get(label) ?? 0) + n);
+      }
+      return [...byLabel].map(([reason, value]) => ({ labels: { reason }, value }));
+    },
+  );
+}

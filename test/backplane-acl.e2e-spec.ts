@@ -1,0 +1,103 @@
+import { RedisSessionStore } from 'nest-gateway-worker';
+import { BackplaneKeys, GatewayClientPool, resolveGatewayClientOptions } from 'nest-gateway-worker/internal';
+import { Redis } from 'ioredis';
+import { eventually } from './support/eventually';
+import { RedisServer } from './support/redis-server';
+import { startGateway, startRole, stopAll, TEST_SECRET } from './support/roles';
+import { TestClient } from './support/ws-client';
+
+/**
+ * The backplane under the least-privilege ACL user the README documents (the default user switched off): discovery,
+ * targeted sends, the session store and history work with exactly those commands, and the password never reaches a log,
+ * also when it is wrong.
+ */
+const PASSWORD = 'acl-pw-4f1c9e';
+const COMMANDS =
+  '+get +set +getex +del +mget +sadd +srem +smembers +sscan +hkeys +hset +hdel +publish +subscribe +info ' +
+  '+client|setname +ping +quit';
+/** What history adds (README: History and recovery). */
+const HISTORY_COMMANDS = '+evalsha +eval +hget +hmget +hincrby +xadd +xrange +pexpire';
+
+describe('backplane with a least-privilege ACL user', () => {
+  let redis: RedisServer;
+  let admin: Redis;
+  let sdk: GatewayClientPool | undefined;
+  let sessions: Redis | undefined;
+  const clients: TestClient[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await sdk?.onModuleDestroy();
+    sessions?.disconnect();
+    admin?.disconnect();
+    await stopAll();
+    await redis?.stop();
+  });
+
+  it('works with only the documented commands, and never logs the password', async () => {
+    redis = await RedisServer.start({
+      // Each directive's words as separate arguments (redis-server joins them up to the next --option).
+      args: [
+        ...['--user', 'default', 'off'],
+        ...['--user', 'gwapp', 'on', `>${PASSWORD}`, '~gw:*', '&gw:*', ...COMMANDS.split(' ')],
+        ...HISTORY_COMMANDS.split(' '),
+        ...['--user', 'admin', 'on', `>admin-${PASSWORD}`, '~*', '&*', '+@all'],
+      ],
+    });
+    admin = new Redis({ port: redis.port, host: '127.0.0.1', username: 'admin', password: `admin-${PASSWORD}` });
+    const url = `redis://gwapp:${PASSWORD}@127.0.0.1:${redis.port}`;
+    const env = { GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_LEASE_MS: '1500' };
+    const a = await startGateway('', env);
+    const b = await startGateway('', env);
+
+    sdk = new GatewayClientPool(resolveGatewayClientOptions({ secret: TEST_SECRET, backplane: url }));
+    await eventually(
+      () => [a.inner, b.inner].every((g) => sdk!.backplane!.watch.isSynced(g)),
+      (ok) => ok,
+      'both gateways listed and in sync',
+    );
+    const client = await TestClient.open(a.url);
+    clients.push(client);
+    const [clientId] = await eventually(
+      () => sdk!.client.getAllClientIdList(),
+      (ids) => ids.length === 1,
+      'the client online',
+    );
+    await sdk.client.bindUid(clientId, 'u-acl');
+    const keys = new BackplaneKeys('gw');
+    await eventually(
+      () => admin.hkeys(keys.uid('u-acl')),
+      (ids) => ids.length === 1,
+      'u-acl in the directory',
+    );
+    expect(await sdk.client.isUidOnline('u-acl')).toBe(true);
+    const before = await sdk.client.getGatewayStats();
+    await sdk.client.sendToUid('u-acl', 'hi');
+    await client.waitUntilReceived(() => client.received.find((m) => m.data.toString() === 'hi'), 'the send');
+    const after = await sdk.client.getGatewayStats();
+    const uid = (inner: string, s: typeof before) => s.find((x) => x.address === inner)!.counters.uidCommands;
+    expect(uid(b.inner, after) - uid(b.inner, before)).toBe(0);
+    expect(uid(a.inner, after) - uid(a.inner, before)).toBe(1);
+
+    const position = await sdk.client.appendHistory('uid', 'u-acl', 'kept');
+    const recovered = await sdk.client.recoverHistory('uid', 'u-acl', { offset: 0, epoch: position.epoch });
+    expect(recovered.entries.map((e) => e.data.toString())).toEqual(['kept']);
+
+    sessions = new Redis(url, { maxRetriesPerRequest: 1 });
+    const store = new RedisSessionStore(sessions);
+    await store.save('u-acl', { nick: 'x' });
+    expect(await store.load('u-acl')).toEqual({ nick: 'x' });
+
+    // A gateway with a wrong password: it starts, says why it cannot use Redis, and shows no password.
+    const wrong = startRole('gateway', {
+      SECRET_KEY: TEST_SECRET,
+      GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+      GATEWAY_START_PORT: '0',
+      GATEWAY_BACKPLANE: `redis://gwapp:wrong-${PASSWORD}@127.0.0.1:${redis.port}`,
+    });
+    await wrong.waitFor(/WRONGPASS|invalid username-password/);
+    await wrong.waitFor(/Gateway ready/);
+    for (const proc of [a.proc, b.proc, wrong]) expect(proc.output).not.toContain(PASSWORD);
+    expect(wrong.output).toContain(`redis://gwapp:***@127.0.0.1:${redis.port}`);
+  });
+});
