@@ -563,6 +563,12 @@ describe('GatewayClient against two gateways, from a worker handler and from for
 
   // ---- errors ----------------------------------------------------------------------------------------
 
+  function circular(): object {
+    const value: Record<string, unknown> = {};
+    value.self = value;
+    return value;
+  }
+
   async function expectArgumentErrors(call: Invoke, someClient: string): Promise<void> {
     await expect(call('sendToClient', 'not-a-client-id', 'x')).rejects.toMatchObject({ name: 'InvalidClientIdError' });
     await expect(call('isOnline', '7f00000108fc0000000')).rejects.toMatchObject({ name: 'InvalidClientIdError' }); // 19 characters
@@ -598,6 +604,12 @@ describe('GatewayClient against two gateways, from a worker handler and from for
     // The classes themselves, on the forClient side.
     await expect(standalone.isOnline('xyz')).rejects.toBeInstanceOf(InvalidClientIdError);
     await expect(standalone.bindUid(a1.id, '')).rejects.toBeInstanceOf(GatewayArgumentError);
+    // Values JSON.stringify cannot show (in process only: a handler's arguments travel as JSON): still the
+    // argument error, not JSON's TypeError.
+    await expect(standalone.bindUid(a1.id, 10n as unknown as string)).rejects.toBeInstanceOf(GatewayArgumentError);
+    await expect(standalone.sendToUid(circular() as unknown as string, 'x')).rejects.toBeInstanceOf(
+      GatewayArgumentError,
+    );
     // Nothing was broken by the bad calls.
     expect(await standalone.isOnline(a1.id)).toBe(true);
   });

@@ -13,6 +13,7 @@ import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-rec
 import { GatewayCalls, type GatewayClientSettings } from './gateway-calls';
 import { GatewayArgumentError, type GatewayFailure } from './gateway-errors';
 import type { GatewayLinkPool } from './gateway-link-pool';
+import { shownValue } from '../protocol/shown-value';
 
 /** A message for a client: string → text frame; Buffer / Uint8Array → binary frame; object or array → JSON text. */
 export type ClientMessage = string | Buffer | Uint8Array | ArrayBuffer | object;
@@ -629,7 +630,7 @@ function messageFields(message: ClientMessage): { flag: number; body: Buffer } {
 function id(value: Id, what: 'uid' | 'group'): string {
   const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
   if (typeof text !== 'string' || text === '') {
-    throw new GatewayArgumentError(`${what} must be a non-empty string or a number, got ${JSON.stringify(value)}`);
+    throw new GatewayArgumentError(`${what} must be a non-empty string or a number, got ${shownValue(value)}`);
   }
   return text;
 }

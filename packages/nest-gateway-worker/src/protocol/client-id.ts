@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { shownValue } from './shown-value';
 
 /**
  * client_id in PHP GatewayWorker's format: 20 lowercase hex characters encoding the owning gateway's
@@ -76,15 +77,6 @@ export function ipv4ToString(n: number): string {
 export class InvalidClientIdError extends Error {
   override name = 'InvalidClientIdError';
   constructor(value: unknown) {
-    super(`invalid client_id ${shown(value)}: expected 20 hex characters`);
-  }
-}
-
-/** The value as JSON when it has one; a BigInt, a circular object or a throwing toJSON must not replace this error. */
-function shown(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(typeof value);
-  } catch {
-    return `a ${typeof value} that is not JSON`;
+    super(`invalid client_id ${shownValue(value)}: expected 20 hex characters`);
   }
 }
