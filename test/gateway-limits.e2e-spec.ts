@@ -1,5 +1,6 @@
 import { GatewayServer } from 'nest-gateway-worker';
 import { parseHostPort, resolveGatewayOptions } from 'nest-gateway-worker/internal';
+import { GatewayProbe } from './support/gateway-probe';
 import { startGateway, startRegister, stopAll, TEST_SECRET } from './support/roles';
 import { TestClient } from './support/ws-client';
 
@@ -68,6 +69,29 @@ describe('gateway bounds and close codes', () => {
     expect(await big.closed).toBe(1009);
     expect(await small.closed).toBe(1009);
     expect(atLimit.closeCode).toBeNull();
+  });
+
+  it('logs oversize closes a stranger can cause by the thousand at most once per 10 s (every one counted)', async () => {
+    const register = await startRegister();
+    const gateway = await startGateway(register.address, { GATEWAY_MAX_MESSAGE_BYTES: '1024' });
+    const flood = await Promise.all(Array.from({ length: 40 }, () => open(gateway.url)));
+    for (const c of flood) c.send('x'.repeat(2048));
+    expect(await Promise.all(flood.map((c) => c.closed))).toEqual(flood.map(() => 1009));
+    // The counter has every one; the log one line (the next one, 10 s later, would carry the suppressed count).
+    const probe = await GatewayProbe.start(register.address);
+    try {
+      const stats = await probe.until(
+        gateway.inner,
+        (s) => s.counters.oversizeDisconnects === 40,
+        '40 oversize closes',
+      );
+      expect(stats.counters.oversizeDisconnects).toBe(40);
+    } finally {
+      await probe.close();
+    }
+    const lines = gateway.proc.output.split('\n').filter((line) => line.includes('closed with 1009'));
+    console.log(`oversize flood: 40 clients closed with 1009, ${lines.length} log line(s)`);
+    expect(lines).toHaveLength(1);
   });
 
   it('closes clients with 1001 (going away) when the gateway process is stopped', async () => {

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { ClientCloseWarnings } from '../logging/client-close-warnings';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
@@ -40,6 +41,8 @@ const EMPTY = Buffer.alloc(0);
  */
 export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnection> {
   readonly logger = new Logger('Gateway');
+  /** Warnings a client can cause (oversize, malformed, slow consumer, pending full): one line per reason per 10 s. */
+  readonly closeWarnings = new ClientCloseWarnings(this.logger);
   readonly table = new ConnectionTable();
   readonly membership = new MembershipIndex();
   readonly address: GatewayAddress;
@@ -130,7 +133,10 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     const socket = client.socket;
     if (!socket.isOpen) return false;
     if (socket.bufferedAmount > this.maxBufferedBytes) {
-      this.logger.warn(`client ${client.id} disconnected: slow consumer (${socket.bufferedAmount} bytes unsent)`);
+      this.closeWarnings.warn(
+        'slow consumer',
+        `client ${client.id} disconnected: slow consumer (${socket.bufferedAmount} bytes unsent)`,
+      );
       this.counters.slowConsumerDisconnects++;
       // The close frame queues behind the unread bytes; the reaper cuts a client that does not read it in time.
       this.reaper.close(socket, SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);

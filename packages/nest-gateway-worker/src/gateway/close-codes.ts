@@ -27,3 +27,9 @@ export const DEAD_LETTER_CLOSE: CloseReason = { code: 4010, reason: 'event could
 export const RATE_LIMIT_CLOSE: CloseReason = { code: 1008, reason: 'message rate limit exceeded' };
 export const TOO_MANY_CONNECTIONS: CloseReason = { code: 1013, reason: 'too many connections' };
 export const TOO_MANY_FROM_ADDRESS: CloseReason = { code: 1008, reason: 'too many connections from this address' };
+
+/**
+ * A raw TCP client whose bytes its framing rejected (malformed or oversize). Raw TCP carries no close code: the
+ * number is what the close-code counters and metrics record for it.
+ */
+export const MALFORMED_STREAM_CLOSE_CODE = 1008;

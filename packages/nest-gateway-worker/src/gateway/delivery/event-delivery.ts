@@ -114,7 +114,10 @@ export class EventDelivery {
       return;
     }
     if (!client.closed) {
-      this.logger.warn(`client ${client.id} closed: no worker available and the pending-event queue is full`);
+      this.hub.closeWarnings.warn(
+        'pending full',
+        `client ${client.id} closed: no worker available and the pending-event queue is full`,
+      );
       this.hub.counters.pendingDisconnects++;
       this.hub.close(client, NO_WORKER_CLOSE);
     }

@@ -4,6 +4,7 @@ import type { ClientHandshake } from '../../protocol/client-handshake';
 import type { ClientConnection } from '../client-connection';
 import type { ClientSocket } from '../client-socket';
 import type { GatewayCounters } from '../gateway-stats';
+import type { ClientCloseWarnings } from '../../logging/client-close-warnings';
 
 /** What the gateway uses of an accepted TCP socket (a net.Socket; a stand-in in unit specs). */
 export type AcceptedSocket = Pick<
@@ -42,6 +43,8 @@ export interface ListenerHooks {
   closeSocket(socket: ClientSocket, code: number, reason: string): void;
   readonly counters: GatewayCounters;
   readonly logger: Logger;
+  /** Warnings a client can cause (oversize, malformed): rate-limited per reason. */
+  readonly closeWarnings: ClientCloseWarnings;
 }
 
 /** A bound client listener (WebSocket, TLS WebSocket, raw TCP with a framing). */

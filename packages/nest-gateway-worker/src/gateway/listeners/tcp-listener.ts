@@ -10,6 +10,7 @@ import {
   type ClientListener,
   type ListenerHooks,
 } from './client-listener';
+import { MALFORMED_STREAM_CLOSE_CODE } from '../close-codes';
 import { listenOn } from './listen-on';
 import { TcpClientSocket } from './tcp-client-socket';
 
@@ -57,12 +58,15 @@ export class TcpListener implements ClientListener {
     if (err instanceof FramingError) {
       if (err.oversize) this.hooks.counters.oversizeDisconnects++;
       else this.hooks.counters.malformedDisconnects++;
-      this.hooks.logger.warn(`client ${id} (${this.framing.name}) closed: ${err.message}`);
+      this.hooks.closeWarnings.warn(
+        err.oversize ? 'oversize' : 'malformed',
+        `client ${id} (${this.framing.name}) closed: ${err.message}`,
+      );
     } else {
       this.hooks.logger.error(`client ${id} (${this.framing.name}) closed: ${(err as Error)?.message ?? String(err)}`);
     }
     // A peer that does not read would keep the flush (and the connection) waiting forever: the reaper cuts it.
-    this.hooks.closeSocket(socket, 1008, '');
+    this.hooks.closeSocket(socket, MALFORMED_STREAM_CLOSE_CODE, '');
   }
 
   /**

@@ -100,7 +100,10 @@ export class WebSocketListener implements ClientListener, GatewayWebSocketOwner 
 
   messageTooBig(socket: GatewayWebSocket): string {
     this.hooks.counters.oversizeDisconnects++;
-    this.hooks.logger.warn(`client ${socket.client?.id ?? '(not accepted)'} closed with 1009: ${this.tooBigReason}`);
+    this.hooks.closeWarnings.warn(
+      'oversize',
+      `client ${socket.client?.id ?? '(not accepted)'} closed with 1009: ${this.tooBigReason}`,
+    );
     return this.tooBigReason;
   }
 
