@@ -258,6 +258,35 @@ describe('GatewayLinkPool (a real register and real inner links on 127.0.0.1)', 
     expect(Number(/reconnecting in (\d+) ms/.exec(outages()[1])![1])).toBeLessThanOrEqual(40);
   });
 
+  it('links a gateway listed again (restarted, re-registered) at once, not when its pending retry would fire', async () => {
+    const g = await gateway();
+    // Retries 30 to 60 s away: the test ends long before one fires.
+    const worker = new GatewayLinkPool({
+      registers: [registerAddress],
+      secret: SECRET,
+      hello: workerHello('spec'),
+      reconnectDelayMs: 60_000,
+    });
+    pools.push(worker);
+    worker.start();
+    await next(worker, 'gateway', (a, s) => a === g.address && s === 'up');
+    const down = next(worker, 'gateway', (a, s) => a === g.address && s === 'down');
+    g.links[0].destroy();
+    await down;
+    expect(logged.filter((l) => l.startsWith(`link to gateway ${g.address} closed`))).toEqual([
+      expect.stringMatching(/; reconnecting in [3-6]\d\d\d\d ms/),
+    ]);
+    // The gateway leaves the list and comes back, as a restarted gateway does.
+    g.stopAnnouncing();
+    await until(() => !worker.directory.has(g.address), 'the gateway to leave the list');
+    const up = next(worker, 'gateway', (a, s) => a === g.address && s === 'up');
+    announce(g.address);
+    await up;
+    // The new link is the gateway's second, open long before the pending retry (30 to 60 s) would have fired.
+    await until(() => g.links.length === 2 && g.links[1].isOpen, 'the new link');
+    expect(g.links.map((l) => l.isOpen)).toEqual([false, true]);
+  });
+
   it('calls a gateway that is not listed offline: deliver resolves false and request NOT_REGISTERED, nothing sent', async () => {
     const g = await gateway();
     const client = pool(sdkClientHello());

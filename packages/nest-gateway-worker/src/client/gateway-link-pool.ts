@@ -101,6 +101,8 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Gateways whose link failed since it last opened: the delays of the next attempts. */
   private readonly backoffs = new Map<string, ReconnectBackoff>();
+  /** The gateway list as last seen (to tell a gateway listed again from one still listed). */
+  private listed: ReadonlySet<string> = new Set();
   /** Callers waiting for a link to a gateway to open. */
   private readonly waiters = new Map<string, Set<OpenWaiter>>();
   private stopped = true;
@@ -281,10 +283,22 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
     }
   }
 
-  /** A new gateway list: link the gateways that have no link (nor a retry pending); release waiters of the gone. */
+  /**
+   * A new gateway list: link the gateways that have no link; release waiters of the gone. A gateway still listed
+   * keeps its pending retry (its backoff); one listed again after it left the list (it restarted and re-registered)
+   * is linked at once instead of waiting out a retry timer that may be 30 s away.
+   */
   private listChanged(listed: ReadonlySet<string>): void {
+    const before = this.listed;
+    this.listed = new Set(listed);
     for (const address of listed) {
-      if (!this.links.has(address) && !this.retries.has(address)) this.connect(address);
+      if (this.links.has(address)) continue;
+      const retry = this.retries.get(address);
+      if (retry !== undefined) {
+        if (before.has(address)) continue;
+        clearTimeout(retry);
+      }
+      this.connect(address);
     }
     for (const address of [...this.waiters.keys()]) {
       if (!listed.has(address) && !this.links.has(address)) this.releaseUnregistered(address);
