@@ -115,10 +115,15 @@ export class RoleProcess extends LoggedProcess {
 const started = new Set<RoleProcess>();
 
 /** Starts one built app with exactly `env` (plus PATH and NO_COLOR). */
-export function startRole(role: Role, env: Record<string, string>): RoleProcess {
+export function startRole(role: Role, env: Record<string, string>, limits: { openFiles?: number } = {}): RoleProcess {
   const main = resolve(ROOT, 'dist', 'apps', role, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-  const child = spawn(process.execPath, [main], {
+  // util-linux's prlimit sets the limit and execs node: the child's pid is the role's.
+  const [command, args] =
+    limits.openFiles === undefined
+      ? [process.execPath, [main]]
+      : ['prlimit', [`--nofile=${limits.openFiles}:${limits.openFiles}`, process.execPath, main]];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -151,14 +156,19 @@ export async function startRegister(env: Record<string, string> = {}): Promise<{
 export async function startGateway(
   registerAddress: string,
   env: Record<string, string> = {},
+  limits: { openFiles?: number } = {},
 ): Promise<{ proc: RoleProcess; url: string; urls: string[]; inner: string }> {
-  const proc = startRole('gateway', {
-    SECRET_KEY: TEST_SECRET,
-    REGISTER_ADDRESS: registerAddress,
-    GATEWAY_LISTEN: 'ws://127.0.0.1:0',
-    GATEWAY_START_PORT: '0',
-    ...env,
-  });
+  const proc = startRole(
+    'gateway',
+    {
+      SECRET_KEY: TEST_SECRET,
+      REGISTER_ADDRESS: registerAddress,
+      GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+      GATEWAY_START_PORT: '0',
+      ...env,
+    },
+    limits,
+  );
   // "Gateway ready: clients <url>[, <url>...], inner <lanIp:port>"
   const [, list, inner] = await proc.waitFor(/Gateway ready: clients (\S+(?:, \S+)*), inner (\S+)/);
   const urls = list.split(', ');

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ClientCloseWarnings } from '../logging/client-close-warnings';
+import { descriptorBudget, openFilesLimit } from './descriptor-budget';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ClientHandshake } from '../protocol/client-handshake';
 import { Cmd, FrameFlag } from '../protocol/command';
@@ -100,7 +101,20 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
     const rate = options.messageRateLimit;
     this.rateLimit = rate > 0 ? new MessageRateLimit(rate, options.messageRateBurst) : null;
     this.maxBufferedBytes = options.maxClientBufferedBytes;
-    this.limits = new ConnectionLimits(options.maxConnections, options.maxConnectionsPerIp);
+    const budget = descriptorBudget(options.maxConnections, openFilesLimit());
+    this.limits = new ConnectionLimits(budget.maxConnections, options.maxConnectionsPerIp);
+    if (budget.derived) {
+      this.logger.log(
+        `client connections capped at ${budget.maxConnections}: ulimit -n ${budget.openFilesLimit} minus ` +
+          `${budget.reserve} descriptors kept for inner links (GATEWAY_MAX_CONNECTIONS sets the cap)`,
+      );
+    } else if (budget.overBudget) {
+      this.logger.warn(
+        `GATEWAY_MAX_CONNECTIONS=${options.maxConnections} leaves fewer than ${budget.reserve} of ulimit -n ` +
+          `${budget.openFilesLimit} descriptors for inner links: once clients fill it, workers and SDK clients ` +
+          'may fail to link (raise ulimit -n or lower the cap)',
+      );
+    }
     this.deadlines = new HandshakeDeadlines(options.handshakeTimeoutMs, (raw) => this.handshakeExpired(raw));
     const release = (raw: AcceptedSocket): void => this.releaseUnopened(raw);
     this.unopenedClosed = function (this: AcceptedSocket) {
