@@ -7,7 +7,9 @@
  *   node bench/tools/echo-cpu.js [rounds=3] [shapes=100x10x64,1000x1x512]
  *   ECHO_CPU_PROF=dir   also run gateway and worker with --cpu-prof (profiles in dir; CPU figures then include
  *                       the profiler's overhead)
- *   ECHO_CPU_GC=1       run gateway and worker with --trace-gc and count scavenges / mark-compacts per message
+ *   ECHO_CPU_GC=1       count gateway and worker garbage collections (scavenges per 1000 messages, mark-compacts,
+ *                       GC µs per message) through a preloaded PerformanceObserver (gc-hook.js)
+ *   ECHO_CPU_NODE_OPTIONS  more NODE_OPTIONS for gateway and worker (e.g. --max-semi-space-size=32)
  *   BENCH_WARMUP_MS, BENCH_DURATION_MS as for run.js (defaults 1000, 5000)
  */
 const path = require('node:path');
@@ -18,8 +20,9 @@ const { startGenerators } = require('../harness');
 // ECHO_CPU_ROOTS=base=/tmp/perf-base,new=/work/wt-perf: builds compared in turns within each round (a root holds
 // dist/apps and a node_modules that resolves nest-gateway-worker to that build); default: this checkout only.
 const ROOTS = (process.env.ECHO_CPU_ROOTS || `this=${path.resolve(__dirname, '..', '..')}`).split(',').map((kv) => {
-  const [label, dir] = kv.split('=');
-  return { label, dir };
+  const at = kv.indexOf('=');
+  const [dir, nodeOptions] = kv.slice(at + 1).split('@'); // "label=dir@--a-v8-flag=1" gives that root's processes the flag
+  return { label: kv.slice(0, at), dir, nodeOptions };
 });
 const distMain = (root, role) => path.join(root, 'dist', 'apps', role, 'main.js');
 const rounds = Number(process.argv[2] || 3);
@@ -32,7 +35,7 @@ const durationMs = Number(process.env.BENCH_DURATION_MS || 5000);
 const profDir = process.env.ECHO_CPU_PROF;
 const traceGc = process.env.ECHO_CPU_GC === '1';
 
-async function startCluster(tag, root) {
+async function startCluster(tag, root, rootOptions) {
   const secret = randomBytes(24).toString('hex');
   const nodeOptions = (role) => {
     const o = [];
@@ -41,7 +44,9 @@ async function startCluster(tag, root) {
       o.push(`-r ${path.join(__dirname, 'prof-hook.js')}`);
       env.ECHO_CPU_PROF_FILE = path.join(profDir, `${tag}-${role}.cpuprofile`);
     }
-    if (traceGc) o.push('--trace-gc');
+    if (traceGc) o.push(`-r ${path.join(__dirname, 'gc-hook.js')}`);
+    if (process.env.ECHO_CPU_NODE_OPTIONS) o.push(process.env.ECHO_CPU_NODE_OPTIONS);
+    if (rootOptions) o.push(rootOptions);
     return o.length ? { ...env, NODE_OPTIONS: o.join(' ') } : {};
   };
   const procs = [];
@@ -77,14 +82,11 @@ async function startCluster(tag, root) {
   return { procs, gateway, worker, url: gateway.match[1] };
 }
 
-const gcCount = (proc) => {
-  let scav = 0,
-    mc = 0;
-  for (const l of proc.allLines) {
-    if (/Scavenge/.test(l)) scav++;
-    else if (/Mark-Compact|Mark-sweep/i.test(l)) mc++;
-  }
-  return { scav, mc };
+const gcCount = async (proc) => {
+  const n = (proc.gcAsked = (proc.gcAsked || 0) + 1);
+  proc.child.kill('SIGURG');
+  const m = await proc.waitFor(new RegExp(`GC_COUNT ${n} minor=(\\d+) major=(\\d+) ms=([\\d.]+)`), 5_000);
+  return { scav: Number(m[1]), mc: Number(m[2]), ms: Number(m[3]) };
 };
 
 (async () => {
@@ -94,7 +96,7 @@ const gcCount = (proc) => {
     for (let r = 1; r <= rounds; r++) {
       for (const shape of shapes)
         for (const root of ROOTS) {
-          const c = await startCluster(`${root.label}-${shape.name}-r${r}`, root.dir);
+          const c = await startCluster(`${root.label}-${shape.name}-r${r}`, root.dir, root.nodeOptions);
           for (const p of [c.gateway, c.worker]) {
             p.allLines = [];
             p.watchers.push((l) => p.allLines.push(l));
@@ -102,7 +104,7 @@ const gcCount = (proc) => {
           await new Promise((res) => setTimeout(res, 500));
           const g0 = cpuMs(c.gateway.child.pid),
             w0 = cpuMs(c.worker.child.pid);
-          const gc0 = traceGc ? [gcCount(c.gateway), gcCount(c.worker)] : null;
+          const gc0 = traceGc ? [await gcCount(c.gateway), await gcCount(c.worker)] : null;
           const load = pool.all((g) =>
             g.request(
               {
@@ -151,11 +153,13 @@ const gcCount = (proc) => {
             gen: res.loadCpu && res.loadCpu.corePercent,
           };
           if (traceGc) {
-            const [g1, w1] = [gcCount(c.gateway), gcCount(c.worker)];
+            const [g1, w1] = [await gcCount(c.gateway), await gcCount(c.worker)];
             row.gwScavPer1k = ((g1.scav - gc0[0].scav) * 1000) / n;
             row.wkScavPer1k = ((w1.scav - gc0[1].scav) * 1000) / n;
             row.gwMc = g1.mc - gc0[0].mc;
             row.wkMc = w1.mc - gc0[1].mc;
+            row.gwGcUs = ((g1.ms - gc0[0].ms) * 1000) / n;
+            row.wkGcUs = ((w1.ms - gc0[1].ms) * 1000) / n;
           }
           out.push(row);
           console.log(
