@@ -5,6 +5,7 @@
  *   A  bare ws echo            servers/ws-echo-server.js                    (`servers` processes)
  *   B  Nest WsAdapter echo     servers/nest-ws-adapter-echo-server.js       (`servers` processes)
  *   R  bare ws frame-once broadcast / push reference   servers/ws-broadcast-server.js (one process)
+ *   F  the same, each client socket corked per turn    servers/ws-broadcast-server.js, BENCH_BROADCAST_CORK=1
  *   C  our cluster             register + `gateways` gateways + one example worker from dist/apps/,
  *                              a random SECRET_KEY per start (encrypted inner links), or INNER_PLAINTEXT=true
  *                              without SECRET_KEY when `plaintext` is set
@@ -29,6 +30,7 @@ const TARGETS = {
   A: { name: 'bare ws echo', format: 'raw' },
   B: { name: 'Nest WsAdapter echo', format: 'nest-envelope' },
   R: { name: 'bare ws frame-once broadcast', format: 'raw' },
+  F: { name: 'bare ws frame-once broadcast, corked per turn', format: 'raw' },
   C: { name: 'GatewayWorker cluster', format: 'raw' },
 };
 
@@ -46,13 +48,13 @@ async function startOne(name, script, env, readyRe, onStarted) {
   return proc;
 }
 
-async function startReference(key, script, count, onStarted) {
+async function startReference(key, script, count, onStarted, env = {}) {
   const outcomes = await Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
       startOne(
         count > 1 ? `${script}#${i + 1}` : script,
         path.join(__dirname, 'servers', `${script}.js`),
-        {},
+        env,
         READY,
         onStarted,
       ),
@@ -62,7 +64,14 @@ async function startReference(key, script, count, onStarted) {
   if (failed) throw failed.reason;
   const procs = outcomes.map((o) => o.value);
   const urls = procs.map((p) => p.match[1]);
-  return { key, urls, procs, memoryProcs: procs, infoProcs: [], controlUrl: key === 'R' ? `${urls[0]}/control` : null };
+  return {
+    key,
+    urls,
+    procs,
+    memoryProcs: procs,
+    infoProcs: [],
+    controlUrl: key === 'R' || key === 'F' ? `${urls[0]}/control` : null,
+  };
 }
 
 async function startCluster(opts, onStarted) {
@@ -132,6 +141,8 @@ function startTarget(key, opts, onStarted) {
       return startReference('B', 'nest-ws-adapter-echo-server', opts.servers || 1, onStarted);
     case 'R':
       return startReference('R', 'ws-broadcast-server', 1, onStarted);
+    case 'F':
+      return startReference('F', 'ws-broadcast-server', 1, onStarted, { BENCH_BROADCAST_CORK: '1' });
     case 'C':
       return startCluster(opts, onStarted);
     default:
