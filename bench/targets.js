@@ -23,6 +23,9 @@ const { randomBytes } = require('node:crypto');
 const { startServer } = require('./processes');
 
 const ROOT = path.resolve(__dirname, '..');
+// BENCH_C_ROOT: another checkout (or copy) whose dist/apps C runs, e.g. to compare two builds with the same references
+// (its node_modules must resolve nest-gateway-worker to that build). Default: this checkout.
+const C_ROOT = process.env.BENCH_C_ROOT ? path.resolve(process.env.BENCH_C_ROOT) : ROOT;
 const READY = /BENCH_READY (ws:\/\/\S+)/;
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -35,7 +38,7 @@ const TARGETS = {
 };
 
 function distMain(role) {
-  return path.join(ROOT, 'dist', 'apps', role, 'main.js');
+  return path.join(C_ROOT, 'dist', 'apps', role, 'main.js');
 }
 
 function missingBuild() {
