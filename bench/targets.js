@@ -5,6 +5,7 @@
  *   A  bare ws echo            servers/ws-echo-server.js                    (`servers` processes)
  *   B  Nest WsAdapter echo     servers/nest-ws-adapter-echo-server.js       (`servers` processes)
  *   R  bare ws frame-once broadcast / push reference   servers/ws-broadcast-server.js (one process)
+ *   F  the same, each client socket corked per turn    servers/ws-broadcast-server.js, BENCH_BROADCAST_CORK=1
  *   C  our cluster             register + `gateways` gateways + one example worker from dist/apps/,
  *                              a random SECRET_KEY per start (encrypted inner links), or INNER_PLAINTEXT=true
  *                              without SECRET_KEY when `plaintext` is set
@@ -25,6 +26,9 @@ const { createServer } = require('node:net');
 const { startServer, startExecutable } = require('./processes');
 
 const ROOT = path.resolve(__dirname, '..');
+// BENCH_C_ROOT: another checkout (or copy) whose dist/apps C runs, e.g. to compare two builds with the same references
+// (its node_modules must resolve nest-gateway-worker to that build). Default: this checkout.
+const C_ROOT = process.env.BENCH_C_ROOT ? path.resolve(process.env.BENCH_C_ROOT) : ROOT;
 const READY = /BENCH_READY (ws:\/\/\S+)/;
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -32,6 +36,7 @@ const TARGETS = {
   A: { name: 'bare ws echo', format: 'raw' },
   B: { name: 'Nest WsAdapter echo', format: 'nest-envelope' },
   R: { name: 'bare ws frame-once broadcast', format: 'raw' },
+  F: { name: 'bare ws frame-once broadcast, corked per turn', format: 'raw' },
   C: { name: 'GatewayWorker cluster', format: 'raw' },
   K: { name: 'GatewayWorker cluster + Redis backplane', format: 'raw' },
 };
@@ -62,7 +67,7 @@ async function startRedis(onStarted) {
 }
 
 function distMain(role) {
-  return path.join(ROOT, 'dist', 'apps', role, 'main.js');
+  return path.join(C_ROOT, 'dist', 'apps', role, 'main.js');
 }
 
 function missingBuild() {
@@ -75,13 +80,13 @@ async function startOne(name, script, env, readyRe, onStarted) {
   return proc;
 }
 
-async function startReference(key, script, count, onStarted) {
+async function startReference(key, script, count, onStarted, env = {}) {
   const outcomes = await Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
       startOne(
         count > 1 ? `${script}#${i + 1}` : script,
         path.join(__dirname, 'servers', `${script}.js`),
-        {},
+        env,
         READY,
         onStarted,
       ),
@@ -91,7 +96,14 @@ async function startReference(key, script, count, onStarted) {
   if (failed) throw failed.reason;
   const procs = outcomes.map((o) => o.value);
   const urls = procs.map((p) => p.match[1]);
-  return { key, urls, procs, memoryProcs: procs, infoProcs: [], controlUrl: key === 'R' ? `${urls[0]}/control` : null };
+  return {
+    key,
+    urls,
+    procs,
+    memoryProcs: procs,
+    infoProcs: [],
+    controlUrl: key === 'R' || key === 'F' ? `${urls[0]}/control` : null,
+  };
 }
 
 async function startCluster(opts, onStarted) {
@@ -167,6 +179,8 @@ function startTarget(key, opts, onStarted) {
       return startReference('B', 'nest-ws-adapter-echo-server', opts.servers || 1, onStarted);
     case 'R':
       return startReference('R', 'ws-broadcast-server', 1, onStarted);
+    case 'F':
+      return startReference('F', 'ws-broadcast-server', 1, onStarted, { BENCH_BROADCAST_CORK: '1' });
     case 'C':
       return startCluster(opts, onStarted);
     case 'K':

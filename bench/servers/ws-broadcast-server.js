@@ -15,6 +15,11 @@
  * Writing prebuilt frames goes to the client's net.Socket directly (ws has no public API for a prebuilt frame);
  * nothing else is ever sent on these sockets, so no frame can interleave with ws's own writes.
  *
+ * BENCH_BROADCAST_CORK=1 (target F, the "fair" reference): each client socket is corked on its first write of a
+ * turn and every corked socket is uncorked once the turn's code is done (process.nextTick), so all frames a client
+ * gets within one turn (a burst) leave in one writev, as the gateway does. Without it (target R) every frame is a
+ * write of its own.
+ *
  * Prints `BENCH_READY ws://127.0.0.1:<port>` once listening. Stops on SIGTERM/SIGINT.
  */
 const { WebSocketServer, Sender } = require('ws');
@@ -31,11 +36,24 @@ function frameOnce(text) {
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
+const CORK = process.env.BENCH_BROADCAST_CORK === '1';
+const corked = [];
+
+function uncorkAll() {
+  for (const socket of corked) socket.uncork();
+  corked.length = 0;
+}
+
 function writeTo(recipients, frame) {
   if (!recipients) return;
   for (const ws of recipients) {
     const socket = ws._socket;
-    if (socket && ws.readyState === 1) socket.write(frame);
+    if (!socket || ws.readyState !== 1) continue;
+    if (CORK && socket.writableCorked === 0) {
+      socket.cork();
+      if (corked.push(socket) === 1) process.nextTick(uncorkAll);
+    }
+    socket.write(frame);
   }
 }
 

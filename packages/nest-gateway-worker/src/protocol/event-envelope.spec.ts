@@ -1,4 +1,4 @@
-import { decodeEventEnvelope, encodeEventEnvelope, encodeEventFrame } from './event-envelope';
+import { decodeEventEnvelope, encodeEventEnvelope, encodeEventFrame, writeEventFrame } from './event-envelope';
 import { mergeSession, parseSessionJson } from './session-json';
 import { encodeFrame } from './frame';
 
@@ -53,6 +53,17 @@ describe('event envelope', () => {
       for (const [v, session, handshake, uid, seq] of envelopes) {
         const expected = encodeFrame({ ...header, ext: encodeEventEnvelope(v, session, handshake, uid, seq), body });
         expect(encodeEventFrame(header, body, v, session, handshake, uid, seq).equals(expected)).toBe(true);
+        // The same bytes written into a batch, after what it already holds.
+        const batch = {
+          buf: Buffer.alloc(4096, 0xee),
+          at: 7,
+          reserve: () => batch.buf,
+          reservedAt: 7,
+          commit: (n: number) => (batch.at += n),
+        };
+        expect(writeEventFrame(batch, header, body, v, session, handshake, uid, seq)).toBe(true);
+        expect(batch.buf.subarray(7, batch.at).equals(expected)).toBe(true);
+        expect(batch.buf[6]).toBe(0xee);
       }
     }
   });

@@ -75,6 +75,40 @@ export function encodeEventFrame(
   return out;
 }
 
+/** Where {@link writeEventFrame} encodes: an InnerLink's batch (InnerLink.reserve / reservedAt / commit). */
+export interface FrameBatch {
+  reserve(length: number): Buffer | null;
+  readonly reservedAt: number;
+  commit(length: number): void;
+}
+
+/**
+ * {@link encodeEventFrame} written straight into `batch` (the link's buffer for this turn): no buffer of its own,
+ * no copy into the turn's record. Returns false when the batch takes nothing (the link is closed).
+ */
+export function writeEventFrame(
+  batch: FrameBatch,
+  header: EventFrameHeader,
+  body: Buffer,
+  version: number,
+  sessionJson: string,
+  handshakeJson?: string,
+  uid?: string | null,
+  seq?: number,
+): boolean {
+  const text = envelopeText(version, sessionJson, handshakeJson, uid, seq);
+  const extLength = Buffer.byteLength(text, 'utf8');
+  const packLength = HEADER_LENGTH + extLength + body.length;
+  const out = batch.reserve(packLength);
+  if (out === null) return false;
+  const at = batch.reservedAt;
+  writeHeader(out, header, packLength, extLength, at);
+  out.write(text, at + HEADER_LENGTH, extLength, 'utf8');
+  body.copy(out, at + HEADER_LENGTH + extLength);
+  batch.commit(packLength);
+  return true;
+}
+
 export function decodeEventEnvelope(ext: Buffer): EventEnvelope {
   const fast = decodePlainEnvelope(ext);
   if (fast) return fast;

@@ -56,18 +56,18 @@ export function encodeFrame(f: GatewayFrame): Buffer {
 /** The header fields of a frame (everything but ext and body). */
 export type FrameHeader = Omit<GatewayFrame, 'ext' | 'body'>;
 
-/** Writes the 28-byte header of `f` at offset 0 of `out`. */
-export function writeHeader(out: Buffer, f: FrameHeader, packLength: number, extLength: number): void {
-  out.writeUInt32BE(packLength, 0);
-  out.writeUInt8(f.cmd, 4);
-  out.writeUInt32BE(f.localIp >>> 0, 5);
-  out.writeUInt16BE(f.localPort, 9);
-  out.writeUInt32BE(f.clientIp >>> 0, 11);
-  out.writeUInt16BE(f.clientPort, 15);
-  out.writeUInt32BE(f.connectionId >>> 0, 17);
-  out.writeUInt8(f.flag, 21);
-  out.writeUInt16BE(f.gatewayPort, 22);
-  out.writeUInt32BE(extLength, 24);
+/** Writes the 28-byte header of `f` at offset `at` (default 0) of `out`. */
+export function writeHeader(out: Buffer, f: FrameHeader, packLength: number, extLength: number, at = 0): void {
+  out.writeUInt32BE(packLength, at);
+  out.writeUInt8(f.cmd, at + 4);
+  out.writeUInt32BE(f.localIp >>> 0, at + 5);
+  out.writeUInt16BE(f.localPort, at + 9);
+  out.writeUInt32BE(f.clientIp >>> 0, at + 11);
+  out.writeUInt16BE(f.clientPort, at + 15);
+  out.writeUInt32BE(f.connectionId >>> 0, at + 17);
+  out.writeUInt8(f.flag, at + 21);
+  out.writeUInt16BE(f.gatewayPort, at + 22);
+  out.writeUInt32BE(extLength, at + 24);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cmd } from '../../protocol/command';
 import { decodeEventAcks } from '../../protocol/event-ack';
-import { encodeEventFrame } from '../../protocol/event-envelope';
+import { writeEventFrame } from '../../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../../protocol/frame';
 import type { InnerLink } from '../../protocol/inner-link';
 import type { ClientConnection } from '../client-connection';
@@ -143,25 +143,24 @@ export class EventDelivery {
     if (withHandshake) client.handshakeSentTo = worker;
     const seq = worker.track(client, cmd, flag, body, Date.now(), deaths, isolated);
     const address = this.hub.address;
-    worker.link.send(
-      encodeEventFrame(
-        {
-          cmd,
-          localIp: address.lanIp,
-          localPort: address.innerPort,
-          clientIp: client.remoteIp,
-          clientPort: client.remotePort,
-          connectionId: client.id,
-          flag,
-          gatewayPort: address.clientPort,
-        },
-        body,
-        client.sessionVersion,
-        client.session,
-        withHandshake ? client.serializedHandshake : undefined,
-        client.uid,
-        seq,
-      ),
+    writeEventFrame(
+      worker.link,
+      {
+        cmd,
+        localIp: address.lanIp,
+        localPort: address.innerPort,
+        clientIp: client.remoteIp,
+        clientPort: client.remotePort,
+        connectionId: client.id,
+        flag,
+        gatewayPort: address.clientPort,
+      },
+      body,
+      client.sessionVersion,
+      client.session,
+      withHandshake ? client.serializedHandshake : undefined,
+      client.uid,
+      seq,
     );
     if (cmd === Cmd.OnClose) this.router.release(client);
   }

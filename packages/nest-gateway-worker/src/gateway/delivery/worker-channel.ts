@@ -23,6 +23,9 @@ export interface UnackedEvent {
 /** Bytes an unacked event costs beyond its body (the bookkeeping), so empty events count against the bound too. */
 export const UNACKED_EVENT_OVERHEAD = 64;
 
+/** Ring size from which a ring that is mostly holes spills its oldest events instead of growing. */
+const SPILL_SPAN = 4096;
+
 /** Weight of one new ack-delay sample in the moving average. */
 const EWMA_ALPHA = 0.1;
 
@@ -78,8 +81,24 @@ export class WorkerChannel {
    * until then no other event goes to it, so that it becomes idle. Recomputed on every flush of held events.
    */
   awaitingIdle = false;
-  /** Unacknowledged events by sequence number; a Map keeps them in the order they were sent. */
-  private readonly unacked = new Map<number, UnackedEvent>();
+  /**
+   * Unacknowledged events in the order they were sent, in a ring: slot `(head + i) & mask` holds the event numbered
+   * `headSeq + i` (sequence numbers wrap from MAX_EVENT_SEQ to 1), or undefined once it is settled; `span` slots from
+   * `head` on are in use, the first of them always unsettled. Sequence numbers are consecutive, so an ack finds its
+   * event by arithmetic: no hash lookup, no per-event map entry.
+   */
+  private ring: (UnackedEvent | undefined)[] = new Array<UnackedEvent | undefined>(16);
+  private mask = 15;
+  private head = 0;
+  private headSeq = 1;
+  private span = 0;
+  /** Unsettled events in the ring. */
+  private live = 0;
+  /**
+   * Events that stayed unsettled while the ring filled up behind them (a slow handler among fast ones), moved out
+   * so that the ring does not grow with the holes after them: older than every event in the ring, in order.
+   */
+  private stragglers: Map<number, UnackedEvent> | null = null;
   private unackedBytes = 0;
   private lastSeq = 0;
   /** Sequence number of the isolated event outstanding on this link, 0 when none. */
@@ -117,7 +136,7 @@ export class WorkerChannel {
   }
 
   get unackedCount(): number {
-    return this.unacked.size;
+    return this.live + (this.stragglers?.size ?? 0);
   }
 
   /** Unacknowledged event bytes (bodies + {@link UNACKED_EVENT_OVERHEAD} each), the figure the bound applies to. */
@@ -144,7 +163,14 @@ export class WorkerChannel {
     isolated = false,
   ): number {
     const seq = (this.lastSeq = this.lastSeq >= MAX_EVENT_SEQ ? 1 : this.lastSeq + 1);
-    this.unacked.set(seq, { client, cmd, flag, body, sentAt: now, deaths });
+    if (this.span === 0) this.headSeq = seq;
+    else if (this.span > this.mask) {
+      if (this.span >= SPILL_SPAN && this.live * 2 < this.span) this.spill();
+      else this.grow();
+    }
+    this.ring[(this.head + this.span) & this.mask] = { client, cmd, flag, body, sentAt: now, deaths };
+    this.span++;
+    this.live++;
     if (isolated) this.isolatedSeq = seq;
     this.unackedBytes += body.length + UNACKED_EVENT_OVERHEAD;
     client.unacked++;
@@ -157,32 +183,119 @@ export class WorkerChannel {
    */
   acknowledge(first: number, last: number, now: number): number {
     let settled = 0;
-    const settle = (seq: number): void => {
-      const e = this.unacked.get(seq);
-      if (!e) return;
-      this.unacked.delete(seq);
-      if (seq === this.isolatedSeq) this.isolatedSeq = 0;
-      this.unackedBytes -= e.body.length + UNACKED_EVENT_OVERHEAD;
-      e.client.unacked--;
-      if (this.sampled) this.ewmaMs += EWMA_ALPHA * (now - e.sentAt - this.ewmaMs);
-      else this.ewmaMs = now - e.sentAt;
-      this.sampled = true;
-      settled++;
-    };
-    // A range wider than what is outstanding (a bogus or very old ack) must not loop over 2^32 numbers.
-    if (last - first + 1 > this.unacked.size) {
-      for (const seq of [...this.unacked.keys()]) if (seq >= first && seq <= last) settle(seq);
+    const stragglers = this.stragglers;
+    if (stragglers !== null) {
+      if (last - first + 1 <= stragglers.size) {
+        for (let seq = first; seq <= last; seq++) {
+          const e = stragglers.get(seq);
+          if (e === undefined) continue;
+          stragglers.delete(seq);
+          this.settled(e, seq, now);
+          settled++;
+        }
+      } else {
+        for (const [seq, e] of stragglers) {
+          if (seq < first || seq > last) continue;
+          stragglers.delete(seq);
+          this.settled(e, seq, now);
+          settled++;
+        }
+      }
+      if (stragglers.size === 0) this.stragglers = null;
+    }
+    if (this.live === 0) return settled;
+    if (last - first + 1 > this.span) {
+      // A range wider than the ring (a bogus or very old ack): look at the ring's events, not at 2^32 numbers.
+      for (let i = 0, seq = this.headSeq; i < this.span; i++, seq = seq >= MAX_EVENT_SEQ ? 1 : seq + 1) {
+        if (seq >= first && seq <= last && this.settle(i, seq, now)) settled++;
+      }
     } else {
-      for (let seq = first; seq <= last; seq++) settle(seq);
+      for (let seq = first; seq <= last; seq++) {
+        const i = this.offsetOf(seq);
+        if (i >= 0 && this.settle(i, seq, now)) settled++;
+      }
+    }
+    // The first slot in use always holds an unsettled event.
+    while (this.span > 0 && this.ring[this.head] === undefined) {
+      this.head = (this.head + 1) & this.mask;
+      this.headSeq = this.headSeq >= MAX_EVENT_SEQ ? 1 : this.headSeq + 1;
+      this.span--;
     }
     return settled;
   }
 
+  /** The ring offset of event `seq`, or -1 when it is not in the ring. */
+  private offsetOf(seq: number): number {
+    let i = seq - this.headSeq;
+    if (i < 0) i += MAX_EVENT_SEQ; // numbered after the wrap back to 1
+    return i < this.span ? i : -1;
+  }
+
+  /** Settles event `seq`, at ring offset `i`; false when it was already settled. */
+  private settle(i: number, seq: number, now: number): boolean {
+    const at = (this.head + i) & this.mask;
+    const e = this.ring[at];
+    if (e === undefined) return false;
+    this.ring[at] = undefined;
+    this.live--;
+    this.settled(e, seq, now);
+    return true;
+  }
+
+  private settled(e: UnackedEvent, seq: number, now: number): void {
+    if (seq === this.isolatedSeq) this.isolatedSeq = 0;
+    this.unackedBytes -= e.body.length + UNACKED_EVENT_OVERHEAD;
+    e.client.unacked--;
+    if (this.sampled) this.ewmaMs += EWMA_ALPHA * (now - e.sentAt - this.ewmaMs);
+    else this.ewmaMs = now - e.sentAt;
+    this.sampled = true;
+  }
+
+  /**
+   * The ring is full and mostly holes: its first half moves out (the unsettled events in it to the stragglers, in
+   * order), which frees that half for new events.
+   */
+  private spill(): void {
+    const stragglers = (this.stragglers ??= new Map());
+    for (let n = this.span >> 1; n > 0 || (this.span > 0 && this.ring[this.head] === undefined); n--) {
+      const e = this.ring[this.head];
+      if (e !== undefined) {
+        stragglers.set(this.headSeq, e);
+        this.ring[this.head] = undefined;
+        this.live--;
+      }
+      this.head = (this.head + 1) & this.mask;
+      this.headSeq = this.headSeq >= MAX_EVENT_SEQ ? 1 : this.headSeq + 1;
+      this.span--;
+    }
+  }
+
+  /** Twice the slots, the events moved to the front in order. */
+  private grow(): void {
+    const old = this.ring;
+    const ring = new Array<UnackedEvent | undefined>(old.length * 2);
+    for (let i = 0; i < this.span; i++) ring[i] = old[(this.head + i) & this.mask];
+    this.ring = ring;
+    this.mask = ring.length - 1;
+    this.head = 0;
+  }
+
   /** Removes and returns every unacknowledged event, oldest first (the link is gone: they will be sent again). */
   takeUnacked(): UnackedEvent[] {
-    const events = [...this.unacked.values()];
+    const events: UnackedEvent[] = this.stragglers ? [...this.stragglers.values()] : [];
     for (const e of events) e.client.unacked--;
-    this.unacked.clear();
+    this.stragglers = null;
+    for (let i = 0; i < this.span; i++) {
+      const at = (this.head + i) & this.mask;
+      const e = this.ring[at];
+      this.ring[at] = undefined;
+      if (e === undefined) continue;
+      e.client.unacked--;
+      events.push(e);
+    }
+    this.head = 0;
+    this.span = 0;
+    this.live = 0;
     this.unackedBytes = 0;
     this.isolatedSeq = 0;
     return events;
@@ -190,8 +303,12 @@ export class WorkerChannel {
 
   /** See {@link WorkerInfo.ackDelayMs}. */
   ackDelayMs(now: number): number {
-    const oldest = this.unacked.values().next();
-    return oldest.done ? this.ewmaMs : Math.max(this.ewmaMs, now - oldest.value.sentAt);
+    const oldest = this.stragglers
+      ? this.stragglers.values().next().value
+      : this.span > 0
+        ? this.ring[this.head]
+        : undefined;
+    return oldest === undefined ? this.ewmaMs : Math.max(this.ewmaMs, now - oldest.sentAt);
   }
 
   /** Test hook and seed for a worker's measured delay. */
@@ -214,7 +331,7 @@ export class WorkerChannel {
         return channel.assigned;
       },
       get unackedEvents() {
-        return channel.unacked.size;
+        return channel.unackedCount;
       },
       get ackDelayMs() {
         return channel.ackDelayMs(Date.now());

@@ -1,0 +1,25 @@
+'use strict';
+/**
+ * Preloaded (NODE_OPTIONS=-r) by echo-cpu.js when ECHO_CPU_PROF is set: the first SIGURG starts V8's CPU
+ * profiler, the second stops it and writes <ECHO_CPU_PROF_FILE> (a .cpuprofile), so that the profile covers
+ * only the load phase. (--cpu-prof is not allowed in NODE_OPTIONS.)
+ */
+const inspector = require('node:inspector');
+const fs = require('node:fs');
+const session = new inspector.Session();
+session.connect();
+let running = false;
+process.on('SIGURG', () => {
+  if (!running) {
+    running = true;
+    session.post('Profiler.enable', () =>
+      session.post('Profiler.setSamplingInterval', { interval: 200 }, () => session.post('Profiler.start')),
+    );
+  } else {
+    running = false;
+    session.post('Profiler.stop', (err, res) => {
+      if (!err) fs.writeFileSync(process.env.ECHO_CPU_PROF_FILE, JSON.stringify(res.profile));
+      process.stderr.write(`PROF_WRITTEN ${err ? err.message : process.env.ECHO_CPU_PROF_FILE}\n`);
+    });
+  }
+});
