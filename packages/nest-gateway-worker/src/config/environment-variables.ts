@@ -150,7 +150,7 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     roles: ['gateway'],
     defaultText: `${DEFAULT_MAX_CONNECTIONS} (unlimited)`,
     meaning:
-      'client connections one gateway process holds at most, counted from the TCP accept; more are dropped at accept. See Connection limits.',
+      'client connections one gateway process holds at most, counted from the TCP accept; more are dropped at accept. Unlimited means `ulimit -n` minus a reserve for inner links (10 %, 64 … 1 024; Linux). See Connection limits.',
   },
   {
     name: 'GATEWAY_MAX_CONNECTIONS_PER_IP',
