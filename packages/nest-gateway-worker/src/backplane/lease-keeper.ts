@@ -148,6 +148,8 @@ export class LeaseKeeper {
       void this.janitor.purge(old).catch(() => undefined);
     } else {
       this.lastRenewedAt = Date.now();
+      // Idempotent, and heals a listing a janitor removed (it purges listed ids it finds without a lease).
+      await this.redis.sadd(this.keys.gateways, this.id);
     }
     const periodic =
       !this.needsResync && this.lastResyncAt > 0 && Date.now() - this.lastResyncAt >= SAFETY_RESYNC_INTERVAL_MS;
@@ -162,8 +164,10 @@ export class LeaseKeeper {
   private async announce(): Promise<void> {
     const lease = this.lease!;
     lease.synced = false;
-    await this.redis.sadd(this.keys.gateways, this.id);
+    // The lease before the listing: another gateway's janitor purges a listed id it finds without a lease, and
+    // would take this one for dead between the two writes (seen once: a gateway unlisted after Redis restarted).
     await this.redis.set(this.keys.lease(this.id), encodeLease(lease), 'PX', this.leaseMs);
+    await this.redis.sadd(this.keys.gateways, this.id);
     this.lastRenewedAt = Date.now();
     this.announced = true;
     this.needsResync = true;
