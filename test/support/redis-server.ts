@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ export function redisServerVersion(): string {
 }
 
 /** A free TCP port (asked from the OS on 127.0.0.1, then released; the start retries if it is taken meanwhile). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -61,13 +61,19 @@ export class RedisServer {
     private readonly extraArgs: string[],
     /** The address it binds to (127.0.0.1 unless a multi-host test gives its lab's). */
     readonly host: string,
+    /** A configuration file's text (written to its directory, given first): a sentinel needs one it can rewrite. */
+    private readonly config: string | null = null,
+    /** The line that says it is ready. */
+    private readonly ready: RegExp = READY,
   ) {}
 
   /**
    * Starts a redis-server on a free port (or on `port`), resolving once it accepts connections. `args`: more
    * configuration directives, e.g. `['--user', 'app on >pw ~gw:* +get']`.
    */
-  static async start(options: { port?: number; args?: string[]; host?: string } = {}): Promise<RedisServer> {
+  static async start(
+    options: { port?: number; args?: string[]; host?: string; config?: string; ready?: RegExp } = {},
+  ): Promise<RedisServer> {
     redisServerVersion();
     const port = options.port;
     for (let attempt = 1; ; attempt++) {
@@ -76,6 +82,8 @@ export class RedisServer {
         mkdtempSync(join(tmpdir(), 'ngw-redis-')),
         options.args ?? [],
         options.host ?? '127.0.0.1',
+        options.config ?? null,
+        options.ready ?? READY,
       );
       try {
         await server.spawn();
@@ -141,7 +149,10 @@ export class RedisServer {
 
   private spawn(): Promise<void> {
     this.output = '';
+    const configFile = join(this.dir, 'redis.conf');
+    if (this.config !== null) writeFileSync(configFile, this.config);
     const args = [
+      ...(this.config !== null ? [configFile] : []),
       '--bind',
       this.host,
       '--port',
@@ -179,7 +190,7 @@ export class RedisServer {
       };
       const onData = (chunk: Buffer) => {
         this.output += chunk.toString('utf8');
-        if (READY.test(this.output)) {
+        if (this.ready.test(this.output)) {
           clearTimeout(timer);
           resolve();
         }
@@ -189,5 +200,241 @@ export class RedisServer {
       child.once('error', (err) => fail(err.message));
       child.once('exit', (code, signal) => fail(`redis-server exited (code ${code}, signal ${signal})`));
     });
+  }
+}
+
+/** Runs redis-cli with `args`; resolves with its output, rejects when it fails. */
+function redisCli(args: string[], timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.env.REDIS_CLI_BIN ?? 'redis-cli', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`redis-cli ${args.join(' ')} exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+/** Polls `check` every 100 ms until it resolves true, or rejects after `timeoutMs` naming `what`. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms ${last}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A primary, its replicas and sentinels watching it, every one a redis-server child of the test on 127.0.0.1
+ * (ports picked here, persistence off, own directories), for the backplane's Sentinel tests. Failovers are quick:
+ * `down-after-milliseconds` and `failover-timeout` are short. Stopped by pid.
+ */
+export class RedisSentinelSet {
+  private constructor(
+    readonly name: string,
+    /** The first primary (after a failover, a replica is the primary: see primaryPort()). */
+    readonly primary: RedisServer,
+    readonly replicas: RedisServer[],
+    readonly sentinels: RedisServer[],
+  ) {}
+
+  static async start(
+    options: { replicas?: number; sentinels?: number; downAfterMs?: number; failoverTimeoutMs?: number } = {},
+  ): Promise<RedisSentinelSet> {
+    const name = 'ngwprimary';
+    const primary = await RedisServer.start();
+    const replicas: RedisServer[] = [];
+    const sentinels: RedisServer[] = [];
+    const set = new RedisSentinelSet(name, primary, replicas, sentinels);
+    try {
+      for (let i = 0; i < (options.replicas ?? 1); i++)
+        replicas.push(await RedisServer.start({ args: ['--replicaof', '127.0.0.1', String(primary.port)] }));
+      const count = options.sentinels ?? 3;
+      const quorum = Math.floor(count / 2) + 1;
+      for (let i = 0; i < count; i++) {
+        sentinels.push(
+          await RedisServer.start({
+            args: ['--sentinel'],
+            ready: /\+monitor master/,
+            config: [
+              `sentinel monitor ${name} 127.0.0.1 ${primary.port} ${quorum}`,
+              `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 500}`,
+              `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 2_000}`,
+              `sentinel parallel-syncs ${name} 1`,
+              '',
+            ].join('\n'),
+          }),
+        );
+      }
+      await set.waitWatched();
+      return set;
+    } catch (err) {
+      await set.stop();
+      throw err;
+    }
+  }
+
+  /** `redis+sentinel://127.0.0.1:<s1>,…/<name>`. */
+  get url(): string {
+    return `redis+sentinel://${this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${this.name}`;
+  }
+
+  /** Every server of the set. */
+  get servers(): RedisServer[] {
+    return [this.primary, ...this.replicas, ...this.sentinels];
+  }
+
+  /** The primary's port as the first running sentinel reports it now. */
+  async primaryPort(): Promise<number> {
+    const sentinel = this.sentinels.find((s) => s.isRunning)!;
+    const out = await redisCli(['-p', String(sentinel.port), 'SENTINEL', 'get-master-addr-by-name', this.name]);
+    return Number(out.trim().split('\n')[1]);
+  }
+
+  /** The server listening on `port`. */
+  server(port: number): RedisServer {
+    const found = this.servers.find((s) => s.port === port);
+    if (!found) throw new Error(`no server of the set on port ${port}`);
+    return found;
+  }
+
+  /**
+   * Waits until every sentinel knows every replica and every other sentinel (a failover needs both), and the
+   * replicas are in sync with the primary.
+   */
+  async waitWatched(timeoutMs = 20_000): Promise<void> {
+    await until(
+      async () => {
+        for (const s of this.sentinels) {
+          const replicas = await redisCli(['-p', String(s.port), 'SENTINEL', 'replicas', this.name]);
+          const others = await redisCli(['-p', String(s.port), 'SENTINEL', 'sentinels', this.name]);
+          if ((replicas.match(/^name$/gm) ?? []).length < this.replicas.length) return false;
+          if ((others.match(/^name$/gm) ?? []).length < this.sentinels.length - 1) return false;
+        }
+        for (const r of this.replicas) {
+          const info = await redisCli(['-p', String(r.port), 'INFO', 'replication']);
+          if (!/master_link_status:up/.test(info)) return false;
+        }
+        return true;
+      },
+      'the sentinels see every replica and each other',
+      timeoutMs,
+    );
+  }
+
+  /** Waits until the sentinels name another primary than `oldPort` and it says it is one. */
+  async waitFailover(oldPort: number, timeoutMs = 30_000): Promise<number> {
+    let port = oldPort;
+    await until(
+      async () => {
+        port = await this.primaryPort();
+        if (port === oldPort) return false;
+        return /role:master/.test(await redisCli(['-p', String(port), 'INFO', 'replication']));
+      },
+      'a failover',
+      timeoutMs,
+    );
+    return port;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of [...this.sentinels].reverse()) await s.stop();
+    for (const r of this.replicas) await r.stop();
+    await this.primary.stop();
+  }
+}
+
+/**
+ * A Redis Cluster of `primaries` redis-server children on 127.0.0.1 (no replicas unless asked; ports and cluster-bus
+ * ports picked here, persistence off, own directories), created with `redis-cli --cluster create`. Stopped by pid.
+ */
+export class RedisClusterSet {
+  private constructor(readonly nodes: RedisServer[]) {}
+
+  static async start(options: { primaries?: number; replicas?: number } = {}): Promise<RedisClusterSet> {
+    const primaries = options.primaries ?? 3;
+    const replicas = options.replicas ?? 0;
+    const nodes: RedisServer[] = [];
+    const set = new RedisClusterSet(nodes);
+    try {
+      for (let i = 0; i < primaries * (1 + replicas); i++) {
+        nodes.push(
+          await RedisServer.start({
+            args: [
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              'nodes.conf',
+              '--cluster-node-timeout',
+              '1000',
+              // The bus port: picked too (port + 10000 may be out of range or taken).
+              '--cluster-port',
+              String(await freePort()),
+            ],
+          }),
+        );
+      }
+      await redisCli([
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ]);
+      await until(
+        async () => {
+          for (const n of nodes) {
+            const info = await redisCli(['-p', String(n.port), 'CLUSTER', 'INFO']);
+            if (!/cluster_state:ok/.test(info) || !/cluster_known_nodes:(\d+)/.test(info)) return false;
+            if (Number(/cluster_known_nodes:(\d+)/.exec(info)![1]) !== nodes.length) return false;
+          }
+          return true;
+        },
+        'the cluster is ok on every node',
+        20_000,
+      );
+      return set;
+    } catch (err) {
+      await set.stop();
+      throw err;
+    }
+  }
+
+  /** `redis+cluster://127.0.0.1:<p1>,…`. */
+  get url(): string {
+    return `redis+cluster://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
+  }
+
+  /** The port of the node serving `key`'s slot now. */
+  async portOf(key: string): Promise<number> {
+    const slot = Number((await redisCli(['-p', String(this.nodes[0].port), 'CLUSTER', 'KEYSLOT', key])).trim());
+    // "<id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <state> <slot ranges…>" per node.
+    const out = await redisCli(['-p', String(this.nodes[0].port), 'CLUSTER', 'NODES']);
+    for (const line of out.trim().split('\n')) {
+      const fields = line.trim().split(' ');
+      if (!fields[2]?.includes('master')) continue;
+      const port = Number(/:(\d+)@/.exec(fields[1])?.[1]);
+      for (const range of fields.slice(8)) {
+        const [a, b] = range.split('-').map(Number);
+        if (slot >= a && slot <= (b ?? a)) return port;
+      }
+    }
+    throw new Error(`no node serves slot ${slot} (of ${key}); CLUSTER NODES:\n${out}`);
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) await n.stop();
   }
 }

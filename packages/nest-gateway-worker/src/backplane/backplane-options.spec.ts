@@ -75,25 +75,136 @@ describe('backplane options', () => {
       }
       throw new Error(`${url} was accepted`);
     };
-    expect(refused('redis+sentinel://:pw@h1:26379,h2:26379/mymaster')).toMatch(/not supported yet/);
-    expect(refused('http://:pw@h:1')).toMatch(/expected a redis:\/\/ or rediss:\/\//);
+    expect(refused('redis+sentinel://:pw@h1:26379,h2:26379')).toMatch(/the path must be the name of the primary/);
+    expect(refused('http://:pw@h:1')).toMatch(/is invalid: expected redis:\/\/\[user:password@\]host/);
     expect(refused('redis://:pw@h:1/x')).toMatch(/database number/);
     expect(refused('not a url pw')).toMatch(/not a URL/);
     for (const message of [
       refused('redis+sentinel://:pw@h1:26379'),
+      refused('redis+sentinel://u:pw@h1:26379/m?sentinelPassword=pw2&x=1'),
+      refused('redis+cluster://u:pw@h1:7000/3'),
+      refused('rediss+cluster://u:pw@h1:x'),
       refused('http://:pw@h:1'),
       refused('redis://:pw@h/x'),
     ])
-      expect(message).not.toContain('pw');
+      expect(message).not.toMatch(/pw/);
     expect(() => resolveBackplaneOptions('WorkerOptions.backplane', { prefix: 'x' })).toThrow(
-      /give exactly one of WorkerOptions.backplane.url and WorkerOptions.backplane.client/,
+      /give exactly one of WorkerOptions.backplane.url, WorkerOptions.backplane.client, WorkerOptions.backplane.sentinel and WorkerOptions.backplane.cluster$/,
     );
     expect(() => resolveBackplaneOptions('WorkerOptions.backplane', { client: {} as never })).toThrow(
       /expected an ioredis client/,
     );
     expect(() =>
-      resolveBackplaneOptions('WorkerOptions.backplane', { client: { isCluster: true, duplicate: () => ({}) } }),
-    ).toThrow(/Cluster client: Redis Cluster is not supported yet/);
+      resolveBackplaneOptions('WorkerOptions.backplane', { url: 'redis://h', cluster: { nodes: 'h:7000' } }),
+    ).toThrow(/give exactly one of WorkerOptions.backplane.url, .*client, .*sentinel and .*cluster/);
+  });
+
+  it('parses Sentinel URLs: the sentinels, the primary, its database, both users, TLS; passwords only redacted', () => {
+    const o = resolveBackplaneOptions(
+      'GATEWAY_BACKPLANE',
+      'rediss+sentinel://app:s%40cret@10.0.0.1:26380,[::1],s3.internal/my%20primary/2?sentinelUsername=watch&sentinelPassword=spw',
+    )!;
+    expect(o.mode).toBe('sentinel');
+    expect(o.topology).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26380 },
+        { host: '::1', port: 26379 },
+        { host: 's3.internal', port: 26379 },
+      ],
+      name: 'my primary',
+      db: 2,
+      username: 'app',
+      password: 's@cret',
+      sentinelUsername: 'watch',
+      sentinelPassword: 'spw',
+      tls: true,
+    });
+    expect(o.display).toBe(
+      'rediss+sentinel://app:***@10.0.0.1:26380,[::1],s3.internal/my%20primary/2?sentinelUsername=watch&sentinelPassword=***',
+    );
+    expect(resolveBackplaneOptions('X', 'redis+sentinel://h/mymaster')!.topology).toEqual({
+      mode: 'sentinel',
+      sentinels: [{ host: 'h', port: 26379 }],
+      name: 'mymaster',
+      db: 0,
+      tls: false,
+    });
+    const refused = (url: string) => () => resolveBackplaneOptions('GATEWAY_BACKPLANE', url);
+    expect(refused('redis+sentinel://h/m/x')).toThrow(/the database must be a number/);
+    expect(refused('redis+sentinel://h/m/0/1')).toThrow(/the path must be the name of the primary/);
+    expect(refused('redis+sentinel://h:99999/m')).toThrow(/the hosts: "h:99999" has no valid port/);
+    expect(refused('redis+sentinel://h,/m')).toThrow(/the hosts: "" is not host\[:port\]/);
+    expect(refused('redis+sentinel://h/m?password=x')).toThrow(/unknown parameter password/);
+  });
+
+  it('parses Cluster URLs: the seed nodes, the user, TLS; no database, no parameters', () => {
+    const o = resolveBackplaneOptions('GATEWAY_BACKPLANE', 'redis+cluster://:pw@n1:7000,n2:7001,n3')!;
+    expect(o.mode).toBe('cluster');
+    expect(o.topology).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 7001 },
+        { host: 'n3', port: 6379 },
+      ],
+      password: 'pw',
+      tls: false,
+    });
+    expect(o.display).toBe('redis+cluster://:***@n1:7000,n2:7001,n3');
+    expect(resolveBackplaneOptions('X', 'rediss+cluster://u@n1:7000/')!.topology).toMatchObject({
+      username: 'u',
+      tls: true,
+    });
+    expect(() => resolveBackplaneOptions('GATEWAY_BACKPLANE', 'redis+cluster://n1/1')).toThrow(
+      /^GATEWAY_BACKPLANE=redis\+cluster:\/\/n1\/1 is invalid: a Cluster URL has no path/,
+    );
+    expect(() => resolveBackplaneOptions('GATEWAY_BACKPLANE', 'redis+cluster://n1?a=1')).toThrow(
+      /query parameters are not supported/,
+    );
+    // A standalone URL keeps its text (ioredis parses it).
+    expect(resolveBackplaneOptions('X', 'redis://h:1/3')).toMatchObject({
+      mode: 'standalone',
+      topology: { mode: 'standalone', url: 'redis://h:1/3' },
+    });
+  });
+
+  it('takes Sentinel and Cluster in code, and tells the mode of your own client', () => {
+    const s = resolveBackplaneOptions('GatewayOptions.backplane', {
+      sentinel: { sentinels: ['a:1', { host: 'b', port: 2 }], name: 'm', password: 'pw', db: 1 },
+    })!;
+    expect(s.topology).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 'a', port: 1 },
+        { host: 'b', port: 2 },
+      ],
+      name: 'm',
+      db: 1,
+      password: 'pw',
+      tls: false,
+    });
+    expect(s.display).toBe('redis+sentinel://:***@a:1,b:2/m/1');
+    const c = resolveBackplaneOptions('GatewayOptions.backplane', { cluster: { nodes: 'n1:7000,n2', tls: true } })!;
+    expect([c.mode, c.display]).toEqual(['cluster', 'rediss+cluster://n1:7000,n2:6379']);
+    expect(() => resolveBackplaneOptions('B', { sentinel: { sentinels: 'a' } })).toThrow(/^B.sentinel.name is invalid/);
+    expect(() => resolveBackplaneOptions('B', { sentinel: { sentinels: [], name: 'm' } })).toThrow(
+      /^B.sentinel.sentinels is invalid: expected at least one host/,
+    );
+    expect(() => resolveBackplaneOptions('B', { cluster: { nodes: 'n', tls: 'yes' } })).toThrow(
+      /^B.cluster.tls is invalid: expected true or false/,
+    );
+    const duplicate = () => ({});
+    expect(resolveBackplaneOptions('B', { client: { isCluster: true, duplicate } })).toMatchObject({
+      mode: 'cluster',
+      topology: null,
+      display: '(your cluster client)',
+    });
+    expect(
+      resolveBackplaneOptions('B', { client: { duplicate, options: { sentinels: [{ host: 'a', port: 1 }] } } as never })
+        ?.mode,
+    ).toBe('sentinel');
+    expect(resolveBackplaneOptions('B', { client: { duplicate } })?.mode).toBe('standalone');
   });
 
   it('a worker session store on the backplane needs a backplane', () => {

@@ -2,6 +2,15 @@ import { ConfigError, type Env } from '../config/environment';
 import { integerOption, stringOption, type RawOptions } from '../config/option-checks';
 import type { RedisClientLike } from './redis-connection';
 import { parseBackplaneUrl } from './backplane-url';
+import {
+  DEFAULT_REDIS_PORT,
+  DEFAULT_SENTINEL_PORT,
+  endpointText,
+  parseEndpoints,
+  type RedisEndpoint,
+  type RedisMode,
+  type RedisTopology,
+} from './redis-topology';
 
 /** Key and channel prefix: lets several clusters share one Redis. */
 export const DEFAULT_BACKPLANE_PREFIX = 'gw';
@@ -31,15 +40,22 @@ export const BACKPLANE_PREFIX_PATTERN = /^[\w.:-]{1,64}$/;
  */
 export interface BackplaneOptions {
   /**
-   * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). Env GATEWAY_BACKPLANE. Exactly one of `url`
-   * and `client`. (Sentinel and Cluster URL forms are not supported yet.)
+   * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS); a Sentinel-managed primary:
+   * `redis+sentinel://[user:password@]host[:port][,host[:port]…]/<master>[/db][?sentinelUsername=…&sentinelPassword=…]`
+   * (`rediss+sentinel://`: TLS); a Redis Cluster: `redis+cluster://[user:password@]host[:port][,host[:port]…]`
+   * (`rediss+cluster://`: TLS). Env GATEWAY_BACKPLANE. Exactly one of `url`, `client`, `sentinel` and `cluster`.
    */
   url?: string | null;
   /**
-   * Your own ioredis client (e.g. from DI, through forGatewayAsync / forWorkerAsync / forClientAsync): the
-   * backplane opens its own connections with its settings (`client.duplicate()`), and never uses or closes yours.
+   * Your own ioredis client (e.g. from DI, through forGatewayAsync / forWorkerAsync / forClientAsync): a `Redis`
+   * (standalone, or configured with `sentinels` and `name`) or a `Cluster`. The backplane opens its own
+   * connections with its settings (`client.duplicate()`), and never uses or closes yours.
    */
   client?: RedisClientLike | null;
+  /** A Sentinel-managed primary, in code (the same as a `redis+sentinel://` URL). */
+  sentinel?: BackplaneSentinelOptions | null;
+  /** A Redis Cluster, in code (the same as a `redis+cluster://` URL). */
+  cluster?: BackplaneClusterOptions | null;
   /** Key and channel prefix. Env GATEWAY_BACKPLANE_PREFIX, default "gw". */
   prefix?: string;
   /** Gateways: lease in milliseconds (1 000 … 600 000), renewed every third. Env GATEWAY_BACKPLANE_LEASE_MS, default 15 000. */
@@ -58,11 +74,43 @@ export interface BackplaneOptions {
   sessionMaxBytes?: number;
 }
 
+/** `backplane.sentinel`: the sentinels that follow the primary `name` (failovers are followed). */
+export interface BackplaneSentinelOptions {
+  /** `host[:port]` (port 26379 by default), several comma-separated, or a list of them or of `{ host, port }`. */
+  sentinels: string | (string | RedisEndpoint)[];
+  /** The primary's name in the sentinels' configuration (`sentinel monitor <name> …`). */
+  name: string;
+  /** Database number. Default 0. */
+  db?: number;
+  /** The data nodes' ACL user and password (the backplane's). */
+  username?: string;
+  password?: string;
+  /** The sentinels' own ACL user and password, when they have one. */
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+  /** TLS to the sentinels and to the data nodes. Default false. */
+  tls?: boolean;
+}
+
+/** `backplane.cluster`: a Redis Cluster, found from any of its nodes. */
+export interface BackplaneClusterOptions {
+  /** Seed nodes: `host[:port]` (port 6379 by default), several comma-separated, or a list. */
+  nodes: string | (string | RedisEndpoint)[];
+  username?: string;
+  password?: string;
+  /** TLS to every node. Default false. */
+  tls?: boolean;
+}
+
 /** Backplane options with every default filled in and every value checked. */
 export interface ResolvedBackplaneOptions {
-  /** The URL (with its password, if any: never log it; see `display`), or null when `client` is given. */
+  /** The URL (with its password, if any: never log it; see `display`), or null when not given as a URL. */
   url: string | null;
   client: RedisClientLike | null;
+  /** Where the backplane's own connections go (null: `client.duplicate()`). Holds passwords: never log it. */
+  topology: RedisTopology | null;
+  /** One server, a Sentinel-managed primary, or a Cluster (of the topology, or of your client). */
+  mode: RedisMode;
   /** What logs and errors show: the URL with its password replaced by "***", or "(your client)". */
   display: string;
   prefix: string;
@@ -73,7 +121,10 @@ export interface ResolvedBackplaneOptions {
 }
 
 /** The variables of the backplane fields (the field → variable map of the roles' environment tables). */
-export const BACKPLANE_ENVIRONMENT: Record<Exclude<keyof BackplaneOptions, 'client' | 'sessionMaxBytes'>, string> = {
+export const BACKPLANE_ENVIRONMENT: Record<
+  Exclude<keyof BackplaneOptions, 'client' | 'sentinel' | 'cluster' | 'sessionMaxBytes'>,
+  string
+> = {
   url: 'GATEWAY_BACKPLANE',
   prefix: 'GATEWAY_BACKPLANE_PREFIX',
   leaseMs: 'GATEWAY_BACKPLANE_LEASE_MS',
@@ -123,7 +174,7 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
     typeof raw === 'string' ? { url: raw } : (raw as RawOptions<BackplaneOptions>);
   if (typeof o !== 'object' || Array.isArray(o)) {
     throw new ConfigError(
-      `${name} is invalid: expected a redis:// URL or { url | client, prefix, leaseMs, timeoutMs }`,
+      `${name} is invalid: expected a redis:// URL or { url | client | sentinel | cluster, prefix, leaseMs, timeoutMs }`,
     );
   }
   const variables: Partial<Record<keyof BackplaneOptions, string>> | undefined = (o as { [FROM_ENVIRONMENT]?: true })[
@@ -134,25 +185,40 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
   // A URL given as the whole option is named as the option.
   const field = (f: keyof BackplaneOptions) =>
     variables?.[f] ?? (typeof raw === 'string' && f === 'url' ? name : `${name}.${f}`);
-  const hasUrl = o.url !== undefined && o.url !== null && o.url !== '';
-  const hasClient = o.client !== undefined && o.client !== null;
-  if (hasUrl === hasClient) {
-    throw new ConfigError(`${name} is invalid: give exactly one of ${field('url')} and ${field('client')}`);
+  const given = (['url', 'client', 'sentinel', 'cluster'] as const).filter(
+    (f) => o[f] !== undefined && o[f] !== null && o[f] !== '',
+  );
+  if (given.length !== 1) {
+    throw new ConfigError(
+      `${name} is invalid: give exactly one of ${field('url')}, ${field('client')}, ${field('sentinel')} and ${field('cluster')}`,
+    );
   }
   let url: string | null = null;
   let display = '(your client)';
-  if (hasUrl) {
-    ({ url, display } = parseBackplaneUrl(field('url'), o.url));
+  let topology: RedisTopology | null = null;
+  let mode: RedisMode = 'standalone';
+  if (given[0] === 'url') {
+    ({ url, display, topology } = parseBackplaneUrl(field('url'), o.url));
+    mode = topology.mode;
+  } else if (given[0] === 'sentinel') {
+    topology = sentinelOption(field('sentinel'), o.sentinel);
+    mode = 'sentinel';
+    display = topologyDisplay(topology);
+  } else if (given[0] === 'cluster') {
+    topology = clusterOption(field('cluster'), o.cluster);
+    mode = 'cluster';
+    display = topologyDisplay(topology);
   } else if (typeof (o.client as RedisClientLike).duplicate !== 'function') {
     throw new ConfigError(`${field('client')} is invalid: expected an ioredis client (with duplicate())`);
-  } else if ((o.client as { isCluster?: unknown }).isCluster === true) {
-    throw new ConfigError(
-      `${field('client')} is an ioredis Cluster client: Redis Cluster is not supported yet (use a standalone or managed primary)`,
-    );
+  } else {
+    mode = clientMode(o.client as RedisClientLike);
+    display = mode === 'standalone' ? '(your client)' : `(your ${mode} client)`;
   }
   return {
     url,
-    client: hasClient ? (o.client as RedisClientLike) : null,
+    client: given[0] === 'client' ? (o.client as RedisClientLike) : null,
+    topology,
+    mode,
     display,
     prefix: stringOption(
       field('prefix'),
@@ -178,4 +244,72 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
       16 * 1024 * 1024,
     ),
   };
+}
+
+/** Whether your ioredis client is a Cluster, a Sentinel-configured Redis, or one server. */
+export function clientMode(client: RedisClientLike): RedisMode {
+  const c = client as { isCluster?: unknown; options?: { sentinels?: unknown } };
+  if (c.isCluster === true) return 'cluster';
+  if (Array.isArray(c.options?.sentinels) && c.options.sentinels.length > 0) return 'sentinel';
+  return 'standalone';
+}
+
+/** What logs show for a topology given in code: the URL form, without passwords. */
+function topologyDisplay(t: RedisTopology): string {
+  if (t.mode === 'standalone') return t.url;
+  const scheme = `${t.tls ? 'rediss' : 'redis'}+${t.mode}://`;
+  const user =
+    t.username !== undefined || t.password !== undefined ? `${t.username ?? ''}${t.password ? ':***' : ''}@` : '';
+  const hosts = (t.mode === 'sentinel' ? t.sentinels : t.nodes).map(endpointText).join(',');
+  return `${scheme}${user}${hosts}${t.mode === 'sentinel' ? `/${encodeURIComponent(t.name)}${t.db ? `/${t.db}` : ''}` : ''}`;
+}
+
+function optionalString(name: string, v: unknown): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new ConfigError(`${name} is invalid: expected a string`);
+  return v;
+}
+
+function tlsFlag(name: string, v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new ConfigError(`${name} is invalid: expected true or false`);
+  return v;
+}
+
+/** `backplane.sentinel` checked. */
+function sentinelOption(name: string, raw: unknown): RedisTopology {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(`${name} is invalid: expected { sentinels, name, db?, username?, password?, tls? }`);
+  const o = raw as Record<string, unknown>;
+  const sentinels = parseEndpoints(o.sentinels, DEFAULT_SENTINEL_PORT);
+  if (typeof sentinels === 'string') throw new ConfigError(`${name}.sentinels is invalid: ${sentinels}`);
+  if (typeof o.name !== 'string' || o.name === '')
+    throw new ConfigError(`${name}.name is invalid: expected the primary's name (sentinel monitor <name> …)`);
+  const t: RedisTopology = {
+    mode: 'sentinel',
+    sentinels,
+    name: o.name,
+    db: integerOption(`${name}.db`, o.db as number | undefined, 0, 0, 99_999),
+    tls: tlsFlag(`${name}.tls`, o.tls),
+  };
+  for (const k of ['username', 'password', 'sentinelUsername', 'sentinelPassword'] as const) {
+    const v = optionalString(`${name}.${k}`, o[k]);
+    if (v !== undefined) t[k] = v;
+  }
+  return t;
+}
+
+/** `backplane.cluster` checked. */
+function clusterOption(name: string, raw: unknown): RedisTopology {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(`${name} is invalid: expected { nodes, username?, password?, tls? }`);
+  const o = raw as Record<string, unknown>;
+  const nodes = parseEndpoints(o.nodes, DEFAULT_REDIS_PORT);
+  if (typeof nodes === 'string') throw new ConfigError(`${name}.nodes is invalid: ${nodes}`);
+  const t: RedisTopology = { mode: 'cluster', nodes, tls: tlsFlag(`${name}.tls`, o.tls) };
+  for (const k of ['username', 'password'] as const) {
+    const v = optionalString(`${name}.${k}`, o[k]);
+    if (v !== undefined) t[k] = v;
+  }
+  return t;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
-import { isLoopbackUrl } from './backplane-url';
+import { isLoopbackHost, isLoopbackUrl } from './backplane-url';
 
 /**
  * The backplane's repeating warnings (Redis down, writes failing, fallbacks to the mesh), at most one line per kind
@@ -24,10 +24,16 @@ export class BackplaneWarnings {
     warning.warn(`backplane ${this.options.display}: ${message}`);
   }
 
-  /** At start: plain redis:// to another host sends uids, groups and sessions unencrypted. */
+  /** At start: plain redis:// (or redis+sentinel://, redis+cluster://) to another host sends uids, groups and sessions unencrypted. */
   checkTransport(): void {
-    const url = this.options.url;
-    if (url !== null && url.startsWith('redis://') && !isLoopbackUrl(url)) {
+    const t = this.options.topology;
+    const plainRemote =
+      t === null
+        ? false
+        : t.mode === 'standalone'
+          ? t.url.startsWith('redis://') && !isLoopbackUrl(t.url)
+          : !t.tls && (t.mode === 'sentinel' ? t.sentinels : t.nodes).some((e) => !isLoopbackHost(e.host));
+    if (plainRemote) {
       this.logger.warn(
         `backplane ${this.options.display}: plain redis:// to a non-loopback host; use rediss:// (TLS) and an ACL user in production`,
       );

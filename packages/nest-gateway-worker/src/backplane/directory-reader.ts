@@ -1,5 +1,6 @@
 import type { BackplaneKeys } from './backplane-keys';
 import type { BackplaneWarnings } from './backplane-warnings';
+import { RedisBatch } from './redis-batch';
 import type { RedisConnection } from './redis-connection';
 
 /**
@@ -38,16 +39,16 @@ export class DirectoryReader {
   async gatewaysOf(kind: 'uid' | 'group', names: readonly string[]): Promise<string[][] | null> {
     if (this.now() < this.openUntil) return this.fallback('a recent read failed');
     if (this.redis.status !== 'ready') return this.fallback(`Redis connection ${this.redis.status}`);
-    const pipeline = this.redis.pipeline();
-    for (const name of names) pipeline.hkeys(kind === 'uid' ? this.keys.uid(name) : this.keys.group(name));
+    // One pipeline, or one per node on a Cluster.
+    const batch = new RedisBatch(this.redis);
+    for (const name of names) batch.add('hkeys', kind === 'uid' ? this.keys.uid(name) : this.keys.group(name));
     let timer: NodeJS.Timeout | undefined;
     const overBudget = new Promise<'over budget'>(
       (resolve) => (timer = setTimeout(resolve, this.budgetMs, 'over budget')),
     );
     try {
-      const results = await Promise.race([pipeline.exec(), overBudget]);
+      const results = await Promise.race([batch.exec(), overBudget]);
       if (results === 'over budget') return this.open(`no answer within ${this.budgetMs} ms`);
-      if (results === null) return this.open('pipeline aborted');
       const out: string[][] = [];
       for (const [err, value] of results) {
         if (err) return this.open(err.message);

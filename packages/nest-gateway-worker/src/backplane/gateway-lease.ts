@@ -14,6 +14,12 @@ export interface GatewayLease {
   /** Epoch milliseconds of the process start. */
   startedAt: number;
   synced: boolean;
+  /**
+   * The run_id of the Redis primary the entries were last rewritten on (absent on a Cluster, and from older
+   * versions). A reader connected to another primary (a Sentinel failover: the replica promoted may have missed the
+   * last writes) does not trust `synced` until the gateway has rewritten its entries there.
+   */
+  server?: string;
 }
 
 /** A gateway id: `<address>/<boot>.<epoch>`; every directory field is written under it. */
@@ -48,10 +54,31 @@ export function parseLease(text: string | null): GatewayLease | null {
       typeof v.startedAt === 'number' &&
       typeof v.synced === 'boolean'
     ) {
-      return { address: v.address, boot: v.boot, epoch: v.epoch, startedAt: v.startedAt, synced: v.synced };
+      const lease: GatewayLease = {
+        address: v.address,
+        boot: v.boot,
+        epoch: v.epoch,
+        startedAt: v.startedAt,
+        synced: v.synced,
+      };
+      if (typeof v.server === 'string') lease.server = v.server;
+      return lease;
     }
   } catch {
     // not JSON
   }
   return null;
+}
+
+/**
+ * Which Redis server this connection talks to: its run_id (INFO server), new at every start of a redis-server, so a
+ * Sentinel failover (another primary) or a restart shows as a change; undefined on a Cluster (each node has its
+ * own: the gateways resync when a node leaves the client's pool instead).
+ */
+export async function serverIdOf(redis: {
+  isCluster?: boolean;
+  info(section: string): Promise<string>;
+}): Promise<string | undefined> {
+  if (redis.isCluster === true) return undefined;
+  return /^run_id:([0-9a-f]+)/m.exec(await redis.info('server'))?.[1] ?? '';
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewayListSource } from '../client/gateway-directory';
 import type { BackplaneKeys } from './backplane-keys';
 import type { BackplaneWarnings } from './backplane-warnings';
-import { addressOfGatewayId, parseLease, type GatewayLease } from './gateway-lease';
+import { addressOfGatewayId, parseLease, serverIdOf, type GatewayLease } from './gateway-lease';
 import type { Janitor } from './janitor';
 import type { RedisConnection } from './redis-connection';
 
@@ -32,6 +32,8 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
   private reading: Promise<void> | null = null;
   private again = false;
   private running = false;
+  /** The run_id of the Redis read now (see GatewayLease.server); null: to be asked (after each connection). */
+  private server: string | undefined | null = null;
   /** Reads of the list that succeeded (tests and logs). */
   reads = 0;
 
@@ -54,7 +56,12 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
       if (this.running)
         this.subscriber.subscribe(this.keys.events).catch((err: Error) => this.warnings.warn('subscribe', err.message));
     });
-    redis.on('ready', () => this.readSoon());
+    redis.on('ready', () => {
+      // Perhaps another server (a failover): leases rewritten on the one before no longer vouch for their entries.
+      this.server = null;
+      this.readSoon();
+    });
+    if (redis.isCluster === true) redis.on('-node', () => this.readSoon());
   }
 
   start(): void {
@@ -79,7 +86,10 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
     return this.live.get(gatewayId);
   }
 
-  /** Whether a live lease of the gateway at `address` says its directory entries are in sync. */
+  /**
+   * Whether a live lease of the gateway at `address` says its directory entries are in sync, on the Redis this
+   * process reads now (after a Sentinel failover, only once the gateway rewrote them on the new primary).
+   */
   isSynced(address: string): boolean {
     return this.synced.has(address);
   }
@@ -119,6 +129,7 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
 
   private async readOnce(): Promise<void> {
     if (this.redis.status !== 'ready') return;
+    if (this.server === null) this.server = await serverIdOf(this.redis);
     const ids = await this.redis.smembers(this.keys.gateways);
     const values = ids.length > 0 ? await this.redis.mget(...ids.map((id) => this.keys.lease(id))) : [];
     const live = new Map<string, GatewayLease>();
@@ -128,7 +139,7 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
       const lease = parseLease(values[i]);
       if (lease) {
         live.set(id, lease);
-        if (lease.synced) synced.add(lease.address);
+        if (lease.synced && (lease.server === undefined || lease.server === this.server)) synced.add(lease.address);
       } else if (values[i] === null) dead.push(id);
     });
     this.live = live;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BackplaneKeys } from './backplane-keys';
+import { RedisBatch } from './redis-batch';
 import type { RedisConnection } from './redis-connection';
 
 /** How long one janitor may hold a dead gateway's cleanup before another one may take over, in milliseconds. */
@@ -60,9 +61,10 @@ export class Janitor {
       const [next, members] = await this.redis.sscan(owned, cursor, 'COUNT', JANITOR_BATCH);
       cursor = next;
       if (members.length === 0) continue;
-      const pipeline = this.redis.pipeline();
-      for (const member of members) pipeline.hdel(hashOf(member), field);
-      throwFirstError(await pipeline.exec());
+      // One pipeline, or one per node on a Cluster (the hashes live in many slots).
+      const batch = new RedisBatch(this.redis);
+      for (const member of members) batch.add('hdel', hashOf(member), field);
+      throwFirstError(await batch.exec());
     } while (cursor !== '0');
     await this.redis.del(owned);
   }

@@ -1,5 +1,5 @@
 import type { BackplaneKeys } from './backplane-keys';
-import { encodeLease, gatewayIdOf, newBootId, type GatewayLease } from './gateway-lease';
+import { encodeLease, gatewayIdOf, newBootId, serverIdOf, type GatewayLease } from './gateway-lease';
 import type { Janitor } from './janitor';
 import type { PresencePublisher } from './presence-publisher';
 import type { RedisConnection } from './redis-connection';
@@ -23,6 +23,11 @@ export interface LeaseKeeperEvents {
  *    the old id is left to the janitor, so a janitor purging it can never delete entries the gateway writes now.
  *  - when its last renewal is a whole lease old, it stops writing (its lease may be gone: self-fencing).
  *  - when the connection to Redis comes back, and every {@link SAFETY_RESYNC_INTERVAL_MS}, a resync with cleanup.
+ *    When it came back to another server (its run_id changed: a Sentinel failover promoted a replica that may have
+ *    missed the last writes, or a restart), or a Cluster node left the pool (a failover moved its slots), that is
+ *    treated as "Redis may have lost data": the lease is rewritten with `synced:false` and an "up" notice first
+ *    (senders include the gateway as unknown, i.e. reach it whatever the directory says), then everything is
+ *    rewritten, then `synced:true` with the new server's run_id.
  *  - on every renewal it also looks for listed gateways without a lease and hands them to the janitor.
  *  - withdraw (graceful stop): deletes its lease, publishes "bye", and purges its own entries and list entry.
  */
@@ -36,6 +41,10 @@ export class LeaseKeeper {
   private lastResyncAt = 0;
   /** The id whose entries were last rewritten: a resync under it again also deletes what it no longer holds. */
   private resyncedId = '';
+  /** Whether the server's identity is to be checked on the next renewal (after every connection). */
+  private checkServer = true;
+  /** Whether the next renewal announces again (synced:false, "up") before the resync: data may have been lost. */
+  private reannounce = false;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
@@ -55,8 +64,26 @@ export class LeaseKeeper {
       if (this.lease === null || this.stopped) return;
       this.needsResync = true;
       this.cleanupOnResync = true;
+      this.checkServer = true;
       this.tickSoon();
     });
+    if (redis.isCluster === true) {
+      redis.on('-node', () => {
+        // A node left the pool (failover, resharding): its replica may have missed the last writes.
+        if (this.lease === null || this.stopped) return;
+        this.suspectLoss('a Redis Cluster node left');
+        this.tickSoon();
+      });
+    }
+  }
+
+  /** Redis may have lost some of this gateway's writes: announce again (synced:false), then rewrite everything. */
+  private suspectLoss(why: string): void {
+    if (!this.reannounce && this.announced) this.events.changed(`backplane: ${why}; rewriting the directory entries`);
+    this.reannounce = true;
+    this.needsResync = true;
+    this.cleanupOnResync = true;
+    if (this.lease) this.lease.synced = false;
   }
 
   /** The current gateway id ("" before start). */
@@ -131,6 +158,14 @@ export class LeaseKeeper {
   private async renew(): Promise<void> {
     const lease = this.lease!;
     if (this.stopped) return;
+    if (this.checkServer) {
+      const server = await serverIdOf(this.redis);
+      this.checkServer = false;
+      if (lease.server !== undefined && lease.server !== server)
+        this.suspectLoss('connected to another Redis primary than before (failover or restart)');
+      if (server === undefined) delete lease.server;
+      else lease.server = server;
+    }
     if (!this.announced) {
       await this.announce();
     } else if (
@@ -150,6 +185,11 @@ export class LeaseKeeper {
       this.lastRenewedAt = Date.now();
       // Idempotent, and heals a listing a janitor removed (it purges listed ids it finds without a lease).
       await this.redis.sadd(this.keys.gateways, this.id);
+      if (this.reannounce) {
+        // Readers re-read the list now, and see synced:false until the resync below is done.
+        await this.redis.publish(this.keys.events, `up ${this.id}`);
+        this.reannounce = false;
+      }
     }
     const periodic =
       !this.needsResync && this.lastResyncAt > 0 && Date.now() - this.lastResyncAt >= SAFETY_RESYNC_INTERVAL_MS;
@@ -172,6 +212,7 @@ export class LeaseKeeper {
     this.announced = true;
     this.needsResync = true;
     await this.redis.publish(this.keys.events, `up ${this.id}`);
+    this.reannounce = false;
   }
 
   /** Rewrites every entry under the current id, then says synced in the lease (logged unless `quiet`). */

@@ -1,7 +1,8 @@
 import type { MembershipIndex, MembershipObserver } from '../gateway/membership-index';
 import type { BackplaneKeys } from './backplane-keys';
 import { throwFirstError } from './janitor';
-import type { RedisConnection, RedisPipeline } from './redis-connection';
+import { RedisBatch } from './redis-batch';
+import type { RedisConnection } from './redis-connection';
 
 /**
  * Delay between a membership change and the write that publishes it, in milliseconds: changes within it are
@@ -29,11 +30,13 @@ export interface PresencePublisherStats {
  * {@link PRESENCE_FLUSH_DELAY_MS}. Absolute values make every write idempotent: a failed write is simply
  * written again (with the count of that moment), and a full resync rewrites everything from memory.
  *
- * Order within a pipeline makes a crash between two commands safe for cleanup: count > 0 adds the uid to the
+ * Order within a batch makes a crash between two commands safe for cleanup: count > 0 adds the uid to the
  * gateway's ownership set before its field; count 0 deletes the field before the set member. So the ownership
- * sets always name at least every field the gateway has, and the janitor finds them all. Every pipeline also
- * re-adds the gateway to the list (`SADD gws`), so a write that lands after a janitor purged the gateway makes it
- * purgeable again instead of leaving orphans.
+ * sets always name at least every field the gateway has, and the janitor finds them all. Every batch also
+ * re-adds the gateway to the list (`SADD gws`) first, so a write that lands after a janitor purged the gateway
+ * makes it purgeable again instead of leaving orphans. A batch is three steps (list and ownership additions, then
+ * the fields, then ownership removals: see RedisBatch), so the order also holds on a Redis Cluster, where the
+ * fields live on other nodes than the ownership sets.
  *
  * Writes happen only while attached to a gateway id (the lease keeper attaches it by a resync): a gateway that
  * may have lost its lease stops writing under that id.
@@ -132,11 +135,13 @@ export class PresencePublisher implements MembershipObserver {
     if (uids.length + groups.length === 0) return;
     for (const uid of uids) this.dirtyUids.delete(uid);
     for (const group of groups) this.dirtyGroups.delete(group);
-    const pipeline = this.redis.pipeline().sadd(this.keys.gateways, id);
-    for (const uid of uids) this.writeCount(pipeline, id, uid, this.uidCount(uid), 'u');
-    for (const group of groups) this.writeCount(pipeline, id, group, this.groupCount(group), 'g');
+    const batch = this.batchOf(
+      id,
+      uids.map((uid) => ({ name: uid, count: this.uidCount(uid), kind: 'u' as const })),
+      groups.map((group) => ({ name: group, count: this.groupCount(group), kind: 'g' as const })),
+    );
     try {
-      throwFirstError(await pipeline.exec());
+      throwFirstError(await batch.exec());
       this.stats.flushes++;
     } catch (err) {
       // Written again later with the count of that moment (absolute values: nothing is applied twice).
@@ -158,19 +163,37 @@ export class PresencePublisher implements MembershipObserver {
     return this.membership.membersOfGroup(group)?.size ?? 0;
   }
 
-  /** One uid's or group's count: ownership first when present, field first when gone (see the class comment). */
-  private writeCount(pipeline: RedisPipeline, id: string, name: string, count: number, kind: 'u' | 'g'): void {
-    const hash = kind === 'u' ? this.keys.uid(name) : this.keys.group(name);
-    const owned = kind === 'u' ? this.keys.ownedUids(id) : this.keys.ownedGroups(id);
-    if (count > 0) pipeline.sadd(owned, name).hset(hash, id, count);
-    else pipeline.hdel(hash, id).srem(owned, name);
+  /**
+   * The writes of some counts under `id`, in three steps: list and ownership additions, then the fields (HSET
+   * count > 0, HDEL gone), then ownership removals (see the class comment).
+   */
+  private batchOf(id: string, ...lists: { name: string; count: number; kind: 'u' | 'g' }[][]): RedisBatch {
+    const entries = lists.flat();
+    const owned = (kind: 'u' | 'g') => (kind === 'u' ? this.keys.ownedUids(id) : this.keys.ownedGroups(id));
+    const hash = (e: { name: string; kind: 'u' | 'g' }) =>
+      e.kind === 'u' ? this.keys.uid(e.name) : this.keys.group(e.name);
+    const batch = new RedisBatch(this.redis).add('sadd', this.keys.gateways, id);
+    for (const kind of ['u', 'g'] as const) {
+      const added = entries.filter((e) => e.kind === kind && e.count > 0).map((e) => e.name);
+      if (added.length > 0) batch.add('sadd', owned(kind), ...added);
+    }
+    batch.step();
+    for (const e of entries) {
+      if (e.count > 0) batch.add('hset', hash(e), id, e.count);
+      else batch.add('hdel', hash(e), id);
+    }
+    batch.step();
+    for (const kind of ['u', 'g'] as const) {
+      const removed = entries.filter((e) => e.kind === kind && e.count === 0).map((e) => e.name);
+      if (removed.length > 0) batch.add('srem', owned(kind), ...removed);
+    }
+    return batch;
   }
 
   private async writeAll(id: string, names: string[], count: (name: string) => number, kind: 'u' | 'g'): Promise<void> {
     for (let i = 0; i < names.length || i === 0; i += PRESENCE_BATCH) {
-      const pipeline = this.redis.pipeline().sadd(this.keys.gateways, id);
-      for (const name of names.slice(i, i + PRESENCE_BATCH)) this.writeCount(pipeline, id, name, count(name), kind);
-      throwFirstError(await pipeline.exec());
+      const entries = names.slice(i, i + PRESENCE_BATCH).map((name) => ({ name, count: count(name), kind }));
+      throwFirstError(await this.batchOf(id, entries).exec());
     }
   }
 
@@ -182,9 +205,11 @@ export class PresencePublisher implements MembershipObserver {
       cursor = next;
       const gone = members.filter((m) => count(m) === 0);
       if (gone.length === 0) continue;
-      const pipeline = this.redis.pipeline();
-      for (const name of gone) this.writeCount(pipeline, id, name, 0, kind);
-      throwFirstError(await pipeline.exec());
+      // Field first, then the ownership entry (no list entry needed: nothing is added).
+      const batch = new RedisBatch(this.redis);
+      for (const name of gone) batch.add('hdel', kind === 'u' ? this.keys.uid(name) : this.keys.group(name), id);
+      batch.step().add('srem', owned, ...gone);
+      throwFirstError(await batch.exec());
     } while (cursor !== '0');
   }
 }

@@ -2,13 +2,15 @@ import { Logger } from '@nestjs/common';
 import { ConfigError } from '../config/environment';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
+import type { RedisTopology } from './redis-topology';
 
 /**
  * A Redis client the application already has (an ioredis `Redis`, e.g. from DI): the backplane takes its settings
  * (host, TLS, ACL user, database) through `duplicate()`, and opens its own connections with them.
  */
 export interface RedisClientLike {
-  duplicate(override?: Record<string, unknown>): unknown;
+  /** ioredis `Redis.duplicate(options)`, or `Cluster.duplicate(startupNodes, options)`. */
+  duplicate(...args: never[]): unknown;
 }
 
 /** The pipeline commands the backplane uses (ioredis's Pipeline, typed here so that no ioredis type is exported). */
@@ -26,6 +28,12 @@ export interface RedisPipeline {
 export interface RedisConnection {
   /** "wait", "connecting", "connect", "ready", "reconnecting", "close", "end". */
   readonly status: string;
+  /** True for an ioredis Cluster: commands on keys of different slots must not share a pipeline (RedisBatch). */
+  readonly isCluster?: boolean;
+  /** INFO (one section): the server's run_id tells a failover or a restart from a reconnection. */
+  info(section: string): Promise<string>;
+  hdel(key: string, ...fields: string[]): Promise<number>;
+  hset(key: string, field: string, value: string | number): Promise<number>;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ...args: (string | number)[]): Promise<string | null>;
   getex(key: string, ...args: (string | number)[]): Promise<string | null>;
@@ -45,6 +53,8 @@ export interface RedisConnection {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'ready' | 'end' | 'close', listener: () => void): unknown;
+  /** Cluster only: a node left the client's pool (a failover or a resharding moved its slots). */
+  on(event: '-node', listener: () => void): unknown;
   once(event: 'ready', listener: () => void): unknown;
   removeListener(event: 'ready', listener: () => void): unknown;
   quit(): Promise<unknown>;
@@ -73,21 +83,63 @@ function connectionSettings(name: string): Record<string, unknown> {
     enableOfflineQueue: false,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
-    retryStrategy: (times: number) => Math.min(times * REDIS_RECONNECT_STEP_MS, REDIS_RECONNECT_MAX_MS),
+    retryStrategy: reconnectDelay,
     connectionName: name,
+    // Your client may be lazy; ours connect now (without an offline queue, a lazy one would refuse every command).
+    lazyConnect: false,
   };
 }
 
-type RedisConstructor = new (url: string, options: Record<string, unknown>) => unknown;
+function reconnectDelay(times: number): number {
+  return Math.min(times * REDIS_RECONNECT_STEP_MS, REDIS_RECONNECT_MAX_MS);
+}
+
+/**
+ * More settings of a connection to a Sentinel-managed primary: the sentinels are asked again forever (ioredis gives
+ * up after a while by default), and each connection also listens for "+switch-master" on the sentinels
+ * (`failoverDetector`), so that a failover which leaves the old primary reachable (a partition, SENTINEL FAILOVER)
+ * moves it at once, instead of writing to a primary that is about to become a replica.
+ */
+const SENTINEL_SETTINGS: Record<string, unknown> = {
+  sentinelRetryStrategy: reconnectDelay,
+  sentinelReconnectStrategy: reconnectDelay,
+  failoverDetector: true,
+};
+
+/**
+ * The settings of a Cluster connection: the same limits per node (`redisOptions`), no offline queue, reconnection
+ * forever, and automatic pipelining: commands issued together are grouped per node, which is how RedisBatch
+ * pipelines across slots.
+ */
+function clusterSettings(name: string): Record<string, unknown> {
+  const { enableOfflineQueue, retryStrategy, lazyConnect, ...perNode } = connectionSettings(name);
+  void retryStrategy;
+  return {
+    enableOfflineQueue,
+    lazyConnect,
+    enableAutoPipelining: true,
+    clusterRetryStrategy: reconnectDelay,
+    redisOptions: perNode,
+  };
+}
+
+interface IoredisModule {
+  Redis: new (...args: unknown[]) => unknown;
+  Cluster: new (...args: unknown[]) => unknown;
+}
 
 /**
  * The ioredis constructor, loaded only when a backplane is configured (an optional peer dependency): a clear
  * ConfigError naming `variable` when the package is not installed. `load` is the require to use (tests).
  */
-export function loadIoredis(variable: string, load: (id: string) => unknown = require): RedisConstructor {
-  let mod: { default?: unknown; Redis?: unknown };
+export function loadIoredis(variable: string, load: (id: string) => unknown = require): IoredisModule['Redis'] {
+  return loadIoredisModule(variable, load).Redis;
+}
+
+function loadIoredisModule(variable: string, load: (id: string) => unknown = require): IoredisModule {
+  let mod: { default?: unknown; Redis?: unknown; Cluster?: unknown };
   try {
-    mod = load('ioredis') as { default?: unknown; Redis?: unknown };
+    mod = load('ioredis') as { default?: unknown; Redis?: unknown; Cluster?: unknown };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
       throw new ConfigError(
@@ -100,7 +152,51 @@ export function loadIoredis(variable: string, load: (id: string) => unknown = re
   const ctor = mod.Redis ?? mod.default ?? mod;
   if (typeof ctor !== 'function')
     throw new ConfigError(`${variable}: the installed ioredis package has no Redis class`);
-  return ctor as RedisConstructor;
+  const cluster = mod.Cluster ?? (ctor as { Cluster?: unknown }).Cluster;
+  return { Redis: ctor as IoredisModule['Redis'], Cluster: cluster as IoredisModule['Cluster'] };
+}
+
+/** A new ioredis client for `topology` with `settings` (the connection's limits). */
+function connect(topology: RedisTopology, name: string, variable: string): unknown {
+  const io = loadIoredisModule(variable);
+  if (topology.mode === 'standalone') return new io.Redis(topology.url, connectionSettings(name));
+  const tls = topology.tls ? {} : undefined;
+  if (topology.mode === 'sentinel') {
+    return new io.Redis({
+      ...connectionSettings(name),
+      ...SENTINEL_SETTINGS,
+      sentinels: topology.sentinels,
+      name: topology.name,
+      db: topology.db,
+      username: topology.username,
+      password: topology.password,
+      sentinelUsername: topology.sentinelUsername,
+      sentinelPassword: topology.sentinelPassword,
+      ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
+    });
+  }
+  if (typeof io.Cluster !== 'function')
+    throw new ConfigError(`${variable}: the installed ioredis package has no Cluster class`);
+  const settings = clusterSettings(name);
+  return new io.Cluster(topology.nodes, {
+    ...settings,
+    redisOptions: {
+      ...(settings.redisOptions as object),
+      username: topology.username,
+      password: topology.password,
+      ...(tls ? { tls } : {}),
+    },
+  });
+}
+
+/** A connection with the backplane's settings from your client (its host, TLS, ACL user, database, mode). */
+function duplicateClient(options: ResolvedBackplaneOptions, name: string): unknown {
+  const client = options.client as unknown as {
+    duplicate(...args: unknown[]): unknown;
+  };
+  if (options.mode === 'cluster') return client.duplicate([], clusterSettings(name));
+  if (options.mode === 'sentinel') return client.duplicate({ ...connectionSettings(name), ...SENTINEL_SETTINGS });
+  return client.duplicate(connectionSettings(name));
 }
 
 /**
@@ -113,9 +209,8 @@ export function openRedisConnection(
   logContext: string,
   variable = 'GATEWAY_BACKPLANE',
 ): RedisConnection {
-  const settings = connectionSettings(name);
   const connection = (
-    options.client ? options.client.duplicate(settings) : new (loadIoredis(variable))(options.url as string, settings)
+    options.client ? duplicateClient(options, name) : connect(options.topology!, name, variable)
   ) as RedisConnection;
   const warning = new RateLimitedWarning(
     new Logger(logContext),
