@@ -194,9 +194,9 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
     );
   }
   let url: string | null = null;
-  let display = '(your client)';
+  let display: string;
   let topology: RedisTopology | null = null;
-  let mode: RedisMode = 'standalone';
+  let mode: RedisMode;
   if (given[0] === 'url') {
     ({ url, display, topology } = parseBackplaneUrl(field('url'), o.url));
     mode = topology.mode;
