@@ -293,7 +293,7 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     roles: ['gateway', 'worker'],
     defaultText: '— (off)',
     meaning:
-      'the optional Redis backplane: redis://[user:password@]host[:port][/db] or rediss://… (TLS). Discovery with leases, targeted sends, session store; needs the ioredis package. See Redis backplane.',
+      'the optional Redis backplane: redis://[user:password@]host[:port][/db], rediss://… (TLS), redis+sentinel://host[:port][,…]/<master>[/db] or redis+cluster://host[:port][,…] (rediss+…: TLS). Discovery with leases, targeted sends, session store; needs the ioredis package. See Redis backplane.',
   },
   {
     name: 'GATEWAY_BACKPLANE_PREFIX',
