@@ -20,8 +20,21 @@ import type { TestClient } from './support/ws-client';
  * processes on a `redis+cluster://` URL, an in-process worker on the same URL, and a standalone GatewayClient given
  * its own ioredis Cluster client (DI form). The uids and groups used are picked so that their keys live on
  * different nodes than each other and than the gateways' ownership sets, so every write batch, directory read and
- * janitor purge crosses nodes. What a send reached is read from every gateway's own command counters.
+ * janitor purge crosses nodes. Every backplane connection logs in as an ACL user with exactly the rules the README
+ * lists (standalone rules, history's, and the Cluster additions). What a send reached is read from every gateway's
+ * own command counters.
  */
+
+const PASSWORD = 'cluster-acl-pw-81d2';
+/** README, Security: the backplane's rules, history's, and what a Cluster adds. */
+const ACL_RULES = [
+  '+get +set +getex +del +mget +sadd +srem +smembers +sscan +hkeys +hset +hdel +publish +subscribe +info',
+  '+client|setname +ping +quit',
+  '+evalsha +eval +hget +hmget +hincrby +xadd +xrange +pexpire',
+  '+cluster|info +cluster|slots +asking',
+]
+  .join(' ')
+  .split(' ');
 
 const LEASE_MS = 1_500;
 /** Directory read budget: the budget and its fallback are not under test here, and the test machine is shared. */
@@ -73,24 +86,29 @@ describe('Redis backplane on a Redis Cluster (3 primaries, three gateways, no re
   }
 
   beforeAll(async () => {
-    cluster = await RedisClusterSet.start({ primaries: 3 });
+    cluster = await RedisClusterSet.start({
+      primaries: 3,
+      // The default user stays on (redis-cli and the inspector use it); the backplane logs in as gwapp.
+      args: ['--user', 'gwapp', 'on', `>${PASSWORD}`, '~gw:*', '&gw:*', ...ACL_RULES],
+    });
     const nodes = cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
     inspector = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    const url = cluster.url.replace('redis+cluster://', `redis+cluster://gwapp:${PASSWORD}@`);
     for (let i = 0; i < 3; i++)
       gateways.push(
         await startGateway('', {
-          GATEWAY_BACKPLANE: cluster.url,
+          GATEWAY_BACKPLANE: url,
           GATEWAY_BACKPLANE_LEASE_MS: String(LEASE_MS),
         }),
       );
     const inners = gateways.map((g) => g.inner);
     worker = await startInProcessWorker(
       [BackplaneTestController],
-      { secret: TEST_SECRET, backplane: { url: cluster.url, timeoutMs: READ_BUDGET_MS }, sessionStore: 'backplane' },
+      { secret: TEST_SECRET, backplane: { url, timeoutMs: READ_BUDGET_MS }, sessionStore: 'backplane' },
       inners,
     );
     // The DI form: the application's own Cluster client; the backplane duplicates it and never uses it.
-    sdkClient = new Cluster(nodes, { lazyConnect: true });
+    sdkClient = new Cluster(nodes, { lazyConnect: true, redisOptions: { username: 'gwapp', password: PASSWORD } });
     sdk = new GatewayClientPool(
       resolveGatewayClientOptions({
         secret: TEST_SECRET,

@@ -362,7 +362,10 @@ export class RedisSentinelSet {
 export class RedisClusterSet {
   private constructor(readonly nodes: RedisServer[]) {}
 
-  static async start(options: { primaries?: number; replicas?: number } = {}): Promise<RedisClusterSet> {
+  /** `args`: more directives for every node, e.g. `['--user', 'app', 'on', …]`. */
+  static async start(
+    options: { primaries?: number; replicas?: number; args?: string[] } = {},
+  ): Promise<RedisClusterSet> {
     const primaries = options.primaries ?? 3;
     const replicas = options.replicas ?? 0;
     const nodes: RedisServer[] = [];
@@ -381,6 +384,7 @@ export class RedisClusterSet {
               // The bus port: picked too (port + 10000 may be out of range or taken).
               '--cluster-port',
               String(await freePort()),
+              ...(options.args ?? []),
             ],
           }),
         );
