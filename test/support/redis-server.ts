@@ -360,7 +360,11 @@ export class RedisSentinelSet {
  * ports picked here, persistence off, own directories), created with `redis-cli --cluster create`. Stopped by pid.
  */
 export class RedisClusterSet {
-  private constructor(readonly nodes: RedisServer[]) {}
+  private constructor(
+    readonly nodes: RedisServer[],
+    /** How many of the nodes are primaries (the others replicate them). */
+    readonly primaries: number,
+  ) {}
 
   /** `args`: more directives for every node, e.g. `['--user', 'app', 'on', …]`. */
   static async start(
@@ -369,7 +373,7 @@ export class RedisClusterSet {
     const primaries = options.primaries ?? 3;
     const replicas = options.replicas ?? 0;
     const nodes: RedisServer[] = [];
-    const set = new RedisClusterSet(nodes);
+    const set = new RedisClusterSet(nodes, primaries);
     try {
       for (let i = 0; i < primaries * (1 + replicas); i++) {
         nodes.push(
@@ -409,6 +413,18 @@ export class RedisClusterSet {
         'the cluster is ok on every node',
         20_000,
       );
+      if (replicas > 0)
+        await until(
+          async () => {
+            for (const n of nodes) {
+              const info = await redisCli(['-p', String(n.port), 'INFO', 'replication']);
+              if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
+            }
+            return true;
+          },
+          'every replica in sync',
+          20_000,
+        );
       return set;
     } catch (err) {
       await set.stop();
@@ -423,19 +439,57 @@ export class RedisClusterSet {
 
   /** The port of the node serving `key`'s slot now. */
   async portOf(key: string): Promise<number> {
-    const slot = Number((await redisCli(['-p', String(this.nodes[0].port), 'CLUSTER', 'KEYSLOT', key])).trim());
+    const node = this.nodes.find((n) => n.isRunning)!;
+    const slot = Number((await redisCli(['-p', String(node.port), 'CLUSTER', 'KEYSLOT', key])).trim());
     // "<id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <state> <slot ranges…>" per node.
-    const out = await redisCli(['-p', String(this.nodes[0].port), 'CLUSTER', 'NODES']);
-    for (const line of out.trim().split('\n')) {
-      const fields = line.trim().split(' ');
-      if (!fields[2]?.includes('master')) continue;
+    for (const fields of await this.nodeLines()) {
+      if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
       const port = Number(/:(\d+)@/.exec(fields[1])?.[1]);
       for (const range of fields.slice(8)) {
         const [a, b] = range.split('-').map(Number);
         if (slot >= a && slot <= (b ?? a)) return port;
       }
     }
-    throw new Error(`no node serves slot ${slot} (of ${key}); CLUSTER NODES:\n${out}`);
+    throw new Error(`no node serves slot ${slot} (of ${key})`);
+  }
+
+  /** "<id> <ip:port@bus> <flags> <primary id> …" of every node, as a running node sees it now. */
+  private async nodeLines(): Promise<string[][]> {
+    const node = this.nodes.find((n) => n.isRunning)!;
+    const out = await redisCli(['-p', String(node.port), 'CLUSTER', 'NODES']);
+    return out
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(' '));
+  }
+
+  /** The port of a replica of the primary on `port`. */
+  async replicaOf(port: number): Promise<number> {
+    const lines = await this.nodeLines();
+    const primary = lines.find((f) => f[1].startsWith(`127.0.0.1:${port}@`));
+    const replica = lines.find((f) => f[3] === primary?.[0] && !f[2].includes('fail'));
+    if (!replica) throw new Error(`no replica of ${port}`);
+    return Number(/:(\d+)@/.exec(replica[1])![1]);
+  }
+
+  /** Waits until the node on `port` is a primary serving slots, and the cluster is ok. */
+  async waitPromoted(port: number, timeoutMs = 30_000): Promise<void> {
+    await until(
+      async () => {
+        const info = await redisCli(['-p', String(port), 'CLUSTER', 'INFO']);
+        const me = (await this.nodeLines()).find((f) => f[1].startsWith(`127.0.0.1:${port}@`));
+        return /cluster_state:ok/.test(info) && me !== undefined && me[2].includes('master') && me.length > 8;
+      },
+      `${port} promoted`,
+      timeoutMs,
+    );
+  }
+
+  /** The server listening on `port`. */
+  server(port: number): RedisServer {
+    const found = this.nodes.find((n) => n.port === port);
+    if (!found) throw new Error(`no node on port ${port}`);
+    return found;
   }
 
   async stop(): Promise<void> {
