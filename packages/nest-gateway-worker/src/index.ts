@@ -103,7 +103,13 @@ export {
   DEFAULT_SESSION_TTL_SECONDS,
   DEFAULT_SESSION_MAX_BYTES,
 } from './backplane/backplane-options';
-export type { BackplaneOptions, ResolvedBackplaneOptions } from './backplane/backplane-options';
+export type {
+  BackplaneClusterOptions,
+  BackplaneOptions,
+  BackplaneSentinelOptions,
+  ResolvedBackplaneOptions,
+} from './backplane/backplane-options';
+export type { RedisEndpoint, RedisMode, RedisTopology } from './backplane/redis-topology';
 export type { RedisClientLike } from './backplane/redis-connection';
 export { RedisSessionStore, SessionTooLargeError } from './backplane/redis-session-store';
 export type { HistoryPosition, HistoryEntry, HistoryAppendOptions, HistoryRecovery } from './backplane/history-store';

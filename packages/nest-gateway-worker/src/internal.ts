@@ -96,6 +96,8 @@ export * from './ops/dashboard/gateway-dashboard.module';
 // The Redis backplane's parts
 export * from './backplane/backplane-options';
 export * from './backplane/backplane-url';
+export * from './backplane/redis-topology';
+export * from './backplane/redis-batch';
 export * from './backplane/backplane-keys';
 export * from './backplane/backplane-warnings';
 export * from './backplane/redis-connection';
