@@ -14,7 +14,8 @@ export const JANITOR_BATCH = 1_000;
  * a lease (workers, GatewayClients and gateways all look) runs this. One of them wins a lock (`SET NX PX`); it
  * deletes the gateway's field in every uid and group hash its ownership sets name, then the sets, then the
  * gateway from the list, and announces "down". Every step is idempotent: a janitor that dies half-way leaves the
- * lock to expire and the next one finishes. A gateway's late write re-adds it to the list, so it is purged again.
+ * lock to expire and the next one finishes; one whose commands fail releases the lock, so the next look retries.
+ * A gateway's late write re-adds it to the list, so it is purged again.
  */
 export class Janitor {
   private readonly me = randomBytes(6).toString('hex');
@@ -42,10 +43,16 @@ export class Janitor {
         await this.redis.del(lock);
         return false;
       }
-      await this.purgeField(this.keys.ownedUids(gatewayId), gatewayId, (uid) => this.keys.uid(uid));
-      await this.purgeField(this.keys.ownedGroups(gatewayId), gatewayId, (group) => this.keys.group(group));
-      await this.redis.srem(this.keys.gateways, gatewayId);
-      await this.redis.publish(this.keys.events, `down ${gatewayId}`);
+      try {
+        await this.purgeField(this.keys.ownedUids(gatewayId), gatewayId, (uid) => this.keys.uid(uid));
+        await this.purgeField(this.keys.ownedGroups(gatewayId), gatewayId, (group) => this.keys.group(group));
+        await this.redis.srem(this.keys.gateways, gatewayId);
+        await this.redis.publish(this.keys.events, `down ${gatewayId}`);
+      } catch (err) {
+        // Failed, not dead (e.g. a Cluster node failing over): let the next look retry now, not after the lock.
+        await this.redis.del(lock).catch(() => undefined);
+        throw err;
+      }
       await this.redis.del(lock);
       this.purged++;
       return true;
