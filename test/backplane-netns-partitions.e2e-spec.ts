@@ -62,6 +62,8 @@ describe('backplane across hosts: a gateway host cut off from everyone (Redis, t
       expect(batchReceived(got[x.index].received, 'pre', pre[k])).toEqual({ count: 10, dups: 0, inOrder: true }),
     );
     const failuresBefore = (await c.sdk.stats()).failures;
+    const h1Connections = await c.connectionsFrom('h1');
+    expect(h1Connections.size).toBeGreaterThan(0);
 
     c.lab.cutAll('h1');
     const cutAt = Date.now();
@@ -142,6 +144,9 @@ describe('backplane across hosts: a gateway host cut off from everyone (Redis, t
       50,
     );
     figure(`h1 synced in Redis again ${Date.now() - healedAt} ms after the heal (id ${back!.id})`);
+    // It noticed the silent cut (no reply for REDIS_SOCKET_TIMEOUT_MS while commands waited) and opened a new
+    // connection, instead of waiting for the old one's backed-off TCP retransmissions.
+    expect([...(await c.connectionsFrom('h1'))].filter((id) => !h1Connections.has(id)).length).toBeGreaterThan(0);
     const seen = await c.allSynced([g1.inner, g2.inner]);
     figure(`the sdk saw h1 in sync ${Date.now() - healedAt} ms after the heal (+${seen} ms of waiting there)`);
     // A client that connects to it now, and a uid bound on it: targeted to h1 only.
@@ -187,7 +192,10 @@ describe('backplane across hosts: the worker host cut off from Redis only', () =
     expect(BackplaneCluster.delta(await c.sdk.uidCommands(), before)).toEqual({ [g1.inner]: 20, [g2.inner]: 0 });
     expect((await c.sdk.stats()).backplane.fallbacks - stats.backplane.fallbacks).toBe(0);
 
+    const h3Connections = await c.connectionsFrom('h3');
+    expect(h3Connections.size).toBeGreaterThan(0);
     c.lab.cutFromData('h3');
+    const cutAt = Date.now();
     stats = await c.sdk.stats();
     before = await c.sdk.uidCommands();
     const sent = await c.sdk.sendMany(['u1', 'u2'], 300, 'cut');
@@ -217,6 +225,8 @@ describe('backplane across hosts: the worker host cut off from Redis only', () =
     expect(cutStats.backplane.reads - stats.backplane.reads).toBe(0);
     expect(BackplaneCluster.delta(await c.sdk.uidCommands(), before)).toEqual({ [g1.inner]: 300, [g2.inner]: 300 });
 
+    // The cut lasts longer than a connection may stay silent while commands wait (REDIS_SOCKET_TIMEOUT_MS, 2 s).
+    await sleep(Math.max(0, 3_000 - (Date.now() - cutAt)));
     c.lab.healData('h3');
     const healedAt = Date.now();
     // Probes until a directory read answers again (each probe is one send to u1).
@@ -235,6 +245,10 @@ describe('backplane across hosts: the worker host cut off from Redis only', () =
     figure(
       `worker host healed: directory reads answer again ${Date.now() - healedAt} ms after the heal (${probes} probes)`,
     );
+    // The worker host's processes (worker, GatewayClient) reconnected: new connections, not the old ones resumed.
+    const reopened = [...(await c.connectionsFrom('h3'))].filter((id) => !h3Connections.has(id));
+    figure(`worker host healed: ${reopened.length} new Redis connection(s) from it`);
+    expect(reopened.length).toBeGreaterThan(0);
     stats = await c.sdk.stats();
     before = await c.sdk.uidCommands();
     await c.sdk.sendMany(['u1'], 100, 'after');

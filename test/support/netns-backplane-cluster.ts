@@ -127,12 +127,25 @@ export class BackplaneCluster {
    * client_ids (matched by connection order).
    */
   async openClients(gateway: LabGateway, n: number): Promise<{ index: number; id: string }[]> {
-    const known = new Set(idsInConnectOrder(await this.sdk.value<string[]>('getAllClientIdList'), gateway.inner));
+    // Its current clients, read while it answers (a gateway that does not answer is left out of the list).
+    const known = await eventually(
+      async () => {
+        const [stats, ids] = await Promise.all([
+          this.sdk.value<{ address: string }[]>('getGatewayStats'),
+          this.sdk.value<string[]>('getAllClientIdList'),
+        ]);
+        return stats.some((s) => s.address === gateway.inner) ? new Set(idsInConnectOrder(ids, gateway.inner)) : null;
+      },
+      (k) => k !== null,
+      `${gateway.inner} answering`,
+      20_000,
+      100,
+    );
     const indices = await this.clients.open(gateway.url, n);
     const fresh = await eventually(
       async () =>
         idsInConnectOrder(await this.sdk.value<string[]>('getAllClientIdList'), gateway.inner).filter(
-          (id) => !known.has(id),
+          (id) => !known!.has(id),
         ),
       (ids) => ids.length === n,
       `${n} new clients on ${gateway.inner}`,
@@ -166,6 +179,18 @@ export class BackplaneCluster {
   async leaseOf(inner: string): Promise<{ id: string; synced: boolean } | undefined> {
     for (const [id, l] of await this.leases()) if (l.address === inner) return { id, synced: l.synced };
     return undefined;
+  }
+
+  /** The ids of Redis's client connections that come from `host` (its data address), from CLIENT LIST. */
+  async connectionsFrom(host: string): Promise<Set<string>> {
+    const addr = ` addr=${this.lab.host(host).data}:`;
+    const list = (await this.inspector.client('LIST')) as string;
+    return new Set(
+      list
+        .split('\n')
+        .filter((line) => line.includes(addr))
+        .map((line) => /^id=(\d+) /.exec(line)![1]),
+    );
   }
 
   /** uidCommands deltas per gateway inner address. */
