@@ -21,7 +21,12 @@ interface Host {
   data: string;
   /** The root-side end of the host's data veth (detached from the bridge to cut the host off from Redis). */
   dataPeer: string;
+  /** The root-side end of the host's mesh veth (detached too to cut the host off from everyone). */
+  meshPeer: string;
 }
+
+/** Labs made by this process so far (a second lab in one process gets other names and another subnet). */
+let made = 0;
 
 const labs = new Set<NetnsLab>();
 process.once('exit', () => {
@@ -41,10 +46,24 @@ function ipQuiet(...args: string[]): void {
   }
 }
 
+/**
+ * The first third octet from `preferred` on whose subnets (10.231.o.0/24, 10.232.o.0/24) no interface of this machine
+ * has an address (another lab of another test process may be running).
+ */
+function freeOctet(preferred: number): number {
+  const used = ip('-o', 'addr', 'show');
+  for (let i = 0; i < 200; i++) {
+    const o = 20 + ((preferred - 20 + i) % 200);
+    if (!used.includes(`10.231.${o}.`) && !used.includes(`10.232.${o}.`)) return o;
+  }
+  throw new Error('netns lab: no free test subnet in 10.231.20-219.0/24');
+}
+
 export class NetnsLab {
   readonly id: string;
   /** Third octet of both subnets: 10.231.<n>.0/24 (mesh) and 10.232.<n>.0/24 (data). */
-  private readonly octet: number;
+  private octet: number;
+  private readonly preferredOctet: number;
   readonly meshBridge: string;
   readonly dataBridge: string;
   private readonly hosts = new Map<string, Host>();
@@ -52,8 +71,10 @@ export class NetnsLab {
   private created = false;
 
   constructor() {
-    this.id = (process.pid % 100_000).toString(36);
-    this.octet = 20 + (process.pid % 200);
+    const n = made++;
+    this.id = (process.pid % 100_000).toString(36) + (n === 0 ? '' : n.toString(36));
+    this.preferredOctet = 20 + ((process.pid + n * 37) % 200);
+    this.octet = this.preferredOctet;
     this.meshBridge = `ngm${this.id}`;
     this.dataBridge = `ngd${this.id}`;
   }
@@ -74,6 +95,7 @@ export class NetnsLab {
 
   /** Creates both bridges with their addresses (before any traffic). */
   create(): void {
+    this.octet = freeOctet(this.preferredOctet);
     labs.add(this);
     this.created = true;
     for (const [bridge, address] of [
@@ -96,6 +118,7 @@ export class NetnsLab {
       mesh: `10.231.${this.octet}.${n}`,
       data: `10.232.${this.octet}.${n}`,
       dataPeer: `ngd${this.id}${n}p`,
+      meshPeer: `ngm${this.id}${n}p`,
     };
     this.hosts.set(name, host);
     ip('netns', 'add', ns);
@@ -136,6 +159,12 @@ export class NetnsLab {
         /dev ngm\w+e /,
         `${this.meshGateway} (${host.ns})`,
       );
+      // Host to host: over the lab's own veths too.
+      for (const other of this.hosts.values()) {
+        if (other === host) continue;
+        expectDev(ip('-n', host.ns, 'route', 'get', other.mesh), /dev ngm\w+e /, `${other.mesh} (${host.ns})`);
+        expectDev(ip('-n', host.ns, 'route', 'get', other.data), /dev ngd\w+e /, `${other.data} (${host.ns})`);
+      }
     }
   }
 
@@ -152,6 +181,22 @@ export class NetnsLab {
 
   healData(name: string): void {
     ip('link', 'set', this.host(name).dataPeer, 'master', this.dataBridge);
+  }
+
+  /** Cuts `host` off from everyone: Redis, the other hosts and the root namespace (both veths detached). */
+  cutAll(name: string): void {
+    ip('link', 'set', this.host(name).meshPeer, 'nomaster');
+    ip('link', 'set', this.host(name).dataPeer, 'nomaster');
+  }
+
+  healAll(name: string): void {
+    ip('link', 'set', this.host(name).meshPeer, 'master', this.meshBridge);
+    ip('link', 'set', this.host(name).dataPeer, 'master', this.dataBridge);
+  }
+
+  /** Every host's namespace name (for a test's own checks). */
+  get hostNames(): string[] {
+    return [...this.hosts.keys()];
   }
 
   /** Starts `node <main>` inside host `name`'s namespace with exactly `env` (plus PATH and NO_COLOR). */
@@ -177,7 +222,7 @@ export class NetnsLab {
     if (!this.created) return;
     for (const host of this.hosts.values()) {
       ipQuiet('link', 'del', host.dataPeer);
-      ipQuiet('link', 'del', `ngm${this.id}${host.name.slice(1)}p`);
+      ipQuiet('link', 'del', host.meshPeer);
       ipQuiet('netns', 'del', host.ns);
     }
     ipQuiet('link', 'del', this.meshBridge);

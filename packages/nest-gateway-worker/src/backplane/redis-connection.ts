@@ -67,6 +67,13 @@ export interface RedisConnection {
  * budget on top.
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
+/**
+ * A connection that receives nothing for this long while commands wait is closed and reopened (ioredis
+ * `socketTimeout`), in milliseconds. After a silent partition (packets dropped, no reset) the old TCP connection
+ * would otherwise come back only when the kernel's next retransmission gets through, which backs off exponentially:
+ * 14 s after a 40 s cut in test/backplane-netns-partitions.e2e-spec.ts, minutes after longer ones.
+ */
+export const REDIS_SOCKET_TIMEOUT_MS = REDIS_COMMAND_TIMEOUT_MS;
 /** Reconnect delays: attempt n waits n × this, at most {@link REDIS_RECONNECT_MAX_MS}. */
 export const REDIS_RECONNECT_STEP_MS = 100;
 export const REDIS_RECONNECT_MAX_MS = 2_000;
@@ -76,12 +83,14 @@ export const REDIS_READY_WAIT_MS = 3_000;
 /**
  * The settings of every backplane connection: commands fail at once while disconnected (no offline queue that
  * grows during an outage: the callers fall back or retry themselves), and after {@link REDIS_COMMAND_TIMEOUT_MS}
- * when Redis does not answer; the connection itself is reopened forever.
+ * when Redis does not answer; a connection silent for {@link REDIS_SOCKET_TIMEOUT_MS} while commands wait is dropped;
+ * the connection itself is reopened forever.
  */
 function connectionSettings(name: string): Record<string, unknown> {
   return {
     enableOfflineQueue: false,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     retryStrategy: reconnectDelay,
     connectionName: name,
