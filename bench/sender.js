@@ -17,6 +17,8 @@
  *   push { tag, kind: 'uid'|'group', rate, durationMs, bytes, clients, groups }   paced at `rate` messages/s
  *   queries { durationMs, clients, groups }    getAllClientCount, getClientIdListByGroup, isUidOnline in turn,
  *                                               one at a time, each timed
+ *   stats               the backplane's directory counters ({ backplane: { reads, fallbacks, narrowed, purged } | null })
+ *   prof-start, prof-stop { file }             V8's CPU profiler in this process (a .cpuprofile written to file)
  * Every message payload is a text `B<tag>|<send time, µs of CLOCK_MONOTONIC>|` padded with 'x' to `bytes`, so
  * a receiving load generator (another process, same clock) computes the end-to-end latency.
  * Every answer carries this process's own CPU use during the command (cpu: { ms, corePercent }).
@@ -102,6 +104,8 @@ async function clusterBackend(opts) {
       getClientIdListByGroup: (group) => gw.getClientIdListByGroup(group),
       isUidOnline: (uid) => gw.isUidOnline(uid),
     },
+    /** The backplane's directory counters (reads, fallbacks, narrowed calls), or null without one. */
+    stats: () => (pool && pool.backplane ? pool.backplane.stats : null),
     close: () => app.close(),
   };
 }
@@ -255,6 +259,31 @@ async function queries({ durationMs, clients, groups }) {
   return out;
 }
 
+/** V8's CPU profiler in this process (bench scenario 7 with BENCH_BACKPLANE_PROF): started, then written to `file`. */
+let profiler = null;
+function profStart() {
+  const inspector = require('node:inspector');
+  profiler = new inspector.Session();
+  profiler.connect();
+  const post = (method, params) =>
+    new Promise((resolve, reject) => profiler.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  return post('Profiler.enable')
+    .then(() => post('Profiler.setSamplingInterval', { interval: 200 }))
+    .then(() => post('Profiler.start'))
+    .then(() => ({}));
+}
+function profStop({ file }) {
+  return new Promise((resolve, reject) =>
+    profiler.post('Profiler.stop', (err, res) => {
+      if (err) return reject(err);
+      require('node:fs').writeFileSync(file, JSON.stringify(res.profile));
+      profiler.disconnect();
+      profiler = null;
+      resolve({ file });
+    }),
+  );
+}
+
 const commands = {
   async init(cmd) {
     backend = cmd.backend === 'cluster' ? await clusterBackend(cmd) : await wsBackend(cmd);
@@ -264,6 +293,9 @@ const commands = {
   broadcast,
   push,
   queries,
+  stats: () => ({ backplane: backend.stats ? backend.stats() : null }),
+  'prof-start': profStart,
+  'prof-stop': profStop,
 };
 
 process.on('message', (msg) => {

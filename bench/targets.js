@@ -138,6 +138,13 @@ async function startCluster(opts, onStarted) {
           GATEWAY_LISTEN: 'ws://127.0.0.1:0',
           GATEWAY_LAN_IP: '127.0.0.1',
           GATEWAY_START_PORT: '0',
+          // opts.profDir: each gateway preloads tools/prof-hook.js (SIGURG starts / stops V8's CPU profiler)
+          ...(opts.profDir
+            ? {
+                NODE_OPTIONS: `-r ${path.join(__dirname, 'tools', 'prof-hook.js')}`,
+                ECHO_CPU_PROF_FILE: path.join(opts.profDir, `${opts.backplane ? 'K' : 'C'}-gateway${i + 1}.cpuprofile`),
+              }
+            : {}),
         },
         /Gateway ready: clients (\S+), inner (\S+)/,
         onStarted,
@@ -170,7 +177,7 @@ async function startCluster(opts, onStarted) {
   };
 }
 
-/** opts: { servers (A, B), gateways, plaintext (C, K) }. */
+/** opts: { servers (A, B), gateways, plaintext, profDir (C, K) }. */
 function startTarget(key, opts, onStarted) {
   switch (key) {
     case 'A':

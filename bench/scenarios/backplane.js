@@ -1,77 +1,163 @@
 'use strict';
 /**
- * Scenario 7: what the Redis backplane saves the gateways. The same cluster twice, four gateways each: C (the full
- * mesh: the SDK sends every sendToUid / sendToGroup to all four gateways, three of which hold nobody) and K (the
- * same with the Redis backplane: the SDK reads the presence directory and sends to the gateway that holds the
- * target). BENCH_CONNECTIONS receivers per target spread over its four gateways, bound to uid u<k> and group
- * g<k % BENCH_GROUPS> by the sender (through the SDK). Per round and target: a sendToUid phase at
- * BENCH_PUSH_RATE and a sendToGroup phase at BENCH_PUSH_GROUP_RATE (scenario 3's pushPhase), each message
- * stamped and awaited. What is compared: the CPU all four gateways together spend per delivery, K/C per round
- * (below 1 is the saving); K's redis-server and sender CPU are shown beside it (the price). The groups are spread
- * over every gateway (g<k % groups>), so targeting cannot narrow a group send here: the uid phase shows the saving.
+ * Scenario 7 (issue 13): what the Redis backplane saves the gateways on sendToUid. The same cluster twice, with
+ * BENCH_BACKPLANE_GATEWAYS (8) gateway processes each: C (the full mesh: the SDK sends every sendToUid to every
+ * gateway, all but one of which hold nobody with that uid) and K (the same with the Redis backplane and a
+ * redis-server of its own: the SDK reads the presence directory and sends to the gateway that holds the uid).
+ * BENCH_BACKPLANE_CONNECTIONS receivers per target, spread over its gateways, bound to uid u<k> by the sender
+ * (through the SDK). Per round, C and K take turns; per target:
+ *   - idle: BENCH_BACKPLANE_IDLE_MS with nothing sent, the gateways' background CPU (timers, heartbeats, leases);
+ *   - sendToUid at the fixed rate BENCH_BACKPLANE_RATE for BENCH_BACKPLANE_DURATION_MS (scenario 3's pushPhase:
+ *     every message stamped with CLOCK_MONOTONIC right before the call, latency = client receipt - that stamp).
+ * Reported per round: the CPU of all gateways together per send (K/C, goal <= 0.25), p50 / p99 delivery latency
+ * (K/C p99, goal <= 1.2), redis-server CPU per send, the sender's CPU per send, the generators' CPU.
+ * BENCH_BACKPLANE_PROF=<dir>: the last round also writes V8 CPU profiles of every gateway and of the sender for
+ * its push (<dir>/{C,K}-gateway<n>.cpuprofile, <dir>/{C,K}-sender.cpuprofile; that round's CPU includes the
+ * profiler's overhead).
  */
-const { withTargets, startGenerators, generatorCount, ratio, verdict, median, log } = require('../harness');
+const path = require('node:path');
+const fs = require('node:fs');
+const {
+  withTargets,
+  startGenerators,
+  generatorCount,
+  ratio,
+  verdict,
+  median,
+  log,
+  cpuSnapshot,
+  cpuSince,
+  sleep,
+} = require('../harness');
 const { listenAll, withSenders } = require('./broadcast');
 const { pushPhase } = require('./push');
 const { fmt } = require('../format');
 
-const GATEWAYS = 4;
 const LABELS = ['C', 'K'];
-const NAMES = { C: `cluster, ${GATEWAYS} gateways, full mesh`, K: `cluster, ${GATEWAYS} gateways, Redis backplane` };
-const KINDS = ['uid', 'group'];
+const GOAL_CPU = 0.25;
+const GOAL_P99 = 1.2;
+const PROF_DIR = process.env.BENCH_BACKPLANE_PROF ? path.resolve(process.env.BENCH_BACKPLANE_PROF) : null;
 
-/** CPU s per million deliveries of the processes whose name matches `re`, summed. */
-function cpuOf(phase, re) {
-  const list = phase.processes.filter((p) => re.test(p.name));
-  if (list.length === 0 || list.some((p) => p.cpuSecPerMillion === null)) return null;
-  return list.reduce((s, p) => s + p.cpuSecPerMillion, 0);
+/** CPU ms of the processes whose name matches `re` in a phase's per-process list, summed (null if any is missing). */
+function cpuMsOf(processes, re) {
+  const list = processes.filter((p) => re.test(p.name));
+  if (list.length === 0) return null;
+  return list.reduce((s, p) => s + p.cpuMs, 0);
+}
+
+const GATEWAY = /^gateway/;
+const REDIS = /^redis-server$/;
+const OTHER = /^(register|worker)$/;
+
+async function idlePhase(target, ms) {
+  const before = cpuSnapshot(target.procs);
+  const t0 = Date.now();
+  await sleep(ms);
+  const procs = cpuSince(target.procs, before, 0);
+  const seconds = (Date.now() - t0) / 1000;
+  return {
+    gatewayMsPerSec: cpuMsOf(procs, GATEWAY) / seconds,
+    redisMsPerSec: cpuMsOf(procs, REDIS) === null ? null : cpuMsOf(procs, REDIS) / seconds,
+  };
+}
+
+/** Sends SIGURG to every gateway (tools/prof-hook.js: first starts the profiler, second writes the profile). */
+function signalGateways(target) {
+  for (const p of target.procs) if (GATEWAY.test(p.name)) p.child.kill('SIGURG');
+}
+
+async function measure(config, pool, sender, target, label, clients, round, profile) {
+  const idle = config.backplaneIdleMs > 0 ? await idlePhase(target, config.backplaneIdleMs) : null;
+  const phaseConfig = { ...config, pushRate: config.backplaneRate, pushDurationMs: config.backplaneDurationMs };
+  if (profile) {
+    signalGateways(target);
+    await sender.request({ cmd: 'prof-start' }, 10_000);
+    await sleep(200);
+  }
+  const statsBefore = (await sender.request({ cmd: 'stats' }, 10_000)).backplane;
+  const p = await pushPhase(phaseConfig, pool, sender, target, 'uid', clients, `${label}${round}bp`);
+  const statsAfter = (await sender.request({ cmd: 'stats' }, 10_000)).backplane;
+  if (profile) {
+    const writes = target.procs.filter((x) => GATEWAY.test(x.name)).map((x) => x.waitFor(/PROF_WRITTEN (\S+)/, 30_000));
+    signalGateways(target);
+    await sender.request({ cmd: 'prof-stop', file: path.join(PROF_DIR, `${label}-sender.cpuprofile`) }, 30_000);
+    await Promise.all(writes);
+    log(`backplane: profiles of ${label} written to ${PROF_DIR}`);
+  }
+  const sends = p.sent;
+  const us = (ms) => (ms === null || !sends ? null : (ms * 1000) / sends);
+  return {
+    ...p,
+    idle,
+    gatewayUsPerSend: us(cpuMsOf(p.processes, GATEWAY)),
+    redisUsPerSend: us(cpuMsOf(p.processes, REDIS)),
+    otherUsPerSend: us(cpuMsOf(p.processes, OTHER)),
+    senderUsPerSend: us(p.senderCpuMs),
+    perGatewayMs: p.processes.filter((x) => GATEWAY.test(x.name)).map((x) => x.cpuMs),
+    directory:
+      statsBefore && statsAfter
+        ? {
+            reads: statsAfter.reads - statsBefore.reads,
+            fallbacks: statsAfter.fallbacks - statsBefore.fallbacks,
+            narrowed: statsAfter.narrowed - statsBefore.narrowed,
+          }
+        : null,
+    profiled: profile,
+  };
 }
 
 async function run(config) {
-  const n = config.connections;
+  const n = config.backplaneConnections;
+  const gateways = config.backplaneGateways;
+  if (PROF_DIR) fs.mkdirSync(PROF_DIR, { recursive: true });
+  const opts = { gateways, ...(PROF_DIR ? { profDir: PROF_DIR } : {}) };
   return withTargets(
     [
-      { key: 'C', opts: { gateways: GATEWAYS } },
-      { key: 'K', opts: { gateways: GATEWAYS } },
+      { key: 'C', opts },
+      { key: 'K', opts },
     ],
     async (started) => {
       const pool = startGenerators(generatorCount(config, n * LABELS.length));
       try {
         const receivers = await listenAll(pool, started, LABELS, n);
-        return await withSenders(started, LABELS, GATEWAYS, async (senders) => {
+        return await withSenders(started, LABELS, gateways, async (senders) => {
           const bound = {};
           for (const label of LABELS) {
-            bound[label] = await senders[label].request(
-              { cmd: 'bind', groups: Math.min(config.groups, receivers[label].opened) },
-              60_000 + n * 10,
-            );
+            bound[label] = await senders[label].request({ cmd: 'bind', groups: 1 }, 60_000 + n * 10);
+            if (bound[label].uidsBound !== receivers[label].opened)
+              throw new Error(
+                `${label}: ${receivers[label].opened} receivers open but ${bound[label].uidsBound} uids bound`,
+              );
           }
+          await sleep(1_000); // K: the gateways' directory writes (a 20 ms flush) are in Redis
           const rounds = [];
           for (let round = 1; round <= config.rounds; round++) {
             const row = {};
-            for (const label of LABELS) {
-              row[label] = {};
-              for (const kind of KINDS) {
-                log(`backplane ${kind} push to ${receivers[label].opened}: round ${round}, ${label}`);
-                try {
-                  row[label][kind] = await pushPhase(
-                    config,
-                    pool,
-                    senders[label],
-                    started[label],
-                    kind,
-                    bound[label].clients,
-                    `${label}${round}${kind}bp`,
-                  );
-                } catch (err) {
-                  row[label][kind] = { error: err.message };
-                  log(`backplane ${label} ${kind} failed: ${err.message}`);
-                }
+            // C and K take turns; the order flips every round so neither always runs second.
+            const order = round % 2 ? LABELS : [...LABELS].reverse();
+            for (const label of order) {
+              log(
+                `backplane sendToUid to ${receivers[label].opened} over ${gateways} gateways: round ${round}, ${label}`,
+              );
+              try {
+                row[label] = await measure(
+                  config,
+                  pool,
+                  senders[label],
+                  started[label],
+                  label,
+                  bound[label].clients,
+                  round,
+                  PROF_DIR !== null && round === config.rounds,
+                );
+              } catch (err) {
+                row[label] = { error: err.message };
+                log(`backplane ${label} failed: ${err.message}`);
               }
             }
             rounds.push(row);
           }
-          return summarize(config, rounds, pool.gens.length);
+          return summarize(config, rounds, receivers, pool.gens.length);
         });
       } finally {
         await pool.stop();
@@ -80,80 +166,162 @@ async function run(config) {
   );
 }
 
-function summarize(config, rounds, generators) {
-  const ok = (label, kind) => rounds.map((r) => (r[label][kind] && !r[label][kind].error ? r[label][kind] : null));
-  const rows = [];
-  for (const kind of KINDS) {
+function summarize(config, rounds, receivers, generators) {
+  const gateways = config.backplaneGateways;
+  const ok = (r, label) => (r[label] && !r[label].error ? r[label] : null);
+  const get = (label, key) => rounds.map((r) => (ok(r, label) ? ok(r, label)[key] : null));
+  const NAMES = { C: `full mesh (${gateways} gateways)`, K: `Redis backplane (${gateways} gateways + redis-server)` };
+
+  const perRound = [];
+  rounds.forEach((r, i) => {
     for (const label of LABELS) {
-      const phases = ok(label, kind);
-      const valid = phases.filter(Boolean);
-      rows.push([
-        `${kind === 'uid' ? 'sendToUid' : 'sendToGroup'}: ${label} ${NAMES[label]}`,
-        `${fmt.int(valid.length ? valid[0].offeredRate : null)} msgs/s`,
-        fmt.int(median(phases.map((p) => p && p.deliveredPerSec))),
-        fmt.ms(median(phases.map((p) => p && p.p99Ms))),
-        `${valid.reduce((s, p) => s + p.delivered, 0)} of ${valid.reduce((s, p) => s + p.expected, 0)}`,
-        fmt.num(median(phases.map((p) => p && cpuOf(p, /^gateway/)))),
-        label === 'K' ? fmt.num(median(phases.map((p) => p && cpuOf(p, /^redis-server$/)))) : '-',
-        fmt.pct(median(phases.map((p) => p && p.senderCorePercent))),
+      const x = ok(r, label);
+      if (!x) {
+        perRound.push([`${i + 1}`, label, 'FAILED', '', '', '', '', '', '', '', '', '', '']);
+        continue;
+      }
+      perRound.push([
+        `${i + 1}${x.profiled ? ' (profiled)' : ''}`,
+        label,
+        `${x.sent} at ${fmt.int(x.achievedSendRate)}/s`,
+        `${x.delivered} of ${x.expected}`,
+        fmt.num(x.gatewayUsPerSend),
+        x.idle ? fmt.num(x.idle.gatewayMsPerSec) : 'n/a',
+        label === 'K' ? fmt.num(x.redisUsPerSend) : '-',
+        fmt.num(x.senderUsPerSend),
+        fmt.num(x.otherUsPerSend),
+        fmt.ms(x.p50Ms),
+        fmt.ms(x.p99Ms),
+        `${x.generatorCpu.perGenerator.map(fmt.pct).join('+')}${x.generatorCpu.saturated ? ' SATURATED' : ''}`,
+        x.directory ? `${x.directory.reads} / ${x.directory.fallbacks} / ${x.directory.narrowed}` : '-',
       ]);
     }
-  }
+  });
+
+  const summary = LABELS.map((label) => [
+    `${label} ${NAMES[label]}`,
+    fmt.num(median(get(label, 'gatewayUsPerSend'))),
+    fmt.num(median(rounds.map((r) => ok(r, label) && ok(r, label).idle && ok(r, label).idle.gatewayMsPerSec))),
+    label === 'K' ? fmt.num(median(get(label, 'redisUsPerSend'))) : '-',
+    fmt.num(median(get(label, 'senderUsPerSend'))),
+    fmt.ms(median(get(label, 'p50Ms'))),
+    fmt.ms(median(get(label, 'p99Ms'))),
+    String(get(label, 'lost').reduce((s, x) => s + (x || 0), 0)),
+  ]);
+
   const notes = [];
   rounds.forEach((r, i) => {
-    for (const label of LABELS)
-      for (const kind of KINDS) {
-        const x = r[label][kind];
-        if (x && x.error)
-          notes.push(`round ${i + 1}, ${label} ${kind} FAILED: ${x.error.split('\n')[0].slice(0, 300)}`);
-        else if (x && x.lost)
-          notes.push(`round ${i + 1}, ${label} ${kind}: ${x.lost} of ${x.expected} deliveries missing`);
+    for (const label of LABELS) {
+      const x = r[label];
+      if (!x) continue;
+      if (x.error) {
+        notes.push(`round ${i + 1}, ${label} FAILED: ${x.error.split('\n')[0].slice(0, 300)}`);
+        continue;
       }
+      if (x.lost) notes.push(`round ${i + 1}, ${label}: ${x.lost} of ${x.expected} deliveries missing after the wait`);
+      if (x.sendErrors) notes.push(`round ${i + 1}, ${label}: ${x.sendErrors} send error(s): ${x.firstSendError}`);
+      if (x.achievedSendRate < 0.9 * x.offeredRate)
+        notes.push(
+          `round ${i + 1}, ${label}: the sender reached ${fmt.int(x.achievedSendRate)} of ${fmt.int(x.offeredRate)} msgs/s offered (sender-bound)`,
+        );
+      if (x.senderCorePercent > 90)
+        notes.push(`round ${i + 1}, ${label}: the sender used ${Math.round(x.senderCorePercent)} % of a core`);
+      if (x.generatorCpu.saturated)
+        notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core (more BENCH_GENERATORS)`);
+      if (label === 'K' && x.directory && x.directory.fallbacks)
+        notes.push(
+          `round ${i + 1}, K: ${x.directory.fallbacks} send(s) fell back to the full mesh (directory read failed or over budget)`,
+        );
+    }
   });
+  for (const label of LABELS)
+    if (receivers[label].failed)
+      notes.push(
+        `${label}: ${receivers[label].failed} receiving connection(s) failed to open: ${receivers[label].firstError}`,
+      );
   notes.push(
-    `${config.connections} receivers per target over ${GATEWAYS} gateways, ${Math.min(config.groups, config.connections)} groups, ${config.pushBytes}-byte payloads, each phase offered for ${config.pushDurationMs} ms; ${generators} generator process(es).`,
-    'Gateway CPU is the sum over the four gateway processes; K also pays a directory read per call (sender CPU) and the redis-server CPU shown.',
+    `${config.backplaneConnections} receivers per target over ${gateways} gateways (uid u<k> per receiver), ${config.pushBytes}-byte payloads, ` +
+      `sendToUid to a uid spread over all of them at ${config.backplaneRate} msgs/s for ${config.backplaneDurationMs} ms per target and round; ` +
+      `${generators} generator process(es). Both targets run all the time (C's and K's processes idle while the other is measured).`,
+    'Gateway CPU: /proc user+system of all gateway processes together over the push phase (including the wait for the last delivery), per send; ' +
+      '"idle" is the same sum over the idle phase before it, in ms per second (background: timers, heartbeats, K\'s lease renewals). ' +
+      'Sender CPU: the sending process (an SDK GatewayClient; K also reads the directory) per send. "other" = register + worker. ' +
+      "Latency: from the stamp written right before the sendToUid call to the client's receipt (same CLOCK_MONOTONIC).",
+    'Directory (K): reads answered / fallbacks to the mesh / calls sent to fewer gateways than listed, during the push.',
   );
-  const lostK = rounds.map((r) => KINDS.reduce((s, k) => s + (r.K[k] && !r.K[k].error ? r.K[k].lost : NaN), 0));
-  const gatewayRatio = (kind) =>
-    rounds.map((r) =>
-      ratio(
-        r.K[kind] && !r.K[kind].error ? cpuOf(r.K[kind], /^gateway/) : null,
-        r.C[kind] && !r.C[kind].error ? cpuOf(r.C[kind], /^gateway/) : null,
-      ),
-    );
+
+  const lost = rounds.map((r) => LABELS.reduce((s, l) => s + (ok(r, l) ? ok(r, l).lost : NaN), 0));
+  const perRoundRatio = (key) => rounds.map((r) => ratio(ok(r, 'K') && ok(r, 'K')[key], ok(r, 'C') && ok(r, 'C')[key]));
+  const info = (label, key) => ({ ...verdict(label, get('K', key), 'info'), unit: 'us' });
+  const verdicts = [
+    {
+      label: 'backplane: deliveries lost (C + K), per round',
+      perRound: lost,
+      median: median(lost),
+      target: '== 0',
+      pass: lost.every((x) => x === 0),
+      unit: 'count',
+    },
+    verdict(
+      `backplane sendToUid, ${gateways} gateways: K/C gateway CPU per send`,
+      perRoundRatio('gatewayUsPerSend'),
+      '<=',
+      GOAL_CPU,
+    ),
+    verdict(
+      `backplane sendToUid, ${gateways} gateways: K/C p99 delivery latency`,
+      perRoundRatio('p99Ms'),
+      '<=',
+      GOAL_P99,
+    ),
+    verdict('backplane sendToUid: K/C p50 delivery latency', perRoundRatio('p50Ms'), 'info'),
+    verdict('backplane sendToUid: K/C sender CPU per send', perRoundRatio('senderUsPerSend'), 'info'),
+    info('backplane sendToUid: K redis-server CPU µs per send', 'redisUsPerSend'),
+  ];
   return {
     tables: [
       {
-        caption: `push with and without the backplane, ${GATEWAYS} gateways`,
+        caption: `sendToUid at ${config.backplaneRate} msgs/s, medians over ${rounds.length} rounds`,
         header: [
-          'phase / target',
-          'offered',
-          'delivered/s (median)',
+          'target',
+          'gateways CPU µs / send',
+          'gateways idle CPU ms / s',
+          'redis CPU µs / send',
+          'sender CPU µs / send',
+          'p50 ms',
           'p99 ms',
-          'delivered',
-          'gateways CPU s / M deliveries',
-          'redis CPU s / M',
-          'sender CPU',
+          'lost',
         ],
-        rows,
+        rows: summary,
       },
-    ],
-    verdicts: [
       {
-        label: 'backplane: K deliveries lost (uid + group), per round',
-        perRound: lostK,
-        median: median(lostK),
-        target: '== 0',
-        pass: lostK.every((x) => x === 0),
-        unit: 'count',
+        caption: 'per round (C and K alternate; the order flips every round)',
+        header: [
+          'round',
+          'target',
+          'sent',
+          'delivered',
+          'gateways µs / send',
+          'gateways idle ms / s',
+          'redis µs / send',
+          'sender µs / send',
+          'other µs / send',
+          'p50 ms',
+          'p99 ms',
+          'generator CPU',
+          'directory reads / fallbacks / narrowed',
+        ],
+        rows: perRound,
       },
-      verdict('backplane sendToUid: K/C gateway CPU per delivery', gatewayRatio('uid'), 'info'),
-      verdict('backplane sendToGroup: K/C gateway CPU per delivery', gatewayRatio('group'), 'info'),
     ],
+    verdicts,
     notes,
     data: { rounds },
   };
 }
 
-module.exports = { id: 'backplane', title: '7. Redis backplane: targeted sends vs the full mesh, four gateways', run };
+module.exports = {
+  id: 'backplane',
+  title: '7. Redis backplane: sendToUid targeted vs the full mesh (BENCH_BACKPLANE_GATEWAYS gateways, default 8)',
+  run,
+};
