@@ -11,7 +11,7 @@
  *            JSON message per operation.
  *
  * Commands ({ id, cmd, ... } -> { id, ok, result | error }):
- *   init { backend, registerAddress?, secretKey?, plaintext?, backplaneUrl?, gateways?, controlUrl? }
+ *   init { backend, registerAddress?, secretKey?, plaintext?, backplaneUrl?, gateways?, root?, controlUrl?, controlUrls? }
  *   bind { groups }     connection k (cluster: k-th of getAllClientIdList()) gets uid u<k>, group g<k % groups>
  *   broadcast { tag, count, bytes }            count sendToAll messages back to back
  *   push { tag, kind: 'uid'|'group', rate, durationMs, bytes, clients, groups }   paced at `rate` messages/s
@@ -44,13 +44,17 @@ async function clusterBackend(opts) {
   require('reflect-metadata');
   let lib;
   try {
-    lib = { ...require('nest-gateway-worker'), ...require('nest-gateway-worker/internal') };
+    // opts.root: the package as that root's node_modules resolves it (a saved build, compared with this one)
+    const load = (id) => require(opts.root ? require.resolve(id, { paths: [opts.root] }) : id);
+    lib = { ...load('nest-gateway-worker'), ...load('nest-gateway-worker/internal') };
   } catch (err) {
     throw new Error(`cannot load the package nest-gateway-worker (run \`npm run build\`): ${err.message}`, {
       cause: err,
     });
   }
-  const { NestFactory } = require('@nestjs/core');
+  const { NestFactory } = opts.root
+    ? require(require.resolve('@nestjs/core', { paths: [opts.root] }))
+    : require('@nestjs/core');
   const { GatewayModule, GatewayClient, GatewayClientPool } = lib;
   const options = {
     registers: opts.registerAddress,
@@ -107,6 +111,35 @@ async function clusterBackend(opts) {
     /** The backplane's directory counters (reads, fallbacks, narrowed calls), or null without one. */
     stats: () => (pool && pool.backplane ? pool.backplane.stats : null),
     close: () => app.close(),
+  };
+}
+
+/**
+ * Several bare ws routers (scenario 7's floor): each holds part of the receivers and binds them as its own
+ * u0, u1, ...; uid u<k> of the push loop goes to process k % P as its u<floor(k / P) % (its clients)>, so every
+ * message reaches exactly one process, which delivers it to one receiver.
+ */
+async function multiWsBackend(opts) {
+  const parts = await Promise.all(opts.controlUrls.map((controlUrl) => wsBackend({ controlUrl })));
+  let sizes = parts.map(() => 0);
+  const n = parts.length;
+  return {
+    async bind(groups) {
+      const bound = await Promise.all(parts.map((p) => p.bind(groups)));
+      sizes = bound.map((b) => b.clients);
+      const clients = sizes.reduce((s, x) => s + x, 0);
+      if (sizes.some((x) => x === 0)) throw new Error(`a router holds no receiver (${sizes.join(', ')})`);
+      return { clients, uidsBound: clients };
+    },
+    sendToUid: (uid, data) => {
+      const k = Number(uid.slice(1));
+      const p = k % n;
+      return parts[p].sendToUid(`u${Math.floor(k / n) % sizes[p]}`, data);
+    },
+    sendToAll: () => Promise.reject(new Error('not with several routers')),
+    sendToGroup: () => Promise.reject(new Error('not with several routers')),
+    queries: null,
+    close: () => Promise.all(parts.map((p) => p.close())),
   };
 }
 
@@ -286,7 +319,12 @@ function profStop({ file }) {
 
 const commands = {
   async init(cmd) {
-    backend = cmd.backend === 'cluster' ? await clusterBackend(cmd) : await wsBackend(cmd);
+    backend =
+      cmd.backend === 'cluster'
+        ? await clusterBackend(cmd)
+        : cmd.controlUrls
+          ? await multiWsBackend(cmd)
+          : await wsBackend(cmd);
     return { backend: cmd.backend };
   },
   bind: (cmd) => backend.bind(cmd.groups),

@@ -5,7 +5,10 @@
  * gateway, all but one of which hold nobody with that uid) and K (the same with the Redis backplane and a
  * redis-server of its own: the SDK reads the presence directory and sends to the gateway that holds the uid).
  * BENCH_BACKPLANE_CONNECTIONS receivers per target, spread over its gateways, bound to uid u<k> by the sender
- * (through the SDK). Per round, C and K take turns; per target:
+ * (through the SDK). R is the floor of any targeted design with that many processes: BENCH_BACKPLANE_GATEWAYS
+ * bare ws routers (servers/ws-broadcast-server.js), each holding its share of the receivers, and the sender sends
+ * each message (plain JSON over a /control WebSocket) to the one router that holds the uid: one process woken, one
+ * frame written per send, no encryption, no directory. Per round the targets take turns; per target:
  *   - idle: BENCH_BACKPLANE_IDLE_MS with nothing sent, the gateways' background CPU (timers, heartbeats, leases);
  *   - sendToUid at the fixed rate BENCH_BACKPLANE_RATE for BENCH_BACKPLANE_DURATION_MS (scenario 3's pushPhase:
  *     every message stamped with CLOCK_MONOTONIC right before the call, latency = client receipt - that stamp).
@@ -32,11 +35,15 @@ const {
 const { listenAll, withSenders } = require('./broadcast');
 const { pushPhase } = require('./push');
 const { fmt } = require('../format');
+const { cpuSplitMs, isRunning } = require('../processes');
 
-const LABELS = ['C', 'K'];
 const GOAL_CPU = 0.25;
 const GOAL_P99 = 1.2;
 const PROF_DIR = process.env.BENCH_BACKPLANE_PROF ? path.resolve(process.env.BENCH_BACKPLANE_PROF) : null;
+// BENCH_BACKPLANE_BASE_ROOT=<dir>: also K0, K run from a saved build (dist/apps and a node_modules resolving the
+// package to that build), to measure a change before and after in the same run.
+const BASE_ROOT = process.env.BENCH_BACKPLANE_BASE_ROOT ? path.resolve(process.env.BENCH_BACKPLANE_BASE_ROOT) : null;
+const LABELS = BASE_ROOT ? ['C', 'K', 'K0', 'R'] : ['C', 'K', 'R'];
 
 /** CPU ms of the processes whose name matches `re` in a phase's per-process list, summed (null if any is missing). */
 function cpuMsOf(processes, re) {
@@ -46,19 +53,34 @@ function cpuMsOf(processes, re) {
 }
 
 const GATEWAY = /^gateway/;
+const ROUTER = /^ws-broadcast-server/;
+/** The processes that hold the receivers: C's and K's gateways, R's routers. */
+const servingOf = (label) => (label === 'R' ? ROUTER : GATEWAY);
 const REDIS = /^redis-server$/;
 const OTHER = /^(register|worker)$/;
 
-async function idlePhase(target, ms) {
+async function idlePhase(target, ms, serving) {
   const before = cpuSnapshot(target.procs);
   const t0 = Date.now();
   await sleep(ms);
   const procs = cpuSince(target.procs, before, 0);
   const seconds = (Date.now() - t0) / 1000;
   return {
-    gatewayMsPerSec: cpuMsOf(procs, GATEWAY) / seconds,
+    gatewayMsPerSec: cpuMsOf(procs, serving) / seconds,
     redisMsPerSec: cpuMsOf(procs, REDIS) === null ? null : cpuMsOf(procs, REDIS) / seconds,
   };
+}
+
+/** User and system CPU ms of all gateways together, so far. */
+function gatewaySplit(target, serving) {
+  const out = { user: 0, system: 0 };
+  for (const p of target.procs)
+    if (serving.test(p.name) && isRunning(p.child)) {
+      const c = cpuSplitMs(p.child.pid);
+      out.user += c.user;
+      out.system += c.system;
+    }
+  return out;
 }
 
 /** Sends SIGURG to every gateway (tools/prof-hook.js: first starts the profiler, second writes the profile). */
@@ -67,15 +89,19 @@ function signalGateways(target) {
 }
 
 async function measure(config, pool, sender, target, label, clients, round, profile) {
-  const idle = config.backplaneIdleMs > 0 ? await idlePhase(target, config.backplaneIdleMs) : null;
+  const serving = servingOf(label);
+  const idle = config.backplaneIdleMs > 0 ? await idlePhase(target, config.backplaneIdleMs, serving) : null;
   const phaseConfig = { ...config, pushRate: config.backplaneRate, pushDurationMs: config.backplaneDurationMs };
+  profile = profile && label !== 'R';
   if (profile) {
     signalGateways(target);
     await sender.request({ cmd: 'prof-start' }, 10_000);
     await sleep(200);
   }
   const statsBefore = (await sender.request({ cmd: 'stats' }, 10_000)).backplane;
+  const splitBefore = gatewaySplit(target, serving);
   const p = await pushPhase(phaseConfig, pool, sender, target, 'uid', clients, `${label}${round}bp`);
+  const splitAfter = gatewaySplit(target, serving);
   const statsAfter = (await sender.request({ cmd: 'stats' }, 10_000)).backplane;
   if (profile) {
     const writes = target.procs.filter((x) => GATEWAY.test(x.name)).map((x) => x.waitFor(/PROF_WRITTEN (\S+)/, 30_000));
@@ -89,11 +115,16 @@ async function measure(config, pool, sender, target, label, clients, round, prof
   return {
     ...p,
     idle,
-    gatewayUsPerSend: us(cpuMsOf(p.processes, GATEWAY)),
+    gatewayUsPerSend: us(cpuMsOf(p.processes, serving)),
     redisUsPerSend: us(cpuMsOf(p.processes, REDIS)),
     otherUsPerSend: us(cpuMsOf(p.processes, OTHER)),
     senderUsPerSend: us(p.senderCpuMs),
-    perGatewayMs: p.processes.filter((x) => GATEWAY.test(x.name)).map((x) => x.cpuMs),
+    gatewaySystemShare:
+      splitAfter.user + splitAfter.system - splitBefore.user - splitBefore.system > 0
+        ? (splitAfter.system - splitBefore.system) /
+          (splitAfter.user + splitAfter.system - splitBefore.user - splitBefore.system)
+        : null,
+    perGatewayMs: p.processes.filter((x) => serving.test(x.name)).map((x) => x.cpuMs),
     directory:
       statsBefore && statsAfter
         ? {
@@ -115,6 +146,8 @@ async function run(config) {
     [
       { key: 'C', opts },
       { key: 'K', opts },
+      ...(BASE_ROOT ? [{ key: 'K', label: 'K0', opts: { ...opts, root: BASE_ROOT, label: 'K0' } }] : []),
+      { key: 'R', opts: { servers: gateways } },
     ],
     async (started) => {
       const pool = startGenerators(generatorCount(config, n * LABELS.length));
@@ -133,8 +166,8 @@ async function run(config) {
           const rounds = [];
           for (let round = 1; round <= config.rounds; round++) {
             const row = {};
-            // C and K take turns; the order flips every round so neither always runs second.
-            const order = round % 2 ? LABELS : [...LABELS].reverse();
+            // The targets take turns; the order rotates every round so none always runs first.
+            const order = LABELS.map((_, i) => LABELS[(i + round - 1) % LABELS.length]);
             for (const label of order) {
               log(
                 `backplane sendToUid to ${receivers[label].opened} over ${gateways} gateways: round ${round}, ${label}`,
@@ -170,14 +203,19 @@ function summarize(config, rounds, receivers, generators) {
   const gateways = config.backplaneGateways;
   const ok = (r, label) => (r[label] && !r[label].error ? r[label] : null);
   const get = (label, key) => rounds.map((r) => (ok(r, label) ? ok(r, label)[key] : null));
-  const NAMES = { C: `full mesh (${gateways} gateways)`, K: `Redis backplane (${gateways} gateways + redis-server)` };
+  const NAMES = {
+    C: `full mesh (${gateways} gateways)`,
+    K: `Redis backplane (${gateways} gateways + redis-server)`,
+    R: `floor: ${gateways} bare ws routers, each send to the one that holds the uid`,
+    K0: `K from the saved build ${BASE_ROOT}`,
+  };
 
   const perRound = [];
   rounds.forEach((r, i) => {
     for (const label of LABELS) {
       const x = ok(r, label);
       if (!x) {
-        perRound.push([`${i + 1}`, label, 'FAILED', '', '', '', '', '', '', '', '', '', '']);
+        perRound.push([`${i + 1}`, label, 'FAILED', '', '', '', '', '', '', '', '', '', '', '']);
         continue;
       }
       perRound.push([
@@ -186,8 +224,9 @@ function summarize(config, rounds, receivers, generators) {
         `${x.sent} at ${fmt.int(x.achievedSendRate)}/s`,
         `${x.delivered} of ${x.expected}`,
         fmt.num(x.gatewayUsPerSend),
+        fmt.pct(x.gatewaySystemShare === null ? null : x.gatewaySystemShare * 100),
         x.idle ? fmt.num(x.idle.gatewayMsPerSec) : 'n/a',
-        label === 'K' ? fmt.num(x.redisUsPerSend) : '-',
+        label.startsWith('K') ? fmt.num(x.redisUsPerSend) : '-',
         fmt.num(x.senderUsPerSend),
         fmt.num(x.otherUsPerSend),
         fmt.ms(x.p50Ms),
@@ -202,7 +241,7 @@ function summarize(config, rounds, receivers, generators) {
     `${label} ${NAMES[label]}`,
     fmt.num(median(get(label, 'gatewayUsPerSend'))),
     fmt.num(median(rounds.map((r) => ok(r, label) && ok(r, label).idle && ok(r, label).idle.gatewayMsPerSec))),
-    label === 'K' ? fmt.num(median(get(label, 'redisUsPerSend'))) : '-',
+    label.startsWith('K') ? fmt.num(median(get(label, 'redisUsPerSend'))) : '-',
     fmt.num(median(get(label, 'senderUsPerSend'))),
     fmt.ms(median(get(label, 'p50Ms'))),
     fmt.ms(median(get(label, 'p99Ms'))),
@@ -228,7 +267,7 @@ function summarize(config, rounds, receivers, generators) {
         notes.push(`round ${i + 1}, ${label}: the sender used ${Math.round(x.senderCorePercent)} % of a core`);
       if (x.generatorCpu.saturated)
         notes.push(`round ${i + 1}, ${label}: a load generator used over 90 % of a core (more BENCH_GENERATORS)`);
-      if (label === 'K' && x.directory && x.directory.fallbacks)
+      if (x.directory && x.directory.fallbacks)
         notes.push(
           `round ${i + 1}, K: ${x.directory.fallbacks} send(s) fell back to the full mesh (directory read failed or over budget)`,
         );
@@ -242,7 +281,7 @@ function summarize(config, rounds, receivers, generators) {
   notes.push(
     `${config.backplaneConnections} receivers per target over ${gateways} gateways (uid u<k> per receiver), ${config.pushBytes}-byte payloads, ` +
       `sendToUid to a uid spread over all of them at ${config.backplaneRate} msgs/s for ${config.backplaneDurationMs} ms per target and round; ` +
-      `${generators} generator process(es). Both targets run all the time (C's and K's processes idle while the other is measured).`,
+      `${generators} generator process(es). Every target runs all the time (each one's processes idle while another is measured).`,
     'Gateway CPU: /proc user+system of all gateway processes together over the push phase (including the wait for the last delivery), per send; ' +
       '"idle" is the same sum over the idle phase before it, in ms per second (background: timers, heartbeats, K\'s lease renewals). ' +
       'Sender CPU: the sending process (an SDK GatewayClient; K also reads the directory) per send. "other" = register + worker. ' +
@@ -251,11 +290,12 @@ function summarize(config, rounds, receivers, generators) {
   );
 
   const lost = rounds.map((r) => LABELS.reduce((s, l) => s + (ok(r, l) ? ok(r, l).lost : NaN), 0));
-  const perRoundRatio = (key) => rounds.map((r) => ratio(ok(r, 'K') && ok(r, 'K')[key], ok(r, 'C') && ok(r, 'C')[key]));
+  const perRoundRatio = (key, a = 'K', b = 'C') =>
+    rounds.map((r) => ratio(ok(r, a) && ok(r, a)[key], ok(r, b) && ok(r, b)[key]));
   const info = (label, key) => ({ ...verdict(label, get('K', key), 'info'), unit: 'us' });
   const verdicts = [
     {
-      label: 'backplane: deliveries lost (C + K), per round',
+      label: 'backplane: deliveries lost (C + K + R), per round',
       perRound: lost,
       median: median(lost),
       target: '== 0',
@@ -275,7 +315,30 @@ function summarize(config, rounds, receivers, generators) {
       GOAL_P99,
     ),
     verdict('backplane sendToUid: K/C p50 delivery latency', perRoundRatio('p50Ms'), 'info'),
+    verdict(
+      'backplane sendToUid: R/C CPU per send (the floor: bare ws routers vs the mesh)',
+      perRoundRatio('gatewayUsPerSend', 'R', 'C'),
+      'info',
+    ),
+    verdict(
+      'backplane sendToUid: K/R gateway CPU per send (K over the floor)',
+      perRoundRatio('gatewayUsPerSend', 'K', 'R'),
+      'info',
+    ),
     verdict('backplane sendToUid: K/C sender CPU per send', perRoundRatio('senderUsPerSend'), 'info'),
+    ...(BASE_ROOT
+      ? [
+          verdict(
+            'backplane sendToUid: K/K0 gateway CPU per send (this build / the saved one)',
+            perRoundRatio('gatewayUsPerSend', 'K', 'K0'),
+            'info',
+          ),
+          verdict('backplane sendToUid: K/K0 sender CPU per send', perRoundRatio('senderUsPerSend', 'K', 'K0'), 'info'),
+          verdict('backplane sendToUid: K/K0 redis CPU per send', perRoundRatio('redisUsPerSend', 'K', 'K0'), 'info'),
+          verdict('backplane sendToUid: K/K0 p50 latency', perRoundRatio('p50Ms', 'K', 'K0'), 'info'),
+          verdict('backplane sendToUid: K/K0 p99 latency', perRoundRatio('p99Ms', 'K', 'K0'), 'info'),
+        ]
+      : []),
     info('backplane sendToUid: K redis-server CPU µs per send', 'redisUsPerSend'),
   ];
   return {
@@ -295,13 +358,14 @@ function summarize(config, rounds, receivers, generators) {
         rows: summary,
       },
       {
-        caption: 'per round (C and K alternate; the order flips every round)',
+        caption: 'per round (the targets take turns; the order rotates every round)',
         header: [
           'round',
           'target',
           'sent',
           'delivered',
           'gateways µs / send',
+          'of it in the kernel',
           'gateways idle ms / s',
           'redis µs / send',
           'sender µs / send',
