@@ -74,13 +74,13 @@ function missingBuild(root = C_ROOT) {
   return ['register', 'gateway', 'worker'].map((role) => distMain(role, root)).filter((m) => !fs.existsSync(m));
 }
 
-async function startOne(name, script, env, readyRe, onStarted) {
-  const proc = await startServer(name, script, env, readyRe);
+async function startOne(name, script, env, readyRe, onStarted, timeoutMs) {
+  const proc = await startServer(name, script, env, readyRe, timeoutMs);
   onStarted(proc);
   return proc;
 }
 
-async function startReference(key, script, count, onStarted, env = {}) {
+async function startReference(key, script, count, onStarted, env = {}, timeoutMs = undefined) {
   const outcomes = await Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
       startOne(
@@ -89,6 +89,7 @@ async function startReference(key, script, count, onStarted, env = {}) {
         env,
         READY,
         onStarted,
+        timeoutMs,
       ),
     ),
   );
@@ -128,6 +129,7 @@ async function startCluster(opts, onStarted) {
     { ...auth, REGISTER_LISTEN: '127.0.0.1:0' },
     /Register listening on (\S+)/,
     onStarted,
+    opts.startTimeoutMs,
   );
   const registerAddress = register.match[1];
   const n = opts.gateways || 1;
@@ -155,6 +157,7 @@ async function startCluster(opts, onStarted) {
         },
         /Gateway ready: clients (\S+), inner (\S+)/,
         onStarted,
+        opts.startTimeoutMs,
       ),
     ),
   );
@@ -168,9 +171,10 @@ async function startCluster(opts, onStarted) {
     { ...auth, REGISTER_ADDRESS: registerAddress, HTTP_LISTEN: 'off' },
     new RegExp(`Worker connected to gateway ${escapeRe(inners[0])}`),
     onStarted,
+    opts.startTimeoutMs,
   );
   for (const inner of inners.slice(1))
-    await worker.waitFor(new RegExp(`Worker connected to gateway ${escapeRe(inner)}`));
+    await worker.waitFor(new RegExp(`Worker connected to gateway ${escapeRe(inner)}`), opts.startTimeoutMs);
   return {
     key: opts.backplane ? 'K' : 'C',
     root: opts.root || null,
@@ -185,7 +189,7 @@ async function startCluster(opts, onStarted) {
   };
 }
 
-/** opts: { servers (A, B, R), gateways, plaintext, profDir (C, K) }. */
+/** opts: { servers (A, B, R), gateways, plaintext, profDir, root (C, K), startTimeoutMs (C, K, R: per process) }. */
 function startTarget(key, opts, onStarted) {
   switch (key) {
     case 'A':
@@ -193,7 +197,7 @@ function startTarget(key, opts, onStarted) {
     case 'B':
       return startReference('B', 'nest-ws-adapter-echo-server', opts.servers || 1, onStarted);
     case 'R':
-      return startReference('R', 'ws-broadcast-server', opts.servers || 1, onStarted);
+      return startReference('R', 'ws-broadcast-server', opts.servers || 1, onStarted, {}, opts.startTimeoutMs);
     case 'F':
       return startReference('F', 'ws-broadcast-server', 1, onStarted, { BENCH_BROADCAST_CORK: '1' });
     case 'C':

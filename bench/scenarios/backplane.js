@@ -141,13 +141,15 @@ async function run(config) {
   const n = config.backplaneConnections;
   const gateways = config.backplaneGateways;
   if (PROF_DIR) fs.mkdirSync(PROF_DIR, { recursive: true });
-  const opts = { gateways, ...(PROF_DIR ? { profDir: PROF_DIR } : {}) };
+  // Dozens of processes start at once on a small shared machine: each may take a while to be ready.
+  const startTimeoutMs = 120_000;
+  const opts = { gateways, startTimeoutMs, ...(PROF_DIR ? { profDir: PROF_DIR } : {}) };
   return withTargets(
     [
       { key: 'C', opts },
       { key: 'K', opts },
       ...(BASE_ROOT ? [{ key: 'K', label: 'K0', opts: { ...opts, root: BASE_ROOT, label: 'K0' } }] : []),
-      { key: 'R', opts: { servers: gateways } },
+      { key: 'R', opts: { servers: gateways, startTimeoutMs } },
     ],
     async (started) => {
       const pool = startGenerators(generatorCount(config, n * LABELS.length));
