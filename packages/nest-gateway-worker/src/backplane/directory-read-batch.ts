@@ -42,15 +42,31 @@ export class DirectoryReadBatch {
       this.queue.push({ kind, names, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        process.nextTick(() => void this.flush());
+        process.nextTick(() => this.flush());
       }
     });
   }
 
-  private async flush(): Promise<void> {
+  private flush(): void {
     const lookups = this.queue;
     this.queue = [];
     this.scheduled = false;
+    if (lookups.length === 1) {
+      // Alone in its turn: its own read, nothing to share or reorder.
+      const l = lookups[0];
+      this.reader.gatewaysOf(l.kind, l.names).then((read) => this.settle(l, read), l.reject);
+      return;
+    }
+    void this.flushMany(lookups);
+  }
+
+  private settle(l: Lookup, read: string[][] | null): void {
+    if (read === null) this.stats.fallbacks++;
+    else this.stats.answered++;
+    l.resolve(read);
+  }
+
+  private async flushMany(lookups: Lookup[]): Promise<void> {
     let uid: Promise<Answer> | null = null;
     let group: Promise<Answer> | null = null;
     for (const l of lookups) {
@@ -66,13 +82,7 @@ export class DirectoryReadBatch {
         continue;
       }
       const { read, index } = answer.value as Answer;
-      if (read === null) {
-        this.stats.fallbacks++;
-        l.resolve(null);
-      } else {
-        this.stats.answered++;
-        l.resolve(index === null ? read : l.names.map((name) => read[index.get(name) as number]));
-      }
+      this.settle(l, read === null || index === null ? read : l.names.map((name) => read[index.get(name) as number]));
     }
   }
 
