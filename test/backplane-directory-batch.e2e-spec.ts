@@ -29,7 +29,8 @@ describe('directory lookups batched per turn (real redis-server)', () => {
     for (let i = 0; i < 10; i++) await inspector.hset(keys.uid(`u${i}`), ID, 1);
     await inspector.hset(keys.uid('u3'), OTHER, 2);
     await inspector.hset(keys.group('room'), OTHER, 5);
-    backplane = new ClientBackplane(resolveBackplaneOptions('test', redis.url)!, 'Test');
+    // A budget a loaded test machine keeps (50 ms by default): an over-budget read would answer null here.
+    backplane = new ClientBackplane({ ...resolveBackplaneOptions('test', redis.url)!, timeoutMs: 1_000 }, 'Test');
     // Ready once a lookup answers.
     await eventually(
       () => backplane.lookups.gatewaysOf('uid', ['u0']),
