@@ -31,6 +31,8 @@ const {
   cpuSnapshot,
   cpuSince,
   sleep,
+  awaitDeliveries,
+  percentileOfSparse,
 } = require('../harness');
 const { listenAll, withSenders } = require('./broadcast');
 const { pushPhase } = require('./push');
@@ -137,6 +139,51 @@ async function measure(config, pool, sender, target, label, clients, round, prof
   };
 }
 
+/**
+ * C and K push at the same time (the same rate and duration each, from their own senders): p50 / p99 of each. No CPU
+ * figures (the two load each other); what this gives is a latency comparison in which both see the same machine.
+ */
+async function together(config, pool, senders, bound, round) {
+  const labels = ['C', 'K'];
+  const sent = await Promise.all(
+    labels.map((label) =>
+      senders[label].request(
+        {
+          cmd: 'push',
+          tag: `${label}${round}tg`,
+          kind: 'uid',
+          rate: config.backplaneRate,
+          durationMs: config.backplaneDurationMs,
+          bytes: config.pushBytes,
+          clients: bound[label].clients,
+          groups: 1,
+        },
+        config.backplaneDurationMs * 3 + 30_000,
+      ),
+    ),
+  );
+  const out = {};
+  for (const [i, label] of labels.entries()) {
+    const got = await awaitDeliveries(
+      pool,
+      `${label}${round}tg`,
+      sent[i].expectedDeliveries,
+      15_000 + sent[i].expectedDeliveries / 100,
+    );
+    out[label] = {
+      sent: sent[i].sent,
+      achievedSendRate: sent[i].achievedSendRate,
+      senderMaxLagMs: sent[i].maxLagMs,
+      expected: sent[i].expectedDeliveries,
+      delivered: got.delivered,
+      lost: sent[i].expectedDeliveries - got.delivered,
+      p50Ms: percentileOfSparse(got.hist, 0.5),
+      p99Ms: percentileOfSparse(got.hist, 0.99),
+    };
+  }
+  return out;
+}
+
 async function run(config) {
   const n = config.backplaneConnections;
   const gateways = config.backplaneGateways;
@@ -189,6 +236,14 @@ async function run(config) {
                 row[label] = { error: err.message };
                 log(`backplane ${label} failed: ${err.message}`);
               }
+            }
+            // Latency under identical conditions: C and K push at the same time, so a stall of the machine hits both.
+            log(`backplane sendToUid, C and K at the same time: round ${round}`);
+            try {
+              row.together = await together(config, pool, senders, bound, round);
+            } catch (err) {
+              row.together = { error: err.message };
+              log(`backplane together failed: ${err.message}`);
             }
             rounds.push(row);
           }
@@ -291,13 +346,38 @@ function summarize(config, rounds, receivers, generators) {
     'Directory (K): reads answered / fallbacks to the mesh / calls sent to fewer gateways than listed, during the push.',
   );
 
-  const lost = rounds.map((r) => LABELS.reduce((s, l) => s + (ok(r, l) ? ok(r, l).lost : NaN), 0));
+  const tg = (r, label) => (r.together && !r.together.error ? r.together[label] : null);
+  const lost = rounds.map(
+    (r) =>
+      LABELS.reduce((s, l) => s + (ok(r, l) ? ok(r, l).lost : NaN), 0) +
+      ['C', 'K'].reduce((s, l) => s + (tg(r, l) ? tg(r, l).lost : NaN), 0),
+  );
+  const togetherRatio = (key) => rounds.map((r) => ratio(tg(r, 'K') && tg(r, 'K')[key], tg(r, 'C') && tg(r, 'C')[key]));
+  const togetherRows = rounds.map((r, i) => {
+    if (!r.together || r.together.error) return [`${i + 1}`, 'FAILED', '', '', '', '', '', ''];
+    const c = tg(r, 'C');
+    const k = tg(r, 'K');
+    return [
+      `${i + 1}`,
+      `${c.delivered} of ${c.expected} / ${k.delivered} of ${k.expected}`,
+      fmt.ms(c.p50Ms),
+      fmt.ms(c.p99Ms),
+      fmt.ms(k.p50Ms),
+      fmt.ms(k.p99Ms),
+      fmt.x(ratio(k.p99Ms, c.p99Ms)),
+      `${fmt.int(c.senderMaxLagMs)} / ${fmt.int(k.senderMaxLagMs)}`,
+    ];
+  });
+  rounds.forEach((r, i) => {
+    if (r.together && r.together.error)
+      notes.push(`round ${i + 1}, C and K at once FAILED: ${r.together.error.split('\n')[0].slice(0, 300)}`);
+  });
   const perRoundRatio = (key, a = 'K', b = 'C') =>
     rounds.map((r) => ratio(ok(r, a) && ok(r, a)[key], ok(r, b) && ok(r, b)[key]));
   const info = (label, key) => ({ ...verdict(label, get('K', key), 'info'), unit: 'us' });
   const verdicts = [
     {
-      label: 'backplane: deliveries lost (C + K + R), per round',
+      label: 'backplane: deliveries lost (C + K + R, and C + K at once), per round',
       perRound: lost,
       median: median(lost),
       target: '== 0',
@@ -317,6 +397,13 @@ function summarize(config, rounds, receivers, generators) {
       GOAL_P99,
     ),
     verdict('backplane sendToUid: K/C p50 delivery latency', perRoundRatio('p50Ms'), 'info'),
+    verdict(
+      `backplane sendToUid, ${gateways} gateways: K/C p99 delivery latency, C and K sending at the same time`,
+      togetherRatio('p99Ms'),
+      '<=',
+      GOAL_P99,
+    ),
+    verdict('backplane sendToUid: K/C p50 delivery latency, at the same time', togetherRatio('p50Ms'), 'info'),
     verdict(
       'backplane sendToUid: R/C CPU per send (the floor: bare ws routers vs the mesh)',
       perRoundRatio('gatewayUsPerSend', 'R', 'C'),
@@ -378,6 +465,21 @@ function summarize(config, rounds, receivers, generators) {
           'directory reads / fallbacks / narrowed',
         ],
         rows: perRound,
+      },
+      {
+        caption:
+          'latency with C and K sending at the same time (each its own rate, from its own sender): both see the same machine',
+        header: [
+          'round',
+          'delivered C / K',
+          'C p50 ms',
+          'C p99 ms',
+          'K p50 ms',
+          'K p99 ms',
+          'K/C p99',
+          'sender max lag ms C / K',
+        ],
+        rows: togetherRows,
       },
     ],
     verdicts,
