@@ -12,8 +12,11 @@
  *   - idle: BENCH_BACKPLANE_IDLE_MS with nothing sent, the gateways' background CPU (timers, heartbeats, leases);
  *   - sendToUid at the fixed rate BENCH_BACKPLANE_RATE for BENCH_BACKPLANE_DURATION_MS (scenario 3's pushPhase:
  *     every message stamped with CLOCK_MONOTONIC right before the call, latency = client receipt - that stamp).
+ * Then, once per round, C and K push at the same time (each at the rate, from its own sender): a latency comparison
+ * in which a stall of the (shared) machine hits both alike.
  * Reported per round: the CPU of all gateways together per send (K/C, goal <= 0.25), p50 / p99 delivery latency
- * (K/C p99, goal <= 1.2), redis-server CPU per send, the sender's CPU per send, the generators' CPU.
+ * (K/C p99, goal <= 1.2, turn by turn and at the same time), redis-server CPU per send, the sender's CPU per send,
+ * the generators' CPU.
  * BENCH_BACKPLANE_PROF=<dir>: the last round also writes V8 CPU profiles of every gateway and of the sender for
  * its push (<dir>/{C,K}-gateway<n>.cpuprofile, <dir>/{C,K}-sender.cpuprofile; that round's CPU includes the
  * profiler's overhead).
