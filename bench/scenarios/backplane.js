@@ -12,8 +12,8 @@
  *   - idle: BENCH_BACKPLANE_IDLE_MS with nothing sent, the gateways' background CPU (timers, heartbeats, leases);
  *   - sendToUid at the fixed rate BENCH_BACKPLANE_RATE for BENCH_BACKPLANE_DURATION_MS (scenario 3's pushPhase:
  *     every message stamped with CLOCK_MONOTONIC right before the call, latency = client receipt - that stamp).
- * Then, once per round, C and K push at the same time (each at the rate, from its own sender): a latency comparison
- * in which a stall of the (shared) machine hits both alike.
+ * Then, once per round, C and K (and K0) push at the same time (each at the rate, from its own sender): a latency
+ * comparison in which a stall of the (shared) machine hits all alike.
  * Reported per round: the CPU of all gateways together per send (K/C, goal <= 0.25), p50 / p99 delivery latency
  * (K/C p99, goal <= 1.2, turn by turn and at the same time), redis-server CPU per send, the sender's CPU per send,
  * the generators' CPU.
@@ -147,7 +147,7 @@ async function measure(config, pool, sender, target, label, clients, round, prof
  * figures (the two load each other); what this gives is a latency comparison in which both see the same machine.
  */
 async function together(config, pool, senders, bound, round) {
-  const labels = ['C', 'K'];
+  const labels = BASE_ROOT ? ['C', 'K', 'K0'] : ['C', 'K'];
   const sent = await Promise.all(
     labels.map((label) =>
       senders[label].request(
@@ -353,9 +353,10 @@ function summarize(config, rounds, receivers, generators) {
   const lost = rounds.map(
     (r) =>
       LABELS.reduce((s, l) => s + (ok(r, l) ? ok(r, l).lost : NaN), 0) +
-      ['C', 'K'].reduce((s, l) => s + (tg(r, l) ? tg(r, l).lost : NaN), 0),
+      (r.together && !r.together.error ? Object.values(r.together).reduce((s, x) => s + x.lost, 0) : NaN),
   );
-  const togetherRatio = (key) => rounds.map((r) => ratio(tg(r, 'K') && tg(r, 'K')[key], tg(r, 'C') && tg(r, 'C')[key]));
+  const togetherRatio = (key, base = 'C') =>
+    rounds.map((r) => ratio(tg(r, 'K') && tg(r, 'K')[key], tg(r, base) && tg(r, base)[key]));
   const togetherRows = rounds.map((r, i) => {
     if (!r.together || r.together.error) return [`${i + 1}`, 'FAILED', '', '', '', '', '', ''];
     const c = tg(r, 'C');
@@ -380,7 +381,7 @@ function summarize(config, rounds, receivers, generators) {
   const info = (label, key) => ({ ...verdict(label, get('K', key), 'info'), unit: 'us' });
   const verdicts = [
     {
-      label: 'backplane: deliveries lost (C + K + R, and C + K at once), per round',
+      label: 'backplane: deliveries lost (every target, turn by turn and at once), per round',
       perRound: lost,
       median: median(lost),
       target: '== 0',
@@ -407,6 +408,12 @@ function summarize(config, rounds, receivers, generators) {
       GOAL_P99,
     ),
     verdict('backplane sendToUid: K/C p50 delivery latency, at the same time', togetherRatio('p50Ms'), 'info'),
+    ...(BASE_ROOT
+      ? [
+          verdict('backplane sendToUid: K/K0 p50 latency, at the same time', togetherRatio('p50Ms', 'K0'), 'info'),
+          verdict('backplane sendToUid: K/K0 p99 latency, at the same time', togetherRatio('p99Ms', 'K0'), 'info'),
+        ]
+      : []),
     verdict(
       'backplane sendToUid: R/C CPU per send (the floor: bare ws routers vs the mesh)',
       perRoundRatio('gatewayUsPerSend', 'R', 'C'),
