@@ -219,6 +219,12 @@ function killAllNow() {
 let clockTicks = null;
 /** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
 function cpuMs(pid) {
+  const { user, system } = cpuSplitMs(pid);
+  return user + system;
+}
+
+/** CPU time a process has used so far in user and in system (kernel) mode, in ms, from /proc/<pid>/stat. */
+function cpuSplitMs(pid) {
   if (clockTicks === null) {
     try {
       clockTicks =
@@ -233,7 +239,8 @@ function cpuMs(pid) {
   }
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks; // utime, stime: fields 14, 15
+  // utime, stime: fields 14, 15
+  return { user: (Number(fields[11]) * 1000) / clockTicks, system: (Number(fields[12]) * 1000) / clockTicks };
 }
 
 /** Resident set size of a process in KiB, from /proc/<pid>/status (VmRSS). */
@@ -253,5 +260,6 @@ module.exports = {
   killAllNow,
   rssKiB,
   cpuMs,
+  cpuSplitMs,
   isRunning,
 };

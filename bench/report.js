@@ -23,7 +23,13 @@ function verdictText(v) {
 }
 
 const verdictValue = (v, x) =>
-  v.unit === 'count' ? (typeof x === 'number' && Number.isFinite(x) ? String(x) : 'n/a') : fmt.x(x);
+  v.unit === 'count'
+    ? typeof x === 'number' && Number.isFinite(x)
+      ? String(x)
+      : 'n/a'
+    : v.unit === 'us'
+      ? `${fmt.num(x)} µs`
+      : fmt.x(x);
 
 function formatReport(report) {
   const { machine, config, scenarios } = report;

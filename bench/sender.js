@@ -11,12 +11,14 @@
  *            JSON message per operation.
  *
  * Commands ({ id, cmd, ... } -> { id, ok, result | error }):
- *   init { backend, registerAddress?, secretKey?, plaintext?, backplaneUrl?, gateways?, controlUrl? }
+ *   init { backend, registerAddress?, secretKey?, plaintext?, backplaneUrl?, gateways?, root?, controlUrl?, controlUrls? }
  *   bind { groups }     connection k (cluster: k-th of getAllClientIdList()) gets uid u<k>, group g<k % groups>
  *   broadcast { tag, count, bytes }            count sendToAll messages back to back
  *   push { tag, kind: 'uid'|'group', rate, durationMs, bytes, clients, groups }   paced at `rate` messages/s
  *   queries { durationMs, clients, groups }    getAllClientCount, getClientIdListByGroup, isUidOnline in turn,
  *                                               one at a time, each timed
+ *   stats               the backplane's directory counters ({ backplane: { reads, fallbacks, narrowed, purged } | null })
+ *   prof-start, prof-stop { file }             V8's CPU profiler in this process (a .cpuprofile written to file)
  * Every message payload is a text `B<tag>|<send time, µs of CLOCK_MONOTONIC>|` padded with 'x' to `bytes`, so
  * a receiving load generator (another process, same clock) computes the end-to-end latency.
  * Every answer carries this process's own CPU use during the command (cpu: { ms, corePercent }).
@@ -42,13 +44,17 @@ async function clusterBackend(opts) {
   require('reflect-metadata');
   let lib;
   try {
-    lib = { ...require('nest-gateway-worker'), ...require('nest-gateway-worker/internal') };
+    // opts.root: the package as that root's node_modules resolves it (a saved build, compared with this one)
+    const load = (id) => require(opts.root ? require.resolve(id, { paths: [opts.root] }) : id);
+    lib = { ...load('nest-gateway-worker'), ...load('nest-gateway-worker/internal') };
   } catch (err) {
     throw new Error(`cannot load the package nest-gateway-worker (run \`npm run build\`): ${err.message}`, {
       cause: err,
     });
   }
-  const { NestFactory } = require('@nestjs/core');
+  const { NestFactory } = opts.root
+    ? require(require.resolve('@nestjs/core', { paths: [opts.root] }))
+    : require('@nestjs/core');
   const { GatewayModule, GatewayClient, GatewayClientPool } = lib;
   const options = {
     registers: opts.registerAddress,
@@ -102,7 +108,38 @@ async function clusterBackend(opts) {
       getClientIdListByGroup: (group) => gw.getClientIdListByGroup(group),
       isUidOnline: (uid) => gw.isUidOnline(uid),
     },
+    /** The backplane's directory counters (reads, fallbacks, narrowed calls), or null without one. */
+    stats: () => (pool && pool.backplane ? pool.backplane.stats : null),
     close: () => app.close(),
+  };
+}
+
+/**
+ * Several bare ws routers (scenario 7's floor): each holds part of the receivers and binds them as its own
+ * u0, u1, ...; uid u<k> of the push loop goes to process k % P as its u<floor(k / P) % (its clients)>, so every
+ * message reaches exactly one process, which delivers it to one receiver.
+ */
+async function multiWsBackend(opts) {
+  const parts = await Promise.all(opts.controlUrls.map((controlUrl) => wsBackend({ controlUrl })));
+  let sizes = parts.map(() => 0);
+  const n = parts.length;
+  return {
+    async bind(groups) {
+      const bound = await Promise.all(parts.map((p) => p.bind(groups)));
+      sizes = bound.map((b) => b.clients);
+      const clients = sizes.reduce((s, x) => s + x, 0);
+      if (sizes.some((x) => x === 0)) throw new Error(`a router holds no receiver (${sizes.join(', ')})`);
+      return { clients, uidsBound: clients };
+    },
+    sendToUid: (uid, data) => {
+      const k = Number(uid.slice(1));
+      const p = k % n;
+      return parts[p].sendToUid(`u${Math.floor(k / n) % sizes[p]}`, data);
+    },
+    sendToAll: () => Promise.reject(new Error('not with several routers')),
+    sendToGroup: () => Promise.reject(new Error('not with several routers')),
+    queries: null,
+    close: () => Promise.all(parts.map((p) => p.close())),
   };
 }
 
@@ -255,15 +292,48 @@ async function queries({ durationMs, clients, groups }) {
   return out;
 }
 
+/** V8's CPU profiler in this process (bench scenario 7 with BENCH_BACKPLANE_PROF): started, then written to `file`. */
+let profiler = null;
+function profStart() {
+  const inspector = require('node:inspector');
+  profiler = new inspector.Session();
+  profiler.connect();
+  const post = (method, params) =>
+    new Promise((resolve, reject) => profiler.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  return post('Profiler.enable')
+    .then(() => post('Profiler.setSamplingInterval', { interval: 200 }))
+    .then(() => post('Profiler.start'))
+    .then(() => ({}));
+}
+function profStop({ file }) {
+  return new Promise((resolve, reject) =>
+    profiler.post('Profiler.stop', (err, res) => {
+      if (err) return reject(err);
+      require('node:fs').writeFileSync(file, JSON.stringify(res.profile));
+      profiler.disconnect();
+      profiler = null;
+      resolve({ file });
+    }),
+  );
+}
+
 const commands = {
   async init(cmd) {
-    backend = cmd.backend === 'cluster' ? await clusterBackend(cmd) : await wsBackend(cmd);
+    backend =
+      cmd.backend === 'cluster'
+        ? await clusterBackend(cmd)
+        : cmd.controlUrls
+          ? await multiWsBackend(cmd)
+          : await wsBackend(cmd);
     return { backend: cmd.backend };
   },
   bind: (cmd) => backend.bind(cmd.groups),
   broadcast,
   push,
   queries,
+  stats: () => ({ backplane: backend.stats ? backend.stats() : null }),
+  'prof-start': profStart,
+  'prof-stop': profStop,
 };
 
 process.on('message', (msg) => {

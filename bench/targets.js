@@ -66,21 +66,21 @@ async function startRedis(onStarted) {
   return { proc, url: `redis://127.0.0.1:${port}` };
 }
 
-function distMain(role) {
-  return path.join(C_ROOT, 'dist', 'apps', role, 'main.js');
+function distMain(role, root = C_ROOT) {
+  return path.join(root, 'dist', 'apps', role, 'main.js');
 }
 
-function missingBuild() {
-  return ['register', 'gateway', 'worker'].map(distMain).filter((m) => !fs.existsSync(m));
+function missingBuild(root = C_ROOT) {
+  return ['register', 'gateway', 'worker'].map((role) => distMain(role, root)).filter((m) => !fs.existsSync(m));
 }
 
-async function startOne(name, script, env, readyRe, onStarted) {
-  const proc = await startServer(name, script, env, readyRe);
+async function startOne(name, script, env, readyRe, onStarted, timeoutMs) {
+  const proc = await startServer(name, script, env, readyRe, timeoutMs);
   onStarted(proc);
   return proc;
 }
 
-async function startReference(key, script, count, onStarted, env = {}) {
+async function startReference(key, script, count, onStarted, env = {}, timeoutMs = undefined) {
   const outcomes = await Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
       startOne(
@@ -89,6 +89,7 @@ async function startReference(key, script, count, onStarted, env = {}) {
         env,
         READY,
         onStarted,
+        timeoutMs,
       ),
     ),
   );
@@ -103,11 +104,15 @@ async function startReference(key, script, count, onStarted, env = {}) {
     memoryProcs: procs,
     infoProcs: [],
     controlUrl: key === 'R' || key === 'F' ? `${urls[0]}/control` : null,
+    // several R processes (scenario 7's floor): the sender routes each uid to the process that holds it
+    controlUrls: key === 'R' || key === 'F' ? urls.map((u) => `${u}/control`) : null,
   };
 }
 
 async function startCluster(opts, onStarted) {
-  const missing = missingBuild();
+  // opts.root: run this cluster from another root (scenario 7's K0: a saved build of the package, before a change)
+  const root = opts.root || C_ROOT;
+  const missing = missingBuild(root);
   if (missing.length)
     throw new Error(`${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)`);
   const plaintext = !!opts.plaintext;
@@ -120,10 +125,11 @@ async function startCluster(opts, onStarted) {
   };
   const register = await startOne(
     'register',
-    distMain('register'),
+    distMain('register', root),
     { ...auth, REGISTER_LISTEN: '127.0.0.1:0' },
     /Register listening on (\S+)/,
     onStarted,
+    opts.startTimeoutMs,
   );
   const registerAddress = register.match[1];
   const n = opts.gateways || 1;
@@ -131,16 +137,27 @@ async function startCluster(opts, onStarted) {
     Array.from({ length: n }, (_, i) =>
       startOne(
         n > 1 ? `gateway#${i + 1}` : 'gateway',
-        distMain('gateway'),
+        distMain('gateway', root),
         {
           ...auth,
           REGISTER_ADDRESS: registerAddress,
           GATEWAY_LISTEN: 'ws://127.0.0.1:0',
           GATEWAY_LAN_IP: '127.0.0.1',
           GATEWAY_START_PORT: '0',
+          // opts.profDir: each gateway preloads tools/prof-hook.js (SIGURG starts / stops V8's CPU profiler)
+          ...(opts.profDir
+            ? {
+                NODE_OPTIONS: `-r ${path.join(__dirname, 'tools', 'prof-hook.js')}`,
+                ECHO_CPU_PROF_FILE: path.join(
+                  opts.profDir,
+                  `${opts.label || (opts.backplane ? 'K' : 'C')}-gateway${i + 1}.cpuprofile`,
+                ),
+              }
+            : {}),
         },
         /Gateway ready: clients (\S+), inner (\S+)/,
         onStarted,
+        opts.startTimeoutMs,
       ),
     ),
   );
@@ -150,15 +167,17 @@ async function startCluster(opts, onStarted) {
   const inners = gateways.map((g) => g.match[2]);
   const worker = await startOne(
     'worker',
-    distMain('worker'),
+    distMain('worker', root),
     { ...auth, REGISTER_ADDRESS: registerAddress, HTTP_LISTEN: 'off' },
     new RegExp(`Worker connected to gateway ${escapeRe(inners[0])}`),
     onStarted,
+    opts.startTimeoutMs,
   );
   for (const inner of inners.slice(1))
-    await worker.waitFor(new RegExp(`Worker connected to gateway ${escapeRe(inner)}`));
+    await worker.waitFor(new RegExp(`Worker connected to gateway ${escapeRe(inner)}`), opts.startTimeoutMs);
   return {
     key: opts.backplane ? 'K' : 'C',
+    root: opts.root || null,
     backplaneUrl,
     urls: gateways.map((g) => g.match[1]),
     procs: [...(redis ? [redis.proc] : []), register, ...gateways, worker],
@@ -170,7 +189,7 @@ async function startCluster(opts, onStarted) {
   };
 }
 
-/** opts: { servers (A, B), gateways, plaintext (C, K) }. */
+/** opts: { servers (A, B, R), gateways, plaintext, profDir, root (C, K), startTimeoutMs (C, K, R: per process) }. */
 function startTarget(key, opts, onStarted) {
   switch (key) {
     case 'A':
@@ -178,7 +197,7 @@ function startTarget(key, opts, onStarted) {
     case 'B':
       return startReference('B', 'nest-ws-adapter-echo-server', opts.servers || 1, onStarted);
     case 'R':
-      return startReference('R', 'ws-broadcast-server', 1, onStarted);
+      return startReference('R', 'ws-broadcast-server', opts.servers || 1, onStarted, {}, opts.startTimeoutMs);
     case 'F':
       return startReference('F', 'ws-broadcast-server', 1, onStarted, { BENCH_BROADCAST_CORK: '1' });
     case 'C':

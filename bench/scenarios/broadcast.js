@@ -69,11 +69,20 @@ async function initSender(sender, target, gateways) {
         plaintext: target.plaintext,
         backplaneUrl: target.backplaneUrl,
         gateways,
+        ...(target.root ? { root: target.root } : {}),
       },
       30_000,
     );
   } else {
-    await sender.request({ cmd: 'init', backend: 'ws', controlUrl: target.controlUrl }, 30_000);
+    await sender.request(
+      {
+        cmd: 'init',
+        backend: 'ws',
+        controlUrl: target.controlUrl,
+        ...(target.controlUrls && target.controlUrls.length > 1 ? { controlUrls: target.controlUrls } : {}),
+      },
+      30_000,
+    );
   }
 }
 

@@ -68,6 +68,7 @@ async function pushPhase(config, pool, sender, target, kind, clients, tag) {
     processes: cpuSince(target.procs, before, got.delivered),
     generatorCpu: generatorCpu(gens),
     senderCorePercent: sent.cpu.corePercent,
+    senderCpuMs: sent.cpu.ms,
   };
 }
 

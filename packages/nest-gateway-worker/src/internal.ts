@@ -108,6 +108,7 @@ export * from './backplane/lease-keeper';
 export * from './backplane/gateway-backplane';
 export * from './backplane/gateway-watch';
 export * from './backplane/directory-reader';
+export * from './backplane/directory-read-batch';
 export * from './backplane/recent-memberships';
 export * from './backplane/backplane-targeting';
 export * from './backplane/client-backplane';

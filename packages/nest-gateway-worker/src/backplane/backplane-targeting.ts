@@ -23,7 +23,8 @@ export class BackplaneTargeting implements GatewayTargeting {
 
   constructor(
     private readonly watch: GatewayWatch,
-    private readonly reader: DirectoryReader,
+    /** The directory lookups (ClientBackplane: a DirectoryReadBatch over the DirectoryReader). */
+    private readonly reader: Pick<DirectoryReader, 'gatewaysOf'>,
   ) {}
 
   /** A link to `address` opened ('up') or closed ('down'). */

@@ -4,6 +4,7 @@ import { BackplaneKeys } from './backplane-keys';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import { BackplaneTargeting } from './backplane-targeting';
 import { BackplaneWarnings } from './backplane-warnings';
+import { DirectoryReadBatch } from './directory-read-batch';
 import { DirectoryReader, type DirectoryReadStats } from './directory-reader';
 import { GatewayWatch } from './gateway-watch';
 import { HistoryStore } from './history-store';
@@ -22,6 +23,8 @@ export class ClientBackplane {
   private readonly subscriber: RedisConnection;
   readonly watch: GatewayWatch;
   readonly reader: DirectoryReader;
+  /** The lookups of one turn share one read (targeting asks through it). */
+  readonly lookups: DirectoryReadBatch;
   readonly targeting: BackplaneTargeting;
   readonly janitor: Janitor;
   /** Per-uid / per-group message history (Redis Streams): a building block, not on GatewayClient yet. */
@@ -47,7 +50,8 @@ export class ClientBackplane {
       this.warnings,
     );
     this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings);
-    this.targeting = new BackplaneTargeting(this.watch, this.reader);
+    this.lookups = new DirectoryReadBatch(this.reader);
+    this.targeting = new BackplaneTargeting(this.watch, this.lookups);
     this.history = new HistoryStore(this.redis, keys);
   }
 
@@ -56,8 +60,17 @@ export class ClientBackplane {
     links.on('gateway', (address, state) => this.targeting.linkChanged(address, state));
   }
 
+  /**
+   * reads: directory reads (Redis round trips) that answered; fallbacks: calls sent to every gateway because the
+   * directory could not answer; narrowed: calls sent to fewer gateways than listed; purged: the janitor's purges.
+   */
   get stats(): DirectoryReadStats & { narrowed: number; purged: number } {
-    return { ...this.reader.stats, narrowed: this.targeting.narrowed, purged: this.janitor.purged };
+    return {
+      reads: this.reader.stats.reads,
+      fallbacks: this.lookups.stats.fallbacks,
+      narrowed: this.targeting.narrowed,
+      purged: this.janitor.purged,
+    };
   }
 
   /** A RedisSessionStore on this backplane's connection (prefix, TTL and size limit from its options). */

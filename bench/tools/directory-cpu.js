@@ -1,0 +1,142 @@
+'use strict';
+/**
+ * CPU per directory lookup (what a targeted sendToUid asks Redis), with and without the per-turn batch: starts a
+ * redis-server of its own (stopped by pid), writes `uids` directory entries, then in turns per round runs
+ * `lookups` lookups issued `perTurn` per event-loop turn (a setImmediate between turns, the next turn only once the
+ * previous turn's answers are in), once through DirectoryReader alone (one pipeline per lookup, as before the
+ * batch) and once through DirectoryReadBatch (one pipeline per turn). Reports this process's CPU µs per lookup
+ * and redis-server's (/proc user+system), and the wall time.
+ *
+ *   node bench/tools/directory-cpu.js [rounds=3] [perTurn=1,2,8] [lookups=20000] [uids=2000]
+ */
+const { spawn } = require('node:child_process');
+const { createServer } = require('node:net');
+const { performance } = require('node:perf_hooks');
+const { cpuMs } = require('../processes');
+require('reflect-metadata');
+const {
+  BackplaneKeys,
+  BackplaneWarnings,
+  DirectoryReader,
+  DirectoryReadBatch,
+  openRedisConnection,
+  resolveBackplaneOptions,
+  whenReady,
+} = require('nest-gateway-worker/internal');
+const { Logger } = require('@nestjs/common');
+
+const rounds = Number(process.argv[2] || 3);
+const perTurns = (process.argv[3] || '1,2,8').split(',').map(Number);
+const lookups = Number(process.argv[4] || 20_000);
+const uids = Number(process.argv[5] || 2_000);
+const ID = '127.0.0.1:1/00000000000000aa.0';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
+    child.stdout.on('data', (d) => /Ready to accept connections/.test(String(d)) && (clearTimeout(timer), resolve()));
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+  });
+  return { child, url: `redis://127.0.0.1:${port}` };
+}
+
+async function run(lookup, perTurn) {
+  const cpu0 = process.cpuUsage();
+  let k = 0;
+  let nulls = 0;
+  while (k < lookups) {
+    const turn = [];
+    for (let i = 0; i < perTurn && k < lookups; i++, k++) turn.push(lookup(`u${(k * 7919) % uids}`));
+    for (const r of await Promise.all(turn)) if (r === null) nulls++;
+    await new Promise((r) => setImmediate(r));
+  }
+  const c = process.cpuUsage(cpu0);
+  return { ms: (c.user + c.system) / 1000, nulls };
+}
+
+async function main() {
+  const redis = await startRedis();
+  const options = resolveBackplaneOptions('test', redis.url);
+  const connection = openRedisConnection(options, 'ngw-directory-cpu', 'DirectoryCpu');
+  try {
+    if (!(await whenReady(connection))) throw new Error('Redis not ready');
+    const keys = new BackplaneKeys('gw');
+    const fill = connection.pipeline();
+    for (let i = 0; i < uids; i++) fill.hset(keys.uid(`u${i}`), ID, 1);
+    await fill.exec();
+    // The budget is generous here: this measures CPU, not the fallback.
+    const reader = new DirectoryReader(
+      connection,
+      keys,
+      1_000,
+      new BackplaneWarnings(new Logger('DirectoryCpu'), options),
+    );
+    const batch = new DirectoryReadBatch(reader);
+    const ways = {
+      'reader alone': (uid) => reader.gatewaysOf('uid', [uid]),
+      'per-turn batch': (uid) => batch.gatewaysOf('uid', [uid]),
+    };
+    const rows = [];
+    for (let round = 1; round <= rounds; round++)
+      for (const perTurn of perTurns)
+        for (const [way, lookup] of Object.entries(ways)) {
+          await run(lookup, perTurn); // the same pass once unmeasured (JIT, connection buffers)
+          const r0 = cpuMs(redis.child.pid);
+          const t0 = performance.now();
+          const { ms, nulls } = await run(lookup, perTurn);
+          const wall = performance.now() - t0;
+          const redisMs = cpuMs(redis.child.pid) - r0;
+          rows.push({
+            round,
+            perTurn,
+            way,
+            clientUs: (ms * 1000) / lookups,
+            redisUs: (redisMs * 1000) / lookups,
+            wall,
+            nulls,
+          });
+          console.log(
+            `round ${round}, ${perTurn} per turn, ${way}: client ${((ms * 1000) / lookups).toFixed(2)} µs, redis ${((redisMs * 1000) / lookups).toFixed(2)} µs per lookup, ${(wall / 1000).toFixed(2)} s${nulls ? `, ${nulls} unanswered` : ''}`,
+          );
+        }
+    console.log('\nmedians (µs per lookup: client / redis):');
+    const med = (xs) => {
+      const v = [...xs].sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    };
+    for (const perTurn of perTurns)
+      for (const way of Object.keys(ways)) {
+        const mine = rows.filter((r) => r.perTurn === perTurn && r.way === way);
+        console.log(
+          `  ${perTurn} per turn, ${way}: ${med(mine.map((r) => r.clientUs)).toFixed(2)} / ${med(mine.map((r) => r.redisUs)).toFixed(2)}`,
+        );
+      }
+  } finally {
+    connection.disconnect();
+    redis.child.kill('SIGTERM');
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
