@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { GatewayLinkPool } from '../client/gateway-link-pool';
+import { AtRestCipher } from './at-rest-cipher';
 import { BackplaneKeys } from './backplane-keys';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import { BackplaneTargeting } from './backplane-targeting';
@@ -24,12 +25,17 @@ export class ClientBackplane {
   readonly reader: DirectoryReader;
   readonly targeting: BackplaneTargeting;
   readonly janitor: Janitor;
-  /** Per-uid / per-group message history (Redis Streams): a building block, not on GatewayClient yet. */
+  /** Per-uid / per-group message history (Redis Streams), under GatewayClient's history sends and recover. */
   readonly history: HistoryStore;
 
+  /**
+   * `secret`: the cluster's SECRET_KEY (null with INNER_PLAINTEXT): history entries and sessions are then stored
+   * encrypted (AtRestCipher).
+   */
   constructor(
     private readonly options: ResolvedBackplaneOptions,
     logContext: string,
+    private readonly secret: Buffer | null = null,
   ) {
     const logger = new Logger(logContext);
     this.warnings = new BackplaneWarnings(logger, options);
@@ -48,7 +54,7 @@ export class ClientBackplane {
     );
     this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings);
     this.targeting = new BackplaneTargeting(this.watch, this.reader);
-    this.history = new HistoryStore(this.redis, keys);
+    this.history = new HistoryStore(this.redis, keys, { cipher: AtRestCipher.fromSecret(secret) });
   }
 
   /** Follows the pool's links (a gateway whose link is down cannot hold online clients). */
@@ -60,12 +66,13 @@ export class ClientBackplane {
     return { ...this.reader.stats, narrowed: this.targeting.narrowed, purged: this.janitor.purged };
   }
 
-  /** A RedisSessionStore on this backplane's connection (prefix, TTL and size limit from its options). */
+  /** A RedisSessionStore on this backplane's connection (prefix, TTL and size limit from its options; sealed with SECRET_KEY). */
   sessionStore(): RedisSessionStore {
     return new RedisSessionStore(this.redis, {
       prefix: this.options.prefix,
       ttlSeconds: this.options.sessionTtlSeconds,
       maxBytes: this.options.sessionMaxBytes,
+      secret: this.secret,
     });
   }
 

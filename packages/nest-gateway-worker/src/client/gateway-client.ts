@@ -9,7 +9,18 @@ import { encodeFrame, frame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import type { RegisterStatus } from '../register/register-client';
 import type { HistoryAppendOptions, HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
+import { formatHistoryPosition, parseHistoryPosition } from '../backplane/history-position';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
+import { deliveredFields, keptMessage, type KeptMessage } from './history-message';
+import {
+  DEFAULT_RECOVER_LIMIT,
+  RECOVER_PAGE,
+  RECOVER_SETTLE_MS,
+  type HistorySendOptions,
+  type HistorySent,
+  type RecoverOptions,
+  type RecoverResult,
+} from './history-options';
 import { GatewayCalls, type GatewayClientSettings } from './gateway-calls';
 import { GatewayArgumentError, type GatewayFailure } from './gateway-errors';
 import type { GatewayLinkPool } from './gateway-link-pool';
@@ -140,13 +151,37 @@ export class GatewayClient {
     );
   }
 
-  /** Sends a message to every connection bound to the uid (or to any of the uids). */
+  /**
+   * Sends a message to every connection bound to the uid (or to any of the uids). With `{ history }` (one uid, the
+   * Redis backplane): keeps it in the uid's history first and sends it with its position (see {@link recover}).
+   */
+  sendToUid(
+    uid: Id,
+    message: ClientMessage,
+    options: HistorySendOptions & ConfirmOption,
+  ): Promise<HistorySent & DeliveryReceipt>;
+  sendToUid(uid: Id, message: ClientMessage, options: HistorySendOptions): Promise<HistorySent>;
   sendToUid(uid: Id | Id[], message: ClientMessage, options: ConfirmOption): Promise<DeliveryReceipt>;
   sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions & { confirm?: false }): Promise<void>;
   sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void>;
-  async sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void> {
+  async sendToUid(
+    uid: Id | Id[],
+    message: ClientMessage,
+    options?: SendOptions & Partial<HistorySendOptions>,
+  ): Promise<HistorySent | DeliveryReceipt | void> {
     const uids = idList(uid, 'uid');
-    const fields = messageFields(message);
+    if (options?.history) {
+      const kept = await this.keep('uid', uids, message, options.history);
+      return withReceipt(kept.sent, await this.uidSend(uids, kept.fields, options));
+    }
+    return this.uidSend(uids, messageFields(message), options);
+  }
+
+  private async uidSend(
+    uids: string[],
+    fields: { flag: number; body: Buffer },
+    options?: SendOptions,
+  ): Promise<DeliveryReceipt | void> {
     if (uids.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
     const addresses = await this.calls.uidGateways(uids);
     if (options?.confirm)
@@ -155,7 +190,23 @@ export class GatewayClient {
     await this.calls.fanOut('sendToUid', addresses, () => bytes);
   }
 
-  /** Sends a message to the members of the group (or groups; a member of several gets it once), minus `excludeClientIds`. */
+  /**
+   * Sends a message to the members of the group (or groups; a member of several gets it once), minus
+   * `excludeClientIds`. With `{ history }` (one group, the Redis backplane): keeps it in the group's history first
+   * and sends it with its position (see {@link recover}).
+   */
+  sendToGroup(
+    group: Id,
+    message: ClientMessage,
+    excludeClientIds: string[] | null | undefined,
+    options: HistorySendOptions & ConfirmOption,
+  ): Promise<HistorySent & DeliveryReceipt>;
+  sendToGroup(
+    group: Id,
+    message: ClientMessage,
+    excludeClientIds: string[] | null | undefined,
+    options: HistorySendOptions,
+  ): Promise<HistorySent>;
   sendToGroup(
     group: Id | Id[],
     message: ClientMessage,
@@ -178,10 +229,22 @@ export class GatewayClient {
     group: Id | Id[],
     message: ClientMessage,
     excludeClientIds?: string[] | null,
+    options?: SendOptions & Partial<HistorySendOptions>,
+  ): Promise<HistorySent | DeliveryReceipt | void> {
+    const groups = idList(group, 'group');
+    if (options?.history) {
+      const kept = await this.keep('group', groups, message, options.history);
+      return withReceipt(kept.sent, await this.groupSend(groups, kept.fields, excludeClientIds, options));
+    }
+    return this.groupSend(groups, messageFields(message), excludeClientIds, options);
+  }
+
+  private async groupSend(
+    groups: string[],
+    fields: { flag: number; body: Buffer },
+    excludeClientIds?: string[] | null,
     options?: SendOptions,
   ): Promise<DeliveryReceipt | void> {
-    const groups = idList(group, 'group');
-    const fields = messageFields(message);
     if (groups.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
     const exclude = groupByGateway(excludeClientIds ?? []);
     const params = (address: string): GatewayRequest =>
@@ -579,6 +642,106 @@ export class GatewayClient {
     return this.historyStore('recoverHistory').recover(kind, id(target, kind), since, limit);
   }
 
+  /**
+   * For a connect or login handler: makes the client a member of the uid (bindUid) or group (joinGroup), then
+   * sends it, in order, what the target's history holds after `since`: the position the client reported (the
+   * `?resume=` query parameter the client library sends when it reconnects, `<epoch>:<offset>`). Resolves with
+   * `recovered` (true: the client has missed nothing; false, with a `reason`: it must resynchronise another way),
+   * the number replayed, and the stream's current `position` (give it to the client, e.g. in your welcome message's
+   * `$offset`, so that it has a position even if nothing is sent before it drops again).
+   *
+   * No message is lost between the replay and live delivery: membership comes first (confirmed by a round trip to
+   * the client's gateway), then the stream is read up to its top, and read once more after the presence
+   * directory's flush delay, so a message kept meanwhile reaches the client live, by the replay, or both. "Both"
+   * is the price: a message may arrive twice, with the same `$offset` (the client library drops such duplicates).
+   * A malformed `since` (a stranger's input) is `recovered: false, reason: 'no-position'`, never an error.
+   */
+  async recover(
+    clientId: string,
+    kind: 'uid' | 'group',
+    target: Id,
+    since: string | HistoryPosition | null | undefined,
+    options: RecoverOptions = {},
+  ): Promise<RecoverResult> {
+    const store = this.historyStore('recover');
+    const text = id(target, kind);
+    const limit = options.limit ?? DEFAULT_RECOVER_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000)
+      throw new GatewayArgumentError('recover limit must be an integer from 1 to 1000000');
+    if (kind === 'uid') await this.bindUid(clientId, text);
+    else await this.joinGroup(clientId, text);
+    // A request on the same link: answered once the gateway executed the bind or join sent before it.
+    if (!(await this.isOnline(clientId))) {
+      const top = (await store.recover(kind, text, null, 1)).top;
+      return { recovered: false, reason: 'offline', replayed: 0, position: formatHistoryPosition(top) };
+    }
+    const from = typeof since === 'string' ? parseHistoryPosition(since) : (since ?? null);
+    if (from === null) {
+      const top = (await store.recover(kind, text, null, 1)).top;
+      return { recovered: false, reason: 'no-position', replayed: 0, position: formatHistoryPosition(top) };
+    }
+    const first = await store.recover(kind, text, from, Math.min(RECOVER_PAGE, limit));
+    const position = formatHistoryPosition(first.top);
+    if (first.top.epoch !== from.epoch || from.offset > first.top.offset)
+      return { recovered: false, reason: 'epoch', replayed: 0, position };
+    if (first.top.offset - from.offset > limit) return { recovered: false, reason: 'limit', replayed: 0, position };
+    let replayed = 0;
+    let reason: RecoverResult['reason'] = first.recovered ? undefined : first.unreadable > 0 ? 'unreadable' : 'trimmed';
+    let page: HistoryRecovery = first;
+    let at: HistoryPosition = from;
+    for (let settled = false; ;) {
+      for (const entry of page.entries) {
+        await this.calls.command('recover', clientId, {
+          cmd: Cmd.SendToOne,
+          ...deliveredFields(
+            { format: entry.format, body: entry.data },
+            formatHistoryPosition({ offset: entry.offset, epoch: from.epoch }),
+          ),
+        });
+        replayed++;
+      }
+      if (page.entries.length > 0) at = { offset: page.entries[page.entries.length - 1].offset, epoch: from.epoch };
+      if (page.more) {
+        if (replayed >= limit) {
+          reason ??= 'limit';
+          break;
+        }
+      } else {
+        // Once more after the directory's flush: a sender that looked the target up before it listed this
+        // gateway skipped the client live; what it kept meanwhile is replayed now.
+        if (settled) break;
+        settled = true;
+        await new Promise((resolve) => setTimeout(resolve, RECOVER_SETTLE_MS));
+      }
+      page = await store.recover(kind, text, at, Math.min(RECOVER_PAGE, Math.max(1, limit - replayed)));
+      if (page.top.epoch !== from.epoch) {
+        reason ??= 'epoch';
+        break;
+      }
+      if (!page.recovered) reason ??= page.unreadable > 0 ? 'unreadable' : 'trimmed';
+    }
+    return reason ? { recovered: false, reason, replayed, position } : { recovered: true, replayed, position };
+  }
+
+  /** Keeps a message in the history of its one target; its position and the frame fields that carry it. */
+  private async keep(
+    kind: 'uid' | 'group',
+    targets: string[],
+    message: ClientMessage,
+    history: HistorySendOptions['history'],
+  ): Promise<{ sent: HistorySent; fields: { flag: number; body: Buffer } }> {
+    if (targets.length !== 1)
+      throw new GatewayArgumentError(`a send with history needs exactly one ${kind}: each has its own history`);
+    const store = this.historyStore(kind === 'uid' ? 'sendToUid with history' : 'sendToGroup with history');
+    const kept: KeptMessage = keptMessage(message);
+    const at = await store.append(kind, targets[0], kept.body, {
+      ...(history === true ? {} : history),
+      format: kept.format,
+    });
+    const position = formatHistoryPosition(at);
+    return { sent: { ...at, position }, fields: deliveredFields(kept, position) };
+  }
+
   private historyStore(method: string): HistoryStore {
     if (!this.calls.history)
       throw new GatewayArgumentError(`${method} needs the Redis backplane (GATEWAY_BACKPLANE / the backplane option)`);
@@ -618,6 +781,13 @@ export class GatewayClient {
     }
     return out;
   }
+}
+
+function withReceipt(
+  sent: HistorySent,
+  receipt: DeliveryReceipt | void,
+): HistorySent | (HistorySent & DeliveryReceipt) {
+  return receipt ? { ...receipt, ...sent } : sent;
 }
 
 function messageFields(message: ClientMessage): { flag: number; body: Buffer } {
