@@ -25,10 +25,15 @@ const AWAY_MS = 1_500;
 class RoomController {
   constructor(@Inject(GatewayClient) private readonly gw: GatewayClient) {}
 
-  /** `?room=…&resume=<position>`: join the room, replay what the client missed, say whether that was all. */
+  /**
+   * `?room=…&resume=<position>`: join the room, replay what the client missed, say whether that was all
+   * (`?uid=…`: the same with the uid's history, binding it).
+   */
   @OnClientConnect()
   async connect(@ClientId() id: string, @Handshake('query') query: Record<string, string>) {
-    const result: RecoverResult = await this.gw.recover(id, 'group', query.room, query.resume);
+    const result: RecoverResult = query.uid
+      ? await this.gw.recover(id, 'uid', query.uid, query.resume)
+      : await this.gw.recover(id, 'group', query.room, query.resume);
     return {
       type: 'welcome',
       id,
@@ -91,10 +96,10 @@ describe('group history and recovery through the cluster (real redis-server, two
     await redis?.stop();
   });
 
-  /** A client of the room; `gateway()` says which gateway each (re)connection goes to. */
-  async function member(room: string, gateway: () => number): Promise<Member> {
+  /** A client (`query`: `room=…` or `uid=…`); `gateway()` says which gateway each (re)connection goes to. */
+  async function member(query: string, gateway: () => number): Promise<Member> {
     const m: Member = { client: undefined as never, log: [], welcomes: [], urls: [], events: [] };
-    m.client = new GatewayWorkerClient(() => `${gateways[gateway()].url}/?room=${room}`, {
+    m.client = new GatewayWorkerClient(() => `${gateways[gateway()].url}/?${query}`, {
       WebSocket,
       resume: true,
       reconnect: { initialDelayMs: AWAY_MS, maxDelayMs: AWAY_MS, random: () => 0.99 },
@@ -146,9 +151,9 @@ describe('group history and recovery through the cluster (real redis-server, two
 
   it('a client back through another gateway with its last $offset gets exactly what it missed, in order, then live', async () => {
     let away = 0;
-    const mover = await member('r1', () => away);
-    const stay = await member('r1', () => 0);
-    const other = await member('r1', () => 1);
+    const mover = await member('room=r1', () => away);
+    const stay = await member('room=r1', () => 0);
+    const other = await member('room=r1', () => 1);
     // A first connection has no position: nothing to recover, and told so.
     expect(mover.welcomes[0]).toMatchObject({ recovered: false, reason: 'no-position', replayed: 0 });
     for (const n of [1, 2, 3]) await say('r1', n);
@@ -202,7 +207,7 @@ describe('group history and recovery through the cluster (real redis-server, two
 
   it('nothing is lost or doubled while messages keep coming during the recovery', async () => {
     let away = 0;
-    const mover = await member('r3', () => away);
+    const mover = await member('room=r3', () => away);
     await say('r3', 0, 5_000);
     await received(mover, 2, 'the first line');
     away = 1;
@@ -232,7 +237,7 @@ describe('group history and recovery through the cluster (real redis-server, two
 
   it('after trimming, and after the history was lost, the client is told recovery was incomplete', async () => {
     let away = 0;
-    const mover = await member('r2', () => away);
+    const mover = await member('room=r2', () => away);
     for (const n of [1, 2]) await say('r2', n, 2);
     await received(mover, 3, 'two lines');
     away = 1;
@@ -266,5 +271,30 @@ describe('group history and recovery through the cluster (real redis-server, two
     );
     expect(mover.welcomes[3]).toMatchObject({ recovered: true, replayed: 1 });
     expect(mover.log.at(-2)).toBe('say:7');
+  });
+
+  it("a uid's history: sendToUid with { history, confirm }, recovered by the connect handler; one target only", async () => {
+    let away = 0;
+    const mover = await member('uid=u-r', () => away);
+    const first = await sdk.client.sendToUid('u-r', { type: 'say', n: 1 }, { history: true, confirm: true });
+    expect(first).toMatchObject({ delivered: 1, failedGateways: [], offset: 1 });
+    expect(first.position).toBe(`${first.epoch}:1`);
+    await received(mover, 2, 'the first line');
+    away = 1;
+    await sendAway(mover);
+    const before = mover.log.length;
+    const missed = await sdk.client.sendToUid('u-r', { type: 'say', n: 2 }, { history: { size: 10, ttlMs: 60_000 } });
+    expect(missed).toEqual({ offset: 2, epoch: first.epoch, position: `${first.epoch}:2` });
+    await received(mover, before + 2, 'the missed line and the welcome');
+    expect(mover.log.slice(before)).toEqual(['say:2', 'welcome']);
+    expect(mover.welcomes[1]).toMatchObject({ recovered: true, replayed: 1 });
+    expect(await inspector.pttl(keys.history('uid', 'u-r'))).toBeGreaterThan(50_000);
+    // Each uid and group has its own history: a send with history names exactly one.
+    await expect(
+      sdk.client.sendToUid(['u-r', 'u-s'] as unknown as string, { type: 'say', n: 3 }, { history: true }),
+    ).rejects.toThrow(/exactly one uid/);
+    await expect(
+      sdk.client.sendToGroup(['r1', 'r2'] as unknown as string, { type: 'say', n: 3 }, null, { history: true }),
+    ).rejects.toThrow(/exactly one group/);
   });
 });

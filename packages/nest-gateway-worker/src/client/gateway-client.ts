@@ -614,10 +614,10 @@ export class GatewayClient {
   // ---- history (with the Redis backplane) ------------------------------------------------------------
 
   /**
-   * Appends a message to the history of a uid or group (Redis Streams; needs the backplane) and resolves with its
-   * position `{ offset, epoch }`. It sends nothing: send the message yourself, with the position in it, so that a
-   * client knows where it is; after a reconnect it reports that position and {@link recoverHistory} returns what
-   * it missed. The stored bytes are the message as it would be sent (an object as its JSON text).
+   * The lower level of `sendToUid` / `sendToGroup` with `{ history }`: appends a message to the history of a uid or
+   * group (Redis Streams; needs the backplane) and resolves with its position `{ offset, epoch }`, sending nothing
+   * (deliver it your own way). Kept as a history send keeps it (an object as JSON without `$offset`, binary as
+   * binary), so {@link recover} replays it the same way.
    */
   async appendHistory(
     kind: 'uid' | 'group',
@@ -625,13 +625,17 @@ export class GatewayClient {
     message: ClientMessage,
     options?: HistoryAppendOptions,
   ): Promise<HistoryPosition> {
-    return this.historyStore('appendHistory').append(kind, id(target, kind), messageFields(message).body, options);
+    const kept = keptMessage(message);
+    return this.historyStore('appendHistory').append(kind, id(target, kind), kept.body, {
+      ...options,
+      format: kept.format,
+    });
   }
 
   /**
-   * The messages of a uid's or group's history after `since` (null: from the oldest kept), at most `limit`
-   * (default 100), with `recovered: false` when the client's position is gone (another epoch, or trimmed) and
-   * `more: true` when more follow. Needs the backplane.
+   * Reads a uid's or group's history without sending anything (e.g. to show the last messages on a page): the
+   * entries after `since` (null: from the oldest kept), at most `limit` (default 100), with `recovered: false` when
+   * that position is gone (another epoch, or trimmed) and `more: true` when more follow. Needs the backplane.
    */
   async recoverHistory(
     kind: 'uid' | 'group',
