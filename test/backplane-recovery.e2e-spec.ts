@@ -297,4 +297,38 @@ describe('group history and recovery through the cluster (real redis-server, two
       sdk.client.sendToGroup(['r1', 'r2'] as unknown as string, { type: 'say', n: 3 }, null, { history: true }),
     ).rejects.toThrow(/exactly one group/);
   });
+
+  it('Redis hung during a recovery: the client joins all the same and is told the history was unavailable', async () => {
+    let away = 0;
+    const mover = await member('room=r4', () => away);
+    await say('r4', 1);
+    await received(mover, 2, 'the first line');
+    away = 1;
+    await sendAway(mover);
+    redis.pause();
+    try {
+      await eventually(
+        () => mover.welcomes.length,
+        (n) => n === 2,
+        'the welcome while Redis is hung',
+        15_000,
+      );
+    } finally {
+      redis.resume();
+    }
+    expect(mover.welcomes[1]).toMatchObject({ recovered: false, reason: 'unavailable', replayed: 0 });
+    // A member of the room all the same: the next message reaches it live.
+    await eventually(
+      () => inspector.hkeys(keys.group('r4')),
+      (ids) => ids.length === 1,
+      'r4 in the directory again',
+      15_000,
+    );
+    await say('r4', 2);
+    await eventually(
+      () => mover.log.at(-1),
+      (last) => last === 'say:2',
+      'the live line',
+    );
+  });
 });

@@ -115,5 +115,6 @@ export * from './backplane/history-position';
 export * from './backplane/at-rest-cipher';
 export * from './client/history-message';
 export * from './client/history-options';
+export * from './client/history-replay';
 export * from './client/gateway-targeting';
 export * from './gateway/membership-index';

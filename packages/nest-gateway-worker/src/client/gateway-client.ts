@@ -9,13 +9,12 @@ import { encodeFrame, frame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import type { RegisterStatus } from '../register/register-client';
 import type { HistoryAppendOptions, HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
-import { formatHistoryPosition, parseHistoryPosition } from '../backplane/history-position';
+import { formatHistoryPosition } from '../backplane/history-position';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
 import { deliveredFields, keptMessage, type KeptMessage } from './history-message';
+import { HistoryReplay } from './history-replay';
 import {
   DEFAULT_RECOVER_LIMIT,
-  RECOVER_PAGE,
-  RECOVER_SETTLE_MS,
   type HistorySendOptions,
   type HistorySent,
   type RecoverOptions,
@@ -82,6 +81,9 @@ export class GatewayClient {
    * left this process (CommandNotSentError). Also logged, at most once per gateway every 10 s.
    */
   readonly failures: Observable<GatewayFailure>;
+
+  /** Runs `recover` (made on its first use, with the backplane's history). */
+  private replay: HistoryReplay | undefined;
 
   constructor(
     private readonly links: GatewayLinkPool,
@@ -672,59 +674,15 @@ export class GatewayClient {
     const limit = options.limit ?? DEFAULT_RECOVER_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000)
       throw new GatewayArgumentError('recover limit must be an integer from 1 to 1000000');
-    if (kind === 'uid') await this.bindUid(clientId, text);
-    else await this.joinGroup(clientId, text);
-    // A request on the same link: answered once the gateway executed the bind or join sent before it.
-    if (!(await this.isOnline(clientId))) {
-      const top = (await store.recover(kind, text, null, 1)).top;
-      return { recovered: false, reason: 'offline', replayed: 0, position: formatHistoryPosition(top) };
-    }
-    const from = typeof since === 'string' ? parseHistoryPosition(since) : (since ?? null);
-    if (from === null) {
-      const top = (await store.recover(kind, text, null, 1)).top;
-      return { recovered: false, reason: 'no-position', replayed: 0, position: formatHistoryPosition(top) };
-    }
-    const first = await store.recover(kind, text, from, Math.min(RECOVER_PAGE, limit));
-    const position = formatHistoryPosition(first.top);
-    if (first.top.epoch !== from.epoch || from.offset > first.top.offset)
-      return { recovered: false, reason: 'epoch', replayed: 0, position };
-    if (first.top.offset - from.offset > limit) return { recovered: false, reason: 'limit', replayed: 0, position };
-    let replayed = 0;
-    let reason: RecoverResult['reason'] = first.recovered ? undefined : first.unreadable > 0 ? 'unreadable' : 'trimmed';
-    let page: HistoryRecovery = first;
-    let at: HistoryPosition = from;
-    for (let settled = false; ;) {
-      for (const entry of page.entries) {
-        await this.calls.command('recover', clientId, {
-          cmd: Cmd.SendToOne,
-          ...deliveredFields(
-            { format: entry.format, body: entry.data },
-            formatHistoryPosition({ offset: entry.offset, epoch: from.epoch }),
-          ),
-        });
-        replayed++;
-      }
-      if (page.entries.length > 0) at = { offset: page.entries[page.entries.length - 1].offset, epoch: from.epoch };
-      if (page.more) {
-        if (replayed >= limit) {
-          reason ??= 'limit';
-          break;
-        }
-      } else {
-        // Once more after the directory's flush: a sender that looked the target up before it listed this
-        // gateway skipped the client live; what it kept meanwhile is replayed now.
-        if (settled) break;
-        settled = true;
-        await new Promise((resolve) => setTimeout(resolve, RECOVER_SETTLE_MS));
-      }
-      page = await store.recover(kind, text, at, Math.min(RECOVER_PAGE, Math.max(1, limit - replayed)));
-      if (page.top.epoch !== from.epoch) {
-        reason ??= 'epoch';
-        break;
-      }
-      if (!page.recovered) reason ??= page.unreadable > 0 ? 'unreadable' : 'trimmed';
-    }
-    return reason ? { recovered: false, reason, replayed, position } : { recovered: true, replayed, position };
+    decodeClientId(clientId); // a malformed client_id: InvalidClientIdError before anything is done
+    this.replay ??= new HistoryReplay(store, {
+      join: (c, k, t) => (k === 'uid' ? this.bindUid(c, t) : this.joinGroup(c, t)),
+      isOnline: (c) => this.isOnline(c),
+      send: async (c, fields) => {
+        await this.calls.command('recover', c, { cmd: Cmd.SendToOne, ...fields });
+      },
+    });
+    return this.replay.recover(clientId, kind, text, since, limit);
   }
 
   /** Keeps a message in the history of its one target; its position and the frame fields that carry it. */

@@ -41,11 +41,11 @@ export interface RecoverResult {
    * Why not: `no-position` (none reported, or not a position), `epoch` (the history was lost and restarted, or the
    * position is not one of this history), `trimmed` (messages after it are gone: size or age), `limit` (more than
    * `limit` missed: none replayed), `unreadable` (entries sealed under another SECRET_KEY), `offline` (the client
-   * is gone).
+   * is gone), `unavailable` (Redis failed or did not answer: the membership is done, the history was not read).
    */
-  reason?: 'no-position' | 'epoch' | 'trimmed' | 'limit' | 'unreadable' | 'offline';
+  reason?: 'no-position' | 'epoch' | 'trimmed' | 'limit' | 'unreadable' | 'offline' | 'unavailable';
   /** Messages sent to the client. */
   replayed: number;
-  /** The history's position now, `<epoch>:<offset>` ("" when it has none yet). */
+  /** The history's position now, `<epoch>:<offset>` ("" when it has none yet, or it could not be read). */
   position: string;
 }
