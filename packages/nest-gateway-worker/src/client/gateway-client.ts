@@ -660,7 +660,8 @@ export class GatewayClient {
    * the client's gateway), then the stream is read up to its top, and read once more after the presence
    * directory's flush delay, so a message kept meanwhile reaches the client live, by the replay, or both. "Both"
    * is the price: a message may arrive twice, with the same `$offset` (the client library drops such duplicates).
-   * A malformed `since` (a stranger's input) is `recovered: false, reason: 'no-position'`, never an error.
+   * Problems are answered as data, never thrown: a malformed `since` (a stranger's input) is `recovered: false,
+   * reason: 'no-position'`; Redis failing is `reason: 'unavailable'` (the membership done). See HistoryReplay.
    */
   async recover(
     clientId: string,

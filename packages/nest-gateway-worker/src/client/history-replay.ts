@@ -68,7 +68,7 @@ export class HistoryReplay {
       return { recovered: false, reason, replayed: 0, position: formatHistoryPosition(top) };
     }
     const first = await this.store.recover(kind, target, from, Math.min(RECOVER_PAGE, limit));
-    const position = formatHistoryPosition(first.top);
+    let position = formatHistoryPosition(first.top);
     if (first.top.epoch !== from.epoch || from.offset > first.top.offset)
       return { recovered: false, reason: 'epoch', replayed: 0, position };
     if (first.top.offset - from.offset > limit) return { recovered: false, reason: 'limit', replayed: 0, position };
@@ -96,6 +96,8 @@ export class HistoryReplay {
         await new Promise((resolve) => setTimeout(resolve, RECOVER_SETTLE_MS));
       }
       page = await this.store.recover(kind, target, at, Math.min(RECOVER_PAGE, Math.max(1, limit - replayed)));
+      // The position handed back is the top of the last read (what the client has now, live or replayed).
+      position = formatHistoryPosition(page.top);
       if (page.top.epoch !== from.epoch) {
         reason ??= 'epoch';
         break;
