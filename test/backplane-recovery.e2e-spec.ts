@@ -27,13 +27,14 @@ class RoomController {
 
   /**
    * `?room=…&resume=<position>`: join the room, replay what the client missed, say whether that was all
-   * (`?uid=…`: the same with the uid's history, binding it).
+   * (`?uid=…`: the same with the uid's history, binding it; `&limit=n`: recover's limit).
    */
   @OnClientConnect()
   async connect(@ClientId() id: string, @Handshake('query') query: Record<string, string>) {
+    const options = query.limit ? { limit: Number(query.limit) } : {};
     const result: RecoverResult = query.uid
-      ? await this.gw.recover(id, 'uid', query.uid, query.resume)
-      : await this.gw.recover(id, 'group', query.room, query.resume);
+      ? await this.gw.recover(id, 'uid', query.uid, query.resume, options)
+      : await this.gw.recover(id, 'group', query.room, query.resume, options);
     return {
       type: 'welcome',
       id,
@@ -330,5 +331,24 @@ describe('group history and recovery through the cluster (real redis-server, two
       (last) => last === 'say:2',
       'the live line',
     );
+  });
+
+  it('more missed than `limit`: nothing replayed, told so, and given the position to go on from', async () => {
+    let away = 0;
+    const mover = await member('room=r5&limit=2', () => away);
+    await say('r5', 1);
+    await received(mover, 2, 'the first line');
+    away = 1;
+    await sendAway(mover);
+    const before = mover.log.length;
+    for (const n of [2, 3, 4]) await say('r5', n);
+    await eventually(
+      () => mover.welcomes.length,
+      (n) => n === 2,
+      'the second welcome',
+    );
+    expect(mover.welcomes[1]).toMatchObject({ recovered: false, reason: 'limit', replayed: 0 });
+    expect(mover.log.slice(before)).toEqual(['welcome']);
+    expect(mover.client.offset).toMatch(/:4$/);
   });
 });
