@@ -26,9 +26,12 @@ describe('the resume offset', () => {
     const msg = (text: string) => JSON.parse(text) as Record<string, unknown>;
     expect(tracker.received(msg(five), five)).toBe(true);
     expect(tracker.received(msg(five), five)).toBe(false); // the same message again
-    // The same offset with another text (a welcome carrying the history's position) is not a duplicate.
+    // The same offset with another text (a welcome carrying the history's position) is not a duplicate, and does
+    // not make the first one's late copy new again.
     const welcome = '{"type":"welcome","$offset":"e1:5"}';
     expect(tracker.received(msg(welcome), welcome)).toBe(true);
+    expect(tracker.received(msg(five), five)).toBe(false);
+    expect(tracker.received(msg(welcome), welcome)).toBe(false);
     // A number and a string offset are different offsets.
     expect(tracker.received({ $offset: 7 }, '{"$offset":7}')).toBe(true);
     expect(tracker.received({ $offset: '7' }, '{"$offset":7}')).toBe(true);

@@ -2,7 +2,7 @@ import { RESUME_OFFSET_FIELD, RESUME_QUERY_PARAM } from './conventions.js';
 
 export type ResumeOffset = string | number;
 
-/** How many recent offsets the client remembers to drop duplicates (a message received twice with its offset). */
+/** How many recent messages with an offset the client remembers to drop duplicates (one received twice). */
 export const RESUME_DEDUPE_WINDOW = 1_000;
 
 export interface ResumeOptions {
@@ -29,8 +29,8 @@ export class ResumeOffsetTracker {
   private last: ResumeOffset | undefined;
   private readonly query: string;
   private readonly onOffset: ((offset: ResumeOffset) => void) | undefined;
-  /** Recent offsets → a hash of the text that carried them, oldest first. */
-  private readonly recent = new Map<string, number>();
+  /** Recent messages with an offset, as `<offset>|<hash of the text>`, oldest first (one offset may carry several). */
+  private readonly recent = new Set<string>();
 
   constructor(options: ResumeOptions) {
     this.last = options.offset;
@@ -50,12 +50,10 @@ export class ResumeOffsetTracker {
     const offset = message[RESUME_OFFSET_FIELD];
     if ((typeof offset === 'string' && offset !== '') || (typeof offset === 'number' && Number.isFinite(offset))) {
       if (text !== undefined) {
-        const key = `${typeof offset}:${String(offset)}`;
-        const hash = textHash(text);
-        if (this.recent.get(key) === hash) return false;
-        this.recent.delete(key);
-        this.recent.set(key, hash);
-        if (this.recent.size > RESUME_DEDUPE_WINDOW) this.recent.delete(this.recent.keys().next().value as string);
+        const key = `${typeof offset}:${String(offset)}|${textHash(text)}`;
+        if (this.recent.has(key)) return false;
+        this.recent.add(key);
+        if (this.recent.size > RESUME_DEDUPE_WINDOW) this.recent.delete(this.recent.values().next().value as string);
       }
       this.last = offset;
       this.onOffset?.(offset);

@@ -657,9 +657,9 @@ export class GatewayClient {
    * `$offset`, so that it has a position even if nothing is sent before it drops again).
    *
    * No message is lost between the replay and live delivery: membership comes first (confirmed by a round trip to
-   * the client's gateway), then the stream is read up to its top, and read once more after the presence
-   * directory's flush delay, so a message kept meanwhile reaches the client live, by the replay, or both. "Both"
-   * is the price: a message may arrive twice, with the same `$offset` (the client library drops such duplicates).
+   * the client's gateway, and visible in the presence directory), then the stream is read up to its top and
+   * replayed; what is kept after that read is sent live to the client. A message may arrive both ways, with the
+   * same `$offset` and text (the client library drops such duplicates).
    * Problems are answered as data, never thrown: a malformed `since` (a stranger's input) is `recovered: false,
    * reason: 'no-position'`; Redis failing is `reason: 'unavailable'` (the membership done). See HistoryReplay.
    */
@@ -679,6 +679,7 @@ export class GatewayClient {
     this.replay ??= new HistoryReplay(store, {
       join: (c, k, t) => (k === 'uid' ? this.bindUid(c, t) : this.joinGroup(c, t)),
       isOnline: (c) => this.isOnline(c),
+      reaches: (c, k, t) => this.calls.targeting.reaches(k, t, gatewayAddressOf(c)),
       send: async (c, fields) => {
         await this.calls.command('recover', c, { cmd: Cmd.SendToOne, ...fields });
       },

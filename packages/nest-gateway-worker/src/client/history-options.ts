@@ -7,10 +7,12 @@ export const DEFAULT_RECOVER_LIMIT = 1_000;
 /** Messages read from Redis per round trip while recovering. */
 export const RECOVER_PAGE = 100;
 /**
- * How long `recover` waits before its last read: the gateways' presence-directory flush delay plus margin, so a
- * send that looked the target up before the directory listed the client's gateway is replayed instead.
+ * Longest `recover` waits for the presence directory to name the client's gateway for its uid or group (normally
+ * one flush, {@link PRESENCE_FLUSH_DELAY_MS}, plus a round trip), before it reads the history all the same.
  */
-export const RECOVER_SETTLE_MS = PRESENCE_FLUSH_DELAY_MS * 5;
+export const RECOVER_LISTED_WAIT_MS = 2_000;
+/** How often it looks meanwhile. */
+export const RECOVER_LISTED_POLL_MS = PRESENCE_FLUSH_DELAY_MS / 2;
 
 /** sendToUid / sendToGroup with history (the Redis backplane). */
 export interface HistorySendOptions extends SendOptions {

@@ -3,7 +3,13 @@ import { formatHistoryPosition, parseHistoryPosition } from '../backplane/histor
 import type { HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import { deliveredFields } from './history-message';
-import { DEFAULT_RECOVER_LIMIT, RECOVER_PAGE, RECOVER_SETTLE_MS, type RecoverResult } from './history-options';
+import {
+  DEFAULT_RECOVER_LIMIT,
+  RECOVER_LISTED_POLL_MS,
+  RECOVER_LISTED_WAIT_MS,
+  RECOVER_PAGE,
+  type RecoverResult,
+} from './history-options';
 
 /** What a recovery needs from the GatewayClient it runs in. */
 export interface RecoveryCalls {
@@ -11,23 +17,31 @@ export interface RecoveryCalls {
   join(clientId: string, kind: 'uid' | 'group', target: string): Promise<void>;
   /** A request to the client's gateway on the same link (answered after the join): whether it is online. */
   isOnline(clientId: string): Promise<boolean>;
+  /** Whether every sender reaches the client's gateway with calls about the uid or group (GatewayTargeting). */
+  reaches(clientId: string, kind: 'uid' | 'group', target: string): Promise<boolean | null>;
   /** A fire-and-forget SendToOne with these frame fields, in order with the calls before it. */
   send(clientId: string, fields: { flag: number; body: Buffer }): Promise<void>;
 }
 
 /**
- * One `GatewayClient.recover`: membership first (joined, then confirmed by a round trip to the client's gateway),
- * then the history after the client's position, page by page, sent to the client in order; then, after
- * {@link RECOVER_SETTLE_MS}, one more read for what a sender kept while the presence directory did not list the
- * client's gateway yet. Live delivery and the replay may both carry a message: the same `$offset` and text, which
- * the client library drops. Problems are answered as data (`recovered: false` and a reason), never thrown: a
- * stranger's `since`, a lost history, Redis unavailable.
+ * One `GatewayClient.recover`. Membership first: joined, confirmed by a round trip to the client's gateway (the
+ * join is in effect there), and visible to every sender (the presence directory names that gateway for the uid or
+ * group: polled, up to {@link RECOVER_LISTED_WAIT_MS}). Only then is the history read, up to its top: every message
+ * kept after that read is sent after it too, by a sender that finds the client's gateway, so it arrives live; the
+ * ones up to the top are replayed, page by page, in order. A message can come both ways (sent live after the join
+ * and read): the same `$offset` and text, which the client library drops. Problems are answered as data
+ * (`recovered: false` and a reason), never thrown: a stranger's `since`, a lost history, Redis unavailable.
  */
 export class HistoryReplay {
   private readonly logger = new Logger('History');
   private readonly unavailable = new RateLimitedWarning(
     this.logger,
     (n) => `${n} more recoveries without the history (Redis unavailable) since the last warning`,
+  );
+
+  private readonly notListed = new RateLimitedWarning(
+    this.logger,
+    (n) => `${n} more recoveries read before the directory listed the client's gateway since the last warning`,
   );
 
   constructor(
@@ -53,6 +67,21 @@ export class HistoryReplay {
     }
   }
 
+  /**
+   * Waits until every sender reaches the client's gateway for the target (or {@link RECOVER_LISTED_WAIT_MS} passed:
+   * then a sender may still miss it live for a moment, the directory's consistency window, and it is logged).
+   */
+  private async visible(clientId: string, kind: 'uid' | 'group', target: string): Promise<void> {
+    const deadline = Date.now() + RECOVER_LISTED_WAIT_MS;
+    while (!(await this.calls.reaches(clientId, kind, target))) {
+      if (Date.now() >= deadline) {
+        this.notListed.warn(`the directory did not list a recovering client's gateway for its ${kind} in time`);
+        return;
+      }
+      await sleep(RECOVER_LISTED_POLL_MS);
+    }
+  }
+
   private async replay(
     clientId: string,
     kind: 'uid' | 'group',
@@ -61,6 +90,7 @@ export class HistoryReplay {
     limit: number,
   ): Promise<RecoverResult> {
     const online = await this.calls.isOnline(clientId);
+    if (online) await this.visible(clientId, kind, target);
     const from = typeof since === 'string' ? parseHistoryPosition(since) : (since ?? null);
     if (!online || from === null) {
       const top = (await this.store.recover(kind, target, null, 1)).top;
@@ -76,26 +106,19 @@ export class HistoryReplay {
     let reason = gap(first);
     let page: HistoryRecovery = first;
     let at: HistoryPosition = from;
-    for (let settled = false; ;) {
+    for (;;) {
       for (const entry of page.entries) {
         const offset = formatHistoryPosition({ offset: entry.offset, epoch: from.epoch });
         await this.calls.send(clientId, deliveredFields({ format: entry.format, body: entry.data }, offset));
         replayed++;
       }
       if (page.entries.length > 0) at = { offset: page.entries[page.entries.length - 1].offset, epoch: from.epoch };
-      if (page.more) {
-        if (replayed >= limit) {
-          reason ??= 'limit';
-          break;
-        }
-      } else {
-        // Once more after the directory's flush: a sender that looked the target up before it listed this
-        // client's gateway skipped the client live; what it kept meanwhile is replayed now.
-        if (settled) break;
-        settled = true;
-        await new Promise((resolve) => setTimeout(resolve, RECOVER_SETTLE_MS));
+      if (!page.more) break;
+      if (replayed >= limit) {
+        reason ??= 'limit';
+        break;
       }
-      page = await this.store.recover(kind, target, at, Math.min(RECOVER_PAGE, Math.max(1, limit - replayed)));
+      page = await this.store.recover(kind, target, at, Math.min(RECOVER_PAGE, limit - replayed));
       // The position handed back is the top of the last read (what the client has now, live or replayed).
       position = formatHistoryPosition(page.top);
       if (page.top.epoch !== from.epoch) {
@@ -106,6 +129,11 @@ export class HistoryReplay {
     }
     return reason ? { recovered: false, reason, replayed, position } : { recovered: true, replayed, position };
   }
+}
+
+/** Resolves after `ms`. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Why a page does not continue its position, if it does not. */
