@@ -1,4 +1,5 @@
 import {
+  AtRestCipher,
   BackplaneKeys,
   HistoryStore,
   openRedisConnection,
@@ -110,5 +111,55 @@ describe('HistoryStore (real redis-server)', () => {
     expect([after.offset, after.epoch === before.epoch]).toEqual([1, false]);
     const r = await history.recover('uid', 'h5', before);
     expect(r.recovered).toBe(false);
+  });
+
+  it("keeps each message's format (text, binary, JSON) and reads back what was stored in clear", async () => {
+    await history.append('group', 'h6', 'plain text');
+    await history.append('group', 'h6', Buffer.from([0x7b, 0, 1]));
+    await history.append('group', 'h6', '{"a":1}', { format: 'json' });
+    const r = await history.recover('group', 'h6', null);
+    expect(r.entries.map((e) => [e.format, e.data.toString('hex')])).toEqual([
+      ['text', Buffer.from('plain text').toString('hex')],
+      ['binary', '7b0001'],
+      ['json', Buffer.from('{"a":1}').toString('hex')],
+    ]);
+    // A sealing store reads what was stored in clear (turning encryption on loses nothing).
+    const sealing = new HistoryStore(connection, keys, { cipher: new AtRestCipher('history-secret-0123456789') });
+    expect(texts((await sealing.recover('group', 'h6', null)).entries)).toHaveLength(3);
+  });
+
+  it('with a cipher: no plaintext in Redis; another key skips and counts the entries (recovered false), keeps them', async () => {
+    const secret = 'history-secret-0123456789';
+    const sealing = new HistoryStore(connection, keys, { cipher: new AtRestCipher(secret) });
+    const first = await sealing.append('uid', 'h7', 'the-secret-line-one');
+    await sealing.append('uid', 'h7', Buffer.from('the-secret-line-two'));
+    const raw = await inspector.xrangeBuffer(keys.history('uid', 'h7'), '-', '+');
+    expect(raw).toHaveLength(2);
+    for (const [, fields] of raw) {
+      const stored = Buffer.concat(fields);
+      expect(stored.includes('the-secret-line')).toBe(false);
+      expect(stored.includes('secret')).toBe(false);
+    }
+    const back = await new HistoryStore(connection, keys, { cipher: new AtRestCipher(secret) }).recover('uid', 'h7', {
+      offset: 0,
+      epoch: first.epoch,
+    });
+    expect([texts(back.entries), back.entries.map((e) => e.format), back.recovered, back.unreadable]).toEqual([
+      ['the-secret-line-one', 'the-secret-line-two'],
+      ['text', 'binary'],
+      true,
+      0,
+    ]);
+    for (const other of [
+      new HistoryStore(connection, keys, { cipher: new AtRestCipher('another-secret-0123456') }),
+      history,
+    ]) {
+      const r = await other.recover('uid', 'h7', { offset: 0, epoch: first.epoch });
+      expect([r.entries, r.recovered, r.unreadable, r.top.offset]).toEqual([[], false, 2, 2]);
+    }
+    // Nothing was lost: the right key still reads both, and other histories are untouched.
+    expect(await inspector.xlen(keys.history('uid', 'h7'))).toBe(2);
+    expect(texts((await sealing.recover('uid', 'h7', null)).entries)).toHaveLength(2);
+    expect((await sealing.recover('uid', 'h1', null)).unreadable).toBe(0);
   });
 });

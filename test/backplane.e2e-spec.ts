@@ -358,7 +358,7 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
     expect(delta(await counters(), before, 'group')).toEqual({ [a.inner]: 0, [b.inner]: 0, [c.inner]: 1 });
   });
 
-  it('RedisSessionStore: a session saved through one gateway is loaded through another', async () => {
+  it('RedisSessionStore: a session saved through one gateway is loaded through another, stored encrypted', async () => {
     const [a, b] = gateways;
     const first = await open(a.url);
     const saved = await ask<{ session: Record<string, unknown> }>(
@@ -372,7 +372,10 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
       (v) => v !== null,
       'the stored session',
     );
-    expect(JSON.parse(stored!)).toEqual({ nick: 'ann' });
+    // Sealed with the worker's SECRET_KEY (at rest): the nick is nowhere in what Redis holds.
+    expect(stored!.startsWith('!')).toBe(true);
+    expect(stored).not.toContain('ann');
+    expect(Buffer.from(stored!.slice(1), 'base64').includes('ann')).toBe(false);
     expect(await inspector.pttl(keys.session('s-1'))).toBeGreaterThan(0);
     first.client.close();
     const second = await open(b.url);

@@ -1,4 +1,4 @@
-import { RedisSessionStore, SessionTooLargeError } from 'nest-gateway-worker';
+import { AtRestDecryptError, RedisSessionStore, SessionTooLargeError } from 'nest-gateway-worker';
 import { BackplaneKeys } from 'nest-gateway-worker/internal';
 import { Redis } from 'ioredis';
 import { RedisServer } from './support/redis-server';
@@ -69,5 +69,39 @@ describe('RedisSessionStore (real redis-server)', () => {
     expect(err?.message).not.toMatch(/secret-uid|hunter2/);
     await inspector.set(keys.session('array'), '[1,2]');
     await expect(store.load('array')).rejects.toThrow(/not a JSON object/);
+  });
+
+  it('with a secret: stored encrypted (no plaintext in Redis), clear sessions still read, a wrong key a clear error', async () => {
+    const inspector = connect();
+    const secret = 'at-rest-secret-0123456789';
+    const sealed = new RedisSessionStore(connect(), { prefix: 't', secret });
+    await sealed.save('u-7731', { nick: 'ann-the-secret-nick', card: 'tok_4242' });
+    const raw = (await inspector.get(keys.session('u-7731')))!;
+    expect(raw.startsWith('!')).toBe(true);
+    for (const plain of ['ann-the-secret-nick', 'tok_4242', 'nick']) expect(raw).not.toContain(plain);
+    expect(Buffer.from(raw.slice(1), 'base64').toString('latin1')).not.toContain('ann-the-secret-nick');
+    expect(await new RedisSessionStore(connect(), { prefix: 't', secret }).load('u-7731')).toEqual({
+      nick: 'ann-the-secret-nick',
+      card: 'tok_4242',
+    });
+    // A session stored in clear (before encryption was on) is still read by the sealing store.
+    await new RedisSessionStore(connect(), { prefix: 't' }).save('clear', { nick: 'old' });
+    expect(await sealed.load('clear')).toEqual({ nick: 'old' });
+    // Another key, or none: a clear error naming neither uid nor content; the stored value and the others stay.
+    const wrong = new RedisSessionStore(connect(), { prefix: 't', secret: 'another-secret-0123456789' });
+    const failure = (await wrong.load('u-7731').catch((err: unknown) => err)) as Error;
+    expect(failure).toBeInstanceOf(AtRestDecryptError);
+    expect(failure.message).toMatch(/cannot be decrypted.*another SECRET_KEY/);
+    expect(failure.message).not.toMatch(/u-7731|ann-the-secret-nick|tok_4242/);
+    const none = (await new RedisSessionStore(connect(), { prefix: 't' })
+      .load('u-7731')
+      .catch((e: unknown) => e)) as Error;
+    expect(none).toBeInstanceOf(AtRestDecryptError);
+    expect(none.message).toMatch(/encrypted, and this store has no SECRET_KEY/);
+    expect(await inspector.get(keys.session('u-7731'))).toBe(raw);
+    expect(await wrong.load('clear')).toEqual({ nick: 'old' });
+    // Bound to its key: a sealed value copied to another uid's key does not open there.
+    await inspector.set(keys.session('moved'), raw);
+    await expect(sealed.load('moved')).rejects.toBeInstanceOf(AtRestDecryptError);
   });
 });

@@ -405,16 +405,17 @@ export class GatewayWorkerClient<S extends ClientSchema = ClientSchema> {
         parsed = undefined;
       }
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
-        return this.receivedObject(parsed as Record<string, unknown>);
+        return this.receivedObject(parsed as Record<string, unknown>, text);
     }
     this.other.emit('text', text);
   }
 
-  private receivedObject(message: Record<string, unknown>): void {
+  private receivedObject(message: Record<string, unknown>, text: string): void {
     const id = message[REQUEST_ID_FIELD];
     // A reply envelope: settles its request, or is dropped when it comes after the request timed out.
     if (id !== undefined && (this.requests.answer(id, message) || this.requests.issued(id))) return;
-    this.resume?.received(message);
+    // A duplicate (the same `$offset` and text again: a replay that raced live delivery) is dropped.
+    if (this.resume && !this.resume.received(message, text)) return;
     const type = message.type;
     if (typeof type === 'string') this.byType.emit(type, message);
     this.other.emit('message', message);

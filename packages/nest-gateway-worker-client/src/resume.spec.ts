@@ -1,4 +1,4 @@
-import { ResumeOffsetTracker, withQueryParam } from './resume.js';
+import { RESUME_DEDUPE_WINDOW, ResumeOffsetTracker, withQueryParam } from './resume.js';
 
 describe('the resume offset', () => {
   it('adds the offset to the query, before a fragment, encoded', () => {
@@ -18,6 +18,34 @@ describe('the resume offset', () => {
     tracker.received({ type: 'say', $offset: '1700000000000-3' });
     expect(seen).toEqual([41, '1700000000000-3']);
     expect(tracker.urlFor('ws://h/')).toBe('ws://h/?from=1700000000000-3');
+  });
+
+  it('drops a message received again with the same offset and text (a replay that raced live delivery)', () => {
+    const tracker = new ResumeOffsetTracker({});
+    const five = '{"$offset":"e1:5","type":"say","text":"five"}';
+    const msg = (text: string) => JSON.parse(text) as Record<string, unknown>;
+    expect(tracker.received(msg(five), five)).toBe(true);
+    expect(tracker.received(msg(five), five)).toBe(false); // the same message again
+    // The same offset with another text (a welcome carrying the history's position) is not a duplicate, and does
+    // not make the first one's late copy new again.
+    const welcome = '{"type":"welcome","$offset":"e1:5"}';
+    expect(tracker.received(msg(welcome), welcome)).toBe(true);
+    expect(tracker.received(msg(five), five)).toBe(false);
+    expect(tracker.received(msg(welcome), welcome)).toBe(false);
+    // A number and a string offset are different offsets.
+    expect(tracker.received({ $offset: 7 }, '{"$offset":7}')).toBe(true);
+    expect(tracker.received({ $offset: '7' }, '{"$offset":7}')).toBe(true);
+    // Messages without an offset are never duplicates.
+    expect(tracker.received({ type: 'x' }, '{"type":"x"}')).toBe(true);
+    expect(tracker.received({ type: 'x' }, '{"type":"x"}')).toBe(true);
+  });
+
+  it('remembers a bounded number of offsets', () => {
+    const tracker = new ResumeOffsetTracker({});
+    const text = (i: number) => `{"$offset":${i}}`;
+    for (let i = 0; i <= RESUME_DEDUPE_WINDOW; i++) tracker.received({ $offset: i }, text(i));
+    expect(tracker.received({ $offset: 0 }, text(0))).toBe(true); // forgotten: the oldest went first
+    expect(tracker.received({ $offset: RESUME_DEDUPE_WINDOW }, text(RESUME_DEDUPE_WINDOW))).toBe(false);
   });
 
   it('starts from a given offset', () => {

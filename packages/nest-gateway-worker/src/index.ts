@@ -112,7 +112,18 @@ export type {
 export type { RedisEndpoint, RedisMode, RedisTopology } from './backplane/redis-topology';
 export type { RedisClientLike } from './backplane/redis-connection';
 export { RedisSessionStore, SessionTooLargeError } from './backplane/redis-session-store';
-export type { HistoryPosition, HistoryEntry, HistoryAppendOptions, HistoryRecovery } from './backplane/history-store';
+export type {
+  HistoryPosition,
+  HistoryEntry,
+  HistoryFormat,
+  HistoryAppendOptions,
+  HistoryRecovery,
+} from './backplane/history-store';
+export { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL_MS } from './backplane/history-store';
+export { formatHistoryPosition, parseHistoryPosition } from './backplane/history-position';
+export { DEFAULT_RECOVER_LIMIT } from './client/history-options';
+export type { HistorySendOptions, HistorySent, RecoverOptions, RecoverResult } from './client/history-options';
+export { AtRestDecryptError } from './backplane/at-rest-cipher';
 export type { RedisSessionStoreOptions } from './backplane/redis-session-store';
 
 // The closes the gateway starts: codes and reasons of the client contract

@@ -74,6 +74,13 @@ export class BackplaneTargeting implements GatewayTargeting {
     this.recentGroups.add(group, address);
   }
 
+  async reaches(kind: 'uid' | 'group', name: string, address: string): Promise<boolean | null> {
+    if (!this.watch.isSynced(address)) return true;
+    const read = await this.reader.gatewaysOf(kind, [name]);
+    if (read === null) return null;
+    return read[0].some((id) => this.watch.leaseOf(id)?.address === address);
+  }
+
   private async targets(
     kind: 'uid' | 'group',
     names: readonly string[],

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { GatewayLinkPool } from '../client/gateway-link-pool';
+import { AtRestCipher } from './at-rest-cipher';
 import { BackplaneKeys } from './backplane-keys';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import { BackplaneTargeting } from './backplane-targeting';
@@ -27,12 +28,17 @@ export class ClientBackplane {
   readonly lookups: DirectoryReadBatch;
   readonly targeting: BackplaneTargeting;
   readonly janitor: Janitor;
-  /** Per-uid / per-group message history (Redis Streams): a building block, not on GatewayClient yet. */
+  /** Per-uid / per-group message history (Redis Streams), under GatewayClient's history sends and recover. */
   readonly history: HistoryStore;
 
+  /**
+   * `secret`: the cluster's SECRET_KEY (null with INNER_PLAINTEXT): history entries and sessions are then stored
+   * encrypted (AtRestCipher).
+   */
   constructor(
     private readonly options: ResolvedBackplaneOptions,
     logContext: string,
+    private readonly secret: Buffer | null = null,
   ) {
     const logger = new Logger(logContext);
     this.warnings = new BackplaneWarnings(logger, options);
@@ -52,7 +58,7 @@ export class ClientBackplane {
     this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings);
     this.lookups = new DirectoryReadBatch(this.reader);
     this.targeting = new BackplaneTargeting(this.watch, this.lookups);
-    this.history = new HistoryStore(this.redis, keys);
+    this.history = new HistoryStore(this.redis, keys, { cipher: AtRestCipher.fromSecret(secret) });
   }
 
   /** Follows the pool's links (a gateway whose link is down cannot hold online clients). */
@@ -73,12 +79,13 @@ export class ClientBackplane {
     };
   }
 
-  /** A RedisSessionStore on this backplane's connection (prefix, TTL and size limit from its options). */
+  /** A RedisSessionStore on this backplane's connection (prefix, TTL and size limit from its options; sealed with SECRET_KEY). */
   sessionStore(): RedisSessionStore {
     return new RedisSessionStore(this.redis, {
       prefix: this.options.prefix,
       ttlSeconds: this.options.sessionTtlSeconds,
       maxBytes: this.options.sessionMaxBytes,
+      secret: this.secret,
     });
   }
 

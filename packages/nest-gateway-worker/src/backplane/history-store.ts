@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { RateLimitedWarning } from '../logging/rate-limited-warning';
+import { AtRestCipher } from './at-rest-cipher';
 import type { BackplaneKeys } from './backplane-keys';
 import type { RedisConnection } from './redis-connection';
 
@@ -17,9 +20,16 @@ export interface HistoryPosition {
   epoch: string;
 }
 
+/**
+ * What a kept message was: `json` a JSON object (delivered with its position in `$offset`), `text` any other text,
+ * `binary` a binary message (replayed as a binary frame).
+ */
+export type HistoryFormat = 'text' | 'binary' | 'json';
+
 export interface HistoryEntry {
   offset: number;
   data: Buffer;
+  format: HistoryFormat;
 }
 
 export interface HistoryAppendOptions {
@@ -27,6 +37,18 @@ export interface HistoryAppendOptions {
   size?: number;
   /** Lifetime of the history, renewed by every append, in ms. Default 300 000. */
   ttlMs?: number;
+}
+
+/** Where the stored bytes come from: the message's format (default: `binary` for a Buffer, `text` for a string). */
+export interface HistoryRecordOptions extends HistoryAppendOptions {
+  format?: HistoryFormat;
+}
+
+export interface HistoryStoreOptions {
+  /** Seals every entry appended (AES-256-GCM, SECRET_KEY); entries stored in clear are still read. Default none. */
+  cipher?: AtRestCipher | null;
+  /** A fresh epoch name (random; tests may fix it). */
+  newEpoch?: () => string;
 }
 
 export interface HistoryRecovery {
@@ -41,7 +63,20 @@ export interface HistoryRecovery {
   recovered: boolean;
   /** More entries follow the last one returned (ask again from it). */
   more: boolean;
+  /**
+   * Entries skipped because they could not be decrypted here (sealed under another SECRET_KEY, or while this
+   * process has none): `recovered` is then false. They stay stored.
+   */
+  unreadable: number;
 }
+
+/** The first byte of an entry stored in clear; a sealed entry starts with its version (AtRestCipher). */
+const PLAIN_RECORD = 0;
+/** The second byte (the first of the sealed plaintext): the message's format. */
+const FORMAT_BYTES: Record<HistoryFormat, number> = { text: 0x74, binary: 0x62, json: 0x6a };
+const FORMAT_OF_BYTE = new Map<number, HistoryFormat>(
+  Object.entries(FORMAT_BYTES).map(([format, byte]) => [byte, format as HistoryFormat]),
+);
 
 /**
  * One append, atomic in Redis (Centrifuge's broker_history_add_stream.lua, in our keys): the epoch is created with
@@ -87,6 +122,10 @@ function sha1(text: string): string {
  * appended but not delivered, or delivered but not appended, is the application's to reconcile (clients
  * de-duplicate by offset).
  *
+ * Entries are stored as `[0][format][message]`, or sealed with the cluster's SECRET_KEY (AtRestCipher: AES-256-GCM,
+ * bound to the stream's key) when a cipher is given; either kind is read back, so turning encryption on loses
+ * nothing. An entry that cannot be opened (another key) is skipped and counted (`unreadable`), never deleted.
+ *
  * Keys: `<p>:h:u:{<uid>}` / `<p>:h:g:{<group>}` (STREAM, field `d`) and `<p>:hm:u:{<uid>}` / `<p>:hm:g:{<group>}`
  * (HASH: `e` epoch, `s` top offset), one hash tag per target so both live in one Cluster slot. The scripts run
  * with EVALSHA (EVAL when Redis does not know them yet). Needs Redis 6.2+ (exclusive XRANGE).
@@ -94,28 +133,38 @@ function sha1(text: string): string {
 export class HistoryStore {
   private readonly appendSha = sha1(APPEND);
   private readonly rangeSha = sha1(RANGE);
+  private readonly cipher: AtRestCipher | null;
+  private readonly newEpoch: () => string;
+  private readonly unreadableWarning = new RateLimitedWarning(
+    new Logger('History'),
+    (n) => `${n} more history read(s) with entries that cannot be decrypted since the last warning`,
+  );
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: BackplaneKeys,
-    /** A fresh epoch name (random; tests may fix it). */
-    private readonly newEpoch: () => string = () => sha1(`${Date.now()}:${Math.random()}`).slice(0, 12),
-  ) {}
+    options: HistoryStoreOptions = {},
+  ) {
+    this.cipher = options.cipher ?? null;
+    this.newEpoch = options.newEpoch ?? (() => sha1(`${Date.now()}:${Math.random()}`).slice(0, 12));
+  }
 
   /** Appends `data` to the history of a uid or group; resolves with its position. */
   async append(
     kind: 'uid' | 'group',
     id: string,
     data: string | Buffer,
-    options: HistoryAppendOptions = {},
+    options: HistoryRecordOptions = {},
   ): Promise<HistoryPosition> {
     const size = options.size ?? DEFAULT_HISTORY_SIZE;
     const ttlMs = options.ttlMs ?? DEFAULT_HISTORY_TTL_MS;
     if (!Number.isInteger(size) || size < 1 || size > 1_000_000)
       throw new RangeError('history size must be an integer from 1 to 1000000');
     if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new RangeError('history ttlMs must be a positive integer');
-    const [offset, epoch] = (await this.run(this.appendSha, APPEND, this.keysOf(kind, id), [
-      data,
+    const keys = this.keysOf(kind, id);
+    const format = options.format ?? (typeof data === 'string' ? 'text' : 'binary');
+    const [offset, epoch] = (await this.run(this.appendSha, APPEND, keys, [
+      this.record(format, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, keys[0]),
       String(size),
       String(ttlMs),
       this.newEpoch(),
@@ -133,22 +182,55 @@ export class HistoryStore {
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
       throw new RangeError('history limit must be an integer from 1 to 10000');
     const from = since ? since.offset : 0;
-    const [rawEpoch, rawTop, rawEntries] = (await this.run(this.rangeSha, RANGE, this.keysOf(kind, id), [
+    const keys = this.keysOf(kind, id);
+    const [rawEpoch, rawTop, rawEntries] = (await this.run(this.rangeSha, RANGE, keys, [
       String(from),
       String(limit),
     ])) as [Buffer, number, [Buffer, Buffer[]][]];
     const epoch = rawEpoch.toString('utf8');
     const top: HistoryPosition = { offset: Number(rawTop), epoch };
-    if (epoch === '') return { entries: [], top, recovered: since === null || since.offset === 0, more: false };
-    if (since !== null && since.epoch !== epoch) return { entries: [], top, recovered: false, more: false };
-    const entries = rawEntries.map(([streamId, fields]) => ({
-      offset: Number(streamId.toString('utf8').split('-')[0]),
-      data: fieldValue(fields, 'd'),
-    }));
-    const last = entries.length > 0 ? entries[entries.length - 1].offset : from;
+    if (epoch === '')
+      return { entries: [], top, recovered: since === null || since.offset === 0, more: false, unreadable: 0 };
+    if (since !== null && since.epoch !== epoch)
+      return { entries: [], top, recovered: false, more: false, unreadable: 0 };
+    const offsets = rawEntries.map(([streamId]) => Number(streamId.toString('utf8').split('-')[0]));
+    const entries: HistoryEntry[] = [];
+    let unreadable = 0;
+    rawEntries.forEach(([, fields], i) => {
+      const entry = this.entry(offsets[i], fieldValue(fields, 'd'), keys[0]);
+      if (entry) entries.push(entry);
+      else unreadable++;
+    });
+    if (unreadable > 0)
+      this.unreadableWarning.warn(
+        `${unreadable} history entr${unreadable === 1 ? 'y' : 'ies'} of a ${kind} cannot be decrypted ` +
+          `(${this.cipher ? 'sealed under another SECRET_KEY, or altered' : 'encrypted, and this process has no SECRET_KEY'}); skipped, recovery incomplete`,
+      );
+    const last = offsets.length > 0 ? offsets[offsets.length - 1] : from;
     // Continuous from `since`: the first entry is the next offset, or nothing was missed at all.
-    const recovered = since === null ? true : entries.length > 0 ? entries[0].offset === from + 1 : from === top.offset;
-    return { entries, top, recovered, more: last < top.offset };
+    const continuous = since === null ? true : offsets.length > 0 ? offsets[0] === from + 1 : from === top.offset;
+    return { entries, top, recovered: continuous && unreadable === 0, more: last < top.offset, unreadable };
+  }
+
+  /** What is stored for a message: `[0][format][body]` in clear, or `[version][sealed [format][body]]`. */
+  private record(format: HistoryFormat, body: Buffer, streamKey: string): Buffer {
+    const plain = Buffer.concat([Buffer.of(FORMAT_BYTES[format]), body]);
+    return this.cipher ? this.cipher.seal(plain, streamKey) : Buffer.concat([Buffer.of(PLAIN_RECORD), plain]);
+  }
+
+  /** A stored record read back; null when it cannot be opened here (or is not one of ours). */
+  private entry(offset: number, stored: Buffer, streamKey: string): HistoryEntry | null {
+    let plain: Buffer;
+    if (stored.length > 0 && stored[0] === PLAIN_RECORD) plain = stored.subarray(1);
+    else if (this.cipher && AtRestCipher.isSealed(stored)) {
+      try {
+        plain = this.cipher.open(stored, streamKey);
+      } catch {
+        return null;
+      }
+    } else return null;
+    const format = FORMAT_OF_BYTE.get(plain[0]);
+    return format ? { offset, data: plain.subarray(1), format } : null;
   }
 
   private keysOf(kind: 'uid' | 'group', id: string): [string, string] {

@@ -1,4 +1,5 @@
 import type { SessionStore } from '../worker/session-store';
+import { AtRestCipher, AtRestDecryptError, SEALED_TEXT_MARK } from './at-rest-cipher';
 import { BackplaneKeys } from './backplane-keys';
 import { DEFAULT_BACKPLANE_PREFIX, DEFAULT_SESSION_MAX_BYTES, DEFAULT_SESSION_TTL_SECONDS } from './backplane-options';
 import type { RedisConnection } from './redis-connection';
@@ -10,6 +11,12 @@ export interface RedisSessionStoreOptions {
   ttlSeconds?: number;
   /** Largest session stored, in bytes of JSON; a larger save is refused (rejects). Default 64 KiB. */
   maxBytes?: number;
+  /**
+   * The cluster's SECRET_KEY: sessions are then stored encrypted (AES-256-GCM, key derived with HKDF; see
+   * AtRestCipher). Sessions stored in clear JSON (before, or by a store without it) are still read. Default: none
+   * (clear JSON); the backplane's store (`sessionStore: 'backplane'`) gets the worker's SECRET_KEY.
+   */
+  secret?: string | Buffer | null;
 }
 
 /** A save refused because the session's JSON is over the store's size limit (the message names neither uid nor content). */
@@ -27,6 +34,9 @@ export class SessionTooLargeError extends Error {
  * and nested values would be JSON inside fields anyway. Last writer wins across workers; one worker's saves are
  * applied in the order it issued them (one connection). Errors never quote the uid or the session.
  *
+ * With a `secret` (the backplane's store gets SECRET_KEY) the JSON is stored encrypted: `!` + base64 of AES-256-GCM
+ * (AtRestCipher), bound to its key; a value starting with `{` is clear JSON and is read either way.
+ *
  * Workers get it with `sessionStore: 'backplane'` (env WORKER_SESSION_STORE=backplane) on the backplane's
  * connection, or build one on a connection of their own.
  */
@@ -35,6 +45,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly ttlMs: number;
   private readonly maxBytes: number;
   private readonly redis: RedisConnection;
+  private readonly cipher: AtRestCipher | null;
 
   /**
    * `redis`: an ioredis client (yours, e.g. from DI: `useFactory: (redis) => new RedisSessionStore(redis)`), or any
@@ -48,12 +59,14 @@ export class RedisSessionStore implements SessionStore {
     this.keys = new BackplaneKeys(options.prefix ?? DEFAULT_BACKPLANE_PREFIX);
     this.ttlMs = (options.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS) * 1000;
     this.maxBytes = options.maxBytes ?? DEFAULT_SESSION_MAX_BYTES;
+    this.cipher = AtRestCipher.fromSecret(options.secret);
   }
 
   async load(uid: string): Promise<Record<string, unknown> | null> {
     const key = this.keys.session(uid);
-    const json = this.ttlMs > 0 ? await this.redis.getex(key, 'PX', this.ttlMs) : await this.redis.get(key);
-    if (json === null) return null;
+    const stored = this.ttlMs > 0 ? await this.redis.getex(key, 'PX', this.ttlMs) : await this.redis.get(key);
+    if (stored === null) return null;
+    const json = stored.startsWith(SEALED_TEXT_MARK) ? this.open(stored, key) : stored;
     let value: unknown;
     try {
       value = JSON.parse(json);
@@ -71,8 +84,20 @@ export class RedisSessionStore implements SessionStore {
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > this.maxBytes) throw new SessionTooLargeError(bytes, this.maxBytes);
     const key = this.keys.session(uid);
-    if (this.ttlMs > 0) await this.redis.set(key, json, 'PX', this.ttlMs);
-    else await this.redis.set(key, json);
+    const stored = this.cipher ? this.cipher.sealText(json, key) : json;
+    if (this.ttlMs > 0) await this.redis.set(key, stored, 'PX', this.ttlMs);
+    else await this.redis.set(key, stored);
+  }
+
+  /** A sealed session's JSON; a clear error (naming neither uid nor content) when it cannot be opened here. */
+  private open(stored: string, key: string): string {
+    if (!this.cipher)
+      throw new AtRestDecryptError('a stored session is encrypted, and this store has no SECRET_KEY; ignored');
+    try {
+      return this.cipher.openText(stored, key);
+    } catch (err) {
+      throw new AtRestDecryptError(`a stored session cannot be decrypted (${(err as Error).message}); ignored`);
+    }
   }
 
   /** Forgets the session of `uid`. */

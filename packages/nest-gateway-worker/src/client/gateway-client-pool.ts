@@ -17,7 +17,7 @@ export class GatewayClientPool implements OnModuleDestroy {
 
   /** `options`: resolved (resolveGatewayClientOptions); GatewayModule.forClient resolves them. */
   constructor(options: ResolvedGatewayClientOptions) {
-    this.backplane = options.backplane ? new ClientBackplane(options.backplane, 'GatewayClient') : null;
+    this.backplane = options.backplane ? new ClientBackplane(options.backplane, 'GatewayClient', options.secret) : null;
     const { links, settings } = clientPartsOf(options, {
       hello: sdkClientHello(),
       sources: this.backplane ? [this.backplane.watch] : [],

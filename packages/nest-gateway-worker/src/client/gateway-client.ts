@@ -9,7 +9,17 @@ import { encodeFrame, frame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import type { RegisterStatus } from '../register/register-client';
 import type { HistoryAppendOptions, HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
+import { formatHistoryPosition } from '../backplane/history-position';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
+import { deliveredFields, keptMessage, type KeptMessage } from './history-message';
+import { HistoryReplay } from './history-replay';
+import {
+  DEFAULT_RECOVER_LIMIT,
+  type HistorySendOptions,
+  type HistorySent,
+  type RecoverOptions,
+  type RecoverResult,
+} from './history-options';
 import { GatewayCalls, type GatewayClientSettings } from './gateway-calls';
 import { GatewayArgumentError, type GatewayFailure } from './gateway-errors';
 import type { GatewayLinkPool } from './gateway-link-pool';
@@ -71,6 +81,9 @@ export class GatewayClient {
    * left this process (CommandNotSentError). Also logged, at most once per gateway every 10 s.
    */
   readonly failures: Observable<GatewayFailure>;
+
+  /** Runs `recover` (made on its first use, with the backplane's history). */
+  private replay: HistoryReplay | undefined;
 
   constructor(
     private readonly links: GatewayLinkPool,
@@ -140,13 +153,37 @@ export class GatewayClient {
     );
   }
 
-  /** Sends a message to every connection bound to the uid (or to any of the uids). */
+  /**
+   * Sends a message to every connection bound to the uid (or to any of the uids). With `{ history }` (one uid, the
+   * Redis backplane): keeps it in the uid's history first and sends it with its position (see {@link recover}).
+   */
+  sendToUid(
+    uid: Id,
+    message: ClientMessage,
+    options: HistorySendOptions & ConfirmOption,
+  ): Promise<HistorySent & DeliveryReceipt>;
+  sendToUid(uid: Id, message: ClientMessage, options: HistorySendOptions): Promise<HistorySent>;
   sendToUid(uid: Id | Id[], message: ClientMessage, options: ConfirmOption): Promise<DeliveryReceipt>;
   sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions & { confirm?: false }): Promise<void>;
   sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void>;
-  async sendToUid(uid: Id | Id[], message: ClientMessage, options?: SendOptions): Promise<DeliveryReceipt | void> {
+  async sendToUid(
+    uid: Id | Id[],
+    message: ClientMessage,
+    options?: SendOptions & Partial<HistorySendOptions>,
+  ): Promise<HistorySent | DeliveryReceipt | void> {
     const uids = idList(uid, 'uid');
-    const fields = messageFields(message);
+    if (options?.history) {
+      const kept = await this.keep('uid', uids, message, options.history);
+      return withReceipt(kept.sent, await this.uidSend(uids, kept.fields, options));
+    }
+    return this.uidSend(uids, messageFields(message), options);
+  }
+
+  private async uidSend(
+    uids: string[],
+    fields: { flag: number; body: Buffer },
+    options?: SendOptions,
+  ): Promise<DeliveryReceipt | void> {
     if (uids.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
     const addresses = await this.calls.uidGateways(uids);
     if (options?.confirm)
@@ -155,7 +192,23 @@ export class GatewayClient {
     await this.calls.fanOut('sendToUid', addresses, () => bytes);
   }
 
-  /** Sends a message to the members of the group (or groups; a member of several gets it once), minus `excludeClientIds`. */
+  /**
+   * Sends a message to the members of the group (or groups; a member of several gets it once), minus
+   * `excludeClientIds`. With `{ history }` (one group, the Redis backplane): keeps it in the group's history first
+   * and sends it with its position (see {@link recover}).
+   */
+  sendToGroup(
+    group: Id,
+    message: ClientMessage,
+    excludeClientIds: string[] | null | undefined,
+    options: HistorySendOptions & ConfirmOption,
+  ): Promise<HistorySent & DeliveryReceipt>;
+  sendToGroup(
+    group: Id,
+    message: ClientMessage,
+    excludeClientIds: string[] | null | undefined,
+    options: HistorySendOptions,
+  ): Promise<HistorySent>;
   sendToGroup(
     group: Id | Id[],
     message: ClientMessage,
@@ -178,10 +231,22 @@ export class GatewayClient {
     group: Id | Id[],
     message: ClientMessage,
     excludeClientIds?: string[] | null,
+    options?: SendOptions & Partial<HistorySendOptions>,
+  ): Promise<HistorySent | DeliveryReceipt | void> {
+    const groups = idList(group, 'group');
+    if (options?.history) {
+      const kept = await this.keep('group', groups, message, options.history);
+      return withReceipt(kept.sent, await this.groupSend(groups, kept.fields, excludeClientIds, options));
+    }
+    return this.groupSend(groups, messageFields(message), excludeClientIds, options);
+  }
+
+  private async groupSend(
+    groups: string[],
+    fields: { flag: number; body: Buffer },
+    excludeClientIds?: string[] | null,
     options?: SendOptions,
   ): Promise<DeliveryReceipt | void> {
-    const groups = idList(group, 'group');
-    const fields = messageFields(message);
     if (groups.length === 0) return options?.confirm ? { delivered: 0, failedGateways: [] } : undefined;
     const exclude = groupByGateway(excludeClientIds ?? []);
     const params = (address: string): GatewayRequest =>
@@ -551,10 +616,10 @@ export class GatewayClient {
   // ---- history (with the Redis backplane) ------------------------------------------------------------
 
   /**
-   * Appends a message to the history of a uid or group (Redis Streams; needs the backplane) and resolves with its
-   * position `{ offset, epoch }`. It sends nothing: send the message yourself, with the position in it, so that a
-   * client knows where it is; after a reconnect it reports that position and {@link recoverHistory} returns what
-   * it missed. The stored bytes are the message as it would be sent (an object as its JSON text).
+   * The lower level of `sendToUid` / `sendToGroup` with `{ history }`: appends a message to the history of a uid or
+   * group (Redis Streams; needs the backplane) and resolves with its position `{ offset, epoch }`, sending nothing
+   * (deliver it your own way). Kept as a history send keeps it (an object as JSON without `$offset`, binary as
+   * binary), so {@link recover} replays it the same way.
    */
   async appendHistory(
     kind: 'uid' | 'group',
@@ -562,13 +627,17 @@ export class GatewayClient {
     message: ClientMessage,
     options?: HistoryAppendOptions,
   ): Promise<HistoryPosition> {
-    return this.historyStore('appendHistory').append(kind, id(target, kind), messageFields(message).body, options);
+    const kept = keptMessage(message);
+    return this.historyStore('appendHistory').append(kind, id(target, kind), kept.body, {
+      ...options,
+      format: kept.format,
+    });
   }
 
   /**
-   * The messages of a uid's or group's history after `since` (null: from the oldest kept), at most `limit`
-   * (default 100), with `recovered: false` when the client's position is gone (another epoch, or trimmed) and
-   * `more: true` when more follow. Needs the backplane.
+   * Reads a uid's or group's history without sending anything (e.g. to show the last messages on a page): the
+   * entries after `since` (null: from the oldest kept), at most `limit` (default 100), with `recovered: false` when
+   * that position is gone (another epoch, or trimmed) and `more: true` when more follow. Needs the backplane.
    */
   async recoverHistory(
     kind: 'uid' | 'group',
@@ -577,6 +646,64 @@ export class GatewayClient {
     limit?: number,
   ): Promise<HistoryRecovery> {
     return this.historyStore('recoverHistory').recover(kind, id(target, kind), since, limit);
+  }
+
+  /**
+   * For a connect or login handler: makes the client a member of the uid (bindUid) or group (joinGroup), then
+   * sends it, in order, what the target's history holds after `since`: the position the client reported (the
+   * `?resume=` query parameter the client library sends when it reconnects, `<epoch>:<offset>`). Resolves with
+   * `recovered` (true: the client has missed nothing; false, with a `reason`: it must resynchronise another way),
+   * the number replayed, and the stream's current `position` (give it to the client, e.g. in your welcome message's
+   * `$offset`, so that it has a position even if nothing is sent before it drops again).
+   *
+   * No message is lost between the replay and live delivery: membership comes first (confirmed by a round trip to
+   * the client's gateway, and visible in the presence directory), then the stream is read up to its top and
+   * replayed; what is kept after that read is sent live to the client. A message may arrive both ways, with the
+   * same `$offset` and text (the client library drops such duplicates).
+   * Problems are answered as data, never thrown: a malformed `since` (a stranger's input) is `recovered: false,
+   * reason: 'no-position'`; Redis failing is `reason: 'unavailable'` (the membership done). See HistoryReplay.
+   */
+  async recover(
+    clientId: string,
+    kind: 'uid' | 'group',
+    target: Id,
+    since: string | HistoryPosition | null | undefined,
+    options: RecoverOptions = {},
+  ): Promise<RecoverResult> {
+    const store = this.historyStore('recover');
+    const text = id(target, kind);
+    const limit = options.limit ?? DEFAULT_RECOVER_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000)
+      throw new GatewayArgumentError('recover limit must be an integer from 1 to 1000000');
+    decodeClientId(clientId); // a malformed client_id: InvalidClientIdError before anything is done
+    this.replay ??= new HistoryReplay(store, {
+      join: (c, k, t) => (k === 'uid' ? this.bindUid(c, t) : this.joinGroup(c, t)),
+      isOnline: (c) => this.isOnline(c),
+      reaches: (c, k, t) => this.calls.targeting.reaches(k, t, gatewayAddressOf(c)),
+      send: async (c, fields) => {
+        await this.calls.command('recover', c, { cmd: Cmd.SendToOne, ...fields });
+      },
+    });
+    return this.replay.recover(clientId, kind, text, since, limit);
+  }
+
+  /** Keeps a message in the history of its one target; its position and the frame fields that carry it. */
+  private async keep(
+    kind: 'uid' | 'group',
+    targets: string[],
+    message: ClientMessage,
+    history: HistorySendOptions['history'],
+  ): Promise<{ sent: HistorySent; fields: { flag: number; body: Buffer } }> {
+    if (targets.length !== 1)
+      throw new GatewayArgumentError(`a send with history needs exactly one ${kind}: each has its own history`);
+    const store = this.historyStore(kind === 'uid' ? 'sendToUid with history' : 'sendToGroup with history');
+    const kept: KeptMessage = keptMessage(message);
+    const at = await store.append(kind, targets[0], kept.body, {
+      ...(history === true ? {} : history),
+      format: kept.format,
+    });
+    const position = formatHistoryPosition(at);
+    return { sent: { ...at, position }, fields: deliveredFields(kept, position) };
   }
 
   private historyStore(method: string): HistoryStore {
@@ -618,6 +745,13 @@ export class GatewayClient {
     }
     return out;
   }
+}
+
+function withReceipt(
+  sent: HistorySent,
+  receipt: DeliveryReceipt | void,
+): HistorySent | (HistorySent & DeliveryReceipt) {
+  return receipt ? { ...receipt, ...sent } : sent;
 }
 
 function messageFields(message: ClientMessage): { flag: number; body: Buffer } {

@@ -26,6 +26,12 @@ export interface GatewayTargeting {
   uidBound(uid: string, address: string): void;
   /** This client made a client of the gateway at `address` join `group`. */
   groupJoined(group: string, address: string): void;
+  /**
+   * Whether every sender now reaches the gateway at `address` with calls about the uid or group: the directory
+   * names it for that name, or cannot vouch for it (then it gets every call). True without a directory (the mesh
+   * reaches every gateway); null when the directory cannot answer now.
+   */
+  reaches(kind: 'uid' | 'group', name: string, address: string): Promise<boolean | null>;
 }
 
 /** No directory: every call about uids or groups goes to every listed gateway. */
@@ -36,4 +42,5 @@ export const FULL_MESH: GatewayTargeting = {
   onlineUids: () => Promise.resolve(null),
   uidBound: () => undefined,
   groupJoined: () => undefined,
+  reaches: () => Promise.resolve(true),
 };

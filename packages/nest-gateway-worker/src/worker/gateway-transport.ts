@@ -45,7 +45,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
     super();
-    this.backplane = options.backplane ? new ClientBackplane(options.backplane, 'Worker') : null;
+    this.backplane = options.backplane ? new ClientBackplane(options.backplane, 'Worker', options.secret) : null;
     this.hello = workerHello(options.name);
     const { links, settings } = clientPartsOf(options, {
       hello: this.hello,
