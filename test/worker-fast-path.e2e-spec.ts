@@ -353,7 +353,7 @@ describe('worker handler fast path (register and gateway processes, in-process w
       expect(ran).toBe(0);
     });
 
-    it("a controller interceptor: its mapping shows in the reply", async () => {
+    it('a controller interceptor: its mapping shows in the reply', async () => {
       class Wrap implements NestInterceptor {
         intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
           return next.handle().pipe(map((v) => ({ wrapped: v })));
@@ -399,7 +399,9 @@ describe('worker handler fast path (register and gateway processes, in-process w
           return throwError(() => ({ message: 'teapot' }));
         }
       }
-      const { paths } = await startWorker([PlainController], { providers: [{ provide: APP_FILTER, useClass: Teapot }] });
+      const { paths } = await startWorker([PlainController], {
+        providers: [{ provide: APP_FILTER, useClass: Teapot }],
+      });
       expect(paths.get('{"gw":"message","type":"boom"}')).toBe('PlainController.boom: exception filters');
       const c = await open();
       c.send(JSON.stringify({ type: 'boom' }));

@@ -261,8 +261,7 @@ const handshakeArg: ArgSource = (_, ctx) => ctx.handshake;
  */
 function directCall(c: Candidate, name: string): DirectCall | string {
   const meta = Reflect.getMetadata(NEST_METADATA.routeArgs, c.instance.constructor, c.methodName) as
-    | Record<string, RouteArgEntry>
-    | undefined;
+    Record<string, RouteArgEntry> | undefined;
   const entries = meta && Object.keys(meta).length > 0 ? meta : { [`${PAYLOAD_PARAM}:0`]: { index: 0 } };
   const sources: ArgSource[] = [];
   for (const [key, entry] of Object.entries(entries)) {

@@ -117,8 +117,7 @@ function probe(): boolean {
     Reflect.getMetadata(NEST_METADATA.handlerType, method) === MESSAGE_HANDLER_TYPE &&
     Reflect.getMetadata(NEST_METADATA.handlerType, proto.event) !== MESSAGE_HANDLER_TYPE;
   const args = Reflect.getMetadata(NEST_METADATA.routeArgs, ProbeController, 'message') as
-    | Record<string, RouteArgEntry>
-    | undefined;
+    Record<string, RouteArgEntry> | undefined;
   const custom = Object.entries(args ?? {}).filter(([k]) => k.includes(NEST_METADATA.customArg));
   const params =
     args !== undefined &&
