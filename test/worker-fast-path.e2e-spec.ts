@@ -38,7 +38,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
-import { Ctx, RpcException } from '@nestjs/microservices';
+import { Ctx, Payload, RpcException } from '@nestjs/microservices';
 import { IsString, MaxLength } from 'class-validator';
 import { map, of, throwError, type Observable } from 'rxjs';
 import { GatewayProbe } from './support/gateway-probe';
@@ -83,7 +83,7 @@ class PlainController {
     @Session() session: Record<string, unknown>,
     @Handshake('query') query: Record<string, string>,
     @Ctx() ctx: GatewayContext,
-    @MessageBody('n') n: number,
+    @Payload('n') n: number,
   ) {
     session.n = n;
     return { type: 'who', idOk: id === ctx.clientId, token: query.token, n, ctx: ctx instanceof GatewayContext };
