@@ -319,6 +319,41 @@ describe('worker handler fast path (register and gateway processes, in-process w
     expect(throughNest()).toBe(false);
   });
 
+  it("a hybrid app's global filter, which its microservice does not inherit, is neither applied nor assumed", async () => {
+    class HybridTestModule {}
+    const hybrid = await NestFactory.create(
+      {
+        module: HybridTestModule,
+        imports: [
+          GatewayModule.forWorker({
+            registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
+            secret: Buffer.from(TEST_SECRET),
+            name: 'fast-path-hybrid',
+          }),
+        ],
+        controllers: [PlainController],
+      },
+      { logger: false },
+    );
+    try {
+      // On the HTTP app, before the microservice is connected (without inheritAppConfig): Nest does not give it to
+      // the microservice's handlers, and the transport cannot tell which config they got.
+      hybrid.useGlobalFilters(new GatewayExceptionFilter());
+      hybrid.connectMicroservice({ strategy: hybrid.get(GatewayTransport) });
+      await hybrid.startAllMicroservices();
+      await hybrid.init();
+      await GatewayProbe.of(hybrid.get(GatewayClient)).linked([gateway.inner]);
+      const paths = hybrid.get(GatewayTransport).runner.routes!.paths;
+      expect(new Set(paths.values())).toEqual(new Set(['global exception filters of a hybrid app']));
+      const c = await open();
+      c.send(JSON.stringify({ type: 'http' }));
+      // Nest's default filter, not GatewayExceptionFilter's "bad field".
+      expect(JSON.parse(await c.text(0))).toEqual({ type: 'error', message: 'Internal server error' });
+    } finally {
+      await hybrid.close();
+    }
+  });
+
   describe('what needs Nest still runs', () => {
     it('a method guard: a guard that refuses stops the handler', async () => {
       let ran = 0;
