@@ -1,5 +1,5 @@
 import { Logger, Scope } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, MetadataScanner } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR, APP_PIPE, MetadataScanner } from '@nestjs/core';
 import { BaseRpcExceptionFilter } from '@nestjs/microservices';
 import type { ClientEventPattern } from './client-event.decorators';
 import { GATEWAY_TRANSPORT } from './client-event.decorators';
@@ -162,18 +162,15 @@ function patternKey(p: ClientEventPattern | null | undefined): string {
   return JSON.stringify([p.gw, p.type, Object.keys(p).length]);
 }
 
-/** An APP_GUARD / APP_INTERCEPTOR / APP_PIPE / APP_FILTER provider token ("APP_GUARD (UUID: …)"), named. */
+/**
+ * An APP_GUARD / APP_INTERCEPTOR / APP_PIPE provider token ("APP_GUARD (UUID: …)"), named. APP_FILTER providers are
+ * not listed: their instances show among the global filters, where a GatewayExceptionFilter keeps the fast path.
+ */
 function appEnhancerProvider(token: unknown): string | null {
   if (typeof token !== 'string') return null;
-  for (const [app, what] of [
-    [APP_GUARD, 'an APP_GUARD provider'],
-    [APP_INTERCEPTOR, 'an APP_INTERCEPTOR provider'],
-    [APP_PIPE, 'an APP_PIPE provider'],
-  ] as const) {
-    if (token.startsWith(app)) return what;
-  }
-  // APP_FILTER providers: their instances show in the globals; a GatewayExceptionFilter one keeps the fast path.
-  void APP_FILTER;
+  if (token.startsWith(APP_GUARD)) return 'an APP_GUARD provider';
+  if (token.startsWith(APP_INTERCEPTOR)) return 'an APP_INTERCEPTOR provider';
+  if (token.startsWith(APP_PIPE)) return 'an APP_PIPE provider';
   return null;
 }
 
