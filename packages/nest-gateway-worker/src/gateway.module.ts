@@ -8,6 +8,7 @@ import {
   type Provider,
   type ValueProvider,
 } from '@nestjs/common';
+import { ApplicationConfig, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { GatewayClient } from './client/gateway-client';
 import {
   resolveGatewayClientOptions,
@@ -208,9 +209,29 @@ export class GatewayModule {
         {
           provide: GatewayTransport,
           // A store from DI takes the place of options.sessionStore.
-          useFactory: (options: ResolvedWorkerOptions, store?: SessionStore) =>
-            new GatewayTransport(store ? { ...options, sessionStore: store } : options),
-          inject: [GATEWAY_WORKER_OPTIONS, { token: GATEWAY_SESSION_STORE, optional: true }],
+          useFactory: (
+            options: ResolvedWorkerOptions,
+            modules: ModulesContainer,
+            config: ApplicationConfig,
+            http: HttpAdapterHost,
+            store?: SessionStore,
+          ) => {
+            const transport = new GatewayTransport(store ? { ...options, sessionStore: store } : options);
+            // Where the handlers' methods are, for the fast path (handlers without guards, pipes, ...).
+            transport.useNestContainer({
+              modules: { [Symbol.iterator]: () => modules.values() },
+              config,
+              hybrid: () => http.httpAdapter !== undefined && http.httpAdapter !== null,
+            });
+            return transport;
+          },
+          inject: [
+            GATEWAY_WORKER_OPTIONS,
+            ModulesContainer,
+            ApplicationConfig,
+            HttpAdapterHost,
+            { token: GATEWAY_SESSION_STORE, optional: true },
+          ],
         },
         {
           provide: GatewayClient,

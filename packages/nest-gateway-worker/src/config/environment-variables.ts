@@ -9,7 +9,12 @@ import {
   DEFAULT_BACKPLANE_TIMEOUT_MS,
   DEFAULT_SESSION_TTL_SECONDS,
 } from '../backplane/backplane-options';
-import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_SESSION_STORE, DEFAULT_WORKER_NAME } from '../worker/worker-options';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_SESSION_STORE,
+  DEFAULT_WORKER_FAST_PATH,
+  DEFAULT_WORKER_NAME,
+} from '../worker/worker-options';
 import { DEFAULT_REJECT_ON_GATEWAY_FAILURE, DEFAULT_TIMEOUT_MS } from '../client/gateway-client-options';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -268,6 +273,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     defaultText: String(DEFAULT_DRAIN_TIMEOUT_MS),
     meaning:
       'on SIGTERM, how long the worker drains (0 … 3 600 000); events still unfinished then are redelivered to other workers.',
+  },
+  {
+    name: 'WORKER_FAST_PATH',
+    roles: ['worker'],
+    defaultText: String(DEFAULT_WORKER_FAST_PATH),
+    meaning:
+      "false: every handler goes through Nest's RPC wrapper, even those without guards, interceptors, pipes or filters.",
   },
   {
     name: 'GATEWAY_TIMEOUT_MS',

@@ -16,14 +16,20 @@ export function MessageBody(...pipes: (Type<PipeTransform> | PipeTransform)[]): 
   return Payload(...pipes);
 }
 
-/** The client_id of the client the event is about (20 hex characters). */
-export const ClientId = createParamDecorator((_: unknown, ctx: ExecutionContext) => contextOf(ctx).clientId);
-
-/** The client's mutable session object; changes are written back to the gateway after the handler. */
-export const Session = createParamDecorator((_: unknown, ctx: ExecutionContext) => contextOf(ctx).session);
-
-/** The connection's handshake (remote address, headers, query), or one field of it: `@Handshake('query')`. */
-export const Handshake = createParamDecorator((field: keyof ClientHandshake | undefined, ctx: ExecutionContext) => {
+// The factories are named so that the handler fast path (handler-fast-path.ts) recognises our decorators in a
+// handler's parameter metadata and resolves them itself, from the same GatewayContext.
+export const clientIdFactory = (_: unknown, ctx: ExecutionContext): string => contextOf(ctx).clientId;
+export const sessionFactory = (_: unknown, ctx: ExecutionContext): Record<string, unknown> => contextOf(ctx).session;
+export const handshakeFactory = (field: keyof ClientHandshake | undefined, ctx: ExecutionContext): unknown => {
   const handshake = contextOf(ctx).handshake;
   return field ? handshake[field] : handshake;
-});
+};
+
+/** The client_id of the client the event is about (20 hex characters). */
+export const ClientId = createParamDecorator(clientIdFactory);
+
+/** The client's mutable session object; changes are written back to the gateway after the handler. */
+export const Session = createParamDecorator(sessionFactory);
+
+/** The connection's handshake (remote address, headers, query), or one field of it: `@Handshake('query')`. */
+export const Handshake = createParamDecorator(handshakeFactory);

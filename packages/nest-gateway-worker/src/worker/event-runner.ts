@@ -15,10 +15,11 @@ import { ClientTracker } from './client-tracker';
 import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
 import { deadLetterOf, runDeadLetterHandler } from './dead-letter-run';
 import type { DeadLetter } from './dead-letter';
+import { DirectRoute } from './direct-route';
 import { EventAckBatcher } from './event-ack-batcher';
 import type { GatewaySender } from './gateway-sender';
 import { GatewayContext } from './gateway.context';
-import type { HandlerRoutes } from './handler-routes';
+import type { ClientRoute, HandlerRoutes } from './handler-routes';
 import { errorEnvelope, replyEnvelope, type RequestId } from './request-reply';
 import { sessionJson, type HandledSession, type SessionWriteBack } from './session-write-back';
 import type { EventsInFlight } from './worker-drain';
@@ -311,15 +312,16 @@ export class EventRun implements HandledSession {
   }
 
   /**
-   * Calls the Nest handler and replies with each value it produces. Returns nothing when it finished synchronously
+   * Calls the handler and replies with each value it produces. Returns nothing when it finished synchronously
    * (the caller settles), or a promise that settles and acknowledges the event at its end.
    *
-   * Fast path: Nest's wrapper resolves to the handler's plain value (its exception filters turn a failure into an
-   * Observable that errors). A plain value is replied at once; only an Observable goes through Nest's send(), which
+   * Nest's wrapper resolves to the handler's plain value (its exception filters turn a failure into an Observable
+   * that errors). A plain value is replied at once; only an Observable goes through Nest's send(), which
    * subscribes and delivers each value it emits. Wrapping every result in rxjs (from, mergeMap, catchError,
    * finalize, a nextTick per packet) cost more worker CPU per echo than anything else we do.
    */
-  private invoke(handler: MessageHandler, ctx: GatewayContext): Promise<void> | void {
+  private invoke(handler: ClientRoute, ctx: GatewayContext): Promise<void> | void {
+    if (handler instanceof DirectRoute) return this.invokeDirect(handler, ctx);
     let result: ReturnType<MessageHandler>;
     try {
       result = handler(this.body, ctx);
@@ -331,6 +333,39 @@ export class EventRun implements HandledSession {
       (value) => this.resolved(value),
       (err: unknown) => this.failedLater(err),
     ) as Promise<void>;
+  }
+
+  /**
+   * The fast path (HandlerFastPath: nothing of Nest's wrapper applies): the method itself. What it throws or
+   * rejects with goes through the exception filter the wrapper would have run (route.failure: same payload, same
+   * log); an Observable it returns gets that filter as the wrapper's catchError. A synchronous result takes no
+   * promise at all.
+   */
+  private invokeDirect(route: DirectRoute, ctx: GatewayContext): Promise<void> | void {
+    let result: unknown;
+    try {
+      result = route.call(this.body, ctx);
+    } catch (err) {
+      return this.failed(route.failure(err, this.body, ctx));
+    }
+    if (isPromiseLike(result)) {
+      return (result as PromiseLike<unknown>).then(
+        (value) => this.resolved(isObservable(value) ? route.filtered(value, this.body, ctx) : value),
+        (err: unknown) => this.failedDirectLater(route, err, ctx),
+      ) as Promise<void>;
+    }
+    return this.deliver(isObservable(result) ? route.filtered(result, this.body, ctx) : result);
+  }
+
+  /** The method's promise rejected (fast path): filtered as Nest's wrapper would, then as on the Nest path. */
+  private failedDirectLater(route: DirectRoute, err: unknown, ctx: GatewayContext): void {
+    let payload: unknown;
+    try {
+      payload = route.failure(err, this.body, ctx);
+    } catch (e) {
+      return this.aborted(e);
+    }
+    this.failedLater(payload);
   }
 
   /**

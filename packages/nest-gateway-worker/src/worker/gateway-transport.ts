@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
-import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { ClientBackplane } from '../backplane/client-backplane';
 import { Cmd } from '../protocol/command';
 import type { GatewayFrame } from '../protocol/frame';
@@ -11,6 +11,7 @@ import { workerHello, type WorkerHello } from '../client/gateway-hello';
 import { GatewayLinkPool } from '../client/gateway-link-pool';
 import { GATEWAY_TRANSPORT } from './client-event.decorators';
 import { EventRunner } from './event-runner';
+import { HandlerFastPath, type NestHandlerSources } from './handler-fast-path';
 import { HandlerRoutes } from './handler-routes';
 import { SessionStoreSync } from './session-store-sync';
 import { SessionWriteBack } from './session-write-back';
@@ -41,6 +42,8 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
   private listening = false;
   /** Who the links say this worker is: its key, and whether it takes dead letters. */
   private readonly hello: WorkerHello;
+  /** Which handlers skip Nest's RPC wrapper; null when `fastPath` is off. Set up by {@link useNestContainer}. */
+  private fastPath: HandlerFastPath | null = null;
 
   /** `options`: resolved (resolveWorkerOptions, workerOptionsFromEnv); GatewayModule.forWorker resolves them. */
   constructor(readonly options: ResolvedWorkerOptions) {
@@ -77,8 +80,32 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     this.drainer = new WorkerDrain(this.links, this.runner, options.drainTimeoutMs);
   }
 
+  /**
+   * Where the handlers' methods are (GatewayModule calls it with the app's ModulesContainer and ApplicationConfig):
+   * handlers that need nothing of Nest's RPC wrapper are then called directly (HandlerFastPath). A transport built
+   * without it runs every handler through Nest's wrapper.
+   */
+  useNestContainer(sources: NestHandlerSources): void {
+    this.fastPath = new HandlerFastPath(sources);
+  }
+
+  /** Nest registers a handler: the global enhancers its wrapper captured are noted now (see HandlerFastPath). */
+  override addHandler(
+    pattern: unknown,
+    callback: MessageHandler,
+    isEventHandler?: boolean,
+    extras?: Record<string, unknown>,
+  ): void {
+    this.fastPath?.registered();
+    super.addHandler(pattern, callback, isEventHandler, extras);
+  }
+
   listen(callback: (...optionalParams: unknown[]) => void): void {
-    const routes = new HandlerRoutes(this.getHandlers());
+    const routes = new HandlerRoutes(
+      this.getHandlers(),
+      this.options.fastPath ? (this.fastPath ?? new HandlerFastPath(null)) : null,
+    );
+    for (const [route, path] of routes.paths) this.log.debug(`handler ${route}: ${path}`);
     this.runner.route(routes);
     // Gateways send dead letters only to workers that say they have a handler for them.
     this.hello.deadLetters = routes.deadLetter !== undefined;
@@ -97,6 +124,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
       `Worker ${this.links.key} started: ${routes.typedCount} typed message handler(s)` +
         (routes.hasUntypedMessage ? ' + untyped handler' : '') +
         (routes.deadLetter ? ' + dead-letter handler' : '') +
+        `, ${routes.directCount} of ${routes.paths.size} on the direct path` +
         (this.options.secret ? '' : ' (plaintext inner links)'),
     );
     callback();

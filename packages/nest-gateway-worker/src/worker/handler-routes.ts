@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { ClientEventPattern } from './client-event.decorators';
 import type { ClientEventKind } from './client-event';
+import { DirectRoute } from './direct-route';
+import { DIRECT, type HandlerFastPath } from './handler-fast-path';
 import { takeRequestId, type RequestId } from './request-reply';
 
 /**
@@ -12,29 +14,41 @@ import { takeRequestId, type RequestId } from './request-reply';
  */
 export class HandlerRoutes {
   private readonly log = new Logger('Worker');
-  private connect: MessageHandler | undefined;
-  private close: MessageHandler | undefined;
+  private connect: ClientRoute | undefined;
+  private close: ClientRoute | undefined;
   /** The untyped `@OnClientMessage()` handler. */
-  private message: MessageHandler | undefined;
-  /** The `@OnDeadLetter()` handler. */
+  private message: ClientRoute | undefined;
+  /** The `@OnDeadLetter()` handler (always Nest's wrapper: dead letters are rare). */
   readonly deadLetter: MessageHandler | undefined;
-  private readonly typed = new Map<string, MessageHandler>();
+  private readonly typed = new Map<string, ClientRoute>();
   private warnedUnmatched = false;
+  /**
+   * How each client event route is run: {@link DIRECT} (the fast path: the method is called directly) or why it
+   * goes through Nest's wrapper. Keyed by Nest's route string.
+   */
+  readonly paths = new Map<string, string>();
 
   /**
    * `routes`: Nest's `getHandlers()` of the transport, keyed by normalised pattern. A route that is not a client
    * event pattern (a `@MessagePattern('sum')` registered without a transport id reaches every transport of the
-   * app, ours included) gets a warning naming it and no events.
+   * app, ours included) gets a warning naming it and no events. `fastPath`: decides which routes skip Nest's
+   * wrapper (none without it).
    */
-  constructor(routes: Iterable<[string, MessageHandler]>) {
+  constructor(routes: Iterable<[string, MessageHandler]>, fastPath: HandlerFastPath | null = null) {
     let deadLetter: MessageHandler | undefined;
-    for (const [route, handler] of routes) {
+    for (const [route, nestHandler] of routes) {
       const pattern = clientEventPattern(route);
+      let handler: ClientRoute = nestHandler;
+      if (pattern && pattern.gw !== 'dead-letter') {
+        const direct = fastPath ? fastPath.route(pattern) : 'the fast path is off';
+        if (direct instanceof DirectRoute) handler = direct;
+        this.paths.set(route, direct instanceof DirectRoute ? DIRECT : direct);
+      }
       if (pattern?.gw === 'message' && typeof pattern.type === 'string') this.typed.set(pattern.type, handler);
       else if (pattern?.gw === 'message') this.message = handler;
       else if (pattern?.gw === 'connect') this.connect = handler;
       else if (pattern?.gw === 'close') this.close = handler;
-      else if (pattern?.gw === 'dead-letter') deadLetter = handler;
+      else if (pattern?.gw === 'dead-letter') deadLetter = nestHandler;
       else
         this.log.warn(
           `handler pattern ${route} is not a client event (@OnClientConnect/Message/Close); it gets no events from gateways`,
@@ -46,6 +60,13 @@ export class HandlerRoutes {
   /** How many typed `@OnClientMessage(type)` handlers there are. */
   get typedCount(): number {
     return this.typed.size;
+  }
+
+  /** How many client event routes take the fast path. */
+  get directCount(): number {
+    let n = 0;
+    for (const path of this.paths.values()) if (path === DIRECT) n++;
+    return n;
   }
 
   get hasUntypedMessage(): boolean {
@@ -64,7 +85,7 @@ export class HandlerRoutes {
     raw: Buffer,
     binary: boolean,
     into: { body: unknown; requestId: RequestId | undefined; route?: string },
-  ): MessageHandler | undefined {
+  ): ClientRoute | undefined {
     if (kind !== 'message') {
       into.body = undefined;
       return kind === 'connect' ? this.connect : this.close;
@@ -99,6 +120,9 @@ export class HandlerRoutes {
     return this.message;
   }
 }
+
+/** A handler as the EventRun calls it: Nest's wrapper, or the method itself (the fast path). */
+export type ClientRoute = MessageHandler | DirectRoute;
 
 /** The client event pattern a route stands for, or null when it is not JSON or not one of ours. */
 function clientEventPattern(route: string): ClientEventPattern | null {

@@ -26,6 +26,7 @@ describe('worker options', () => {
       name: DEFAULT_WORKER_NAME,
       maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
       drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+      fastPath: true,
       admin: null,
     };
     expect(resolveWorkerOptions({ secret: SECRET })).toEqual(expected);
@@ -39,6 +40,7 @@ describe('worker options', () => {
         INNER_PLAINTEXT: 'true',
         WORKER_NAME: 'chat-1',
         WORKER_DRAIN_TIMEOUT_MS: '0',
+        WORKER_FAST_PATH: 'false',
         GATEWAY_TIMEOUT_MS: '500',
         GATEWAY_STRICT: 'true',
       }),
@@ -47,6 +49,7 @@ describe('worker options', () => {
         { host: '10.0.0.1', port: 1 },
         { host: '10.0.0.2', port: 2 },
       ],
+      fastPath: false,
       secret: null,
       plaintext: true,
       name: 'chat-1',

@@ -1,5 +1,6 @@
 import { ConfigError, type Env } from '../config/environment';
 import {
+  booleanOption,
   choiceOption,
   codeNames,
   environmentNames,
@@ -23,6 +24,8 @@ import type { SessionStore } from './session-store';
 export const DEFAULT_WORKER_NAME = 'worker';
 /** How long a worker drains on shutdown by default, in milliseconds. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** Whether handlers that need nothing of Nest's wrapper skip it, by default. */
+export const DEFAULT_WORKER_FAST_PATH = true;
 /** WORKER_SESSION_STORE: no store, or RedisSessionStore on the backplane. */
 export const SESSION_STORE_CHOICES = ['none', 'backplane'] as const;
 export const DEFAULT_SESSION_STORE = 'none';
@@ -52,6 +55,13 @@ export interface WorkerOptions extends GatewayClientOptions {
    * it are sent to other workers by the gateways (possibly handled twice). Env WORKER_DRAIN_TIMEOUT_MS, default 30 000.
    */
   drainTimeoutMs?: number;
+  /**
+   * Whether handlers that need nothing of Nest's RPC wrapper (no guards, interceptors, pipes, other exception
+   * filters than GatewayExceptionFilter, only our parameter decorators) are called directly, without it (see
+   * README "Handlers"). Turn it off if the app adds global enhancers the transport cannot see: `useGlobal*()` on a
+   * hybrid app's microservice connected with `deferInitialization`. Env WORKER_FAST_PATH, default true.
+   */
+  fastPath?: boolean;
 }
 
 /** Worker options with every default filled in and every value checked: what GatewayTransport runs with. */
@@ -61,6 +71,7 @@ export interface ResolvedWorkerOptions extends ResolvedGatewayClientOptions {
   /** Undefined: no session store; 'backplane': a RedisSessionStore on the backplane. */
   sessionStore?: SessionStore | 'backplane';
   drainTimeoutMs: number;
+  fastPath: boolean;
 }
 
 /** The variable of each field that has one. */
@@ -70,6 +81,7 @@ export const WORKER_ENVIRONMENT: Partial<Record<keyof WorkerOptions, string>> = 
   drainTimeoutMs: 'WORKER_DRAIN_TIMEOUT_MS',
   admin: 'ADMIN_LISTEN',
   sessionStore: 'WORKER_SESSION_STORE',
+  fastPath: 'WORKER_FAST_PATH',
 };
 
 /** Checks worker options given in code and fills in the defaults; a bad one is a ConfigError naming it. */
@@ -84,6 +96,7 @@ export function workerOptionsFromEnv(env: Env = process.env): ResolvedWorkerOpti
       ...gatewayClientFieldsOf(env, WORKER_BACKPLANE_VARIABLES),
       name: env.WORKER_NAME,
       drainTimeoutMs: env.WORKER_DRAIN_TIMEOUT_MS,
+      fastPath: env.WORKER_FAST_PATH,
       admin: env.ADMIN_LISTEN,
       sessionStore: choiceOption(
         'WORKER_SESSION_STORE',
@@ -130,6 +143,7 @@ function resolveWorker(o: RawOptions<WorkerOptions>, names: FieldNames<WorkerOpt
     ),
     ...(sessionStore !== undefined ? { sessionStore } : {}),
     drainTimeoutMs: integerOption(names('drainTimeoutMs'), o.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
+    fastPath: booleanOption(names('fastPath'), o.fastPath, DEFAULT_WORKER_FAST_PATH),
   };
 }
 
