@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { RejectedLinks } from '../logging/rejected-links';
+import type { RateLimitedLog } from '../logging/rate-limited-log';
 import {
   HELLO_LENGTH,
   HELLO_MAGIC,
@@ -36,7 +36,7 @@ export interface InnerLinkOptions<T> {
    * there, rate-limited per reason and counted, instead of one line per link. Without it (the side that connects,
    * one link per peer) every such warning is logged.
    */
-  rejections?: RejectedLinks;
+  rejections?: RateLimitedLog;
 }
 
 type LinkState = 'handshake' | 'open' | 'closed';
@@ -213,7 +213,7 @@ export class InnerLink<T> extends EventEmitter {
     this.closeReason = reason;
     if (level) {
       const line = `${this.options.label}: ${reason}; link closed`;
-      if (this.options.rejections) this.options.rejections.reject(reason, line);
+      if (this.options.rejections) this.options.rejections.warn(reason, line);
       else this.options.logger[level](line);
     }
     const wasHandshake = this.state === 'handshake';

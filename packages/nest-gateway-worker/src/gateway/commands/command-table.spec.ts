@@ -651,6 +651,21 @@ describe('CommandTable', () => {
         'BindUid ignored: uid is required (5 more BindUid ignored since the last warning)',
       );
     });
+
+    it('sums up the ignored commands of a window that closed, once it closes', () => {
+      jest.useFakeTimers();
+      try {
+        const g = setup();
+        for (let i = 0; i < 4; i++) g.run(Cmd.BindUid, { connectionId: 1, ext: {} });
+        expect(g.warn).toHaveBeenCalledTimes(1);
+        g.advance(10_000);
+        jest.advanceTimersByTime(10_000);
+        expect(g.warn).toHaveBeenCalledTimes(2);
+        expect(g.warn).toHaveBeenLastCalledWith('3 more BindUid ignored in the last 10 s; 4 in all');
+      } finally {
+        jest.useRealTimers();
+      }
+    });
   });
 
   it('logs a command the gateway does not execute once, and ignores it', () => {
