@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Cmd } from './command';
 import { FrameError, HEADER_LENGTH, encodeFrame, frame, type GatewayFrame } from './frame';
-import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder';
+import { COALESCE_SLAB_BYTES, DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder';
 import { prng, randomInt } from '../../../../test/support/seeded-random';
 
 const VECTORS_FILE = path.join(__dirname, 'testdata', 'php-gatewayworker-vectors.json');
@@ -280,5 +280,56 @@ describe('FrameDecoder fuzz (seeded, bounded)', () => {
     expect(framesSeen).toBeGreaterThan(100);
     expect(errorsSeen).toBeGreaterThan(100);
     expect(extErrorsSeen).toBeGreaterThan(0);
+  });
+});
+
+describe('FrameDecoder memory under tiny chunks', () => {
+  it('holds a large frame fed byte by byte in memory proportional to its bytes, and decodes it', () => {
+    const body = Buffer.alloc(4 * 1024 * 1024 - HEADER_LENGTH);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+    const bytes = encodeFrame(frame({ cmd: Cmd.SendToAll, body }));
+    const decoder = new FrameDecoder();
+    const heapBefore = process.memoryUsage().heapUsed;
+    let early = 0;
+    for (let i = 0; i < bytes.length - 1; i++) early += decoder.push(bytes.subarray(i, i + 1)).length;
+    expect(early).toBe(0);
+    // One Buffer object per byte would be ~110 bytes of heap each: ~440 MB here. Slabs live outside the heap;
+    // what is left on it is the views' garbage the young generation has not collected yet.
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    expect(heapGrowth).toBeLessThan(64 * 1024 * 1024);
+    expect(decoder.pendingBytes).toBe(bytes.length - 1);
+    // The first byte arrived alone (its own chunk); every later one was copied into a slab.
+    expect(decoder.pendingBuffers).toBeLessThanOrEqual(Math.ceil(bytes.length / COALESCE_SLAB_BYTES) + 1);
+    const [decoded] = decoder.push(bytes.subarray(bytes.length - 1));
+    expect(decoded.body.equals(body)).toBe(true);
+    expect(decoder.pendingBytes).toBe(0);
+    expect(decoder.pendingBuffers).toBe(0);
+  });
+
+  it('never decodes a frame in place from a slab: a kept frame does not hold the slab', () => {
+    const one = encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('first') }));
+    const two = encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('second') }));
+    const decoder = new FrameDecoder();
+    // A partial frame waits, then small chunks complete it and bring a second whole frame inside the slab.
+    const frames = [...decoder.push(one.subarray(0, 3)), ...decoder.push(one.subarray(3))];
+    frames.push(...decoder.push(two.subarray(0, 1)), ...decoder.push(two.subarray(1)));
+    expect(frames.map((f) => f.body.toString())).toEqual(['first', 'second']);
+    for (const f of frames) expect(f.body.buffer.byteLength).not.toBe(COALESCE_SLAB_BYTES);
+  });
+
+  it('decodes any chunking of the PHP vector stream the same, small chunks and large ones mixed', () => {
+    const whole = new FrameDecoder().push(stream).map(describeFrame);
+    const next = prng(7);
+    for (let round = 0; round < 50; round++) {
+      const decoder = new FrameDecoder();
+      const got: string[] = [];
+      for (let at = 0; at < stream.length;) {
+        const size = next() < 0.8 ? randomInt(next, 1, 8) : randomInt(next, 1024, 3000);
+        got.push(...decoder.push(stream.subarray(at, at + size)).map(describeFrame));
+        at += size;
+      }
+      expect(got).toEqual(whole);
+      expect(decoder.pendingBytes).toBe(0);
+    }
   });
 });
