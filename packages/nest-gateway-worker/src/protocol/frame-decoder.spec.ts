@@ -173,7 +173,7 @@ describe('FrameDecoder limits and errors', () => {
     expect(() => new FrameDecoder().push(bad)).toThrow(FrameError);
   });
 
-  test('after an error the decoder is poisoned: every further push throws the same error', () => {
+  test('after an error the decoder is poisoned: every further push throws the same error, without frames', () => {
     const decoder = new FrameDecoder(1000);
     let first: unknown;
     try {
@@ -190,7 +190,9 @@ describe('FrameDecoder limits and errors', () => {
       } catch (err) {
         again = err;
       }
-      expect(again).toBe(first);
+      expect(again).toBeInstanceOf(FrameError);
+      expect((again as FrameError).message).toBe((first as FrameError).message);
+      expect((again as FrameError).decoded).toEqual([]);
     }
     expect(decoder.pendingBytes).toBe(0);
   });
@@ -331,5 +333,50 @@ describe('FrameDecoder memory under tiny chunks', () => {
       expect(got).toEqual(whole);
       expect(decoder.pendingBytes).toBe(0);
     }
+  });
+});
+
+describe('FrameDecoder: the frames before a bad one', () => {
+  /** Frames (as text) a link would deliver, the error's own frames included, and the error. */
+  function deliver(chunks: Buffer[]): { frames: string[]; error: string | null } {
+    const decoder = new FrameDecoder(4096);
+    const frames: string[] = [];
+    for (const chunk of chunks) {
+      try {
+        frames.push(...decoder.push(chunk).map(describeFrame));
+      } catch (err) {
+        expect(err).toBeInstanceOf(FrameError);
+        frames.push(...(err as FrameError).decoded.map(describeFrame));
+        return { frames, error: (err as FrameError).message };
+      }
+    }
+    return { frames, error: null };
+  }
+
+  const good = [
+    encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('one') })),
+    encodeFrame(frame({ cmd: Cmd.SendToUid, ext: Buffer.from('{"uids":["u"]}'), body: Buffer.from('two') })),
+    encodeFrame(frame({ cmd: Cmd.Ping })),
+  ];
+  const tooSmall = Buffer.from([0, 0, 0, 3]);
+  const overLimit = Buffer.from([0, 1, 0, 0]);
+  const badExt = Buffer.from(encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('x') })));
+  badExt.writeUInt32BE(1000, 24);
+
+  it.each([
+    ['pack_len smaller than the header', tooSmall],
+    ['pack_len over the limit', overLimit],
+    ['ext_len past the frame', badExt],
+  ])('%s: the same frames come out before the error, all at once, byte by byte or in pairs', (_, bad) => {
+    const bytes = Buffer.concat([...good, bad, ...good]);
+    const atOnce = deliver([bytes]);
+    expect(atOnce.frames).toHaveLength(good.length);
+    expect(atOnce.error).not.toBeNull();
+    const byteByByte = deliver([...bytes].map((b) => Buffer.from([b])));
+    const pairs = deliver(
+      Array.from({ length: Math.ceil(bytes.length / 2) }, (_, i) => bytes.subarray(2 * i, 2 * i + 2)),
+    );
+    expect(byteByByte).toEqual(atOnce);
+    expect(pairs).toEqual(atOnce);
   });
 });

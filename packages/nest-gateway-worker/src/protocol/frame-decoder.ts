@@ -17,7 +17,9 @@ export const COALESCE_SLAB_BYTES = 16 * 1024;
  * Streaming GatewayProtocol decoder. Accepts any chunking of the byte stream and returns the complete
  * frames found so far. It is total: any input yields frames or a {@link FrameError}, and the size limit is
  * checked as soon as the 4-byte length arrives, before the frame's bytes are buffered.
- * After an error the decoder is poisoned: the caller must close the link.
+ * After an error the decoder is poisoned: the caller must close the link. The error carries the frames the same push
+ * decoded before the bad one ({@link FrameError.decoded}): whatever the chunking, the frames before the bad one are
+ * the same.
  *
  * Frames that lie whole in one received chunk (nearly all of them: a record or a socket read carries many) are
  * decoded in place, reading from an offset: no copy, and no view of the frame or of the chunk's remainder per
@@ -61,10 +63,10 @@ export class FrameDecoder {
     while (this.buffered >= 4) {
       const packLength = this.peekLength();
       if (packLength < HEADER_LENGTH) {
-        throw this.fail(`pack_len ${packLength} is smaller than the ${HEADER_LENGTH}-byte header`);
+        throw this.fail(`pack_len ${packLength} is smaller than the ${HEADER_LENGTH}-byte header`, frames);
       }
       if (packLength > this.maxFrameSize) {
-        throw this.fail(`pack_len ${packLength} exceeds the maximum frame size of ${this.maxFrameSize} bytes`);
+        throw this.fail(`pack_len ${packLength} exceeds the maximum frame size of ${this.maxFrameSize} bytes`, frames);
       }
       if (this.buffered < packLength) break;
       const first = this.chunks[0];
@@ -76,7 +78,7 @@ export class FrameDecoder {
           frames.push(decodeFrame(this.take(packLength)));
         }
       } catch (err) {
-        throw this.fail((err as Error).message);
+        throw this.fail((err as Error).message, frames);
       }
     }
     // Nothing waiting: the slab's bytes are all consumed (and copied out), let it go.
@@ -113,14 +115,15 @@ export class FrameDecoder {
     }
   }
 
-  private fail(message: string): FrameError {
+  /** Poisons the decoder; the error thrown now carries the frames of this push before the bad one. */
+  private fail(message: string, decoded: GatewayFrame[]): FrameError {
     this.failed = new FrameError(message);
     this.chunks = [];
     this.offset = 0;
     this.buffered = 0;
     this.slab = null;
     this.slabViewStart = -1;
-    return this.failed;
+    return new FrameError(message, decoded);
   }
 
   private peekLength(): number {

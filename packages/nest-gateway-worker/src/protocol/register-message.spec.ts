@@ -216,6 +216,25 @@ describe('LineDecoder', () => {
     );
   });
 
+  test('a line over the limit after good lines: the error carries the good lines, whatever the chunking', () => {
+    const bytes = Buffer.from('one\r\ntwo\n' + 'y'.repeat(11) + '\nthree\n');
+    const deliver = (chunks: Buffer[]): string[] => {
+      const d = new LineDecoder(10);
+      const got: string[] = [];
+      for (const chunk of chunks) {
+        try {
+          got.push(...d.push(chunk));
+        } catch (err) {
+          expect(err).toBeInstanceOf(RegisterMessageError);
+          return [...got, ...(err as RegisterMessageError).decoded, 'error'];
+        }
+      }
+      return got;
+    };
+    expect(deliver([bytes])).toEqual(['one', 'two', 'error']);
+    expect(deliver([...bytes].map((b) => Buffer.from([b])))).toEqual(['one', 'two', 'error']);
+  });
+
   test('a line of exactly the limit is accepted', () => {
     expect(new LineDecoder(10).push(Buffer.from('z'.repeat(10) + '\n'))).toEqual(['z'.repeat(10)]);
   });

@@ -79,10 +79,23 @@ function secretKeyOf(m: Record<string, unknown>): { secret_key?: unknown } {
 
 export class RegisterMessageError extends Error {
   override name = 'RegisterMessageError';
+
+  constructor(
+    message: string,
+    /** From LineDecoder: the lines the same push completed before the bad one (see FrameError.decoded). */
+    readonly decoded: readonly string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 /** Default longest register line: 1 MiB (a list of ~40 000 gateway addresses). */
 export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+
+/** Lines without their trailing '\r', empty ones left out. */
+function trimLines(lines: string[]): string[] {
+  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.length > 0);
+}
 
 /** Splits a byte stream into lines ('\n', trailing '\r' stripped); refuses a line longer than the limit. */
 export class LineDecoder implements StreamDecoder<string> {
@@ -105,9 +118,12 @@ export class LineDecoder implements StreamDecoder<string> {
     }
     const lines = (this.partial + added).split('\n');
     this.partial = lines.pop()!;
-    if (this.partial.length > this.maxLineLength || lines.some((l) => l.length > this.maxLineLength)) {
-      throw new RegisterMessageError(`line longer than ${this.maxLineLength} characters`);
+    const tooLong = lines.findIndex((l) => l.length > this.maxLineLength);
+    if (tooLong >= 0 || this.partial.length > this.maxLineLength) {
+      // The lines before the long one are delivered first, whatever the chunking.
+      const before = tooLong >= 0 ? lines.slice(0, tooLong) : lines;
+      throw new RegisterMessageError(`line longer than ${this.maxLineLength} characters`, trimLines(before));
     }
-    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.length > 0);
+    return trimLines(lines);
   }
 }
