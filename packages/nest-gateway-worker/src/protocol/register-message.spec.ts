@@ -115,6 +115,25 @@ describe('parseRegisterMessage', () => {
     expect(() => parseRegisterMessage(line)).toThrow(RegisterMessageError);
   });
 
+  test.each([
+    ['gateway_connect', '{"event":"gateway_connect","address":"127.0.0.1:02000"}'],
+    ['broadcast_addresses', '{"event":"broadcast_addresses","addresses":["127.0.0.1:2000","127.0.0.1:02000"]}'],
+    ['broadcast_addresses (object)', '{"event":"broadcast_addresses","addresses":{"0":"10.0.0.1:00080"}}'],
+  ])('%s with a port written with a leading zero is refused, saying how to write it', (_name, line) => {
+    expect(() => parseRegisterMessage(line)).toThrow(
+      /the port has a leading zero \(write (127\.0\.0\.1:2000|10\.0\.0\.1:80)\)/,
+    );
+  });
+
+  test('the error says what is wrong with the address', () => {
+    expect(() => parseRegisterMessage('{"event":"gateway_connect","address":"127.0.0.1:70000"}')).toThrow(
+      'gateway_connect needs "address" as "ipv4:port": "127.0.0.1:70000": the port must be 1-65535',
+    );
+    expect(() => parseRegisterMessage('{"event":"gateway_connect","address":"127.0.0.01:2000"}')).toThrow(
+      /not an IPv4 address in dotted decimal/,
+    );
+  });
+
   test('RegisterMessageError is an Error with its own name', () => {
     let caught: unknown;
     try {
