@@ -17,6 +17,8 @@ export interface CommandContext {
   /** When the gateway started (its uptime counts from it), epoch ms. */
   readonly startedAt: number;
   now(): number;
+  /** Command frames received, by command code (one header byte), whether executed or not. */
+  readonly received: Float64Array;
   /** A command that was not carried out: a warning, at most one per command code every 10 s. */
   warnIgnored(cmd: number, reason: string): void;
 }

@@ -783,7 +783,7 @@ describe('CommandTable', () => {
         connections: 2,
         workers: 0,
         uptimeMs: 1_500,
-        counters: { ...new GatewayCounters(), connectionsAccepted: 5, connectionsRejected: 1 },
+        counters: { ...new GatewayCounters(), connectionsAccepted: 5, connectionsRejected: 1, uidCommands: 0 },
         memoryRss: expect.any(Number),
       });
       expect(stats.memoryRss).toBeGreaterThan(0);
@@ -791,6 +791,27 @@ describe('CommandTable', () => {
       g.commands.start();
       g.advance(200);
       expect((g.ask(Cmd.GetGatewayStats, { rid: 10 }) as { uptimeMs: number }).uptimeMs).toBe(200);
+    });
+
+    it('counts uidCommands as the per-command counts of SendToUid, GetClientIdByUid and BatchGetClientIdByUid', () => {
+      const g = setup();
+      g.run(Cmd.SendToUid, { ext: { uids: ['u1'] }, body: 'x' });
+      // A malformed one reached the gateway too: the per-command count (the metric) has it.
+      g.run(Cmd.SendToUid, { ext: {} });
+      g.ask(Cmd.GetClientIdByUid, { rid: 1, uid: 'u1' });
+      g.ask(Cmd.BatchGetClientIdByUid, { rid: 2, uids: ['u1', 'u2'] });
+      g.run(Cmd.SendToGroup, { ext: { groups: ['g'] }, body: 'x' });
+      g.ask(Cmd.GetClientCountByGroup, { rid: 3 });
+      g.ask(Cmd.GetClientCountByGroup, { rid: 4, group: 'g' });
+      const stats = g.ask(Cmd.GetGatewayStats, { rid: 5 }) as { counters: Record<string, number> };
+      const received = g.commands.received;
+      expect(stats.counters.uidCommands).toBe(
+        received[Cmd.SendToUid] + received[Cmd.GetClientIdByUid] + received[Cmd.BatchGetClientIdByUid],
+      );
+      expect(stats.counters.uidCommands).toBe(4);
+      // Not derivable from the command codes: GetClientCountByGroup without a group asks for every client.
+      expect(received[Cmd.GetClientCountByGroup]).toBe(2);
+      expect(stats.counters.groupCommands).toBe(2);
     });
 
     it('fails GetClientInfo / GetGatewayStats without a rid only with a warning (nothing to answer to)', () => {
