@@ -26,7 +26,14 @@ export class GatewayClientPool implements OnModuleDestroy {
     this.backplane?.attach(this.links);
     this.client = new GatewayClient(
       this.links,
-      this.backplane ? { ...settings, targeting: this.backplane.targeting, history: this.backplane.history } : settings,
+      this.backplane
+        ? {
+            ...settings,
+            targeting: this.backplane.targeting,
+            history: this.backplane.history,
+            backplane: this.backplane,
+          }
+        : settings,
     );
     this.links.start();
   }

@@ -59,7 +59,14 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     const sessions = new SessionWriteBack(this.links);
     this.client = new GatewayClient(
       this.links,
-      this.backplane ? { ...settings, targeting: this.backplane.targeting, history: this.backplane.history } : settings,
+      this.backplane
+        ? {
+            ...settings,
+            targeting: this.backplane.targeting,
+            history: this.backplane.history,
+            backplane: this.backplane,
+          }
+        : settings,
       sessions,
     );
     const store = options.sessionStore === 'backplane' ? this.backplane?.sessionStore() : options.sessionStore;

@@ -785,6 +785,7 @@ describe('CommandTable', () => {
         uptimeMs: 1_500,
         counters: { ...new GatewayCounters(), connectionsAccepted: 5, connectionsRejected: 1, uidCommands: 0 },
         memoryRss: expect.any(Number),
+        backplane: null,
       });
       expect(stats.memoryRss).toBeGreaterThan(0);
       // GatewayServer.start calls start() once the inner port is bound: the uptime counts from then.

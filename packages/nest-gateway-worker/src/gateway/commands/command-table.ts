@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { RateLimitedLog } from '../../logging/rate-limited-log';
 import { Cmd, cmdName } from '../../protocol/command';
+import type { GatewayBackplaneState } from '../../protocol/connection-stats';
 import type { GatewayFrame } from '../../protocol/frame';
 import {
   decodeRequest,
@@ -54,6 +55,8 @@ export class CommandTable implements CommandContext {
   private readonly warnings: RateLimitedLog;
   /** Command frames received, by command code (one header byte), whether executed or not. */
   readonly received = new Float64Array(256);
+  /** Where GetGatewayStats reads the backplane's state from (set by the gateway when it has one). */
+  backplane: { state(): GatewayBackplaneState } | null = null;
 
   constructor(
     readonly hub: ClientHub,
@@ -110,6 +113,10 @@ export class CommandTable implements CommandContext {
         return;
       }
     }
+  }
+
+  backplaneState(): GatewayBackplaneState | null {
+    return this.backplane ? this.backplane.state() : null;
   }
 
   warnIgnored(cmd: number, reason: string): void {

@@ -153,5 +153,6 @@ function gatewayStats(ctx: CommandContext): GatewayStats {
     // Every counter field, including ones added later, without listing them here.
     counters: { ...hub.counters, uidCommands: uidCommandCount(ctx.received) },
     memoryRss: process.memoryUsage.rss(),
+    backplane: ctx.backplaneState(),
   };
 }
