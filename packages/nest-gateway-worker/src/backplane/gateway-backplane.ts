@@ -37,10 +37,18 @@ export class GatewayBackplane {
     this.publisher = new PresencePublisher(this.redis, keys, membership, (what, err) =>
       this.warnings.warn(what, `${what} failed: ${err.message}`),
     );
-    this.keeper = new LeaseKeeper(this.redis, keys, this.publisher, this.janitor, options.leaseMs, {
-      failed: (what, err) => this.warnings.warn(what, `${what} failed: ${err.message}`),
-      changed: (message) => this.logger.log(message),
-    });
+    this.keeper = new LeaseKeeper(
+      this.redis,
+      keys,
+      this.publisher,
+      this.janitor,
+      options.leaseMs,
+      {
+        failed: (what, err) => this.warnings.warn(what, `${what} failed: ${err.message}`),
+        changed: (message) => this.logger.log(message),
+      },
+      options.resyncMs,
+    );
   }
 
   /** The gateway's current id on the backplane ("" before start). */
