@@ -9,50 +9,19 @@
  * resync: the wall time, the gateway's CPU time, redis-server's CPU time, and the commands Redis processed
  * (INFO stats). Needs redis-server and the ioredis dev dependency.
  */
-const { spawn } = require('node:child_process');
-const { createServer } = require('node:net');
 const { Redis } = require('ioredis');
+const { startRedisServer } = require('./redis-server');
 const { PresencePublisher } = require('../packages/nest-gateway-worker/dist/backplane/presence-publisher');
 const { BackplaneKeys } = require('../packages/nest-gateway-worker/dist/backplane/backplane-keys');
 
 const N = Number(process.argv[2] ?? 50_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const { port, stop } = await startRedisServer();
   try {
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('redis-server not ready within 10 s')), 10_000);
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (/Ready to accept connections/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-    });
     const redis = new Redis({ host: '127.0.0.1', port });
     const probe = new Redis({ host: '127.0.0.1', port });
     const uids = Array.from({ length: N }, (_, i) => `user-${i}`);
@@ -105,7 +74,7 @@ async function main() {
     redis.disconnect();
     probe.disconnect();
   } finally {
-    child.kill('SIGTERM');
+    stop();
   }
 }
 

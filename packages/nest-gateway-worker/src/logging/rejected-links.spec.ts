@@ -40,26 +40,6 @@ describe('rejectedLinksLog', () => {
     expect(lines).toHaveLength(4);
   });
 
-  it('keeps to one line per reason and interval under a continuing flood', () => {
-    const { lines, rejections } = make();
-    for (let second = 0; second < 60; second++) {
-      for (let i = 0; i < 100; i++) rejections.warn('bad request: unknown event', `p: bad request ${second}`);
-      jest.advanceTimersByTime(1_000);
-    }
-    expect(lines.length).toBeGreaterThanOrEqual(6);
-    expect(lines.length).toBeLessThanOrEqual(8);
-    expect(rejections.total).toBe(6_000);
-  });
-
-  it('drops pending summaries on stop', () => {
-    const { lines, rejections } = make();
-    rejections.warn('handshake timed out (is the peer …)', 'one');
-    rejections.warn('handshake timed out (is the peer …)', 'two');
-    rejections.stop();
-    jest.advanceTimersByTime(20_000);
-    expect(lines).toEqual(['one']);
-  });
-
   it('groups reasons by their words before any detail', () => {
     expect(reasonOf('record #17 failed authentication (tampered, replayed or reordered)')).toBe(
       'record failed authentication',
