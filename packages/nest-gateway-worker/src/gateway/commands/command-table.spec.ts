@@ -11,6 +11,7 @@ import { GatewayCounters } from '../gateway-stats';
 import type { OutgoingMessage } from '../outgoing-message';
 import { CommandTable, GATEWAY_COMMANDS } from './command-table';
 import { raw } from './command-row';
+import { TEST_HANDSHAKE as handshake } from '../testdata/test-clients';
 
 /** The hub's bound on unsent bytes in these tests: a socket with more is a slow consumer. */
 const MAX_BUFFERED = 1024;
@@ -43,15 +44,6 @@ class StubWs implements ClientSocket {
   }
 }
 
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 const LAN_IP = '10.0.0.7';
 const INNER_PORT = 2300;
 /** client_id of connection `id` on this gateway: 10.0.0.7 = 0a000007, port 2300 = 08fc. */
