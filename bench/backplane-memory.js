@@ -8,46 +8,15 @@
  * gateway, then the same uids on a second gateway, and reports `used_memory` per uid from INFO. Uids look like
  * `user-123456`, ids like `10.0.0.12:2000/<16 hex>.0`. Needs redis-server and the ioredis dev dependency.
  */
-const { spawn } = require('node:child_process');
-const { createServer } = require('node:net');
 const { Redis } = require('ioredis');
+const { startRedisServer } = require('./redis-server');
 
 const N = Number(process.argv[2] ?? 100_000);
 const BATCH = 1_000;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function main() {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const { port, stop } = await startRedisServer();
   try {
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('redis-server not ready within 10 s')), 10_000);
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (/Ready to accept connections/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-    });
     const redis = new Redis({ host: '127.0.0.1', port });
     const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
     const write = async (id) => {
@@ -70,7 +39,7 @@ async function main() {
     );
     redis.disconnect();
   } finally {
-    child.kill('SIGTERM');
+    stop();
   }
 }
 

@@ -1,8 +1,8 @@
 import { GatewayServer } from 'nest-gateway-worker';
-import { parseHostPort, resolveGatewayOptions } from 'nest-gateway-worker/internal';
 import { GatewayProbe } from './support/gateway-probe';
-import { startGateway, startRegister, stopAll, TEST_SECRET } from './support/roles';
+import { startGateway, startRegister, stopAll } from './support/roles';
 import { TestClient } from './support/ws-client';
+import { inProcessGatewayServer } from './support/in-process-gateway';
 
 /** What the gateway does at its bounds, and how it closes clients; the close codes are the contract. */
 describe('gateway bounds and close codes', () => {
@@ -19,16 +19,7 @@ describe('gateway bounds and close codes', () => {
   /** A gateway in this process (so options without an environment variable can be set), no worker. */
   async function inProcessGateway(options: { pendingEventsLimit?: number; maxMessageSize?: number }): Promise<string> {
     const register = await startRegister();
-    server = new GatewayServer(
-      resolveGatewayOptions({
-        listeners: [{ url: 'ws://127.0.0.1:0' }],
-        lanIp: '127.0.0.1',
-        startPort: 0,
-        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-        secret: Buffer.from(TEST_SECRET),
-        ...options,
-      }),
-    );
+    server = inProcessGatewayServer(register.address, options);
     return (await server.start()).clientUrl;
   }
 

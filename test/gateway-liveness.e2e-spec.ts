@@ -8,7 +8,6 @@ import {
   OnClientConnect,
   OnClientMessage,
 } from 'nest-gateway-worker';
-import { parseHostPort, resolveGatewayOptions } from 'nest-gateway-worker/internal';
 import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { WebSocket, type ClientOptions } from 'ws';
@@ -16,6 +15,8 @@ import { eventually, exitWithin, sleep, within } from './support/eventually';
 import { GatewayProbe } from './support/gateway-probe';
 import { startInProcessWorker } from './support/in-process-worker';
 import { startGateway, startRegister, startRole, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
+import { inProcessGatewayServer } from './support/in-process-gateway';
+import { parseHostPort } from 'nest-gateway-worker/internal';
 
 /**
  * Gateway liveness: the heartbeat (PHP pingInterval / pingNotResponseLimit / pingData, plus WebSocket pings),
@@ -223,17 +224,7 @@ describe('heartbeat (PHP pingInterval, pingNotResponseLimit, pingData; WebSocket
   it('counts kicks, and GATEWAY_PING_INTERVAL=0 turns the heartbeat off (PHP default)', async () => {
     const register = await startRegister();
     const off = await startGateway(register.address, { GATEWAY_PING_INTERVAL: '0', GATEWAY_WS_PING: 'true' });
-    const server = new GatewayServer(
-      resolveGatewayOptions({
-        listeners: [{ url: 'ws://127.0.0.1:0' }],
-        lanIp: '127.0.0.1',
-        startPort: 0,
-        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-        secret: Buffer.from(TEST_SECRET),
-        pingInterval: 0.4,
-        pingNotResponseLimit: 1,
-      }),
-    );
+    const server = inProcessGatewayServer(register.address, { pingInterval: 0.4, pingNotResponseLimit: 1 });
     servers.push(server);
     const { clientUrl } = await server.start();
     const silentOff = await Peer.open(off.url, { autoPong: false });
@@ -307,18 +298,11 @@ describe('message rate limit and connection limits', () => {
 
   it('counts refusals and rate-limit disconnects (in-process gateway counters)', async () => {
     const register = await startRegister();
-    const server = new GatewayServer(
-      resolveGatewayOptions({
-        listeners: [{ url: 'ws://127.0.0.1:0' }],
-        lanIp: '127.0.0.1',
-        startPort: 0,
-        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-        secret: Buffer.from(TEST_SECRET),
-        maxConnections: 1,
-        messageRateLimit: 1,
-        messageRateBurst: 2,
-      }),
-    );
+    const server = inProcessGatewayServer(register.address, {
+      maxConnections: 1,
+      messageRateLimit: 1,
+      messageRateBurst: 2,
+    });
     servers.push(server);
     const { clientUrl } = await server.start();
     const first = await Peer.open(clientUrl);
@@ -438,16 +422,7 @@ describe('graceful shutdown (SIGTERM)', () => {
 describe('GatewayServer.stop() in process', () => {
   it('is idempotent: a second call shares the first, clients get 1001, and the listener is closed afterwards', async () => {
     const register = await startRegister();
-    const server = new GatewayServer(
-      resolveGatewayOptions({
-        listeners: [{ url: 'ws://127.0.0.1:0' }],
-        lanIp: '127.0.0.1',
-        startPort: 0,
-        registers: [parseHostPort('REGISTER_ADDRESS', register.address)],
-        secret: Buffer.from(TEST_SECRET),
-        shutdownTimeoutMs: 2_000,
-      }),
-    );
+    const server = inProcessGatewayServer(register.address, { shutdownTimeoutMs: 2_000 });
     servers.push(server);
     const { clientUrl } = await server.start();
     const client = await Peer.open(clientUrl);

@@ -260,7 +260,12 @@ describe('admin listener: Prometheus metrics and health of every role', () => {
       3,
     );
     expect(valueOf(s1, 'gatewayworker_client_gateway_links', { client: 'sdk' })).toBe(1);
-    expect(delta(g2, await scrape(admin.gateway), 'gatewayworker_gateway_commands_total')).toBe(3);
+    const g3 = await scrape(admin.gateway);
+    expect(delta(g2, g3, 'gatewayworker_gateway_commands_total')).toBe(3);
+    // Counts of every client are not addressed to a group; a count of a named group is.
+    expect(delta(g2, g3, 'gatewayworker_gateway_group_commands_total')).toBe(0);
+    await sdk.get(GatewayClient).getClientCountByGroup('room');
+    expect(delta(g3, await scrape(admin.gateway), 'gatewayworker_gateway_group_commands_total')).toBe(1);
 
     // The Grafana dashboard: valid JSON, and every metric its queries name is a family some role exposes.
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { targets?: { expr: string }[] }[] };

@@ -65,8 +65,9 @@ export {
 export type { GatewayFailure } from './client/gateway-errors';
 export { GatewayRequestError } from './protocol/gateway-request';
 export { InvalidClientIdError, isClientId } from './protocol/client-id';
-export type { ClientInfo, GatewayStats } from './protocol/connection-stats';
+export type { ClientInfo, GatewayBackplaneState, GatewayStats } from './protocol/connection-stats';
 export type { RegisterStatus } from './register/register-client';
+export type { BackplaneStatus } from './client/backplane-status';
 
 // The dashboard: a page and JSON API of the cluster, mounted in any app that has a GatewayClient
 export { GatewayDashboardModule } from './ops/dashboard/gateway-dashboard.module';
@@ -79,6 +80,7 @@ export type {
   ResolvedGatewayDashboardOptions,
 } from './ops/dashboard/dashboard-options';
 export type {
+  DashboardBackplane,
   DashboardClient,
   DashboardGateway,
   DashboardGroup,

@@ -5,6 +5,7 @@ import { resolveWorkerOptions, workerOptionsFromEnv } from '../worker/worker-opt
 import {
   DEFAULT_BACKPLANE_LEASE_MS,
   DEFAULT_BACKPLANE_PREFIX,
+  DEFAULT_BACKPLANE_RESYNC_MS,
   DEFAULT_BACKPLANE_TIMEOUT_MS,
   resolveBackplaneOptions,
 } from './backplane-options';
@@ -61,6 +62,26 @@ describe('backplane options', () => {
     );
     // Unset GATEWAY_BACKPLANE: the other variables are not read at all.
     expect(gatewayOptionsFromEnv({ SECRET_KEY: SECRET, GATEWAY_BACKPLANE_LEASE_MS: 'x' }).backplane).toBeNull();
+  });
+
+  it('GATEWAY_BACKPLANE_RESYNC_MS: the safety resync of a gateway, 5 minutes by default, 0 = off', () => {
+    const env = { SECRET_KEY: SECRET, GATEWAY_BACKPLANE: 'redis://h:1' };
+    expect(DEFAULT_BACKPLANE_RESYNC_MS).toBe(300_000);
+    expect(gatewayOptionsFromEnv(env).backplane!.resyncMs).toBe(DEFAULT_BACKPLANE_RESYNC_MS);
+    expect(gatewayOptionsFromEnv({ ...env, GATEWAY_BACKPLANE_RESYNC_MS: '0' }).backplane!.resyncMs).toBe(0);
+    expect(gatewayOptionsFromEnv({ ...env, GATEWAY_BACKPLANE_RESYNC_MS: '60000' }).backplane!.resyncMs).toBe(60_000);
+    expect(
+      resolveGatewayOptions({ secret: SECRET, backplane: { url: 'redis://h:1', resyncMs: 0 } }).backplane!.resyncMs,
+    ).toBe(0);
+    expect(() => gatewayOptionsFromEnv({ ...env, GATEWAY_BACKPLANE_RESYNC_MS: '5000' })).toThrow(
+      /^GATEWAY_BACKPLANE_RESYNC_MS="5000" is invalid: expected 0 \(off\) or an integer from 10000 to 86400000/,
+    );
+    expect(() => gatewayOptionsFromEnv({ ...env, GATEWAY_BACKPLANE_RESYNC_MS: 'hourly' })).toThrow(
+      /^GATEWAY_BACKPLANE_RESYNC_MS="hourly" is invalid/,
+    );
+    expect(() => resolveGatewayOptions({ secret: SECRET, backplane: { url: 'redis://h:1', resyncMs: 1 } })).toThrow(
+      /^GatewayOptions\.backplane\.resyncMs="1" is invalid/,
+    );
   });
 
   it('never shows a password, and refuses what it cannot use with a reason', () => {

@@ -19,6 +19,12 @@ export const DEFAULT_BACKPLANE_PREFIX = 'gw';
  * cut off from Redis) is forgotten, and its directory entries purged, once it has expired.
  */
 export const DEFAULT_BACKPLANE_LEASE_MS = 15_000;
+/**
+ * A gateway's safety resync, in milliseconds: every so often it rewrites all its presence-directory entries and
+ * deletes those it no longer holds, in case writes were lost (a Redis failover that dropped acknowledged writes).
+ * 0 = never (resyncs still happen on start, on a lost lease and when the connection to Redis comes back).
+ */
+export const DEFAULT_BACKPLANE_RESYNC_MS = 5 * 60_000;
 /** Budget of one presence-directory read before a call falls back to the full mesh, in milliseconds. */
 export const DEFAULT_BACKPLANE_TIMEOUT_MS = 50;
 /** Sliding lifetime of a session stored in Redis (RedisSessionStore), in seconds (7 days); 0 = no expiry. */
@@ -60,6 +66,11 @@ export interface BackplaneOptions {
   prefix?: string;
   /** Gateways: lease in milliseconds (1 000 … 600 000), renewed every third. Env GATEWAY_BACKPLANE_LEASE_MS, default 15 000. */
   leaseMs?: number;
+  /**
+   * Gateways: interval of the safety resync in milliseconds (0 = off, else 10 000 … 86 400 000): a full rewrite of
+   * its directory entries with cleanup, in case Redis lost writes. Env GATEWAY_BACKPLANE_RESYNC_MS, default 300 000.
+   */
+  resyncMs?: number;
   /**
    * Workers and GatewayClients: budget of a directory read in milliseconds (1 … 10 000); a read that fails or takes
    * longer sends the call to every gateway instead. Env GATEWAY_BACKPLANE_TIMEOUT_MS, default 50.
@@ -115,6 +126,7 @@ export interface ResolvedBackplaneOptions {
   display: string;
   prefix: string;
   leaseMs: number;
+  resyncMs: number;
   timeoutMs: number;
   sessionTtlSeconds: number;
   sessionMaxBytes: number;
@@ -128,6 +140,7 @@ export const BACKPLANE_ENVIRONMENT: Record<
   url: 'GATEWAY_BACKPLANE',
   prefix: 'GATEWAY_BACKPLANE_PREFIX',
   leaseMs: 'GATEWAY_BACKPLANE_LEASE_MS',
+  resyncMs: 'GATEWAY_BACKPLANE_RESYNC_MS',
   timeoutMs: 'GATEWAY_BACKPLANE_TIMEOUT_MS',
   sessionTtlSeconds: 'WORKER_SESSION_TTL_S',
 };
@@ -137,6 +150,7 @@ export const GATEWAY_BACKPLANE_VARIABLES = [
   BACKPLANE_ENVIRONMENT.url,
   BACKPLANE_ENVIRONMENT.prefix,
   BACKPLANE_ENVIRONMENT.leaseMs,
+  BACKPLANE_ENVIRONMENT.resyncMs,
 ];
 /** The variables a worker reads for its backplane (and its GatewayClient). */
 export const WORKER_BACKPLANE_VARIABLES = [
@@ -228,6 +242,7 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
       'letters, digits, "_", ".", ":" or "-" (at most 64)',
     ),
     leaseMs: integerOption(field('leaseMs'), o.leaseMs, DEFAULT_BACKPLANE_LEASE_MS, 1_000, 600_000),
+    resyncMs: resyncInterval(field('resyncMs'), o.resyncMs),
     timeoutMs: integerOption(field('timeoutMs'), o.timeoutMs, DEFAULT_BACKPLANE_TIMEOUT_MS, 1, 10_000),
     sessionTtlSeconds: integerOption(
       field('sessionTtlSeconds'),
@@ -312,4 +327,13 @@ function clusterOption(name: string, raw: unknown): RedisTopology {
     if (v !== undefined) t[k] = v;
   }
   return t;
+}
+
+/** The safety resync interval: 0 (off) or 10 s … 24 h. */
+function resyncInterval(name: string, raw: unknown): number {
+  const ms = integerOption(name, raw, DEFAULT_BACKPLANE_RESYNC_MS, 0, 86_400_000);
+  if (ms !== 0 && ms < 10_000) {
+    throw new ConfigError(`${name}="${ms}" is invalid: expected 0 (off) or an integer from 10000 to 86400000`);
+  }
+  return ms;
 }

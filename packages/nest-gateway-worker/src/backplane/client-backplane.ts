@@ -61,6 +61,11 @@ export class ClientBackplane {
     this.history = new HistoryStore(this.redis, keys, { cipher: AtRestCipher.fromSecret(secret) });
   }
 
+  /** The Redis as displayed (never a password). */
+  get display(): string {
+    return this.options.display;
+  }
+
   /** Follows the pool's links (a gateway whose link is down cannot hold online clients). */
   attach(links: GatewayLinkPool): void {
     links.on('gateway', (address, state) => this.targeting.linkChanged(address, state));

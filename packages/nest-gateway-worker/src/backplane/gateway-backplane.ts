@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { MembershipIndex } from '../gateway/membership-index';
+import type { GatewayBackplaneState } from '../protocol/connection-stats';
 import { BackplaneKeys } from './backplane-keys';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import { BackplaneWarnings } from './backplane-warnings';
@@ -36,10 +37,18 @@ export class GatewayBackplane {
     this.publisher = new PresencePublisher(this.redis, keys, membership, (what, err) =>
       this.warnings.warn(what, `${what} failed: ${err.message}`),
     );
-    this.keeper = new LeaseKeeper(this.redis, keys, this.publisher, this.janitor, options.leaseMs, {
-      failed: (what, err) => this.warnings.warn(what, `${what} failed: ${err.message}`),
-      changed: (message) => this.logger.log(message),
-    });
+    this.keeper = new LeaseKeeper(
+      this.redis,
+      keys,
+      this.publisher,
+      this.janitor,
+      options.leaseMs,
+      {
+        failed: (what, err) => this.warnings.warn(what, `${what} failed: ${err.message}`),
+        changed: (message) => this.logger.log(message),
+      },
+      options.resyncMs,
+    );
   }
 
   /** The gateway's current id on the backplane ("" before start). */
@@ -50,6 +59,22 @@ export class GatewayBackplane {
   /** Whether workers and GatewayClients can find this gateway through Redis now (a live lease). */
   get announced(): boolean {
     return this.keeper.isAnnounced;
+  }
+
+  /** What GetGatewayStats reports (the dashboard shows it). */
+  state(): GatewayBackplaneState {
+    const id = this.keeper.gatewayId;
+    const stats = this.publisher.stats;
+    return {
+      url: this.options.display,
+      id,
+      epoch: id === '' ? 0 : Number(id.slice(id.lastIndexOf('.') + 1)),
+      announced: this.keeper.isAnnounced,
+      synced: this.keeper.synced,
+      resyncs: stats.resyncs,
+      writeFailures: stats.failures,
+      leasesLost: this.keeper.leasesLost,
+    };
   }
 
   get stats(): PresencePublisherStats & { leasesLost: number; purged: number } {

@@ -4,9 +4,6 @@ import type { Janitor } from './janitor';
 import type { PresencePublisher } from './presence-publisher';
 import type { RedisConnection } from './redis-connection';
 
-/** A full resync with cleanup runs at least this often, as a safety net (lost writes of a failover), in ms. */
-export const SAFETY_RESYNC_INTERVAL_MS = 5 * 60_000;
-
 /** What the lease keeper reports (the gateway logs it, rate-limited). */
 export interface LeaseKeeperEvents {
   failed(what: string, err: Error): void;
@@ -22,7 +19,8 @@ export interface LeaseKeeperEvents {
  *    or restarted empty), the gateway announces again under a new id (epoch + 1) and rewrites everything there;
  *    the old id is left to the janitor, so a janitor purging it can never delete entries the gateway writes now.
  *  - when its last renewal is a whole lease old, it stops writing (its lease may be gone: self-fencing).
- *  - when the connection to Redis comes back, and every {@link SAFETY_RESYNC_INTERVAL_MS}, a resync with cleanup.
+ *  - when the connection to Redis comes back, and every `resyncMs` (the safety resync; 0 = never), a resync with
+ *    cleanup.
  *    When it came back to another server (its run_id changed: a Sentinel failover promoted a replica that may have
  *    missed the last writes, or a restart), or a Cluster node left the pool (a failover moved its slots), that is
  *    treated as "Redis may have lost data": the lease is rewritten with `synced:false` and an "up" notice first
@@ -58,6 +56,8 @@ export class LeaseKeeper {
     private readonly janitor: Janitor,
     private readonly leaseMs: number,
     private readonly events: LeaseKeeperEvents,
+    /** Interval of the safety resync (rewrite everything, delete what is no longer held), in ms; 0 = never. */
+    private readonly resyncMs: number,
   ) {
     redis.on('ready', () => {
       // Back after a disconnection (or a first connection): whatever Redis holds now may be older than us.
@@ -192,7 +192,10 @@ export class LeaseKeeper {
       }
     }
     const periodic =
-      !this.needsResync && this.lastResyncAt > 0 && Date.now() - this.lastResyncAt >= SAFETY_RESYNC_INTERVAL_MS;
+      this.resyncMs > 0 &&
+      !this.needsResync &&
+      this.lastResyncAt > 0 &&
+      Date.now() - this.lastResyncAt >= this.resyncMs;
     if (periodic) {
       this.needsResync = true;
       this.cleanupOnResync = true;

@@ -8,6 +8,7 @@ import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request'
 import type { DeliveryReceipt } from './delivery-receipt';
 import { CommandNotSentError, GatewayPartialFailureError, type GatewayFailure } from './gateway-errors';
 import type { HistoryStore } from '../backplane/history-store';
+import type { BackplaneStatusSource } from './backplane-status';
 import { FULL_MESH, type GatewayTargeting } from './gateway-targeting';
 import { NOT_REGISTERED, type GatewayLinkPool, type UnsentReport } from './gateway-link-pool';
 
@@ -21,6 +22,8 @@ export interface GatewayClientSettings {
   targeting?: GatewayTargeting;
   /** Message history (the backplane's HistoryStore); undefined without a backplane. */
   history?: HistoryStore;
+  /** The backplane, for GatewayClient.getBackplaneStatus; undefined without one. */
+  backplane?: BackplaneStatusSource;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ClientBackplane } from '../backplane/client-backplane';
 import type { Env, HostPort } from '../config/environment';
 import {
   BACKPLANE_ENVIRONMENT,
@@ -208,4 +209,13 @@ export function clientPartsOf(
     },
     settings: { timeoutMs: options.timeoutMs, rejectOnGatewayFailure: options.rejectOnGatewayFailure },
   };
+}
+
+/** The settings of a GatewayClient on `backplane` (targeting, history, status), or `settings` as they are without one. */
+export function withBackplane(
+  settings: GatewayClientSettings,
+  backplane: ClientBackplane | null,
+): GatewayClientSettings {
+  if (!backplane) return settings;
+  return { ...settings, targeting: backplane.targeting, history: backplane.history, backplane };
 }

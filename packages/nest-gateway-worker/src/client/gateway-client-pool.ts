@@ -1,7 +1,7 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { ClientBackplane } from '../backplane/client-backplane';
 import { GatewayClient } from './gateway-client';
-import { clientPartsOf, type ResolvedGatewayClientOptions } from './gateway-client-options';
+import { clientPartsOf, withBackplane, type ResolvedGatewayClientOptions } from './gateway-client-options';
 import { sdkClientHello } from './gateway-hello';
 import { GatewayLinkPool } from './gateway-link-pool';
 
@@ -24,10 +24,7 @@ export class GatewayClientPool implements OnModuleDestroy {
     });
     this.links = new GatewayLinkPool(links);
     this.backplane?.attach(this.links);
-    this.client = new GatewayClient(
-      this.links,
-      this.backplane ? { ...settings, targeting: this.backplane.targeting, history: this.backplane.history } : settings,
-    );
+    this.client = new GatewayClient(this.links, withBackplane(settings, this.backplane));
     this.links.start();
   }
 

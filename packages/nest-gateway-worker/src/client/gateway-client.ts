@@ -8,6 +8,7 @@ import { mergeSession } from '../protocol/session-json';
 import { encodeFrame, frame } from '../protocol/frame';
 import { encodeRequest, type GatewayRequest } from '../protocol/gateway-request';
 import type { RegisterStatus } from '../register/register-client';
+import type { BackplaneStatus, BackplaneStatusSource } from './backplane-status';
 import type { HistoryAppendOptions, HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
 import { formatHistoryPosition } from '../backplane/history-position';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
@@ -84,6 +85,7 @@ export class GatewayClient {
 
   /** Runs `recover` (made on its first use, with the backplane's history). */
   private replay: HistoryReplay | undefined;
+  private readonly backplane: BackplaneStatusSource | null;
 
   constructor(
     private readonly links: GatewayLinkPool,
@@ -92,6 +94,7 @@ export class GatewayClient {
   ) {
     this.calls = new GatewayCalls(links, settings);
     this.failures = this.calls.failures;
+    this.backplane = settings.backplane ?? null;
   }
 
   // ---- sending ---------------------------------------------------------------------------------------
@@ -733,6 +736,18 @@ export class GatewayClient {
    */
   async getRegisterStatus(): Promise<RegisterStatus[]> {
     return this.links.directory.registers();
+  }
+
+  /**
+   * The Redis backplane this client uses (its URL as displayed, never the password; the gateways with a live lease
+   * there; directory reads and fallbacks), or null without one. Answered locally, so it never fails.
+   */
+  getBackplaneStatus(): BackplaneStatus | null {
+    const b = this.backplane;
+    if (!b) return null;
+    const { reads, narrowed, fallbacks } = b.stats;
+    const gateways = [...(this.links.directory.sourceList(b.watch.name) ?? [])].sort();
+    return { url: b.display, gateways, reads, narrowed, fallbacks };
   }
 
   // ---- sessions of running handlers --------------------------------------------------------------------

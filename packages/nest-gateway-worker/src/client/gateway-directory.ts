@@ -130,6 +130,11 @@ export class GatewayDirectory extends EventEmitter<GatewayDirectoryEvents> {
     return [...this.listed];
   }
 
+  /** The latest list of one source (a GatewayListSource by its name, or "register"), null before its first. */
+  sourceList(source: string): string[] | null {
+    return this.latest.get(source) ?? null;
+  }
+
   private update(source: string, addresses: string[]): void {
     this.latest.set(source, addresses);
     const union = new Set<string>();

@@ -6,6 +6,7 @@
 import {
   DEFAULT_BACKPLANE_LEASE_MS,
   DEFAULT_BACKPLANE_PREFIX,
+  DEFAULT_BACKPLANE_RESYNC_MS,
   DEFAULT_BACKPLANE_TIMEOUT_MS,
   DEFAULT_SESSION_TTL_SECONDS,
 } from '../backplane/backplane-options';
@@ -319,6 +320,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     defaultText: String(DEFAULT_BACKPLANE_LEASE_MS),
     meaning:
       "the gateway's lease (1 000 … 600 000), renewed every third; a gateway that stops renewing is forgotten and its directory entries purged once it expires.",
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_RESYNC_MS',
+    roles: ['gateway'],
+    defaultText: String(DEFAULT_BACKPLANE_RESYNC_MS),
+    meaning:
+      "interval of the gateway's safety resync: a full rewrite of its presence-directory entries, deleting those it no longer holds, in case Redis lost writes (a failover); 0 = off, else 10 000 … 86 400 000. See Redis backplane, sizing.",
   },
   {
     name: 'GATEWAY_BACKPLANE_TIMEOUT_MS',

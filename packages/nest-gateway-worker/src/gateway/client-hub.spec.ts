@@ -7,16 +7,7 @@ import { resolveGatewayOptions, type GatewayOptions } from './gateway-options';
 import { GatewayCounters } from './gateway-stats';
 import type { AcceptedSocket } from './listeners/client-listener';
 import { OutgoingMessage } from './outgoing-message';
-
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
+import { TEST_HANDSHAKE as handshake } from './testdata/test-clients';
 
 /** A client socket stand-in that records what the hub does to it. */
 class StubSocket implements ClientSocket {

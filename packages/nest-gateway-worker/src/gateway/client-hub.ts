@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ClientCloseWarnings } from '../logging/client-close-warnings';
+import { clientCloseWarnings } from '../logging/client-close-warnings';
 import { descriptorBudget, openFilesLimit } from './descriptor-budget';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ClientHandshake } from '../protocol/client-handshake';
@@ -43,7 +43,7 @@ const EMPTY = Buffer.alloc(0);
 export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnection> {
   readonly logger = new Logger('Gateway');
   /** Warnings a client can cause (oversize, malformed, slow consumer, pending full): one line per reason per 10 s. */
-  readonly closeWarnings = new ClientCloseWarnings(this.logger);
+  readonly closeWarnings = clientCloseWarnings(this.logger);
   readonly table = new ConnectionTable();
   readonly membership = new MembershipIndex();
   readonly address: GatewayAddress;
@@ -401,5 +401,6 @@ export class ClientHub implements ListenerHooks, HeartbeatHandlers<ClientConnect
   flushReaper(): void {
     this.reaper.flush();
     this.deadlines.stop();
+    this.closeWarnings.stop();
   }
 }

@@ -75,6 +75,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnApplicationShutd
       options.wireProfile === 'php' ? new PhpInnerPeers({ phpSecretKey: options.phpSecretKey }, this.hub) : null,
     );
     this.backplane = options.backplane ? new GatewayBackplane(options.backplane, this.hub.membership) : null;
+    this.commands.backplane = this.backplane;
   }
 
   async onApplicationBootstrap(): Promise<void> {

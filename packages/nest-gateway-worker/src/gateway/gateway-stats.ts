@@ -59,14 +59,10 @@ export class GatewayCounters {
    */
   innerLinksRejected = 0;
   /**
-   * Commands and queries addressed to uids that reached this gateway: SendToUid, GetClientIdByUid,
-   * BatchGetClientIdByUid. Without a backplane every gateway gets every one; with it, only the gateways that hold
-   * the uids (and those not known to be in sync).
-   */
-  uidCommands = 0;
-  /**
    * Commands and queries addressed to named groups that reached this gateway: SendToGroup, Ungroup, and the
-   * per-group queries (sessions, client_ids, uids, counts of named groups).
+   * per-group queries (sessions, client_ids, uids, counts of named groups). Counted here, not derived from the
+   * per-command counts: GetClientCountByGroup, BatchGetClientCountByGroup and Select ask for named groups or for
+   * every client under the same command code. (GetGatewayStats' `uidCommands` is derived: see uidCommandCount.)
    */
   groupCommands = 0;
 }

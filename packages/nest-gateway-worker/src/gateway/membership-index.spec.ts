@@ -1,18 +1,8 @@
-import type { ClientSocket } from './client-socket';
-import { ClientConnection } from './client-connection';
 import { MembershipIndex } from './membership-index';
+import { bareClient } from './testdata/test-clients';
 
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 let nextId = 1;
-const client = () => new ClientConnection(nextId++, {} as ClientSocket, 0, handshake);
+const client = () => bareClient(nextId++);
 const sorted = <T>(it: Iterable<T>): T[] => [...it].sort();
 
 describe('MembershipIndex', () => {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ClientHub } from '../gateway/client-hub';
 import type { WorkerChannel } from '../gateway/delivery/worker-channel';
-import { RateLimitedWarning } from '../logging/rate-limited-warning';
+import { RateLimitedLog } from '../logging/rate-limited-log';
 import { Cmd, cmdName } from '../protocol/command';
 import type { GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
@@ -61,8 +61,11 @@ export interface PhpPeer {
  */
 export class PhpInnerPeers {
   private readonly logger = new Logger('Gateway');
-  /** Bad or unknown commands of PHP peers, per command code, at most one line every 10 s. */
-  private readonly warnings = new Map<number, RateLimitedWarning>();
+  /** Bad or unknown commands of PHP peers, per command code, at most one line every 10 s, then a summary. */
+  private readonly warnings = new RateLimitedLog(this.logger, {
+    more: (n, name) => `${n} more ${name} from PHP peers since the last warning`,
+    summary: (n, name, total) => `${n} more ${name} from PHP peers in the last 10 s; ${total} in all`,
+  });
 
   constructor(
     private readonly options: PhpInnerPeersOptions,
@@ -142,15 +145,7 @@ export class PhpInnerPeers {
   }
 
   private warn(cmd: number, reason: string): void {
-    let warning = this.warnings.get(cmd);
-    if (!warning) {
-      warning = new RateLimitedWarning(
-        this.logger,
-        (n) => `${n} more ${cmdName(cmd)} from PHP peers since the last warning`,
-      );
-      this.warnings.set(cmd, warning);
-    }
-    warning.warn(`${cmdName(cmd)} from a PHP peer: ${reason}`);
+    this.warnings.warn(cmdName(cmd), `${cmdName(cmd)} from a PHP peer: ${reason}`);
   }
 }
 

@@ -75,4 +75,24 @@ export interface GatewayStats {
   counters: GatewayCountersSnapshot;
   /** Resident set size of the gateway process, in bytes (process.memoryUsage().rss). */
   memoryRss: number;
+  /** Its part of the Redis backplane; null without one (absent from gateways of older versions). */
+  backplane?: GatewayBackplaneState | null;
+}
+
+/** A gateway's state on the Redis backplane, as GetGatewayStats reports it. */
+export interface GatewayBackplaneState {
+  /** The Redis it uses, as displayed (never a password). */
+  url: string;
+  /** Its id on the backplane, `<address>/<boot>.<epoch>` ("" before it first announced). */
+  id: string;
+  /** How many times it had to announce again under a new id (its lease was lost). */
+  epoch: number;
+  /** Whether it has a live lease: workers and GatewayClients can find it through Redis. */
+  announced: boolean;
+  /** Whether its lease says its directory entries are all written under its current id (senders rely on them). */
+  synced: boolean;
+  /** Full rewrites of its directory entries, failed directory writes (retried), leases lost. */
+  resyncs: number;
+  writeFailures: number;
+  leasesLost: number;
 }

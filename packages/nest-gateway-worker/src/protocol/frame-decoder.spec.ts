@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Cmd } from './command';
 import { FrameError, HEADER_LENGTH, encodeFrame, frame, type GatewayFrame } from './frame';
-import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder';
+import { COALESCE_SLAB_BYTES, DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder';
 import { prng, randomInt } from '../../../../test/support/seeded-random';
 
 const VECTORS_FILE = path.join(__dirname, 'testdata', 'php-gatewayworker-vectors.json');
@@ -173,7 +173,7 @@ describe('FrameDecoder limits and errors', () => {
     expect(() => new FrameDecoder().push(bad)).toThrow(FrameError);
   });
 
-  test('after an error the decoder is poisoned: every further push throws the same error', () => {
+  test('after an error the decoder is poisoned: every further push throws the same error, without frames', () => {
     const decoder = new FrameDecoder(1000);
     let first: unknown;
     try {
@@ -190,7 +190,9 @@ describe('FrameDecoder limits and errors', () => {
       } catch (err) {
         again = err;
       }
-      expect(again).toBe(first);
+      expect(again).toBeInstanceOf(FrameError);
+      expect((again as FrameError).message).toBe((first as FrameError).message);
+      expect((again as FrameError).decoded).toEqual([]);
     }
     expect(decoder.pendingBytes).toBe(0);
   });
@@ -280,5 +282,101 @@ describe('FrameDecoder fuzz (seeded, bounded)', () => {
     expect(framesSeen).toBeGreaterThan(100);
     expect(errorsSeen).toBeGreaterThan(100);
     expect(extErrorsSeen).toBeGreaterThan(0);
+  });
+});
+
+describe('FrameDecoder memory under tiny chunks', () => {
+  it('holds a large frame fed byte by byte in memory proportional to its bytes, and decodes it', () => {
+    const body = Buffer.alloc(4 * 1024 * 1024 - HEADER_LENGTH);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+    const bytes = encodeFrame(frame({ cmd: Cmd.SendToAll, body }));
+    const decoder = new FrameDecoder();
+    const heapBefore = process.memoryUsage().heapUsed;
+    let early = 0;
+    for (let i = 0; i < bytes.length - 1; i++) early += decoder.push(bytes.subarray(i, i + 1)).length;
+    expect(early).toBe(0);
+    // One Buffer object per byte would be ~110 bytes of heap each: ~440 MB here. Slabs live outside the heap;
+    // what is left on it is the views' garbage the young generation has not collected yet.
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    expect(heapGrowth).toBeLessThan(64 * 1024 * 1024);
+    expect(decoder.pendingBytes).toBe(bytes.length - 1);
+    // The first byte arrived alone (its own chunk); every later one was copied into a slab.
+    expect(decoder.pendingBuffers).toBeLessThanOrEqual(Math.ceil(bytes.length / COALESCE_SLAB_BYTES) + 1);
+    const [decoded] = decoder.push(bytes.subarray(bytes.length - 1));
+    expect(decoded.body.equals(body)).toBe(true);
+    expect(decoder.pendingBytes).toBe(0);
+    expect(decoder.pendingBuffers).toBe(0);
+  });
+
+  it('never decodes a frame in place from a slab: a kept frame does not hold the slab', () => {
+    const one = encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('first') }));
+    const two = encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('second') }));
+    const decoder = new FrameDecoder();
+    // A partial frame waits, then small chunks complete it and bring a second whole frame inside the slab.
+    const frames = [...decoder.push(one.subarray(0, 3)), ...decoder.push(one.subarray(3))];
+    frames.push(...decoder.push(two.subarray(0, 1)), ...decoder.push(two.subarray(1)));
+    expect(frames.map((f) => f.body.toString())).toEqual(['first', 'second']);
+    for (const f of frames) expect(f.body.buffer.byteLength).not.toBe(COALESCE_SLAB_BYTES);
+  });
+
+  it('decodes any chunking of the PHP vector stream the same, small chunks and large ones mixed', () => {
+    const whole = new FrameDecoder().push(stream).map(describeFrame);
+    const next = prng(7);
+    for (let round = 0; round < 50; round++) {
+      const decoder = new FrameDecoder();
+      const got: string[] = [];
+      for (let at = 0; at < stream.length;) {
+        const size = next() < 0.8 ? randomInt(next, 1, 8) : randomInt(next, 1024, 3000);
+        got.push(...decoder.push(stream.subarray(at, at + size)).map(describeFrame));
+        at += size;
+      }
+      expect(got).toEqual(whole);
+      expect(decoder.pendingBytes).toBe(0);
+    }
+  });
+});
+
+describe('FrameDecoder: the frames before a bad one', () => {
+  /** Frames (as text) a link would deliver, the error's own frames included, and the error. */
+  function deliver(chunks: Buffer[]): { frames: string[]; error: string | null } {
+    const decoder = new FrameDecoder(4096);
+    const frames: string[] = [];
+    for (const chunk of chunks) {
+      try {
+        frames.push(...decoder.push(chunk).map(describeFrame));
+      } catch (err) {
+        expect(err).toBeInstanceOf(FrameError);
+        frames.push(...(err as FrameError).decoded.map(describeFrame));
+        return { frames, error: (err as FrameError).message };
+      }
+    }
+    return { frames, error: null };
+  }
+
+  const good = [
+    encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('one') })),
+    encodeFrame(frame({ cmd: Cmd.SendToUid, ext: Buffer.from('{"uids":["u"]}'), body: Buffer.from('two') })),
+    encodeFrame(frame({ cmd: Cmd.Ping })),
+  ];
+  const tooSmall = Buffer.from([0, 0, 0, 3]);
+  const overLimit = Buffer.from([0, 1, 0, 0]);
+  const badExt = Buffer.from(encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('x') })));
+  badExt.writeUInt32BE(1000, 24);
+
+  it.each([
+    ['pack_len smaller than the header', tooSmall],
+    ['pack_len over the limit', overLimit],
+    ['ext_len past the frame', badExt],
+  ])('%s: the same frames come out before the error, all at once, byte by byte or in pairs', (_, bad) => {
+    const bytes = Buffer.concat([...good, bad, ...good]);
+    const atOnce = deliver([bytes]);
+    expect(atOnce.frames).toHaveLength(good.length);
+    expect(atOnce.error).not.toBeNull();
+    const byteByByte = deliver([...bytes].map((b) => Buffer.from([b])));
+    const pairs = deliver(
+      Array.from({ length: Math.ceil(bytes.length / 2) }, (_, i) => bytes.subarray(2 * i, 2 * i + 2)),
+    );
+    expect(byteByByte).toEqual(atOnce);
+    expect(pairs).toEqual(atOnce);
   });
 });

@@ -119,4 +119,15 @@ export function decodeFrameAt(buf: Buffer, offset: number, packLength: number): 
 /** A byte sequence that is not a valid frame; it closes the link it came from, nothing else. */
 export class FrameError extends Error {
   override name = 'FrameError';
+
+  constructor(
+    message: string,
+    /**
+     * The frames the same push of the stream decoder (FrameDecoder) decoded before the bad one, in order: they are delivered before
+     * the link closes, so which frames run does not depend on how TCP split the stream. Empty when rethrown.
+     */
+    readonly decoded: readonly GatewayFrame[] = [],
+  ) {
+    super(message);
+  }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { RejectedLinks } from '../logging/rejected-links';
+import type { RateLimitedLog } from '../logging/rate-limited-log';
 import {
   HELLO_LENGTH,
   HELLO_MAGIC,
@@ -15,9 +15,19 @@ import {
   type LinkRole,
 } from './record-layer';
 
-/** Anything that turns a byte stream into messages (frames, register lines); throws on malformed input. */
+/**
+ * Anything that turns a byte stream into messages (frames, register lines); throws on malformed input. What it
+ * throws may carry `decoded`, the messages the same push completed before the bad input: the link delivers them,
+ * then closes, so the messages that run do not depend on how TCP split the stream.
+ */
 export interface StreamDecoder<T> {
   push(chunk: Buffer): T[];
+}
+
+/** The messages a decoder's error says were decoded before the bad input (none when it says nothing). */
+function decodedBefore<T>(err: unknown): readonly T[] {
+  const decoded = (err as { decoded?: unknown } | null)?.decoded;
+  return Array.isArray(decoded) ? (decoded as T[]) : [];
 }
 
 export interface InnerLinkOptions<T> {
@@ -36,7 +46,7 @@ export interface InnerLinkOptions<T> {
    * there, rate-limited per reason and counted, instead of one line per link. Without it (the side that connects,
    * one link per peer) every such warning is logged.
    */
-  rejections?: RejectedLinks;
+  rejections?: RateLimitedLog;
 }
 
 type LinkState = 'handshake' | 'open' | 'closed';
@@ -213,7 +223,7 @@ export class InnerLink<T> extends EventEmitter {
     this.closeReason = reason;
     if (level) {
       const line = `${this.options.label}: ${reason}; link closed`;
-      if (this.options.rejections) this.options.rejections.reject(reason, line);
+      if (this.options.rejections) this.options.rejections.warn(reason, line);
       else this.options.logger[level](line);
     }
     const wasHandshake = this.state === 'handshake';
@@ -290,12 +300,15 @@ export class InnerLink<T> extends EventEmitter {
       chunk = this.handshake(chunk);
       if (!this.isOpen || chunk.length === 0) return;
     }
-    let plain: Buffer[];
+    let plain: readonly Buffer[];
+    // A bad record after good ones in the same chunk: the good ones are delivered first, then the link closes.
+    let recordError: Error | null = null;
     if (this.opener) {
       try {
         plain = this.opener.push(chunk);
       } catch (err) {
-        return this.fail(`${(err as Error).message}`);
+        recordError = err as Error;
+        plain = decodedBefore<Buffer>(err);
       }
     } else {
       if (this.firstChunk && looksLikeHello(chunk)) {
@@ -307,11 +320,13 @@ export class InnerLink<T> extends EventEmitter {
     }
     this.firstChunk = false;
     for (const bytes of plain) {
-      let messages: T[];
+      let messages: readonly T[];
+      let malformed: Error | null = null;
       try {
         messages = this.options.decoder.push(bytes);
       } catch (err) {
-        return this.fail(`malformed data from peer: ${(err as Error).message}`);
+        malformed = err as Error;
+        messages = decodedBefore<T>(err);
       }
       for (const message of messages) {
         if (this.isClosed) return;
@@ -321,7 +336,9 @@ export class InnerLink<T> extends EventEmitter {
           this.options.logger.error(`${this.options.label}: message handler failed`, (err as Error).stack);
         }
       }
+      if (malformed) return this.fail(`malformed data from peer: ${malformed.message}`);
     }
+    if (recordError) this.fail(recordError.message);
   }
 
   /** Consumes handshake bytes; returns what is left over for the record layer. */

@@ -169,13 +169,16 @@ export class RecordOpener {
       if (this.chunks[0].length < RECORD_HEADER_LENGTH) this.join();
       const length = this.chunks[0].readUInt32BE(0);
       if (length < TAG_LENGTH || length > MAX_RECORD_PLAINTEXT + TAG_LENGTH) {
-        throw this.fail(`record length ${length} is out of range`);
+        throw this.fail(`record length ${length} is out of range`, out);
       }
       const total = RECORD_HEADER_LENGTH + length;
       if (this.buffered < total) break;
       if (this.chunks[0].length < total) this.join();
       const record = this.chunks[0];
-      out.push(this.open(record.subarray(0, total)));
+      const plain = this.open(record.subarray(0, total));
+      if (plain === null)
+        throw this.fail(`record #${this.counter} failed authentication (tampered, replayed or reordered)`, out);
+      out.push(plain);
       if (record.length === total) this.chunks.shift();
       else this.chunks[0] = record.subarray(total);
       this.buffered -= total;
@@ -187,7 +190,8 @@ export class RecordOpener {
     this.chunks = [Buffer.concat(this.chunks, this.buffered)];
   }
 
-  private open(record: Buffer): Buffer {
+  /** The record's plaintext; null when it fails authentication. */
+  private open(record: Buffer): Buffer | null {
     const tagAt = record.length - TAG_LENGTH;
     const decipher = createDecipheriv('aes-256-gcm', this.key, nonceFor(this.salt, this.counter));
     decipher.setAAD(record.subarray(0, RECORD_HEADER_LENGTH));
@@ -198,18 +202,27 @@ export class RecordOpener {
       this.counter++;
       return plain;
     } catch {
-      throw this.fail(`record #${this.counter} failed authentication (tampered, replayed or reordered)`);
+      return null;
     }
   }
 
-  private fail(message: string): RecordError {
+  /** Poisons the opener; the error thrown now carries the plaintexts of this push before the bad record. */
+  private fail(message: string, decoded: Buffer[]): RecordError {
     this.failed = new RecordError(message);
     this.chunks = [];
     this.buffered = 0;
-    return this.failed;
+    return new RecordError(message, decoded);
   }
 }
 
 export class RecordError extends Error {
   override name = 'RecordError';
+
+  constructor(
+    message: string,
+    /** The plaintexts of the records the same push opened before the bad one, in order (see FrameError.decoded). */
+    readonly decoded: readonly Buffer[] = [],
+  ) {
+    super(message);
+  }
 }

@@ -115,6 +115,25 @@ describe('parseRegisterMessage', () => {
     expect(() => parseRegisterMessage(line)).toThrow(RegisterMessageError);
   });
 
+  test.each([
+    ['gateway_connect', '{"event":"gateway_connect","address":"127.0.0.1:02000"}'],
+    ['broadcast_addresses', '{"event":"broadcast_addresses","addresses":["127.0.0.1:2000","127.0.0.1:02000"]}'],
+    ['broadcast_addresses (object)', '{"event":"broadcast_addresses","addresses":{"0":"10.0.0.1:00080"}}'],
+  ])('%s with a port written with a leading zero is refused, saying how to write it', (_name, line) => {
+    expect(() => parseRegisterMessage(line)).toThrow(
+      /the port has a leading zero \(write (127\.0\.0\.1:2000|10\.0\.0\.1:80)\)/,
+    );
+  });
+
+  test('the error says what is wrong with the address', () => {
+    expect(() => parseRegisterMessage('{"event":"gateway_connect","address":"127.0.0.1:70000"}')).toThrow(
+      'gateway_connect needs "address" as "ipv4:port": "127.0.0.1:70000": the port must be 1-65535',
+    );
+    expect(() => parseRegisterMessage('{"event":"gateway_connect","address":"127.0.0.01:2000"}')).toThrow(
+      /not an IPv4 address in dotted decimal/,
+    );
+  });
+
   test('RegisterMessageError is an Error with its own name', () => {
     let caught: unknown;
     try {
@@ -214,6 +233,25 @@ describe('LineDecoder', () => {
     expect(() => new LineDecoder(10).push(Buffer.from('ok\n' + 'y'.repeat(11) + '\nok\n'))).toThrow(
       RegisterMessageError,
     );
+  });
+
+  test('a line over the limit after good lines: the error carries the good lines, whatever the chunking', () => {
+    const bytes = Buffer.from('one\r\ntwo\n' + 'y'.repeat(11) + '\nthree\n');
+    const deliver = (chunks: Buffer[]): string[] => {
+      const d = new LineDecoder(10);
+      const got: string[] = [];
+      for (const chunk of chunks) {
+        try {
+          got.push(...d.push(chunk));
+        } catch (err) {
+          expect(err).toBeInstanceOf(RegisterMessageError);
+          return [...got, ...(err as RegisterMessageError).decoded, 'error'];
+        }
+      }
+      return got;
+    };
+    expect(deliver([bytes])).toEqual(['one', 'two', 'error']);
+    expect(deliver([...bytes].map((b) => Buffer.from([b])))).toEqual(['one', 'two', 'error']);
   });
 
   test('a line of exactly the limit is accepted', () => {

@@ -23,12 +23,25 @@ export function encodeRegisterMessage(message: RegisterMessage): Buffer {
   return Buffer.from(JSON.stringify(message) + '\n', 'utf8');
 }
 
-/** "ipv4:port" with every octet ≤ 255 and the port 1-65535: what a worker can connect to. */
-function isInnerAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
+/**
+ * What is wrong with an inner address, or null when it is "ipv4:port" in canonical form: every octet ≤ 255 without
+ * leading zeros, the port 1-65535 in decimal without leading zeros. Canonical, because the address is compared as a
+ * string: with the gateway addresses in client_ids, the workers' connections, the backplane's keys. "127.0.0.1:02000"
+ * would name the gateway 127.0.0.1:2000 in a form nothing else matches.
+ */
+function innerAddressProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return `${value === null ? 'null' : typeof value}, not a string`;
   const at = value.lastIndexOf(':');
-  const port = Number(value.slice(at + 1));
-  return at > 0 && isIPv4(value.slice(0, at)) && /^\d{1,5}$/.test(value.slice(at + 1)) && port >= 1 && port <= 65535;
+  if (at <= 0) return `${JSON.stringify(value)} has no port`;
+  if (!isIPv4(value.slice(0, at))) return `${JSON.stringify(value)}: not an IPv4 address in dotted decimal`;
+  const port = value.slice(at + 1);
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    return `${JSON.stringify(value)}: the port must be 1-65535`;
+  }
+  if (port !== String(Number(port))) {
+    return `${JSON.stringify(value)}: the port has a leading zero (write ${value.slice(0, at)}:${Number(port)})`;
+  }
+  return null;
 }
 
 /**
@@ -47,11 +60,13 @@ export function parseRegisterMessage(line: string): RegisterMessage {
   }
   const m = value as Record<string, unknown>;
   switch (m.event) {
-    case 'gateway_connect':
-      if (!isInnerAddress(m.address)) {
-        throw new RegisterMessageError('gateway_connect needs "address" as "ipv4:port"');
+    case 'gateway_connect': {
+      const problem = innerAddressProblem(m.address);
+      if (problem !== null) {
+        throw new RegisterMessageError(`gateway_connect needs "address" as "ipv4:port": ${problem}`);
       }
-      return { event: 'gateway_connect', address: m.address, ...secretKeyOf(m) };
+      return { event: 'gateway_connect', address: m.address as string, ...secretKeyOf(m) };
+    }
     case 'worker_connect':
       return { event: 'worker_connect', ...secretKeyOf(m) };
     case 'ping':
@@ -62,10 +77,11 @@ export function parseRegisterMessage(line: string): RegisterMessage {
         : typeof m.addresses === 'object' && m.addresses !== null
           ? Object.values(m.addresses)
           : null;
-      if (!list || !list.every(isInnerAddress)) {
-        throw new RegisterMessageError('broadcast_addresses needs "addresses" as a list of "ipv4:port"');
+      const problem = list === null ? 'not a list' : list.map(innerAddressProblem).find((p) => p !== null);
+      if (problem) {
+        throw new RegisterMessageError(`broadcast_addresses needs "addresses" as a list of "ipv4:port": ${problem}`);
       }
-      return { event: 'broadcast_addresses', addresses: list };
+      return { event: 'broadcast_addresses', addresses: list as string[] };
     }
     default:
       throw new RegisterMessageError(`unknown event ${JSON.stringify(m.event)}`);
@@ -79,10 +95,23 @@ function secretKeyOf(m: Record<string, unknown>): { secret_key?: unknown } {
 
 export class RegisterMessageError extends Error {
   override name = 'RegisterMessageError';
+
+  constructor(
+    message: string,
+    /** From LineDecoder: the lines the same push completed before the bad one (see FrameError.decoded). */
+    readonly decoded: readonly string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 /** Default longest register line: 1 MiB (a list of ~40 000 gateway addresses). */
 export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+
+/** Lines without their trailing '\r', empty ones left out. */
+function trimLines(lines: string[]): string[] {
+  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.length > 0);
+}
 
 /** Splits a byte stream into lines ('\n', trailing '\r' stripped); refuses a line longer than the limit. */
 export class LineDecoder implements StreamDecoder<string> {
@@ -105,9 +134,12 @@ export class LineDecoder implements StreamDecoder<string> {
     }
     const lines = (this.partial + added).split('\n');
     this.partial = lines.pop()!;
-    if (this.partial.length > this.maxLineLength || lines.some((l) => l.length > this.maxLineLength)) {
-      throw new RegisterMessageError(`line longer than ${this.maxLineLength} characters`);
+    const tooLong = lines.findIndex((l) => l.length > this.maxLineLength);
+    if (tooLong >= 0 || this.partial.length > this.maxLineLength) {
+      // The lines before the long one are delivered first, whatever the chunking.
+      const before = tooLong >= 0 ? lines.slice(0, tooLong) : lines;
+      throw new RegisterMessageError(`line longer than ${this.maxLineLength} characters`, trimLines(before));
     }
-    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.length > 0);
+    return trimLines(lines);
   }
 }

@@ -1,6 +1,6 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { RejectedLinks } from '../logging/rejected-links';
+import { rejectedLinksLog } from '../logging/rejected-links';
 import { InnerLink } from '../protocol/inner-link';
 import {
   LineDecoder,
@@ -27,10 +27,10 @@ export class RegisterServer implements OnApplicationBootstrap, OnApplicationShut
   private readonly links = new Set<RegisterLink>();
   /**
    * Links closed for bad input (not the inner protocol, a wrong secret, a bad request, no hello in time): counted
-   * here ({@link RejectedLinks.total} and per reason), logged at most once per reason every 10 s, then a summary
+   * here (its total and per reason), logged at most once per reason every 10 s, then a summary
    * line with the count. The register has no stats API yet: the summary lines are where the counts are read.
    */
-  readonly rejections = new RejectedLinks(this.logger, { what: 'register link(s)' });
+  readonly rejections = rejectedLinksLog(this.logger, 'register link(s)');
   /** Gateway lists sent to subscribers (workers and SDK clients): one per subscriber per change, and one per subscription. */
   listPushes = 0;
 

@@ -6,7 +6,7 @@ import { Cmd } from '../protocol/command';
 import type { GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
 import { GatewayClient } from '../client/gateway-client';
-import { clientPartsOf } from '../client/gateway-client-options';
+import { clientPartsOf, withBackplane } from '../client/gateway-client-options';
 import { workerHello, type WorkerHello } from '../client/gateway-hello';
 import { GatewayLinkPool } from '../client/gateway-link-pool';
 import { GATEWAY_TRANSPORT } from './client-event.decorators';
@@ -60,11 +60,7 @@ export class GatewayTransport extends Server implements CustomTransportStrategy 
     this.links = new GatewayLinkPool(links);
     this.backplane?.attach(this.links);
     const sessions = new SessionWriteBack(this.links);
-    this.client = new GatewayClient(
-      this.links,
-      this.backplane ? { ...settings, targeting: this.backplane.targeting, history: this.backplane.history } : settings,
-      sessions,
-    );
+    this.client = new GatewayClient(this.links, withBackplane(settings, this.backplane), sessions);
     const store = options.sessionStore === 'backplane' ? this.backplane?.sessionStore() : options.sessionStore;
     if (store) {
       sessions.saveTo(

@@ -1,5 +1,6 @@
 import type { Cmd } from '../../protocol/command';
 import type { GatewayFrame } from '../../protocol/frame';
+import type { GatewayBackplaneState } from '../../protocol/connection-stats';
 import type { GatewayRequest } from '../../protocol/gateway-request';
 import type { ClientHub } from '../client-hub';
 
@@ -17,6 +18,10 @@ export interface CommandContext {
   /** When the gateway started (its uptime counts from it), epoch ms. */
   readonly startedAt: number;
   now(): number;
+  /** Command frames received, by command code (one header byte), whether executed or not. */
+  readonly received: Float64Array;
+  /** The gateway's state on the Redis backplane; null without one. */
+  backplaneState(): GatewayBackplaneState | null;
   /** A command that was not carried out: a warning, at most one per command code every 10 s. */
   warnIgnored(cmd: number, reason: string): void;
 }

@@ -11,6 +11,7 @@ import { GatewayCounters } from '../gateway-stats';
 import type { OutgoingMessage } from '../outgoing-message';
 import { CommandTable, GATEWAY_COMMANDS } from './command-table';
 import { raw } from './command-row';
+import { TEST_HANDSHAKE as handshake } from '../testdata/test-clients';
 
 /** The hub's bound on unsent bytes in these tests: a socket with more is a slow consumer. */
 const MAX_BUFFERED = 1024;
@@ -43,15 +44,6 @@ class StubWs implements ClientSocket {
   }
 }
 
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 const LAN_IP = '10.0.0.7';
 const INNER_PORT = 2300;
 /** client_id of connection `id` on this gateway: 10.0.0.7 = 0a000007, port 2300 = 08fc. */
@@ -651,6 +643,21 @@ describe('CommandTable', () => {
         'BindUid ignored: uid is required (5 more BindUid ignored since the last warning)',
       );
     });
+
+    it('sums up the ignored commands of a window that closed, once it closes', () => {
+      jest.useFakeTimers();
+      try {
+        const g = setup();
+        for (let i = 0; i < 4; i++) g.run(Cmd.BindUid, { connectionId: 1, ext: {} });
+        expect(g.warn).toHaveBeenCalledTimes(1);
+        g.advance(10_000);
+        jest.advanceTimersByTime(10_000);
+        expect(g.warn).toHaveBeenCalledTimes(2);
+        expect(g.warn).toHaveBeenLastCalledWith('3 more BindUid ignored in the last 10 s; 4 in all');
+      } finally {
+        jest.useRealTimers();
+      }
+    });
   });
 
   it('logs a command the gateway does not execute once, and ignores it', () => {
@@ -768,14 +775,36 @@ describe('CommandTable', () => {
         connections: 2,
         workers: 0,
         uptimeMs: 1_500,
-        counters: { ...new GatewayCounters(), connectionsAccepted: 5, connectionsRejected: 1 },
+        counters: { ...new GatewayCounters(), connectionsAccepted: 5, connectionsRejected: 1, uidCommands: 0 },
         memoryRss: expect.any(Number),
+        backplane: null,
       });
       expect(stats.memoryRss).toBeGreaterThan(0);
       // GatewayServer.start calls start() once the inner port is bound: the uptime counts from then.
       g.commands.start();
       g.advance(200);
       expect((g.ask(Cmd.GetGatewayStats, { rid: 10 }) as { uptimeMs: number }).uptimeMs).toBe(200);
+    });
+
+    it('counts uidCommands as the per-command counts of SendToUid, GetClientIdByUid and BatchGetClientIdByUid', () => {
+      const g = setup();
+      g.run(Cmd.SendToUid, { ext: { uids: ['u1'] }, body: 'x' });
+      // A malformed one reached the gateway too: the per-command count (the metric) has it.
+      g.run(Cmd.SendToUid, { ext: {} });
+      g.ask(Cmd.GetClientIdByUid, { rid: 1, uid: 'u1' });
+      g.ask(Cmd.BatchGetClientIdByUid, { rid: 2, uids: ['u1', 'u2'] });
+      g.run(Cmd.SendToGroup, { ext: { groups: ['g'] }, body: 'x' });
+      g.ask(Cmd.GetClientCountByGroup, { rid: 3 });
+      g.ask(Cmd.GetClientCountByGroup, { rid: 4, group: 'g' });
+      const stats = g.ask(Cmd.GetGatewayStats, { rid: 5 }) as { counters: Record<string, number> };
+      const received = g.commands.received;
+      expect(stats.counters.uidCommands).toBe(
+        received[Cmd.SendToUid] + received[Cmd.GetClientIdByUid] + received[Cmd.BatchGetClientIdByUid],
+      );
+      expect(stats.counters.uidCommands).toBe(4);
+      // Not derivable from the command codes: GetClientCountByGroup without a group asks for every client.
+      expect(received[Cmd.GetClientCountByGroup]).toBe(2);
+      expect(stats.counters.groupCommands).toBe(2);
     });
 
     it('fails GetClientInfo / GetGatewayStats without a rid only with a warning (nothing to answer to)', () => {

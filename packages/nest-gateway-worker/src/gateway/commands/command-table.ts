@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { RateLimitedWarning } from '../../logging/rate-limited-warning';
+import { RateLimitedLog } from '../../logging/rate-limited-log';
 import { Cmd, cmdName } from '../../protocol/command';
+import type { GatewayBackplaneState } from '../../protocol/connection-stats';
 import type { GatewayFrame } from '../../protocol/frame';
 import {
   decodeRequest,
@@ -50,10 +51,12 @@ export class CommandTable implements CommandContext {
   /** Since when GetGatewayStats counts the uptime: construction, then {@link start}. */
   startedAt: number;
   private readonly unsupportedLogged = new Set<number>();
-  /** Bad fire-and-forget commands, logged at most once per command code every 10 s. */
-  private readonly warnings = new Map<number, RateLimitedWarning>();
+  /** Bad fire-and-forget commands, logged at most once per command code every 10 s, then a summary. */
+  private readonly warnings: RateLimitedLog;
   /** Command frames received, by command code (one header byte), whether executed or not. */
   readonly received = new Float64Array(256);
+  /** Where GetGatewayStats reads the backplane's state from (set by the gateway when it has one). */
+  backplane: { state(): GatewayBackplaneState } | null = null;
 
   constructor(
     readonly hub: ClientHub,
@@ -66,6 +69,11 @@ export class CommandTable implements CommandContext {
       this.rows[row.cmd] = row;
     }
     this.startedAt = now();
+    this.warnings = new RateLimitedLog(this.logger, {
+      now,
+      more: (n, name) => `${n} more ${name} ignored since the last warning`,
+      summary: (n, name, total) => `${n} more ${name} ignored in the last 10 s; ${total} in all`,
+    });
   }
 
   /** The gateway is up (its inner port is bound): the uptime counts from now. */
@@ -107,17 +115,12 @@ export class CommandTable implements CommandContext {
     }
   }
 
+  backplaneState(): GatewayBackplaneState | null {
+    return this.backplane ? this.backplane.state() : null;
+  }
+
   warnIgnored(cmd: number, reason: string): void {
-    let warning = this.warnings.get(cmd);
-    if (!warning) {
-      warning = new RateLimitedWarning(
-        this.logger,
-        (n) => `${n} more ${cmdName(cmd)} ignored since the last warning`,
-        this.now,
-      );
-      this.warnings.set(cmd, warning);
-    }
-    warning.warn(`${cmdName(cmd)} ignored: ${reason}`);
+    this.warnings.warn(cmdName(cmd), `${cmdName(cmd)} ignored: ${reason}`);
   }
 
   /** Answers a confirmed direct command (its ext is `{"rid":n}`) with the number of connections reached. */

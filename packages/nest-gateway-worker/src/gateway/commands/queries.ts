@@ -23,11 +23,9 @@ export const QUERIES: readonly CommandRow[] = [
     return sessionsJson(hub, { groups: [r.group] });
   }),
   query(Cmd.GetClientIdByUid, ['uid'], ({ hub }, _f, r) => {
-    hub.counters.uidCommands++;
     return JSON.stringify(clientIds(hub, { uids: [r.uid] }));
   }),
   query(Cmd.BatchGetClientIdByUid, ['uids'], ({ hub }, _f, r) => {
-    hub.counters.uidCommands++;
     const parts: string[] = [];
     for (const uid of new Set(r.uids))
       parts.push(`${JSON.stringify(uid)}:${JSON.stringify(clientIds(hub, { uids: [uid] }))}`);
@@ -131,6 +129,20 @@ function clientInfo(hub: ClientHub, client: ClientConnection): ClientInfo {
   };
 }
 
+/** The commands and queries addressed to uids (GetGatewayStats' `uidCommands`). */
+export const UID_COMMANDS: readonly Cmd[] = [Cmd.SendToUid, Cmd.GetClientIdByUid, Cmd.BatchGetClientIdByUid];
+
+/**
+ * Commands and queries addressed to uids that reached this gateway, from the per-command counts (the metric
+ * `gatewayworker_gateway_commands_total{command}` of the same three commands): without a backplane every gateway
+ * gets every one; with it, only the gateways that hold the uids (and those not known to be in sync).
+ */
+export function uidCommandCount(received: Float64Array): number {
+  let n = 0;
+  for (const cmd of UID_COMMANDS) n += received[cmd];
+  return n;
+}
+
 function gatewayStats(ctx: CommandContext): GatewayStats {
   const { hub } = ctx;
   return {
@@ -139,7 +151,8 @@ function gatewayStats(ctx: CommandContext): GatewayStats {
     workers: ctx.workerCount,
     uptimeMs: Math.max(0, ctx.now() - ctx.startedAt),
     // Every counter field, including ones added later, without listing them here.
-    counters: { ...hub.counters },
+    counters: { ...hub.counters, uidCommands: uidCommandCount(ctx.received) },
     memoryRss: process.memoryUsage.rss(),
+    backplane: ctx.backplaneState(),
   };
 }

@@ -44,10 +44,7 @@ export const SEND_COMMANDS: readonly CommandRow[] = [
       f,
     ),
   ),
-  action(Cmd.SendToUid, ['uids'], ({ hub }, f, r) => {
-    hub.counters.uidCommands++;
-    return sendTo(hub, { uids: r.uids }, f);
-  }),
+  action(Cmd.SendToUid, ['uids'], ({ hub }, f, r) => sendTo(hub, { uids: r.uids }, f)),
   action(Cmd.SendToGroup, ['groups'], ({ hub }, f, r) => {
     hub.counters.groupCommands++;
     return sendTo(hub, { groups: r.groups, except: r.exclude }, f);

@@ -1,30 +1,14 @@
 import { ClientConnection } from '../client-connection';
 import { ClientHub } from '../client-hub';
-import type { ClientSocket } from '../client-socket';
 import { resolveGatewayOptions } from '../gateway-options';
 import { GatewayCounters } from '../gateway-stats';
 import { ALL, countTargets, resolveTargets, type Target, type TargetVisitor } from './targets';
-
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
+import { recordingSocket, TEST_HANDSHAKE as handshake } from '../testdata/test-clients';
 
 function populated() {
   const hub = new ClientHub(resolveGatewayOptions({ plaintext: true, pingInterval: 0 }), new GatewayCounters());
   const connect = (): ClientConnection => {
-    const socket: ClientSocket = {
-      isOpen: true,
-      bufferedAmount: 0,
-      send: () => undefined,
-      close: () => undefined,
-      terminate: () => undefined,
-    };
+    const socket = recordingSocket();
     const client = new ClientConnection(hub.table.nextId(), socket, 0, handshake);
     hub.table.add(client);
     return client;

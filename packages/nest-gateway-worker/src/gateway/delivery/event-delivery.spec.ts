@@ -8,32 +8,17 @@ import { FrameDecoder } from '../../protocol/frame-decoder';
 import { InnerLink } from '../../protocol/inner-link';
 import { ClientConnection } from '../client-connection';
 import { ClientHub } from '../client-hub';
-import type { ClientSocket } from '../client-socket';
 import { resolveGatewayOptions } from '../gateway-options';
 import { GatewayCounters } from '../gateway-stats';
 import { EventDelivery } from './event-delivery';
 import type { WorkerChannel } from './worker-channel';
+import { recordingSocket, TEST_HANDSHAKE as handshake } from '../testdata/test-clients';
 
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 let nextId = 1;
 
 function client(): ClientConnection & { closes: [number, string | undefined][] } {
-  const closes: [number, string | undefined][] = [];
-  const socket: ClientSocket = {
-    isOpen: true,
-    bufferedAmount: 0,
-    send: () => undefined,
-    close: (code, reason) => void closes.push([code, reason]),
-    terminate: () => undefined,
-  };
+  const socket = recordingSocket();
+  const { closes } = socket;
   return Object.assign(new ClientConnection(nextId++, socket, 0, handshake), { closes });
 }
 

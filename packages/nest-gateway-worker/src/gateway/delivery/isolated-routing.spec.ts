@@ -1,9 +1,8 @@
 import type { GatewayFrame } from '../../protocol/frame';
 import type { InnerLink } from '../../protocol/inner-link';
-import { ClientConnection } from '../client-connection';
-import type { ClientSocket } from '../client-socket';
 import { WorkerChannel } from './worker-channel';
 import { WorkerRouter } from './worker-router';
+import { bareClient } from '../testdata/test-clients';
 
 /** A worker channel over an always-open link stand-in (routing reads only `isOpen`; nothing is sent). */
 function worker(key: string): WorkerChannel {
@@ -11,17 +10,8 @@ function worker(key: string): WorkerChannel {
   return new WorkerChannel(key, '127.0.0.1', link);
 }
 
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 let nextId = 1;
-const client = () => new ClientConnection(nextId++, {} as ClientSocket, 0, handshake);
+const client = () => bareClient(nextId++);
 const BODY = Buffer.from('x');
 
 describe('routing around isolated events (an event one death short of the limit goes alone)', () => {

@@ -9,11 +9,11 @@ import { FrameDecoder } from '../../protocol/frame-decoder';
 import { InnerLink } from '../../protocol/inner-link';
 import type { ClientConnection } from '../client-connection';
 import { ClientHub } from '../client-hub';
-import type { ClientSocket } from '../client-socket';
 import { CommandTable } from '../commands/command-table';
 import { resolveGatewayOptions } from '../gateway-options';
 import { GatewayCounters } from '../gateway-stats';
 import { InnerListener } from '../inner/inner-listener';
+import { recordingSocket, TEST_HANDSHAKE as handshake } from '../testdata/test-clients';
 
 /**
  * Poison events end to end inside the gateway: the real ClientHub, event delivery and inner listener, workers over
@@ -24,15 +24,6 @@ jest.setTimeout(20_000);
 
 const SECRET = 'poison-events-spec-secret';
 const EVENT_CMDS: number[] = [Cmd.OnConnect, Cmd.OnMessage, Cmd.OnClose];
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
 
 /** A worker as the gateway sees it: records the frames it receives, acknowledges on command, dies on command. */
@@ -150,14 +141,8 @@ describe('poison events: bounded redelivery and dead letters (GatewayOptions.max
   }
 
   function client(): TestClient {
-    const closes: [number, string | undefined][] = [];
-    const socket: ClientSocket = {
-      isOpen: true,
-      bufferedAmount: 0,
-      send: () => undefined,
-      close: (code, reason) => void closes.push([code, reason]),
-      terminate: () => undefined,
-    };
+    const socket = recordingSocket();
+    const { closes } = socket;
     return Object.assign(hub.opened(socket, handshake, 0x7f000001)!, { closes });
   }
 

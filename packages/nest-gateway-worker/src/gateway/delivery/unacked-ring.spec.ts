@@ -2,26 +2,16 @@ import { prng } from '../../../../../test/support/seeded-random';
 import { MAX_EVENT_SEQ } from '../../protocol/event-ack';
 import type { GatewayFrame } from '../../protocol/frame';
 import type { InnerLink } from '../../protocol/inner-link';
-import { ClientConnection } from '../client-connection';
-import type { ClientSocket } from '../client-socket';
 import { WorkerChannel, type UnackedEvent } from './worker-channel';
+import { bareClient } from '../testdata/test-clients';
 
 /**
  * WorkerChannel keeps its unacknowledged events in a ring indexed by sequence number (stragglers that hold up a
  * full ring move to a side map): whatever the ack order, the bookkeeping must match a plain map of seq -> event.
  */
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 const link = { isOpen: true } as unknown as InnerLink<GatewayFrame>;
 const channel = () => new WorkerChannel('w', '127.0.0.1', link);
-const client = (id = 1) => new ClientConnection(id, {} as ClientSocket, 0, handshake);
+const client = (id = 1) => bareClient(id);
 const body = (n: number) => Buffer.from(String(n));
 const bodies = (events: UnackedEvent[]) => events.map((e) => e.body.toString());
 

@@ -5,7 +5,7 @@ import { ClientConnection } from '../client-connection';
 import { ConnectionTable } from '../connection-table';
 import { WorkerChannel } from './worker-channel';
 import { WorkerRouter } from './worker-router';
-import type { ClientSocket } from '../client-socket';
+import { bareClient } from '../testdata/test-clients';
 
 function worker(key: string, maxUnackedBytes = Infinity): WorkerChannel & { up: boolean } {
   const state = { up: true };
@@ -19,17 +19,8 @@ function worker(key: string, maxUnackedBytes = Infinity): WorkerChannel & { up: 
   return channel;
 }
 
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 let nextId = 1;
-const client = () => new ClientConnection(nextId++, {} as ClientSocket, 0, handshake);
+const client = () => bareClient(nextId++);
 
 describe('WorkerRouter', () => {
   it('picks the worker with the fewest clients and keeps each client there', () => {

@@ -8,22 +8,13 @@ import { FrameDecoder } from '../../protocol/frame-decoder';
 import { decodeReply, encodeRequest } from '../../protocol/gateway-request';
 import { InnerLink } from '../../protocol/inner-link';
 import { ClientHub } from '../client-hub';
-import type { ClientSocket } from '../client-socket';
 import { CommandTable } from '../commands/command-table';
 import { resolveGatewayOptions } from '../gateway-options';
 import { GatewayCounters } from '../gateway-stats';
 import { InnerListener } from './inner-listener';
+import { recordingSocket, TEST_HANDSHAKE as handshake } from '../testdata/test-clients';
 
 const SECRET = 'inner-listener-spec-secret';
-const handshake = {
-  listener: 'ws://127.0.0.1:0',
-  protocol: 'ws',
-  remoteAddress: '127.0.0.1',
-  remotePort: 1,
-  url: '/',
-  query: {},
-  headers: {},
-};
 const quiet = {
   log: () => undefined,
   warn: () => undefined,
@@ -99,13 +90,7 @@ describe('InnerListener', () => {
     const w = peer();
     w.send({ cmd: Cmd.WorkerConnect, body: Buffer.from(JSON.stringify({ worker_key: 'w1' })) });
     await until(() => hub.delivery.workerCount === 1, 'the worker');
-    const socket: ClientSocket = {
-      isOpen: true,
-      bufferedAmount: 0,
-      send: () => undefined,
-      close: () => undefined,
-      terminate: () => undefined,
-    };
+    const socket = recordingSocket();
     const client = hub.opened(socket, handshake, 0x7f000001)!;
     await until(() => w.frames.some((f) => f.cmd === Cmd.OnConnect), 'the OnConnect event');
     expect(client.unacked).toBe(1);

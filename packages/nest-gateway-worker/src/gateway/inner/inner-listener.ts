@@ -3,7 +3,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { Cmd, cmdName } from '../../protocol/command';
 import type { GatewayFrame } from '../../protocol/frame';
 import { FrameDecoder } from '../../protocol/frame-decoder';
-import { RejectedLinks } from '../../logging/rejected-links';
+import type { RateLimitedLog } from '../../logging/rate-limited-log';
+import { rejectedLinksLog } from '../../logging/rejected-links';
 import { InnerLink } from '../../protocol/inner-link';
 import type { CommandTable } from '../commands/command-table';
 import type { EventDelivery } from '../delivery/event-delivery';
@@ -30,7 +31,7 @@ export class InnerListener {
   private server: Server | null = null;
   private readonly links = new Set<InnerLink<GatewayFrame>>();
   /** Links closed for bad input (anyone who reaches the port can cause them): rate-limited lines, counted. */
-  readonly rejections: RejectedLinks;
+  readonly rejections: RateLimitedLog;
 
   constructor(
     private readonly options: InnerListenerOptions,
@@ -40,10 +41,7 @@ export class InnerListener {
     /** The php wire profile: PHP peers told apart by their first frame (see isPhpFirstFrame); null = refused. */
     private readonly php: PhpInnerPeers | null = null,
   ) {
-    this.rejections = new RejectedLinks(this.logger, {
-      what: 'inner link(s)',
-      counted: counters && (() => counters.innerLinksRejected++),
-    });
+    this.rejections = rejectedLinksLog(this.logger, 'inner link(s)', counters && (() => counters.innerLinksRejected++));
   }
 
   /** Inner links open now (workers and SDK clients, identified or not). */

@@ -19,8 +19,10 @@ export interface DashboardOverview {
   registers: RegisterStatus[];
   /** The gateways that answered, by address. */
   gateways: DashboardGateway[];
-  /** Gateways a register lists that did not answer (unreachable or too slow), by address. */
+  /** Gateways a register (or the backplane) lists that did not answer (unreachable or too slow), by address. */
   unreachableGateways: string[];
+  /** The Redis backplane as this dashboard's GatewayClient sees it; null without one. */
+  backplane: DashboardBackplane | null;
   totals: {
     gateways: number;
     connections: number;
@@ -33,6 +35,23 @@ export interface DashboardOverview {
   };
   /** Queries that failed as a whole (e.g. no register answered), one line each. */
   errors: string[];
+}
+
+/**
+ * The dashboard's GatewayClient's Redis backplane (each gateway's own state is in its statistics, `backplane`):
+ * the Redis (displayed, never its password), the gateways listed through it and how that compares with the
+ * registers' lists, and the directory reads that fell back to every gateway.
+ */
+export interface DashboardBackplane {
+  url: string;
+  /** Gateways with a live lease in Redis now. */
+  gateways: string[];
+  /** Listed through Redis but by no register, and by a register but not through Redis (by address). */
+  onlyInRedis: string[];
+  onlyInRegisters: string[];
+  reads: number;
+  narrowed: number;
+  fallbacks: number;
 }
 
 /** One group: members (connections) and distinct uids among them. */

@@ -57,7 +57,9 @@ export class GatewayDashboardService {
     const answered = (settled('gateway statistics', stats) ?? []).sort((a, b) => a.address.localeCompare(b.address));
     const rates = this.rates.update(answered);
     const gateways: DashboardGateway[] = answered.map((s) => ({ ...s, ...rates.get(s.address)! }));
-    const listed = new Set(registers.flatMap((r) => r.gateways ?? []));
+    const byRegisters = new Set(registers.flatMap((r) => r.gateways ?? []));
+    const backplane = this.gw.getBackplaneStatus();
+    const listed = new Set([...byRegisters, ...(backplane?.gateways ?? [])]);
     for (const g of gateways) listed.delete(g.address);
     const total = (pick: (g: DashboardGateway) => number | null): number | null =>
       gateways.some((g) => pick(g) === null) ? null : gateways.reduce((n, g) => n + pick(g)!, 0);
@@ -69,6 +71,11 @@ export class GatewayDashboardService {
       registers,
       gateways,
       unreachableGateways: [...listed].sort(),
+      backplane: backplane && {
+        ...backplane,
+        onlyInRedis: backplane.gateways.filter((a) => !byRegisters.has(a)),
+        onlyInRegisters: [...byRegisters].filter((a) => !backplane.gateways.includes(a)).sort(),
+      },
       totals: {
         gateways: gateways.length,
         connections: gateways.reduce((n, g) => n + g.connections, 0),

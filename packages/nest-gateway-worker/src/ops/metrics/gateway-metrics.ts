@@ -182,6 +182,13 @@ export function gatewayMetrics(m: MetricsSink, server: GatewayServer): void {
       return [...out].map(([command, value]) => ({ labels: { command }, value }));
     },
   );
+  m.counter(
+    'gatewayworker_gateway_group_commands_total',
+    'Commands and queries addressed to named groups (SendToGroup, Ungroup, per-group queries): with the backplane, ' +
+      'only the gateways holding members get them.',
+    [],
+    () => counters().groupCommands,
+  );
   m.gauge(
     'gatewayworker_gateway_inner_links',
     'Inner links open now on the inner port (workers, SDK clients, peers not identified yet).',

@@ -43,7 +43,7 @@ const REJECTION_REASONS: readonly [RegExp, string][] = [
 /** Every value {@link rejectionReasonLabel} can return. */
 export const REJECTION_REASON_LABELS: readonly string[] = [...REJECTION_REASONS.map(([, label]) => label), OTHER_LABEL];
 
-/** `reason` label of a rejected link, from its reason text (RejectedLinks' per-reason keys). */
+/** `reason` label of a rejected link, from its reason text (the rejected-links log's per-reason keys, see reasonOf). */
 export function rejectionReasonLabel(reason: string): string {
   for (const [pattern, label] of REJECTION_REASONS) if (pattern.test(reason)) return label;
   return OTHER_LABEL;

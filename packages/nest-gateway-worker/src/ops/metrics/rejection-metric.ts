@@ -1,12 +1,12 @@
-import type { RejectedLinks } from '../../logging/rejected-links';
+import type { RateLimitedLog } from '../../logging/rate-limited-log';
 import { rejectionReasonLabel } from './label-bounds';
 import type { MetricsSink } from './metrics-sink';
 
 /**
  * `gatewayworker_inner_link_rejections_total{reason}`: links a listening side (a gateway's inner port, a register)
- * closed for bad input, from its RejectedLinks, summed by bounded reason (see rejectionReasonLabel).
+ * closed for bad input, from its rejected-links log, summed by bounded reason (see rejectionReasonLabel).
  */
-export function rejectionMetric(m: MetricsSink, rejections: () => RejectedLinks): void {
+export function rejectionMetric(m: MetricsSink, rejections: () => RateLimitedLog): void {
   m.counter(
     'gatewayworker_inner_link_rejections_total',
     'Inner links closed for bad input by this listening side, by reason (not_inner_protocol, plaintext_mismatch, ' +

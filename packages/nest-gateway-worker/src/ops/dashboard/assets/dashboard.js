@@ -208,7 +208,31 @@ function gatewayRow(g, maxConnections) {
     td(count(g.counters.messagesOut), 'messages-out'),
     td(count(g.counters.connectionsAccepted), 'accepted'),
     el('td', { class: 'num', title: limitsTitle, 'data-field': 'limits' }, count(limits)),
+    backplaneCell(g.backplane),
   );
+}
+
+/** A gateway's lease on the backplane: synced (its directory entries can be relied on), epoch, id on hover. */
+function backplaneCell(b) {
+  if (!b) return el('td', { 'data-field': 'backplane', title: 'no Redis backplane' }, '–');
+  const title =
+    `${b.url}\nid ${b.id || '(none yet)'}\nresyncs ${b.resyncs}, write failures ${b.writeFailures}, ` +
+    `leases lost ${b.leasesLost}`;
+  const state = !b.announced ? badge('no lease', 'bad') : b.synced ? badge('synced', 'good') : badge('syncing', 'warn');
+  return el('td', { 'data-field': 'backplane', title }, state, ` epoch ${b.epoch}`);
+}
+
+function renderBackplane(b) {
+  $('backplane').hidden = b === null;
+  if (b === null) return;
+  $('backplane-url').textContent = b.url;
+  const field = (name) => document.querySelector(`[data-field="${name}"]`);
+  field('backplane-gateways').textContent = count(b.gateways.length);
+  field('backplane-only-redis').textContent = b.onlyInRedis.join(', ') || '–';
+  field('backplane-only-registers').textContent = b.onlyInRegisters.join(', ') || '–';
+  field('backplane-narrowed').textContent = `${count(b.narrowed)} of ${count(b.reads)} reads`;
+  field('backplane-fallbacks').textContent = count(b.fallbacks);
+  field('backplane-fallbacks').className = `num${b.fallbacks > 0 ? ' warn' : ''}`;
 }
 
 function renderOverview(o) {
@@ -243,11 +267,11 @@ function renderOverview(o) {
         'tr',
         { class: 'row-bad', 'data-gateway': address },
         el('td', { class: 'mono', 'data-field': 'address' }, address),
-        el('td', { colSpan: 10 }, badge('not answering', 'bad'), ' listed by a register, no statistics received'),
+        el('td', { colSpan: 11 }, badge('not answering', 'bad'), ' listed, no statistics received'),
       ),
     );
   }
-  if (rows.length === 0) rows.push(el('tr', {}, el('td', { class: 'empty', colSpan: 11 }, 'No gateway registered')));
+  if (rows.length === 0) rows.push(el('tr', {}, el('td', { class: 'empty', colSpan: 12 }, 'No gateway registered')));
   $('gateways').tBodies[0].replaceChildren(...rows);
   $('gateways-note').textContent = `updated ${time(o.generatedAt)}`;
 
@@ -262,6 +286,8 @@ function renderOverview(o) {
       ),
     ),
   );
+
+  renderBackplane(o.backplane ?? null);
 
   const errors = $('errors');
   errors.hidden = o.errors.length === 0;
