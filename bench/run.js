@@ -68,7 +68,7 @@ function scenarioBudgetMs(config, id) {
   const echoMs = config.warmupMs + config.durationMs + 30_000;
   switch (id) {
     case 'echo':
-      return 60_000 + config.echoConfigs.length * config.rounds * 3 * echoMs;
+      return 60_000 + config.echoConfigs.length * config.rounds * 4 * echoMs;
     case 'encryption':
       return 60_000 + config.rounds * 2 * echoMs;
     case 'broadcast':

@@ -4,8 +4,10 @@
  *
  *   A  bare ws echo            servers/ws-echo-server.js                    (`servers` processes)
  *   B  Nest WsAdapter echo     servers/nest-ws-adapter-echo-server.js       (`servers` processes)
+ *   B12 the same on Nest 12    refs/nest12/nest12-ws-adapter-echo-server.mjs, own package (npm ci on first use: refs/install.js)
  *   R  bare ws frame-once broadcast / push reference   servers/ws-broadcast-server.js (one process)
  *   F  the same, each client socket corked per turn    servers/ws-broadcast-server.js, BENCH_BROADCAST_CORK=1
+ *                              (`servers` processes; the sender writes to every one's /control: controlUrls)
  *   C  our cluster             register + `gateways` gateways + one example worker from dist/apps/,
  *                              a random SECRET_KEY per start (encrypted inner links), or INNER_PLAINTEXT=true
  *                              without SECRET_KEY when `plaintext` is set
@@ -24,6 +26,7 @@ const fs = require('node:fs');
 const { randomBytes } = require('node:crypto');
 const { createServer } = require('node:net');
 const { startServer, startExecutable } = require('./processes');
+const { ensureReference } = require('./refs/install');
 
 const ROOT = path.resolve(__dirname, '..');
 // BENCH_C_ROOT: another checkout (or copy) whose dist/apps C runs, e.g. to compare two builds with the same references
@@ -35,6 +38,7 @@ const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const TARGETS = {
   A: { name: 'bare ws echo', format: 'raw' },
   B: { name: 'Nest WsAdapter echo', format: 'nest-envelope' },
+  B12: { name: 'Nest 12 WsAdapter echo', format: 'nest-envelope' },
   R: { name: 'bare ws frame-once broadcast', format: 'raw' },
   F: { name: 'bare ws frame-once broadcast, corked per turn', format: 'raw' },
   C: { name: 'GatewayWorker cluster', format: 'raw' },
@@ -84,8 +88,10 @@ async function startReference(key, script, count, onStarted, env = {}) {
   const outcomes = await Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
       startOne(
-        count > 1 ? `${script}#${i + 1}` : script,
-        path.join(__dirname, 'servers', `${script}.js`),
+        count > 1
+          ? `${path.basename(script, path.extname(script))}#${i + 1}`
+          : path.basename(script, path.extname(script)),
+        path.isAbsolute(script) ? script : path.join(__dirname, 'servers', `${script}.js`),
         env,
         READY,
         onStarted,
@@ -103,6 +109,7 @@ async function startReference(key, script, count, onStarted, env = {}) {
     memoryProcs: procs,
     infoProcs: [],
     controlUrl: key === 'R' || key === 'F' ? `${urls[0]}/control` : null,
+    controlUrls: key === 'R' || key === 'F' ? urls.map((u) => `${u}/control`) : null,
   };
 }
 
@@ -138,6 +145,7 @@ async function startCluster(opts, onStarted) {
           GATEWAY_LISTEN: 'ws://127.0.0.1:0',
           GATEWAY_LAN_IP: '127.0.0.1',
           GATEWAY_START_PORT: '0',
+          ...(opts.gatewayEnv || {}), // e.g. GATEWAY_PING_INTERVAL (scenario scale)
         },
         /Gateway ready: clients (\S+), inner (\S+)/,
         onStarted,
@@ -170,17 +178,24 @@ async function startCluster(opts, onStarted) {
   };
 }
 
-/** opts: { servers (A, B), gateways, plaintext (C, K) }. */
+/** opts: { servers (A, B, B12, F), gateways, plaintext, gatewayEnv (C, K) }. */
 function startTarget(key, opts, onStarted) {
   switch (key) {
     case 'A':
       return startReference('A', 'ws-echo-server', opts.servers || 1, onStarted);
     case 'B':
       return startReference('B', 'nest-ws-adapter-echo-server', opts.servers || 1, onStarted);
+    case 'B12':
+      return startReference(
+        'B12',
+        path.join(ensureReference('nest12', '@nestjs/platform-ws/package.json'), 'nest12-ws-adapter-echo-server.mjs'),
+        opts.servers || 1,
+        onStarted,
+      );
     case 'R':
       return startReference('R', 'ws-broadcast-server', 1, onStarted);
     case 'F':
-      return startReference('F', 'ws-broadcast-server', 1, onStarted, { BENCH_BROADCAST_CORK: '1' });
+      return startReference('F', 'ws-broadcast-server', opts.servers || 1, onStarted, { BENCH_BROADCAST_CORK: '1' });
     case 'C':
       return startCluster(opts, onStarted);
     case 'K':
