@@ -27,6 +27,7 @@ const SCENARIO_MODULES = {
   idle: './scenarios/idle',
   encryption: './scenarios/encryption',
   backplane: './scenarios/backplane',
+  scale: './scenarios/scale',
 };
 const RESULTS_DIR = path.join(__dirname, 'results');
 const LOAD_AT_START = os.loadavg();
@@ -79,6 +80,8 @@ function scenarioBudgetMs(config, id) {
       return 120_000 + config.connections * 20 + config.rounds * 2 * (config.queryDurationMs + 30_000);
     case 'idle':
       return 120_000 + config.rounds * 3 * (config.idleConnections + config.idleMax) * 2 * 40;
+    case 'scale': // per target and round: start, connect, memory, probe, broadcast, close, stop
+      return 300_000 + config.rounds * 3 * (config.scaleConnections * 3 + config.scaleProbeMs + 240_000);
     default:
       return 600_000;
   }

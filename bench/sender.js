@@ -11,7 +11,7 @@
  *            JSON message per operation.
  *
  * Commands ({ id, cmd, ... } -> { id, ok, result | error }):
- *   init { backend, registerAddress?, secretKey?, plaintext?, backplaneUrl?, gateways?, controlUrl? }
+ *   init { backend, registerAddress?, secretKey?, plaintext?, backplaneUrl?, gateways?, controlUrl?, controlUrls? }
  *   bind { groups }     connection k (cluster: k-th of getAllClientIdList()) gets uid u<k>, group g<k % groups>
  *   broadcast { tag, count, bytes }            count sendToAll messages back to back
  *   push { tag, kind: 'uid'|'group', rate, durationMs, bytes, clients, groups }   paced at `rate` messages/s
@@ -145,6 +145,28 @@ async function wsBackend(opts) {
   };
 }
 
+/**
+ * Several reference processes (scenario scale: F split over processes like the gateways): one control connection
+ * to each, every sendToAll written to all of them back to back (as the SDK sends one command to every gateway).
+ * bind is refused: uids and groups would be numbered per process.
+ */
+async function wsBackends(opts) {
+  const urls = opts.controlUrls && opts.controlUrls.length ? opts.controlUrls : [opts.controlUrl];
+  if (urls.length === 1) return wsBackend({ ...opts, controlUrl: urls[0] });
+  const parts = await Promise.all(urls.map((controlUrl) => wsBackend({ ...opts, controlUrl })));
+  const each = (fn) => Promise.all(parts.map(fn)).then(() => undefined);
+  return {
+    async bind() {
+      throw new Error('bind needs a single reference process');
+    },
+    sendToAll: (data) => each((b) => b.sendToAll(data)),
+    sendToUid: (uid, data) => each((b) => b.sendToUid(uid, data)),
+    sendToGroup: (group, data) => each((b) => b.sendToGroup(group, data)),
+    queries: null,
+    close: () => each((b) => b.close()),
+  };
+}
+
 function groupSize(clients, groups, g) {
   return Math.floor(clients / groups) + (g < clients % groups ? 1 : 0);
 }
@@ -257,7 +279,7 @@ async function queries({ durationMs, clients, groups }) {
 
 const commands = {
   async init(cmd) {
-    backend = cmd.backend === 'cluster' ? await clusterBackend(cmd) : await wsBackend(cmd);
+    backend = cmd.backend === 'cluster' ? await clusterBackend(cmd) : await wsBackends(cmd);
     return { backend: cmd.backend };
   },
   bind: (cmd) => backend.bind(cmd.groups),
