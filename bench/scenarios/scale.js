@@ -47,6 +47,13 @@ const {
 const { collectGarbage, rssKiB, stopProcess } = require('../processes');
 const { mergeSparse } = require('../histogram');
 const { fmt } = require('../format');
+const { mdTable } = require('../report');
+const path = require('node:path');
+const fs = require('node:fs');
+
+// A full-size run takes long on a busy machine: after every target and round, the tables so far are written here, so
+// an interrupted run still leaves what it measured.
+const PARTIAL = path.join(__dirname, '..', 'results', 'scale-partial.md');
 
 const LABELS = ['F', 'C', 'Coff'];
 const NAMES = {
@@ -297,10 +304,29 @@ async function run(config) {
         row[label] = { error: err.message };
         log(`scale ${label} failed: ${err.message}`);
       }
+      writePartial(config, lay, [...rounds, row], `round ${round}, ${label} done`);
     }
     rounds.push(row);
   }
   return summarize(config, lay, rounds);
+}
+
+function writePartial(config, lay, rounds, progress) {
+  try {
+    const s = summarize(config, lay, rounds);
+    let out = `# scale scenario, partial (${progress}; ${new Date().toISOString()})\n\n`;
+    out += mdTable(
+      ['measure', 'per round', 'median', 'goal'],
+      s.verdicts.map((v) => [v.label, v.perRound.map(fmt.x).join(' / '), fmt.x(v.median), v.target]),
+    );
+    for (const t of s.tables) out += `\n${t.caption}\n\n${mdTable(t.header, t.rows)}`;
+    out += `\n${s.notes.map((n) => `- ${n}`).join('\n')}\n`;
+    fs.mkdirSync(path.dirname(PARTIAL), { recursive: true });
+    fs.writeFileSync(PARTIAL, out);
+    fs.writeFileSync(PARTIAL.replace(/\.md$/, '.json'), JSON.stringify({ layout: lay, rounds }, null, 2) + '\n');
+  } catch (err) {
+    log(`scale: could not write ${PARTIAL}: ${err.message}`);
+  }
 }
 
 function summarize(config, lay, rounds) {
