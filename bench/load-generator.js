@@ -49,8 +49,10 @@ const urlsOf = (cmd) => (Array.isArray(cmd.urls) ? cmd.urls : [cmd.url]);
 
 /**
  * Opens `count` connections, at most OPEN_CONCURRENCY handshakes at a time; never rejects. `localAddress` (optional):
- * the source address to connect from (e.g. 127.0.3.1: a loopback address of its own, so this generator's
- * connections do not share the ephemeral ports of one source address with the others').
+ * the source address to connect from (e.g. 127.0.3.1: a loopback address of its own), or a list of them taken in
+ * turn. A socket bound to a source address takes its ephemeral port at bind time, and the kernel's search for a free
+ * port slows down as the address's ports fill up (a generator holding 16 000 connections from one address spent
+ * three quarters of its CPU in the kernel): keep a few thousand per address.
  */
 async function openConnections(urls, count, localAddress) {
   if (!Array.isArray(urls)) urls = [urls];
@@ -60,10 +62,11 @@ async function openConnections(urls, count, localAddress) {
   let next = 0;
   const openOne = (url) =>
     new Promise((resolve) => {
+      const from = Array.isArray(localAddress) ? localAddress[next % localAddress.length] : localAddress;
       const ws = new WebSocket(url, {
         perMessageDeflate: false,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-        ...(localAddress ? { localAddress } : {}),
+        ...(from ? { localAddress: from } : {}),
       });
       let settled = false;
       const settle = (err) => {

@@ -87,10 +87,15 @@ function layout(config) {
   return { n, limit, perGateway, processes, generators };
 }
 
+const PER_SOURCE_ADDRESS = 2_000; // connections per loopback source address (the kernel's port search slows as they fill)
 let phase = 0;
-/** A loopback source address no earlier phase used: 127.<1 + hi>.<lo>.<generator + 1>. */
-function sourceAddress(phaseNo, generator) {
-  return `127.${1 + (Math.floor(phaseNo / 256) % 254)}.${phaseNo % 256}.${generator + 1}`;
+/**
+ * Loopback source addresses no earlier phase of this run used, `per` of them for each generator:
+ * 127.<1 + phase / 256>.<phase % 256>.<generator * per + k + 1>.
+ */
+function sourceAddresses(phaseNo, generator, per) {
+  const prefix = `127.${1 + (Math.floor(phaseNo / 256) % 254)}.${phaseNo % 256}`;
+  return Array.from({ length: per }, (_, k) => `${prefix}.${((generator * per + k) % 254) + 1}`);
 }
 
 async function readMemory(target) {
@@ -109,12 +114,14 @@ async function readMemory(target) {
 async function openAll(pool, target, n) {
   const counts = splitCount(n, pool.gens.length);
   const thisPhase = ++phase;
+  const per = Math.max(1, Math.min(Math.floor(254 / pool.gens.length), Math.ceil(counts[0] / PER_SOURCE_ADDRESS)));
+  const from = counts.map((_, i) => sourceAddresses(thisPhase, i, per));
   const before = cpuSnapshot(target.procs);
   const t0 = Date.now();
   const parts = await pool.all((g, i) =>
     counts[i]
       ? g.request(
-          { cmd: 'listen', urls: target.urls, count: counts[i], localAddress: sourceAddress(thisPhase, i) },
+          { cmd: 'listen', urls: target.urls, count: counts[i], localAddress: from[i] },
           300_000 + counts[i] * 100, // handshakes ran at 200-1 200/s on the busy 2-core machine
         )
       : { opened: 0, failed: 0, cpu: null },
@@ -132,7 +139,7 @@ async function openAll(pool, target, n) {
     serverCpuUsPerHandshake: opened > 0 ? (processes.reduce((s, p) => s + p.cpuMs, 0) * 1000) / opened : null,
     processes,
     generatorCpu: generatorCpu(parts.map((p) => p.cpu)),
-    sourceAddresses: counts.map((c, i) => (c ? sourceAddress(thisPhase, i) : null)).filter(Boolean),
+    sourceAddresses: from.flat(),
   };
 }
 
@@ -463,7 +470,7 @@ function summarize(config, lay, rounds) {
   const firstOk = LABELS.map((l) => ok(l).find(Boolean)).find(Boolean);
   notes.push(
     `Layout: ${lay.processes} server process(es) per target (C: gateways; one gateway with GATEWAY_MAX_CONNECTIONS unlimited takes the open-files limit ${lay.limit} minus its reserve of ${gatewayReserve(lay.limit)}; ${lay.perGateway} per process planned with a margin; no limit is raised), ` +
-      `${lay.generators} load-generator processes for the held connections, each from its own loopback source address (a new 127.a.b.c per target and round${firstOk ? `, e.g. ${firstOk.connect.sourceAddresses.slice(0, 3).join(', ')}` : ''}) to every server port in turn, ${100} handshakes in flight per generator; 1 more generator for the echo probe.`,
+      `${lay.generators} load-generator processes for the held connections, each from loopback source addresses of its own (at most ${PER_SOURCE_ADDRESS} connections per address, new ones for every target and round${firstOk ? `: ${firstOk.connect.sourceAddresses.length} addresses, e.g. ${firstOk.connect.sourceAddresses.slice(0, 3).join(', ')}` : ''}) to every server port in turn, ${100} handshakes in flight per generator; 1 more generator for the echo probe.`,
     "Every target and round starts fresh processes. Connect rate: connections opened / wall time from the first handshake started to the last done; server CPU µs per handshake: all the target's processes (C: register, gateways, worker, which gets every connect event).",
     "Memory: (RSS after a full GC with N held - the same with none) / N, summed over the processes holding sockets (C: gateways; the worker's growth is shown apart); heap+ext: the same for heapUsed + external. F holds its clients in a Set and adds a close listener, a few dozen bytes more than a bare echo server.",
     `sendToAll: ${config.scaleBursts} burst(s) of ${config.scaleBurst} x ${BROADCAST_BYTES} B per target and round; deliveries/s = median over bursts of deliveries / (last delivery - first send). C: GatewayClient.sendToAll from the sender process (one command per gateway); F: a control message to each F process.`,
