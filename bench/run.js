@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `npm run bench`: runs the selected scenarios (BENCH_SCENARIOS, default all six) one after another. Each
+ * `npm run bench`: runs the selected scenarios (BENCH_SCENARIOS, default all seven; backplane only when named) one after another. Each
  * scenario starts its own targets as real processes on 127.0.0.1 (our cluster and its references), drives
  * them with load-generator processes (and a sender process for pushes), runs BENCH_ROUNDS rounds in which the
  * targets take turns, and stops every process it started. Prints a markdown report (targets with verdicts,
