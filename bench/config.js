@@ -6,7 +6,7 @@
  */
 const fs = require('node:fs');
 
-const SCENARIOS = ['echo', 'broadcast', 'push', 'queries', 'idle', 'encryption'];
+const SCENARIOS = ['echo', 'broadcast', 'push', 'queries', 'idle', 'encryption', 'scale'];
 /** Scenarios run only when named (they need more than Node: `backplane` starts a redis-server). */
 const OPT_IN_SCENARIOS = ['backplane'];
 const KNOWN_SCENARIOS = [...SCENARIOS, ...OPT_IN_SCENARIOS];
@@ -134,6 +134,54 @@ const SETTINGS = [
     16,
     1_048_576,
     'payload of the encryption scenario',
+  ],
+  // Scenario scale (bench/scenarios/scale.js).
+  [
+    'BENCH_SCALE_CONNECTIONS',
+    'scaleConnections',
+    100_000,
+    300,
+    1,
+    1_000_000,
+    'idle connections every target of the scale scenario holds',
+  ],
+  [
+    'BENCH_SCALE_PROCESSES',
+    'scaleProcesses',
+    0,
+    2,
+    0,
+    64,
+    'server processes per target in the scale scenario (gateways for C); 0 = as many as the descriptor budget needs',
+  ],
+  [
+    'BENCH_SCALE_GENERATORS',
+    'scaleGenerators',
+    0,
+    2,
+    0,
+    64,
+    'load generators holding the scale connections (each from its own 127.x.y.z address); 0 = auto',
+  ],
+  ['BENCH_SCALE_BURST', 'scaleBurst', 1, 1, 1, 1_000, 'sendToAll messages per burst in the scale scenario'],
+  ['BENCH_SCALE_BURSTS', 'scaleBursts', 3, 2, 1, 100, 'sendToAll bursts per target and round in the scale scenario'],
+  [
+    'BENCH_SCALE_PROBE_MS',
+    'scaleProbeMs',
+    30_000,
+    500,
+    200,
+    600_000,
+    'measured time of the echo probe while the scale connections are held',
+  ],
+  [
+    'BENCH_SCALE_PROBE_CONNECTIONS',
+    'scaleProbeConnections',
+    10,
+    4,
+    1,
+    1_000,
+    'echo probe connections (one 64 B message in flight each)',
   ],
 ];
 

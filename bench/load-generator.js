@@ -7,12 +7,13 @@
  *       opens `connections` WebSockets; each keeps `window` messages in flight (a new one is sent for every
  *       echo received) for warmupMs + durationMs; counts the echoes received and records their round-trip
  *       times during the last durationMs only; then closes everything.
- *   { id, cmd: 'open-idle', url, count }   opens `count` WebSockets that send nothing and keeps them open.
+ *   { id, cmd: 'open-idle', url, count, localAddress? }   opens `count` WebSockets that send nothing and keeps them open.
  *   { id, cmd: 'close-idle' }              closes the connections opened by open-idle.
- *   { id, cmd: 'listen', urls, count }     opens `count` receiving connections (spread over `urls`); every text
+ *   { id, cmd: 'listen', urls, count, localAddress? }     opens `count` receiving connections (spread over `urls`); every text
  *       message `B<tag>|<send µs>|...` they get is counted per tag with its end-to-end latency (send time and
  *       receive time are both CLOCK_MONOTONIC µs, the same clock in every process of this machine).
- *   { id, cmd: 'count', tag }              messages received so far for `tag` (cheap; polled while waiting).
+ *   { id, cmd: 'count', tag }              messages received so far for `tag` (cheap; polled while waiting), the
+ *       receiving connections still open, and the WebSocket pings they got so far (`pings`).
  *   { id, cmd: 'take', tag }               { count, firstRecvUs, lastRecvUs, hist } for `tag`, then forgets it.
  *   { id, cmd: 'close-listen' }            closes the receiving connections.
  *   { id, cmd: 'cpu-mark' } / { id, cmd: 'cpu-since' }   this process's CPU use since the mark
@@ -39,14 +40,21 @@ const DRAIN_MS = 200; // after the measured window: let in-flight echoes land be
 
 let idleSockets = [];
 let listenSockets = [];
+let listenPings = 0; // WebSocket ping frames the receiving connections got (a gateway's heartbeat); ws answers each
 const tags = new Map(); // tag -> { count, firstRecvUs, lastRecvUs, hist: Map<bucket, count> }
 let cpuMark = { usage: process.cpuUsage(), at: performance.now() };
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const urlsOf = (cmd) => (Array.isArray(cmd.urls) ? cmd.urls : [cmd.url]);
 
-/** Opens `count` connections, at most OPEN_CONCURRENCY handshakes at a time; never rejects. */
-async function openConnections(urls, count) {
+/**
+ * Opens `count` connections, at most OPEN_CONCURRENCY handshakes at a time; never rejects. `localAddress` (optional):
+ * the source address to connect from (e.g. 127.0.3.1: a loopback address of its own), or a list of them taken in
+ * turn. A socket bound to a source address takes its ephemeral port at bind time, and the kernel's search for a free
+ * port slows down as the address's ports fill up (a generator holding 16 000 connections from one address spent
+ * three quarters of its CPU in the kernel): keep a few thousand per address.
+ */
+async function openConnections(urls, count, localAddress) {
   if (!Array.isArray(urls)) urls = [urls];
   const sockets = [];
   let failed = 0;
@@ -54,7 +62,12 @@ async function openConnections(urls, count) {
   let next = 0;
   const openOne = (url) =>
     new Promise((resolve) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+      const from = Array.isArray(localAddress) ? localAddress[next % localAddress.length] : localAddress;
+      const ws = new WebSocket(url, {
+        perMessageDeflate: false,
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        ...(from ? { localAddress: from } : {}),
+      });
       let settled = false;
       const settle = (err) => {
         if (settled) return;
@@ -196,7 +209,7 @@ async function throughput(cmd) {
 }
 
 async function openIdle(cmd) {
-  const opened = await openConnections(urlsOf(cmd), cmd.count);
+  const opened = await openConnections(urlsOf(cmd), cmd.count, cmd.localAddress);
   for (const ws of opened.sockets) ws.on('error', () => undefined); // an early close shows in close-idle's count
   idleSockets = idleSockets.concat(opened.sockets);
   return { opened: opened.sockets.length, failed: opened.failed, firstError: opened.firstError };
@@ -231,10 +244,11 @@ function onTagged(data, isBinary) {
 }
 
 async function listen(cmd) {
-  const opened = await openConnections(urlsOf(cmd), cmd.count);
+  const opened = await openConnections(urlsOf(cmd), cmd.count, cmd.localAddress);
   for (const ws of opened.sockets) {
     ws.on('error', () => undefined);
     ws.on('message', onTagged);
+    ws.on('ping', () => listenPings++);
   }
   listenSockets = listenSockets.concat(opened.sockets);
   return { opened: opened.sockets.length, failed: opened.failed, firstError: opened.firstError };
@@ -251,7 +265,11 @@ async function closeListen() {
 
 async function count(cmd) {
   const t = tags.get(cmd.tag);
-  return { count: t ? t.count : 0, open: listenSockets.filter((ws) => ws.readyState === WebSocket.OPEN).length };
+  return {
+    count: t ? t.count : 0,
+    open: listenSockets.filter((ws) => ws.readyState === WebSocket.OPEN).length,
+    pings: listenPings,
+  };
 }
 
 async function take(cmd) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `npm run bench`: runs the selected scenarios (BENCH_SCENARIOS, default all six) one after another. Each
+ * `npm run bench`: runs the selected scenarios (BENCH_SCENARIOS, default all seven; backplane only when named) one after another. Each
  * scenario starts its own targets as real processes on 127.0.0.1 (our cluster and its references), drives
  * them with load-generator processes (and a sender process for pushes), runs BENCH_ROUNDS rounds in which the
  * targets take turns, and stops every process it started. Prints a markdown report (targets with verdicts,
@@ -27,6 +27,7 @@ const SCENARIO_MODULES = {
   idle: './scenarios/idle',
   encryption: './scenarios/encryption',
   backplane: './scenarios/backplane',
+  scale: './scenarios/scale',
 };
 const RESULTS_DIR = path.join(__dirname, 'results');
 const LOAD_AT_START = os.loadavg();
@@ -68,7 +69,7 @@ function scenarioBudgetMs(config, id) {
   const echoMs = config.warmupMs + config.durationMs + 30_000;
   switch (id) {
     case 'echo':
-      return 60_000 + config.echoConfigs.length * config.rounds * 3 * echoMs;
+      return 60_000 + config.echoConfigs.length * config.rounds * 4 * echoMs;
     case 'encryption':
       return 60_000 + config.rounds * 2 * echoMs;
     case 'broadcast':
@@ -79,6 +80,9 @@ function scenarioBudgetMs(config, id) {
       return 120_000 + config.connections * 20 + config.rounds * 2 * (config.queryDurationMs + 30_000);
     case 'idle':
       return 120_000 + config.rounds * 3 * (config.idleConnections + config.idleMax) * 2 * 40;
+    case 'scale': // per target and round: start, connect, memory, probe, broadcast, close, stop
+      // handshakes ran at 300-1 200/s on the busy 2-core machine: allow 10 ms per connection and target
+      return 300_000 + config.rounds * 3 * (config.scaleConnections * 10 + config.scaleProbeMs + 240_000);
     default:
       return 600_000;
   }

@@ -115,9 +115,11 @@ async function clusterBackend(opts) {
 }
 
 /**
- * Several bare ws routers (scenario 7's floor): each holds part of the receivers and binds them as its own
- * u0, u1, ...; uid u<k> of the push loop goes to process k % P as its u<floor(k / P) % (its clients)>, so every
- * message reaches exactly one process, which delivers it to one receiver.
+ * Several bare ws reference processes. Scenario 7's floor: each holds part of the receivers and binds them as its
+ * own u0, u1, ...; uid u<k> of the push loop goes to process k % P as its u<floor(k / P) % (its clients)>, so every
+ * message reaches exactly one process, which delivers it to one receiver. Scenario 8 (F split over processes like
+ * the gateways): every sendToAll is written to all of them back to back (as the SDK sends one command to every
+ * gateway).
  */
 async function multiWsBackend(opts) {
   const parts = await Promise.all(opts.controlUrls.map((controlUrl) => wsBackend({ controlUrl })));
@@ -136,7 +138,7 @@ async function multiWsBackend(opts) {
       const p = k % n;
       return parts[p].sendToUid(`u${Math.floor(k / n) % sizes[p]}`, data);
     },
-    sendToAll: () => Promise.reject(new Error('not with several routers')),
+    sendToAll: (data) => Promise.all(parts.map((p) => p.sendToAll(data))).then(() => undefined),
     sendToGroup: () => Promise.reject(new Error('not with several routers')),
     queries: null,
     close: () => Promise.all(parts.map((p) => p.close())),
@@ -322,9 +324,9 @@ const commands = {
     backend =
       cmd.backend === 'cluster'
         ? await clusterBackend(cmd)
-        : cmd.controlUrls
+        : cmd.controlUrls && cmd.controlUrls.length > 1
           ? await multiWsBackend(cmd)
-          : await wsBackend(cmd);
+          : await wsBackend({ ...cmd, controlUrl: cmd.controlUrl || cmd.controlUrls[0] });
     return { backend: cmd.backend };
   },
   bind: (cmd) => backend.bind(cmd.groups),

@@ -4,8 +4,10 @@
  *
  *   A  bare ws echo            servers/ws-echo-server.js                    (`servers` processes)
  *   B  Nest WsAdapter echo     servers/nest-ws-adapter-echo-server.js       (`servers` processes)
+ *   B12 the same on Nest 12    refs/nest12/nest12-ws-adapter-echo-server.mjs, own package (npm ci on first use: refs/install.js)
  *   R  bare ws frame-once broadcast / push reference   servers/ws-broadcast-server.js (one process)
  *   F  the same, each client socket corked per turn    servers/ws-broadcast-server.js, BENCH_BROADCAST_CORK=1
+ *                              (`servers` processes; the sender writes to every one's /control: controlUrls)
  *   C  our cluster             register + `gateways` gateways + one example worker from dist/apps/,
  *                              a random SECRET_KEY per start (encrypted inner links), or INNER_PLAINTEXT=true
  *                              without SECRET_KEY when `plaintext` is set
@@ -24,6 +26,7 @@ const fs = require('node:fs');
 const { randomBytes } = require('node:crypto');
 const { createServer } = require('node:net');
 const { startServer, startExecutable } = require('./processes');
+const { ensureReference } = require('./refs/install');
 
 const ROOT = path.resolve(__dirname, '..');
 // BENCH_C_ROOT: another checkout (or copy) whose dist/apps C runs, e.g. to compare two builds with the same references
@@ -35,6 +38,7 @@ const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const TARGETS = {
   A: { name: 'bare ws echo', format: 'raw' },
   B: { name: 'Nest WsAdapter echo', format: 'nest-envelope' },
+  B12: { name: 'Nest 12 WsAdapter echo', format: 'nest-envelope' },
   R: { name: 'bare ws frame-once broadcast', format: 'raw' },
   F: { name: 'bare ws frame-once broadcast, corked per turn', format: 'raw' },
   C: { name: 'GatewayWorker cluster', format: 'raw' },
@@ -84,8 +88,10 @@ async function startReference(key, script, count, onStarted, env = {}, timeoutMs
   const outcomes = await Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
       startOne(
-        count > 1 ? `${script}#${i + 1}` : script,
-        path.join(__dirname, 'servers', `${script}.js`),
+        count > 1
+          ? `${path.basename(script, path.extname(script))}#${i + 1}`
+          : path.basename(script, path.extname(script)),
+        path.isAbsolute(script) ? script : path.join(__dirname, 'servers', `${script}.js`),
         env,
         READY,
         onStarted,
@@ -104,7 +110,7 @@ async function startReference(key, script, count, onStarted, env = {}, timeoutMs
     memoryProcs: procs,
     infoProcs: [],
     controlUrl: key === 'R' || key === 'F' ? `${urls[0]}/control` : null,
-    // several R processes (scenario 7's floor): the sender routes each uid to the process that holds it
+    // several R / F processes: scenario 7 routes each uid to the process holding it, scenario 8 broadcasts to all
     controlUrls: key === 'R' || key === 'F' ? urls.map((u) => `${u}/control`) : null,
   };
 }
@@ -154,6 +160,7 @@ async function startCluster(opts, onStarted) {
                 ),
               }
             : {}),
+          ...(opts.gatewayEnv || {}), // e.g. GATEWAY_PING_INTERVAL (scenario scale)
         },
         /Gateway ready: clients (\S+), inner (\S+)/,
         onStarted,
@@ -189,17 +196,24 @@ async function startCluster(opts, onStarted) {
   };
 }
 
-/** opts: { servers (A, B, R), gateways, plaintext, profDir, root (C, K), startTimeoutMs (C, K, R: per process) }. */
+/** opts: { servers (A, B, B12, R, F), gateways, plaintext, profDir, root (C, K), gatewayEnv (C, K), startTimeoutMs (C, K, R: per process) }. */
 function startTarget(key, opts, onStarted) {
   switch (key) {
     case 'A':
       return startReference('A', 'ws-echo-server', opts.servers || 1, onStarted);
     case 'B':
       return startReference('B', 'nest-ws-adapter-echo-server', opts.servers || 1, onStarted);
+    case 'B12':
+      return startReference(
+        'B12',
+        path.join(ensureReference('nest12', '@nestjs/platform-ws/package.json'), 'nest12-ws-adapter-echo-server.mjs'),
+        opts.servers || 1,
+        onStarted,
+      );
     case 'R':
       return startReference('R', 'ws-broadcast-server', opts.servers || 1, onStarted, {}, opts.startTimeoutMs);
     case 'F':
-      return startReference('F', 'ws-broadcast-server', 1, onStarted, { BENCH_BROADCAST_CORK: '1' });
+      return startReference('F', 'ws-broadcast-server', opts.servers || 1, onStarted, { BENCH_BROADCAST_CORK: '1' });
     case 'C':
       return startCluster(opts, onStarted);
     case 'K':

@@ -1,7 +1,8 @@
 'use strict';
 /**
  * Scenario 1: echo through the full chain (client -> gateway -> worker handler -> gateway -> client, encrypted
- * inner links) against a bare ws echo server (A) and the stock Nest WsAdapter (B), at each echo configuration
+ * inner links) against a bare ws echo server (A) and the stock Nest WsAdapter on Nest 11 (B, the monorepo's Nest) and
+ * on Nest 12 (B12, bench/refs/nest12, installed on first use), at each echo configuration
  * (connections x in-flight window x payload), the targets taking turns in every round.
  * Also used by scenario 6 (encryption) with other targets: see runEchoComparison().
  */
@@ -112,9 +113,14 @@ function warnings(c, labels) {
 }
 
 async function run(config) {
-  const specs = [{ key: 'A' }, { key: 'B' }, { key: 'C' }];
+  const specs = [{ key: 'A' }, { key: 'B' }, { key: 'B12' }, { key: 'C' }];
   const data = await runEchoComparison(config, specs, config.echoConfigs);
-  const names = { A: TARGETS.A.name, B: TARGETS.B.name, C: `${TARGETS.C.name} (encrypted)` };
+  const names = {
+    A: TARGETS.A.name,
+    B: `${TARGETS.B.name} (Nest 11)`,
+    B12: `${TARGETS.B12.name} (Nest 12)`,
+    C: `${TARGETS.C.name} (encrypted)`,
+  };
   const tables = [];
   const verdicts = [];
   const notes = [];
@@ -123,17 +129,19 @@ async function run(config) {
     tables.push({
       caption: `${d}, ${c.generators} generator process(es)`,
       header: HEADER,
-      rows: targetRows(c, ['A', 'B', 'C'], names),
+      rows: targetRows(c, ['A', 'B', 'B12', 'C'], names),
     });
     verdicts.push(
       verdict(`echo ${d}: C/A throughput`, roundRatios(c, 'C', 'A', 'msgsPerSec'), '>=', 1.0),
       verdict(`echo ${d}: C/B throughput`, roundRatios(c, 'C', 'B', 'msgsPerSec'), '>=', 1.5),
+      verdict(`echo ${d}: C/B12 throughput (Nest 12)`, roundRatios(c, 'C', 'B12', 'msgsPerSec'), '>=', 1.5),
       verdict(`echo ${d}: C/A p99 latency`, roundRatios(c, 'C', 'A', 'p99Ms'), '<=', 1.5),
     );
-    notes.push(...warnings(c, ['A', 'B', 'C']).map((n) => `${d}: ${n}`));
+    notes.push(...warnings(c, ['A', 'B', 'B12', 'C']).map((n) => `${d}: ${n}`));
   }
   notes.push(
-    'A and C echo the raw text payload; B needs the {"event":"echo","data":...} envelope, so its frames are larger and it parses and serializes JSON per message.',
+    'A and C echo the raw text payload; B and B12 need the {"event":"echo","data":...} envelope, so their frames are larger and they parse and serialize JSON per message.',
+    "B runs the monorepo's Nest 11 (@nestjs/platform-ws ~11.2), B12 the same application on Nest 12 (@nestjs/core 12.5, @nestjs/platform-ws 12.1, ES modules) from bench/refs/nest12, its own package installed with npm ci on first use.",
     'C: every message crosses gateway -> worker -> gateway over AES-256-GCM inner links, three processes (register idle).',
     'CPU s / M msgs: user+system CPU of each server process over the whole load phase (connect, warm-up, measured time, drain) per million echoes received in it.',
   );

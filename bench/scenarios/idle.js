@@ -76,7 +76,7 @@ async function run(config) {
     }
     verdicts.push(
       verdict(
-        `idle ${r.level.count}: C/A KiB per connection`,
+        `idle ${r.level.count}: C/A RSS KiB per connection`,
         r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.A && x.A.kibPerConnection)),
         '<=',
         1.25,
