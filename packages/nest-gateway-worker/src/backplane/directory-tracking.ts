@@ -1,0 +1,130 @@
+import type { BackplaneKeys } from './backplane-keys';
+import type { BackplaneWarnings } from './backplane-warnings';
+import { DirectoryCache } from './directory-cache';
+import type { DirectoryReader } from './directory-reader';
+import type { RedisConnection } from './redis-connection';
+
+/** The channel Redis publishes its key invalidation notices on (RESP2 tracking with REDIRECT). */
+export const INVALIDATION_CHANNEL = '__redis__:invalidate';
+
+/**
+ * The directory reads of a sender through a local cache kept correct by Redis's server-assisted invalidation:
+ *  - `reader` (its own connection) has `CLIENT TRACKING on REDIRECT <id>`, where `<id>` is the `CLIENT ID` of
+ *    `notices`, a connection subscribed to `__redis__:invalidate`: Redis then sends there the name of every key this
+ *    sender read once it changes (or expires, or is evicted, or drops out of the server's tracking table), and a
+ *    null key list when the database is flushed;
+ *  - tracking is (re-)armed whenever either connection becomes ready, and the cache is empty and unused from the
+ *    moment either connection closes until it is re-armed: notices sent while the redirect connection is down are
+ *    lost, so nothing read before may be trusted afterwards (a Sentinel failover or a Redis restart moves or drops
+ *    both connections: the cache starts over);
+ *  - if tracking cannot be enabled (no ACL permission, an old Redis) the cache stays off, reads go to Redis as
+ *    without it, and it is logged.
+ * Repeated lookups of a name then cost no round trip until the entry changes; DirectoryCache holds the rules for a
+ * notice that arrives while a read is in flight.
+ */
+export class DirectoryTracking {
+  readonly cache = new DirectoryCache();
+  private noticesId: string | null = null;
+  private arming = 0;
+  private closed = false;
+
+  constructor(
+    private readonly reader: Pick<DirectoryReader, 'gatewaysOf'>,
+    private readonly readerConnection: RedisConnection,
+    private readonly notices: RedisConnection,
+    private readonly keys: BackplaneKeys,
+    private readonly warnings: BackplaneWarnings,
+  ) {
+    notices.on('messageBuffer', (channel, message) => this.onNotice(channel, message));
+    for (const c of [readerConnection, notices]) {
+      c.on('close', () => this.lost(c === notices));
+      c.on('end', () => this.lost(c === notices));
+    }
+    notices.on('ready', () => {
+      this.noticesId = null;
+      void this.arm();
+    });
+    readerConnection.on('ready', () => void this.arm());
+    void this.arm();
+  }
+
+  /** For each name, the gateway ids whose field names it; null when the directory cannot answer. */
+  async gatewaysOf(kind: 'uid' | 'group', names: readonly string[]): Promise<string[][] | null> {
+    const keyOf = kind === 'uid' ? (n: string) => this.keys.uid(n) : (n: string) => this.keys.group(n);
+    const out: string[][] = new Array<string[]>(names.length);
+    let missNames: string[] | null = null;
+    let missAt: number[] | null = null;
+    for (let i = 0; i < names.length; i++) {
+      const hit = this.cache.get(keyOf(names[i]));
+      if (hit !== undefined) out[i] = hit;
+      else {
+        (missNames ??= []).push(names[i]);
+        (missAt ??= []).push(i);
+      }
+    }
+    if (missNames === null || missAt === null) return out;
+    const ticket = this.cache.begin(missNames.map(keyOf));
+    let read: string[][] | null = null;
+    try {
+      read = await this.reader.gatewaysOf(kind, missNames);
+    } finally {
+      this.cache.end(ticket, read);
+    }
+    if (read === null) return null;
+    for (let j = 0; j < missAt.length; j++) out[missAt[j]] = read[j];
+    return out;
+  }
+
+  /** Stops re-arming (the connections are being closed). */
+  close(): void {
+    this.closed = true;
+    this.cache.disarm();
+  }
+
+  private lost(notices: boolean): void {
+    // A new notice connection has a new id (and is not subscribed).
+    if (notices) this.noticesId = null;
+    this.arming++;
+    this.cache.disarm();
+  }
+
+  /**
+   * Enables tracking on the reader, redirected to the notice connection (subscribing it first if it is new).
+   * Only an attempt that is still the latest when it completes arms the cache.
+   */
+  private async arm(): Promise<void> {
+    if (this.closed) return;
+    const attempt = ++this.arming;
+    this.cache.disarm();
+    if (this.readerConnection.status !== 'ready' || this.notices.status !== 'ready') return;
+    try {
+      if (this.noticesId === null) {
+        // A fresh notice connection (not subscribed yet: it does not resubscribe by itself).
+        const id = String(await this.notices.call('client', 'id'));
+        await this.notices.subscribe(INVALIDATION_CHANNEL);
+        if (attempt !== this.arming) return;
+        this.noticesId = id;
+      }
+      await this.readerConnection.call('client', 'tracking', 'on', 'redirect', this.noticesId);
+      if (attempt !== this.arming || this.closed) return;
+      this.cache.arm();
+    } catch (err) {
+      if (attempt !== this.arming) return;
+      this.cache.disarm();
+      this.warnings.warn(
+        'cache',
+        `directory cache off: cannot enable Redis client tracking (${(err as Error).message}); every send reads the directory`,
+      );
+    }
+  }
+
+  private onNotice(channel: Buffer | string, message: unknown): void {
+    if (String(channel) !== INVALIDATION_CHANNEL) return;
+    // A null key list: the database was flushed (FLUSHALL / FLUSHDB), or the server dropped its tracking state.
+    if (!Array.isArray(message)) {
+      this.cache.drop();
+      return;
+    }
+    for (const key of message) this.cache.invalidate(String(key));
+  }
+}
