@@ -174,6 +174,30 @@ describe('directory cache with server-assisted invalidation (real redis-server)'
     expect(await calls('hkeys')).toBe(2);
   });
 
+  it('a read that gets no answer (Redis hung) drops the cache: nothing read before is trusted', async () => {
+    await inspector.hset(keys.uid('u1'), A, 1);
+    expect(await lookup('u1')).toEqual([[A]]);
+    expect(await lookup('u1')).toEqual([[A]]);
+    expect(backplane.tracking!.cache.size).toBe(1);
+    redis.pause();
+    try {
+      // Over the budget (1 s here): no answer, and the cached u1 is gone with it.
+      expect(await lookup('u2')).toBeNull();
+      expect(backplane.tracking!.cache.size).toBe(0);
+      expect(await lookup('u1')).toBeNull();
+    } finally {
+      redis.resume();
+    }
+    // Readable again after the breaker's second.
+    await eventually(
+      () => lookup('u1'),
+      (r) => r !== null,
+      'the directory answering again',
+      10_000,
+      100,
+    );
+  });
+
   it('a Redis restart drops the cache and re-arms tracking: a lookup afterwards reads the new server', async () => {
     await inspector.hset(keys.uid('u1'), A, 1);
     expect(await lookup('u1')).toEqual([[A]]);

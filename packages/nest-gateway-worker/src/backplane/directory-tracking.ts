@@ -17,6 +17,7 @@ export const INVALIDATION_CHANNEL = '__redis__:invalidate';
  *    moment either connection closes until it is re-armed: notices sent while the redirect connection is down are
  *    lost, so nothing read before may be trusted afterwards (a Sentinel failover or a Redis restart moves or drops
  *    both connections: the cache starts over);
+ *  - a read that fails or runs over its budget drops the cache too (see gatewaysOf);
  *  - if tracking cannot be enabled (no ACL permission, an old Redis) the cache stays off, reads go to Redis as
  *    without it, and it is logged.
  * Repeated lookups of a name then cost no round trip until the entry changes; DirectoryCache holds the rules for a
@@ -70,7 +71,12 @@ export class DirectoryTracking {
     } finally {
       this.cache.end(ticket, read);
     }
-    if (read === null) return null;
+    if (read === null) {
+      // Redis failed or was slow to answer: its notices may be late or lost as well (a silent partition is noticed
+      // by a read's timeout, never by the notice connection, which sends nothing): trust nothing read before.
+      this.cache.drop();
+      return null;
+    }
     for (let j = 0; j < missAt.length; j++) out[missAt[j]] = read[j];
     return out;
   }
