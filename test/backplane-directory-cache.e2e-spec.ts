@@ -198,6 +198,37 @@ describe('directory cache with server-assisted invalidation (real redis-server)'
     );
   });
 
+  for (const which of ['dir', 'inv'] as const) {
+    it(`the ${which === 'dir' ? 'reading' : 'notice'} connection killed alone: the cache is dropped, tracking re-armed, notices arrive again`, async () => {
+      await inspector.hset(keys.uid('u1'), A, 1);
+      expect(await lookup('u1')).toEqual([[A]]);
+      expect(backplane.tracking!.cache.size).toBe(1);
+      const drops = backplane.stats.cacheDrops;
+      const list = String(await inspector.client('LIST'));
+      const id = new RegExp(`id=(\\d+) .*name=ngw-test-${which} `).exec(list)![1];
+      expect(await inspector.call('client', 'kill', 'id', id)).toBe(1);
+      await eventually(
+        () => backplane.stats.cacheDrops,
+        (n) => n > drops,
+        'the cache dropped',
+      );
+      expect(backplane.tracking!.cache.size).toBe(0);
+      await armed();
+      // Re-armed: cached again, and a write's notice reaches the (new) notice connection.
+      await inspector.config('RESETSTAT');
+      expect(await lookup('u1')).toEqual([[A]]);
+      expect(await lookup('u1')).toEqual([[A]]);
+      expect(await calls('hkeys')).toBe(1);
+      await inspector.multi().hdel(keys.uid('u1'), A).hset(keys.uid('u1'), B, 1).exec();
+      await eventually(
+        () => backplane.tracking!.cache.size,
+        (n) => n === 0,
+        'the notice after the re-arm',
+      );
+      expect(await lookup('u1')).toEqual([[B]]);
+    });
+  }
+
   it('a Redis restart drops the cache and re-arms tracking: a lookup afterwards reads the new server', async () => {
     await inspector.hset(keys.uid('u1'), A, 1);
     expect(await lookup('u1')).toEqual([[A]]);

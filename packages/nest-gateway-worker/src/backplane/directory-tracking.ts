@@ -25,8 +25,13 @@ export const INVALIDATION_CHANNEL = '__redis__:invalidate';
  */
 export class DirectoryTracking {
   readonly cache = new DirectoryCache();
+  /** The notice connection's CLIENT ID, once it is subscribed (null: not yet, or it reconnected since). */
   private noticesId: string | null = null;
+  /** Counts the notice connection's closes: a subscription made before the last one is gone. */
+  private noticesEpoch = 0;
+  /** The latest arming attempt (attempts run one at a time, in order; a superseded one stops). */
   private arming = 0;
+  private armChain: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -41,12 +46,9 @@ export class DirectoryTracking {
       c.on('close', () => this.lost(c === notices));
       c.on('end', () => this.lost(c === notices));
     }
-    notices.on('ready', () => {
-      this.noticesId = null;
-      void this.arm();
-    });
-    readerConnection.on('ready', () => void this.arm());
-    void this.arm();
+    notices.on('ready', () => this.arm());
+    readerConnection.on('ready', () => this.arm());
+    this.arm();
   }
 
   /** For each name, the gateway ids whose field names it; null when the directory cannot answer. */
@@ -89,28 +91,38 @@ export class DirectoryTracking {
 
   private lost(notices: boolean): void {
     // A new notice connection has a new id (and is not subscribed).
-    if (notices) this.noticesId = null;
+    if (notices) {
+      this.noticesId = null;
+      this.noticesEpoch++;
+    }
     this.arming++;
     this.cache.disarm();
+  }
+
+  /** Disarms now, and (re-)arms once the attempts before this one are done. */
+  private arm(): void {
+    const attempt = ++this.arming;
+    this.cache.disarm();
+    this.armChain = this.armChain.then(() => this.armOnce(attempt));
   }
 
   /**
    * Enables tracking on the reader, redirected to the notice connection (subscribing it first if it is new).
    * Only an attempt that is still the latest when it completes arms the cache.
    */
-  private async arm(): Promise<void> {
-    if (this.closed) return;
-    const attempt = ++this.arming;
-    this.cache.disarm();
+  private async armOnce(attempt: number): Promise<void> {
+    if (this.closed || attempt !== this.arming) return;
     if (this.readerConnection.status !== 'ready' || this.notices.status !== 'ready') return;
     try {
       if (this.noticesId === null) {
         // A fresh notice connection (not subscribed yet: it does not resubscribe by itself).
+        const epoch = this.noticesEpoch;
         const id = String(await this.notices.call('client', 'id'));
         await this.notices.subscribe(INVALIDATION_CHANNEL);
-        if (attempt !== this.arming) return;
-        this.noticesId = id;
+        // Subscribed, whatever happened to this attempt, unless that connection closed meanwhile.
+        if (epoch === this.noticesEpoch) this.noticesId = id;
       }
+      if (attempt !== this.arming || this.noticesId === null) return;
       await this.readerConnection.call('client', 'tracking', 'on', 'redirect', this.noticesId);
       if (attempt !== this.arming || this.closed) return;
       this.cache.arm();
