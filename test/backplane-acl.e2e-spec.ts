@@ -12,9 +12,12 @@ import { TestClient } from './support/ws-client';
  * also when it is wrong.
  */
 const PASSWORD = 'acl-pw-4f1c9e';
-const COMMANDS =
+const BASE_COMMANDS =
   '+get +set +getex +del +mget +sadd +srem +smembers +sscan +hkeys +hset +hdel +publish +subscribe +info ' +
   '+client|setname +ping +quit';
+/** What the senders' directory cache adds (README: Security): its commands, and the notice channel. */
+const CACHE_RULES = '+client|id +client|tracking &__redis__:invalidate';
+const COMMANDS = `${BASE_COMMANDS} ${CACHE_RULES}`;
 /** What history adds (README: History and recovery). */
 const HISTORY_COMMANDS = '+evalsha +eval +hget +hmget +hincrby +xadd +xrange +pexpire';
 
@@ -22,12 +25,14 @@ describe('backplane with a least-privilege ACL user', () => {
   let redis: RedisServer;
   let admin: Redis;
   let sdk: GatewayClientPool | undefined;
+  let older: GatewayClientPool | undefined;
   let sessions: Redis | undefined;
   const clients: TestClient[] = [];
 
   afterAll(async () => {
     for (const c of clients) c.close();
     await sdk?.onModuleDestroy();
+    await older?.onModuleDestroy();
     sessions?.disconnect();
     admin?.disconnect();
     await stopAll();
@@ -41,6 +46,8 @@ describe('backplane with a least-privilege ACL user', () => {
         ...['--user', 'default', 'off'],
         ...['--user', 'gwapp', 'on', `>${PASSWORD}`, '~gw:*', '&gw:*', ...COMMANDS.split(' ')],
         ...HISTORY_COMMANDS.split(' '),
+        // The rules before the directory cache: it must turn itself off, and the rest work.
+        ...['--user', 'gwold', 'on', `>${PASSWORD}`, '~gw:*', '&gw:*', ...BASE_COMMANDS.split(' ')],
         ...['--user', 'admin', 'on', `>admin-${PASSWORD}`, '~*', '&*', '+@all'],
       ],
     });
@@ -78,6 +85,33 @@ describe('backplane with a least-privilege ACL user', () => {
     const uid = (inner: string, s: typeof before) => s.find((x) => x.address === inner)!.counters.uidCommands;
     expect(uid(b.inner, after) - uid(b.inner, before)).toBe(0);
     expect(uid(a.inner, after) - uid(a.inner, before)).toBe(1);
+    // The directory cache is on under these rules: the next send to the uid is answered from it.
+    expect(sdk.backplane!.tracking!.cache.armed).toBe(true);
+    const hits = sdk.backplane!.stats.cacheHits;
+    await sdk.client.sendToUid('u-acl', 'again');
+    await client.waitUntilReceived(() => client.received.find((m) => m.data.toString() === 'again'), 'the 2nd send');
+    expect(sdk.backplane!.stats.cacheHits - hits).toBe(1);
+
+    // Without the cache's rules: tracking cannot be enabled, the cache stays off, sends read the directory each time.
+    older = new GatewayClientPool(
+      resolveGatewayClientOptions({
+        secret: TEST_SECRET,
+        backplane: { url: `redis://gwold:${PASSWORD}@127.0.0.1:${redis.port}`, timeoutMs: 1_000 },
+      }),
+    );
+    await eventually(
+      () => [a.inner, b.inner].every((g) => older!.backplane!.watch.isSynced(g)),
+      (ok) => ok,
+      'both gateways in sync for the older user',
+    );
+    const reads = older.backplane!.stats.reads;
+    for (const text of ['old 1', 'old 2']) {
+      await older.client.sendToUid('u-acl', text);
+      await client.waitUntilReceived(() => client.received.find((m) => m.data.toString() === text), text);
+    }
+    expect(older.backplane!.tracking!.cache.armed).toBe(false);
+    expect(older.backplane!.stats.cacheHits).toBe(0);
+    expect(older.backplane!.stats.reads - reads).toBe(2);
 
     const position = await sdk.client.appendHistory('uid', 'u-acl', 'kept');
     const recovered = await sdk.client.recoverHistory('uid', 'u-acl', { offset: 0, epoch: position.epoch });

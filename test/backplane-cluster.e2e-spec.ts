@@ -140,6 +140,10 @@ describe('Redis backplane on a Redis Cluster (3 primaries with a replica each, t
     // The ownership sets of the three gateways: their own slots (a tag per gateway id).
     const owners = await Promise.all(gateways.map(async (g) => cluster.portOf(keys.ownedUids(await idOf(g.inner)))));
     expect(owners.every((p) => cluster.nodes.some((n) => n.port === p))).toBe(true);
+    // The directory cache is off on a Cluster (README: each node would need its own tracking redirect), although
+    // it is on by default: every send reads the directory, and the Cluster rules need no tracking permission.
+    expect(sdk.backplane!.tracking).toBeNull();
+    expect(worker.transport.backplane!.tracking).toBeNull();
   });
 
   it('1 000 sendToUid to a uid on one gateway: all delivered in order, the two others get none (uids on 3 nodes)', async () => {

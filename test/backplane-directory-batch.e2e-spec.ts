@@ -30,7 +30,10 @@ describe('directory lookups batched per turn (real redis-server)', () => {
     await inspector.hset(keys.uid('u3'), OTHER, 2);
     await inspector.hset(keys.group('room'), OTHER, 5);
     // A budget a loaded test machine keeps (50 ms by default): an over-budget read would answer null here.
-    backplane = new ClientBackplane({ ...resolveBackplaneOptions('test', redis.url)!, timeoutMs: 1_000 }, 'Test');
+    backplane = new ClientBackplane(
+      { ...resolveBackplaneOptions('test', redis.url)!, timeoutMs: 1_000, cache: false },
+      'Test',
+    );
     // Ready once a lookup answers.
     await eventually(
       () => backplane.lookups.gatewaysOf('uid', ['u0']),

@@ -188,6 +188,7 @@ describe('Redis backplane on Sentinel (primary + replica + 3 sentinels, three ga
     expect(await at(oldPrimary).hkeys(keys.uid('s-f'))).toHaveLength(1);
 
     const before = await probe.counters();
+    const drops = sdk.backplane!.stats.cacheDrops;
     const start = client.received.length;
     let sent = 0;
     let sending = true;
@@ -247,6 +248,19 @@ describe('Redis backplane on Sentinel (primary + replica + 3 sentinels, three ga
       20_000,
       200,
     );
+    // The directory cache was dropped when its connections moved, and is armed again on the new primary (where
+    // the repeated sends above were answered from it).
+    expect(sdk.backplane!.stats.cacheDrops).toBeGreaterThan(drops);
+    await eventually(
+      () => sdk.backplane!.tracking!.cache.armed,
+      (x) => x,
+      'the cache re-armed',
+      10_000,
+    );
+    expect(String(await at(newPrimary).client('LIST'))).toMatch(/ name=ngw-gatewayclient-dir .* flags=t /);
+    const hits = sdk.backplane!.stats.cacheHits;
+    await sdk.client.sendToUid('s-f', 'cached');
+    expect(sdk.backplane!.stats.cacheHits - hits).toBe(1);
     // The gateways said why they rewrote.
     for (const g of gateways)
       await g.proc.waitFor(/another Redis primary than before|lease .* was lost; announcing again/, 5_000);

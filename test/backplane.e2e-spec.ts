@@ -358,6 +358,48 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
     expect(delta(await counters(), before, 'group')).toEqual({ [a.inner]: 0, [b.inner]: 0, [c.inner]: 1 });
   });
 
+  it('directory cache: 100 sends to a uid cost one Redis read; the uid moves to another gateway and the next send after the invalidation reaches it', async () => {
+    const [a, b, c] = gateways;
+    const cache = sdk.backplane!.tracking!.cache;
+    expect(cache.armed).toBe(true);
+    const first = await holding(a, 'u-move');
+    await inspector.config('RESETSTAT');
+    const hits = sdk.backplane!.stats.cacheHits;
+    const start = first.client.received.length;
+    for (let i = 0; i < 100; i++) await sdk.client.sendToUid('u-move', `c${i}`);
+    await first.client.waitForMessages(start + 100, 15_000);
+    expect(first.client.received.slice(start).map((m) => m.data.toString())).toEqual(
+      Array.from({ length: 100 }, (_, i) => `c${i}`),
+    );
+    const info = await inspector.info('commandstats');
+    expect(/^cmdstat_hkeys:calls=(\d+)/m.exec(info)?.[1]).toBe('1');
+    expect(sdk.backplane!.stats.cacheHits - hits).toBe(99);
+
+    // The client leaves gateway A and comes back through gateway B, where the worker binds it again.
+    const invalidated = cache.stats.invalidated;
+    first.client.close();
+    await eventually(
+      () => inspector.hkeys(keys.uid('u-move')),
+      (ids) => ids.length === 0,
+      'u-move gone from the directory',
+    );
+    const second = await holding(b, 'u-move');
+    await eventually(
+      () => cache.stats.invalidated,
+      (n) => n > invalidated,
+      "Redis's invalidation notice",
+    );
+    const before = await counters();
+    const fallbacks = sdk.backplane!.stats.fallbacks;
+    await sdk.client.sendToUid('u-move', 'after the move');
+    await second.client.waitUntilReceived(
+      () => second.client.received.find((m) => m.data.toString() === 'after the move'),
+      'the send after the move',
+    );
+    expect(delta(await counters(), before, 'uid')).toEqual({ [a.inner]: 0, [b.inner]: 1, [c.inner]: 0 });
+    expect(sdk.backplane!.stats.fallbacks - fallbacks).toBe(0);
+  });
+
   it('RedisSessionStore: a session saved through one gateway is loaded through another, stored encrypted', async () => {
     const [a, b] = gateways;
     const first = await open(a.url);

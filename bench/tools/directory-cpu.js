@@ -4,8 +4,9 @@
  * redis-server of its own (stopped by pid), writes `uids` directory entries, then in turns per round runs
  * `lookups` lookups issued `perTurn` per event-loop turn (a setImmediate between turns, the next turn only once the
  * previous turn's answers are in), once through DirectoryReader alone (one pipeline per lookup, as before the
- * batch) and once through DirectoryReadBatch (one pipeline per turn). Reports this process's CPU µs per lookup
- * and redis-server's (/proc user+system), and the wall time.
+ * batch), once through DirectoryReadBatch (one pipeline per turn), and once through the batch over the directory
+ * cache (DirectoryTracking: each of the `uids` read once per 3 s, the rest answered locally). Reports this
+ * process's CPU µs per lookup and redis-server's (/proc user+system), and the wall time.
  *
  *   node bench/tools/directory-cpu.js [rounds=3] [perTurn=1,2,8] [lookups=20000] [uids=2000]
  */
@@ -19,6 +20,7 @@ const {
   BackplaneWarnings,
   DirectoryReader,
   DirectoryReadBatch,
+  DirectoryTracking,
   openRedisConnection,
   resolveBackplaneOptions,
   whenReady,
@@ -77,6 +79,7 @@ async function main() {
   const redis = await startRedis();
   const options = resolveBackplaneOptions('test', redis.url);
   const connection = openRedisConnection(options, 'ngw-directory-cpu', 'DirectoryCpu');
+  const extra = [];
   try {
     if (!(await whenReady(connection))) throw new Error('Redis not ready');
     const keys = new BackplaneKeys('gw');
@@ -91,9 +94,30 @@ async function main() {
       new BackplaneWarnings(new Logger('DirectoryCpu'), options),
     );
     const batch = new DirectoryReadBatch(reader);
+    // The directory cache as ClientBackplane wires it: the batch over DirectoryTracking over a reader on its own
+    // tracked connection, notices on a RESP2 connection subscribed to __redis__:invalidate.
+    const tracked = openRedisConnection(options, 'ngw-directory-cpu-dir', 'DirectoryCpu');
+    const notices = openRedisConnection(options, 'ngw-directory-cpu-inv', 'DirectoryCpu', undefined, {
+      autoResubscribe: false,
+      protocol: 2,
+    });
+    extra.push(tracked, notices);
+    const warnings = new BackplaneWarnings(new Logger('DirectoryCpu'), options);
+    const tracking = new DirectoryTracking(
+      new DirectoryReader(tracked, keys, 1_000, warnings),
+      tracked,
+      notices,
+      keys,
+      warnings,
+    );
+    const cached = new DirectoryReadBatch(tracking);
+    const armedBy = Date.now() + 10_000;
+    while (!tracking.cache.armed && Date.now() < armedBy) await new Promise((r) => setTimeout(r, 20));
+    if (!tracking.cache.armed) throw new Error('tracking not armed');
     const ways = {
       'reader alone': (uid) => reader.gatewaysOf('uid', [uid]),
       'per-turn batch': (uid) => batch.gatewaysOf('uid', [uid]),
+      'batch + cache': (uid) => cached.gatewaysOf('uid', [uid]),
     };
     const rows = [];
     for (let round = 1; round <= rounds; round++)
@@ -131,6 +155,7 @@ async function main() {
         );
       }
   } finally {
+    for (const c of extra) c.disconnect();
     connection.disconnect();
     redis.child.kill('SIGTERM');
   }

@@ -8,7 +8,7 @@
  *   AGENT_LISTEN=<ip>            where to listen (port: any free one); prints "agent ready http://<ip>:<port>"
  *   AGENT_ROLE=clients           WebSocket clients: open / send / received / close
  *   AGENT_ROLE=sdk               a standalone GatewayClient (GatewayClientPool) from SECRET_KEY, GATEWAY_BACKPLANE,
- *                                GATEWAY_BACKPLANE_TIMEOUT_MS, REGISTER_ADDRESS, GATEWAY_TIMEOUT_MS: call / sendMany / stats
+ *                                GATEWAY_BACKPLANE_TIMEOUT_MS, GATEWAY_BACKPLANE_CACHE, REGISTER_ADDRESS, GATEWAY_TIMEOUT_MS: call / sendMany / stats
  *
  * Bounded: request bodies up to 1 MiB, at most 200 clients, at most 5 000 sends per request. Exits on SIGTERM.
  */
@@ -91,7 +91,11 @@ function sdk() {
   pool = new GatewayClientPool(
     resolveGatewayClientOptions({
       secret: env.SECRET_KEY,
-      backplane: { url: env.GATEWAY_BACKPLANE, timeoutMs: Number(env.GATEWAY_BACKPLANE_TIMEOUT_MS || 50) },
+      backplane: {
+        url: env.GATEWAY_BACKPLANE,
+        timeoutMs: Number(env.GATEWAY_BACKPLANE_TIMEOUT_MS || 50),
+        ...(env.GATEWAY_BACKPLANE_CACHE ? { cache: env.GATEWAY_BACKPLANE_CACHE } : {}),
+      },
       ...(env.REGISTER_ADDRESS ? { registers: env.REGISTER_ADDRESS } : {}),
       ...(env.GATEWAY_TIMEOUT_MS ? { timeoutMs: Number(env.GATEWAY_TIMEOUT_MS) } : {}),
     }),

@@ -109,6 +109,8 @@ export * from './backplane/gateway-backplane';
 export * from './backplane/gateway-watch';
 export * from './backplane/directory-reader';
 export * from './backplane/directory-read-batch';
+export * from './backplane/directory-cache';
+export * from './backplane/directory-tracking';
 export * from './backplane/recent-memberships';
 export * from './backplane/backplane-targeting';
 export * from './backplane/client-backplane';

@@ -84,6 +84,16 @@ describe('backplane options', () => {
     );
   });
 
+  it('GATEWAY_BACKPLANE_CACHE: on by default, false turns the directory cache off, a bad value is named', () => {
+    const env = { SECRET_KEY: SECRET, GATEWAY_BACKPLANE: 'redis://h:1' };
+    expect(workerOptionsFromEnv(env).backplane!.cache).toBe(true);
+    expect(workerOptionsFromEnv({ ...env, GATEWAY_BACKPLANE_CACHE: 'false' }).backplane!.cache).toBe(false);
+    expect(resolveBackplaneOptions('o', { url: 'redis://h:1', cache: false })!.cache).toBe(false);
+    expect(() => workerOptionsFromEnv({ ...env, GATEWAY_BACKPLANE_CACHE: 'maybe' })).toThrow(
+      /^GATEWAY_BACKPLANE_CACHE="maybe" is invalid: expected true or false/,
+    );
+  });
+
   it('never shows a password, and refuses what it cannot use with a reason', () => {
     const o = resolveBackplaneOptions('GatewayOptions.backplane', 'redis://app:s3cret@10.0.0.9:6379/0');
     expect(o?.display).toBe('redis://app:***@10.0.0.9:6379/0');

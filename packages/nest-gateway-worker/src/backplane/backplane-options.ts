@@ -1,5 +1,5 @@
 import { ConfigError, type Env } from '../config/environment';
-import { integerOption, stringOption, type RawOptions } from '../config/option-checks';
+import { booleanOption, integerOption, stringOption, type RawOptions } from '../config/option-checks';
 import type { RedisClientLike } from './redis-connection';
 import { parseBackplaneUrl } from './backplane-url';
 import {
@@ -27,6 +27,12 @@ export const DEFAULT_BACKPLANE_LEASE_MS = 15_000;
 export const DEFAULT_BACKPLANE_RESYNC_MS = 5 * 60_000;
 /** Budget of one presence-directory read before a call falls back to the full mesh, in milliseconds. */
 export const DEFAULT_BACKPLANE_TIMEOUT_MS = 50;
+/**
+ * Workers and GatewayClients keep the directory cache by default: it takes the Redis round trip off repeated targeted
+ * sends (the latency goal), is kept correct by Redis itself, and turns itself off (reads as before) where tracking
+ * cannot be enabled.
+ */
+export const DEFAULT_BACKPLANE_CACHE = true;
 /** Sliding lifetime of a session stored in Redis (RedisSessionStore), in seconds (7 days); 0 = no expiry. */
 export const DEFAULT_SESSION_TTL_SECONDS = 604_800;
 /** Largest session RedisSessionStore stores, in bytes of JSON; a larger one is refused (and logged). */
@@ -83,6 +89,13 @@ export interface BackplaneOptions {
   sessionTtlSeconds?: number;
   /** Largest stored session, in bytes of JSON (1 KiB … 16 MiB). Default 64 KiB. */
   sessionMaxBytes?: number;
+  /**
+   * Workers and GatewayClients: keep a local copy of the directory entries they read, invalidated by Redis
+   * (`CLIENT TRACKING`), so that repeated sends to a uid or group skip the Redis round trip. Two more connections;
+   * needs the ACL permissions in README (Security). Not on a Redis Cluster (always off there).
+   * Env GATEWAY_BACKPLANE_CACHE, default true.
+   */
+  cache?: boolean;
 }
 
 /** `backplane.sentinel`: the sentinels that follow the primary `name` (failovers are followed). */
@@ -130,6 +143,8 @@ export interface ResolvedBackplaneOptions {
   timeoutMs: number;
   sessionTtlSeconds: number;
   sessionMaxBytes: number;
+  /** The directory cache is wanted (ClientBackplane still leaves it off on a Cluster). */
+  cache: boolean;
 }
 
 /** The variables of the backplane fields (the field → variable map of the roles' environment tables). */
@@ -143,6 +158,7 @@ export const BACKPLANE_ENVIRONMENT: Record<
   resyncMs: 'GATEWAY_BACKPLANE_RESYNC_MS',
   timeoutMs: 'GATEWAY_BACKPLANE_TIMEOUT_MS',
   sessionTtlSeconds: 'WORKER_SESSION_TTL_S',
+  cache: 'GATEWAY_BACKPLANE_CACHE',
 };
 
 /** The variables a gateway reads for its backplane. */
@@ -158,6 +174,7 @@ export const WORKER_BACKPLANE_VARIABLES = [
   BACKPLANE_ENVIRONMENT.prefix,
   BACKPLANE_ENVIRONMENT.timeoutMs,
   BACKPLANE_ENVIRONMENT.sessionTtlSeconds,
+  BACKPLANE_ENVIRONMENT.cache,
 ];
 
 /** Marks backplane fields read from the environment: their errors name the variables. */
@@ -258,6 +275,7 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
       1024,
       16 * 1024 * 1024,
     ),
+    cache: booleanOption(field('cache'), o.cache, DEFAULT_BACKPLANE_CACHE),
   };
 }
 

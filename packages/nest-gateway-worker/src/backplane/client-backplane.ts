@@ -7,11 +7,15 @@ import { BackplaneTargeting } from './backplane-targeting';
 import { BackplaneWarnings } from './backplane-warnings';
 import { DirectoryReadBatch } from './directory-read-batch';
 import { DirectoryReader, type DirectoryReadStats } from './directory-reader';
+import { DirectoryTracking } from './directory-tracking';
 import { GatewayWatch } from './gateway-watch';
 import { HistoryStore } from './history-store';
 import { Janitor } from './janitor';
 import { closeConnection, openRedisConnection, type RedisConnection } from './redis-connection';
 import { RedisSessionStore } from './redis-session-store';
+
+/** The directory cache's notice connection: RESP2 pub/sub, subscribed by DirectoryTracking after each (re)connect. */
+const NOTICE_CONNECTION_SETTINGS = { autoResubscribe: false, protocol: 2 };
 
 /**
  * The Redis backplane of a worker or standalone GatewayClient: discovery (GatewayWatch, a gateway-list source
@@ -22,6 +26,10 @@ export class ClientBackplane {
   private readonly warnings: BackplaneWarnings;
   private readonly redis: RedisConnection;
   private readonly subscriber: RedisConnection;
+  /** The directory cache's reading and notice connections (null: no cache). */
+  private readonly cacheConnections: [RedisConnection, RedisConnection] | null = null;
+  /** The directory cache (null: off, or on a Cluster). */
+  readonly tracking: DirectoryTracking | null = null;
   readonly watch: GatewayWatch;
   readonly reader: DirectoryReader;
   /** The lookups of one turn share one read (targeting asks through it). */
@@ -55,8 +63,20 @@ export class ClientBackplane {
       this.janitor,
       this.warnings,
     );
-    this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings);
-    this.lookups = new DirectoryReadBatch(this.reader);
+    if (options.cache && options.mode !== 'cluster') {
+      // Own connections: tracking follows what the reader reads (directory keys only), and the notice connection
+      // subscribes itself after each reconnection, once it knows its new CLIENT ID. It speaks RESP2, where Redis
+      // publishes the notices on __redis__:invalidate (ioredis drops RESP3 "invalidate" pushes).
+      const name = `ngw-${logContext.toLowerCase()}`;
+      const reading = openRedisConnection(options, `${name}-dir`, logContext);
+      const notices = openRedisConnection(options, `${name}-inv`, logContext, undefined, NOTICE_CONNECTION_SETTINGS);
+      this.cacheConnections = [reading, notices];
+      this.reader = new DirectoryReader(reading, keys, options.timeoutMs, this.warnings);
+      this.tracking = new DirectoryTracking(this.reader, reading, notices, keys, this.warnings);
+    } else {
+      this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings);
+    }
+    this.lookups = new DirectoryReadBatch(this.tracking ?? this.reader);
     this.targeting = new BackplaneTargeting(this.watch, this.lookups);
     this.history = new HistoryStore(this.redis, keys, { cipher: AtRestCipher.fromSecret(secret) });
   }
@@ -73,10 +93,13 @@ export class ClientBackplane {
 
   /**
    * reads: directory reads (Redis round trips) that answered; fallbacks: calls sent to every gateway because the
-   * directory could not answer; narrowed: calls sent to fewer gateways than listed; purged: the janitor's purges.
+   * directory could not answer; narrowed: calls sent to fewer gateways than listed; purged: the janitor's purges;
+   * cacheHits: uids / groups answered by the directory cache (no read); cacheDrops: times it was dropped whole.
    */
-  get stats(): DirectoryReadStats & { narrowed: number; purged: number } {
+  get stats(): DirectoryReadStats & { narrowed: number; purged: number; cacheHits: number; cacheDrops: number } {
     return {
+      cacheHits: this.tracking?.cache.stats.hits ?? 0,
+      cacheDrops: this.tracking?.cache.stats.dropped ?? 0,
       reads: this.reader.stats.reads,
       fallbacks: this.lookups.stats.fallbacks,
       narrowed: this.targeting.narrowed,
@@ -97,6 +120,7 @@ export class ClientBackplane {
   /** Closes both connections (after the link pool stopped). */
   async close(): Promise<void> {
     this.watch.stop();
-    await Promise.all([closeConnection(this.redis), closeConnection(this.subscriber)]);
+    this.tracking?.close();
+    await Promise.all([this.redis, this.subscriber, ...(this.cacheConnections ?? [])].map((c) => closeConnection(c)));
   }
 }

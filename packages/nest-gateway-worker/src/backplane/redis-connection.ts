@@ -47,10 +47,14 @@ export interface RedisConnection {
   publish(channel: string, message: string): Promise<number>;
   subscribe(...channels: string[]): Promise<unknown>;
   pipeline(): RedisPipeline;
+  /** Any command by name (CLIENT ID, CLIENT TRACKING: the directory cache). */
+  call(command: string, ...args: string[]): Promise<unknown>;
   /** EVALSHA / EVAL with Buffer replies (binary-safe): the history scripts. */
   evalshaBuffer(sha: string, numKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<unknown>;
   evalBuffer(script: string, numKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** A pub/sub message as received: `__redis__:invalidate` carries a list of keys (or null), not a string. */
+  on(event: 'messageBuffer', listener: (channel: Buffer, message: unknown) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'ready' | 'end' | 'close', listener: () => void): unknown;
   /** Cluster only: a node left the client's pool (a failover or a resharding moved its slots). */
@@ -86,8 +90,9 @@ export const REDIS_READY_WAIT_MS = 3_000;
  * when Redis does not answer; a connection silent for {@link REDIS_SOCKET_TIMEOUT_MS} while commands wait is dropped;
  * the connection itself is reopened forever.
  */
-function connectionSettings(name: string): Record<string, unknown> {
+function connectionSettings(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
+    ...extra,
     enableOfflineQueue: false,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
@@ -120,8 +125,8 @@ const SENTINEL_SETTINGS: Record<string, unknown> = {
  * forever, and automatic pipelining: commands issued together are grouped per node, which is how RedisBatch
  * pipelines across slots.
  */
-function clusterSettings(name: string): Record<string, unknown> {
-  const { enableOfflineQueue, retryStrategy, lazyConnect, ...perNode } = connectionSettings(name);
+function clusterSettings(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const { enableOfflineQueue, retryStrategy, lazyConnect, ...perNode } = connectionSettings(name, extra);
   void retryStrategy;
   return {
     enableOfflineQueue,
@@ -166,13 +171,13 @@ function loadIoredisModule(variable: string, load: (id: string) => unknown = req
 }
 
 /** A new ioredis client for `topology` with `settings` (the connection's limits). */
-function connect(topology: RedisTopology, name: string, variable: string): unknown {
+function connect(topology: RedisTopology, name: string, variable: string, extra: Record<string, unknown>): unknown {
   const io = loadIoredisModule(variable);
-  if (topology.mode === 'standalone') return new io.Redis(topology.url, connectionSettings(name));
+  if (topology.mode === 'standalone') return new io.Redis(topology.url, connectionSettings(name, extra));
   const tls = topology.tls ? {} : undefined;
   if (topology.mode === 'sentinel') {
     return new io.Redis({
-      ...connectionSettings(name),
+      ...connectionSettings(name, extra),
       ...SENTINEL_SETTINGS,
       sentinels: topology.sentinels,
       name: topology.name,
@@ -186,7 +191,7 @@ function connect(topology: RedisTopology, name: string, variable: string): unkno
   }
   if (typeof io.Cluster !== 'function')
     throw new ConfigError(`${variable}: the installed ioredis package has no Cluster class`);
-  const settings = clusterSettings(name);
+  const settings = clusterSettings(name, extra);
   return new io.Cluster(topology.nodes, {
     ...settings,
     redisOptions: {
@@ -199,27 +204,30 @@ function connect(topology: RedisTopology, name: string, variable: string): unkno
 }
 
 /** A connection with the backplane's settings from your client (its host, TLS, ACL user, database, mode). */
-function duplicateClient(options: ResolvedBackplaneOptions, name: string): unknown {
+function duplicateClient(options: ResolvedBackplaneOptions, name: string, extra: Record<string, unknown>): unknown {
   const client = options.client as unknown as {
     duplicate(...args: unknown[]): unknown;
   };
-  if (options.mode === 'cluster') return client.duplicate([], clusterSettings(name));
-  if (options.mode === 'sentinel') return client.duplicate({ ...connectionSettings(name), ...SENTINEL_SETTINGS });
-  return client.duplicate(connectionSettings(name));
+  if (options.mode === 'cluster') return client.duplicate([], clusterSettings(name, extra));
+  if (options.mode === 'sentinel')
+    return client.duplicate({ ...connectionSettings(name, extra), ...SENTINEL_SETTINGS });
+  return client.duplicate(connectionSettings(name, extra));
 }
 
 /**
  * Opens one backplane connection (named `name` in CLIENT LIST), from the URL or from the application's client.
- * Connection errors are logged at most once per 10 s, naming the Redis without its password.
+ * Connection errors are logged at most once per 10 s, naming the Redis without its password. `extra`: more ioredis
+ * settings (e.g. `autoResubscribe: false` for a connection that subscribes itself after each reconnection).
  */
 export function openRedisConnection(
   options: ResolvedBackplaneOptions,
   name: string,
   logContext: string,
   variable = 'GATEWAY_BACKPLANE',
+  extra: Record<string, unknown> = {},
 ): RedisConnection {
   const connection = (
-    options.client ? duplicateClient(options, name) : connect(options.topology!, name, variable)
+    options.client ? duplicateClient(options, name, extra) : connect(options.topology!, name, variable, extra)
   ) as RedisConnection;
   const warning = new RateLimitedWarning(
     new Logger(logContext),

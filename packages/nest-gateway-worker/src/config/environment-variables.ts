@@ -4,6 +4,7 @@
  * validate each variable live beside the options of their role.
  */
 import {
+  DEFAULT_BACKPLANE_CACHE,
   DEFAULT_BACKPLANE_LEASE_MS,
   DEFAULT_BACKPLANE_PREFIX,
   DEFAULT_BACKPLANE_RESYNC_MS,
@@ -334,6 +335,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     defaultText: String(DEFAULT_BACKPLANE_TIMEOUT_MS),
     meaning:
       'budget of one presence-directory read (1 … 10 000); a read that fails or takes longer sends the call to every gateway.',
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_CACHE',
+    roles: ['worker'],
+    defaultText: String(DEFAULT_BACKPLANE_CACHE),
+    meaning:
+      'true: keep a local copy of the directory entries read, invalidated by Redis (CLIENT TRACKING), so repeated sends to a uid or group skip the Redis round trip (two more connections; always off on a Redis Cluster). See Redis backplane.',
   },
   {
     name: 'WORKER_SESSION_STORE',
