@@ -6,7 +6,9 @@
  */
 const path = require('node:path');
 const root = process.env.CONNECT_WRITES_ROOT;
-const { InnerLink } = require(path.join(root, 'node_modules', 'nest-gateway-worker', 'dist', 'protocol', 'inner-link.js'));
+const { InnerLink } = require(
+  path.join(root, 'node_modules', 'nest-gateway-worker', 'dist', 'protocol', 'inner-link.js'),
+);
 let writes = 0;
 let bytes = 0;
 const flush = InnerLink.prototype.flush;

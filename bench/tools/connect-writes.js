@@ -83,7 +83,10 @@ async function main() {
     console.log(
       `root=${root} delay=${process.env.CONNECT_WRITES_DELAY_MS || 0} ms connections=${opened} failed=${failed} in ${ms} ms; gateway inner writes=${writes} ` +
         `(${(writes / opened).toFixed(3)} per connect), ${((after.bytes - before.bytes) / opened).toFixed(0)} B per connect, ` +
-        `gateway CPU ${((after.cpuUs - before.cpuUs) / opened).toFixed(1)} µs per handshake; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+        `gateway CPU ${((after.cpuUs - before.cpuUs) / opened).toFixed(1)} µs per handshake; load ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
     );
   } finally {
     for (const ws of sockets) ws.terminate();

@@ -295,7 +295,7 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
     expect(counters.eventsRedelivered).toBe(0);
   });
 
-  it('connect events of clients opened one per turn share writes to the worker, each before its client\'s first message and its close after the last', async () => {
+  it("connect events of clients opened one per turn share writes to the worker, each before its client's first message and its close after the last", async () => {
     await setUp();
     const a = await worker('a');
     const link = gatewayLinks[0];
@@ -310,7 +310,9 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
     await until(() => a.frames.filter((f) => f.cmd === Cmd.OnClose).length === 1, 'the close event');
     const events = a.frames
       .filter((f) => f.cmd !== Cmd.WorkerConnect)
-      .map((f) => `${f.cmd === Cmd.OnConnect ? 'connect' : f.cmd === Cmd.OnClose ? 'close' : 'message'} ${f.connectionId}`);
+      .map(
+        (f) => `${f.cmd === Cmd.OnConnect ? 'connect' : f.cmd === Cmd.OnClose ? 'close' : 'message'} ${f.connectionId}`,
+      );
     expect(events).toEqual([
       ...clients.map((c) => `connect ${c.id}`),
       `message ${clients[0].id}`,
