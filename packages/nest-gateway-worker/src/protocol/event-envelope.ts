@@ -79,12 +79,13 @@ export function encodeEventFrame(
 export interface FrameBatch {
   reserve(length: number): Buffer | null;
   readonly reservedAt: number;
-  commit(length: number): void;
+  commit(length: number, deferrable?: boolean): void;
 }
 
 /**
  * {@link encodeEventFrame} written straight into `batch` (the link's buffer for this turn): no buffer of its own,
- * no copy into the turn's record. Returns false when the batch takes nothing (the link is closed).
+ * no copy into the turn's record. Returns false when the batch takes nothing (the link is closed). `deferrable`: the
+ * frame may wait briefly for later ones instead of leaving at the end of this turn (see InnerLink.commit).
  */
 export function writeEventFrame(
   batch: FrameBatch,
@@ -95,6 +96,7 @@ export function writeEventFrame(
   handshakeJson?: string,
   uid?: string | null,
   seq?: number,
+  deferrable = false,
 ): boolean {
   const text = envelopeText(version, sessionJson, handshakeJson, uid, seq);
   const extLength = Buffer.byteLength(text, 'utf8');
@@ -105,7 +107,7 @@ export function writeEventFrame(
   writeHeader(out, header, packLength, extLength, at);
   out.write(text, at + HEADER_LENGTH, extLength, 'utf8');
   body.copy(out, at + HEADER_LENGTH + extLength);
-  batch.commit(packLength);
+  batch.commit(packLength, deferrable);
   return true;
 }
 

@@ -49,13 +49,15 @@ async function pair(secret: string | null): Promise<{ sender: InnerLink<string>;
 }
 
 /** Writes `text` + "\n" through reserve/commit. */
-function encodeInto(link: InnerLink<string>, text: string): void {
+function encodeInto(link: InnerLink<string>, text: string, deferrable = false): void {
   const length = Buffer.byteLength(text) + 1;
   const out = link.reserve(length)!;
   const at = link.reservedAt;
   out.write(`${text}\n`, at);
-  link.commit(length);
+  link.commit(length, deferrable);
 }
+
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -92,6 +94,32 @@ describe.each([
     encodeInto(sender, 'late');
     await until(() => received.length >= 3, 'three messages');
     expect(received).toEqual(['early', 'handed', 'late']);
+  });
+
+  it('deferrable commits of consecutive turns share a write; a plain commit takes them along at the end of its turn, in order', async () => {
+    const { sender, received } = await pair(secret);
+    await until(() => sender.isOpen, 'the link to open');
+    const before = sender.writeCount;
+    for (let i = 0; i < 10; i++) {
+      encodeInto(sender, `deferred ${i}`, true);
+      await nextTurn(); // a flush at the end of the turn would have written by now
+    }
+    encodeInto(sender, 'plain');
+    await until(() => received.length >= 11, 'eleven messages');
+    expect(received).toEqual([...Array.from({ length: 10 }, (_, i) => `deferred ${i}`), 'plain']);
+    // One write per turn would be 10 or 11; the deferred ones wait for each other (DEFERRED_FLUSH_MS) and the plain one.
+    expect(sender.writeCount - before).toBeLessThan(10);
+  });
+
+  it('sends deferrable commits on their own once the deferral ends, in one write', async () => {
+    const { sender, received } = await pair(secret);
+    await until(() => sender.isOpen, 'the link to open');
+    const before = sender.writeCount;
+    encodeInto(sender, 'a', true);
+    encodeInto(sender, 'b', true);
+    await until(() => received.length >= 2, 'two messages');
+    expect(received).toEqual(['a', 'b']);
+    expect(sender.writeCount - before).toBe(1);
   });
 
   it('takes nothing once closed', async () => {

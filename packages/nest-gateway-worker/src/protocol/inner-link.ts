@@ -55,6 +55,11 @@ type LinkState = 'handshake' | 'open' | 'closed';
 const BATCH_BYTES = 16 * 1024;
 /** A batch buffer larger than this is dropped after its flush instead of being kept for the next turn. */
 const MAX_KEPT_BATCH_BYTES = 256 * 1024;
+/**
+ * How long bytes committed as deferrable (see InnerLink.commit) may wait for others: connect and close events of
+ * clients whose handshakes arrive one per event-loop turn then share a write and a record instead of one each.
+ */
+export const DEFERRED_FLUSH_MS = 1;
 
 /**
  * One inner link (gateway↔worker, client↔gateway, anything↔register) over a TCP socket: the record-layer
@@ -79,6 +84,10 @@ export class InnerLink<T> extends EventEmitter {
   /** The reports given with the queued bytes (null while none was given: the common, allocation-free case). */
   private outgoingReports: unknown[] | null = null;
   private flushScheduled = false;
+  /** The timer of a deferred flush (see {@link commit}); null when none is waiting. */
+  private deferredFlush: NodeJS.Timeout | null = null;
+  /** Socket writes made by flushes (one record each when encrypted), for tests and benchmarks. */
+  private writes = 0;
   /**
    * Where {@link reserve}/{@link commit} encode messages in place: bytes `batchStart`..`batchEnd` are queued after
    * everything in {@link outgoing} (earlier segments of the buffer are already there, as views). Reused from one
@@ -178,12 +187,22 @@ export class InnerLink<T> extends EventEmitter {
     return this.batchEnd;
   }
 
-  /** Queues the `length` bytes written after {@link reserve}. */
-  commit(length: number): void {
+  /**
+   * Queues the `length` bytes written after {@link reserve}. `deferrable`: they may wait up to
+   * {@link DEFERRED_FLUSH_MS} for more instead of leaving at the end of this turn (order is kept either way; anything
+   * sent without it flushes them at the end of its turn).
+   */
+  commit(length: number, deferrable = false): void {
     if (this.state === 'closed') return;
     this.batchEnd += length;
     this.outgoingBytes += length;
-    this.scheduleFlush();
+    if (deferrable) this.scheduleDeferredFlush();
+    else this.scheduleFlush();
+  }
+
+  /** Socket writes this link's flushes made so far (each one record when encrypted). */
+  get writeCount(): number {
+    return this.writes;
   }
 
   private scheduleFlush(): void {
@@ -191,6 +210,22 @@ export class InnerLink<T> extends EventEmitter {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  private scheduleDeferredFlush(): void {
+    if (!this.flushScheduled && this.deferredFlush === null && this.state === 'open') {
+      this.deferredFlush = setTimeout(this.flushDeferred, DEFERRED_FLUSH_MS);
+    }
+  }
+
+  private readonly flushDeferred = (): void => {
+    this.deferredFlush = null;
+    this.flush();
+  };
+
+  private clearDeferredFlush(): void {
+    if (this.deferredFlush !== null) clearTimeout(this.deferredFlush);
+    this.deferredFlush = null;
   }
 
   /** Queues the open part of the batch as a view (for a send after it, or the flush). */
@@ -240,6 +275,7 @@ export class InnerLink<T> extends EventEmitter {
   private finish(): void {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
+    this.clearDeferredFlush();
     this.state = 'closed';
     this.outgoing = [];
     this.outgoingBytes = 0;
@@ -265,6 +301,7 @@ export class InnerLink<T> extends EventEmitter {
 
   private flush(): void {
     this.flushScheduled = false;
+    this.clearDeferredFlush();
     if (this.state !== 'open') return;
     if (this.batchEnd !== this.batchStart) this.closeSegment();
     if (this.outgoing.length === 0) return;
@@ -280,6 +317,7 @@ export class InnerLink<T> extends EventEmitter {
         this.batchStart = this.batchEnd = 0;
       }
     }
+    this.writes++;
     const reports = this.outgoingReports;
     if (!reports) {
       this.socket.write(this.sealer ? this.sealer.seal(plain) : plain);

@@ -192,6 +192,8 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
   let d: EventDelivery;
   let counters: GatewayCounters;
   const workers: FakeWorker[] = [];
+  /** The gateway's side of each worker link, in the order accepted. */
+  const gatewayLinks: InnerLink<GatewayFrame>[] = [];
 
   /**
    * Delivery behind a bare inner port: each accepted link is taken as the worker its WorkerConnect names, and
@@ -214,6 +216,7 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
         label: 'worker',
         logger,
       });
+      gatewayLinks.push(link);
       let worker: WorkerChannel | null = null;
       link.on('message', (f: GatewayFrame) => {
         if (f.cmd === Cmd.WorkerConnect) {
@@ -238,6 +241,7 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
 
   afterEach(async () => {
     d.stop();
+    gatewayLinks.splice(0);
     for (const w of workers.splice(0)) w.link.destroy();
     await new Promise((r) => server.close(r));
   });
@@ -289,6 +293,35 @@ describe('EventDelivery acknowledgements, redelivery and drain', () => {
     message(newClient, 'n1', d);
     await until(() => b.events.length === 3, 'a new client to go to b, not to the draining a');
     expect(counters.eventsRedelivered).toBe(0);
+  });
+
+  it("connect events of clients opened one per turn share writes to the worker, each before its client's first message and its close after the last", async () => {
+    await setUp();
+    const a = await worker('a');
+    const link = gatewayLinks[0];
+    const before = link.writeCount;
+    const clients = Array.from({ length: 10 }, () => client());
+    for (const c of clients) {
+      d.forward(c, Cmd.OnConnect, FrameFlag.BodyIsScalar, Buffer.alloc(0));
+      await new Promise((r) => setImmediate(r)); // handshakes arrive one per event-loop turn
+    }
+    message(clients[0], 'first', d);
+    d.forward(clients[0], Cmd.OnClose, FrameFlag.BodyIsScalar, Buffer.alloc(0));
+    await until(() => a.frames.filter((f) => f.cmd === Cmd.OnClose).length === 1, 'the close event');
+    const events = a.frames
+      .filter((f) => f.cmd !== Cmd.WorkerConnect)
+      .map(
+        (f) => `${f.cmd === Cmd.OnConnect ? 'connect' : f.cmd === Cmd.OnClose ? 'close' : 'message'} ${f.connectionId}`,
+      );
+    expect(events).toEqual([
+      ...clients.map((c) => `connect ${c.id}`),
+      `message ${clients[0].id}`,
+      `close ${clients[0].id}`,
+    ]);
+    // One write (one record) per turn would be 10 or more.
+    expect(link.writeCount - before).toBeLessThan(10);
+    // Tracked like any event: acknowledged, they are done with.
+    expect(clients[1].unacked).toBe(1);
   });
 
   it('a worker past its unacked bound makes its clients wait at the gateway; its acks release them in order', async () => {

@@ -161,6 +161,10 @@ export class EventDelivery {
       withHandshake ? client.serializedHandshake : undefined,
       client.uid,
       seq,
+      // Connect and close events may wait a moment for others (DEFERRED_FLUSH_MS): handshakes and closes often
+      // arrive one per event-loop turn, and a write and a record each cost more than the event itself. A message
+      // flushes them at the end of its turn, so a client's connect still precedes its first message on the link.
+      cmd !== Cmd.OnMessage,
     );
     if (cmd === Cmd.OnClose) this.router.release(client);
   }
