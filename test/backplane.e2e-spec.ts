@@ -1,4 +1,4 @@
-import { ClientId, GatewayClient, MessageBody, OnClientMessage, Session } from 'nest-gateway-worker';
+import { ClientId, MessageBody, OnClientMessage } from 'nest-gateway-worker';
 import {
   BackplaneKeys,
   GatewayClientPool,
@@ -7,13 +7,14 @@ import {
   type GatewayLease,
   type GatewayTransport,
 } from 'nest-gateway-worker/internal';
-import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
+import { Controller, type INestMicroservice } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { eventually, within } from './support/eventually';
 import { startInProcessWorker } from './support/in-process-worker';
 import { RedisServer } from './support/redis-server';
 import { startGateway, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
+import { BackplaneTestController } from './support/backplane-probe';
 
 /**
  * The Redis backplane against real processes: a real redis-server (a child of this test, persistence off), three
@@ -32,27 +33,9 @@ const LEASE_MS = 1_500;
 const BUDGET_MS = 500;
 const keys = new BackplaneKeys('gw');
 
+/** The shared test controller, plus a bind or a join followed at once by a send from this worker. */
 @Controller()
-class BackplaneController {
-  constructor(@Inject(GatewayClient) private readonly gw: GatewayClient) {}
-
-  @OnClientMessage('whoami')
-  whoami(@ClientId() clientId: string) {
-    return { type: 'me', clientId };
-  }
-
-  @OnClientMessage('bind')
-  async bind(@ClientId() clientId: string, @MessageBody() body: { uid: string }) {
-    await this.gw.bindUid(clientId, body.uid);
-    return { type: 'bound' };
-  }
-
-  @OnClientMessage('join')
-  async join(@ClientId() clientId: string, @MessageBody() body: { group: string }) {
-    await this.gw.joinGroup(clientId, body.group);
-    return { type: 'joined' };
-  }
-
+class BackplaneController extends BackplaneTestController {
   /** Binds and sends at once, from this worker: the directory cannot show the bind yet. */
   @OnClientMessage('bind-send')
   async bindSend(@ClientId() clientId: string, @MessageBody() body: { uid: string }) {
@@ -67,38 +50,6 @@ class BackplaneController {
     await this.gw.joinGroup(clientId, body.group);
     await this.gw.sendToGroup(body.group, `hello ${body.group}`);
     return { type: 'sent' };
-  }
-
-  /** A chat line with history: appended first, then sent with its position in it. */
-  @OnClientMessage('say')
-  async say(@MessageBody() body: { uid: string; text: string }) {
-    const { offset, epoch } = await this.gw.appendHistory('uid', body.uid, { text: body.text }, { size: 10 });
-    await this.gw.sendToUid(body.uid, { text: body.text, offset, epoch });
-    return { type: 'said', offset };
-  }
-
-  /** A client back from a reconnect: binds its uid and gets what it missed since its last position. */
-  @OnClientMessage('resume')
-  async resume(@ClientId() clientId: string, @MessageBody() body: { uid: string; offset: number; epoch: string }) {
-    await this.gw.bindUid(clientId, body.uid);
-    const missed = await this.gw.recoverHistory('uid', body.uid, { offset: body.offset, epoch: body.epoch });
-    for (const entry of missed.entries) {
-      const line = JSON.parse(entry.data.toString('utf8')) as { text: string };
-      await this.gw.sendToClient(clientId, { ...line, offset: entry.offset, epoch: missed.top.epoch });
-    }
-    return { type: 'resumed', recovered: missed.recovered, count: missed.entries.length };
-  }
-
-  /** Binds the uid (the worker's session store merges its stored session in), optionally sets a nick. */
-  @OnClientMessage('login')
-  async login(
-    @ClientId() clientId: string,
-    @Session() session: Record<string, unknown>,
-    @MessageBody() body: { uid: string; nick?: string },
-  ) {
-    await this.gw.bindUid(clientId, body.uid);
-    if (body.nick) session.nick = body.nick;
-    return { type: 'session', session: { ...session } };
   }
 }
 

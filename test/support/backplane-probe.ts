@@ -9,7 +9,7 @@ import { TestClient } from './ws-client';
  */
 @Controller()
 export class BackplaneTestController {
-  constructor(@Inject(GatewayClient) private readonly gw: GatewayClient) {}
+  constructor(@Inject(GatewayClient) protected readonly gw: GatewayClient) {}
 
   @OnClientMessage('whoami')
   whoami(@ClientId() clientId: string) {

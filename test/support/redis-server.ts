@@ -442,17 +442,20 @@ export class RedisClusterSet {
   async portOf(key: string): Promise<number> {
     const node = this.nodes.find((n) => n.isRunning)!;
     const slot = Number((await redisCli(['-p', String(node.port), 'CLUSTER', 'KEYSLOT', key])).trim());
-    // "<id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <state> <slot ranges…>" per node.
-    for (const fields of await this.nodeLines()) {
-      // A node flagged "fail?" by a slow ping (a loaded machine) still serves its slots.
-      if (!fields[2]?.includes('master')) continue;
-      const port = Number(/:(\d+)@/.exec(fields[1])?.[1]);
-      for (const range of fields.slice(8)) {
-        const [a, b] = range.split('-').map(Number);
-        if (slot >= a && slot <= (b ?? a)) return port;
+    // A node's view can miss a slot for a moment (a primary marked failed under load while its replica takes over,
+    // gossip still on its way): look again for a bounded time before giving up, with the view in the error.
+    const deadline = Date.now() + PORT_OF_WAIT_MS;
+    for (;;) {
+      const lines = await this.nodeLines();
+      const port = servingPort(lines, slot);
+      if (port !== undefined) return port;
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `no node serves slot ${slot} (of ${key}); CLUSTER NODES:\n${lines.map((f) => f.join(' ')).join('\n')}`,
+        );
       }
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`no node serves slot ${slot} (of ${key})`);
   }
 
   /** "<id> <ip:port@bus> <flags> <primary id> …" of every node, as a running node sees it now. */
@@ -497,4 +500,22 @@ export class RedisClusterSet {
   async stop(): Promise<void> {
     for (const n of this.nodes) await n.stop();
   }
+}
+
+/** How long {@link RedisClusterSet.portOf} looks again for a node serving a slot. */
+const PORT_OF_WAIT_MS = 10_000;
+
+/** The primary serving `slot` in CLUSTER NODES lines, if one does. */
+function servingPort(lines: string[][], slot: number): number | undefined {
+  // "<id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <state> <slot ranges…>" per node.
+  for (const fields of lines) {
+    // A node flagged "fail?" by a slow ping (a loaded machine) still serves its slots.
+    if (!fields[2]?.includes('master')) continue;
+    const port = Number(/:(\d+)@/.exec(fields[1])?.[1]);
+    for (const range of fields.slice(8)) {
+      const [a, b] = range.split('-').map(Number);
+      if (slot >= a && slot <= (b ?? a)) return port;
+    }
+  }
+  return undefined;
 }
