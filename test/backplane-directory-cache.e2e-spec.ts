@@ -1,10 +1,12 @@
 import {
   BackplaneKeys,
   ClientBackplane,
-  DIRECTORY_CACHE_MAX_AGE_MS,
+  NOTICE_HEARTBEAT_MS,
+  NOTICE_TRUST_MS,
   resolveBackplaneOptions,
 } from 'nest-gateway-worker/internal';
 import { Redis } from 'ioredis';
+import type { Socket } from 'node:net';
 import { eventually } from './support/eventually';
 import { RedisServer } from './support/redis-server';
 
@@ -29,6 +31,12 @@ describe('directory cache with server-assisted invalidation (real redis-server)'
   }
 
   const lookup = (uid: string) => backplane.lookups.gatewaysOf('uid', [uid]);
+
+  /** The socket of the cache's notice connection (an ioredis client's stream). */
+  function noticeSocket(): Socket {
+    const connections = (backplane as unknown as { cacheConnections: [unknown, { stream: Socket }] }).cacheConnections;
+    return connections[1].stream;
+  }
 
   async function armed(): Promise<void> {
     await eventually(
@@ -163,15 +171,39 @@ describe('directory cache with server-assisted invalidation (real redis-server)'
     expect(await backplane.lookups.gatewaysOf('uid', ['u1', 'u2'])).toEqual([[], []]);
   });
 
-  it('entries older than the max age are read again', async () => {
+  it('an entry is used past the old 3 s age limit while the notice connection answers its PINGs', async () => {
+    await inspector.hset(keys.uid('u1'), A, 1);
+    await inspector.config('RESETSTAT');
+    expect(await lookup('u1')).toEqual([[A]]);
+    await new Promise((r) => setTimeout(r, NOTICE_TRUST_MS + 1_500));
+    expect(backplane.tracking!.noticesConfirmed).toBe(true);
+    expect(await lookup('u1')).toEqual([[A]]);
+    expect(await calls('hkeys')).toBe(1);
+  });
+
+  it('a notice connection that stops answering (its socket paused: a silent partition of it alone) stops the cache', async () => {
     await inspector.hset(keys.uid('u1'), A, 1);
     await inspector.config('RESETSTAT');
     expect(await lookup('u1')).toEqual([[A]]);
     expect(await lookup('u1')).toEqual([[A]]);
     expect(await calls('hkeys')).toBe(1);
-    await new Promise((r) => setTimeout(r, DIRECTORY_CACHE_MAX_AGE_MS + 100));
-    expect(await lookup('u1')).toEqual([[A]]);
-    expect(await calls('hkeys')).toBe(2);
+    const notices = noticeSocket();
+    notices.pause();
+    try {
+      // No pong (and, once a PING waits, the socket timeout): within NOTICE_TRUST_MS + a heartbeat the entry is
+      // no longer used; without the heartbeat nothing would notice, and the entry would be used for its max age.
+      await new Promise((r) => setTimeout(r, NOTICE_TRUST_MS + NOTICE_HEARTBEAT_MS + 500));
+      expect(await lookup('u1')).toEqual([[A]]);
+      expect(await calls('hkeys')).toBe(2);
+    } finally {
+      notices.resume();
+    }
+    await eventually(
+      () => backplane.tracking!.cache.armed && backplane.tracking!.noticesConfirmed,
+      (ok) => ok,
+      'the notice connection answering again (reopened and re-armed)',
+      15_000,
+    );
   });
 
   it('a read that gets no answer (Redis hung) drops the cache: nothing read before is trusted', async () => {

@@ -4,12 +4,11 @@
  */
 export const DIRECTORY_CACHE_MAX_ENTRIES = 10_000;
 /**
- * Longest an entry is used, in milliseconds, even without an invalidation: a safety net for an invalidation that
- * was lost without either connection noticing (a silent partition of the invalidation connection only, until its
- * socket timeout closes it). Short enough that such a loss costs seconds, long enough that a busy uid is read
- * about once per this period.
+ * Longest an entry is used, in milliseconds, even without an invalidation: a last safety net. The notice
+ * connection's liveness is proved by a PING every second (DirectoryTracking: the cache is dropped when no pong came
+ * for NOTICE_TRUST_MS), so this bound only matters for a notice lost while that connection kept answering.
  */
-export const DIRECTORY_CACHE_MAX_AGE_MS = 3_000;
+export const DIRECTORY_CACHE_MAX_AGE_MS = 60_000;
 
 /** Counters of a directory cache. */
 export interface DirectoryCacheStats {

@@ -6,6 +6,15 @@ import type { RedisConnection } from './redis-connection';
 
 /** The channel Redis publishes its key invalidation notices on (RESP2 tracking with REDIRECT). */
 export const INVALIDATION_CHANNEL = '__redis__:invalidate';
+/** How often the notice connection is PINGed while the cache is armed, in milliseconds. */
+export const NOTICE_HEARTBEAT_MS = 1_000;
+/**
+ * How long the cache is trusted after the send time of the last PING the notice connection answered, in
+ * milliseconds: Redis answers a PING after every notice it queued on that connection before it, so a pong for a PING
+ * sent at P proves every invalidation of a write before P has arrived. A notice connection that stops answering
+ * (a silent partition of that connection alone) stops the cache within this time; its socket timeout then reopens it.
+ */
+export const NOTICE_TRUST_MS = 3_000;
 
 /**
  * The directory reads of a sender through a local cache kept correct by Redis's server-assisted invalidation:
@@ -33,6 +42,9 @@ export class DirectoryTracking {
   private arming = 0;
   private armChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Send time of the last PING the notice connection answered (or when the cache was armed). */
+  private confirmedAt = 0;
+  private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
     private readonly reader: Pick<DirectoryReader, 'gatewaysOf'>,
@@ -48,7 +60,14 @@ export class DirectoryTracking {
     }
     notices.on('ready', () => this.arm());
     readerConnection.on('ready', () => this.arm());
+    this.heartbeat = setInterval(() => this.ping(), NOTICE_HEARTBEAT_MS);
+    this.heartbeat.unref();
     this.arm();
+  }
+
+  /** Whether the notice connection answered a PING sent within the last {@link NOTICE_TRUST_MS}. */
+  get noticesConfirmed(): boolean {
+    return Date.now() - this.confirmedAt <= NOTICE_TRUST_MS;
   }
 
   /** For each name, the gateway ids whose field names it; null when the directory cannot answer. */
@@ -57,6 +76,8 @@ export class DirectoryTracking {
     const out: string[][] = new Array<string[]>(names.length);
     let missNames: string[] | null = null;
     let missAt: number[] | null = null;
+    // Notices may have stopped arriving without a close (no pong lately): nothing cached may be trusted.
+    if (this.cache.armed && this.cache.size > 0 && !this.noticesConfirmed) this.cache.drop();
     for (let i = 0; i < names.length; i++) {
       const hit = this.cache.get(keyOf(names[i]));
       if (hit !== undefined) out[i] = hit;
@@ -86,7 +107,23 @@ export class DirectoryTracking {
   /** Stops re-arming (the connections are being closed). */
   close(): void {
     this.closed = true;
+    clearInterval(this.heartbeat);
     this.cache.disarm();
+  }
+
+  /**
+   * PINGs the notice connection while the cache is armed. Its answer moves {@link confirmedAt} to the PING's send
+   * time; a PING left unanswered is what lets the connection's socket timeout notice a silent partition.
+   */
+  private ping(): void {
+    if (this.closed || !this.cache.armed || this.notices.status !== 'ready') return;
+    const sent = Date.now();
+    this.notices.call('ping').then(
+      () => {
+        if (sent > this.confirmedAt) this.confirmedAt = sent;
+      },
+      () => undefined, // a failed PING: the connection's close disarms the cache
+    );
   }
 
   private lost(notices: boolean): void {
@@ -125,6 +162,7 @@ export class DirectoryTracking {
       if (attempt !== this.arming || this.noticesId === null) return;
       await this.readerConnection.call('client', 'tracking', 'on', 'redirect', this.noticesId);
       if (attempt !== this.arming || this.closed) return;
+      this.confirmedAt = Date.now(); // nothing is cached before this: every later notice counts
       this.cache.arm();
     } catch (err) {
       if (attempt !== this.arming) return;
