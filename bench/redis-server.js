@@ -18,7 +18,7 @@ function freePort() {
   });
 }
 
-/** Starts redis-server; resolves with its port and `stop()`. */
+/** Starts redis-server; resolves with its port, pid, `redis://` URL and `stop()`. */
 async function startRedisServer() {
   const port = await freePort();
   const child = spawn(
@@ -46,7 +46,7 @@ async function startRedisServer() {
     stop();
     throw err;
   }
-  return { port, stop };
+  return { port, pid: child.pid, url: `redis://127.0.0.1:${port}`, stop };
 }
 
 module.exports = { startRedisServer };

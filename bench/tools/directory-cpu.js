@@ -10,10 +10,9 @@
  *
  *   node bench/tools/directory-cpu.js [rounds=3] [perTurn=1,2,8] [lookups=20000] [uids=2000]
  */
-const { spawn } = require('node:child_process');
-const { createServer } = require('node:net');
 const { performance } = require('node:perf_hooks');
 const { cpuMs } = require('../processes');
+const { startRedisServer } = require('../redis-server');
 require('reflect-metadata');
 const {
   BackplaneKeys,
@@ -33,34 +32,6 @@ const lookups = Number(process.argv[4] || 20_000);
 const uids = Number(process.argv[5] || 2_000);
 const ID = '127.0.0.1:1/00000000000000aa.0';
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.stdout.on('data', (d) => /Ready to accept connections/.test(String(d)) && (clearTimeout(timer), resolve()));
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-  });
-  return { child, url: `redis://127.0.0.1:${port}` };
-}
-
 async function run(lookup, perTurn) {
   const cpu0 = process.cpuUsage();
   let k = 0;
@@ -76,7 +47,7 @@ async function run(lookup, perTurn) {
 }
 
 async function main() {
-  const redis = await startRedis();
+  const redis = await startRedisServer();
   const options = resolveBackplaneOptions('test', redis.url);
   const connection = openRedisConnection(options, 'ngw-directory-cpu', 'DirectoryCpu');
   const extra = [];
@@ -124,11 +95,11 @@ async function main() {
       for (const perTurn of perTurns)
         for (const [way, lookup] of Object.entries(ways)) {
           await run(lookup, perTurn); // the same pass once unmeasured (JIT, connection buffers)
-          const r0 = cpuMs(redis.child.pid);
+          const r0 = cpuMs(redis.pid);
           const t0 = performance.now();
           const { ms, nulls } = await run(lookup, perTurn);
           const wall = performance.now() - t0;
-          const redisMs = cpuMs(redis.child.pid) - r0;
+          const redisMs = cpuMs(redis.pid) - r0;
           rows.push({
             round,
             perTurn,
@@ -157,7 +128,7 @@ async function main() {
   } finally {
     for (const c of extra) c.disconnect();
     connection.disconnect();
-    redis.child.kill('SIGTERM');
+    redis.stop();
   }
 }
 
