@@ -107,26 +107,16 @@ async function broadcastRound(config, pool, sender, target, receivers, tagBase) 
   const senderCpu = [];
   let deliveredTotal = 0;
   for (let b = 0; b < config.broadcastBursts; b++) {
-    const tag = `${tagBase}b${b}`;
-    const sent = await sender.request(
-      { cmd: 'broadcast', tag, count: config.broadcastBurst, bytes: config.broadcastBytes },
-      60_000,
-    );
-    senderCpu.push(sent.cpu.corePercent);
-    const expected = config.broadcastBurst * receivers;
-    const got = await awaitDeliveries(pool, tag, expected, 15_000 + expected / 100);
-    deliveredTotal += got.delivered;
-    const spanUs = got.lastRecvUs - sent.firstSendUs;
-    bursts.push({
-      expected,
-      delivered: got.delivered,
-      lost: expected - got.delivered,
-      sendErrors: sent.errors,
-      firstSendError: sent.firstError,
-      spanMs: spanUs / 1000,
-      deliveriesPerSec: got.delivered > 0 && spanUs > 0 ? got.delivered / (spanUs / 1e6) : null,
-      hist: got.hist,
+    const burst = await sendBurst(sender, pool, {
+      tag: `${tagBase}b${b}`,
+      count: config.broadcastBurst,
+      bytes: config.broadcastBytes,
+      receivers,
+      waitMs: (expected) => 15_000 + expected / 100,
     });
+    senderCpu.push(burst.senderCpu);
+    deliveredTotal += burst.delivered;
+    bursts.push(burst.row);
   }
   assertRunning(target.procs, 'the broadcast');
   const gens = await pool.all((g) => g.request({ cmd: 'cpu-since' }, 10_000));
@@ -253,11 +243,38 @@ function summarize(config, rounds, receivers, generators) {
       },
     ],
     verdicts: [
-      verdict('broadcast: C/R deliveries/s', perRound, '>=', 0.9),
-      verdict('broadcast: C/F deliveries/s (F: reference corked per turn)', perRoundAgainst('F'), 'info'),
+      // Issue 15: judged against the fair reference F (frame once, each socket corked per turn, as the gateway
+      // writes); R (one write per message) flatters the gateway and stays for comparison with earlier runs.
+      verdict('broadcast: C/F deliveries/s (F: frame once, corked per turn)', perRoundAgainst('F'), '>=', 0.9),
+      verdict('broadcast: C/R deliveries/s (R: a write per message)', perRound, 'info'),
     ],
     notes,
     data: { rounds, receivers },
+  };
+}
+
+/**
+ * One sendToAll burst: the sender broadcasts `count` messages of `bytes` tagged `tag`, the generators count what
+ * `receivers` connections got (within waitMs(expected)); the burst's row, the sender's CPU and the deliveries.
+ */
+async function sendBurst(sender, pool, { tag, count, bytes, receivers, waitMs }) {
+  const sent = await sender.request({ cmd: 'broadcast', tag, count, bytes }, 60_000);
+  const expected = count * receivers;
+  const got = await awaitDeliveries(pool, tag, expected, waitMs(expected));
+  const spanUs = got.lastRecvUs - sent.firstSendUs;
+  return {
+    senderCpu: sent.cpu.corePercent,
+    delivered: got.delivered,
+    row: {
+      expected,
+      delivered: got.delivered,
+      lost: expected - got.delivered,
+      sendErrors: sent.errors,
+      firstSendError: sent.firstError,
+      spanMs: spanUs / 1000,
+      deliveriesPerSec: got.delivered > 0 && spanUs > 0 ? got.delivered / (spanUs / 1e6) : null,
+      hist: got.hist,
+    },
   };
 }
 
@@ -267,4 +284,5 @@ module.exports = {
   run,
   listenAll,
   withSenders,
+  sendBurst,
 };

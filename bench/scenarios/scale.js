@@ -31,7 +31,6 @@ const {
   startGenerators,
   startSender,
   splitCount,
-  awaitDeliveries,
   cpuSnapshot,
   cpuSince,
   generatorCpu,
@@ -48,6 +47,7 @@ const { collectGarbage, rssKiB, stopProcess } = require('../processes');
 const { mergeSparse } = require('../histogram');
 const { fmt } = require('../format');
 const { mdTable } = require('../report');
+const { sendBurst } = require('./broadcast');
 const path = require('node:path');
 const fs = require('node:fs');
 
@@ -206,26 +206,16 @@ async function broadcast(config, pool, target, layoutInfo, receivers, tagBase) {
     const senderCpu = [];
     let deliveredTotal = 0;
     for (let b = 0; b < config.scaleBursts; b++) {
-      const tag = `${tagBase}b${b}`;
-      const sent = await sender.request(
-        { cmd: 'broadcast', tag, count: config.scaleBurst, bytes: BROADCAST_BYTES },
-        60_000,
-      );
-      senderCpu.push(sent.cpu.corePercent);
-      const expected = config.scaleBurst * receivers;
-      const got = await awaitDeliveries(pool, tag, expected, 30_000 + expected / 50);
-      deliveredTotal += got.delivered;
-      const spanUs = got.lastRecvUs - sent.firstSendUs;
-      bursts.push({
-        expected,
-        delivered: got.delivered,
-        lost: expected - got.delivered,
-        sendErrors: sent.errors,
-        firstSendError: sent.firstError,
-        spanMs: spanUs / 1000,
-        deliveriesPerSec: got.delivered > 0 && spanUs > 0 ? got.delivered / (spanUs / 1e6) : null,
-        hist: got.hist,
+      const burst = await sendBurst(sender, pool, {
+        tag: `${tagBase}b${b}`,
+        count: config.scaleBurst,
+        bytes: BROADCAST_BYTES,
+        receivers,
+        waitMs: (expected) => 30_000 + expected / 50,
       });
+      senderCpu.push(burst.senderCpu);
+      deliveredTotal += burst.delivered;
+      bursts.push(burst.row);
       await sleep(config.smoke ? 50 : 500); // the next burst starts on quiet sockets
     }
     assertRunning(target.procs, 'the broadcast');
