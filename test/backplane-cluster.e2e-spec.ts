@@ -1,14 +1,13 @@
 import {
   BackplaneKeys,
   GatewayClientPool,
-  parseLease,
   resolveGatewayClientOptions,
   type GatewayLease,
   type GatewayTransport,
 } from 'nest-gateway-worker/internal';
 import type { INestMicroservice } from '@nestjs/common';
 import { Cluster } from 'ioredis';
-import { BackplaneProbe, BackplaneTestController, delta } from './support/backplane-probe';
+import { BackplaneProbe, BackplaneTestController, delta, readLeases, syncedIdOf } from './support/backplane-probe';
 import { eventually } from './support/eventually';
 import { startInProcessWorker } from './support/in-process-worker';
 import { RedisClusterSet } from './support/redis-server';
@@ -56,22 +55,9 @@ describe('Redis backplane on a Redis Cluster (3 primaries with a replica each, t
   let sdk: GatewayClientPool;
   const probe = new BackplaneProbe(() => sdk);
 
-  async function leases(): Promise<Map<string, GatewayLease>> {
-    const ids = await inspector.smembers(keys.gateways);
-    const values = ids.length ? await inspector.mget(...ids.map((id) => keys.lease(id))) : [];
-    const out = new Map<string, GatewayLease>();
-    ids.forEach((id, i) => {
-      const lease = parseLease(values[i]);
-      if (lease) out.set(id, lease);
-    });
-    return out;
-  }
+  const leases = (): Promise<Map<string, GatewayLease>> => readLeases(inspector, keys);
 
-  async function idOf(inner: string): Promise<string> {
-    const found = [...(await leases())].filter(([, l]) => l.address === inner && l.synced);
-    if (found.length !== 1) throw new Error(`expected one synced lease for ${inner}, got ${found.length}`);
-    return found[0][0];
-  }
+  const idOf = (inner: string): Promise<string> => syncedIdOf(inspector, keys, inner);
 
   /** `count` names `<prefix>-<n>` whose key (keyOf) is served by `count` different nodes, one each. */
   async function namesOnDistinctNodes(prefix: string, keyOf: (name: string) => string): Promise<string[]> {

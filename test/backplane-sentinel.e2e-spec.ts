@@ -2,14 +2,13 @@ import {
   BackplaneKeys,
   encodeLease,
   GatewayClientPool,
-  parseLease,
   resolveGatewayClientOptions,
   type GatewayLease,
   type GatewayTransport,
 } from 'nest-gateway-worker/internal';
 import type { INestMicroservice } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { BackplaneProbe, BackplaneTestController, delta } from './support/backplane-probe';
+import { BackplaneProbe, BackplaneTestController, delta, readLeases } from './support/backplane-probe';
 import { eventually, within } from './support/eventually';
 import { startInProcessWorker } from './support/in-process-worker';
 import { RedisSentinelSet } from './support/redis-server';
@@ -57,17 +56,7 @@ describe('Redis backplane on Sentinel (primary + replica + 3 sentinels, three ga
     return r;
   }
 
-  async function leases(port: number): Promise<Map<string, GatewayLease>> {
-    const r = at(port);
-    const ids = await r.smembers(keys.gateways);
-    const values = ids.length ? await r.mget(...ids.map((id) => keys.lease(id))) : [];
-    const out = new Map<string, GatewayLease>();
-    ids.forEach((id, i) => {
-      const lease = parseLease(values[i]);
-      if (lease) out.set(id, lease);
-    });
-    return out;
-  }
+  const leases = (port: number): Promise<Map<string, GatewayLease>> => readLeases(at(port), keys);
 
   async function runId(port: number): Promise<string> {
     return /^run_id:(\w+)/m.exec(await at(port).info('server'))![1];

@@ -2,7 +2,6 @@ import { ClientId, MessageBody, OnClientMessage } from 'nest-gateway-worker';
 import {
   BackplaneKeys,
   GatewayClientPool,
-  parseLease,
   resolveGatewayClientOptions,
   type GatewayLease,
   type GatewayTransport,
@@ -14,7 +13,7 @@ import { startInProcessWorker } from './support/in-process-worker';
 import { RedisServer } from './support/redis-server';
 import { startGateway, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestClient } from './support/ws-client';
-import { BackplaneTestController } from './support/backplane-probe';
+import { BackplaneTestController, readLeases, syncedIdOf } from './support/backplane-probe';
 
 /**
  * The Redis backplane against real processes: a real redis-server (a child of this test, persistence off), three
@@ -131,22 +130,9 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
   }
 
   /** The leases in Redis now, by gateway id. */
-  async function leases(): Promise<Map<string, GatewayLease>> {
-    const ids = await inspector.smembers(keys.gateways);
-    const values = ids.length ? await inspector.mget(...ids.map((id) => keys.lease(id))) : [];
-    const out = new Map<string, GatewayLease>();
-    ids.forEach((id, i) => {
-      const lease = parseLease(values[i]);
-      if (lease) out.set(id, lease);
-    });
-    return out;
-  }
+  const leases = (): Promise<Map<string, GatewayLease>> => readLeases(inspector, keys);
 
-  async function idOf(inner: string): Promise<string> {
-    const found = [...(await leases())].filter(([, l]) => l.address === inner && l.synced);
-    if (found.length !== 1) throw new Error(`expected one synced lease for ${inner}, got ${found.length}`);
-    return found[0][0];
-  }
+  const idOf = (inner: string): Promise<string> => syncedIdOf(inspector, keys, inner);
 
   /** Waits until the worker's and the SDK's discovery see every one of `inners` in sync. */
   async function allSynced(inners: string[]): Promise<void> {

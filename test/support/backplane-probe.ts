@@ -1,5 +1,10 @@
 import { ClientId, GatewayClient, MessageBody, OnClientMessage, Session } from 'nest-gateway-worker';
-import type { GatewayClientPool } from 'nest-gateway-worker/internal';
+import {
+  parseLease,
+  type BackplaneKeys,
+  type GatewayClientPool,
+  type GatewayLease,
+} from 'nest-gateway-worker/internal';
 import { Controller, Inject } from '@nestjs/common';
 import { TestClient } from './ws-client';
 
@@ -107,4 +112,29 @@ export class BackplaneProbe {
 /** Commands of `kind` each gateway received between two counter readings. */
 export function delta(after: Counters, before: Counters, kind: 'uid' | 'group'): Record<string, number> {
   return Object.fromEntries([...after].map(([a, c]) => [a, c[kind] - (before.get(a)?.[kind] ?? 0)]));
+}
+
+/** The commands the lease helpers need (an ioredis Redis or Cluster). */
+interface LeaseReader {
+  smembers(key: string): Promise<string[]>;
+  mget(...keys: string[]): Promise<(string | null)[]>;
+}
+
+/** The leases in Redis now, by gateway id (listed ids whose lease parses). */
+export async function readLeases(redis: LeaseReader, keys: BackplaneKeys): Promise<Map<string, GatewayLease>> {
+  const ids = await redis.smembers(keys.gateways);
+  const values = ids.length ? await redis.mget(...ids.map((id) => keys.lease(id))) : [];
+  const out = new Map<string, GatewayLease>();
+  ids.forEach((id, i) => {
+    const lease = parseLease(values[i]);
+    if (lease) out.set(id, lease);
+  });
+  return out;
+}
+
+/** The id of the one synced lease of the gateway at inner address `inner` (throws unless exactly one). */
+export async function syncedIdOf(redis: LeaseReader, keys: BackplaneKeys, inner: string): Promise<string> {
+  const found = [...(await readLeases(redis, keys))].filter(([, l]) => l.address === inner && l.synced);
+  if (found.length !== 1) throw new Error(`expected one synced lease for ${inner}, got ${found.length}`);
+  return found[0][0];
 }
