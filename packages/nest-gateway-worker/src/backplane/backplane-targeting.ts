@@ -1,3 +1,4 @@
+import { addressOfGatewayId } from './gateway-lease';
 import type { GatewayTargeting } from '../client/gateway-targeting';
 import type { DirectoryReader } from './directory-reader';
 import type { GatewayWatch } from './gateway-watch';
@@ -91,10 +92,9 @@ export class BackplaneTargeting implements GatewayTargeting {
     if (read === null) return [...listed];
     const out = new Set<string>(this.unknown(listed));
     for (const ids of read) {
-      for (const id of ids) {
-        const lease = this.watch.leaseOf(id);
-        if (lease) out.add(lease.address);
-      }
+      // An id this sender's discovery does not know yet (a gateway that announced again after a failover or an
+      // empty restart, before the next poll) still names its address: send there too rather than to nobody.
+      for (const id of ids) out.add(this.watch.leaseOf(id)?.address ?? addressOfGatewayId(id));
     }
     for (const name of names) for (const address of recent.addressesOf(name)) out.add(address);
     // In list order; only listed gateways (the ones the mesh would reach).
