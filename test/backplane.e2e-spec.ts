@@ -545,6 +545,53 @@ describe('Redis backplane (real redis-server, three gateways, no register)', () 
     expect(delta(await counters(), before, 'uid')).toEqual({ [a.inner]: 10, [b.inner]: 0, [c.inner]: 0 });
   });
 
+  it('a directory id discovery does not know yet (announced again since its last read) is still reached', async () => {
+    // The window the empty-restart and failover races open, made to last: a sender whose discovery stopped reading
+    // still sees the gateway's old id in sync while the directory already names its new one.
+    const d = await extraGateway();
+    const { client } = await holding(d, 'u-new-id');
+    const oldId = await idOf(d.inner);
+    const stale = new GatewayClientPool(
+      resolveGatewayClientOptions({ secret: TEST_SECRET, backplane: { url: redis.url, timeoutMs: BUDGET_MS } }),
+    );
+    try {
+      await eventually(
+        () => stale.backplane!.watch.isSynced(d.inner),
+        (ok) => ok,
+        'the stale sender sees the extra gateway in sync',
+        15_000,
+      );
+      stale.backplane!.watch.stop();
+      // The lease lost: the gateway announces again as epoch + 1 and rewrites its entries under the new id.
+      await inspector.del(keys.lease(oldId));
+      const newIds = await eventually(
+        () => inspector.hkeys(keys.uid('u-new-id')),
+        (ids) => ids.length === 1 && ids[0] !== oldId,
+        'u-new-id listed under a new id',
+        15_000,
+      );
+      expect(newIds[0].startsWith(`${d.inner}/`)).toBe(true);
+      expect(stale.backplane!.watch.leaseOf(newIds[0])).toBeUndefined();
+      expect(stale.backplane!.watch.isSynced(d.inner)).toBe(true);
+      const start = client.received.length;
+      for (let i = 0; i < 10; i++) await stale.client.sendToUid('u-new-id', `new-id-${i}`);
+      const texts = await client.waitUntilReceived(() => {
+        const got = client.received.slice(start).map((m) => m.data.toString());
+        return got.length >= 10 ? got : undefined;
+      }, '10 sends through the stale sender');
+      expect(texts).toEqual(Array.from({ length: 10 }, (_, i) => `new-id-${i}`));
+      // Queries: the unknown id cannot vouch for the uid, the gateway at its address is asked.
+      expect(await stale.client.isUidOnline('u-new-id')).toBe(true);
+      expect(await stale.client.isUidsOnline(['u-new-id', 'u-nobody'])).toEqual({
+        'u-new-id': true,
+        'u-nobody': false,
+      });
+    } finally {
+      await stale.onModuleDestroy();
+      await d.proc.stop();
+    }
+  });
+
   /** A fourth gateway of the test's own (the three shared ones stay up for the other tests), seen in sync. */
   async function extraGateway(env: Record<string, string> = {}): Promise<Gateway> {
     const g = await startGateway('', { ...gatewayEnv(), ...env });

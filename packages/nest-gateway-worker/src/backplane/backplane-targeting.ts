@@ -58,11 +58,17 @@ export class BackplaneTargeting implements GatewayTargeting {
     const online = new Set<string>();
     const ask = new Set<string>(this.unknown(listed));
     uids.forEach((uid, i) => {
+      const unknownAt: string[] = [];
       for (const id of read[i]) {
         const lease = this.watch.leaseOf(id);
-        if (lease && listedSet.has(lease.address) && !this.linkDown.has(lease.address)) online.add(uid);
+        if (lease === undefined) unknownAt.push(addressOfGatewayId(id));
+        else if (listedSet.has(lease.address) && !this.linkDown.has(lease.address)) online.add(uid);
       }
-      if (!online.has(uid)) for (const a of this.recentUids.addressesOf(uid)) if (listedSet.has(a)) ask.add(a);
+      if (online.has(uid)) return;
+      // An id discovery does not know yet (announced again since its last read) cannot vouch for the uid, nor can
+      // a dead incarnation's leftover entry: the gateway at its address is asked instead.
+      for (const a of unknownAt) if (listedSet.has(a)) ask.add(a);
+      for (const a of this.recentUids.addressesOf(uid)) if (listedSet.has(a)) ask.add(a);
     });
     return { online, ask: listed.filter((a) => ask.has(a)) };
   }
@@ -79,7 +85,8 @@ export class BackplaneTargeting implements GatewayTargeting {
     if (!this.watch.isSynced(address)) return true;
     const read = await this.reader.gatewaysOf(kind, [name]);
     if (read === null) return null;
-    return read[0].some((id) => this.watch.leaseOf(id)?.address === address);
+    // An id discovery does not know yet counts by its address (every id carries it): the gateway decides.
+    return read[0].some((id) => (this.watch.leaseOf(id)?.address ?? addressOfGatewayId(id)) === address);
   }
 
   private async targets(
