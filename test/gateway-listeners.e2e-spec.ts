@@ -3,6 +3,7 @@ import {
   FramingError,
   GatewayServer,
   Handshake,
+  MessageBody,
   OnClientMessage,
   type ClientFraming,
   type ClientHandshake,
@@ -323,6 +324,50 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
     expect(bystanders.ws.closeCode).toBeNull();
     expect(bystanders.wss.closeCode).toBeNull();
     expect(bystanders.text.ended || bystanders.frame.ended).toBe(false);
+  });
+
+  it('delivers the messages a text/frame client sent before a bad one in the same chunk, then closes it', async () => {
+    const seen: string[] = [];
+    @Controller()
+    class RecordController {
+      @OnClientMessage()
+      record(@MessageBody() body: string) {
+        seen.push(body);
+      }
+    }
+    const register = await startRegister();
+    const gateway = await startGateway(register.address, {
+      GATEWAY_LISTEN: 'text://127.0.0.1:0,frame://127.0.0.1:0',
+      GATEWAY_MAX_MESSAGE_BYTES: '64',
+    });
+    const { app } = await startInProcessWorker(
+      [RecordController],
+      { registers: [parseHostPort('REGISTER_ADDRESS', register.address)], secret: Buffer.from(TEST_SECRET) },
+      [gateway.inner],
+    );
+    apps.push(app);
+    const [textUrl, frameUrl] = gateway.urls;
+    const text = await TcpTestClient.open(textUrl);
+    const frame = await TcpTestClient.open(frameUrl);
+    peers.push(text, frame);
+    // One write each: two good messages, then one the framing refuses (a line over the limit; a malformed length).
+    text.sendRaw(Buffer.from(`text-1\ntext-2\r\n${'x'.repeat(65)}\n`));
+    const framed = (m: string) => {
+      const b = Buffer.alloc(4 + m.length);
+      b.writeUInt32BE(4 + m.length);
+      b.write(m, 4);
+      return b;
+    };
+    frame.sendRaw(Buffer.concat([framed('frame-1'), framed('frame-2'), Buffer.from([0, 0, 0, 3, 0x61])]));
+    await Promise.all([text.closed, frame.closed]);
+    await eventually(
+      () => [...seen].sort(),
+      (got) => got.length === 4,
+      'the four good messages at the worker',
+    );
+    expect([...seen].sort()).toEqual(['frame-1', 'frame-2', 'text-1', 'text-2']);
+    expect(seen.indexOf('text-1')).toBeLessThan(seen.indexOf('text-2'));
+    expect(seen.indexOf('frame-1')).toBeLessThan(seen.indexOf('frame-2'));
   });
 
   it('serves a custom framing registered in GatewayOptions.framings under its scheme', async () => {
