@@ -22,3 +22,7 @@ export const REPLY_STATUS_FIELD = 'statusCode';
 export const RESUME_OFFSET_FIELD = '$offset';
 /** The query parameter the last offset is sent in when the client connects again (default). */
 export const RESUME_QUERY_PARAM = 'resume';
+/** The field of a pushed JSON message naming the history its `$offset` belongs to (e.g. `group:room1`). */
+export const RESUME_STREAM_FIELD = '$stream';
+/** The field of a pushed JSON message holding several streams' offsets at once, `{ "<stream>": "<offset>" }`. */
+export const RESUME_OFFSETS_FIELD = '$offsets';

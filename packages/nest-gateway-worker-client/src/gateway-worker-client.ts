@@ -172,6 +172,11 @@ export class GatewayWorkerClient<S extends ClientSchema = ClientSchema> {
     return this.resume?.offset;
   }
 
+  /** The last resume offset of each stream (`$stream` / `$offsets` of pushed messages), when resume is on. */
+  get offsets(): Record<string, ResumeOffset> {
+    return this.resume?.offsets ?? {};
+  }
+
   /**
    * Starts connecting (if not started) and resolves once a connection is open; rejects with ConnectionClosedError if
    * the client stops first (a close it does not reconnect after, or `close()`). With reconnects on, a gateway that is

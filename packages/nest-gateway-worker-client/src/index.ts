@@ -26,7 +26,9 @@ export {
   REPLY_ERROR_FIELD,
   REPLY_STATUS_FIELD,
   RESUME_OFFSET_FIELD,
+  RESUME_OFFSETS_FIELD,
   RESUME_QUERY_PARAM,
+  RESUME_STREAM_FIELD,
 } from './conventions.js';
 export type {
   ClientSchema,

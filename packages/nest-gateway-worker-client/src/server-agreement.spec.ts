@@ -17,6 +17,8 @@ describe('the client library and the server agree', () => {
       REPLY_STATUS_FIELD: server.REPLY_STATUS_FIELD,
       RESUME_OFFSET_FIELD: server.RESUME_OFFSET_FIELD,
       RESUME_QUERY_PARAM: server.RESUME_QUERY_PARAM,
+      RESUME_STREAM_FIELD: server.RESUME_STREAM_FIELD,
+      RESUME_OFFSETS_FIELD: server.RESUME_OFFSETS_FIELD,
     });
   });
 

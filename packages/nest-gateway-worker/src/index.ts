@@ -125,6 +125,7 @@ export { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL_MS } from './backplane/histor
 export { formatHistoryPosition, parseHistoryPosition } from './backplane/history-position';
 export { DEFAULT_RECOVER_LIMIT } from './client/history-options';
 export type { HistorySendOptions, HistorySent, RecoverOptions, RecoverResult } from './client/history-options';
+export { resumePosition } from './client/resume-position';
 export { AtRestDecryptError } from './backplane/at-rest-cipher';
 export type { RedisSessionStoreOptions } from './backplane/redis-session-store';
 
@@ -147,7 +148,9 @@ export {
   CLIENT_PONG,
   REQUEST_ID_FIELD,
   RESUME_OFFSET_FIELD,
+  RESUME_OFFSETS_FIELD,
   RESUME_QUERY_PARAM,
+  RESUME_STREAM_FIELD,
 } from './protocol/client-conventions';
 
 // Extension points: raw TCP framings, worker routing

@@ -12,7 +12,7 @@ import type { BackplaneStatus, BackplaneStatusSource } from './backplane-status'
 import type { HistoryAppendOptions, HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
 import { formatHistoryPosition } from '../backplane/history-position';
 import type { ConfirmOption, DeliveryReceipt, SendOptions } from './delivery-receipt';
-import { deliveredFields, keptMessage, type KeptMessage } from './history-message';
+import { deliveredFields, historyStreamOf, keptMessage, type KeptMessage } from './history-message';
 import { HistoryReplay } from './history-replay';
 import {
   DEFAULT_RECOVER_LIMIT,
@@ -706,7 +706,7 @@ export class GatewayClient {
       format: kept.format,
     });
     const position = formatHistoryPosition(at);
-    return { sent: { ...at, position }, fields: deliveredFields(kept, position) };
+    return { sent: { ...at, position }, fields: deliveredFields(kept, position, historyStreamOf(kind, targets[0])) };
   }
 
   private historyStore(method: string): HistoryStore {

@@ -1,9 +1,9 @@
 import type { HistoryFormat } from '../backplane/history-store';
-import { RESUME_OFFSET_FIELD } from '../protocol/client-conventions';
+import { RESUME_OFFSET_FIELD, RESUME_STREAM_FIELD } from '../protocol/client-conventions';
 import { messageFrameFields, toOutgoingMessage } from '../protocol/client-message';
 import { GatewayArgumentError } from './gateway-errors';
 
-/** A message as a history keeps it: its format and its bytes (a JSON object without any `$offset` of its own). */
+/** A message as a history keeps it: its format and its bytes (a JSON object without `$offset` / `$stream` of its own). */
 export interface KeptMessage {
   format: HistoryFormat;
   body: Buffer;
@@ -11,7 +11,8 @@ export interface KeptMessage {
 
 /**
  * How a history send keeps `message`: an object (not an array), or a string holding a JSON object, is `json`, and
- * is delivered with its position in `$offset` (any `$offset` it had is replaced); a Buffer / typed array /
+ * is delivered with its position in `$offset` and its history in `$stream` (any of its own are replaced); a Buffer /
+ * typed array /
  * ArrayBuffer is `binary` (replayed as a binary frame); anything else (other text, arrays, numbers) is `text`,
  * kept and replayed as sent, without a position in it.
  */
@@ -27,18 +28,32 @@ export function keptMessage(message: unknown): KeptMessage {
   return { format: outgoing.binary ? 'binary' : 'text', body: outgoing.body };
 }
 
-/** The frame fields that deliver a kept message, with `position` in a JSON message's `$offset`. */
-export function deliveredFields(kept: KeptMessage, position: string): { flag: number; body: Buffer } {
+/** The history a message belongs to, as its `$stream` says and the client library keys its offsets: `group:room1`. */
+export function historyStreamOf(kind: 'uid' | 'group', target: string): string {
+  return `${kind}:${target}`;
+}
+
+/**
+ * The frame fields that deliver a kept message, with `position` in a JSON message's `$offset` and `stream` (see
+ * {@link historyStreamOf}) in its `$stream`.
+ */
+export function deliveredFields(kept: KeptMessage, position: string, stream: string): { flag: number; body: Buffer } {
   if (kept.format !== 'json' || position === '')
     return messageFrameFields({ body: kept.body, binary: kept.format === 'binary' });
-  // `{"$offset":"<position>",` + the rest of the object (or `}` for an empty one): no parse, no second stringify.
-  const head = `{${JSON.stringify(RESUME_OFFSET_FIELD)}:${JSON.stringify(position)}${kept.body.length > 2 ? ',' : ''}`;
+  // `{"$offset":"<position>","$stream":"<stream>",` + the rest of the object (or `}` for an empty one): no parse,
+  // no second stringify.
+  const head =
+    `{${JSON.stringify(RESUME_OFFSET_FIELD)}:${JSON.stringify(position)},` +
+    `${JSON.stringify(RESUME_STREAM_FIELD)}:${JSON.stringify(stream)}${kept.body.length > 2 ? ',' : ''}`;
   return messageFrameFields({ body: Buffer.concat([Buffer.from(head, 'utf8'), kept.body.subarray(1)]), binary: false });
 }
 
 function jsonMessage(object: object): KeptMessage {
-  const own = Object.prototype.hasOwnProperty.call(object, RESUME_OFFSET_FIELD);
-  const value = own ? { ...object, [RESUME_OFFSET_FIELD]: undefined } : object;
+  const own = (field: string) => Object.prototype.hasOwnProperty.call(object, field);
+  const value =
+    own(RESUME_OFFSET_FIELD) || own(RESUME_STREAM_FIELD)
+      ? { ...object, [RESUME_OFFSET_FIELD]: undefined, [RESUME_STREAM_FIELD]: undefined }
+      : object;
   const text = JSON.stringify(value) as string | undefined;
   if (typeof text !== 'string')
     throw new GatewayArgumentError('message must be a string, a Buffer/Uint8Array, or a JSON-serialisable object');

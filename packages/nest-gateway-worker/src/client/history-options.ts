@@ -50,4 +50,9 @@ export interface RecoverResult {
   replayed: number;
   /** The history's position now, `<epoch>:<offset>` ("" when it has none yet, or it could not be read). */
   position: string;
+  /**
+   * Which history, as messages name it in `$stream` and the client library keys its offsets: `uid:<uid>` or
+   * `group:<group>`. Give the client `position` under it (e.g. a welcome message's `$offsets: { [stream]: position }`).
+   */
+  stream: string;
 }

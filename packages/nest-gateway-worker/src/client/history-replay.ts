@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { formatHistoryPosition, parseHistoryPosition } from '../backplane/history-position';
 import type { HistoryPosition, HistoryRecovery, HistoryStore } from '../backplane/history-store';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
-import { deliveredFields } from './history-message';
+import { deliveredFields, historyStreamOf } from './history-message';
 import {
   DEFAULT_RECOVER_LIMIT,
   RECOVER_LISTED_POLL_MS,
@@ -57,13 +57,14 @@ export class HistoryReplay {
     limit = DEFAULT_RECOVER_LIMIT,
   ): Promise<RecoverResult> {
     await this.calls.join(clientId, kind, target);
+    const stream = historyStreamOf(kind, target);
     try {
-      return await this.replay(clientId, kind, target, since, limit);
+      return { ...(await this.replay(clientId, kind, target, since, limit)), stream };
     } catch (err) {
       this.unavailable.warn(
         `history of a ${kind} unavailable, the client was not recovered: ${(err as Error).message}`,
       );
-      return { recovered: false, reason: 'unavailable', replayed: 0, position: '' };
+      return { recovered: false, reason: 'unavailable', replayed: 0, position: '', stream };
     }
   }
 
@@ -88,7 +89,8 @@ export class HistoryReplay {
     target: string,
     since: string | HistoryPosition | null | undefined,
     limit: number,
-  ): Promise<RecoverResult> {
+  ): Promise<Omit<RecoverResult, 'stream'>> {
+    const stream = historyStreamOf(kind, target);
     const online = await this.calls.isOnline(clientId);
     if (online) await this.visible(clientId, kind, target);
     const from = typeof since === 'string' ? parseHistoryPosition(since) : (since ?? null);
@@ -109,7 +111,7 @@ export class HistoryReplay {
     for (;;) {
       for (const entry of page.entries) {
         const offset = formatHistoryPosition({ offset: entry.offset, epoch: from.epoch });
-        await this.calls.send(clientId, deliveredFields({ format: entry.format, body: entry.data }, offset));
+        await this.calls.send(clientId, deliveredFields({ format: entry.format, body: entry.data }, offset, stream));
         replayed++;
       }
       if (page.entries.length > 0) at = { offset: page.entries[page.entries.length - 1].offset, epoch: from.epoch };

@@ -10,8 +10,10 @@
  *   worker removes the field before the handler sees the message and answers with one reply envelope:
  *   `{"$rid": id, "data": value}` (the handler's first value; no `data` when it returned nothing) or
  *   `{"$rid": id, "error": message, "statusCode"?: n}` (what GatewayExceptionFilter made of the exception).
- * - Resume: a pushed JSON message may carry {@link RESUME_OFFSET_FIELD}; the client library keeps the last one and
- *   sends it in the query of its next connection (the worker's connect handler reads it from the handshake).
+ * - Resume: a pushed JSON message may carry {@link RESUME_OFFSET_FIELD} (and {@link RESUME_STREAM_FIELD}: which
+ *   history it belongs to), or a map of them in {@link RESUME_OFFSETS_FIELD}; the client library keeps the last offset
+ *   and the last one of each stream and sends them in the query of its next connection (`resume=<last>` and
+ *   `resume.<stream>=<offset>`), where the worker's connect handler reads them from the handshake.
  */
 
 /** The liveness ping a client sends (text frame, exactly these bytes). */
@@ -34,3 +36,11 @@ export const MAX_REQUEST_ID_LENGTH = 64;
 export const RESUME_OFFSET_FIELD = '$offset';
 /** The query parameter the client library sends the last offset in when it connects again. */
 export const RESUME_QUERY_PARAM = 'resume';
+/**
+ * The field of a pushed JSON message naming the history its `$offset` belongs to: `uid:<uid>` or `group:<group>`
+ * (a history send sets it). The client library keeps one offset per stream and sends each back as
+ * `resume.<stream>=<offset>`.
+ */
+export const RESUME_STREAM_FIELD = '$stream';
+/** The field of a pushed JSON message holding several streams' offsets at once, `{ "<stream>": "<offset>" }`. */
+export const RESUME_OFFSETS_FIELD = '$offsets';
