@@ -15,6 +15,9 @@
  * | `<p>:s:{<uid>}`             | STRING | RedisSessionStore: the uid's session (JSON), PX sliding           |
  * | `<p>:h:u:{<uid>}` / `:g:`   | STREAM | HistoryStore: messages, id `<offset>-0`, field `d`                 |
  * | `<p>:hm:u:{<uid>}` / `:g:`  | HASH   | HistoryStore: `e` epoch, `s` top offset                            |
+ *
+ * An id that is empty or starts with `}` would make an empty tag (Redis then hashes the whole key, and a history's
+ * two keys would land in different slots): such ids are written `{~}<id>~` instead (tag `~`; see {@link tagged}).
  */
 export class BackplaneKeys {
   readonly gateways: string;
@@ -34,32 +37,41 @@ export class BackplaneKeys {
   }
 
   uid(uid: string): string {
-    return `${this.prefix}:u:{${uid}}`;
+    return `${this.prefix}:u:${tagged(uid)}`;
   }
 
   group(group: string): string {
-    return `${this.prefix}:g:{${group}}`;
+    return `${this.prefix}:g:${tagged(group)}`;
   }
 
   ownedUids(gatewayId: string): string {
-    return `${this.prefix}:own:{${gatewayId}}:u`;
+    return `${this.prefix}:own:${tagged(gatewayId)}:u`;
   }
 
   ownedGroups(gatewayId: string): string {
-    return `${this.prefix}:own:{${gatewayId}}:g`;
+    return `${this.prefix}:own:${tagged(gatewayId)}:g`;
   }
 
   /** History of a uid or group (STREAM), `<p>:h:u:{<uid>}` / `<p>:h:g:{<group>}`. */
   history(kind: 'uid' | 'group', id: string): string {
-    return `${this.prefix}:h:${kind === 'uid' ? 'u' : 'g'}:{${id}}`;
+    return `${this.prefix}:h:${kind === 'uid' ? 'u' : 'g'}:${tagged(id)}`;
   }
 
   /** Its epoch and top offset (HASH), in the same slot. */
   historyMeta(kind: 'uid' | 'group', id: string): string {
-    return `${this.prefix}:hm:${kind === 'uid' ? 'u' : 'g'}:{${id}}`;
+    return `${this.prefix}:hm:${kind === 'uid' ? 'u' : 'g'}:${tagged(id)}`;
   }
 
   session(uid: string): string {
-    return `${this.prefix}:s:{${uid}}`;
+    return `${this.prefix}:s:${tagged(uid)}`;
   }
+}
+
+/**
+ * `{<id>}`: the id as the key's hash tag, so that every key of one uid, group or gateway is in one Cluster slot. An
+ * id that is empty or starts with `}` would make an empty tag there: it is written `{~}<id>~` (tag `~`: all such ids
+ * share one slot). One-to-one: the usual form ends with `}`, this one with `~`.
+ */
+export function tagged(id: string): string {
+  return id === '' || id.startsWith('}') ? `{~}${id}~` : `{${id}}`;
 }
