@@ -148,6 +148,7 @@ async function measure(config, pool, sender, target, label, clients, round, prof
  */
 async function together(config, pool, senders, bound, round) {
   const labels = BASE_ROOT ? ['C', 'K', 'K0'] : ['C', 'K'];
+  const kStatsBefore = (await senders.K.request({ cmd: 'stats' }, 10_000)).backplane;
   const sent = await Promise.all(
     labels.map((label) =>
       senders[label].request(
@@ -184,6 +185,13 @@ async function together(config, pool, senders, bound, round) {
       p99Ms: percentileOfSparse(got.hist, 0.99),
     };
   }
+  // K's directory reads and fallbacks in this phase (a send that waits for Redis is the one that can make the tail).
+  const kStatsAfter = (await senders.K.request({ cmd: 'stats' }, 10_000)).backplane;
+  if (kStatsBefore && kStatsAfter)
+    out.K.directory = {
+      reads: kStatsAfter.reads - kStatsBefore.reads,
+      fallbacks: kStatsAfter.fallbacks - kStatsBefore.fallbacks,
+    };
   return out;
 }
 
@@ -358,7 +366,7 @@ function summarize(config, rounds, receivers, generators) {
   const togetherRatio = (key, base = 'C') =>
     rounds.map((r) => ratio(tg(r, 'K') && tg(r, 'K')[key], tg(r, base) && tg(r, base)[key]));
   const togetherRows = rounds.map((r, i) => {
-    if (!r.together || r.together.error) return [`${i + 1}`, 'FAILED', '', '', '', '', '', ''];
+    if (!r.together || r.together.error) return [`${i + 1}`, 'FAILED', '', '', '', '', '', '', ''];
     const c = tg(r, 'C');
     const k = tg(r, 'K');
     return [
@@ -370,6 +378,7 @@ function summarize(config, rounds, receivers, generators) {
       fmt.ms(k.p99Ms),
       fmt.x(ratio(k.p99Ms, c.p99Ms)),
       `${fmt.int(c.senderMaxLagMs)} / ${fmt.int(k.senderMaxLagMs)}`,
+      k.directory ? `${fmt.int(k.directory.reads)} / ${fmt.int(k.directory.fallbacks)}` : 'n/a',
     ];
   });
   rounds.forEach((r, i) => {
@@ -488,6 +497,7 @@ function summarize(config, rounds, receivers, generators) {
           'K p99 ms',
           'K/C p99',
           'sender max lag ms C / K',
+          'K directory reads / fallbacks',
         ],
         rows: togetherRows,
       },
