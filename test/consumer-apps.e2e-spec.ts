@@ -202,6 +202,14 @@ describe.each(Object.keys(FIXTURES) as Fixture[])('a fresh %s app with the packe
     expect(await json(a, 0, 30_000)).toEqual({ type: 'pong', seq: 1 });
   });
 
+  it('a handler with nothing of Nest bound to it takes the direct path; the ones with a pipe and filter do not', async () => {
+    const [, direct, total] = await cluster!.worker.waitFor(/(\d+) of (\d+) on the direct path/);
+    expect({ direct: Number(direct), total: Number(total) }).toEqual({ direct: 1, total: 3 });
+    const a = await open();
+    a.send(JSON.stringify({ type: 'echo', text: 'straight' }));
+    expect(await json(a, 0, 30_000)).toEqual({ type: 'echoed', text: 'straight' });
+  });
+
   it('ValidationPipe + GatewayExceptionFilter: an invalid message gets an error naming the field', async () => {
     const a = await open();
     a.send(JSON.stringify({ type: 'ping', seq: 'one' }));

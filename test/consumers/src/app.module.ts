@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { GatewayModule, type WorkerOptions } from 'nest-gateway-worker';
 import { ChatController } from './chat.controller';
+import { EchoController } from './echo.controller';
 import { PushController } from './push.controller';
 
 @Module({})
@@ -9,7 +10,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [GatewayModule.forWorker(options)],
-      controllers: [ChatController, PushController],
+      controllers: [ChatController, EchoController, PushController],
     };
   }
 }
