@@ -5,7 +5,15 @@
  * the idle-memory measurement, the echo measurement, ratios and medians.
  */
 const path = require('node:path');
-const { startLoadGenerator, stopProcess, collectGarbage, rssKiB, cpuMs, isRunning } = require('./processes');
+const {
+  startLoadGenerator,
+  stopProcess,
+  collectGarbage,
+  rssKiB,
+  cpuMs,
+  isRunning,
+  runQueueWaitMs,
+} = require('./processes');
 const { startTarget, TARGETS } = require('./targets');
 const { mergeSparse, percentileOfSparse } = require('./histogram');
 
@@ -112,6 +120,11 @@ function cpuSnapshot(procs) {
   return procs.map((p) => (isRunning(p.child) ? cpuMs(p.child.pid) : 0));
 }
 
+/** Each process's run-queue wait so far in ms (null where unknown or not running). */
+function waitSnapshot(procs) {
+  return procs.map((p) => (isRunning(p.child) ? runQueueWaitMs(p.child.pid) : null));
+}
+
 /** Per-process CPU since `before`, with CPU seconds per million `units` (messages, deliveries). */
 function cpuSince(procs, before, units) {
   return procs.map((p, i) => {
@@ -127,6 +140,7 @@ function cpuSince(procs, before, units) {
 async function echoRound(pool, started, format, echo, config) {
   const counts = splitCount(echo.connections, pool.gens.length);
   const before = cpuSnapshot(started.procs);
+  const waitBefore = waitSnapshot(started.procs);
   const wall0 = Date.now();
   const parts = await pool.all((g, i) =>
     counts[i] === 0
@@ -151,6 +165,11 @@ async function echoRound(pool, started, format, echo, config) {
   const totalReceived = done.reduce((s, p) => s + p.totalReceived, 0);
   const hist = mergeSparse(done.map((p) => p.hist));
   const processes = cpuSince(started.procs, before, totalReceived);
+  const waitAfter = waitSnapshot(started.procs);
+  processes.forEach((p, i) => {
+    const ms = waitAfter[i] !== null && waitBefore[i] !== null ? waitAfter[i] - waitBefore[i] : null;
+    p.runQueueWaitUsPerMsg = ms !== null && totalReceived > 0 ? (ms * 1000) / totalReceived : null;
+  });
   const serverCpuMs = processes.reduce((s, p) => s + p.cpuMs, 0);
   const measured = done.reduce((s, p) => s + p.measuredEchoes, 0);
   if (measured === 0)

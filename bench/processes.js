@@ -243,6 +243,21 @@ function cpuSplitMs(pid) {
   return { user: (Number(fields[11]) * 1000) / clockTicks, system: (Number(fields[12]) * 1000) / clockTicks };
 }
 
+/**
+ * How long a process's main thread has been runnable but waiting for a CPU so far, in ms (the second field of
+ * /proc/<pid>/schedstat, nanoseconds); null where the kernel does not provide it. With more busy processes than
+ * cores, this is the time each one queues behind the others: the scheduler's share of the latency.
+ */
+function runQueueWaitMs(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
+    const ns = Number(fields[1]);
+    return Number.isFinite(ns) ? ns / 1e6 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Resident set size of a process in KiB, from /proc/<pid>/status (VmRSS). */
 function rssKiB(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -261,5 +276,6 @@ module.exports = {
   rssKiB,
   cpuMs,
   cpuSplitMs,
+  runQueueWaitMs,
   isRunning,
 };

@@ -58,6 +58,9 @@ function targetRows(c, labels, names) {
     const cpuPerProc = procNames
       .map((name, i) => `${name} ${fmt.num(median(ok.map((r) => r.processes[i].cpuSecPerMillion)))}`)
       .join(', ');
+    const waitPerProc = procNames
+      .map((name, i) => `${name} ${fmt.num(median(ok.map((r) => r.processes[i].runQueueWaitUsPerMsg)))}`)
+      .join(', ');
     const gen = ok.map((r) => r.generatorCpu.perGenerator.map((p) => fmt.pct(p)).join('+'));
     const saturated = ok.some((r) => r.generatorCpu.saturated);
     return [
@@ -68,6 +71,7 @@ function targetRows(c, labels, names) {
       fmt.ms(median(pick(c.rounds, label, 'p99Ms'))),
       fmt.num(median(pick(c.rounds, label, 'serverCpuSecPerMillion'))),
       cpuPerProc || 'n/a',
+      waitPerProc || 'n/a',
       `${gen.join(' / ') || 'n/a'}${saturated ? ' SATURATED' : ''}`,
     ];
   });
@@ -81,6 +85,7 @@ const HEADER = [
   'p99 ms',
   'server CPU s / M msgs',
   'CPU s / M msgs per process',
+  'run-queue wait µs / msg per process',
   'generator CPU per round',
 ];
 
@@ -144,6 +149,7 @@ async function run(config) {
     "B runs the monorepo's Nest 11 (@nestjs/platform-ws ~11.2), B12 the same application on Nest 12 (@nestjs/core 12.5, @nestjs/platform-ws 12.1, ES modules) from bench/refs/nest12, its own package installed with npm ci on first use.",
     'C: every message crosses gateway -> worker -> gateway over AES-256-GCM inner links, three processes (register idle).',
     'CPU s / M msgs: user+system CPU of each server process over the whole load phase (connect, warm-up, measured time, drain) per million echoes received in it.',
+    "Run-queue wait: how long each server process's main thread was runnable but waiting for a core over the same phase (/proc/<pid>/schedstat), per echo: the scheduler's share of the latency when more processes are busy than there are cores.",
   );
   return { tables, verdicts, notes, data };
 }
