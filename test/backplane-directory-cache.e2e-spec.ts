@@ -1,7 +1,7 @@
 import {
   BackplaneKeys,
   ClientBackplane,
-  NOTICE_HEARTBEAT_MS,
+  HEARTBEAT_INTERVAL_MS,
   NOTICE_TRUST_MS,
   resolveBackplaneOptions,
 } from 'nest-gateway-worker/internal';
@@ -192,7 +192,7 @@ describe('directory cache with server-assisted invalidation (real redis-server)'
     try {
       // No pong (and, once a PING waits, the socket timeout): within NOTICE_TRUST_MS + a heartbeat the entry is
       // no longer used; without the heartbeat nothing would notice, and the entry would be used for its max age.
-      await new Promise((r) => setTimeout(r, NOTICE_TRUST_MS + NOTICE_HEARTBEAT_MS + 500));
+      await new Promise((r) => setTimeout(r, NOTICE_TRUST_MS + HEARTBEAT_INTERVAL_MS + 500));
       expect(await lookup('u1')).toEqual([[A]]);
       expect(await calls('hkeys')).toBe(2);
     } finally {

@@ -110,6 +110,7 @@ export * from './backplane/gateway-watch';
 export * from './backplane/directory-reader';
 export * from './backplane/directory-read-batch';
 export * from './backplane/directory-cache';
+export * from './backplane/connection-heartbeat';
 export * from './backplane/directory-tracking';
 export * from './backplane/recent-memberships';
 export * from './backplane/backplane-targeting';
