@@ -81,6 +81,9 @@ export * from './ops/admin/admin-server';
 export * from './ops/admin/admin-target';
 export * from './ops/health/readiness';
 export * from './ops/metrics/duration-histogram';
+export * from './ops/metrics/metrics-builder';
+export * from './ops/metrics/backplane-metrics';
+export * from './ops/metrics/prom-client-loader';
 export * from './ops/metrics/label-bounds';
 export * from './process/process-index';
 // Operations: the dashboard
