@@ -72,26 +72,26 @@ describe('cleanup when a test process is ended by a signal', () => {
       let made: Made | null = null;
       try {
         const [, json] = await child.waitFor(/^made (\{.*\})$/, 30_000);
-        made = JSON.parse(json) as Made;
+        const m = (made = JSON.parse(json) as Made);
         // Everything it reported exists now.
-        expect(namespaces()).toEqual(expect.arrayContaining(made.namespaces));
-        for (const link of made.links) expect(linkExists(link)).toBe(true);
-        expect(alive(made.redisPid)).toBe(true);
-        expect(existsSync(made.redisDir)).toBe(true);
+        expect(namespaces()).toEqual(expect.arrayContaining(m.namespaces));
+        for (const link of m.links) expect(linkExists(link)).toBe(true);
+        expect(alive(m.redisPid)).toBe(true);
+        expect(existsSync(m.redisDir)).toBe(true);
 
         child.child.kill(signal);
         await child.exited;
         expect(child.child.signalCode).toBe(signal);
-        expect(namespaces().filter((ns) => made.namespaces.includes(ns))).toEqual([]);
-        expect(made.links.filter(linkExists)).toEqual([]);
+        expect(namespaces().filter((ns) => m.namespaces.includes(ns))).toEqual([]);
+        expect(m.links.filter(linkExists)).toEqual([]);
         await eventually(
-          () => alive(made.redisPid),
+          () => alive(m.redisPid),
           (a) => !a,
-          `redis-server ${made.redisPid} gone`,
+          `redis-server ${m.redisPid} gone`,
           5_000,
           20,
         );
-        expect(existsSync(made.redisDir)).toBe(false);
+        expect(existsSync(m.redisDir)).toBe(false);
       } finally {
         if (child.running) child.child.kill('SIGKILL');
         await child.exited;
