@@ -185,6 +185,7 @@ export class LeaseKeeper {
       lease.epoch++;
       lease.synced = false;
       this.id = gatewayIdOf(lease);
+      this.leaseWrittenAt = 0; // nothing written under the new id yet
       this.events.changed(`backplane lease ${old} was lost; announcing again as ${this.id}`);
       await this.announce();
       void this.janitor.purge(old).catch(() => undefined);
