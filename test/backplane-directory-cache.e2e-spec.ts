@@ -1,13 +1,17 @@
 import {
   BackplaneKeys,
   ClientBackplane,
-  NOTICE_HEARTBEAT_MS,
+  MetricsBuilder,
+  clientBackplaneMetrics,
+  loadPromClient,
+  HEARTBEAT_INTERVAL_MS,
   NOTICE_TRUST_MS,
   resolveBackplaneOptions,
 } from 'nest-gateway-worker/internal';
 import { Redis } from 'ioredis';
 import type { Socket } from 'node:net';
 import { eventually } from './support/eventually';
+import { parseScrape, valueOf } from './support/prometheus-text';
 import { RedisServer } from './support/redis-server';
 
 /**
@@ -155,6 +159,30 @@ describe('directory cache with server-assisted invalidation (real redis-server)'
     }
   });
 
+  it('its hits, misses and drops are Prometheus counters (gatewayworker_backplane_directory_cache_*_total)', async () => {
+    const prom = loadPromClient('test');
+    const registry = new prom.Registry();
+    clientBackplaneMetrics(new MetricsBuilder(prom, registry), backplane, 'sdk');
+    const scrape = async () => {
+      const s = parseScrape(await registry.metrics());
+      const v = (what: string) =>
+        valueOf(s, `gatewayworker_backplane_directory_cache_${what}_total`, { client: 'sdk' });
+      return { hits: v('hits'), misses: v('misses'), drops: v('drops') };
+    };
+    await inspector.hset(keys.uid('u1'), A, 1);
+    const before = await scrape();
+    // One miss (read from Redis), then three hits.
+    for (let i = 0; i < 4; i++) expect(await lookup('u1')).toEqual([[A]]);
+    // A name with no entry is a miss too (its empty answer is cached: the next lookup of it is a hit).
+    expect(await lookup('nobody')).toEqual([[]]);
+    let after = await scrape();
+    expect({ hits: after.hits - before.hits, misses: after.misses - before.misses }).toEqual({ hits: 3, misses: 2 });
+    await inspector.flushall();
+    await eventually(scrape, (s) => s.drops > after.drops, 'the flush counted as a drop');
+    after = await scrape();
+    expect(after.drops - before.drops).toBe(1);
+  });
+
   it('FLUSHALL (a notice with no keys) drops every entry', async () => {
     await inspector.hset(keys.uid('u1'), A, 1);
     await inspector.hset(keys.uid('u2'), A, 1);
@@ -192,7 +220,7 @@ describe('directory cache with server-assisted invalidation (real redis-server)'
     try {
       // No pong (and, once a PING waits, the socket timeout): within NOTICE_TRUST_MS + a heartbeat the entry is
       // no longer used; without the heartbeat nothing would notice, and the entry would be used for its max age.
-      await new Promise((r) => setTimeout(r, NOTICE_TRUST_MS + NOTICE_HEARTBEAT_MS + 500));
+      await new Promise((r) => setTimeout(r, NOTICE_TRUST_MS + HEARTBEAT_INTERVAL_MS + 500));
       expect(await lookup('u1')).toEqual([[A]]);
       expect(await calls('hkeys')).toBe(2);
     } finally {

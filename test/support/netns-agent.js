@@ -138,11 +138,21 @@ const sdkOps = {
     }
     return { sent: count, ms: Date.now() - start };
   },
-  /** The backplane's counters, which of `addresses` its discovery sees in sync, and the failures seen so far. */
+  /**
+   * The backplane's counters, its discovery's (list reads, notices received, subscriber connections its heartbeat
+   * reopened), which of `addresses` it sees in sync, and the failures seen so far.
+   */
   async stats({ addresses }) {
     const p = sdk();
     const synced = Object.fromEntries((addresses || []).map((a) => [a, p.backplane.watch.isSynced(a)]));
-    return { backplane: p.backplane.stats, synced, failures: failures.length, lastFailures: failures.slice(-5) };
+    const w = p.backplane.watch;
+    return {
+      backplane: p.backplane.stats,
+      watch: { reads: w.reads, notices: w.notices, reopened: w.heartbeat.reopened },
+      synced,
+      failures: failures.length,
+      lastFailures: failures.slice(-5),
+    };
   },
 };
 

@@ -77,6 +77,8 @@ export interface AgentCall<T = unknown> {
 
 export interface AgentStats {
   backplane: { reads: number; fallbacks: number; narrowed: number; purged: number };
+  /** The discovery watch: list reads, notices received, subscriber connections its heartbeat reopened. */
+  watch: { reads: number; notices: number; reopened: number };
   synced: Record<string, boolean>;
   failures: number;
   lastFailures: unknown[];

@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { LoggedProcess } from './roles';
+import { cleanupOnSignal } from './signal-cleanup';
 
 /**
  * Several "hosts" on this machine for multi-host tests (Linux network namespaces, run as root): two bridges in
@@ -10,7 +11,7 @@ import { LoggedProcess } from './roles';
  * Safety: every name carries this run's id (unique per run); before any traffic, `ip route get` must resolve every
  * address the test will reach to the lab's own bridge, or the lab refuses to start (so no packet can follow the
  * default route off the machine). destroy() removes everything, and an exit hook does it if the test process
- * ends first. Processes are started inside a namespace with `ip netns exec` (which execs: the pid is the
+ * ends first (a signal handler if it is ended by SIGTERM / SIGINT / SIGHUP: test/support/signal-cleanup.ts). Processes are started inside a namespace with `ip netns exec` (which execs: the pid is the
  * process's own) and stopped by pid.
  */
 
@@ -29,9 +30,12 @@ interface Host {
 let made = 0;
 
 const labs = new Set<NetnsLab>();
-process.once('exit', () => {
+function destroyAll(): void {
   for (const lab of labs) lab.destroySync();
-});
+}
+process.once('exit', destroyAll);
+// A SIGTERMed or SIGINTed test process runs no exit hook: this one does the same, then the signal ends it.
+cleanupOnSignal(destroyAll);
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

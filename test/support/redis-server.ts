@@ -3,12 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cleanupOnSignal } from './signal-cleanup';
 
 /**
  * A real redis-server as a child of the test process, for the backplane tests: bound to 127.0.0.1 on a port picked
  * here, persistence off (`--save '' --appendonly no`, so every start is empty), its own temporary directory, and
  * stopped by its pid (never by name). Servers still running when the test process exits are killed by an exit
- * hook. Needs /usr/bin/redis-server (Debian's `redis-server` package; .ci/run installs it).
+ * hook, or by a signal handler when it is ended by SIGTERM / SIGINT / SIGHUP (test/support/signal-cleanup.ts). Needs /usr/bin/redis-server (Debian's `redis-server` package; .ci/run installs it).
  */
 
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
@@ -18,7 +19,10 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 const running = new Set<ChildProcess>();
-process.once('exit', () => {
+/** The temporary directories of the servers not stopped yet. */
+const directories = new Set<string>();
+/** Kills every server this process started and that still runs, and removes their directories. */
+function killAll(): void {
   for (const child of running) {
     try {
       // A stopped (SIGSTOP) process ignores SIGTERM until continued; SIGKILL needs nothing.
@@ -27,7 +31,11 @@ process.once('exit', () => {
       // already gone
     }
   }
-});
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
+}
+process.once('exit', killAll);
+// A SIGTERMed or SIGINTed test process runs no exit hook: this one does the same, then the signal ends it.
+cleanupOnSignal(killAll);
 
 /** Whether redis-server can be run here (the tests fail with this message otherwise, never skip silently). */
 export function redisServerVersion(): string {
@@ -144,7 +152,10 @@ export class RedisServer {
       await this.exited;
       clearTimeout(timer);
     }
-    if (removeDir) rmSync(this.dir, { recursive: true, force: true });
+    if (removeDir) {
+      rmSync(this.dir, { recursive: true, force: true });
+      directories.delete(this.dir);
+    }
   }
 
   private spawn(): Promise<void> {
@@ -173,6 +184,7 @@ export class RedisServer {
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     running.add(child);
+    directories.add(this.dir);
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
         running.delete(child);

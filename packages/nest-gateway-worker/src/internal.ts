@@ -81,6 +81,9 @@ export * from './ops/admin/admin-server';
 export * from './ops/admin/admin-target';
 export * from './ops/health/readiness';
 export * from './ops/metrics/duration-histogram';
+export * from './ops/metrics/metrics-builder';
+export * from './ops/metrics/backplane-metrics';
+export * from './ops/metrics/prom-client-loader';
 export * from './ops/metrics/label-bounds';
 export * from './process/process-index';
 // Operations: the dashboard
@@ -110,6 +113,7 @@ export * from './backplane/gateway-watch';
 export * from './backplane/directory-reader';
 export * from './backplane/directory-read-batch';
 export * from './backplane/directory-cache';
+export * from './backplane/connection-heartbeat';
 export * from './backplane/directory-tracking';
 export * from './backplane/recent-memberships';
 export * from './backplane/backplane-targeting';

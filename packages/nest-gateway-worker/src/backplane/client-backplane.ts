@@ -94,11 +94,19 @@ export class ClientBackplane {
   /**
    * reads: directory reads (Redis round trips) that answered; fallbacks: calls sent to every gateway because the
    * directory could not answer; narrowed: calls sent to fewer gateways than listed; purged: the janitor's purges;
-   * cacheHits: uids / groups answered by the directory cache (no read); cacheDrops: times it was dropped whole.
+   * cacheHits: uids / groups answered by the directory cache (no read); cacheMisses: those it could not answer
+   * (read from Redis; 0 with the cache off); cacheDrops: times it was dropped whole.
    */
-  get stats(): DirectoryReadStats & { narrowed: number; purged: number; cacheHits: number; cacheDrops: number } {
+  get stats(): DirectoryReadStats & {
+    narrowed: number;
+    purged: number;
+    cacheHits: number;
+    cacheMisses: number;
+    cacheDrops: number;
+  } {
     return {
       cacheHits: this.tracking?.cache.stats.hits ?? 0,
+      cacheMisses: this.tracking?.cache.stats.misses ?? 0,
       cacheDrops: this.tracking?.cache.stats.dropped ?? 0,
       reads: this.reader.stats.reads,
       fallbacks: this.lookups.stats.fallbacks,

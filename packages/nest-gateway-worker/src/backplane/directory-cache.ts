@@ -14,6 +14,8 @@ export const DIRECTORY_CACHE_MAX_AGE_MS = 60_000;
 export interface DirectoryCacheStats {
   /** Names answered from the cache (no Redis read). */
   hits: number;
+  /** Names looked up that the cache could not answer (read from Redis): not stored, too old, or not armed. */
+  misses: number;
   /** Entries dropped by an invalidation naming their key. */
   invalidated: number;
   /** Notices that named a key while a read of it was in flight (that read's answer is used once, not stored). */
@@ -52,7 +54,7 @@ export class DirectoryCache {
   private readonly inFlight = new Map<string, Set<DirectoryCacheTicket>>();
   private generation = 0;
   private armedFlag = false;
-  readonly stats: DirectoryCacheStats = { hits: 0, invalidated: 0, overtaken: 0, dropped: 0 };
+  readonly stats: DirectoryCacheStats = { hits: 0, misses: 0, invalidated: 0, overtaken: 0, dropped: 0 };
 
   constructor(
     private readonly maxEntries = DIRECTORY_CACHE_MAX_ENTRIES,
@@ -99,11 +101,14 @@ export class DirectoryCache {
 
   /** The stored gateway ids of `key`, or undefined (not stored, too old, or not armed). */
   get(key: string): string[] | undefined {
-    if (!this.armedFlag) return undefined;
-    const e = this.entries.get(key);
-    if (e === undefined) return undefined;
+    const e = this.armedFlag ? this.entries.get(key) : undefined;
+    if (e === undefined) {
+      this.stats.misses++;
+      return undefined;
+    }
     if (this.now() - e.at > this.maxAgeMs) {
       this.entries.delete(key);
+      this.stats.misses++;
       return undefined;
     }
     // Most recently used last.

@@ -1,18 +1,18 @@
 import type { BackplaneKeys } from './backplane-keys';
 import type { BackplaneWarnings } from './backplane-warnings';
+import { ConnectionHeartbeat } from './connection-heartbeat';
 import { DirectoryCache } from './directory-cache';
 import type { DirectoryReader } from './directory-reader';
 import type { RedisConnection } from './redis-connection';
 
 /** The channel Redis publishes its key invalidation notices on (RESP2 tracking with REDIRECT). */
 export const INVALIDATION_CHANNEL = '__redis__:invalidate';
-/** How often the notice connection is PINGed while the cache is armed, in milliseconds. */
-export const NOTICE_HEARTBEAT_MS = 1_000;
 /**
  * How long the cache is trusted after the send time of the last PING the notice connection answered, in
  * milliseconds: Redis answers a PING after every notice it queued on that connection before it, so a pong for a PING
- * sent at P proves every invalidation of a write before P has arrived. A notice connection that stops answering
- * (a silent partition of that connection alone) stops the cache within this time; its socket timeout then reopens it.
+ * sent at P proves every invalidation of a write before P has arrived (ConnectionHeartbeat PINGs it while the cache is
+ * armed). A notice connection that stops answering (a silent partition of that connection alone) stops the cache
+ * within this time; the heartbeat (or its socket timeout) then reopens it.
  */
 export const NOTICE_TRUST_MS = 3_000;
 
@@ -42,9 +42,10 @@ export class DirectoryTracking {
   private arming = 0;
   private armChain: Promise<void> = Promise.resolve();
   private closed = false;
-  /** Send time of the last PING the notice connection answered (or when the cache was armed). */
-  private confirmedAt = 0;
-  private readonly heartbeat: NodeJS.Timeout;
+  /** When the cache was last armed: nothing cached before, so every later notice counts. */
+  private armedAt = 0;
+  /** PINGs the notice connection while the cache is armed, and reopens it when they go unanswered. */
+  private readonly heartbeat: ConnectionHeartbeat;
 
   constructor(
     private readonly reader: Pick<DirectoryReader, 'gatewaysOf'>,
@@ -60,14 +61,19 @@ export class DirectoryTracking {
     }
     notices.on('ready', () => this.arm());
     readerConnection.on('ready', () => this.arm());
-    this.heartbeat = setInterval(() => this.ping(), NOTICE_HEARTBEAT_MS);
-    this.heartbeat.unref();
+    this.heartbeat = new ConnectionHeartbeat(
+      notices,
+      (ms) =>
+        warnings.warn('cache', `the invalidation notice connection did not answer a PING for ${ms} ms; reopening it`),
+      () => !this.closed && this.cache.armed,
+    );
+    this.heartbeat.start();
     this.arm();
   }
 
   /** Whether the notice connection answered a PING sent within the last {@link NOTICE_TRUST_MS}. */
   get noticesConfirmed(): boolean {
-    return Date.now() - this.confirmedAt <= NOTICE_TRUST_MS;
+    return Date.now() - Math.max(this.armedAt, this.heartbeat.confirmedAt) <= NOTICE_TRUST_MS;
   }
 
   /** For each name, the gateway ids whose field names it; null when the directory cannot answer. */
@@ -107,23 +113,8 @@ export class DirectoryTracking {
   /** Stops re-arming (the connections are being closed). */
   close(): void {
     this.closed = true;
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     this.cache.disarm();
-  }
-
-  /**
-   * PINGs the notice connection while the cache is armed. Its answer moves {@link confirmedAt} to the PING's send
-   * time; a PING left unanswered is what lets the connection's socket timeout notice a silent partition.
-   */
-  private ping(): void {
-    if (this.closed || !this.cache.armed || this.notices.status !== 'ready') return;
-    const sent = Date.now();
-    this.notices.call('ping').then(
-      () => {
-        if (sent > this.confirmedAt) this.confirmedAt = sent;
-      },
-      () => undefined, // a failed PING: the connection's close disarms the cache
-    );
   }
 
   private lost(notices: boolean): void {
@@ -162,7 +153,7 @@ export class DirectoryTracking {
       if (attempt !== this.arming || this.noticesId === null) return;
       await this.readerConnection.call('client', 'tracking', 'on', 'redirect', this.noticesId);
       if (attempt !== this.arming || this.closed) return;
-      this.confirmedAt = Date.now(); // nothing is cached before this: every later notice counts
+      this.armedAt = Date.now(); // nothing is cached before this: every later notice counts
       this.cache.arm();
     } catch (err) {
       if (attempt !== this.arming) return;

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewayListSource } from '../client/gateway-directory';
 import type { BackplaneKeys } from './backplane-keys';
 import type { BackplaneWarnings } from './backplane-warnings';
+import { ConnectionHeartbeat } from './connection-heartbeat';
 import { addressOfGatewayId, parseLease, serverIdOf, type GatewayLease } from './gateway-lease';
 import type { Janitor } from './janitor';
 import type { RedisConnection } from './redis-connection';
@@ -14,7 +15,8 @@ export const DISCOVERY_NOTICE_DELAY_MS = 10;
 /**
  * Discovery through the backplane, for workers and GatewayClients: the gateways with a live lease. It reads the
  * list (`SMEMBERS gws` + `MGET` of their leases) at start, on every "up"/"down"/"sync" notice (pub/sub, on its own
- * connection) and every {@link DISCOVERY_POLL_INTERVAL_MS}, and emits `addresses` like a RegisterClient, so the
+ * connection, kept alive by a ConnectionHeartbeat: a subscriber cut off silently is reopened and subscribed again
+ * within seconds) and every {@link DISCOVERY_POLL_INTERVAL_MS}, and emits `addresses` like a RegisterClient, so the
  * link pool is the same. While Redis is unreachable it keeps the last list (running traffic must not stop).
  * Listed gateways without a lease go to the janitor. It also keeps the leases themselves, which targeting needs:
  * which gateway ids are alive, and which addresses are in sync.
@@ -36,6 +38,10 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
   private server: string | undefined | null = null;
   /** Reads of the list that succeeded (tests and logs). */
   reads = 0;
+  /** Notices received on the subscriber connection (tests and logs). */
+  notices = 0;
+  /** PINGs the subscriber connection, which otherwise never waits for an answer (see ConnectionHeartbeat). */
+  readonly heartbeat: ConnectionHeartbeat;
 
   constructor(
     readonly name: string,
@@ -48,6 +54,7 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
     super();
     subscriber.on('message', (channel, message) => {
       if (channel !== this.keys.events) return;
+      this.notices++;
       if (message.startsWith('bye ')) this.withdrawn.add(addressOfGatewayId(message.slice(4)));
       this.readSoon();
     });
@@ -62,6 +69,13 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
       this.readSoon();
     });
     if (redis.isCluster === true) redis.on('-node', () => this.readSoon());
+    // Not on a Cluster: ioredis subscribes there on a connection of its own, which a PING through the client does not
+    // reach (the poll is the bound there).
+    this.heartbeat = new ConnectionHeartbeat(
+      subscriber,
+      (ms) => this.warnings.warn('subscribe', `the notice subscriber did not answer a PING for ${ms} ms; reopening it`),
+      () => subscriber.isCluster !== true,
+    );
   }
 
   start(): void {
@@ -71,11 +85,13 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
       this.subscriber.subscribe(this.keys.events).catch((err: Error) => this.warnings.warn('subscribe', err.message));
     this.poll = setInterval(() => this.readSoon(), DISCOVERY_POLL_INTERVAL_MS);
     this.poll.unref();
+    this.heartbeat.start();
     this.readSoon();
   }
 
   stop(): void {
     this.running = false;
+    this.heartbeat.stop();
     if (this.poll) clearInterval(this.poll);
     if (this.notice) clearTimeout(this.notice);
     this.poll = this.notice = null;

@@ -18,6 +18,7 @@ export interface LeaseKeeperEvents {
  *  - every third of the lease: `SET lease … PX leaseMs XX`. If that finds no lease (it expired: Redis was cut off
  *    or restarted empty), the gateway announces again under a new id (epoch + 1) and rewrites everything there;
  *    the old id is left to the janitor, so a janitor purging it can never delete entries the gateway writes now.
+ *    The same when an announcement failed after writing its lease and is retried half a lease later or more.
  *  - when its last renewal is a whole lease old, it stops writing (its lease may be gone: self-fencing).
  *  - when the connection to Redis comes back, and every `resyncMs` (the safety resync; 0 = never), a resync with
  *    cleanup.
@@ -43,6 +44,12 @@ export class LeaseKeeper {
   private checkServer = true;
   /** Whether the next renewal announces again (synced:false, "up") before the resync: data may have been lost. */
   private reannounce = false;
+  /**
+   * When an announcement that has not completed last wrote the lease under the current id (0: none). If it failed
+   * after that (its listing may have been written too) and the retry comes half a lease later or more, that lease may
+   * be gone, and a janitor may be purging the id: the retry takes a new epoch.
+   */
+  private leaseWrittenAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
@@ -178,6 +185,7 @@ export class LeaseKeeper {
       lease.epoch++;
       lease.synced = false;
       this.id = gatewayIdOf(lease);
+      this.leaseWrittenAt = 0; // nothing written under the new id yet
       this.events.changed(`backplane lease ${old} was lost; announcing again as ${this.id}`);
       await this.announce();
       void this.janitor.purge(old).catch(() => undefined);
@@ -207,13 +215,28 @@ export class LeaseKeeper {
   private async announce(): Promise<void> {
     const lease = this.lease!;
     lease.synced = false;
+    if (this.leaseWrittenAt > 0 && Date.now() - this.leaseWrittenAt >= this.leaseMs / 2) {
+      // An earlier attempt under this id wrote its lease (and perhaps its listing: a reply lost as Redis went away)
+      // and failed, and that lease may have expired since: a janitor that found it so may still be purging this id,
+      // and would delete the entries about to be rewritten under it. A new id is never purged by it.
+      const old = this.id;
+      lease.epoch++;
+      this.id = gatewayIdOf(lease);
+      this.leaseWrittenAt = 0;
+      this.events.changed(
+        `backplane announcement as ${old} failed after its lease was written; announcing as ${this.id}`,
+      );
+      void this.janitor.purge(old).catch(() => undefined);
+    }
     // The lease before the listing: another gateway's janitor purges a listed id it finds without a lease, and
     // would take this one for dead between the two writes (seen once: a gateway unlisted after Redis restarted).
     await this.redis.set(this.keys.lease(this.id), encodeLease(lease), 'PX', this.leaseMs);
+    this.leaseWrittenAt = Date.now();
     await this.redis.sadd(this.keys.gateways, this.id);
     this.lastRenewedAt = Date.now();
     this.announced = true;
     this.needsResync = true;
+    this.leaseWrittenAt = 0;
     await this.redis.publish(this.keys.events, `up ${this.id}`);
     this.reannounce = false;
   }

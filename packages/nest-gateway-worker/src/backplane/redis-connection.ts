@@ -62,7 +62,8 @@ export interface RedisConnection {
   once(event: 'ready', listener: () => void): unknown;
   removeListener(event: 'ready', listener: () => void): unknown;
   quit(): Promise<unknown>;
-  disconnect(): void;
+  /** Closes the connection; with `reconnect`, ioredis opens a new one (a heartbeat that got no answer). */
+  disconnect(reconnect?: boolean): void;
 }
 
 /**

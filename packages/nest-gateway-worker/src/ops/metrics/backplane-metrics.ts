@@ -49,7 +49,7 @@ export function gatewayBackplaneMetrics(m: MetricsSink, backplane: GatewayBackpl
 
 /**
  * A worker's or GatewayClient's Redis backplane metrics: directory reads, the calls the directory narrowed, the
- * fallbacks to the full mesh, and the dead gateways its janitor purged.
+ * fallbacks to the full mesh, the directory cache's hits, misses and drops, and the dead gateways its janitor purged.
  */
 export function clientBackplaneMetrics(m: MetricsSink, backplane: ClientBackplane, client: ClientKind): void {
   m.counter(
@@ -69,6 +69,24 @@ export function clientBackplaneMetrics(m: MetricsSink, backplane: ClientBackplan
     'Calls sent to every gateway because the directory could not answer (failed, over budget, Redis down).',
     ['client'],
     () => [{ labels: { client }, value: backplane.stats.fallbacks }],
+  );
+  m.counter(
+    'gatewayworker_backplane_directory_cache_hits_total',
+    'Uids and groups the directory cache answered (no Redis read).',
+    ['client'],
+    () => [{ labels: { client }, value: backplane.stats.cacheHits }],
+  );
+  m.counter(
+    'gatewayworker_backplane_directory_cache_misses_total',
+    'Uids and groups the directory cache could not answer (read from Redis); 0 with the cache off.',
+    ['client'],
+    () => [{ labels: { client }, value: backplane.stats.cacheMisses }],
+  );
+  m.counter(
+    'gatewayworker_backplane_directory_cache_drops_total',
+    'Times the whole directory cache was dropped (flush notice, a connection closed or silent, a read failed).',
+    ['client'],
+    () => [{ labels: { client }, value: backplane.stats.cacheDrops }],
   );
   m.counter(
     'gatewayworker_backplane_janitor_purges_total',
