@@ -1,5 +1,5 @@
 import type { ClientHandshake } from '../protocol/client-handshake';
-import { ipv4ToString } from '../protocol/client-id';
+import { ipv4ToString, parseIPv4 } from '../protocol/client-id';
 import type { ClientSocket } from './client-socket';
 import { BUCKET_UNUSED, type RateLimitedEntry } from './connection-limits';
 import type { HeartbeatEntry } from './heartbeat-wheel';
@@ -72,7 +72,9 @@ export class ClientConnection implements HeartbeatEntry, RateLimitedEntry {
   ) {
     this.remotePort = handshake.remotePort;
     const address = handshake.remoteAddress;
-    this.otherAddress = remoteIp !== 0 && ipv4ToString(remoteIp) === address ? null : address;
+    // ipv4ToString(remoteIp) === address, without building the string: parseIPv4 takes only the canonical dotted
+    // form, the one ipv4ToString writes.
+    this.otherAddress = remoteIp !== 0 && parseIPv4(address, 0) === remoteIp ? null : address;
     // JSON.stringify returns a rope (a tree of string pieces, several hundred bytes more than the text itself);
     // a round trip through UTF-8 bytes gives one flat string, for good.
     this.serializedHandshake = Buffer.from(JSON.stringify(handshake), 'utf8').toString('utf8');

@@ -1,6 +1,8 @@
+import { isIPv4 } from 'node:net';
 import {
   InvalidClientIdError,
   decodeClientId,
+  parseIPv4,
   encodeClientId,
   gatewayAddressOf,
   ipv4ToNumber,
@@ -145,5 +147,67 @@ describe('IPv4 helpers', () => {
     [undefined, 0],
   ])('remoteIpToNumber(%j) = %i', (address, n) => {
     expect(remoteIpToNumber(address)).toBe(n);
+  });
+
+  // parseIPv4 replaces net.isIPv4 + split on every connection: it must accept exactly what isIPv4 accepts.
+  test.each([
+    '0.0.0.0',
+    '1.2.3.4',
+    '255.255.255.255',
+    '01.2.3.4',
+    '1.02.3.4',
+    '1.2.3.00',
+    '00.0.0.0',
+    '1.2.3.256',
+    '1.2.3.1000',
+    '1.2.3.0255',
+    '1.2.3.',
+    '.1.2.3',
+    '1..2.3',
+    '1.2.3.4.',
+    '1.2.3.4 ',
+    '1.2.3.4\n',
+    '+1.2.3.4',
+    '-1.2.3.4',
+    '1.2.3.4e0',
+    '1.2.3.0x1',
+    '١.2.3.4',
+    '999.1.1.1',
+    '249.250.251.252',
+    '199.200.201.209',
+  ])('parseIPv4(%j) agrees with net.isIPv4', (text) => {
+    const n = parseIPv4(text, 0);
+    expect(n >= 0).toBe(isIPv4(text));
+    if (n >= 0) expect(ipv4ToString(n)).toBe(text);
+    expect(remoteIpToNumber(`::ffff:${text}`)).toBe(n >= 0 ? n : 0);
+  });
+
+  test('parseIPv4 agrees with net.isIPv4 on random dotted strings', () => {
+    let state = 12345;
+    const random = (k: number): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return Math.floor((state / 2147483648) * k);
+    };
+    const separators = ['.', '.', '.', '.', '.', '.', '.', '.', '', '..', ':', 'x'];
+    let accepted = 0;
+    for (let round = 0; round < 20_000; round++) {
+      // Mostly 4 parts of 1 to 3 digits joined by single dots; now and then 3 or 5 parts, 0 or 4 digits, a
+      // leading zero, another separator.
+      const parts = random(4) === 0 ? 3 + 2 * random(2) : 4;
+      let text = '';
+      for (let j = 0; j < parts; j++) {
+        if (j > 0) text += separators[random(separators.length)];
+        const digits = random(8) === 0 ? 4 * random(2) : 1 + random(3);
+        for (let d = 0; d < digits; d++) text += String(d === 0 ? random(3) : random(10));
+      }
+      const n = parseIPv4(text, 0);
+      expect([text, n >= 0]).toEqual([text, isIPv4(text)]);
+      if (n >= 0) {
+        accepted++;
+        expect(ipv4ToString(n)).toBe(text);
+      }
+    }
+    // The generator must reach both answers for the comparison to mean anything.
+    expect(accepted).toBeGreaterThan(100);
   });
 });
