@@ -61,7 +61,12 @@ function delta(before: PromScrape, after: PromScrape, name: string, labels: Reco
   return valueOf(after, name, labels) - valueOf(before, name, labels);
 }
 
-/** Two consecutive free ports on 127.0.0.1 (the first is returned), for a cluster whose child i uses port + i. */
+/**
+ * Two consecutive free ports on 127.0.0.1 (the first is returned), for a cluster whose child i uses port + i. Taken
+ * below the kernel's ephemeral range (ip_local_port_range, 32768+ here): the ports are released before the children
+ * bind them, and in that window any process binding port 0 (other specs run in parallel) could be handed port + 1
+ * if it were ephemeral; an explicit bind below the range is the only way to take them.
+ */
 async function freePortPair(): Promise<number> {
   const bind = (port: number) =>
     new Promise<Server>((ok, fail) => {
@@ -70,19 +75,23 @@ async function freePortPair(): Promise<number> {
       server.listen(port, '127.0.0.1', () => ok(server));
     });
   const close = (server: Server) => new Promise((done) => server.close(done));
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await bind(0);
-    const port = (first.address() as { port: number }).port;
-    if (port >= 65535) {
-      await close(first);
-      continue;
-    }
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    // A random pair from 20000 up to the range's start (or 10000–20000 if it starts lower).
+    const base = low > 21_000 ? 20_000 : 10_000;
+    const top = low > 21_000 ? low - 2 : 19_998;
+    const port = base + Math.floor(Math.random() * (top - base));
     try {
-      await close(await bind(port + 1));
-      await close(first);
-      return port;
+      const first = await bind(port);
+      try {
+        await close(await bind(port + 1));
+        await close(first);
+        return port;
+      } catch {
+        await close(first);
+      }
     } catch {
-      await close(first);
+      // taken: another pair
     }
   }
   throw new Error('found no two consecutive free ports');
