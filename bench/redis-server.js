@@ -18,16 +18,15 @@ function freePort() {
   });
 }
 
+/** redis-server's command line: 127.0.0.1 only, on `port`, persistence off. */
+function redisServerArgs(port) {
+  return ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'];
+}
+
 /** Starts redis-server; resolves with its port, pid, `redis://` URL and `stop()`. */
 async function startRedisServer() {
   const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const child = spawn('redis-server', redisServerArgs(port), { stdio: ['ignore', 'pipe', 'inherit'] });
   const stop = () => child.kill('SIGTERM');
   try {
     await new Promise((resolve, reject) => {
@@ -49,4 +48,4 @@ async function startRedisServer() {
   return { port, pid: child.pid, url: `redis://127.0.0.1:${port}`, stop };
 }
 
-module.exports = { startRedisServer };
+module.exports = { startRedisServer, freePort, redisServerArgs };

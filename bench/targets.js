@@ -24,7 +24,7 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const { randomBytes } = require('node:crypto');
-const { createServer } = require('node:net');
+const { freePort, redisServerArgs } = require('./redis-server');
 const { startServer, startExecutable } = require('./processes');
 const { ensureReference } = require('./refs/install');
 
@@ -45,25 +45,13 @@ const TARGETS = {
   K: { name: 'GatewayWorker cluster + Redis backplane', format: 'raw' },
 };
 
-/** A free TCP port on 127.0.0.1 (asked from the OS, then released). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** redis-server for K: persistence off, stopped by pid with the target. */
 async function startRedis(onStarted) {
   const port = await freePort();
   const proc = await startExecutable(
     'redis-server',
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    redisServerArgs(port),
     /Ready to accept connections/,
   );
   onStarted(proc);
