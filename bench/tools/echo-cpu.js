@@ -10,6 +10,8 @@
  *   ECHO_CPU_GC=1       count gateway and worker garbage collections (scavenges per 1000 messages, mark-compacts,
  *                       GC µs per message) through a preloaded PerformanceObserver (gc-hook.js)
  *   ECHO_CPU_NODE_OPTIONS  more NODE_OPTIONS for gateway and worker (e.g. --max-semi-space-size=32)
+ *   ECHO_CPU_GC_LOG=file  append the GC trace lines gateway and worker print (with --trace-gc, e.g.
+ *                       ECHO_CPU_NODE_OPTIONS='-r a-preload-that-sets-the-flag') to file
  *   BENCH_WARMUP_MS, BENCH_DURATION_MS as for run.js (defaults 1000, 5000)
  */
 const path = require('node:path');
@@ -167,6 +169,17 @@ const gcCount = async (proc) => {
             'load',
             require('node:os').loadavg()[0].toFixed(2),
           );
+          if (process.env.ECHO_CPU_GC_LOG) {
+            // every GC line the gateway and worker printed (run them with --trace-gc, e.g. through a preload)
+            for (const [role, p] of [['gateway', c.gateway], ['worker', c.worker]])
+              require('node:fs').appendFileSync(
+                process.env.ECHO_CPU_GC_LOG,
+                p.allLines
+                  .filter((l) => /Mark-Compact|Scavenge|Mark-Sweep/.test(l))
+                  .map((l) => `${root.label} ${shape.name} r${r} ${role}: ${l}\n`)
+                  .join(''),
+              );
+          }
           for (const p of [...c.procs].reverse()) await stopProcess(p.child);
         }
     }
