@@ -198,7 +198,9 @@ function ioCalls(pid) {
               require('node:fs').appendFileSync(
                 process.env.ECHO_CPU_GC_LOG,
                 p.allLines
-                  .filter((l) => /Mark-Compact|Scavenge|Mark-Sweep|pretenur|AllocationSite|HEAPSPACE/i.test(l))
+                  .filter((l) =>
+                    /Mark-Compact|Scavenge|Mark-Sweep|IncrementalMarking|pretenur|AllocationSite|HEAPSPACE/i.test(l),
+                  )
                   .map((l) => `${root.label} ${shape.name} r${r} ${role}: ${l}\n`)
                   .join(''),
               );
