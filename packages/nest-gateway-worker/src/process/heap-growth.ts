@@ -12,8 +12,8 @@ export const HEAP_GROWING_PERCENT_VARIABLE = 'HEAP_GROWING_PERCENT';
  * young generation's capacity. A gateway or worker keeps a small live heap (15–20 MB) and allocates fast, so V8
  * grows the young generation to its maximum (two 16 MB semi-spaces) while its own growing factor leaves only
  * 20–35 MB of room after a full GC: every check then finds "not enough room" and a mark-compact follows nearly every
- * scavenge (up to 20–33 per 5 s at 1 000 connections × 1 message in flight, each freeing under 1 MB), costing a
- * third of the worker's CPU per message there (bench/RESULTS.md, session 21). With 4× the live size the room is
+ * scavenge (up to 22 per 5 s at 1 000 connections × 1 message in flight, each freeing under 1 MB); without them
+ * the worker's CPU per message there was 5–36 % lower (bench/RESULTS.md, session 21). With 4× the live size the room is
  * above the young generation's capacity until the heap really grows. The price is memory: the old generation may
  * hold up to 3× its live size in garbage before a full GC (V8 allows 4× on its own when it judges allocation fast).
  */
