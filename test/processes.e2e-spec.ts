@@ -485,6 +485,19 @@ const BAD_COUNTS: { name: string; role: 'gateway' | 'worker'; env: Record<string
     env: { GATEWAY_START_PORT: '65535', GATEWAY_COUNT: '2' },
     expected: /Configuration error: GATEWAY_START_PORT=65535 is invalid with GATEWAY_COUNT=2: .*65535 to 65536/,
   },
+  // Read by runRole for every role (see heap-growth.ts).
+  {
+    name: 'HEAP_GROWING_PERCENT=lots (gateway)',
+    role: 'gateway',
+    env: { HEAP_GROWING_PERCENT: 'lots' },
+    expected: /Configuration error: HEAP_GROWING_PERCENT="lots" is invalid: expected an integer from 0 to 1000/,
+  },
+  {
+    name: 'HEAP_GROWING_PERCENT=1001 with WORKER_COUNT=2',
+    role: 'worker',
+    env: { HEAP_GROWING_PERCENT: '1001', WORKER_COUNT: '2' },
+    expected: /Configuration error: HEAP_GROWING_PERCENT="1001" is invalid/,
+  },
   // Checked in the primary before it forks: one line, not one per child.
   {
     name: 'GATEWAY_COUNT=2 with GATEWAY_LAN_IP=localhost',

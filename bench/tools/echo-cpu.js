@@ -10,6 +10,8 @@
  *   ECHO_CPU_GC=1       count gateway and worker garbage collections (scavenges per 1000 messages, mark-compacts,
  *                       GC µs per message) through a preloaded PerformanceObserver (gc-hook.js)
  *   ECHO_CPU_NODE_OPTIONS  more NODE_OPTIONS for gateway and worker (e.g. --max-semi-space-size=32)
+ *   ECHO_CPU_GC_LOG=file  append the GC trace lines gateway and worker print (with --trace-gc, e.g.
+ *                       ECHO_CPU_NODE_OPTIONS='-r a-preload-that-sets-the-flag') to file
  *   BENCH_WARMUP_MS, BENCH_DURATION_MS as for run.js (defaults 1000, 5000)
  */
 const path = require('node:path');
@@ -89,6 +91,12 @@ const gcCount = async (proc) => {
   return { scav: Number(m[1]), mc: Number(m[2]), ms: Number(m[3]) };
 };
 
+/** Read and write syscalls a process made so far (/proc/<pid>/io). */
+function ioCalls(pid) {
+  const t = require('node:fs').readFileSync(`/proc/${pid}/io`, 'utf8');
+  return { r: Number(/syscr: (\d+)/.exec(t)[1]), w: Number(/syscw: (\d+)/.exec(t)[1]) };
+}
+
 (async () => {
   const pool = startGenerators(1);
   const out = [];
@@ -104,6 +112,7 @@ const gcCount = async (proc) => {
           await new Promise((res) => setTimeout(res, 500));
           const g0 = cpuMs(c.gateway.child.pid),
             w0 = cpuMs(c.worker.child.pid);
+          const io0 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
           const gc0 = traceGc ? [await gcCount(c.gateway), await gcCount(c.worker)] : null;
           const load = pool.all((g) =>
             g.request(
@@ -140,6 +149,7 @@ const gcCount = async (proc) => {
           }
           const gMs = cpuMs(c.gateway.child.pid) - g0,
             wMs = cpuMs(c.worker.child.pid) - w0;
+          const io1 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
           const n = res.totalReceived;
           const row = {
             root: root.label,
@@ -151,6 +161,11 @@ const gcCount = async (proc) => {
             wkUs: (wMs * 1000) / n,
             bad: res.badEchoes,
             gen: res.loadCpu && res.loadCpu.corePercent,
+            // read and write syscalls per message (/proc/<pid>/io syscr, syscw; includes the profiler's writes if any)
+            gwReads: (io1[0].r - io0[0].r) / n,
+            gwWrites: (io1[0].w - io0[0].w) / n,
+            wkReads: (io1[1].r - io0[1].r) / n,
+            wkWrites: (io1[1].w - io0[1].w) / n,
           };
           if (traceGc) {
             const [g1, w1] = [await gcCount(c.gateway), await gcCount(c.worker)];
@@ -163,10 +178,33 @@ const gcCount = async (proc) => {
           }
           out.push(row);
           console.log(
-            JSON.stringify({ ...row, gwUs: row.gwUs.toFixed(2), wkUs: row.wkUs.toFixed(2) }),
+            JSON.stringify({
+              ...row,
+              gwUs: row.gwUs.toFixed(2),
+              wkUs: row.wkUs.toFixed(2),
+              ...Object.fromEntries(
+                ['gwReads', 'gwWrites', 'wkReads', 'wkWrites'].map((k) => [k, Number(row[k].toFixed(3))]),
+              ),
+            }),
             'load',
             require('node:os').loadavg()[0].toFixed(2),
           );
+          if (process.env.ECHO_CPU_GC_LOG) {
+            // every GC line the gateway and worker printed (run them with --trace-gc, e.g. through a preload)
+            for (const [role, p] of [
+              ['gateway', c.gateway],
+              ['worker', c.worker],
+            ])
+              require('node:fs').appendFileSync(
+                process.env.ECHO_CPU_GC_LOG,
+                p.allLines
+                  .filter((l) =>
+                    /Mark-Compact|Scavenge|Mark-Sweep|IncrementalMarking|pretenur|AllocationSite|HEAPSPACE/i.test(l),
+                  )
+                  .map((l) => `${root.label} ${shape.name} r${r} ${role}: ${l}\n`)
+                  .join(''),
+              );
+          }
           for (const p of [...c.procs].reverse()) await stopProcess(p.child);
         }
     }

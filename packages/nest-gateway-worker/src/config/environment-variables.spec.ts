@@ -4,6 +4,7 @@ import { GATEWAY_BACKPLANE_VARIABLES, WORKER_BACKPLANE_VARIABLES } from '../back
 import { ENVIRONMENT_VARIABLES, type RoleName } from './environment-variables';
 import { GATEWAY_ENVIRONMENT, gatewayOptionsFromEnv } from '../gateway/gateway-options';
 import { REGISTER_ENVIRONMENT, registerOptionsFromEnv } from '../register/register-options';
+import { HEAP_GROWING_PERCENT_VARIABLE } from '../process/heap-growth';
 import { WORKER_ENVIRONMENT, workerOptionsFromEnv } from '../worker/worker-options';
 
 /** Variables of the example apps, documented in the same README table but not read by the package. */
@@ -50,15 +51,21 @@ describe('the environment variables: one list for --help and the README', () => 
   it('every variable a role reads is in the list, for that role', () => {
     const listed = (role: RoleName) => ENVIRONMENT_VARIABLES.filter((v) => v.roles.includes(role)).map((v) => v.name);
     const read: Record<RoleName, string[]> = {
-      register: Object.values(REGISTER_ENVIRONMENT),
+      register: [...Object.values(REGISTER_ENVIRONMENT), HEAP_GROWING_PERCENT_VARIABLE],
       gateway: [
         ...Object.values(GATEWAY_ENVIRONMENT),
+        HEAP_GROWING_PERCENT_VARIABLE,
         'GATEWAY_TLS_CERT',
         'GATEWAY_TLS_KEY',
         'GATEWAY_COUNT',
         ...GATEWAY_BACKPLANE_VARIABLES,
       ],
-      worker: [...Object.values(WORKER_ENVIRONMENT), 'WORKER_COUNT', ...WORKER_BACKPLANE_VARIABLES],
+      worker: [
+        ...Object.values(WORKER_ENVIRONMENT),
+        'WORKER_COUNT',
+        HEAP_GROWING_PERCENT_VARIABLE,
+        ...WORKER_BACKPLANE_VARIABLES,
+      ],
     };
     for (const role of Object.keys(read) as RoleName[]) {
       expect({ role, variables: [...listed(role)].sort() }).toEqual({ role, variables: [...read[role]].sort() });

@@ -40,6 +40,7 @@ import {
   DEFAULT_WEBSOCKET_PING,
 } from '../gateway/gateway-options';
 import { DEFAULT_WIRE_PROFILE } from '../php/wire-profile-options';
+import { DEFAULT_HEAP_GROWING_PERCENT, HEAP_GROWING_PERCENT_VARIABLE } from '../process/heap-growth';
 import { DEFAULT_PROCESS_COUNT } from '../process/process-count';
 import { DEFAULT_REGISTER_LISTEN, DEFAULT_REGISTERS } from '../register/register-options';
 
@@ -301,6 +302,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     defaultText: '— (off)',
     meaning:
       'host:port of the admin listener: GET /metrics (Prometheus), /health/live, /health/ready. Under a *_COUNT=n supervisor, process i listens on port + i (0 = any free port for each, logged); off or unset = none. No authentication: bind it to loopback or a private network. See Metrics and health.',
+  },
+  {
+    name: HEAP_GROWING_PERCENT_VARIABLE,
+    roles: ['register', 'gateway', 'worker'],
+    defaultText: String(DEFAULT_HEAP_GROWING_PERCENT),
+    meaning:
+      "V8's --heap-growing-percent for every role process (0 … 1000; 0 = V8's own heuristic): the old generation may grow to (1 + n/100) times what survived the last full GC before the next one. The default avoids a full GC after nearly every young-generation GC in small, busy heaps, for up to 3x the live heap in garbage; a node --heap-growing-percent flag wins. See Running in production.",
   },
   {
     name: 'GATEWAY_BACKPLANE',

@@ -4,6 +4,7 @@ import { runOrExit } from '../config/run-or-exit';
 import { ClusterPrimary } from './cluster-primary';
 import { CONFIG_ERROR_EXIT_CODE, READY_MESSAGE } from './cluster-messages';
 import { GracefulShutdown, type Closable } from './graceful-shutdown';
+import { applyHeapGrowingPercent, readHeapGrowingPercent } from './heap-growth';
 import { readProcessCount } from './process-count';
 import { setProcessIndex } from './process-index';
 
@@ -54,7 +55,10 @@ export function runRole<C>(spec: RoleSpec<C>): void {
     spec.role,
     async () => {
       const count = spec.cluster ? readProcessCount(process.env, spec.cluster.countVariable) : 1;
+      const heapGrowingPercent = readHeapGrowingPercent(process.env);
       const config = spec.configure(count);
+      // Before the role allocates anything of note (see heap-growth.ts: fewer needless full GCs).
+      applyHeapGrowingPercent(heapGrowingPercent);
       if (count > 1 && cluster.isPrimary) {
         await new ClusterPrimary({
           role: spec.role,

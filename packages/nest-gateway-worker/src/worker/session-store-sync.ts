@@ -6,13 +6,14 @@ import { encodeFrame, frame } from '../protocol/frame';
 import { mergeSession } from '../protocol/session-json';
 import type { ClientSession, GatewayClient } from '../client/gateway-client';
 import type { GatewaySender } from './gateway-sender';
+import type { LiveSessionLookup } from './live-sessions';
 import type { SessionStore } from './session-store';
 
 /** What {@link SessionStoreSync} needs from the worker. */
 export interface SessionStoreSyncOptions {
   store: SessionStore;
   /** The live `@Session()` objects of the handlers running in this worker, by client_id (SessionWriteBack.live). */
-  live: ReadonlyMap<string, ClientSession>;
+  live: LiveSessionLookup;
   /** The worker's links: a loaded session is merged into the client's session on its gateway (UpdateSession). */
   gateways: GatewaySender;
   /** The worker's GatewayClient: reads a client's uid and session back (for saves outside its handlers). */

@@ -2,6 +2,7 @@ import type { ClientSession, LocalSessions } from '../client/gateway-client';
 import { Cmd } from '../protocol/command';
 import { encodeFrame, frame } from '../protocol/frame';
 import type { GatewaySender } from './gateway-sender';
+import { LiveSessions } from './live-sessions';
 import type { SessionStoreSync } from './session-store-sync';
 
 /** One handled event as the write-back sees it (the event runner's per-event state has these fields). */
@@ -28,7 +29,7 @@ export interface HandledSession {
  */
 export class SessionWriteBack implements LocalSessions {
   /** The `@Session()` objects of the handlers running now, by client_id (SessionStoreSync reads them too). */
-  readonly live = new Map<string, ClientSession>();
+  readonly live = new LiveSessions();
   /** Only with a session store configured (WorkerOptions.sessionStore): otherwise sessions cost nothing more. */
   private store: SessionStoreSync | null = null;
 
