@@ -24,6 +24,10 @@ interface Person {
   problems: string[];
 }
 
+interface Chat {
+  chat: { client: { offsets: Record<string, string> } };
+}
+
 interface Welcome {
   type: 'welcome';
   recovered?: boolean;
@@ -139,6 +143,7 @@ describe('the chat page recovers what it missed (Redis backplane, headless Chrom
     const before = await position(ann, 'tunnel'); // the room message's $offset, kept for the rejoin (checked below)
 
     const gateway = await stopGateway(0, ann);
+    await sees(bob, 'Ann left', '.notice'); // kept too (before what Bob says next)
     for (const text of ['missed one', 'missed two', 'missed three']) {
       await say(bob, text);
       await sees(bob, text); // through the room: kept in its history, delivered to Bob
@@ -150,9 +155,7 @@ describe('the chat page recovers what it missed (Redis backplane, headless Chrom
     await say(bob, 'live again');
     await sees(ann, 'live again');
     expect(await bodies(ann)).toEqual(['before the tunnel', 'missed one', 'missed two', 'missed three', 'live again']);
-    await ann.page
-      .locator('.separator:visible', { hasText: 'While you were away: 3 messages' })
-      .waitFor({ timeout: SHOW_MS });
+    await ann.page.locator('.separator:visible', { hasText: 'While you were away' }).waitFor({ timeout: SHOW_MS });
     // The separator sits right above the replayed ones; a complete recovery shows no "missed" notice.
     const list = await ann.page
       .locator('#messages > li')
@@ -161,12 +164,34 @@ describe('the chat page recovers what it missed (Redis backplane, headless Chrom
     expect(list[at - 1]).toContain('before the tunnel');
     expect(list[at + 1]).toContain('missed one');
     expect(await ann.page.locator('.notice.warn').count()).toBe(0);
-    // Her position: the first room message's, then the live one's (same history, 4 messages later).
+    // Her position: the first room message's, then the live one's (the last $offset the client library kept).
     expect(before).toMatch(/^\w+:\d+$/);
-    const [epoch, offset] = before!.split(':');
-    expect(await position(ann, 'tunnel')).toBe(`${epoch}:${Number(offset) + 4}`);
+    const after = await position(ann, 'tunnel');
+    expect(after).toBe(await ann.page.evaluate(() => (window as unknown as Chat).chat.client.offsets['group:tunnel']));
+    expect(after!.split(':')[0]).toBe(before!.split(':')[0]);
+    expect(Number(after!.split(':')[1])).toBeGreaterThan(Number(before!.split(':')[1]));
     await screenshot(ann.page, 'chat-history-1-recovered-ann');
     await screenshot(bob.page, 'chat-history-1-bob');
+  });
+
+  it('a page that drops before anything is said in a new room recovers too (join and leave notices are kept)', async () => {
+    const ann = await join('Ann', 'fresh', 0);
+    const bob = await join('Bob', 'fresh', 1);
+    await sees(ann, 'Bob joined', '.notice'); // kept in the room's history: Ann now holds a position
+    const gateway = await stopGateway(0, ann);
+    await sees(bob, 'Ann left', '.notice');
+    await say(bob, 'first words');
+    await say(bob, 'second words');
+    await sees(bob, 'second words');
+    await gateway.back();
+
+    await sees(ann, 'Reconnected: back in #fresh', '.notice');
+    await sees(ann, 'second words');
+    expect(await bodies(ann)).toEqual(['first words', 'second words']);
+    // Her own "left" notice was kept and replayed too, but the page does not show it to her.
+    await ann.page.locator('.separator:visible', { hasText: 'While you were away' }).waitFor({ timeout: SHOW_MS });
+    expect(await ann.page.locator('.notice', { hasText: 'Ann left' }).count()).toBe(0);
+    await sees(bob, 'Ann joined', '.notice');
   });
 
   it('more missed than the history keeps: the kept ones are replayed and the page says some were missed', async () => {
@@ -175,6 +200,7 @@ describe('the chat page recovers what it missed (Redis backplane, headless Chrom
     await say(bob, 'flood 0');
     await sees(ann, 'flood 0');
     const gateway = await stopGateway(0, ann);
+    await sees(bob, 'Ann left', '.notice');
     // More than the history keeps, each a request Bob's page sends (its room messages answer nothing).
     const count = HISTORY_SIZE + 5;
     await bob.page.evaluate(async (n) => {
@@ -194,9 +220,7 @@ describe('the chat page recovers what it missed (Redis backplane, headless Chrom
       ...Array.from({ length: HISTORY_SIZE }, (_, i) => `flood ${count - HISTORY_SIZE + 1 + i}`),
     ];
     expect(await bodies(ann)).toEqual(expected);
-    await ann.page
-      .locator('.separator:visible', { hasText: `While you were away: ${HISTORY_SIZE} messages` })
-      .waitFor({ timeout: SHOW_MS });
+    await ann.page.locator('.separator:visible', { hasText: 'While you were away' }).waitFor({ timeout: SHOW_MS });
     await screenshot(ann.page, 'chat-history-2-trimmed-ann');
   });
 

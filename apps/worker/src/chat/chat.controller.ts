@@ -27,11 +27,12 @@ interface ChatSession {
  * Refusals (say before login, ...) are exceptions: plain clients get {"type":"error","message":...} from
  * GatewayExceptionFilter, requests of the client library reject with the message.
  *
- * With the Redis backplane (GATEWAY_BACKPLANE) the room keeps a history: room messages are sent with
- * `{ history: true }` (delivered with `$offset` and `$stream`), and login joins through `recover`, so a page that
- * rejoins with `since` (its last position in the room) first gets, in order, what it missed, then live messages; the
- * welcome says whether that was everything (`recovered`, `reason`, `replayed`) and carries the room's position
- * (`$offsets`). Without the backplane none of this happens: `since` is ignored and the welcome is as before.
+ * With the Redis backplane (GATEWAY_BACKPLANE) the room keeps a history: room messages and the join and leave
+ * notices are sent with `{ history: true }` (delivered with `$offset` and `$stream`), and login joins through
+ * `recover`, so a page that rejoins with `since` (its last position in the room) first gets, in order, what it
+ * missed, then live messages; the welcome says whether that was everything (`recovered`, `reason`, `replayed`) and
+ * carries the room's position (`$offsets`). Without the backplane none of this happens: `since` is ignored and the
+ * welcome is as before.
  */
 @Controller()
 @UsePipes(new ValidationPipe({ transform: true }))
@@ -53,15 +54,17 @@ export class ChatController {
     const recovery = this.hasHistory ? await this.gw.recover(clientId, 'group', body.room, body.since) : null;
     if (!recovery) await this.gw.joinGroup(clientId, body.room);
     if (body.uid) await this.gw.bindUid(clientId, body.uid);
-    await this.gw.sendToGroup(body.room, { type: 'login', client_id: clientId, client_name: body.name, time: now() }, [
-      clientId,
-    ]);
+    const told = await this.tellRoom(
+      body.room,
+      { type: 'login', client_id: clientId, client_name: body.name, time: now() },
+      [clientId],
+    );
     return {
       type: 'welcome',
       client_id: clientId,
       room: body.room,
       client_list: await this.memberList(body.room),
-      ...(recovery ? recoveryFields(recovery) : {}),
+      ...(recovery ? recoveryFields(recovery, told) : {}),
     };
   }
 
@@ -88,7 +91,7 @@ export class ChatController {
       time: now(),
     };
     if (!body.to) {
-      // Nothing to answer (the sender's copy comes through the room; a history send's position is not for it).
+      // Nothing to answer: the sender's copy comes through the room. Not kept (Redis failing): not sent either.
       if (this.hasHistory) await this.gw.sendToGroup(session.room, message, null, HISTORY);
       else await this.gw.sendToGroup(session.room, message);
       return;
@@ -126,8 +129,25 @@ export class ChatController {
     await this.tellRoomLeft(clientId, room, session.name);
   }
 
-  private tellRoomLeft(clientId: string, room: string, name: string | undefined): Promise<void> {
-    return this.gw.sendToGroup(room, { type: 'logout', client_id: clientId, client_name: name, time: now() });
+  private async tellRoomLeft(clientId: string, room: string, name: string | undefined): Promise<void> {
+    await this.tellRoom(room, { type: 'logout', client_id: clientId, client_name: name, time: now() });
+  }
+
+  /**
+   * A join or leave notice to the room. With the history it is kept too (resolving with its position), so that a
+   * member who joined a room without history yet has a position from the next notice or message, and a page that
+   * was away sees who came and went; when it cannot be kept (Redis failing) it is sent all the same, without one.
+   */
+  private async tellRoom(room: string, notice: object, exclude: string[] = []): Promise<string | undefined> {
+    if (this.hasHistory) {
+      try {
+        return (await this.gw.sendToGroup(room, notice, exclude, HISTORY)).position;
+      } catch {
+        // not kept: delivered below, like a room without history
+      }
+    }
+    await this.gw.sendToGroup(room, notice, exclude);
+    return undefined;
   }
 }
 
@@ -137,15 +157,17 @@ const HISTORY = { history: true } as const;
 /**
  * What the welcome tells the page of its recovery: whether it has everything (`recovered`; else `reason`, e.g.
  * `trimmed`, `epoch`, or `no-position` on a first join), how many messages were replayed before the welcome, and the
- * room's position under its stream name, which the page keeps for its next rejoin ("" when the room has no history
- * yet: then none is given).
+ * room's position under its stream name, which the page keeps for its next rejoin: the position of its own join
+ * notice (`told`; it has everything before it, replayed or live since the join, and the notice is its own), else the
+ * one recover read (none when the room has no history and the notice could not be kept).
  */
-function recoveryFields(r: RecoverResult) {
+function recoveryFields(r: RecoverResult, told: string | undefined) {
+  const position = told || r.position;
   return {
     recovered: r.recovered,
     reason: r.reason ?? null,
     replayed: r.replayed,
-    ...(r.position ? { $offsets: { [r.stream]: r.position } } : {}),
+    ...(position ? { $offsets: { [r.stream]: position } } : {}),
   };
 }
 

@@ -130,7 +130,8 @@ client.on('login', (m) => {
 });
 
 client.on('logout', (m) => {
-  if (!state.members.has(m.client_id)) return;
+  // Our own leave notice, replayed after a reconnect (the room kept it while we were away), is not news to us.
+  if (m.client_id === state.clientId || !state.members.has(m.client_id)) return;
   state.members.delete(m.client_id);
   if (state.to === m.client_id) selectTarget('all');
   renderMembers();
@@ -162,7 +163,7 @@ async function join(room, { rejoin = false } = {}) {
   }
   for (const [stream, position] of Object.entries(welcome.$offsets ?? {})) notePosition(stream, position);
   if (away && welcome.replayed > 0) {
-    away.textContent = `While you were away: ${welcome.replayed} message${welcome.replayed === 1 ? '' : 's'}`;
+    away.textContent = 'While you were away';
     away.hidden = false;
   } else {
     away?.remove();
