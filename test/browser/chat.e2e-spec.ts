@@ -152,6 +152,27 @@ describe('the chat page in headless Chromium', () => {
     await eve.page.locator('#who-worker', { hasText: 'served by worker:' }).waitFor({ timeout: SHOW_MS });
   });
 
+  it('without the backplane: no history, `since` is ignored, messages carry no position', async () => {
+    const ann = await join('Ann', 'plain');
+    type Chat = {
+      client: { request(m: object): Promise<unknown>; offsets: object };
+      state: { positions: Map<string, string> };
+    };
+    const welcome = await ann.page.evaluate(async () => {
+      const { client } = (window as unknown as { chat: Chat }).chat;
+      const answer = await client.request({ type: 'login', name: 'Ann', room: 'plain', since: 'abc:1' });
+      await client.request({ type: 'say', content: 'no position here' });
+      return answer;
+    });
+    expect(Object.keys(welcome as object).sort()).toEqual(['client_id', 'client_list', 'room', 'type']);
+    await sees(ann, 'no position here');
+    const kept = await ann.page.evaluate(() => {
+      const { client, state } = (window as unknown as { chat: Chat }).chat;
+      return { positions: [...state.positions], offsets: client.offsets };
+    });
+    expect(kept).toEqual({ positions: [], offsets: {} });
+  });
+
   it('a gateway restart shows the reconnect banner; the room is rejoined and the chat works again', async () => {
     const ann = await join('Ann', 'phoenix');
     const bob = await join('Bob', 'phoenix');

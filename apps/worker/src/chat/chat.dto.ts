@@ -1,6 +1,9 @@
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 
-/** `{"type":"login","name":"Ann","room":"lobby","uid"?:"u42"}` */
+/** Longest `since` accepted: a history position is `<epoch>:<offset>` (12 hex characters, ":" and up to 15 digits). */
+export const MAX_SINCE_LENGTH = 64;
+
+/** `{"type":"login","name":"Ann","room":"lobby","uid"?:"u42","since"?:"3f9a1c0b7e2d:42"}` */
 export class LoginMessage {
   @IsString()
   type!: 'login';
@@ -18,6 +21,17 @@ export class LoginMessage {
   @IsString()
   @Length(1, 64)
   uid?: string;
+
+  /**
+   * The page's last position in the room's history (`client.offsets['group:<room>']`, or the welcome's `$offsets`),
+   * sent when it rejoins after a reconnect: with the Redis backplane the worker replays what came after it. Any text
+   * of the right length is accepted here; one that is not a position is answered by recover as data
+   * (`recovered: false, reason: 'no-position'`), never as an error. Ignored without the backplane.
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, MAX_SINCE_LENGTH)
+  since?: string;
 }
 
 /** `{"type":"say","content":"hi","to"?:"<client_id>"}`: to the room, or privately to one client. */

@@ -1,5 +1,7 @@
 // The chat demo page (workerman-chat's features) on nest-gateway-worker-client. The worker's handlers are in
 // apps/worker/src/chat/chat.controller.ts: login, say (to the room or to one client), online, rooms, process.
+// With the Redis backplane the room's messages carry their position (`$stream`, `$offset`): the page keeps the last
+// one of each room and sends it as `since` when it rejoins after a reconnect, and the worker replays what it missed.
 import {
   ConnectionClosedError,
   GatewayWorkerClient,
@@ -54,9 +56,18 @@ const state = {
   roomCounts: {},
   /** client_id of the private target, or 'all'. */
   to: 'all',
+  /**
+   * The last known position of each room's history (`group:<room>` → `<epoch>:<offset>`), from the messages'
+   * `$stream`/`$offset` and the welcome's `$offsets`; only with the Redis backplane (without it, it stays empty).
+   */
+  positions: new Map(),
 };
 
-const client = new GatewayWorkerClient(GATEWAY_URL);
+// resume: the client library keeps each stream's last `$offset` (client.offsets) and drops a message that arrives
+// twice (a replay that raced live delivery); onOffset tells the page each position as it arrives.
+const client = new GatewayWorkerClient(GATEWAY_URL, {
+  resume: { onOffset: (offset, stream) => stream && notePosition(stream, offset) },
+});
 // For the browser tests and for poking around in the console.
 window.chat = { client, state };
 
@@ -119,7 +130,8 @@ client.on('login', (m) => {
 });
 
 client.on('logout', (m) => {
-  if (!state.members.has(m.client_id)) return;
+  // Our own leave notice, replayed after a reconnect (the room kept it while we were away), is not news to us.
+  if (m.client_id === state.clientId || !state.members.has(m.client_id)) return;
   state.members.delete(m.client_id);
   if (state.to === m.client_id) selectTarget('all');
   renderMembers();
@@ -131,9 +143,31 @@ client.on('error', (m) => addNotice(m.message, 'error'));
 
 // ---- logging in, switching rooms -----------------------------------------------------------------------------------
 
-/** Logs in to `room` with our name (a request: the answer is the welcome, or the validation error). */
+/**
+ * Logs in to `room` with our name (a request: the answer is the welcome, or the validation error). A rejoin after a
+ * reconnect sends the room's last position as `since`: with the backplane, what was missed arrives first (after a
+ * "while you were away" separator), then the welcome.
+ */
 async function join(room, { rejoin = false } = {}) {
-  const welcome = await client.request({ type: 'login', name: state.name, room });
+  const message = { type: 'login', name: state.name, room };
+  const since = rejoin ? state.positions.get(streamOf(room)) : undefined;
+  if (since) message.since = since;
+  // Where the replayed messages will start (they arrive before the welcome): shown only if there are any.
+  const away = since ? addSeparator() : null;
+  let welcome;
+  try {
+    welcome = await client.request(message);
+  } catch (err) {
+    away?.remove();
+    throw err;
+  }
+  for (const [stream, position] of Object.entries(welcome.$offsets ?? {})) notePosition(stream, position);
+  if (away && welcome.replayed > 0) {
+    away.textContent = 'While you were away';
+    away.hidden = false;
+  } else {
+    away?.remove();
+  }
   const changed = room !== state.room;
   state.room = welcome.room;
   state.clientId = welcome.client_id;
@@ -148,6 +182,9 @@ async function join(room, { rejoin = false } = {}) {
   setComposerEnabled(true);
   if (rejoin) addNotice(`Reconnected: back in #${state.room}`, 'ok');
   else addNotice(`You joined #${state.room}`, 'ok');
+  // A gap the history could not fill (trimmed, lost, ...); `no-position` is a first join, or a room without history.
+  if (welcome.recovered === false && welcome.reason && welcome.reason !== 'no-position')
+    addNotice(`Some messages were missed while you were away (${welcome.reason}).`, 'warn');
   showWorker();
   refreshRooms();
   return welcome;
@@ -329,6 +366,15 @@ function addNotice(text, kind = '') {
   append(li);
 }
 
+/** A hidden "while you were away" separator at the end of the list (join() shows or removes it). */
+function addSeparator() {
+  const li = document.createElement('li');
+  li.className = 'separator';
+  li.hidden = true;
+  el.messages.append(li);
+  return li;
+}
+
 function append(li) {
   const list = el.messages;
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
@@ -344,6 +390,30 @@ async function showWorker() {
   } catch {
     el.whoWorker.textContent = '';
   }
+}
+
+/** The stream name of a room's history, as messages carry it in `$stream`. */
+function streamOf(room) {
+  return `group:${room}`;
+}
+
+/**
+ * Keeps `position` (`<epoch>:<offset>`) as the last one of `stream`, in arrival order, except that within one
+ * history a lower offset never replaces a higher one (the welcome's position can arrive after live messages that
+ * came after it). Anything else is ignored.
+ */
+function notePosition(stream, position) {
+  if (typeof position !== 'string') return;
+  const at = parsePosition(position);
+  if (!at) return;
+  const kept = parsePosition(state.positions.get(stream));
+  if (kept && kept.epoch === at.epoch && kept.offset >= at.offset) return;
+  state.positions.set(stream, position);
+}
+
+function parsePosition(text) {
+  const m = typeof text === 'string' ? /^(.+):(\d{1,15})$/.exec(text) : null;
+  return m ? { epoch: m[1], offset: Number(m[2]) } : null;
 }
 
 let roomsTimer = 0;
