@@ -171,6 +171,21 @@ describe('GatewayWorkerClient (against a scripted ws peer)', () => {
     expect(client.send({ type: 'x' })).toBe(false);
   });
 
+  it('a request on a connection that is already closing rejects with NotConnectedError at once, nothing sent', async () => {
+    const { client } = clientOf(peer.url, { reconnect: false });
+    await client.connect();
+    const server = await peer.connection(0);
+    // The socket closing before the client's close event: what a close frame from the gateway leaves for a moment.
+    (client as unknown as { socket: { close(code: number): void } }).socket.close(1000);
+    expect(client.state).toBe('open');
+    const error = await client.request({ type: 'late' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotConnectedError);
+    expect(error).toMatchObject({ state: 'closing' });
+    expect(client.send({ type: 'late' })).toBe(false);
+    await until(() => client.state === 'closed', 'the close');
+    expect(server.received).toEqual([]);
+  });
+
   it.each([
     [1001, 'gateway shutting down'],
     [1013, 'no worker available'],

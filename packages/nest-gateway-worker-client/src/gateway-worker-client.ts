@@ -260,6 +260,8 @@ export class GatewayWorkerClient<S extends ClientSchema = ClientSchema> {
   ): Promise<ResponseOf<S, K>> {
     const socket = this.socket;
     if (this.currentState !== 'open' || !socket) return Promise.reject(new NotConnectedError(this.currentState));
+    // Closing already (the peer's close frame arrived, its close event has not): a send would be dropped.
+    if (socket.readyState !== OPEN) return Promise.reject(new NotConnectedError('closing'));
     const type = String((message as { type?: unknown }).type);
     const { id, reply } = this.requests.open(type, options.timeoutMs ?? this.requestTimeoutMs);
     socket.send(JSON.stringify({ ...(message as object), [REQUEST_ID_FIELD]: id }));
