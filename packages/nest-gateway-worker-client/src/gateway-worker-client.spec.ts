@@ -306,6 +306,27 @@ describe('GatewayWorkerClient (against a scripted ws peer)', () => {
     expect(offsets).toEqual(['17-0', '18-0']);
   });
 
+  it("resume: a request's reply data carrying positions ($offsets, or $offset + $stream) is kept like a push", async () => {
+    const { client } = clientOf(peer.url, { resume: true });
+    await client.connect();
+    const server = await peer.connection(0);
+    server.socket.on('message', (raw) => {
+      const m = JSON.parse(String(raw)) as { type: string; $rid: number };
+      if (m.type === 'login')
+        server.socket.send(
+          JSON.stringify({ $rid: m.$rid, data: { type: 'welcome', $offsets: { 'group:lobby': 'e1:4' } } }),
+        );
+      if (m.type === 'uid')
+        server.socket.send(JSON.stringify({ $rid: m.$rid, data: { $offset: 'u1:2', $stream: 'uid:7' } }));
+      if (m.type === 'list') server.socket.send(JSON.stringify({ $rid: m.$rid, data: [{ $offset: 'x:1' }] }));
+    });
+    expect(await client.request({ type: 'login' })).toEqual({ type: 'welcome', $offsets: { 'group:lobby': 'e1:4' } });
+    await client.request({ type: 'uid' });
+    await client.request({ type: 'list' }); // not an object: nothing kept
+    expect(client.offsets).toEqual({ 'group:lobby': 'e1:4', 'uid:7': 'u1:2' });
+    expect(client.offset).toBe('u1:2');
+  });
+
   it('a URL function is called for every attempt', async () => {
     let n = 0;
     const dynamic = new GatewayWorkerClient(() => `${peer.url}?n=${++n}`, {

@@ -1,5 +1,5 @@
 import { CloseCode, isReconnectable } from './close-codes.js';
-import { CLIENT_PING, CLIENT_PONG, REQUEST_ID_FIELD } from './conventions.js';
+import { CLIENT_PING, CLIENT_PONG, REPLY_DATA_FIELD, REQUEST_ID_FIELD } from './conventions.js';
 import { ConnectionClosedError, NotConnectedError } from './errors.js';
 import { Listeners } from './listeners.js';
 import { checkLivenessOptions, LivenessWatch, type LivenessOptions } from './liveness.js';
@@ -419,8 +419,14 @@ export class GatewayWorkerClient<S extends ClientSchema = ClientSchema> {
 
   private receivedObject(message: Record<string, unknown>, text: string): void {
     const id = message[REQUEST_ID_FIELD];
-    // A reply envelope: settles its request, or is dropped when it comes after the request timed out.
-    if (id !== undefined && (this.requests.answer(id, message) || this.requests.issued(id))) return;
+    // A reply envelope: settles its request, or is dropped when it comes after the request timed out. Positions in
+    // its data (e.g. a login's welcome carrying `$offsets` after a recovery) are kept like a pushed message's.
+    if (id !== undefined && (this.requests.answer(id, message) || this.requests.issued(id))) {
+      const data = message[REPLY_DATA_FIELD];
+      if (this.resume && typeof data === 'object' && data !== null && !Array.isArray(data))
+        this.resume.received(data as Record<string, unknown>);
+      return;
+    }
     // A duplicate (the same `$offset` and text again: a replay that raced live delivery) is dropped.
     if (this.resume && !this.resume.received(message, text)) return;
     const type = message.type;
