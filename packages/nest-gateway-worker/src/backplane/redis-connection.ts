@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigError } from '../config/environment';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
+import type { BackplaneTlsOptions } from './backplane-tls';
 import type { RedisTopology } from './redis-topology';
 
 /**
@@ -170,11 +171,19 @@ function loadIoredisModule(variable: string, load: (id: string) => unknown = req
   return { Redis: ctor as IoredisModule['Redis'], Cluster: cluster as IoredisModule['Cluster'] };
 }
 
-/** A new ioredis client for `topology` with `settings` (the connection's limits). */
-function connect(topology: RedisTopology, name: string, variable: string, extra: Record<string, unknown>): unknown {
+/** A new ioredis client for `topology` with the connection's limits, `tlsOptions` on its TLS connections. */
+function connect(
+  topology: RedisTopology,
+  tlsOptions: BackplaneTlsOptions | null,
+  name: string,
+  variable: string,
+  extra: Record<string, unknown>,
+): unknown {
   const io = loadIoredisModule(variable);
-  if (topology.mode === 'standalone') return new io.Redis(topology.url, connectionSettings(name, extra));
-  const tls = topology.tls ? {} : undefined;
+  if (topology.mode === 'standalone')
+    // A rediss:// URL turns TLS on in ioredis; the TLS options, when given, say what it trusts and presents.
+    return new io.Redis(topology.url, connectionSettings(name, tlsOptions ? { ...extra, tls: tlsOptions } : extra));
+  const tls = topology.tls ? { ...tlsOptions } : undefined;
   if (topology.mode === 'sentinel') {
     return new io.Redis({
       ...connectionSettings(name, extra),
@@ -227,7 +236,7 @@ export function openRedisConnection(
   extra: Record<string, unknown> = {},
 ): RedisConnection {
   const connection = (
-    options.client ? duplicateClient(options, name, extra) : connect(options.topology!, name, variable, extra)
+    options.client ? duplicateClient(options, name, extra) : connect(options.topology!, options.tls, name, variable, extra)
   ) as RedisConnection;
   const warning = new RateLimitedWarning(
     new Logger(logContext),
