@@ -13,6 +13,7 @@ import {
   DEFAULT_SENTINEL_PORT,
   endpointText,
   parseEndpoints,
+  topologyUsesTls,
   type RedisEndpoint,
   type RedisMode,
   type RedisTopology,
@@ -270,7 +271,7 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
   if (o.tls !== undefined && o.tls !== null) {
     if (given[0] === 'client')
       throw new ConfigError(`${name}.tls is invalid with ${field('client')}: your client's TLS settings are used`);
-    tls = resolveBackplaneTls(`${name}.tls`, o.tls, usesTls(topology!));
+    tls = resolveBackplaneTls(`${name}.tls`, o.tls, topologyUsesTls(topology!));
   }
   return {
     url,
@@ -305,11 +306,6 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
     cache: booleanOption(field('cache'), o.cache, DEFAULT_BACKPLANE_CACHE),
     tls,
   };
-}
-
-/** Whether connections to `t` use TLS (a `rediss…` scheme, or `tls: true`). */
-function usesTls(t: RedisTopology): boolean {
-  return t.mode === 'standalone' ? /^rediss:/i.test(t.url) : t.tls;
 }
 
 /** Whether your ioredis client is a Cluster, a Sentinel-configured Redis, or one server. */

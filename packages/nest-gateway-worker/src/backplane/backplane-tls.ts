@@ -92,7 +92,9 @@ export function resolveBackplaneTls(name: string, raw: unknown, tls: boolean): B
   }
   if ((out.cert === undefined) !== (out.key === undefined)) {
     const [has, lacks] = out.cert === undefined ? ['key', 'cert'] : ['cert', 'key'];
-    throw new ConfigError(`${field(has as 'cert' | 'key')} is set without ${field(lacks as 'cert' | 'key')}: give both`);
+    throw new ConfigError(
+      `${field(has as 'cert' | 'key')} is set without ${field(lacks as 'cert' | 'key')}: give both`,
+    );
   }
   if (o.servername !== undefined && o.servername !== null) {
     if (typeof o.servername !== 'string' || o.servername === '')

@@ -3,7 +3,7 @@ import { ConfigError } from '../config/environment';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import type { BackplaneTlsOptions } from './backplane-tls';
-import type { RedisTopology } from './redis-topology';
+import { topologyUsesTls, type RedisTopology } from './redis-topology';
 
 /**
  * A Redis client the application already has (an ioredis `Redis`, e.g. from DI): the backplane takes its settings
@@ -236,15 +236,60 @@ export function openRedisConnection(
   extra: Record<string, unknown> = {},
 ): RedisConnection {
   const connection = (
-    options.client ? duplicateClient(options, name, extra) : connect(options.topology!, options.tls, name, variable, extra)
+    options.client
+      ? duplicateClient(options, name, extra)
+      : connect(options.topology!, options.tls, name, variable, extra)
   ) as RedisConnection;
   const warning = new RateLimitedWarning(
     new Logger(logContext),
     (n) => `${n} more Redis connection error(s) since the last warning`,
   );
   // Without a listener an 'error' event would throw; the client reconnects by itself.
-  connection.on('error', (err) => warning.warn(`backplane Redis ${options.display}: ${err.message}`));
+  connection.on('error', (err) =>
+    warning.warn(`backplane Redis ${options.display}: ${err.message}${tlsHint(err, options)}`),
+  );
   return connection;
+}
+
+/**
+ * Node's codes for a server certificate it does not trust (tls.connect: the chain, the name, the dates), which
+ * {@link tlsHint} explains.
+ */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Codes of a connection the server reset (or closed) while we wrote: what a Redis that wants a client certificate does. */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * What to do about a connection error whose usual cause is a setting: the server's certificate not trusted, or a
+ * TLS connection reset while no client certificate is configured (redis-server's default `tls-auth-clients yes`
+ * resets those). '' for other errors.
+ */
+export function tlsHint(err: Error, options: Pick<ResolvedBackplaneOptions, 'topology' | 'tls'>): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === undefined) return '';
+  if (RESET_CODES.has(code) && options.topology && topologyUsesTls(options.topology) && !options.tls?.cert) {
+    return (
+      ' (a TLS connection reset: if this Redis checks client certificates, tls-auth-clients yes being its default, ' +
+      'give one in GATEWAY_BACKPLANE_TLS_CERT / GATEWAY_BACKPLANE_TLS_KEY or backplane.tls.cert / key)'
+    );
+  }
+  if (!UNTRUSTED_CERTIFICATE_CODES.has(code)) return '';
+  return (
+    ` (${code}: the Redis server's TLS certificate is not trusted; give the CA that signed it in ` +
+    'GATEWAY_BACKPLANE_TLS_CA or backplane.tls.ca, and a certificate valid for the host you connect to)'
+  );
 }
 
 /** Resolves true once `connection` is ready (now or within `timeoutMs`), false otherwise. */
