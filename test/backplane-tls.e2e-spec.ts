@@ -394,7 +394,7 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
       /backplane Redis rediss\+sentinel:\/\/gwapp:\*\*\*@.*(WRONGPASS|invalid username-password)/,
     );
     await rogueCa.waitFor(
-      /backplane Redis rediss\+sentinel:.*SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted/,
+      /backplane Redis rediss\+sentinel:.*: TLS to sentinel 127\.0\.0\.1:\d+ fails: self[- ]signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted/,
     );
     const all = [wrongSentinel, wrongData, rogueCa];
     for (const proc of all) await proc.waitFor(/Gateway ready/);

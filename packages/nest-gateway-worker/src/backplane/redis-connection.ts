@@ -3,7 +3,8 @@ import { ConfigError } from '../config/environment';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import type { BackplaneTlsOptions } from './backplane-tls';
-import { topologyUsesTls, type RedisTopology } from './redis-topology';
+import { endpointText, topologyUsesTls, type RedisTopology } from './redis-topology';
+import { probeTlsHandshake, TLS_PROBE_INTERVAL_MS } from './sentinel-tls-probe';
 
 /**
  * A Redis client the application already has (an ioredis `Redis`, e.g. from DI): the backplane takes its settings
@@ -248,8 +249,29 @@ export function openRedisConnection(
   connection.on('error', (err) =>
     warning.warn(`backplane Redis ${options.display}: ${err.message}${tlsHint(err, options)}`),
   );
+  const topology = options.topology;
+  if (topology?.mode === 'sentinel' && topology.tls) {
+    // ioredis hides why a sentinel could not be reached over TLS: a handshake of our own tells (rate-limited).
+    const logger = new Logger(logContext);
+    let lastProbe = -Infinity;
+    connection.on('error', (err) => {
+      if (!err.message.startsWith(SENTINELS_UNREACHABLE) || Date.now() - lastProbe < TLS_PROBE_INTERVAL_MS) return;
+      lastProbe = Date.now();
+      const [first] = topology.sentinels;
+      void probeTlsHandshake(first, options.tls).then((cause) => {
+        if (cause)
+          logger.warn(
+            `backplane Redis ${options.display}: TLS to sentinel ${endpointText(first)} fails: ${cause.message}` +
+              tlsHint(cause, options),
+          );
+      });
+    });
+  }
   return connection;
 }
+
+/** How ioredis's Sentinel connector starts the error it reports when no sentinel answered. */
+const SENTINELS_UNREACHABLE = 'All sentinels are unreachable';
 
 /**
  * Node's codes for a server certificate it does not trust (tls.connect: the chain, the name, the dates), which
