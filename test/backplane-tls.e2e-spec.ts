@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { BackplaneProbe, BackplaneTestController, delta } from './support/backplane-probe';
 import { eventually } from './support/eventually';
 import { startInProcessWorker } from './support/in-process-worker';
-import { RedisSentinelSet, RedisServer, type RedisTls } from './support/redis-server';
+import { RedisClusterSet, RedisSentinelSet, RedisServer, type RedisTls } from './support/redis-server';
 import { startGateway, startRegister, startRole, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
 import { TestPki, type TestCertificate } from './support/test-pki';
 
@@ -35,6 +35,8 @@ const SENTINEL_USER = 'gwsentinel';
 const SENTINEL_PASSWORD = 'tls-sentinel-pw-41c9a0';
 const SENTINEL_RULES = '+sentinel|get-master-addr-by-name +sentinel|sentinels +subscribe +ping &+switch-master';
 const SENTINEL_ADMIN_PASSWORD = `admin-${SENTINEL_PASSWORD}`;
+/** What a Cluster adds to the data nodes' rules (README: Security). */
+const CLUSTER_RULES = '+cluster|info +cluster|slots +asking';
 const LEASE_MS = 3_000;
 /** The directory read budget is not under test here, and the test machine is shared. */
 const READ_BUDGET_MS = 1_000;
@@ -403,6 +405,114 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
       expect(proc.output).not.toContain(SENTINEL_PASSWORD);
     }
     expect((await primary.smembers(keys.gateways)).length).toBe(3);
+    for (const proc of all) await proc.stop();
+  });
+});
+
+describe('Redis backplane on a Redis Cluster over TLS (rediss+cluster://), with the ACL user', () => {
+  let pki: Pki;
+  let cluster: RedisClusterSet;
+  const gateways: Gateway[] = [];
+  let worker: { app: INestMicroservice; transport: GatewayTransport };
+  let sdk: GatewayClientPool;
+  const probe = new BackplaneProbe(() => sdk);
+  let url: string;
+  const hosts = () => cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+
+  beforeAll(async () => {
+    pki = makePki();
+    cluster = await RedisClusterSet.start({
+      primaries: 3,
+      tls: pki.redisTls,
+      cliAuth: { user: 'admin', password: ADMIN_PASSWORD },
+      args: [
+        ...['--user', 'default', 'off'],
+        ...['--user', 'gwapp', 'on', `>${PASSWORD}`, ...ACL_RULES.split(' '), ...CLUSTER_RULES.split(' ')],
+        ...['--user', 'admin', 'on', `>${ADMIN_PASSWORD}`, '~*', '&*', '+@all'],
+      ],
+    });
+    expect(cluster.url).toMatch(/^rediss\+cluster:\/\//);
+    url = `rediss+cluster://gwapp:${PASSWORD}@${hosts()}`;
+    const env = { GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_LEASE_MS: String(LEASE_MS), ...tlsEnv(pki) };
+    for (let i = 0; i < 3; i++) gateways.push(await startGateway('', env));
+    worker = await startInProcessWorker(
+      [BackplaneTestController],
+      { secret: TEST_SECRET, backplane: { url, tls: tlsOption(pki), timeoutMs: READ_BUDGET_MS } },
+      gateways.map((g) => g.inner),
+    );
+    // The cluster option in code, with tls: true and the same TLS files.
+    sdk = new GatewayClientPool(
+      resolveGatewayClientOptions({
+        secret: TEST_SECRET,
+        backplane: {
+          cluster: { nodes: hosts(), username: 'gwapp', password: PASSWORD, tls: true },
+          tls: tlsOption(pki),
+          timeoutMs: READ_BUDGET_MS,
+        },
+      }),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    probe.closeAll();
+    await sdk?.onModuleDestroy();
+    await worker?.app.close();
+    await stopAll();
+    await cluster?.stop();
+    pki?.files.remove();
+  });
+
+  it('discovers, writes the directory on the node of the uid and targets sendToUid to its holder only', async () => {
+    const inners = gateways.map((g) => g.inner);
+    await eventually(
+      () => inners.every((a) => sdk.backplane!.watch.isSynced(a) && worker.transport.backplane!.watch.isSynced(a)),
+      (ok) => ok,
+      'the three gateways listed and in sync for the worker and the GatewayClient',
+      20_000,
+    );
+    const at = async (key: string) => cluster.server(await cluster.portOf(key));
+    expect((await (await at(keys.gateways)).cli('SMEMBERS', keys.gateways)).trim().split('\n').length).toBe(3);
+    const [a, b, c] = gateways;
+    const { client } = await probe.open(a.url);
+    await probe.ask(client, { type: 'bind', uid: 'tls-c' }, 'bound');
+    const node = await at(keys.uid('tls-c'));
+    await eventually(
+      () => node.cli('HKEYS', keys.uid('tls-c')),
+      (out) => out.trim().startsWith(`${a.inner}/`),
+      'tls-c in the directory, on a',
+    );
+    const before = await probe.counters();
+    const start = client.received.length;
+    for (let i = 0; i < SENDS; i++) await sdk.client.sendToUid('tls-c', `s${i}`);
+    await client.waitForMessages(start + SENDS, 15_000);
+    expect(client.received.slice(start).map((m) => m.data.toString())).toEqual(
+      Array.from({ length: SENDS }, (_, i) => `s${i}`),
+    );
+    expect(delta(await probe.counters(), before, 'uid')).toEqual({ [a.inner]: SENDS, [b.inner]: 0, [c.inner]: 0 });
+    expect(sdk.backplane!.stats.fallbacks).toBe(0);
+    expect(await node.cli('CLIENT', 'LIST')).toMatch(/ user=gwapp /);
+    for (const proc of gateways.map((g) => g.proc)) expect(proc.output).not.toContain(PASSWORD);
+  });
+
+  it('a wrong password or an untrusted certificate: the gateway starts, says why, shows no password', async () => {
+    const wrongPassword = startFailingGateway({
+      ...tlsEnv(pki),
+      GATEWAY_BACKPLANE: url.replace(`gwapp:${PASSWORD}@`, `gwapp:wrong-${PASSWORD}@`),
+    });
+    const rogueCa = startFailingGateway({
+      ...tlsEnv(pki),
+      GATEWAY_BACKPLANE: url,
+      GATEWAY_BACKPLANE_TLS_CA: pki.rogueCa.cert,
+    });
+    await wrongPassword.waitFor(
+      /backplane Redis rediss\+cluster:\/\/gwapp:\*\*\*@.*(WRONGPASS|invalid username-password)/,
+    );
+    await rogueCa.waitFor(
+      /backplane Redis rediss\+cluster:.*: TLS to node 127\.0\.0\.1:\d+ fails: .*SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted/,
+    );
+    const all = [wrongPassword, rogueCa];
+    for (const proc of all) await proc.waitFor(/Gateway ready/);
+    for (const proc of all) expect(proc.output).not.toContain(PASSWORD);
     for (const proc of all) await proc.stop();
   });
 });

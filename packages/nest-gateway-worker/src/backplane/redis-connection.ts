@@ -4,7 +4,7 @@ import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import type { BackplaneTlsOptions } from './backplane-tls';
 import { endpointText, topologyUsesTls, type RedisTopology } from './redis-topology';
-import { probeTlsHandshake, TLS_PROBE_INTERVAL_MS } from './sentinel-tls-probe';
+import { probeTlsHandshake, TLS_PROBE_INTERVAL_MS } from './tls-handshake-probe';
 
 /**
  * A Redis client the application already has (an ioredis `Redis`, e.g. from DI): the backplane takes its settings
@@ -247,21 +247,25 @@ export function openRedisConnection(
   );
   // Without a listener an 'error' event would throw; the client reconnects by itself.
   connection.on('error', (err) =>
-    warning.warn(`backplane Redis ${options.display}: ${err.message}${tlsHint(err, options)}`),
+    warning.warn(`backplane Redis ${options.display}: ${connectionErrorText(err, options)}`),
   );
   const topology = options.topology;
-  if (topology?.mode === 'sentinel' && topology.tls) {
-    // ioredis hides why a sentinel could not be reached over TLS: a handshake of our own tells (rate-limited).
+  if (topology && topology.mode !== 'standalone' && topology.tls) {
+    // ioredis hides why a sentinel or a Cluster node could not be reached over TLS: a handshake of our own tells
+    // (at most once per interval).
     const logger = new Logger(logContext);
+    const [kind, first, hidden] =
+      topology.mode === 'sentinel'
+        ? ['sentinel', topology.sentinels[0], SENTINELS_UNREACHABLE]
+        : ['node', topology.nodes[0], CLUSTER_UNREACHABLE];
     let lastProbe = -Infinity;
     connection.on('error', (err) => {
-      if (!err.message.startsWith(SENTINELS_UNREACHABLE) || Date.now() - lastProbe < TLS_PROBE_INTERVAL_MS) return;
+      if (!err.message.startsWith(hidden) || Date.now() - lastProbe < TLS_PROBE_INTERVAL_MS) return;
       lastProbe = Date.now();
-      const [first] = topology.sentinels;
       void probeTlsHandshake(first, options.tls).then((cause) => {
         if (cause)
           logger.warn(
-            `backplane Redis ${options.display}: TLS to sentinel ${endpointText(first)} fails: ${cause.message}` +
+            `backplane Redis ${options.display}: TLS to ${kind} ${endpointText(first)} fails: ${cause.message}` +
               tlsHint(cause, options),
           );
       });
@@ -272,6 +276,18 @@ export function openRedisConnection(
 
 /** How ioredis's Sentinel connector starts the error it reports when no sentinel answered. */
 const SENTINELS_UNREACHABLE = 'All sentinels are unreachable';
+/** How ioredis's Cluster starts the error it reports when no node gave the slot map. */
+const CLUSTER_UNREACHABLE = 'Failed to refresh slots cache';
+
+/**
+ * A connection error as logged: its message, the cause ioredis's Cluster keeps aside (`lastNodeError` of "Failed to
+ * refresh slots cache.": a wrong password, an untrusted certificate), and what to do about a TLS setting.
+ */
+export function connectionErrorText(err: Error, options: Pick<ResolvedBackplaneOptions, 'topology' | 'tls'>): string {
+  const cause = (err as { lastNodeError?: unknown }).lastNodeError;
+  if (!(cause instanceof Error)) return `${err.message}${tlsHint(err, options)}`;
+  return `${err.message} Last node error: ${cause.message}${tlsHint(cause, options)}`;
+}
 
 /**
  * Node's codes for a server certificate it does not trust (tls.connect: the chain, the name, the dates), which

@@ -9,8 +9,9 @@ export const TLS_PROBE_INTERVAL_MS = 10_000;
 
 /**
  * The error of a TLS handshake of our own with `endpoint` (the options a backplane connection uses), or null when it
- * succeeds. ioredis reports a sentinel it could not reach over TLS only as "All sentinels are unreachable … Last
- * error: Connection is closed." (it swallows the sentinel connection's own error): this finds the cause (an
+ * succeeds. ioredis reports a sentinel or Cluster node it could not reach over TLS only as "All sentinels are
+ * unreachable … Last error: Connection is closed." or "Failed to refresh slots cache." (it swallows the TLS error of
+ * those connections): this finds the cause (an
  * untrusted certificate, a reset for want of a client certificate) to log beside it. Sends nothing but the
  * handshake (no AUTH, no command), and closes at once.
  */
