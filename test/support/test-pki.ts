@@ -89,7 +89,7 @@ export class TestPki {
 
   /** A loose EC private key (belongs to no certificate). */
   key(name: string): string {
-    const path = join(this.dir, `${name}.key`);
+    const path = join(this.dir, `${name}.pem`);
     openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', path]);
     return path;
   }
@@ -106,6 +106,6 @@ export class TestPki {
   }
 
   private paths(name: string): TestCertificate {
-    return { cert: join(this.dir, `${name}.pem`), key: join(this.dir, `${name}.key`) };
+    return { cert: join(this.dir, `${name}.pem`), key: join(this.dir, `${name}-key.pem`) };
   }
 }
