@@ -300,6 +300,8 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
       tls: tlsOption(pki),
       maxRetriesPerRequest: 1,
     });
+    // It is SIGKILLed by the failover test.
+    primary.on('error', () => undefined);
     const env = { GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_LEASE_MS: String(LEASE_MS), ...tlsEnv(pki) };
     for (let i = 0; i < 3; i++) gateways.push(await startGateway('', env));
     worker = await startInProcessWorker(
@@ -374,6 +376,55 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
     }
   });
 
+  it('follows a failover under the ACL users over TLS (+switch-master as the sentinel user): targeting resumes', async () => {
+    const [a, b, c] = gateways;
+    const old = set.primary.port;
+    await set.primary.kill();
+    const promoted = await set.waitFailover(old);
+    const next = new Redis({
+      host: '127.0.0.1',
+      port: promoted,
+      password: ADMIN_PASSWORD,
+      tls: tlsOption(pki),
+      maxRetriesPerRequest: 1,
+    });
+    next.on('error', () => undefined);
+    primary.disconnect();
+    primary = next;
+    // Every gateway rewrote its entries on the promoted replica and says it is in sync there.
+    await eventually(
+      () => next.hkeys(keys.uid('tls-s')),
+      (ids) => ids.length === 1 && ids[0].startsWith(`${c.inner}/`),
+      'tls-s in the directory of the promoted replica',
+      30_000,
+    );
+    await eventually(
+      () => gateways.every((g) => sdk.backplane!.watch.isSynced(g.inner)),
+      (ok) => ok,
+      'the three gateways in sync again for the GatewayClient',
+      30_000,
+    );
+    const client = probe.clients[0];
+    const start = client.received.length;
+    for (let i = 0; i < 50; i++) await sdk.client.sendToUid('tls-s', `f${i}`);
+    await client.waitForMessages(start + 50, 15_000);
+    expect(client.received.slice(start).map((m) => m.data.toString())).toEqual(
+      Array.from({ length: 50 }, (_, i) => `f${i}`),
+    );
+    // Targeting resumes on the promoted replica (the readers' connections follow the sentinels too).
+    await eventually(
+      async () => {
+        const batch = await probe.counters();
+        for (let i = 0; i < 10; i++) await sdk.client.sendToUid('tls-s', `r${i}`);
+        return delta(await probe.counters(), batch, 'uid');
+      },
+      (d) => d[a.inner] === 0 && d[b.inner] === 0 && d[c.inner] === 10,
+      'targeted sends after the failover',
+      20_000,
+      200,
+    );
+  }, 90_000);
+
   it('a wrong sentinel password, a wrong data password: the gateway starts, says why, shows no password', async () => {
     const base = `rediss+sentinel://gwapp:${PASSWORD}@${hosts()}/${set.name}`;
     const wrongSentinel = startFailingGateway({
@@ -399,12 +450,16 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
       /backplane Redis rediss\+sentinel:.*: TLS to sentinel 127\.0\.0\.1:\d+ fails: self[- ]signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted/,
     );
     const all = [wrongSentinel, wrongData, rogueCa];
-    for (const proc of all) await proc.waitFor(/Gateway ready/);
+    const failingInners: string[] = [];
+    for (const proc of all) failingInners.push((await proc.waitFor(/Gateway ready: .*, inner (\S+)/))[1]);
     for (const proc of all) {
       expect(proc.output).not.toContain(PASSWORD);
       expect(proc.output).not.toContain(SENTINEL_PASSWORD);
     }
-    expect((await primary.smembers(keys.gateways)).length).toBe(3);
+    // None of them is listed in Redis.
+    const listed = await primary.smembers(keys.gateways);
+    expect(listed.filter((id) => failingInners.some((inner) => id.startsWith(`${inner}/`)))).toEqual([]);
+    expect(listed.length).toBeGreaterThanOrEqual(3);
     for (const proc of all) await proc.stop();
   });
 });
