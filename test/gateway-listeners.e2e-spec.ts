@@ -11,9 +11,7 @@ import {
 } from 'nest-gateway-worker';
 import { parseHostPort, resolveGatewayOptions } from 'nest-gateway-worker/internal';
 import { Controller, type INestMicroservice } from '@nestjs/common';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { eventually, exitWithin, sleep } from './support/eventually';
@@ -28,6 +26,7 @@ import {
   type RoleProcess,
 } from './support/roles';
 import { TcpTestClient } from './support/tcp-client';
+import { TestPki } from './support/test-pki';
 import { TestClient } from './support/ws-client';
 
 /**
@@ -43,7 +42,7 @@ const FOUR_LISTENERS = 'ws://127.0.0.1:0,wss://127.0.0.1:0,text://127.0.0.1:0,fr
 const OPEN_TIMEOUT_MS = 15_000;
 
 /** A self-signed certificate for 127.0.0.1 and its key, plus an unrelated key, made with the openssl CLI. */
-interface TestPki {
+interface ListenerPki {
   dir: string;
   cert: string;
   key: string;
@@ -51,41 +50,16 @@ interface TestPki {
   garbage: string;
 }
 
-function makeTestPki(): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), 'gateway-listeners-'));
-  const pki = {
-    dir,
-    cert: join(dir, 'cert.pem'),
-    key: join(dir, 'key.pem'),
-    otherKey: join(dir, 'other-key.pem'),
-    garbage: join(dir, 'garbage.pem'),
+function makeTestPki(): ListenerPki {
+  const pki = TestPki.create('gateway-listeners');
+  const own = pki.selfSigned('cert');
+  return {
+    dir: pki.dir,
+    cert: own.cert,
+    key: own.key,
+    otherKey: pki.key('other-key'),
+    garbage: pki.file('garbage.pem', '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n'),
   };
-  const ec = ['-pkeyopt', 'ec_paramgen_curve:prime256v1'];
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      ...ec,
-      '-nodes',
-      '-keyout',
-      pki.key,
-      '-out',
-      pki.cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'pipe' },
-  );
-  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', ...ec, '-out', pki.otherKey], { stdio: 'pipe' });
-  writeFileSync(pki.garbage, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
-  return pki;
 }
 
 /** The JSON messages a client received, in order (other messages skipped). */
@@ -131,7 +105,7 @@ class Length16Framing implements ClientFraming {
 }
 
 describe('gateway client listeners (ws, wss, text, frame)', () => {
-  let pki: TestPki;
+  let pki: ListenerPki;
   let ca: Buffer;
   const peers: Peer[] = [];
   const apps: INestMicroservice[] = [];
@@ -426,7 +400,7 @@ describe('gateway client listeners (ws, wss, text, frame)', () => {
 });
 
 describe('listener configuration errors stop the gateway with status 1 and name the variable', () => {
-  let pki: TestPki;
+  let pki: ListenerPki;
   const outcomes = new Map<string, { code: number | null | 'still running'; proc: RoleProcess }>();
 
   interface BadCase {

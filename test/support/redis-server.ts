@@ -57,6 +57,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * TLS for a test server: its certificate and key, and the CA it trusts for clients (`tls-auth-clients yes`, redis's
+ * default: clients present a certificate that CA issued). PEM file paths (test/support/test-pki.ts makes them).
+ */
+export interface RedisTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** How redis-cli (the harness's own checks) logs in: an admin user, or the default user's password. */
+export interface RedisCliAuth {
+  user?: string;
+  password: string;
+}
+
 export class RedisServer {
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
@@ -73,14 +89,27 @@ export class RedisServer {
     private readonly config: string | null = null,
     /** The line that says it is ready. */
     private readonly ready: RegExp = READY,
+    /** TLS only (`--port 0 --tls-port <port>`), or plain TCP (null). */
+    readonly tls: RedisTls | null = null,
+    /** How the harness's redis-cli logs in (null: as the default user without a password). */
+    readonly cliAuth: RedisCliAuth | null = null,
   ) {}
 
   /**
    * Starts a redis-server on a free port (or on `port`), resolving once it accepts connections. `args`: more
-   * configuration directives, e.g. `['--user', 'app on >pw ~gw:* +get']`.
+   * configuration directives, e.g. `['--user', 'app on >pw ~gw:* +get']`. `tls`: TLS only, on `port` (plain TCP
+   * off); `cliAuth`: how the harness's own redis-cli checks log in.
    */
   static async start(
-    options: { port?: number; args?: string[]; host?: string; config?: string; ready?: RegExp } = {},
+    options: {
+      port?: number;
+      args?: string[];
+      host?: string;
+      config?: string;
+      ready?: RegExp;
+      tls?: RedisTls;
+      cliAuth?: RedisCliAuth;
+    } = {},
   ): Promise<RedisServer> {
     redisServerVersion();
     const port = options.port;
@@ -92,6 +121,8 @@ export class RedisServer {
         options.host ?? '127.0.0.1',
         options.config ?? null,
         options.ready ?? READY,
+        options.tls ?? null,
+        options.cliAuth ?? null,
       );
       try {
         await server.spawn();
@@ -104,8 +135,34 @@ export class RedisServer {
     }
   }
 
+  /** `redis://host:port`, or `rediss://…` with TLS (no credentials). */
   get url(): string {
-    return `redis://${this.host}:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://${this.host}:${this.port}`;
+  }
+
+  /** redis-cli's arguments to reach this server (host, port, TLS files, login). */
+  get cliArgs(): string[] {
+    return ['-h', this.host, '-p', String(this.port), ...this.cliOptions];
+  }
+
+  /** redis-cli's TLS and login arguments for this server (without its address). */
+  get cliOptions(): string[] {
+    return [
+      ...(this.tls ? ['--tls', '--cacert', this.tls.ca, '--cert', this.tls.cert, '--key', this.tls.key] : []),
+      ...(this.cliAuth
+        ? [
+            ...(this.cliAuth.user ? ['--user', this.cliAuth.user] : []),
+            '--pass',
+            this.cliAuth.password,
+            '--no-auth-warning',
+          ]
+        : []),
+    ];
+  }
+
+  /** Runs redis-cli against this server (its TLS files and login); resolves with the output. */
+  cli(...args: string[]): Promise<string> {
+    return redisCli([...this.cliArgs, ...args]);
   }
 
   get pid(): number | undefined {
@@ -166,8 +223,12 @@ export class RedisServer {
       ...(this.config !== null ? [configFile] : []),
       '--bind',
       this.host,
-      '--port',
-      String(this.port),
+      ...(this.tls
+        ? [
+            ...['--port', '0', '--tls-port', String(this.port)],
+            ...['--tls-cert-file', this.tls.cert, '--tls-key-file', this.tls.key, '--tls-ca-cert-file', this.tls.ca],
+          ]
+        : ['--port', String(this.port)]),
       '--save',
       '',
       '--appendonly',
@@ -261,17 +322,45 @@ export class RedisSentinelSet {
     readonly sentinels: RedisServer[],
   ) {}
 
+  /**
+   * `tls`: every server TLS only (replication and the sentinels' links too); `dataPassword`: the data nodes'
+   * default-user password (the replicas and sentinels log in with it), `dataArgs` more directives for them (ACL
+   * users); `sentinelPassword`: the sentinels' `requirepass` (they use it between themselves too),
+   * `sentinelConfig` more lines of their configuration (e.g. `user …`).
+   */
   static async start(
-    options: { replicas?: number; sentinels?: number; downAfterMs?: number; failoverTimeoutMs?: number } = {},
+    options: {
+      replicas?: number;
+      sentinels?: number;
+      downAfterMs?: number;
+      failoverTimeoutMs?: number;
+      tls?: RedisTls;
+      dataPassword?: string;
+      dataArgs?: string[];
+      sentinelPassword?: string;
+      sentinelConfig?: string[];
+    } = {},
   ): Promise<RedisSentinelSet> {
     const name = 'ngwprimary';
-    const primary = await RedisServer.start();
+    const { tls, dataPassword, sentinelPassword } = options;
+    const dataArgs = [
+      ...(tls ? ['--tls-replication', 'yes'] : []),
+      ...(dataPassword ? ['--requirepass', dataPassword, '--masterauth', dataPassword] : []),
+      ...(options.dataArgs ?? []),
+    ];
+    const data = (args: string[] = []) =>
+      RedisServer.start({
+        args: [...dataArgs, ...args],
+        tls,
+        cliAuth: dataPassword ? { password: dataPassword } : undefined,
+      });
+    const primary = await data();
     const replicas: RedisServer[] = [];
     const sentinels: RedisServer[] = [];
     const set = new RedisSentinelSet(name, primary, replicas, sentinels);
     try {
       for (let i = 0; i < (options.replicas ?? 1); i++)
-        replicas.push(await RedisServer.start({ args: ['--replicaof', '127.0.0.1', String(primary.port)] }));
+        replicas.push(await data(['--replicaof', '127.0.0.1', String(primary.port)]));
       const count = options.sentinels ?? 3;
       const quorum = Math.floor(count / 2) + 1;
       for (let i = 0; i < count; i++) {
@@ -279,11 +368,17 @@ export class RedisSentinelSet {
           await RedisServer.start({
             args: ['--sentinel'],
             ready: /\+monitor master/,
+            tls,
+            cliAuth: sentinelPassword ? { password: sentinelPassword } : undefined,
             config: [
+              ...(tls ? ['tls-replication yes'] : []),
+              ...(sentinelPassword ? [`requirepass ${sentinelPassword}`] : []),
               `sentinel monitor ${name} 127.0.0.1 ${primary.port} ${quorum}`,
+              ...(dataPassword ? [`sentinel auth-pass ${name} ${dataPassword}`] : []),
               `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 500}`,
               `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 2_000}`,
               `sentinel parallel-syncs ${name} 1`,
+              ...(options.sentinelConfig ?? []),
               '',
             ].join('\n'),
           }),
@@ -297,9 +392,9 @@ export class RedisSentinelSet {
     }
   }
 
-  /** `redis+sentinel://127.0.0.1:<s1>,…/<name>`. */
+  /** `redis+sentinel://127.0.0.1:<s1>,…/<name>` (`rediss+sentinel://` with TLS; no credentials). */
   get url(): string {
-    return `redis+sentinel://${this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${this.name}`;
+    return `${this.primary.tls ? 'rediss' : 'redis'}+sentinel://${this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${this.name}`;
   }
 
   /** Every server of the set. */
@@ -310,7 +405,7 @@ export class RedisSentinelSet {
   /** The primary's port as the first running sentinel reports it now. */
   async primaryPort(): Promise<number> {
     const sentinel = this.sentinels.find((s) => s.isRunning)!;
-    const out = await redisCli(['-p', String(sentinel.port), 'SENTINEL', 'get-master-addr-by-name', this.name]);
+    const out = await sentinel.cli('SENTINEL', 'get-master-addr-by-name', this.name);
     return Number(out.trim().split('\n')[1]);
   }
 
@@ -329,13 +424,13 @@ export class RedisSentinelSet {
     await until(
       async () => {
         for (const s of this.sentinels) {
-          const replicas = await redisCli(['-p', String(s.port), 'SENTINEL', 'replicas', this.name]);
-          const others = await redisCli(['-p', String(s.port), 'SENTINEL', 'sentinels', this.name]);
+          const replicas = await s.cli('SENTINEL', 'replicas', this.name);
+          const others = await s.cli('SENTINEL', 'sentinels', this.name);
           if ((replicas.match(/^name$/gm) ?? []).length < this.replicas.length) return false;
           if ((others.match(/^name$/gm) ?? []).length < this.sentinels.length - 1) return false;
         }
         for (const r of this.replicas) {
-          const info = await redisCli(['-p', String(r.port), 'INFO', 'replication']);
+          const info = await r.cli('INFO', 'replication');
           if (!/master_link_status:up/.test(info)) return false;
         }
         return true;
@@ -352,7 +447,7 @@ export class RedisSentinelSet {
       async () => {
         port = await this.primaryPort();
         if (port === oldPort) return false;
-        return /role:master/.test(await redisCli(['-p', String(port), 'INFO', 'replication']));
+        return /role:master/.test(await this.server(port).cli('INFO', 'replication'));
       },
       'a failover',
       timeoutMs,
@@ -378,9 +473,12 @@ export class RedisClusterSet {
     readonly primaries: number,
   ) {}
 
-  /** `args`: more directives for every node, e.g. `['--user', 'app', 'on', …]`. */
+  /**
+   * `args`: more directives for every node, e.g. `['--user', 'app', 'on', …]`; `tls`: every node TLS only (the
+   * cluster bus and replication too); `cliAuth`: how the harness's redis-cli logs in (when `args` lock it out).
+   */
   static async start(
-    options: { primaries?: number; replicas?: number; args?: string[] } = {},
+    options: { primaries?: number; replicas?: number; args?: string[]; tls?: RedisTls; cliAuth?: RedisCliAuth } = {},
   ): Promise<RedisClusterSet> {
     const primaries = options.primaries ?? 3;
     const replicas = options.replicas ?? 0;
@@ -401,12 +499,16 @@ export class RedisClusterSet {
               // The bus port: picked too (port + 10000 may be out of range or taken).
               '--cluster-port',
               String(await freePort()),
+              ...(options.tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : []),
               ...(options.args ?? []),
             ],
+            tls: options.tls,
+            cliAuth: options.cliAuth,
           }),
         );
       }
       await redisCli([
+        ...nodes[0].cliOptions,
         '--cluster',
         'create',
         ...nodes.map((n) => `127.0.0.1:${n.port}`),
@@ -417,7 +519,7 @@ export class RedisClusterSet {
       await until(
         async () => {
           for (const n of nodes) {
-            const info = await redisCli(['-p', String(n.port), 'CLUSTER', 'INFO']);
+            const info = await n.cli('CLUSTER', 'INFO');
             if (!/cluster_state:ok/.test(info) || !/cluster_known_nodes:(\d+)/.test(info)) return false;
             if (Number(/cluster_known_nodes:(\d+)/.exec(info)![1]) !== nodes.length) return false;
           }
@@ -430,7 +532,7 @@ export class RedisClusterSet {
         await until(
           async () => {
             for (const n of nodes) {
-              const info = await redisCli(['-p', String(n.port), 'INFO', 'replication']);
+              const info = await n.cli('INFO', 'replication');
               if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
             }
             return true;
@@ -445,15 +547,15 @@ export class RedisClusterSet {
     }
   }
 
-  /** `redis+cluster://127.0.0.1:<p1>,…`. */
+  /** `redis+cluster://127.0.0.1:<p1>,…` (`rediss+cluster://` with TLS; no credentials). */
   get url(): string {
-    return `redis+cluster://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
+    return `${this.nodes[0].tls ? 'rediss' : 'redis'}+cluster://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
   }
 
   /** The port of the node serving `key`'s slot now. */
   async portOf(key: string): Promise<number> {
     const node = this.nodes.find((n) => n.isRunning)!;
-    const slot = Number((await redisCli(['-p', String(node.port), 'CLUSTER', 'KEYSLOT', key])).trim());
+    const slot = Number((await node.cli('CLUSTER', 'KEYSLOT', key)).trim());
     // A node's view can miss a slot for a moment (a primary marked failed under load while its replica takes over,
     // gossip still on its way): look again for a bounded time before giving up, with the view in the error.
     const deadline = Date.now() + PORT_OF_WAIT_MS;
@@ -473,7 +575,7 @@ export class RedisClusterSet {
   /** "<id> <ip:port@bus> <flags> <primary id> …" of every node, as a running node sees it now. */
   private async nodeLines(): Promise<string[][]> {
     const node = this.nodes.find((n) => n.isRunning)!;
-    const out = await redisCli(['-p', String(node.port), 'CLUSTER', 'NODES']);
+    const out = await node.cli('CLUSTER', 'NODES');
     return out
       .trim()
       .split('\n')
@@ -493,7 +595,7 @@ export class RedisClusterSet {
   async waitPromoted(port: number, timeoutMs = 30_000): Promise<void> {
     await until(
       async () => {
-        const info = await redisCli(['-p', String(port), 'CLUSTER', 'INFO']);
+        const info = await this.server(port).cli('CLUSTER', 'INFO');
         const me = (await this.nodeLines()).find((f) => f[1].startsWith(`127.0.0.1:${port}@`));
         return /cluster_state:ok/.test(info) && me !== undefined && me[2].includes('master') && me.length > 8;
       },

@@ -111,6 +111,7 @@ export type {
   BackplaneSentinelOptions,
   ResolvedBackplaneOptions,
 } from './backplane/backplane-options';
+export type { BackplaneTlsOptions } from './backplane/backplane-tls';
 export type { RedisEndpoint, RedisMode, RedisTopology } from './backplane/redis-topology';
 export type { RedisClientLike } from './backplane/redis-connection';
 export { RedisSessionStore, SessionTooLargeError } from './backplane/redis-session-store';

@@ -98,6 +98,7 @@ export * from './ops/dashboard/gateway-dashboard.service';
 export * from './ops/dashboard/gateway-dashboard.module';
 // The Redis backplane's parts
 export * from './backplane/backplane-options';
+export * from './backplane/backplane-tls';
 export * from './backplane/backplane-url';
 export * from './backplane/redis-topology';
 export * from './backplane/redis-batch';

@@ -3,10 +3,17 @@ import { booleanOption, integerOption, stringOption, type RawOptions } from '../
 import type { RedisClientLike } from './redis-connection';
 import { parseBackplaneUrl } from './backplane-url';
 import {
+  BACKPLANE_TLS_ENVIRONMENT,
+  backplaneTlsFromEnv,
+  resolveBackplaneTls,
+  type BackplaneTlsOptions,
+} from './backplane-tls';
+import {
   DEFAULT_REDIS_PORT,
   DEFAULT_SENTINEL_PORT,
   endpointText,
   parseEndpoints,
+  topologyUsesTls,
   type RedisEndpoint,
   type RedisMode,
   type RedisTopology,
@@ -96,6 +103,13 @@ export interface BackplaneOptions {
    * Env GATEWAY_BACKPLANE_CACHE, default true.
    */
   cache?: boolean;
+  /**
+   * TLS settings of a `rediss…` connection: the CA that signs your Redis's certificates, a client certificate and
+   * key (for `tls-auth-clients yes`), the name to check. Env GATEWAY_BACKPLANE_TLS_CA, GATEWAY_BACKPLANE_TLS_CERT,
+   * GATEWAY_BACKPLANE_TLS_KEY (PEM files). Default: Node's trust store (NODE_EXTRA_CA_CERTS included), no client
+   * certificate. Not with `client` (your client's TLS settings are used).
+   */
+  tls?: BackplaneTlsOptions | null;
 }
 
 /** `backplane.sentinel`: the sentinels that follow the primary `name` (failovers are followed). */
@@ -145,11 +159,13 @@ export interface ResolvedBackplaneOptions {
   sessionMaxBytes: number;
   /** The directory cache is wanted (ClientBackplane still leaves it off on a Cluster). */
   cache: boolean;
+  /** TLS settings of the backplane's own connections (null: the defaults, or your client's). Holds a key: never log it. */
+  tls: BackplaneTlsOptions | null;
 }
 
 /** The variables of the backplane fields (the field → variable map of the roles' environment tables). */
 export const BACKPLANE_ENVIRONMENT: Record<
-  Exclude<keyof BackplaneOptions, 'client' | 'sentinel' | 'cluster' | 'sessionMaxBytes'>,
+  Exclude<keyof BackplaneOptions, 'client' | 'sentinel' | 'cluster' | 'sessionMaxBytes' | 'tls'>,
   string
 > = {
   url: 'GATEWAY_BACKPLANE',
@@ -161,12 +177,16 @@ export const BACKPLANE_ENVIRONMENT: Record<
   cache: 'GATEWAY_BACKPLANE_CACHE',
 };
 
+/** The TLS variables (PEM files), read by every role with the URL. */
+export const BACKPLANE_TLS_VARIABLES: readonly string[] = Object.values(BACKPLANE_TLS_ENVIRONMENT);
+
 /** The variables a gateway reads for its backplane. */
 export const GATEWAY_BACKPLANE_VARIABLES = [
   BACKPLANE_ENVIRONMENT.url,
   BACKPLANE_ENVIRONMENT.prefix,
   BACKPLANE_ENVIRONMENT.leaseMs,
   BACKPLANE_ENVIRONMENT.resyncMs,
+  ...BACKPLANE_TLS_VARIABLES,
 ];
 /** The variables a worker reads for its backplane (and its GatewayClient). */
 export const WORKER_BACKPLANE_VARIABLES = [
@@ -175,6 +195,7 @@ export const WORKER_BACKPLANE_VARIABLES = [
   BACKPLANE_ENVIRONMENT.timeoutMs,
   BACKPLANE_ENVIRONMENT.sessionTtlSeconds,
   BACKPLANE_ENVIRONMENT.cache,
+  ...BACKPLANE_TLS_VARIABLES,
 ];
 
 /** Marks backplane fields read from the environment: their errors name the variables. */
@@ -191,6 +212,7 @@ export function backplaneFieldsOf(env: Env, variables: readonly string[]): RawOp
   for (const [field, variable] of Object.entries(BACKPLANE_ENVIRONMENT)) {
     if (variables.includes(variable)) raw[field as keyof BackplaneOptions] = env[variable];
   }
+  if (BACKPLANE_TLS_VARIABLES.some((v) => variables.includes(v))) raw.tls = backplaneTlsFromEnv(env);
   return raw;
 }
 
@@ -245,6 +267,12 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
     mode = clientMode(o.client as RedisClientLike);
     display = mode === 'standalone' ? '(your client)' : `(your ${mode} client)`;
   }
+  let tls: BackplaneTlsOptions | null = null;
+  if (o.tls !== undefined && o.tls !== null) {
+    if (given[0] === 'client')
+      throw new ConfigError(`${name}.tls is invalid with ${field('client')}: your client's TLS settings are used`);
+    tls = resolveBackplaneTls(`${name}.tls`, o.tls, topologyUsesTls(topology!));
+  }
   return {
     url,
     client: given[0] === 'client' ? (o.client as RedisClientLike) : null,
@@ -276,6 +304,7 @@ export function resolveBackplaneOptions(name: string, raw: unknown): ResolvedBac
       16 * 1024 * 1024,
     ),
     cache: booleanOption(field('cache'), o.cache, DEFAULT_BACKPLANE_CACHE),
+    tls,
   };
 }
 

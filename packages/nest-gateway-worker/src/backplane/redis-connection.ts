@@ -2,7 +2,9 @@ import { Logger } from '@nestjs/common';
 import { ConfigError } from '../config/environment';
 import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
-import type { RedisTopology } from './redis-topology';
+import type { BackplaneTlsOptions } from './backplane-tls';
+import { endpointText, topologyUsesTls, type RedisTopology } from './redis-topology';
+import { probeTlsHandshake, TLS_PROBE_INTERVAL_MS } from './tls-handshake-probe';
 
 /**
  * A Redis client the application already has (an ioredis `Redis`, e.g. from DI): the backplane takes its settings
@@ -171,11 +173,19 @@ function loadIoredisModule(variable: string, load: (id: string) => unknown = req
   return { Redis: ctor as IoredisModule['Redis'], Cluster: cluster as IoredisModule['Cluster'] };
 }
 
-/** A new ioredis client for `topology` with `settings` (the connection's limits). */
-function connect(topology: RedisTopology, name: string, variable: string, extra: Record<string, unknown>): unknown {
+/** A new ioredis client for `topology` with the connection's limits, `tlsOptions` on its TLS connections. */
+function connect(
+  topology: RedisTopology,
+  tlsOptions: BackplaneTlsOptions | null,
+  name: string,
+  variable: string,
+  extra: Record<string, unknown>,
+): unknown {
   const io = loadIoredisModule(variable);
-  if (topology.mode === 'standalone') return new io.Redis(topology.url, connectionSettings(name, extra));
-  const tls = topology.tls ? {} : undefined;
+  if (topology.mode === 'standalone')
+    // A rediss:// URL turns TLS on in ioredis; the TLS options, when given, say what it trusts and presents.
+    return new io.Redis(topology.url, connectionSettings(name, tlsOptions ? { ...extra, tls: tlsOptions } : extra));
+  const tls = topology.tls ? { ...tlsOptions } : undefined;
   if (topology.mode === 'sentinel') {
     return new io.Redis({
       ...connectionSettings(name, extra),
@@ -228,15 +238,97 @@ export function openRedisConnection(
   extra: Record<string, unknown> = {},
 ): RedisConnection {
   const connection = (
-    options.client ? duplicateClient(options, name, extra) : connect(options.topology!, name, variable, extra)
+    options.client
+      ? duplicateClient(options, name, extra)
+      : connect(options.topology!, options.tls, name, variable, extra)
   ) as RedisConnection;
   const warning = new RateLimitedWarning(
     new Logger(logContext),
     (n) => `${n} more Redis connection error(s) since the last warning`,
   );
   // Without a listener an 'error' event would throw; the client reconnects by itself.
-  connection.on('error', (err) => warning.warn(`backplane Redis ${options.display}: ${err.message}`));
+  connection.on('error', (err) =>
+    warning.warn(`backplane Redis ${options.display}: ${connectionErrorText(err, options)}`),
+  );
+  const topology = options.topology;
+  if (topology && topology.mode !== 'standalone' && topology.tls) {
+    // ioredis hides why a sentinel or a Cluster node could not be reached over TLS: a handshake of our own tells
+    // (at most once per interval).
+    const logger = new Logger(logContext);
+    const [kind, first, hidden] =
+      topology.mode === 'sentinel'
+        ? ['sentinel', topology.sentinels[0], SENTINELS_UNREACHABLE]
+        : ['node', topology.nodes[0], CLUSTER_UNREACHABLE];
+    let lastProbe = -Infinity;
+    connection.on('error', (err) => {
+      if (!err.message.startsWith(hidden) || Date.now() - lastProbe < TLS_PROBE_INTERVAL_MS) return;
+      lastProbe = Date.now();
+      void probeTlsHandshake(first, options.tls).then((cause) => {
+        if (cause)
+          logger.warn(
+            `backplane Redis ${options.display}: TLS to ${kind} ${endpointText(first)} fails: ${cause.message}` +
+              tlsHint(cause, options),
+          );
+      });
+    });
+  }
   return connection;
+}
+
+/** How ioredis's Sentinel connector starts the error it reports when no sentinel answered. */
+const SENTINELS_UNREACHABLE = 'All sentinels are unreachable';
+/** How ioredis's Cluster starts the error it reports when no node gave the slot map. */
+const CLUSTER_UNREACHABLE = 'Failed to refresh slots cache';
+
+/**
+ * A connection error as logged: its message, the cause ioredis's Cluster keeps aside (`lastNodeError` of "Failed to
+ * refresh slots cache.": a wrong password, an untrusted certificate), and what to do about a TLS setting.
+ */
+export function connectionErrorText(err: Error, options: Pick<ResolvedBackplaneOptions, 'topology' | 'tls'>): string {
+  const cause = (err as { lastNodeError?: unknown }).lastNodeError;
+  if (!(cause instanceof Error)) return `${err.message}${tlsHint(err, options)}`;
+  return `${err.message} Last node error: ${cause.message}${tlsHint(cause, options)}`;
+}
+
+/**
+ * Node's codes for a server certificate it does not trust (tls.connect: the chain, the name, the dates), which
+ * {@link tlsHint} explains.
+ */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Codes of a connection the server reset (or closed) while we wrote: what a Redis that wants a client certificate does. */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * What to do about a connection error whose usual cause is a setting: the server's certificate not trusted, or a
+ * TLS connection reset while no client certificate is configured (redis-server's default `tls-auth-clients yes`
+ * resets those). '' for other errors.
+ */
+export function tlsHint(err: Error, options: Pick<ResolvedBackplaneOptions, 'topology' | 'tls'>): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === undefined) return '';
+  if (RESET_CODES.has(code) && options.topology && topologyUsesTls(options.topology) && !options.tls?.cert) {
+    return (
+      ' (a TLS connection reset: if this Redis checks client certificates, tls-auth-clients yes being its default, ' +
+      'give one in GATEWAY_BACKPLANE_TLS_CERT / GATEWAY_BACKPLANE_TLS_KEY or backplane.tls.cert / key)'
+    );
+  }
+  if (!UNTRUSTED_CERTIFICATE_CODES.has(code)) return '';
+  return (
+    ` (${code}: the Redis server's TLS certificate is not trusted; give the CA that signed it in ` +
+    'GATEWAY_BACKPLANE_TLS_CA or backplane.tls.ca, and a certificate valid for the host you connect to)'
+  );
 }
 
 /** Resolves true once `connection` is ready (now or within `timeoutMs`), false otherwise. */

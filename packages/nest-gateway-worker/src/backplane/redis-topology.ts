@@ -39,6 +39,11 @@ export type RedisTopology =
       tls: boolean;
     };
 
+/** Whether connections to `t` use TLS (a `rediss…` scheme, or `tls: true`). */
+export function topologyUsesTls(t: RedisTopology): boolean {
+  return t.mode === 'standalone' ? /^rediss:/i.test(t.url) : t.tls;
+}
+
 /** The mode of a topology, or of your own client. */
 export type RedisMode = RedisTopology['mode'];
 

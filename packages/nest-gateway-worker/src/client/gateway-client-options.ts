@@ -2,6 +2,7 @@ import type { ClientBackplane } from '../backplane/client-backplane';
 import type { Env, HostPort } from '../config/environment';
 import {
   BACKPLANE_ENVIRONMENT,
+  BACKPLANE_TLS_VARIABLES,
   backplaneFieldsOf,
   resolveBackplaneOptions,
   type BackplaneOptions,
@@ -135,6 +136,7 @@ export const GATEWAY_CLIENT_BACKPLANE_VARIABLES = [
   BACKPLANE_ENVIRONMENT.prefix,
   BACKPLANE_ENVIRONMENT.timeoutMs,
   BACKPLANE_ENVIRONMENT.cache,
+  ...BACKPLANE_TLS_VARIABLES,
 ];
 
 /**

@@ -352,6 +352,26 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
       'true: keep a local copy of the directory entries read, invalidated by Redis (CLIENT TRACKING), so repeated sends to a uid or group skip the Redis round trip (two more connections; always off on a Redis Cluster). See Redis backplane.',
   },
   {
+    name: 'GATEWAY_BACKPLANE_TLS_CA',
+    roles: ['gateway', 'worker'],
+    defaultText: '— (Node trust store)',
+    meaning:
+      "PEM file of the CA certificate(s) that sign your Redis servers' certificates, for a rediss… backplane URL (replaces Node's built-in CAs for it). Unset: Node's trust store, NODE_EXTRA_CA_CERTS included. An error with a plain redis… URL.",
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_TLS_CERT',
+    roles: ['gateway', 'worker'],
+    defaultText: '— (none)',
+    meaning:
+      "PEM client certificate file for a rediss… backplane, for a Redis that checks client certificates (redis-server's default tls-auth-clients yes); needs GATEWAY_BACKPLANE_TLS_KEY.",
+  },
+  {
+    name: 'GATEWAY_BACKPLANE_TLS_KEY',
+    roles: ['gateway', 'worker'],
+    defaultText: '— (none)',
+    meaning: 'unencrypted PEM private key file of GATEWAY_BACKPLANE_TLS_CERT.',
+  },
+  {
     name: 'WORKER_SESSION_STORE',
     roles: ['worker'],
     defaultText: DEFAULT_SESSION_STORE,

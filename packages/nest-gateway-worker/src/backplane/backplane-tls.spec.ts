@@ -1,0 +1,155 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../config/environment';
+import { gatewayClientOptionsFromEnv, resolveGatewayClientOptions } from '../client/gateway-client-options';
+import { gatewayOptionsFromEnv } from '../gateway/gateway-options';
+import { workerOptionsFromEnv } from '../worker/worker-options';
+import { resolveBackplaneOptions } from './backplane-options';
+import { connectionErrorText, tlsHint } from './redis-connection';
+
+const SECRET = 'a-test-secret-of-some-length';
+
+/** A self-signed certificate and its key, and another key, made with the openssl CLI (test/support has the e2e's). */
+function makeFiles(dir: string): { cert: string; key: string; otherKey: string; garbage: string } {
+  const ec = ['-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+  const files = {
+    cert: join(dir, 'ca.pem'),
+    key: join(dir, 'ca.key'),
+    otherKey: join(dir, 'other.key'),
+    garbage: join(dir, 'garbage.pem'),
+  };
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', ...ec, '-nodes', '-keyout', files.key, '-out', files.cert].concat([
+      '-days',
+      '2',
+      '-subj',
+      '/CN=test',
+    ]),
+    { stdio: 'pipe' },
+  );
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', ...ec, '-out', files.otherKey], { stdio: 'pipe' });
+  writeFileSync(files.garbage, 'not a certificate\n');
+  return files;
+}
+
+describe('backplane TLS options', () => {
+  let dir: string;
+  let files: ReturnType<typeof makeFiles>;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'backplane-tls-spec-'));
+    files = makeFiles(dir);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads GATEWAY_BACKPLANE_TLS_CA / _CERT / _KEY on every role, for a rediss URL', () => {
+    const env = {
+      SECRET_KEY: SECRET,
+      GATEWAY_BACKPLANE: 'rediss://gw:pw@redis.internal:6380',
+      GATEWAY_BACKPLANE_TLS_CA: files.cert,
+      GATEWAY_BACKPLANE_TLS_CERT: files.cert,
+      GATEWAY_BACKPLANE_TLS_KEY: files.key,
+    };
+    for (const o of [gatewayOptionsFromEnv(env), workerOptionsFromEnv(env), gatewayClientOptionsFromEnv(env)]) {
+      expect(o.backplane?.tls?.ca).toContain('-----BEGIN CERTIFICATE-----');
+      expect(o.backplane?.tls?.cert).toContain('-----BEGIN CERTIFICATE-----');
+      expect(o.backplane?.tls?.key).toContain('PRIVATE KEY-----');
+    }
+    // Sentinel and Cluster URLs too; none set: null (Node's trust store).
+    for (const url of ['rediss+sentinel://h:26379/m', 'rediss+cluster://h:7000'])
+      expect(gatewayOptionsFromEnv({ ...env, GATEWAY_BACKPLANE: url }).backplane?.tls?.ca).toContain('BEGIN');
+    expect(gatewayOptionsFromEnv({ SECRET_KEY: SECRET, GATEWAY_BACKPLANE: 'rediss://h' }).backplane?.tls).toBeNull();
+  });
+
+  it('names the variable of a bad file, a key that is not the certificate’s, a half pair, a plain URL', () => {
+    const base = { SECRET_KEY: SECRET, GATEWAY_BACKPLANE: 'rediss://gw:secret-pw@h:6380' };
+    const error = (env: Record<string, string>): string => {
+      try {
+        gatewayOptionsFromEnv({ ...base, ...env });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as Error).message).not.toContain('secret-pw');
+        return (err as Error).message;
+      }
+      throw new Error('no error');
+    };
+    expect(error({ GATEWAY_BACKPLANE_TLS_CA: join(dir, 'missing.pem') })).toMatch(
+      /^GATEWAY_BACKPLANE_TLS_CA=".*missing\.pem" cannot be read \(ENOENT\)/,
+    );
+    expect(error({ GATEWAY_BACKPLANE_TLS_CA: files.garbage })).toMatch(
+      /^GATEWAY_BACKPLANE_TLS_CA=.* the file holds no readable PEM certificate/,
+    );
+    expect(error({ GATEWAY_BACKPLANE_TLS_CERT: files.cert, GATEWAY_BACKPLANE_TLS_KEY: files.otherKey })).toMatch(
+      /^GATEWAY_BACKPLANE_TLS_KEY=.* is not the private key of the certificate in GATEWAY_BACKPLANE_TLS_CERT/,
+    );
+    expect(error({ GATEWAY_BACKPLANE_TLS_CERT: files.cert })).toBe(
+      'GATEWAY_BACKPLANE_TLS_CERT is set without GATEWAY_BACKPLANE_TLS_KEY: give both',
+    );
+    expect(error({ GATEWAY_BACKPLANE: 'redis://h:6379', GATEWAY_BACKPLANE_TLS_CA: files.cert })).toMatch(
+      /^GATEWAY_BACKPLANE_TLS_CA is set, but the backplane does not use TLS: use a rediss:\/\//,
+    );
+  });
+
+  it('takes backplane.tls in code, checks it, and refuses it with a plain connection or your own client', () => {
+    const tls = { ca: 'PEM-CA', cert: Buffer.from('PEM-CERT'), key: 'PEM-KEY', servername: 'redis.internal' };
+    expect(resolveBackplaneOptions('o.backplane', { url: 'rediss://10.0.0.5', tls })?.tls).toEqual(tls);
+    expect(
+      resolveBackplaneOptions('o.backplane', {
+        sentinel: { sentinels: 'h', name: 'm', tls: true },
+        tls: { ca: ['a', 'b'] },
+      })?.tls,
+    ).toEqual({ ca: ['a', 'b'] });
+    const bad: [unknown, RegExp][] = [
+      [{ url: 'redis://h', tls: { ca: 'x' } }, /^o\.backplane\.tls is set, but the backplane does not use TLS/],
+      [{ cluster: { nodes: 'h' }, tls: { ca: 'x' } }, /does not use TLS/],
+      [{ url: 'rediss://h', tls: { cert: 'x' } }, /^o\.backplane\.tls\.cert is set without o\.backplane\.tls\.key/],
+      [{ url: 'rediss://h', tls: { ca: 5 } }, /^o\.backplane\.tls\.ca is invalid: expected PEM text/],
+      [{ url: 'rediss://h', tls: { ca: [] } }, /^o\.backplane\.tls\.ca is invalid/],
+      [{ url: 'rediss://h', tls: { rejectUnauthorized: false } }, /unknown field rejectUnauthorized/],
+      [
+        { url: 'rediss://h', tls: 'yes' },
+        /^o\.backplane\.tls is invalid: expected \{ ca\?, cert\?, key\?, servername\? \}/,
+      ],
+      [{ client: { duplicate: () => null }, tls: { ca: 'x' } }, /your client's TLS settings are used/],
+    ];
+    for (const [raw, re] of bad) expect(() => resolveBackplaneOptions('o.backplane', raw)).toThrow(re);
+    // The forClient form names the option.
+    expect(() =>
+      resolveGatewayClientOptions({ secret: SECRET, backplane: { url: 'redis://h', tls: { ca: 'x' } } }),
+    ).toThrow(/GatewayClientOptions\.backplane\.tls is set/);
+  });
+
+  it('explains the TLS errors whose cause is a setting, and shows the cause a Cluster error keeps aside', () => {
+    const rediss = resolveBackplaneOptions('b', 'rediss://h:6380')!;
+    const withCert = resolveBackplaneOptions('b', { url: 'rediss://h:6380', tls: { cert: 'c', key: 'k' } })!;
+    const plain = resolveBackplaneOptions('b', 'redis://h:6379')!;
+    const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+    const untrusted = coded('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN');
+    expect(tlsHint(untrusted, rediss)).toMatch(
+      /^ \(SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted; give the CA .*GATEWAY_BACKPLANE_TLS_CA/,
+    );
+    expect(tlsHint(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), rediss)).toMatch(/not trusted/);
+    // A reset TLS connection without a client certificate: probably tls-auth-clients; with one, or on plain TCP, no hint.
+    const reset = coded('read ECONNRESET', 'ECONNRESET');
+    expect(tlsHint(reset, rediss)).toMatch(/tls-auth-clients yes.*GATEWAY_BACKPLANE_TLS_CERT/);
+    expect(tlsHint(reset, withCert)).toBe('');
+    expect(tlsHint(reset, plain)).toBe('');
+    expect(tlsHint(coded('connect ECONNREFUSED', 'ECONNREFUSED'), rediss)).toBe('');
+    expect(tlsHint(new Error('no code'), rediss)).toBe('');
+    const cluster = Object.assign(new Error('Failed to refresh slots cache.'), {
+      lastNodeError: new Error('WRONGPASS invalid username-password pair or user is disabled.'),
+    });
+    expect(connectionErrorText(cluster, plain)).toBe(
+      'Failed to refresh slots cache. Last node error: WRONGPASS invalid username-password pair or user is disabled.',
+    );
+    expect(
+      connectionErrorText(
+        Object.assign(new Error('Failed to refresh slots cache.'), { lastNodeError: untrusted }),
+        rediss,
+      ),
+    ).toMatch(/Last node error: self-signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN: /);
+  });
+});
