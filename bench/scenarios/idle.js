@@ -14,6 +14,12 @@ const { TARGETS } = require('../targets');
 const { fmt } = require('../format');
 
 const LABELS = ['A', 'B', 'C'];
+/**
+ * An RSS slope under this many KiB per connection is not a measurement (RSS moves by whole pages, and a process
+ * that kept the warm-up's pages reads near 0 or below): a round where either side is under it gives no RSS ratio.
+ */
+const RSS_NOISE_KIB = 1;
+const rssRatio = (c, a) => (c === null || a === null || c < RSS_NOISE_KIB || a < RSS_NOISE_KIB ? null : ratio(c, a));
 
 async function runLevel(config, level) {
   const processes = Math.max(1, Math.ceil(level.count / config.connectionsPerProcess));
@@ -77,7 +83,9 @@ async function run(config) {
     verdicts.push(
       verdict(
         `idle ${r.level.count}: C/A RSS KiB per connection`,
-        r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.A && x.A.kibPerConnection)),
+        r.rounds.map((x) =>
+          rssRatio(x.C && !x.C.error ? x.C.kibPerConnection : null, x.A && !x.A.error ? x.A.kibPerConnection : null),
+        ),
         '<=',
         1.25,
       ),
@@ -93,7 +101,9 @@ async function run(config) {
     verdicts.push(
       verdict(
         `idle ${r.level.count}: C/B KiB per connection`,
-        r.rounds.map((x) => ratio(x.C && x.C.kibPerConnection, x.B && x.B.kibPerConnection)),
+        r.rounds.map((x) =>
+          rssRatio(x.C && !x.C.error ? x.C.kibPerConnection : null, x.B && !x.B.error ? x.B.kibPerConnection : null),
+        ),
         'info',
       ),
     );
@@ -116,7 +126,7 @@ async function run(config) {
   notes.push(
     `Per-process capacity here: ${config.connectionsPerProcess} connections (open-files limit ${config.openFilesLimit} minus a margin for listeners, links, stdio); ` +
       'a level above it is spread over several server processes. "stopped because" says why a level was not reached (e.g. EMFILE).',
-    `KiB/conn: least-squares slope of RSS (VmRSS after a full GC, same preloaded hook in every server) over 0..N idle connections opened in ${config.idleSteps} steps, after one warm-up open/close of N. RSS is coarse: differences under ~1 KiB are noise, and after the warm-up a process may reuse pages it kept (its RSS slope then reads near 0).`,
+    `KiB/conn: least-squares slope of RSS (VmRSS after a full GC, same preloaded hook in every server) over 0..N idle connections opened in ${config.idleSteps} steps, after one warm-up open/close of N. RSS is coarse: differences under ~1 KiB are noise, and after the warm-up a process may reuse pages it kept (its RSS slope then reads near 0, or below): a round where either slope is under ${RSS_NOISE_KIB} KiB gives no RSS ratio (n/a), and the verdict is taken on the other rounds. The scale scenario (fresh processes each round, 100 000 connections) is the steadier RSS figure.`,
     'heap+ext KiB/conn: the same slope of heapUsed + external (process.memoryUsage() after the full GC): what the live objects and Buffers of the connections hold, without allocator effects; kernel socket buffers are in neither figure.',
   );
   return {
