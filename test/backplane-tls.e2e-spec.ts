@@ -59,6 +59,47 @@ interface Pki {
   redisTls: RedisTls;
 }
 
+/** The three gateways listed and in sync for the worker's and the GatewayClient's discovery. */
+async function allInSync(
+  gateways: Gateway[],
+  sdk: GatewayClientPool,
+  worker: { transport: GatewayTransport },
+): Promise<void> {
+  const inners = gateways.map((g) => g.inner);
+  await eventually(
+    () => inners.every((a) => sdk.backplane!.watch.isSynced(a) && worker.transport.backplane!.watch.isSynced(a)),
+    (ok) => ok,
+    'the three gateways listed and in sync for the worker and the GatewayClient',
+    20_000,
+  );
+}
+
+/**
+ * SENDS sendToUid to `uid` (bound by `client` on gateways[holder]): all delivered in order, the two other gateways get
+ * none of them (command counters), no fallback to the mesh; no gateway logged the password.
+ */
+async function sendsReachHolderOnly(
+  gateways: Gateway[],
+  sdk: GatewayClientPool,
+  probe: BackplaneProbe,
+  client: Awaited<ReturnType<BackplaneProbe['open']>>['client'],
+  uid: string,
+  holder: number,
+): Promise<void> {
+  const before = await probe.counters();
+  const start = client.received.length;
+  for (let i = 0; i < SENDS; i++) await sdk.client.sendToUid(uid, `s${i}`);
+  await client.waitForMessages(start + SENDS, 15_000);
+  expect(client.received.slice(start).map((m) => m.data.toString())).toEqual(
+    Array.from({ length: SENDS }, (_, i) => `s${i}`),
+  );
+  expect(delta(await probe.counters(), before, 'uid')).toEqual(
+    Object.fromEntries(gateways.map((g, i) => [g.inner, i === holder ? SENDS : 0])),
+  );
+  expect(sdk.backplane!.stats.fallbacks).toBe(0);
+  for (const proc of gateways.map((g) => g.proc)) expect(proc.output).not.toContain(PASSWORD);
+}
+
 function makePki(): Pki {
   const files = TestPki.create('backplane-tls');
   const ca = files.ca('redis-ca');
@@ -167,16 +208,10 @@ describe('Redis backplane over TLS: rediss:// with an ACL user, client certifica
   });
 
   it('discovers every gateway, writes the directory and targets sendToUid to its holder only, over TLS', async () => {
-    const inners = gateways.map((g) => g.inner);
-    await eventually(
-      () => inners.every((a) => sdk.backplane!.watch.isSynced(a) && worker.transport.backplane!.watch.isSynced(a)),
-      (ok) => ok,
-      'the three gateways listed and in sync for the worker and the GatewayClient',
-      20_000,
-    );
+    await allInSync(gateways, sdk, worker);
     // Every lease is in Redis: each gateway wrote it over TLS (plain TCP is off: --port 0).
     expect((await admin.smembers(keys.gateways)).length).toBe(3);
-    const [a, b, c] = gateways;
+    const b = gateways[1];
     const { client } = await probe.open(b.url);
     await probe.ask(client, { type: 'bind', uid: 'tls-u' }, 'bound');
     await eventually(
@@ -185,15 +220,7 @@ describe('Redis backplane over TLS: rediss:// with an ACL user, client certifica
       'tls-u in the directory, on b',
     );
     expect(await sdk.client.isUidOnline('tls-u')).toBe(true);
-    const before = await probe.counters();
-    const start = client.received.length;
-    for (let i = 0; i < SENDS; i++) await sdk.client.sendToUid('tls-u', `s${i}`);
-    await client.waitForMessages(start + SENDS, 15_000);
-    expect(client.received.slice(start).map((m) => m.data.toString())).toEqual(
-      Array.from({ length: SENDS }, (_, i) => `s${i}`),
-    );
-    expect(delta(await probe.counters(), before, 'uid')).toEqual({ [a.inner]: 0, [b.inner]: SENDS, [c.inner]: 0 });
-    expect(sdk.backplane!.stats.fallbacks).toBe(0);
+    await sendsReachHolderOnly(gateways, sdk, probe, client, 'tls-u', 1);
     // The connections are the ACL user's, over TLS, with the client certificate (CLIENT LIST: the backplane's names).
     const list = (await admin.call('CLIENT', 'LIST')) as string;
     const mine = list.split('\n').filter((l) => / user=gwapp /.test(l));
@@ -341,15 +368,9 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
   });
 
   it('discovers, writes the directory on the primary and targets sendToUid to its holder only', async () => {
-    const inners = gateways.map((g) => g.inner);
-    await eventually(
-      () => inners.every((a) => sdk.backplane!.watch.isSynced(a) && worker.transport.backplane!.watch.isSynced(a)),
-      (ok) => ok,
-      'the three gateways listed and in sync for the worker and the GatewayClient',
-      20_000,
-    );
+    await allInSync(gateways, sdk, worker);
     expect((await primary.smembers(keys.gateways)).length).toBe(3);
-    const [a, b, c] = gateways;
+    const c = gateways[2];
     const { client } = await probe.open(c.url);
     await probe.ask(client, { type: 'bind', uid: 'tls-s' }, 'bound');
     await eventually(
@@ -357,15 +378,7 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
       (ids) => ids.length === 1 && ids[0].startsWith(`${c.inner}/`),
       'tls-s in the directory, on c',
     );
-    const before = await probe.counters();
-    const start = client.received.length;
-    for (let i = 0; i < SENDS; i++) await sdk.client.sendToUid('tls-s', `s${i}`);
-    await client.waitForMessages(start + SENDS, 15_000);
-    expect(client.received.slice(start).map((m) => m.data.toString())).toEqual(
-      Array.from({ length: SENDS }, (_, i) => `s${i}`),
-    );
-    expect(delta(await probe.counters(), before, 'uid')).toEqual({ [a.inner]: 0, [b.inner]: 0, [c.inner]: SENDS });
-    expect(sdk.backplane!.stats.fallbacks).toBe(0);
+    await sendsReachHolderOnly(gateways, sdk, probe, client, 'tls-s', 2);
     // The sentinels were asked as the sentinel user, the data nodes used as the backplane user.
     const sentinelClients = await set.sentinels[0].cli('CLIENT', 'LIST');
     expect(sentinelClients).toMatch(new RegExp(` user=${SENTINEL_USER} `));
@@ -518,16 +531,10 @@ describe('Redis backplane on a Redis Cluster over TLS (rediss+cluster://), with 
   });
 
   it('discovers, writes the directory on the node of the uid and targets sendToUid to its holder only', async () => {
-    const inners = gateways.map((g) => g.inner);
-    await eventually(
-      () => inners.every((a) => sdk.backplane!.watch.isSynced(a) && worker.transport.backplane!.watch.isSynced(a)),
-      (ok) => ok,
-      'the three gateways listed and in sync for the worker and the GatewayClient',
-      20_000,
-    );
+    await allInSync(gateways, sdk, worker);
     const at = async (key: string) => cluster.server(await cluster.portOf(key));
     expect((await (await at(keys.gateways)).cli('SMEMBERS', keys.gateways)).trim().split('\n').length).toBe(3);
-    const [a, b, c] = gateways;
+    const a = gateways[0];
     const { client } = await probe.open(a.url);
     await probe.ask(client, { type: 'bind', uid: 'tls-c' }, 'bound');
     const node = await at(keys.uid('tls-c'));
@@ -536,15 +543,7 @@ describe('Redis backplane on a Redis Cluster over TLS (rediss+cluster://), with 
       (out) => out.trim().startsWith(`${a.inner}/`),
       'tls-c in the directory, on a',
     );
-    const before = await probe.counters();
-    const start = client.received.length;
-    for (let i = 0; i < SENDS; i++) await sdk.client.sendToUid('tls-c', `s${i}`);
-    await client.waitForMessages(start + SENDS, 15_000);
-    expect(client.received.slice(start).map((m) => m.data.toString())).toEqual(
-      Array.from({ length: SENDS }, (_, i) => `s${i}`),
-    );
-    expect(delta(await probe.counters(), before, 'uid')).toEqual({ [a.inner]: SENDS, [b.inner]: 0, [c.inner]: 0 });
-    expect(sdk.backplane!.stats.fallbacks).toBe(0);
+    await sendsReachHolderOnly(gateways, sdk, probe, client, 'tls-c', 0);
     expect(await node.cli('CLIENT', 'LIST')).toMatch(/ user=gwapp /);
     for (const proc of gateways.map((g) => g.proc)) expect(proc.output).not.toContain(PASSWORD);
   });

@@ -71,6 +71,29 @@ describe('BackplaneTargeting', () => {
     expect(await t.reaches('uid', 'v', B)).toBe(true);
   });
 
+  it('includes a gateway that was not synced when the read started, even if it is synced when the answer comes', async () => {
+    // B is rewriting its entries (lease not synced) when the read starts; the answer, read before its rewrite, does
+    // not name it; by the time it arrives B's lease says synced. The send must still reach B.
+    let bSynced = false;
+    const turning = {
+      leaseOf: watch.leaseOf.bind(watch),
+      isSynced: (address: string) => (address === B ? bSynced : watch.isSynced(address)),
+      isWithdrawn: () => false,
+    } as unknown as GatewayWatch;
+    const reader = {
+      gatewaysOf: async (_kind: 'uid' | 'group', names: readonly string[]) => {
+        await Promise.resolve();
+        bSynced = true;
+        return names.map(() => [gatewayIdOf(lease(C))]);
+      },
+    };
+    const t = new BackplaneTargeting(turning, reader);
+    expect(await t.forUids(['u'], listed)).toEqual([B, C]);
+    bSynced = false;
+    const answer = await t.onlineUids(['u'], listed);
+    expect(answer!.ask).toEqual([B]);
+  });
+
   it('falls back to every listed gateway when the directory cannot answer', async () => {
     const t = new BackplaneTargeting(watch, { gatewaysOf: async () => null });
     expect(await t.forUids(['u'], listed)).toEqual(listed);

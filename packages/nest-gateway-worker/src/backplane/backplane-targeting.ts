@@ -52,11 +52,12 @@ export class BackplaneTargeting implements GatewayTargeting {
     uids: readonly string[],
     listed: readonly string[],
   ): Promise<{ online: Set<string>; ask: string[] } | null> {
+    const unknownBefore = this.unknown(listed);
     const read = await this.reader.gatewaysOf('uid', uids);
     if (read === null) return null;
     const listedSet = new Set(listed);
     const online = new Set<string>();
-    const ask = new Set<string>(this.unknown(listed));
+    const ask = new Set<string>([...unknownBefore, ...this.unknown(listed)]);
     uids.forEach((uid, i) => {
       const unknownAt: string[] = [];
       for (const id of read[i]) {
@@ -95,9 +96,12 @@ export class BackplaneTargeting implements GatewayTargeting {
     listed: readonly string[],
     recent: RecentMemberships,
   ): Promise<string[]> {
+    // A gateway not vouched for when the read starts is included even if it turns synced before the answer comes:
+    // the answer may predate the entries it (re)wrote.
+    const unknownBefore = this.unknown(listed);
     const read = await this.reader.gatewaysOf(kind, names);
     if (read === null) return [...listed];
-    const out = new Set<string>(this.unknown(listed));
+    const out = new Set<string>([...unknownBefore, ...this.unknown(listed)]);
     for (const ids of read) {
       // An id this sender's discovery does not know yet (a gateway that announced again after a failover or an
       // empty restart, before the next poll) still names its address: send there too rather than to nobody.
