@@ -215,12 +215,23 @@ describe('Redis backplane on Sentinel (primary + replica + 3 sentinels, three ga
       sending = false;
       await within(sender, 'the sender stops', 20_000);
     }
-    // Nothing lost: every send of the failover delivered, in order.
-    await client.waitForMessages(start + sent, 15_000);
-    expect(client.received.slice(start).map((m) => m.data.toString())).toEqual(
-      Array.from({ length: sent }, (_, i) => `f${i}`),
+    // Nothing lost: every send of the failover delivered, in order. When one is missing, say which and what each
+    // gateway got (an intermittent loss of 1 in ~100 was seen in CI: this is what the next look needs).
+    const waited = await client.waitForMessages(start + sent, 15_000).then(
+      () => null,
+      (err: Error) => err.message,
     );
+    const got = client.received.slice(start).map((m) => m.data.toString());
     const during = delta(await probe.counters(), before, 'uid');
+    if (waited !== null) {
+      const missing = Array.from({ length: sent }, (_, i) => `f${i}`).filter((t) => !got.includes(t));
+      console.log(
+        `sentinel: LOST ${missing.join(', ')} of ${sent} (killed at +0, promoted and rewritten as logged above); ` +
+          `commands per gateway ${JSON.stringify(during)}; fallbacks ${sdk.backplane!.stats.fallbacks}, ` +
+          `cache drops ${sdk.backplane!.stats.cacheDrops - drops}`,
+      );
+    }
+    expect(got).toEqual(Array.from({ length: sent }, (_, i) => `f${i}`));
     console.log(`sentinel: ${sent} sends during the failover; commands per gateway ${JSON.stringify(during)}`);
     expect(during[a.inner]).toBe(sent);
     // Some went to the full mesh while the primary was gone.
