@@ -9,27 +9,22 @@
  *
  * The sampling costs CPU: the run's µs per message are not comparable with unprofiled runs.
  */
-const inspector = require('node:inspector');
 const fs = require('node:fs');
-const session = new inspector.Session();
-session.connect();
-let running = false;
-process.on('SIGURG', () => {
-  if (!running) {
-    running = true;
+const { onSigurgToggle } = require('./sigurg-session');
+
+onSigurgToggle(
+  (session) =>
     session.post('HeapProfiler.enable', () =>
       session.post('HeapProfiler.startSampling', {
         samplingInterval: 4096,
         includeObjectsCollectedByMajorGC: true,
         includeObjectsCollectedByMinorGC: true,
       }),
-    );
-  } else {
-    running = false;
+    ),
+  (session) =>
     session.post('HeapProfiler.stopSampling', (err, res) => {
       const file = process.env.ECHO_CPU_PROF_FILE.replace(/\.cpuprofile$/, '.heapprofile');
       if (!err) fs.writeFileSync(file, JSON.stringify(res.profile));
       process.stderr.write(`HEAP_PROF_WRITTEN ${err ? err.message : file}\n`);
-    });
-  }
-});
+    }),
+);
