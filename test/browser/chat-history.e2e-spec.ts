@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, pageProblems, screenshot } from '../support/browser';
+import { loginThroughDialog, sayInPage } from '../support/chat-page';
 import { exampleWorkerApi, waitUntilLinked } from '../support/example-worker-api';
 import { RedisServer } from '../support/redis-server';
 import { startGateway, startRegister, startWorker, stopAll, type RoleProcess } from '../support/roles';
@@ -81,19 +82,12 @@ describe('the chat page recovers what it missed (Redis backplane, headless Chrom
     const person = { page, context, problems: pageProblems(page) };
     people.push(person);
     await page.goto(`${pageUrl}?gateway=${encodeURIComponent(gateways[g].url)}`);
-    await page.fill('#login-name', name);
-    await page.locator('#login-submit:enabled').waitFor({ timeout: SHOW_MS }); // connected
-    await page.fill('#login-room', room);
-    await page.click('#login-submit');
-    await page.locator('#login').waitFor({ state: 'hidden', timeout: SHOW_MS });
-    await page.locator('#who-room', { hasText: `#${room}` }).waitFor({ timeout: SHOW_MS });
+    await loginThroughDialog(page, name, room, SHOW_MS);
     return person;
   }
 
   async function say(person: Person, text: string): Promise<void> {
-    await person.page.locator('#text:enabled').waitFor({ timeout: SHOW_MS });
-    await person.page.fill('#text', text);
-    await person.page.press('#text', 'Enter');
+    await sayInPage(person.page, text, SHOW_MS);
   }
 
   function sees(person: Person, text: string, selector = '.msg .body') {
