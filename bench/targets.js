@@ -5,6 +5,9 @@
  *   A  bare ws echo            servers/ws-echo-server.js                    (`servers` processes)
  *   B  Nest WsAdapter echo     servers/nest-ws-adapter-echo-server.js       (`servers` processes)
  *   B12 the same on Nest 12    refs/nest12/nest12-ws-adapter-echo-server.mjs, own package (npm ci on first use: refs/install.js)
+ *   T  two-process relay floor servers/ws-relay-server.js: a bare ws front + a back process it relays every message
+ *                              to and from over one TCP link (length prefix, writes coalesced per turn, no
+ *                              encryption): the least any gateway + worker design pays per echo on this machine
  *   R  bare ws frame-once broadcast / push reference   servers/ws-broadcast-server.js (one process)
  *   F  the same, each client socket corked per turn    servers/ws-broadcast-server.js, BENCH_BROADCAST_CORK=1
  *                              (`servers` processes; the sender writes to every one's /control: controlUrls)
@@ -39,6 +42,7 @@ const TARGETS = {
   A: { name: 'bare ws echo', format: 'raw' },
   B: { name: 'Nest WsAdapter echo', format: 'nest-envelope' },
   B12: { name: 'Nest 12 WsAdapter echo', format: 'nest-envelope' },
+  T: { name: 'two-process relay floor (bare ws front + back)', format: 'raw' },
   R: { name: 'bare ws frame-once broadcast', format: 'raw' },
   F: { name: 'bare ws frame-once broadcast, corked per turn', format: 'raw' },
   C: { name: 'GatewayWorker cluster', format: 'raw' },
@@ -56,6 +60,14 @@ async function startRedis(onStarted) {
   );
   onStarted(proc);
   return { proc, url: `redis://127.0.0.1:${port}` };
+}
+
+/** T: the back first, then the front connected to it (both count: CPU and memory of the two processes). */
+async function startRelay(onStarted) {
+  const script = path.join(__dirname, 'servers', 'ws-relay-server.js');
+  const back = await startOne('relay-back', script, { BENCH_RELAY_ROLE: 'back' }, /BENCH_BACK_READY (\d+)/, onStarted);
+  const front = await startOne('relay-front', script, { BENCH_RELAY_BACK_PORT: back.match[1] }, READY, onStarted);
+  return { key: 'T', urls: [front.match[1]], procs: [back, front], memoryProcs: [front], infoProcs: [back] };
 }
 
 function distMain(role, root = C_ROOT) {
@@ -198,6 +210,8 @@ function startTarget(key, opts, onStarted) {
         opts.servers || 1,
         onStarted,
       );
+    case 'T':
+      return startRelay(onStarted);
     case 'R':
       return startReference('R', 'ws-broadcast-server', opts.servers || 1, onStarted, {}, opts.startTimeoutMs);
     case 'F':

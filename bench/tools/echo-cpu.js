@@ -130,14 +130,17 @@ function ioCalls(pid) {
             ),
           );
           let profTimer = null;
+          let profiling = 0; // SIGURGs sent: 1 while the profilers run
+          const toggleProfilers = () => {
+            profiling++;
+            for (const p of [c.gateway, c.worker]) p.child.kill('SIGURG');
+          };
           if (profDir) {
             // profile the measured part only (after connections and warm-up; stop just before the end)
             profTimer = setTimeout(
               () => {
-                for (const p of [c.gateway, c.worker]) p.child.kill('SIGURG');
-                profTimer = setTimeout(() => {
-                  for (const p of [c.gateway, c.worker]) p.child.kill('SIGURG');
-                }, durationMs - 500);
+                toggleProfilers();
+                profTimer = setTimeout(toggleProfilers, durationMs - 500);
               },
               warmupMs + 300 + shape.connections,
             );
@@ -145,6 +148,9 @@ function ioCalls(pid) {
           const [res] = await load;
           if (profDir) {
             clearTimeout(profTimer);
+            // on a busy machine the load can end before the stop timer fires: stop (and write) now
+            if (profiling === 1) toggleProfilers();
+            if (profiling === 0) throw new Error('the load ended before the profilers were started');
             await Promise.all([c.gateway, c.worker].map((p) => p.waitFor(/PROF_WRITTEN/, 20_000)));
           }
           const gMs = cpuMs(c.gateway.child.pid) - g0,
