@@ -237,20 +237,29 @@ async function closeIdle(pool) {
 
 /**
  * Idle-connection memory of a started target: RSS of its memoryProcs (after a full GC in each) against the
- * number of idle connections, opened in BENCH_IDLE_STEPS steps up to `total` after one warm-up open/close of
- * `total`. KiB per connection = least-squares slope. Stops early (and says why) when connections fail.
+ * number of idle connections, opened in BENCH_IDLE_STEPS steps up to `total`. KiB per connection = least-squares
+ * slope. Stops early (and says why) when connections fail.
+ *
+ * `warmUp` (default true): one open/close of `total` first, so that one-time costs (lazily compiled code, first
+ * allocations) are paid before the baseline; the slope is then over all points from 0. Without it (freshly
+ * started processes, as the idle scenario now runs), the slope is over the points after the first step only, so
+ * those one-time costs (paid in the first step) do not count as per-connection memory, and a process cannot
+ * reuse pages the warm-up's connections left behind (which made RSS slopes read near 0 or below).
  */
-async function measureIdleMemory(pool, started, total, config) {
+async function measureIdleMemory(pool, started, total, config, { warmUp = true } = {}) {
   const steps = config.idleSteps;
   const settleMs = config.smoke ? 100 : 500;
   const measured = [...started.memoryProcs, ...started.infoProcs];
-  const warm = await openIdle(pool, started.urls, total);
-  await closeIdle(pool);
-  // Closing thousands of connections takes the server a while (our gateway also hands every close event to the
-  // worker and keeps it until acknowledged): read the baseline only once that is over, or the memory still held
-  // by the closing connections is released during the measurement and the slope reads too low.
-  await sleep(config.smoke ? settleMs : 3_000);
-  assertRunning(started.procs, 'the memory warm-up');
+  let warm = { firstError: null };
+  if (warmUp) {
+    warm = await openIdle(pool, started.urls, total);
+    await closeIdle(pool);
+    // Closing thousands of connections takes the server a while (our gateway also hands every close event to the
+    // worker and keeps it until acknowledged): read the baseline only once that is over, or the memory still held
+    // by the closing connections is released during the measurement and the slope reads too low.
+    await sleep(config.smoke ? settleMs : 3_000);
+    assertRunning(started.procs, 'the memory warm-up');
+  }
   const points = [];
   const read = async (connections) => {
     await collectAll(measured);
@@ -278,7 +287,9 @@ async function measureIdleMemory(pool, started, total, config) {
   assertRunning(started.procs, 'the memory phase');
   const closed = await closeIdle(pool);
   if (opened === 0) throw new Error(`no idle connection opened: ${firstError}`);
-  const xs = points.map((p) => p.connections);
+  // Without a warm-up, the slope starts at the first step's point (see above) when there are two or more after it.
+  const fitted = !warmUp && points.length >= 3 ? points.slice(1) : points;
+  const xs = fitted.map((p) => p.connections);
   return {
     requested: total,
     opened,
@@ -297,20 +308,22 @@ async function measureIdleMemory(pool, started, total, config) {
     points: points.map((p) => ({ connections: p.connections, rssKiB: p.rssKiB, heapKiB: p.heapKiB })),
     kibPerConnection: slope(
       xs,
-      points.map((p) => p.rssKiB),
+      fitted.map((p) => p.rssKiB),
     ),
-    heapKibPerConnection: points.every((p) => p.heapKiB !== null)
+    heapKibPerConnection: fitted.every((p) => p.heapKiB !== null)
       ? slope(
           xs,
-          points.map((p) => p.heapKiB),
+          fitted.map((p) => p.heapKiB),
         )
       : null,
     infoKibPerConnection: started.infoProcs.length
       ? slope(
           xs,
-          points.map((p) => p.infoRssKiB),
+          fitted.map((p) => p.infoRssKiB),
         )
       : null,
+    // (RSS with all opened - RSS with none) / opened: the scale scenario's figure, one-time costs included
+    totalKibPerConnection: (points[points.length - 1].rssKiB - points[0].rssKiB) / opened,
   };
 }
 
