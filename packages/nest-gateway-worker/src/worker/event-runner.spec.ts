@@ -450,4 +450,28 @@ describe('EventRunner (over a real inner link)', () => {
     await h.untilAcked(h.event(Cmd.OnMessage, 12, 'handled'));
     expect(calls).toEqual(['message']);
   });
+
+  it("keeps each connection's client_id only until its close event (also a rejected client's) or its gateway's loss", async () => {
+    const ids: string[] = [];
+    const h = await harness(
+      [
+        { gw: 'connect' },
+        async (_b: unknown, ctx: GatewayContext) => (ctx.clientId.endsWith('0000000d') ? ctx.rejectConnection() : null),
+      ],
+      [{ gw: 'message' }, async (_b: unknown, ctx: GatewayContext) => void ids.push(ctx.clientId)],
+      [{ gw: 'close' }, async () => undefined],
+    );
+    for (const id of [11, 12, 13]) await h.untilAcked(h.event(Cmd.OnConnect, id));
+    await h.untilAcked(h.event(Cmd.OnMessage, 11, 'a'));
+    await h.untilAcked(h.event(Cmd.OnMessage, 11, 'b'));
+    expect(ids).toEqual(['7f00000107d00000000b', '7f00000107d00000000b']);
+    expect(h.runner.ids.size).toBe(3);
+    await h.untilAcked(h.event(Cmd.OnClose, 11));
+    await h.untilAcked(h.event(Cmd.OnClose, 13)); // the rejected one
+    expect(h.runner.ids.size).toBe(1);
+    h.runner.gatewayLost('127.0.0.1:9999'); // another gateway: nothing changes
+    expect(h.runner.ids.size).toBe(1);
+    h.runner.gatewayLost(GATEWAY);
+    expect(h.runner.ids.size).toBe(0);
+  });
 });

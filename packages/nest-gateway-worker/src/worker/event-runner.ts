@@ -3,7 +3,8 @@ import type { MessageHandler, Server } from '@nestjs/microservices';
 import { isObservable } from 'rxjs';
 import type { GatewayClient } from '../client/gateway-client';
 import type { HandlerTimings } from '../ops/metrics/handler-timings';
-import { encodeClientId, gatewayAddressOf } from '../protocol/client-id';
+import { gatewayAddressOf, ipv4ToNumber } from '../protocol/client-id';
+import { ClientIds } from './client-ids';
 import { encodeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
@@ -59,6 +60,8 @@ export class EventRunner implements EventsInFlight {
    * Each entry goes with the client's close event, or with its gateway's link.
    */
   readonly rejected = new Set<string>();
+  /** The client_id string of each connection, formatted once (see ClientIds). */
+  readonly ids = new ClientIds();
   readonly links: GatewaySender;
   readonly sessions: SessionWriteBack;
   readonly client: GatewayClient;
@@ -114,7 +117,7 @@ export class EventRunner implements EventsInFlight {
       if (seq !== undefined) this.acks.add(link, seq);
       return;
     }
-    const clientId = encodeClientId(f);
+    const clientId = this.ids.of(f);
     const run = new EventRun(this, kind, clientId, gatewayAddress, link, f, envelope);
     this.tracker.schedule(clientId, () => run.start());
   }
@@ -128,6 +131,15 @@ export class EventRunner implements EventsInFlight {
       for (const clientId of this.rejected) if (gatewayAddressOf(clientId) === address) this.rejected.delete(clientId);
     }
     this.tracker.forgetGateway(address);
+    const colon = address.lastIndexOf(':');
+    try {
+      this.ids.forgetGateway({
+        localIp: ipv4ToNumber(address.slice(0, colon)),
+        localPort: Number(address.slice(colon + 1)),
+      });
+    } catch {
+      // not an "ipv4:port" address: its table (if any) is bounded by CLIENT_IDS_PER_GATEWAY
+    }
   }
 
   /**
@@ -274,6 +286,7 @@ export class EventRun implements HandledSession {
       if (this.kind === 'close') {
         r.rejected.delete(this.clientId);
         r.tracker.forget(this.clientId);
+        r.ids.forget(this.f);
       }
       return;
     }
@@ -496,6 +509,7 @@ export class EventRun implements HandledSession {
     const r = this.runner;
     if (this.kind === 'close') {
       r.tracker.forget(this.clientId);
+      r.ids.forget(this.f);
       r.sessions.clientClosed(this.clientId, this.envelope.uid);
     } else if (this.rejection) {
       r.sessions.clientRejected(this.clientId);
