@@ -131,7 +131,23 @@ describe('backplane TLS options', () => {
     expect(tlsHint(untrusted, rediss)).toMatch(
       /^ \(SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted; give the CA .*GATEWAY_BACKPLANE_TLS_CA/,
     );
-    expect(tlsHint(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), rediss)).toMatch(/not trusted/);
+    // A trusted certificate for another name: which name was checked, the names it has, and servername.
+    const mismatch = Object.assign(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), {
+      host: '10.0.0.5',
+      cert: { subjectaltname: 'DNS:redis.internal, DNS:bad\nline' },
+    });
+    expect(tlsHint(mismatch, rediss)).toBe(
+      " (ERR_TLS_CERT_ALTNAME_INVALID: the Redis server's TLS certificate does not name the host connected to " +
+        '(10.0.0.5); it names DNS:redis.internal, DNS:bad?line: connect by a name it carries, or set ' +
+        'backplane.tls.servername to one)',
+    );
+    const withName = resolveBackplaneOptions('b', { url: 'rediss://h:6380', tls: { servername: 'other.internal' } })!;
+    expect(tlsHint(Object.assign(mismatch, { host: 'other.internal' }), withName)).toMatch(
+      /does not name backplane\.tls\.servername \(other\.internal\); it names DNS:redis\.internal/,
+    );
+    expect(tlsHint(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), rediss)).toMatch(
+      /does not name the host connected to: connect by a name it carries, or set backplane\.tls\.servername/,
+    );
     // A reset TLS connection without a client certificate: probably tls-auth-clients; with one, or on plain TCP, no hint.
     const reset = coded('read ECONNRESET', 'ECONNRESET');
     expect(tlsHint(reset, rediss)).toMatch(/tls-auth-clients yes.*GATEWAY_BACKPLANE_TLS_CERT/);

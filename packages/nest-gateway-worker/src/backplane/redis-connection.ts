@@ -304,20 +304,24 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
   'CERT_UNTRUSTED',
   'CERT_HAS_EXPIRED',
   'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
+
+/** Node's code for a trusted server certificate that does not name the host checked (tls.checkServerIdentity). */
+const NAME_MISMATCH_CODE = 'ERR_TLS_CERT_ALTNAME_INVALID';
 
 /** Codes of a connection the server reset (or closed) while we wrote: what a Redis that wants a client certificate does. */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
 /**
- * What to do about a connection error whose usual cause is a setting: the server's certificate not trusted, or a
- * TLS connection reset while no client certificate is configured (redis-server's default `tls-auth-clients yes`
- * resets those). '' for other errors.
+ * What to do about a connection error whose usual cause is a setting: the server's certificate not trusted, a
+ * certificate that does not name the host connected to (backplane.tls.servername), or a TLS connection reset while
+ * no client certificate is configured (redis-server's default `tls-auth-clients yes` resets those). '' for other
+ * errors.
  */
 export function tlsHint(err: Error, options: Pick<ResolvedBackplaneOptions, 'topology' | 'tls'>): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === undefined) return '';
+  if (code === NAME_MISMATCH_CODE) return nameMismatchHint(err, options.tls?.servername);
   if (RESET_CODES.has(code) && options.topology && topologyUsesTls(options.topology) && !options.tls?.cert) {
     return (
       ' (a TLS connection reset: if this Redis checks client certificates, tls-auth-clients yes being its default, ' +
@@ -329,6 +333,31 @@ export function tlsHint(err: Error, options: Pick<ResolvedBackplaneOptions, 'top
     ` (${code}: the Redis server's TLS certificate is not trusted; give the CA that signed it in ` +
     'GATEWAY_BACKPLANE_TLS_CA or backplane.tls.ca, and a certificate valid for the host you connect to)'
   );
+}
+
+/**
+ * The hint for a certificate that does not name the host checked: which name was checked (Node's `host` on the error:
+ * the URL's host, or backplane.tls.servername), the names the certificate carries (its subjectAltName, shortened and
+ * printable only: it comes from the server), and the setting that chooses the name.
+ */
+function nameMismatchHint(err: Error, servername: string | undefined): string {
+  const { host, cert } = err as { host?: unknown; cert?: { subjectaltname?: unknown } };
+  const checked = typeof host === 'string' && host !== '' ? ` (${printable(host)})` : '';
+  const names =
+    typeof cert?.subjectaltname === 'string' && cert.subjectaltname !== ''
+      ? `; it names ${printable(cert.subjectaltname)}`
+      : '';
+  const what = servername === undefined ? 'the host connected to' : 'backplane.tls.servername';
+  return (
+    ` (${NAME_MISMATCH_CODE}: the Redis server's TLS certificate does not name ${what}${checked}${names}: ` +
+    'connect by a name it carries, or set backplane.tls.servername to one)'
+  );
+}
+
+/** At most 200 printable ASCII characters of a text that came from the network. */
+function printable(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
 /** Resolves true once `connection` is ready (now or within `timeoutMs`), false otherwise. */
