@@ -125,6 +125,19 @@ function tlsOption(pki: Pki): { ca: Buffer; cert: Buffer; key: Buffer } {
   return { ca: readFileSync(pki.ca.cert), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) };
 }
 
+/**
+ * What a gateway without a client certificate logs on Sentinel or a Cluster (`kind`: what its handshake of its own
+ * reached): ioredis says only "Connection is closed."; the probe's cause, by OpenSSL's reason, with what to set.
+ */
+function noClientCertificateLine(scheme: 'sentinel' | 'cluster', kind: 'sentinel' | 'node'): RegExp {
+  return new RegExp(
+    `backplane Redis rediss\\+${scheme}:\\/\\/gwapp:\\*\\*\\*@.*: TLS to ${kind} 127\\.0\\.0\\.1:\\d+ fails: ` +
+      'tlsv13 alert certificate required \\(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: this Redis checks client ' +
+      'certificates, tls-auth-clients yes being its default: give one in GATEWAY_BACKPLANE_TLS_CERT / ' +
+      'GATEWAY_BACKPLANE_TLS_KEY or backplane\\.tls\\.cert / key, or set tls-auth-clients no or optional on the server\\)',
+  );
+}
+
 /** A gateway process that must start (the backplane does not hold it up) and tell why Redis refused it. */
 function startFailingGateway(env: Record<string, string>): RoleProcess {
   return startRole('gateway', {
@@ -440,7 +453,7 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
     );
   }, 90_000);
 
-  it('a wrong sentinel password, a wrong data password: the gateway starts, says why, shows no password', async () => {
+  it('a wrong sentinel or data password, an untrusted or missing certificate: the gateway starts, says why, shows no password', async () => {
     const base = `rediss+sentinel://gwapp:${PASSWORD}@${hosts()}/${set.name}`;
     const wrongSentinel = startFailingGateway({
       ...tlsEnv(pki),
@@ -455,6 +468,8 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
       GATEWAY_BACKPLANE: url,
       GATEWAY_BACKPLANE_TLS_CA: pki.rogueCa.cert,
     });
+    // The CA, but no client certificate: the sentinels (and the data nodes) refuse the handshake.
+    const noClientCert = startFailingGateway({ GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_TLS_CA: pki.ca.cert });
     await wrongSentinel.waitFor(
       /backplane Redis rediss\+sentinel:\/\/gwapp:\*\*\*@.*sentinelPassword=\*\*\*.*(WRONGPASS|invalid username-password)/,
     );
@@ -464,7 +479,8 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
     await rogueCa.waitFor(
       /backplane Redis rediss\+sentinel:.*: TLS to sentinel 127\.0\.0\.1:\d+ fails: self[- ]signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted/,
     );
-    const all = [wrongSentinel, wrongData, rogueCa];
+    await noClientCert.waitFor(noClientCertificateLine('sentinel', 'sentinel'));
+    const all = [wrongSentinel, wrongData, rogueCa, noClientCert];
     const failingInners: string[] = [];
     for (const proc of all) failingInners.push((await proc.waitFor(/Gateway ready: .*, inner (\S+)/))[1]);
     for (const proc of all) {
@@ -550,7 +566,7 @@ describe('Redis backplane on a Redis Cluster over TLS (rediss+cluster://), with 
     for (const proc of gateways.map((g) => g.proc)) expect(proc.output).not.toContain(PASSWORD);
   });
 
-  it('a wrong password or an untrusted certificate: the gateway starts, says why, shows no password', async () => {
+  it('a wrong password, an untrusted or missing certificate: the gateway starts, says why, shows no password', async () => {
     const wrongPassword = startFailingGateway({
       ...tlsEnv(pki),
       GATEWAY_BACKPLANE: url.replace(`gwapp:${PASSWORD}@`, `gwapp:wrong-${PASSWORD}@`),
@@ -560,13 +576,16 @@ describe('Redis backplane on a Redis Cluster over TLS (rediss+cluster://), with 
       GATEWAY_BACKPLANE: url,
       GATEWAY_BACKPLANE_TLS_CA: pki.rogueCa.cert,
     });
+    // The CA, but no client certificate: every node refuses the handshake.
+    const noClientCert = startFailingGateway({ GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_TLS_CA: pki.ca.cert });
     await wrongPassword.waitFor(
       /backplane Redis rediss\+cluster:\/\/gwapp:\*\*\*@.*(WRONGPASS|invalid username-password)/,
     );
     await rogueCa.waitFor(
       /backplane Redis rediss\+cluster:.*: TLS to node 127\.0\.0\.1:\d+ fails: .*SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted/,
     );
-    const all = [wrongPassword, rogueCa];
+    await noClientCert.waitFor(noClientCertificateLine('cluster', 'node'));
+    const all = [wrongPassword, rogueCa, noClientCert];
     for (const proc of all) await proc.waitFor(/Gateway ready/);
     for (const proc of all) expect(proc.output).not.toContain(PASSWORD);
     for (const proc of all) await proc.stop();

@@ -7,7 +7,7 @@ import { gatewayClientOptionsFromEnv, resolveGatewayClientOptions } from '../cli
 import { gatewayOptionsFromEnv } from '../gateway/gateway-options';
 import { workerOptionsFromEnv } from '../worker/worker-options';
 import { resolveBackplaneOptions } from './backplane-options';
-import { connectionErrorText, tlsHint } from './redis-connection';
+import { connectionErrorText, tlsErrorText, tlsHint } from './redis-connection';
 
 const SECRET = 'a-test-secret-of-some-length';
 
@@ -153,6 +153,23 @@ describe('backplane TLS options', () => {
     expect(tlsHint(reset, rediss)).toMatch(/tls-auth-clients yes.*GATEWAY_BACKPLANE_TLS_CERT/);
     expect(tlsHint(reset, withCert)).toBe('');
     expect(tlsHint(reset, plain)).toBe('');
+    // The alert a TLS 1.3 server sends for want of a client certificate (a handshake of our own gets it first).
+    const required = Object.assign(
+      coded(
+        '80CCD155FE7E0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:' +
+          '../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n',
+        'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      ),
+      { reason: 'tlsv13 alert certificate required' },
+    );
+    expect(tlsErrorText(required)).toBe('tlsv13 alert certificate required');
+    expect(tlsErrorText(untrusted)).toBe('self-signed certificate in certificate chain');
+    expect(tlsHint(required, rediss)).toBe(
+      ' (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: this Redis checks client certificates, tls-auth-clients yes being ' +
+        'its default: give one in GATEWAY_BACKPLANE_TLS_CERT / GATEWAY_BACKPLANE_TLS_KEY or backplane.tls.cert / key, ' +
+        'or set tls-auth-clients no or optional on the server)',
+    );
+    expect(tlsHint(required, withCert)).toMatch(/did not get the one configured\)$/);
     expect(tlsHint(coded('connect ECONNREFUSED', 'ECONNREFUSED'), rediss)).toBe('');
     expect(tlsHint(new Error('no code'), rediss)).toBe('');
     const cluster = Object.assign(new Error('Failed to refresh slots cache.'), {
