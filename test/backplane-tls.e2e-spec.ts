@@ -4,11 +4,13 @@ import {
   resolveGatewayClientOptions,
   type GatewayTransport,
 } from 'nest-gateway-worker/internal';
+import type { GatewayServer } from 'nest-gateway-worker';
 import type { INestMicroservice } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { BackplaneProbe, BackplaneTestController, delta } from './support/backplane-probe';
 import { eventually } from './support/eventually';
+import { inProcessGatewayServer } from './support/in-process-gateway';
 import { startInProcessWorker } from './support/in-process-worker';
 import { RedisClusterSet, RedisSentinelSet, RedisServer, type RedisTls } from './support/redis-server';
 import { startGateway, startRegister, startRole, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
@@ -121,6 +123,19 @@ function tlsEnv(pki: Pki): Record<string, string> {
 /** `backplane.tls` in code: the same CA and client certificate as PEM Buffers. */
 function tlsOption(pki: Pki): { ca: Buffer; cert: Buffer; key: Buffer } {
   return { ca: readFileSync(pki.ca.cert), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) };
+}
+
+/**
+ * What a gateway without a client certificate logs on Sentinel or a Cluster (`kind`: what its handshake of its own
+ * reached): ioredis says only "Connection is closed."; the probe's cause, by OpenSSL's reason, with what to set.
+ */
+function noClientCertificateLine(scheme: 'sentinel' | 'cluster', kind: 'sentinel' | 'node'): RegExp {
+  return new RegExp(
+    `backplane Redis rediss\\+${scheme}:\\/\\/gwapp:\\*\\*\\*@.*: TLS to ${kind} 127\\.0\\.0\\.1:\\d+ fails: ` +
+      'tlsv13 alert certificate required \\(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: this Redis checks client ' +
+      'certificates, tls-auth-clients yes being its default: give one in GATEWAY_BACKPLANE_TLS_CERT / ' +
+      'GATEWAY_BACKPLANE_TLS_KEY or backplane\\.tls\\.cert / key, or set tls-auth-clients no or optional on the server\\)',
+  );
 }
 
 /** A gateway process that must start (the backplane does not hold it up) and tell why Redis refused it. */
@@ -438,7 +453,7 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
     );
   }, 90_000);
 
-  it('a wrong sentinel password, a wrong data password: the gateway starts, says why, shows no password', async () => {
+  it('a wrong sentinel or data password, an untrusted or missing certificate: the gateway starts, says why, shows no password', async () => {
     const base = `rediss+sentinel://gwapp:${PASSWORD}@${hosts()}/${set.name}`;
     const wrongSentinel = startFailingGateway({
       ...tlsEnv(pki),
@@ -453,6 +468,8 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
       GATEWAY_BACKPLANE: url,
       GATEWAY_BACKPLANE_TLS_CA: pki.rogueCa.cert,
     });
+    // The CA, but no client certificate: the sentinels (and the data nodes) refuse the handshake.
+    const noClientCert = startFailingGateway({ GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_TLS_CA: pki.ca.cert });
     await wrongSentinel.waitFor(
       /backplane Redis rediss\+sentinel:\/\/gwapp:\*\*\*@.*sentinelPassword=\*\*\*.*(WRONGPASS|invalid username-password)/,
     );
@@ -462,7 +479,8 @@ describe('Redis backplane on Sentinel over TLS: sentinels with their own ACL use
     await rogueCa.waitFor(
       /backplane Redis rediss\+sentinel:.*: TLS to sentinel 127\.0\.0\.1:\d+ fails: self[- ]signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted/,
     );
-    const all = [wrongSentinel, wrongData, rogueCa];
+    await noClientCert.waitFor(noClientCertificateLine('sentinel', 'sentinel'));
+    const all = [wrongSentinel, wrongData, rogueCa, noClientCert];
     const failingInners: string[] = [];
     for (const proc of all) failingInners.push((await proc.waitFor(/Gateway ready: .*, inner (\S+)/))[1]);
     for (const proc of all) {
@@ -548,7 +566,7 @@ describe('Redis backplane on a Redis Cluster over TLS (rediss+cluster://), with 
     for (const proc of gateways.map((g) => g.proc)) expect(proc.output).not.toContain(PASSWORD);
   });
 
-  it('a wrong password or an untrusted certificate: the gateway starts, says why, shows no password', async () => {
+  it('a wrong password, an untrusted or missing certificate: the gateway starts, says why, shows no password', async () => {
     const wrongPassword = startFailingGateway({
       ...tlsEnv(pki),
       GATEWAY_BACKPLANE: url.replace(`gwapp:${PASSWORD}@`, `gwapp:wrong-${PASSWORD}@`),
@@ -558,15 +576,120 @@ describe('Redis backplane on a Redis Cluster over TLS (rediss+cluster://), with 
       GATEWAY_BACKPLANE: url,
       GATEWAY_BACKPLANE_TLS_CA: pki.rogueCa.cert,
     });
+    // The CA, but no client certificate: every node refuses the handshake.
+    const noClientCert = startFailingGateway({ GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_TLS_CA: pki.ca.cert });
     await wrongPassword.waitFor(
       /backplane Redis rediss\+cluster:\/\/gwapp:\*\*\*@.*(WRONGPASS|invalid username-password)/,
     );
     await rogueCa.waitFor(
       /backplane Redis rediss\+cluster:.*: TLS to node 127\.0\.0\.1:\d+ fails: .*SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted/,
     );
-    const all = [wrongPassword, rogueCa];
+    await noClientCert.waitFor(noClientCertificateLine('cluster', 'node'));
+    const all = [wrongPassword, rogueCa, noClientCert];
     for (const proc of all) await proc.waitFor(/Gateway ready/);
     for (const proc of all) expect(proc.output).not.toContain(PASSWORD);
     for (const proc of all) await proc.stop();
+  });
+});
+
+describe('Redis backplane over TLS to a server whose certificate names another host (backplane.tls.servername)', () => {
+  /** The only name in the server's certificate; the backplane connects to 127.0.0.1 (nothing resolves this name). */
+  const SERVER_NAME = 'redis.backplane.test';
+  let pki: Pki;
+  let redis: RedisServer;
+  let admin: Redis;
+  let url: string;
+  const gateways: GatewayServer[] = [];
+  const started: Awaited<ReturnType<GatewayServer['start']>>[] = [];
+  const inners = () => started.map((g) => g.innerAddress);
+  let worker: { app: INestMicroservice; transport: GatewayTransport };
+  let sdk: GatewayClientPool;
+  const probe = new BackplaneProbe(() => sdk);
+  /** The test CA and client certificate, and the name to check the server's certificate against. */
+  const named = () => ({ ...tlsOption(pki), servername: SERVER_NAME });
+
+  beforeAll(async () => {
+    pki = makePki();
+    const server = pki.files.issue(pki.ca, 'redis-named', `DNS:${SERVER_NAME}`);
+    redis = await RedisServer.start({
+      tls: { ca: pki.ca.cert, cert: server.cert, key: server.key },
+      cliAuth: { user: 'admin', password: ADMIN_PASSWORD },
+      args: [
+        ...['--user', 'default', 'off'],
+        ...['--user', 'gwapp', 'on', `>${PASSWORD}`, ...ACL_RULES.split(' ')],
+        ...['--user', 'admin', 'on', `>${ADMIN_PASSWORD}`, '~*', '&*', '+@all'],
+      ],
+    });
+    url = `rediss://gwapp:${PASSWORD}@127.0.0.1:${redis.port}`;
+    admin = new Redis({
+      host: '127.0.0.1',
+      port: redis.port,
+      username: 'admin',
+      password: ADMIN_PASSWORD,
+      tls: named(),
+      maxRetriesPerRequest: 1,
+    });
+    // backplane.tls.servername is an option in code (no variable sets it): gateways in this process.
+    for (let i = 0; i < 2; i++) {
+      const gateway = inProcessGatewayServer(null, { backplane: { url, tls: named(), leaseMs: LEASE_MS } });
+      gateways.push(gateway);
+      started.push(await gateway.start());
+    }
+    worker = await startInProcessWorker(
+      [BackplaneTestController],
+      { secret: TEST_SECRET, backplane: { url, tls: named(), timeoutMs: READ_BUDGET_MS } },
+      inners(),
+    );
+    sdk = new GatewayClientPool(
+      resolveGatewayClientOptions({ secret: TEST_SECRET, backplane: { url, tls: named(), timeoutMs: READ_BUDGET_MS } }),
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    probe.closeAll();
+    await sdk?.onModuleDestroy();
+    await worker?.app.close();
+    for (const gateway of gateways) await gateway.stop();
+    await stopAll();
+    admin?.disconnect();
+    await redis?.stop();
+    pki?.files.remove();
+  });
+
+  it('without servername the gateway starts and says the certificate does not name the host, without the password', async () => {
+    const unnamed = startFailingGateway({ ...tlsEnv(pki), GATEWAY_BACKPLANE: url });
+    await unnamed.waitFor(
+      /backplane Redis rediss:\/\/gwapp:\*\*\*@127\.0\.0\.1:\d+\/?: .*\(ERR_TLS_CERT_ALTNAME_INVALID: the Redis server's TLS certificate does not name the host connected to \(127\.0\.0\.1\); it names DNS:redis\.backplane\.test: connect by a name it carries, or set backplane\.tls\.servername to one\)/,
+    );
+    const inner = (await unnamed.waitFor(/Gateway ready: .*, inner (\S+)/))[1];
+    expect(unnamed.output).not.toContain(PASSWORD);
+    expect((await admin.smembers(keys.gateways)).filter((id) => id.startsWith(`${inner}/`))).toEqual([]);
+    await unnamed.stop();
+  });
+
+  it('with servername: the gateways announce and are in sync, and sendToUid reaches the holder only', async () => {
+    await eventually(
+      () => inners().every((a) => sdk.backplane!.watch.isSynced(a) && worker.transport.backplane!.watch.isSynced(a)),
+      (ok) => ok,
+      'both gateways listed and in sync for the worker and the GatewayClient',
+      20_000,
+    );
+    const [a, b] = inners();
+    const { client } = await probe.open(started[1].clientUrl);
+    await probe.ask(client, { type: 'bind', uid: 'named-u' }, 'bound');
+    await eventually(
+      () => admin.hkeys(keys.uid('named-u')),
+      (ids) => ids.length === 1 && ids[0].startsWith(`${b}/`),
+      'named-u in the directory, on the second gateway',
+    );
+    const before = await probe.counters();
+    const start = client.received.length;
+    for (let i = 0; i < SENDS; i++) await sdk.client.sendToUid('named-u', `n${i}`);
+    await client.waitForMessages(start + SENDS, 15_000);
+    expect(client.received.slice(start).map((m) => m.data.toString())).toEqual(
+      Array.from({ length: SENDS }, (_, i) => `n${i}`),
+    );
+    expect(delta(await probe.counters(), before, 'uid')).toEqual({ [a]: 0, [b]: SENDS });
+    expect(sdk.backplane!.stats.fallbacks).toBe(0);
   });
 });

@@ -26,7 +26,7 @@ interface Person {
 }
 
 interface Chat {
-  chat: { client: { offsets: Record<string, string> } };
+  chat: { client: { offsets: Record<string, string> }; state: { roomCounts: Record<string, number> } };
 }
 
 interface Welcome {
@@ -108,6 +108,32 @@ describe('the chat page recovers what it missed (Redis backplane, headless Chrom
         ),
       `group:${room}`,
     );
+  }
+
+  /**
+   * Records, after every change of the page (a MutationObserver: after each task, so what a user could see), the
+   * online count beside the member list and the count the room list shows for `room`; see {@link countsSeen}.
+   */
+  async function watchCounts(person: Person, room: string): Promise<void> {
+    await person.page.evaluate((r) => {
+      const w = window as unknown as { countsSeen: [string, string][] };
+      w.countsSeen = [];
+      const record = () => {
+        const seen: [string, string] = [
+          document.getElementById('online-count')?.textContent ?? '',
+          document.querySelector(`#rooms li[data-room="${r}"] .n`)?.textContent ?? '',
+        ];
+        const last = w.countsSeen.at(-1);
+        if (!last || last[0] !== seen[0] || last[1] !== seen[1]) w.countsSeen.push(seen);
+      };
+      record();
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+    }, room);
+  }
+
+  /** [online count, room count] as the page showed them since {@link watchCounts}, each change once. */
+  function countsSeen(person: Person): Promise<[string, string][]> {
+    return person.page.evaluate(() => (window as unknown as { countsSeen: [string, string][] }).countsSeen);
   }
 
   /** Stops gateway `g` (its pages go to "reconnecting"); `back()` starts it again on the same port. */
@@ -216,6 +242,34 @@ describe('the chat page recovers what it missed (Redis backplane, headless Chrom
     expect(await bodies(ann)).toEqual(expected);
     await ann.page.locator('.separator:visible', { hasText: 'While you were away' }).waitFor({ timeout: SHOW_MS });
     await screenshot(ann.page, 'chat-history-2-trimmed-ann');
+  });
+
+  it("a page that rejoins shows its room's count from the members it was welcomed with, never a stale one", async () => {
+    // Ann alone in the room sees "#counted 1"; Bob joins while her gateway is down, so when she is back the
+    // welcome lists two members. The count beside them must say 2 at every moment (the room list used to keep the
+    // count read before she dropped until the next `rooms` refresh: "#counted 1" beside "Online 2").
+    const ann = await join('Ann', 'counted', 0);
+    await ann.page.locator('#rooms li[data-room="counted"] .n', { hasText: /^1$/ }).waitFor({ timeout: SHOW_MS });
+    await watchCounts(ann, 'counted');
+    const gateway = await stopGateway(0, ann);
+    const bob = await join('Bob', 'counted', 1);
+    await watchCounts(bob, 'counted');
+    await gateway.back();
+
+    await sees(ann, 'Reconnected: back in #counted', '.notice');
+    await sees(bob, 'Ann joined', '.notice');
+    for (const person of [ann, bob]) {
+      await person.page.locator('#online-count', { hasText: /^2$/ }).waitFor({ timeout: SHOW_MS });
+      // The `rooms` refresh after the join has come back too (it answers every room, the current one included).
+      await person.page.waitForFunction(
+        () => (window as unknown as Chat).chat.state.roomCounts.counted === 2,
+        undefined,
+        { timeout: SHOW_MS },
+      );
+      const seen = await countsSeen(person);
+      expect(seen.filter(([online, count]) => online !== count)).toEqual([]);
+      expect(seen.at(-1)).toEqual(['2', '2']);
+    }
   });
 
   it('login checks since: too long is refused with the validation message; not a position is answered as data', async () => {

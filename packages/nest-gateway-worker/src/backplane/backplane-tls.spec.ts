@@ -7,7 +7,7 @@ import { gatewayClientOptionsFromEnv, resolveGatewayClientOptions } from '../cli
 import { gatewayOptionsFromEnv } from '../gateway/gateway-options';
 import { workerOptionsFromEnv } from '../worker/worker-options';
 import { resolveBackplaneOptions } from './backplane-options';
-import { connectionErrorText, tlsHint } from './redis-connection';
+import { connectionErrorText, tlsErrorText, tlsHint } from './redis-connection';
 
 const SECRET = 'a-test-secret-of-some-length';
 
@@ -131,12 +131,45 @@ describe('backplane TLS options', () => {
     expect(tlsHint(untrusted, rediss)).toMatch(
       /^ \(SELF_SIGNED_CERT_IN_CHAIN: the Redis server's TLS certificate is not trusted; give the CA .*GATEWAY_BACKPLANE_TLS_CA/,
     );
-    expect(tlsHint(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), rediss)).toMatch(/not trusted/);
+    // A trusted certificate for another name: which name was checked, the names it has, and servername.
+    const mismatch = Object.assign(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), {
+      host: '10.0.0.5',
+      cert: { subjectaltname: 'DNS:redis.internal, DNS:bad\nline' },
+    });
+    expect(tlsHint(mismatch, rediss)).toBe(
+      " (ERR_TLS_CERT_ALTNAME_INVALID: the Redis server's TLS certificate does not name the host connected to " +
+        '(10.0.0.5); it names DNS:redis.internal, DNS:bad?line: connect by a name it carries, or set ' +
+        'backplane.tls.servername to one)',
+    );
+    const withName = resolveBackplaneOptions('b', { url: 'rediss://h:6380', tls: { servername: 'other.internal' } })!;
+    expect(tlsHint(Object.assign(mismatch, { host: 'other.internal' }), withName)).toMatch(
+      /does not name backplane\.tls\.servername \(other\.internal\); it names DNS:redis\.internal/,
+    );
+    expect(tlsHint(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), rediss)).toMatch(
+      /does not name the host connected to: connect by a name it carries, or set backplane\.tls\.servername/,
+    );
     // A reset TLS connection without a client certificate: probably tls-auth-clients; with one, or on plain TCP, no hint.
     const reset = coded('read ECONNRESET', 'ECONNRESET');
     expect(tlsHint(reset, rediss)).toMatch(/tls-auth-clients yes.*GATEWAY_BACKPLANE_TLS_CERT/);
     expect(tlsHint(reset, withCert)).toBe('');
     expect(tlsHint(reset, plain)).toBe('');
+    // The alert a TLS 1.3 server sends for want of a client certificate (a handshake of our own gets it first).
+    const required = Object.assign(
+      coded(
+        '80CCD155FE7E0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:' +
+          '../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n',
+        'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      ),
+      { reason: 'tlsv13 alert certificate required' },
+    );
+    expect(tlsErrorText(required)).toBe('tlsv13 alert certificate required');
+    expect(tlsErrorText(untrusted)).toBe('self-signed certificate in certificate chain');
+    expect(tlsHint(required, rediss)).toBe(
+      ' (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: this Redis checks client certificates, tls-auth-clients yes being ' +
+        'its default: give one in GATEWAY_BACKPLANE_TLS_CERT / GATEWAY_BACKPLANE_TLS_KEY or backplane.tls.cert / key, ' +
+        'or set tls-auth-clients no or optional on the server)',
+    );
+    expect(tlsHint(required, withCert)).toMatch(/did not get the one configured\)$/);
     expect(tlsHint(coded('connect ECONNREFUSED', 'ECONNREFUSED'), rediss)).toBe('');
     expect(tlsHint(new Error('no code'), rediss)).toBe('');
     const cluster = Object.assign(new Error('Failed to refresh slots cache.'), {

@@ -266,7 +266,7 @@ export function openRedisConnection(
       void probeTlsHandshake(first, options.tls).then((cause) => {
         if (cause)
           logger.warn(
-            `backplane Redis ${options.display}: TLS to ${kind} ${endpointText(first)} fails: ${cause.message}` +
+            `backplane Redis ${options.display}: TLS to ${kind} ${endpointText(first)} fails: ${tlsErrorText(cause)}` +
               tlsHint(cause, options),
           );
       });
@@ -286,8 +286,8 @@ const CLUSTER_UNREACHABLE = 'Failed to refresh slots cache';
  */
 export function connectionErrorText(err: Error, options: Pick<ResolvedBackplaneOptions, 'topology' | 'tls'>): string {
   const cause = (err as { lastNodeError?: unknown }).lastNodeError;
-  if (!(cause instanceof Error)) return `${err.message}${tlsHint(err, options)}`;
-  return `${err.message} Last node error: ${cause.message}${tlsHint(cause, options)}`;
+  if (!(cause instanceof Error)) return `${tlsErrorText(err)}${tlsHint(err, options)}`;
+  return `${tlsErrorText(err)} Last node error: ${tlsErrorText(cause)}${tlsHint(cause, options)}`;
 }
 
 /**
@@ -304,31 +304,85 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
   'CERT_UNTRUSTED',
   'CERT_HAS_EXPIRED',
   'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
+
+/** Node's code for a trusted server certificate that does not name the host checked (tls.checkServerIdentity). */
+const NAME_MISMATCH_CODE = 'ERR_TLS_CERT_ALTNAME_INVALID';
 
 /** Codes of a connection the server reset (or closed) while we wrote: what a Redis that wants a client certificate does. */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+/**
+ * OpenSSL's code for the alert a TLS 1.3 server sends when it wants a client certificate and got none (what
+ * redis-server with `tls-auth-clients yes` answers a handshake of our own: the probe of a sentinel or Cluster node).
+ */
+const CERTIFICATE_REQUIRED_CODE = 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED';
+/** What to do when a Redis wants a client certificate. */
+const GIVE_A_CLIENT_CERTIFICATE =
+  'give one in GATEWAY_BACKPLANE_TLS_CERT / GATEWAY_BACKPLANE_TLS_KEY or backplane.tls.cert / key';
 
 /**
- * What to do about a connection error whose usual cause is a setting: the server's certificate not trusted, or a
- * TLS connection reset while no client certificate is configured (redis-server's default `tls-auth-clients yes`
- * resets those). '' for other errors.
+ * A TLS error as logged: OpenSSL's errors (code ERR_SSL_…) by their reason ("tlsv13 alert certificate required"),
+ * not their message (an OpenSSL error queue line with a source file and a newline); others by their message.
+ */
+export function tlsErrorText(err: Error): string {
+  const { code, reason } = err as { code?: unknown; reason?: unknown };
+  if (typeof code === 'string' && code.startsWith('ERR_SSL_') && typeof reason === 'string' && reason !== '')
+    return reason;
+  return err.message.trim();
+}
+
+/**
+ * What to do about a connection error whose usual cause is a setting: the server's certificate not trusted, a
+ * certificate that does not name the host connected to (backplane.tls.servername), or a TLS connection reset while
+ * no client certificate is configured (redis-server's default `tls-auth-clients yes` resets those). '' for other
+ * errors.
  */
 export function tlsHint(err: Error, options: Pick<ResolvedBackplaneOptions, 'topology' | 'tls'>): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === undefined) return '';
+  if (code === NAME_MISMATCH_CODE) return nameMismatchHint(err, options.tls?.servername);
   if (RESET_CODES.has(code) && options.topology && topologyUsesTls(options.topology) && !options.tls?.cert) {
     return (
       ' (a TLS connection reset: if this Redis checks client certificates, tls-auth-clients yes being its default, ' +
-      'give one in GATEWAY_BACKPLANE_TLS_CERT / GATEWAY_BACKPLANE_TLS_KEY or backplane.tls.cert / key)'
+      `${GIVE_A_CLIENT_CERTIFICATE})`
     );
+  }
+  if (code === CERTIFICATE_REQUIRED_CODE) {
+    return options.tls?.cert
+      ? ` (${code}: this Redis wants a client certificate and did not get the one configured)`
+      : ` (${code}: this Redis checks client certificates, tls-auth-clients yes being its default: ` +
+          `${GIVE_A_CLIENT_CERTIFICATE}, or set tls-auth-clients no or optional on the server)`;
   }
   if (!UNTRUSTED_CERTIFICATE_CODES.has(code)) return '';
   return (
     ` (${code}: the Redis server's TLS certificate is not trusted; give the CA that signed it in ` +
     'GATEWAY_BACKPLANE_TLS_CA or backplane.tls.ca, and a certificate valid for the host you connect to)'
   );
+}
+
+/**
+ * The hint for a certificate that does not name the host checked: which name was checked (Node's `host` on the error:
+ * the URL's host, or backplane.tls.servername), the names the certificate carries (its subjectAltName, shortened and
+ * printable only: it comes from the server), and the setting that chooses the name.
+ */
+function nameMismatchHint(err: Error, servername: string | undefined): string {
+  const { host, cert } = err as { host?: unknown; cert?: { subjectaltname?: unknown } };
+  const checked = typeof host === 'string' && host !== '' ? ` (${printable(host)})` : '';
+  const names =
+    typeof cert?.subjectaltname === 'string' && cert.subjectaltname !== ''
+      ? `; it names ${printable(cert.subjectaltname)}`
+      : '';
+  const what = servername === undefined ? 'the host connected to' : 'backplane.tls.servername';
+  return (
+    ` (${NAME_MISMATCH_CODE}: the Redis server's TLS certificate does not name ${what}${checked}${names}: ` +
+    'connect by a name it carries, or set backplane.tls.servername to one)'
+  );
+}
+
+/** At most 200 printable ASCII characters of a text that came from the network. */
+function printable(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
 /** Resolves true once `connection` is ready (now or within `timeoutMs`), false otherwise. */

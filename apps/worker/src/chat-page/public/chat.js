@@ -52,7 +52,10 @@ const state = {
   clientId: '',
   /** client_id → name of the current room's members. */
   members: new Map(),
-  /** Member counts by room, from the `rooms` request. */
+  /**
+   * Member counts by room, from the `rooms` request. The current room's count is not taken from here but from
+   * `members` (see renderRooms).
+   */
   roomCounts: {},
   /** client_id of the private target, or 'all'. */
   to: 'all',
@@ -177,8 +180,7 @@ async function join(room, { rejoin = false } = {}) {
   el.who.hidden = false;
   el.whoName.textContent = state.name;
   el.whoRoom.textContent = `#${state.room}`;
-  renderMembers();
-  renderRooms();
+  renderMembers(); // and the room list
   setComposerEnabled(true);
   if (rejoin) addNotice(`Reconnected: back in #${state.room}`, 'ok');
   else addNotice(`You joined #${state.room}`, 'ok');
@@ -274,6 +276,14 @@ function setComposerEnabled(enabled) {
   el.send.disabled = !enabled;
 }
 
+/**
+ * The room list with each room's member count: the current room's is the size of the member list the page shows
+ * (the welcome's, kept current by the join and leave notices), so the two always agree; the others come from the
+ * last `rooms` answer. Taking the current room's count from that answer too showed it stale beside a fresh member
+ * list until the next refresh: a page that rejoined after a reconnect rendered the welcome's members with the count
+ * it had read before it dropped ("#tunnel 1" beside "Online 2" when someone joined meanwhile), and every join or
+ * leave notice did the same for the refresh's debounce and round trip.
+ */
 function renderRooms() {
   const rooms = [...new Set([...ROOMS, ...Object.keys(state.roomCounts), state.room].filter(Boolean))];
   el.rooms.replaceChildren(
@@ -285,7 +295,7 @@ function renderRooms() {
       name.textContent = `#${room}`;
       const n = document.createElement('span');
       n.className = 'n';
-      n.textContent = String(state.roomCounts[room] ?? 0);
+      n.textContent = String(room === state.room ? state.members.size : (state.roomCounts[room] ?? 0));
       li.append(name, n);
       li.addEventListener('click', () => (state.name ? switchRoom(room) : undefined));
       return li;
@@ -330,6 +340,7 @@ function renderMembers() {
   el.to.replaceChildren(everyone, ...others);
   el.to.value = state.to;
   el.to.classList.toggle('private', state.to !== 'all');
+  renderRooms(); // the current room's count is the member list's
 }
 
 function addMessage(m) {
