@@ -71,10 +71,10 @@ export class ClientBackplane {
       const reading = openRedisConnection(options, `${name}-dir`, logContext);
       const notices = openRedisConnection(options, `${name}-inv`, logContext, undefined, NOTICE_CONNECTION_SETTINGS);
       this.cacheConnections = [reading, notices];
-      this.reader = new DirectoryReader(reading, keys, options.timeoutMs, this.warnings);
+      this.reader = new DirectoryReader(reading, keys, options.timeoutMs, this.warnings, this.watch);
       this.tracking = new DirectoryTracking(this.reader, reading, notices, keys, this.warnings);
     } else {
-      this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings);
+      this.reader = new DirectoryReader(this.redis, keys, options.timeoutMs, this.warnings, this.watch);
     }
     this.lookups = new DirectoryReadBatch(this.tracking ?? this.reader);
     this.targeting = new BackplaneTargeting(this.watch, this.lookups);

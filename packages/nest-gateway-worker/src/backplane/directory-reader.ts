@@ -1,5 +1,6 @@
 import type { BackplaneKeys } from './backplane-keys';
 import type { BackplaneWarnings } from './backplane-warnings';
+import { serverIdOf } from './gateway-lease';
 import { RedisBatch } from './redis-batch';
 import type { RedisConnection } from './redis-connection';
 
@@ -17,14 +18,35 @@ export interface DirectoryReadStats {
   fallbacks: number;
 }
 
+/** What the caller's leases were read on: GatewayWatch (see {@link DirectoryReader}). */
+export interface LeaseView {
+  /**
+   * The run_id of the Redis the leases were read on (undefined on a Cluster); null: none read yet, or not known for
+   * them (no lease that names a server vouches for its gateway then).
+   */
+  readonly viewServer: string | undefined | null;
+}
+
 /**
  * Reads the presence directory (`HKEYS` of each uid's or group's hash, pipelined) within a budget. A read that
  * fails, or takes longer than the budget, answers null: the caller goes to the full mesh. It is counted and logged
  * (at most once per 10 s), and for {@link DIRECTORY_BREAKER_OPEN_MS} afterwards no read is tried, so a hung
  * Redis costs each call nothing and piles up no commands.
+ *
+ * With a `view` (the leases the caller combines the answers with), it also answers null unless its connection is
+ * known to be on the server those leases were read on, when the read is sent and when its answer comes, with no
+ * reconnection between: after a Sentinel failover, a connection may reach the new primary (which may miss the last
+ * entries) while discovery still shows the old primary's leases, all synced there; such an answer would skip a
+ * gateway that has not rewritten its entries yet.
  */
 export class DirectoryReader {
   private openUntil = 0;
+  /** The run_id of the server this connection reaches (undefined on a Cluster); null: not known (yet). */
+  private server: string | undefined | null = null;
+  /** Counts the connection's closes: what was learnt or sent before one may concern another server. */
+  private connection = 0;
+  /** The connection (count) whose server is being asked; -1: none. */
+  private asking = -1;
   readonly stats: DirectoryReadStats = { reads: 0, fallbacks: 0 };
 
   constructor(
@@ -32,13 +54,35 @@ export class DirectoryReader {
     private readonly keys: BackplaneKeys,
     private readonly budgetMs: number,
     private readonly warnings: BackplaneWarnings,
+    private readonly view: LeaseView | null = null,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    if (view === null) return;
+    const lost = () => {
+      this.connection++;
+      this.server = null;
+    };
+    redis.on('close', lost);
+    redis.on('end', lost);
+    redis.on('ready', () => this.learnServer());
+  }
+
+  /**
+   * Whether an answer read now may be combined with the view's leases: no view, no leases read yet (none vouches for
+   * a gateway: every one is included whatever the answer says), or this connection is known to be on the server they
+   * were read on. (DirectoryTracking asks it before answering from its cache.)
+   */
+  get inView(): boolean {
+    if (this.view === null || this.view.viewServer === null) return true;
+    return this.server !== null && this.server === this.view.viewServer;
+  }
 
   /** For each name, the gateway ids whose field names it; null when the directory cannot answer. */
   async gatewaysOf(kind: 'uid' | 'group', names: readonly string[]): Promise<string[][] | null> {
     if (this.now() < this.openUntil) return this.fallback('a recent read failed');
     if (this.redis.status !== 'ready') return this.fallback(`Redis connection ${this.redis.status}`);
+    const connection = this.connection;
+    if (!this.inView) return this.outOfView();
     // One pipeline, or one per node on a Cluster.
     const batch = new RedisBatch(this.redis);
     for (const name of names) batch.add('hkeys', kind === 'uid' ? this.keys.uid(name) : this.keys.group(name));
@@ -54,6 +98,11 @@ export class DirectoryReader {
         if (err) return this.open(err.message);
         out.push(value as string[]);
       }
+      // Sent again on a new connection after a reconnection (ioredis resends what was unanswered): perhaps another
+      // server, answering before the view could tell.
+      if (connection !== this.connection)
+        return this.fallback('the directory connection reconnected while the read was in flight');
+      if (!this.inView) return this.outOfView();
       this.stats.reads++;
       return out;
     } catch (err) {
@@ -61,6 +110,30 @@ export class DirectoryReader {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** This connection's server is not known, or is not the one the view's leases were read on. */
+  private outOfView(): null {
+    if (this.server === null) {
+      this.learnServer();
+      return this.fallback('which Redis server the directory connection reaches is not known yet');
+    }
+    return this.fallback('discovery has not read the gateway leases on the Redis server the directory is read on yet');
+  }
+
+  /** Asks the connection's server (INFO run_id), once at a time; kept until the connection closes. */
+  private learnServer(): void {
+    const connection = this.connection;
+    if (this.asking === connection || this.redis.status !== 'ready') return;
+    this.asking = connection;
+    serverIdOf(this.redis)
+      .then((server) => {
+        if (connection === this.connection) this.server = server;
+      })
+      .catch(() => undefined) // asked again by the next read
+      .finally(() => {
+        if (this.asking === connection) this.asking = -1;
+      });
   }
 
   private open(reason: string): null {

@@ -36,6 +36,8 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
   private running = false;
   /** The run_id of the Redis read now (see GatewayLease.server); null: to be asked (after each connection). */
   private server: string | undefined | null = null;
+  /** The run_id of the Redis the current leases (and so `isSynced`) were read on; null: none read yet. */
+  private leasesServer: string | undefined | null = null;
   /** Reads of the list that succeeded (tests and logs). */
   reads = 0;
   /** Notices received on the subscriber connection (tests and logs). */
@@ -110,6 +112,16 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
     return this.synced.has(address);
   }
 
+  /**
+   * The Redis server (run_id; undefined on a Cluster) the leases behind {@link isSynced} were read on; null before
+   * the first read (or for a read during which the connection came back: then only leases that name no server, from
+   * older versions, count as synced). After a failover it stays the old primary's until discovery has read the leases on the new one:
+   * a directory answer from another server must not be combined with them (DirectoryReader checks).
+   */
+  get viewServer(): string | undefined | null {
+    return this.leasesServer;
+  }
+
   /** Whether the gateway at `address` withdrew (a graceful stop) and has not announced itself since. */
   isWithdrawn(address: string): boolean {
     return this.withdrawn.has(address);
@@ -160,6 +172,7 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
     });
     this.live = live;
     this.synced = synced;
+    this.leasesServer = this.server;
     for (const lease of live.values()) this.withdrawn.delete(lease.address);
     this.reads++;
     const addresses = [...new Set([...live.values()].map((l) => l.address))].sort();
