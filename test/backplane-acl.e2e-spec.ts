@@ -48,6 +48,8 @@ describe('backplane with a least-privilege ACL user', () => {
         ...HISTORY_COMMANDS.split(' '),
         // The rules before the directory cache: it must turn itself off, and the rest work.
         ...['--user', 'gwold', 'on', `>${PASSWORD}`, '~gw:*', '&gw:*', ...BASE_COMMANDS.split(' ')],
+        // Without SET: a gateway reaches Redis but cannot write its lease.
+        ...['--user', 'gwnoset', 'on', `>${PASSWORD}`, '~gw:*', '&gw:*', ...BASE_COMMANDS.split(' '), '-set'],
         ...['--user', 'admin', 'on', `>admin-${PASSWORD}`, '~*', '&*', '+@all'],
       ],
     });
@@ -131,7 +133,18 @@ describe('backplane with a least-privilege ACL user', () => {
     });
     await wrong.waitFor(/WRONGPASS|invalid username-password/);
     await wrong.waitFor(/Gateway ready/);
-    for (const proc of [a.proc, b.proc, wrong]) expect(proc.output).not.toContain(PASSWORD);
+    // A gateway whose user may not SET: its announcements fail, and are logged as such (there is no lease to renew).
+    const noSet = startRole('gateway', {
+      SECRET_KEY: TEST_SECRET,
+      GATEWAY_LISTEN: 'ws://127.0.0.1:0',
+      GATEWAY_START_PORT: '0',
+      GATEWAY_BACKPLANE: `redis://gwnoset:${PASSWORD}@127.0.0.1:${redis.port}`,
+      GATEWAY_BACKPLANE_LEASE_MS: '1500',
+    });
+    await noSet.waitFor(/backplane redis:\/\/gwnoset:\*\*\*@127\.0\.0\.1:\d+\/?: announcing failed: NOPERM .*'set'/);
+    await noSet.waitFor(/Gateway ready/);
+    expect(noSet.output).not.toMatch(/renewing the lease|announced on the backplane/);
+    for (const proc of [a.proc, b.proc, wrong, noSet]) expect(proc.output).not.toContain(PASSWORD);
     expect(wrong.output).toContain(`redis://gwapp:***@127.0.0.1:${redis.port}`);
   });
 });

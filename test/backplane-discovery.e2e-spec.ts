@@ -1,5 +1,5 @@
 import { GatewayClient, GatewayModule } from 'nest-gateway-worker';
-import { GatewayClientPool, resolveGatewayClientOptions } from 'nest-gateway-worker/internal';
+import { BackplaneKeys, GatewayClientPool, resolveGatewayClientOptions } from 'nest-gateway-worker/internal';
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
@@ -148,4 +148,54 @@ describe('backplane discovery: union with the registers, your own client through
       await gateway.proc.stop();
     }
   });
+
+  it('a gateway that never reached Redis says so once, then only the rate-limited connection error; it announces once Redis is up', async () => {
+    // Two ports with nothing on them (stopped redis-servers'): Redis is started on the first later; the second is
+    // given as a Cluster URL (ioredis's Cluster fails its own way: "None of startup nodes is available").
+    const ports: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const stopped = await RedisServer.start();
+      ports.push(stopped.port);
+      await stopped.stop();
+    }
+    // A lease of 1.5 s: a renewal tick every 500 ms, so some 20 tries would fail in the 10 s watched.
+    const env = { GATEWAY_BACKPLANE_LEASE_MS: '1500' };
+    const gateway = await startGateway('', { ...env, GATEWAY_BACKPLANE: `redis://127.0.0.1:${ports[0]}` });
+    const cluster = await startGateway('', { ...env, GATEWAY_BACKPLANE: `redis+cluster://127.0.0.1:${ports[1]}` });
+    const connectionError = /WARN \[Gateway\] backplane Redis redis(\+cluster)?:\/\/127\.0\.0\.1:\d+: /;
+    try {
+      for (const g of [gateway, cluster]) {
+        // The connection error again, with the count of those suppressed: at least 10 s down, rate-limited.
+        await g.proc.waitFor(/connection error\(s\) since the last warning\)$/, 25_000);
+        const backplaneLines = g.proc.lines.filter((line) => /backplane/.test(line));
+        // The state once, at start; the cause (the connection's error) at most once per 10 s; nothing else.
+        expect(backplaneLines.filter((l) => /: not reachable yet; announcing once it is$/.test(l))).toHaveLength(1);
+        expect(backplaneLines.filter((l) => connectionError.test(l)).length).toBeLessThanOrEqual(3);
+        expect(
+          backplaneLines.filter(
+            (l) => !connectionError.test(l) && !/not reachable yet; announcing once it is$/.test(l),
+          ),
+        ).toEqual([]);
+        expect(g.proc.output).not.toMatch(
+          /renewing the lease|announcing failed|Stream isn't writeable|None of startup nodes|isn't ready/,
+        );
+      }
+      const redis = await RedisServer.start({ port: ports[0] });
+      const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+      try {
+        const id = (await gateway.proc.waitFor(/announced on the backplane as (\S+)$/, 20_000))[1];
+        expect(id.startsWith(`${gateway.inner}/`)).toBe(true);
+        const keys = new BackplaneKeys('gw');
+        expect(await admin.smembers(keys.gateways)).toEqual([id]);
+        expect(await admin.pttl(keys.lease(id))).toBeGreaterThan(0);
+        expect(gateway.proc.output).not.toMatch(/renewing the lease|announcing failed|Stream isn't writeable/);
+      } finally {
+        admin.disconnect();
+        await redis.stop();
+      }
+    } finally {
+      await gateway.proc.stop();
+      await cluster.proc.stop();
+    }
+  }, 90_000);
 });

@@ -4,13 +4,11 @@ import {
   resolveGatewayClientOptions,
   type GatewayTransport,
 } from 'nest-gateway-worker/internal';
-import type { GatewayServer } from 'nest-gateway-worker';
 import type { INestMicroservice } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { BackplaneProbe, BackplaneTestController, delta } from './support/backplane-probe';
 import { eventually } from './support/eventually';
-import { inProcessGatewayServer } from './support/in-process-gateway';
 import { startInProcessWorker } from './support/in-process-worker';
 import { RedisClusterSet, RedisSentinelSet, RedisServer, type RedisTls } from './support/redis-server';
 import { startGateway, startRegister, startRole, stopAll, TEST_SECRET, type RoleProcess } from './support/roles';
@@ -592,16 +590,15 @@ describe('Redis backplane on a Redis Cluster over TLS (rediss+cluster://), with 
   });
 });
 
-describe('Redis backplane over TLS to a server whose certificate names another host (backplane.tls.servername)', () => {
+describe('Redis backplane over TLS to a server whose certificate names another host (GATEWAY_BACKPLANE_TLS_SERVERNAME, backplane.tls.servername)', () => {
   /** The only name in the server's certificate; the backplane connects to 127.0.0.1 (nothing resolves this name). */
   const SERVER_NAME = 'redis.backplane.test';
   let pki: Pki;
   let redis: RedisServer;
   let admin: Redis;
   let url: string;
-  const gateways: GatewayServer[] = [];
-  const started: Awaited<ReturnType<GatewayServer['start']>>[] = [];
-  const inners = () => started.map((g) => g.innerAddress);
+  const gateways: Gateway[] = [];
+  const inners = () => gateways.map((g) => g.inner);
   let worker: { app: INestMicroservice; transport: GatewayTransport };
   let sdk: GatewayClientPool;
   const probe = new BackplaneProbe(() => sdk);
@@ -629,11 +626,17 @@ describe('Redis backplane over TLS to a server whose certificate names another h
       tls: named(),
       maxRetriesPerRequest: 1,
     });
-    // backplane.tls.servername is an option in code (no variable sets it): gateways in this process.
+    // The gateways are processes given the name by GATEWAY_BACKPLANE_TLS_SERVERNAME; the worker and the
+    // GatewayClient (in this process) by backplane.tls.servername.
     for (let i = 0; i < 2; i++) {
-      const gateway = inProcessGatewayServer(null, { backplane: { url, tls: named(), leaseMs: LEASE_MS } });
-      gateways.push(gateway);
-      started.push(await gateway.start());
+      gateways.push(
+        await startGateway('', {
+          ...tlsEnv(pki),
+          GATEWAY_BACKPLANE: url,
+          GATEWAY_BACKPLANE_TLS_SERVERNAME: SERVER_NAME,
+          GATEWAY_BACKPLANE_LEASE_MS: String(LEASE_MS),
+        }),
+      );
     }
     worker = await startInProcessWorker(
       [BackplaneTestController],
@@ -649,7 +652,6 @@ describe('Redis backplane over TLS to a server whose certificate names another h
     probe.closeAll();
     await sdk?.onModuleDestroy();
     await worker?.app.close();
-    for (const gateway of gateways) await gateway.stop();
     await stopAll();
     admin?.disconnect();
     await redis?.stop();
@@ -659,7 +661,7 @@ describe('Redis backplane over TLS to a server whose certificate names another h
   it('without servername the gateway starts and says the certificate does not name the host, without the password', async () => {
     const unnamed = startFailingGateway({ ...tlsEnv(pki), GATEWAY_BACKPLANE: url });
     await unnamed.waitFor(
-      /backplane Redis rediss:\/\/gwapp:\*\*\*@127\.0\.0\.1:\d+\/?: .*\(ERR_TLS_CERT_ALTNAME_INVALID: the Redis server's TLS certificate does not name the host connected to \(127\.0\.0\.1\); it names DNS:redis\.backplane\.test: connect by a name it carries, or set backplane\.tls\.servername to one\)/,
+      /backplane Redis rediss:\/\/gwapp:\*\*\*@127\.0\.0\.1:\d+\/?: .*\(ERR_TLS_CERT_ALTNAME_INVALID: the Redis server's TLS certificate does not name the host connected to \(127\.0\.0\.1\); it names DNS:redis\.backplane\.test: connect by a name it carries, or set GATEWAY_BACKPLANE_TLS_SERVERNAME or backplane\.tls\.servername to one\)/,
     );
     const inner = (await unnamed.waitFor(/Gateway ready: .*, inner (\S+)/))[1];
     expect(unnamed.output).not.toContain(PASSWORD);
@@ -675,7 +677,7 @@ describe('Redis backplane over TLS to a server whose certificate names another h
       20_000,
     );
     const [a, b] = inners();
-    const { client } = await probe.open(started[1].clientUrl);
+    const { client } = await probe.open(gateways[1].url);
     await probe.ask(client, { type: 'bind', uid: 'named-u' }, 'bound');
     await eventually(
       () => admin.hkeys(keys.uid('named-u')),
@@ -691,5 +693,9 @@ describe('Redis backplane over TLS to a server whose certificate names another h
     );
     expect(delta(await probe.counters(), before, 'uid')).toEqual({ [a]: 0, [b]: SENDS });
     expect(sdk.backplane!.stats.fallbacks).toBe(0);
+    for (const g of gateways) {
+      expect(g.proc.output).toMatch(/announced on the backplane as /);
+      expect(g.proc.output).not.toMatch(/ERR_TLS_CERT_ALTNAME_INVALID|renewing the lease failed/);
+    }
   });
 });

@@ -106,7 +106,7 @@ export interface BackplaneOptions {
   /**
    * TLS settings of a `rediss…` connection: the CA that signs your Redis's certificates, a client certificate and
    * key (for `tls-auth-clients yes`), the name to check. Env GATEWAY_BACKPLANE_TLS_CA, GATEWAY_BACKPLANE_TLS_CERT,
-   * GATEWAY_BACKPLANE_TLS_KEY (PEM files). Default: Node's trust store (NODE_EXTRA_CA_CERTS included), no client
+   * GATEWAY_BACKPLANE_TLS_KEY (PEM files), GATEWAY_BACKPLANE_TLS_SERVERNAME (a host name). Default: Node's trust store (NODE_EXTRA_CA_CERTS included), no client
    * certificate. Not with `client` (your client's TLS settings are used).
    */
   tls?: BackplaneTlsOptions | null;
@@ -177,7 +177,7 @@ export const BACKPLANE_ENVIRONMENT: Record<
   cache: 'GATEWAY_BACKPLANE_CACHE',
 };
 
-/** The TLS variables (PEM files), read by every role with the URL. */
+/** The TLS variables (PEM files, the name to check), read by every role with the URL. */
 export const BACKPLANE_TLS_VARIABLES: readonly string[] = Object.values(BACKPLANE_TLS_ENVIRONMENT);
 
 /** The variables a gateway reads for its backplane. */

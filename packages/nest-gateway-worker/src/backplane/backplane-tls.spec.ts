@@ -64,6 +64,71 @@ describe('backplane TLS options', () => {
     expect(gatewayOptionsFromEnv({ SECRET_KEY: SECRET, GATEWAY_BACKPLANE: 'rediss://h' }).backplane?.tls).toBeNull();
   });
 
+  it('reads GATEWAY_BACKPLANE_TLS_SERVERNAME on every role, alone or with the files, for a rediss URL', () => {
+    const env = {
+      SECRET_KEY: SECRET,
+      GATEWAY_BACKPLANE: 'rediss://gw:pw@10.0.0.5:6380',
+      GATEWAY_BACKPLANE_TLS_SERVERNAME: ' redis.internal ',
+    };
+    for (const o of [gatewayOptionsFromEnv(env), workerOptionsFromEnv(env), gatewayClientOptionsFromEnv(env)])
+      expect(o.backplane?.tls).toEqual({ servername: 'redis.internal' });
+    const withCa = gatewayOptionsFromEnv({ ...env, GATEWAY_BACKPLANE_TLS_CA: files.cert }).backplane?.tls;
+    expect(withCa?.servername).toBe('redis.internal');
+    expect(withCa?.ca).toContain('-----BEGIN CERTIFICATE-----');
+    for (const url of ['rediss+sentinel://h:26379/m', 'rediss+cluster://h:7000'])
+      expect(gatewayOptionsFromEnv({ ...env, GATEWAY_BACKPLANE: url }).backplane?.tls?.servername).toBe(
+        'redis.internal',
+      );
+    // Empty: unset.
+    expect(gatewayOptionsFromEnv({ ...env, GATEWAY_BACKPLANE_TLS_SERVERNAME: ' ' }).backplane?.tls).toBeNull();
+  });
+
+  it('refuses a GATEWAY_BACKPLANE_TLS_SERVERNAME that is not a host name, or with a plain URL, naming the variable', () => {
+    const base = { SECRET_KEY: SECRET, GATEWAY_BACKPLANE: 'rediss://gw:secret-pw@10.0.0.5:6380' };
+    const error = (env: Record<string, string>): string => {
+      try {
+        gatewayOptionsFromEnv({ ...base, ...env });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as Error).message).not.toContain('secret-pw');
+        return (err as Error).message;
+      }
+      throw new Error('no error');
+    };
+    for (const bad of [
+      'redis internal',
+      'redis_1.internal',
+      '-redis.internal',
+      'redis..internal',
+      'a.'.repeat(127) + 'b',
+    ])
+      expect(error({ GATEWAY_BACKPLANE_TLS_SERVERNAME: bad })).toBe(
+        `GATEWAY_BACKPLANE_TLS_SERVERNAME=${JSON.stringify(bad)} is invalid: expected a host name ` +
+          '(letters, digits, "-" and ".", e.g. redis.internal)',
+      );
+    for (const ip of ['10.0.0.5', '::1'])
+      expect(error({ GATEWAY_BACKPLANE_TLS_SERVERNAME: ip })).toMatch(
+        new RegExp(`^GATEWAY_BACKPLANE_TLS_SERVERNAME="${ip}" is invalid: expected a host name, not an IP address`),
+      );
+    expect(error({ GATEWAY_BACKPLANE: 'redis://h:6379', GATEWAY_BACKPLANE_TLS_SERVERNAME: 'redis.internal' })).toBe(
+      'GATEWAY_BACKPLANE_TLS_SERVERNAME is set, but the backplane does not use TLS: use a rediss://, ' +
+        'rediss+sentinel:// or rediss+cluster:// URL (or tls: true)',
+    );
+    expect(
+      error({
+        GATEWAY_BACKPLANE: 'redis+sentinel://h:26379/m',
+        GATEWAY_BACKPLANE_TLS_CA: files.cert,
+        GATEWAY_BACKPLANE_TLS_SERVERNAME: 'redis.internal',
+      }),
+    ).toMatch(/^GATEWAY_BACKPLANE_TLS_CA, GATEWAY_BACKPLANE_TLS_SERVERNAME is set, but the backplane does not use TLS/);
+    // A name 253 characters long, of 63-character labels, is one.
+    const longest = ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(61)].join('.');
+    expect(
+      gatewayOptionsFromEnv({ ...base, GATEWAY_BACKPLANE_TLS_SERVERNAME: longest }).backplane?.tls?.servername,
+    ).toBe(longest);
+    expect(error({ GATEWAY_BACKPLANE_TLS_SERVERNAME: 'x'.repeat(64) + '.internal' })).toMatch(/expected a host name/);
+  });
+
   it('names the variable of a bad file, a key that is not the certificate’s, a half pair, a plain URL', () => {
     const base = { SECRET_KEY: SECRET, GATEWAY_BACKPLANE: 'rediss://gw:secret-pw@h:6380' };
     const error = (env: Record<string, string>): string => {
@@ -114,8 +179,35 @@ describe('backplane TLS options', () => {
         /^o\.backplane\.tls is invalid: expected \{ ca\?, cert\?, key\?, servername\? \}/,
       ],
       [{ client: { duplicate: () => null }, tls: { ca: 'x' } }, /your client's TLS settings are used/],
+      [{ client: { duplicate: () => null }, tls: { servername: 'r.internal' } }, /your client's TLS settings are used/],
+      [
+        { url: 'redis://h', tls: { servername: 'r.internal' } },
+        /^o\.backplane\.tls is set, but the backplane does not/,
+      ],
+      [
+        { url: 'rediss://h', tls: { servername: '' } },
+        /^o\.backplane\.tls\.servername is invalid: expected a host name$/,
+      ],
+      [
+        { url: 'rediss://h', tls: { servername: 5 } },
+        /^o\.backplane\.tls\.servername is invalid: expected a host name$/,
+      ],
+      [
+        { url: 'rediss://h', tls: { servername: '10.0.0.5' } },
+        /^o\.backplane\.tls\.servername is invalid: .*not an IP/,
+      ],
+      [{ url: 'rediss://h', tls: { servername: 'a b' } }, /^o\.backplane\.tls\.servername is invalid: expected a host/],
     ];
     for (const [raw, re] of bad) expect(() => resolveBackplaneOptions('o.backplane', raw)).toThrow(re);
+    // TLS read from the environment (GATEWAY_BACKPLANE_TLS_SERVERNAME) with your own client: refused too.
+    const fromEnv = gatewayOptionsFromEnv({
+      SECRET_KEY: SECRET,
+      GATEWAY_BACKPLANE: 'rediss://h',
+      GATEWAY_BACKPLANE_TLS_SERVERNAME: 'r.internal',
+    }).backplane!.tls;
+    expect(() => resolveBackplaneOptions('o.backplane', { client: { duplicate: () => null }, tls: fromEnv })).toThrow(
+      /^o\.backplane\.tls is invalid with o\.backplane\.client: your client's TLS settings are used/,
+    );
     // The forClient form names the option.
     expect(() =>
       resolveGatewayClientOptions({ secret: SECRET, backplane: { url: 'redis://h', tls: { ca: 'x' } } }),
@@ -139,14 +231,14 @@ describe('backplane TLS options', () => {
     expect(tlsHint(mismatch, rediss)).toBe(
       " (ERR_TLS_CERT_ALTNAME_INVALID: the Redis server's TLS certificate does not name the host connected to " +
         '(10.0.0.5); it names DNS:redis.internal, DNS:bad?line: connect by a name it carries, or set ' +
-        'backplane.tls.servername to one)',
+        'GATEWAY_BACKPLANE_TLS_SERVERNAME or backplane.tls.servername to one)',
     );
     const withName = resolveBackplaneOptions('b', { url: 'rediss://h:6380', tls: { servername: 'other.internal' } })!;
     expect(tlsHint(Object.assign(mismatch, { host: 'other.internal' }), withName)).toMatch(
-      /does not name backplane\.tls\.servername \(other\.internal\); it names DNS:redis\.internal/,
+      /does not name the servername set \(other\.internal\); it names DNS:redis\.internal/,
     );
     expect(tlsHint(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), rediss)).toMatch(
-      /does not name the host connected to: connect by a name it carries, or set backplane\.tls\.servername/,
+      /does not name the host connected to: connect by a name it carries, or set GATEWAY_BACKPLANE_TLS_SERVERNAME or backplane\.tls\.servername/,
     );
     // A reset TLS connection without a client certificate: probably tls-auth-clients; with one, or on plain TCP, no hint.
     const reset = coded('read ECONNRESET', 'ECONNRESET');

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ConfigError, readPemCertificateFile, readPemPrivateKeyFile, type Env } from '../config/environment';
 
 /**
@@ -14,15 +15,19 @@ export interface BackplaneTlsOptions {
    */
   cert?: string | Buffer;
   key?: string | Buffer;
-  /** The name the servers' certificates are checked against, when it is not the host of the URL (SNI too). */
+  /**
+   * The name the servers' certificates are checked against (and sent as SNI), when it is not the host of the URL: a
+   * DNS host name, not an IP address.
+   */
   servername?: string;
 }
 
-/** The TLS variables (PEM file paths), read by every role that reads GATEWAY_BACKPLANE. */
+/** The TLS variables (PEM file paths, and the name to check), read by every role that reads GATEWAY_BACKPLANE. */
 export const BACKPLANE_TLS_ENVIRONMENT = {
   ca: 'GATEWAY_BACKPLANE_TLS_CA',
   cert: 'GATEWAY_BACKPLANE_TLS_CERT',
   key: 'GATEWAY_BACKPLANE_TLS_KEY',
+  servername: 'GATEWAY_BACKPLANE_TLS_SERVERNAME',
 } as const;
 
 /** Marks TLS options read from the environment: their errors name the variables. */
@@ -30,13 +35,15 @@ const FROM_ENVIRONMENT = Symbol('backplane TLS from the environment');
 
 /**
  * The TLS files named by GATEWAY_BACKPLANE_TLS_CA / _CERT / _KEY, read and checked now (readable, PEM, the key is
- * the certificate's), or undefined when none is set. The key's text never appears in an error.
+ * the certificate's), and the name in GATEWAY_BACKPLANE_TLS_SERVERNAME (checked by resolveBackplaneTls), or
+ * undefined when none is set. The key's text never appears in an error.
  */
 export function backplaneTlsFromEnv(env: Env): BackplaneTlsOptions | undefined {
   const ca = readPemCertificateFile(env, BACKPLANE_TLS_ENVIRONMENT.ca);
   const cert = readPemCertificateFile(env, BACKPLANE_TLS_ENVIRONMENT.cert);
   const key = readPemPrivateKeyFile(env, BACKPLANE_TLS_ENVIRONMENT.key);
-  if (!ca && !cert && !key) return undefined;
+  const servername = env[BACKPLANE_TLS_ENVIRONMENT.servername]?.trim() || undefined;
+  if (!ca && !cert && !key && servername === undefined) return undefined;
   if (cert && key && !cert.certificate.checkPrivateKey(key.key)) {
     throw new ConfigError(
       `${BACKPLANE_TLS_ENVIRONMENT.key}=${JSON.stringify(env[BACKPLANE_TLS_ENVIRONMENT.key]?.trim())} is invalid: ` +
@@ -47,7 +54,23 @@ export function backplaneTlsFromEnv(env: Env): BackplaneTlsOptions | undefined {
   if (ca) tls.ca = ca.pem;
   if (cert) tls.cert = cert.pem;
   if (key) tls.key = key.pem;
+  if (servername !== undefined) tls.servername = servername;
   return tls;
+}
+
+/** A DNS host name: dot-separated labels of letters, digits and inner hyphens (at most 63 each, 253 in all). */
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/**
+ * Why `v` is not a TLS server name, or undefined when it is one: a DNS host name; not an IP address (RFC 6066 has
+ * none in SNI, and a certificate naming an IP address is checked against the address connected to).
+ */
+function serverNameProblem(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v === '') return 'expected a host name';
+  if (isIP(v) !== 0)
+    return 'expected a host name, not an IP address (a certificate for an address is checked against the one in the URL)';
+  if (!HOST_NAME.test(v)) return 'expected a host name (letters, digits, "-" and ".", e.g. redis.internal)';
+  return undefined;
 }
 
 function isPem(v: unknown): v is string | Buffer {
@@ -62,15 +85,14 @@ function isPem(v: unknown): v is string | Buffer {
 export function resolveBackplaneTls(name: string, raw: unknown, tls: boolean): BackplaneTlsOptions | null {
   if (raw === undefined || raw === null) return null;
   const env = typeof raw === 'object' && (raw as { [FROM_ENVIRONMENT]?: true })[FROM_ENVIRONMENT] === true;
-  const field = (f: keyof BackplaneTlsOptions) =>
-    env && f !== 'servername' ? BACKPLANE_TLS_ENVIRONMENT[f] : `${name}.${f}`;
+  const field = (f: keyof BackplaneTlsOptions) => (env ? BACKPLANE_TLS_ENVIRONMENT[f] : `${name}.${f}`);
   if (typeof raw !== 'object' || Array.isArray(raw))
     throw new ConfigError(`${name} is invalid: expected { ca?, cert?, key?, servername? } (PEM text or Buffers)`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o))
     if (!['ca', 'cert', 'key', 'servername'].includes(k))
       throw new ConfigError(`${name} is invalid: unknown field ${k} (known: ca, cert, key, servername)`);
-  const given = (['ca', 'cert', 'key'] as const).filter((k) => o[k] !== undefined && o[k] !== null);
+  const given = (['ca', 'cert', 'key', 'servername'] as const).filter((k) => o[k] !== undefined && o[k] !== null);
   if (!tls) {
     const what = env ? given.map(field).join(', ') : name;
     throw new ConfigError(
@@ -97,9 +119,12 @@ export function resolveBackplaneTls(name: string, raw: unknown, tls: boolean): B
     );
   }
   if (o.servername !== undefined && o.servername !== null) {
-    if (typeof o.servername !== 'string' || o.servername === '')
-      throw new ConfigError(`${field('servername')} is invalid: expected a host name`);
-    out.servername = o.servername;
+    const problem = serverNameProblem(o.servername);
+    if (problem !== undefined) {
+      const value = typeof o.servername === 'string' ? `=${JSON.stringify(o.servername.slice(0, 300))}` : '';
+      throw new ConfigError(`${field('servername')}${env ? value : ''} is invalid: ${problem}`);
+    }
+    out.servername = o.servername as string;
   }
   return out;
 }

@@ -15,6 +15,8 @@ export interface LeaseKeeperEvents {
  * A gateway's discovery lease and the resyncs of its directory entries:
  *  - announce: `SADD gws <id>`, `SET lease <json synced:false> PX leaseMs`, `PUBLISH up <id>`; then a full resync
  *    of its entries, then `synced:true` and `PUBLISH sync <id>`. Until then senders treat it as unknown and include it.
+ *    Until Redis was reached the first time nothing is tried (there is no lease to renew); the connection's 'ready'
+ *    announces, and a failed announcement is retried every third of the lease and reported as "announcing failed".
  *  - every third of the lease: `SET lease … PX leaseMs XX`. If that finds no lease (it expired: Redis was cut off
  *    or restarted empty), the gateway announces again under a new id (epoch + 1) and rewrites everything there;
  *    the old id is left to the janitor, so a janitor purging it can never delete entries the gateway writes now.
@@ -149,9 +151,11 @@ export class LeaseKeeper {
   /** One renewal (or announcement), resync and janitor pass; then the next one is scheduled. */
   private async tick(): Promise<void> {
     if (this.ticking) return this.ticking;
+    const announced = this.announced;
     this.ticking = this.renew()
       .catch((err: Error) => {
-        this.events.failed('renewing the lease', err);
+        // Before the first announcement succeeded there is no lease to renew: what failed is the announcement.
+        this.events.failed(announced ? 'renewing the lease' : 'announcing', err);
         // A whole lease without a renewal: the lease may be gone, and a janitor may purge this id any time.
         if (Date.now() - this.lastRenewedAt >= this.leaseMs) this.publisher.detach();
       })
@@ -165,6 +169,9 @@ export class LeaseKeeper {
   private async renew(): Promise<void> {
     const lease = this.lease!;
     if (this.stopped) return;
+    // Never announced and not connected: nothing to renew, and nothing to try (every command would fail at once,
+    // without an offline queue). The connection's 'ready' announces; its errors say why Redis is not reachable.
+    if (!this.announced && this.redis.status !== 'ready') return;
     if (this.checkServer) {
       const server = await serverIdOf(this.redis);
       this.checkServer = false;

@@ -362,7 +362,7 @@ export function tlsHint(err: Error, options: Pick<ResolvedBackplaneOptions, 'top
 
 /**
  * The hint for a certificate that does not name the host checked: which name was checked (Node's `host` on the error:
- * the URL's host, or backplane.tls.servername), the names the certificate carries (its subjectAltName, shortened and
+ * the URL's host, or the servername set: GATEWAY_BACKPLANE_TLS_SERVERNAME or backplane.tls.servername), the names the certificate carries (its subjectAltName, shortened and
  * printable only: it comes from the server), and the setting that chooses the name.
  */
 function nameMismatchHint(err: Error, servername: string | undefined): string {
@@ -372,10 +372,10 @@ function nameMismatchHint(err: Error, servername: string | undefined): string {
     typeof cert?.subjectaltname === 'string' && cert.subjectaltname !== ''
       ? `; it names ${printable(cert.subjectaltname)}`
       : '';
-  const what = servername === undefined ? 'the host connected to' : 'backplane.tls.servername';
+  const what = servername === undefined ? 'the host connected to' : 'the servername set';
   return (
     ` (${NAME_MISMATCH_CODE}: the Redis server's TLS certificate does not name ${what}${checked}${names}: ` +
-    'connect by a name it carries, or set backplane.tls.servername to one)'
+    'connect by a name it carries, or set GATEWAY_BACKPLANE_TLS_SERVERNAME or backplane.tls.servername to one)'
   );
 }
 

@@ -372,6 +372,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     meaning: 'unencrypted PEM private key file of GATEWAY_BACKPLANE_TLS_CERT.',
   },
   {
+    name: 'GATEWAY_BACKPLANE_TLS_SERVERNAME',
+    roles: ['gateway', 'worker'],
+    defaultText: "— (the URL's host)",
+    meaning:
+      "host name the Redis servers' certificates are checked against (and sent as SNI) for a rediss… backplane, when they do not name the host of the URL (e.g. a Redis reached by IP address whose certificate names redis.internal). An error with a plain redis… URL.",
+  },
+  {
     name: 'WORKER_SESSION_STORE',
     roles: ['worker'],
     defaultText: DEFAULT_SESSION_STORE,
