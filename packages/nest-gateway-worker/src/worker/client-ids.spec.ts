@@ -36,7 +36,9 @@ describe('ClientIds', () => {
       ids.of(a(i));
       ids.of(c(i));
     }
-    ids.forgetGateway({ localIp: 0x7f000001, localPort: 2300 });
+    ids.forgetGateway('127.0.0.2:2300'); // no such gateway: nothing goes
+    expect(ids.size).toBe(20);
+    ids.forgetGateway('127.0.0.1:2300');
     expect(ids.size).toBe(10);
     expect(ids.of(a(3))).toBe(encodeClientId(a(3)));
     expect(ids.size).toBe(11);

@@ -3,8 +3,7 @@ import type { MessageHandler, Server } from '@nestjs/microservices';
 import { isObservable } from 'rxjs';
 import type { GatewayClient } from '../client/gateway-client';
 import type { HandlerTimings } from '../ops/metrics/handler-timings';
-import { gatewayAddressOf, ipv4ToNumber } from '../protocol/client-id';
-import { ClientIds } from './client-ids';
+import { gatewayAddressOf } from '../protocol/client-id';
 import { encodeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
@@ -12,6 +11,7 @@ import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
 import { encodeRequest } from '../protocol/gateway-request';
 import type { InnerLink } from '../protocol/inner-link';
 import type { ClientEvent, ClientEventKind } from './client-event';
+import { ClientIds } from './client-ids';
 import { ClientTracker } from './client-tracker';
 import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
 import { deadLetterOf, runDeadLetterHandler } from './dead-letter-run';
@@ -131,15 +131,7 @@ export class EventRunner implements EventsInFlight {
       for (const clientId of this.rejected) if (gatewayAddressOf(clientId) === address) this.rejected.delete(clientId);
     }
     this.tracker.forgetGateway(address);
-    const colon = address.lastIndexOf(':');
-    try {
-      this.ids.forgetGateway({
-        localIp: ipv4ToNumber(address.slice(0, colon)),
-        localPort: Number(address.slice(colon + 1)),
-      });
-    } catch {
-      // not an "ipv4:port" address: its table (if any) is bounded by CLIENT_IDS_PER_GATEWAY
-    }
+    this.ids.forgetGateway(address);
   }
 
   /**
