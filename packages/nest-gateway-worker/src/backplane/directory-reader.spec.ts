@@ -149,3 +149,96 @@ describe('DirectoryReader with a lease view', () => {
     expect(await p).toEqual([['g1']]);
   });
 });
+
+/**
+ * An ioredis Cluster as the reader sees it: primaries (`nodes('master')`, each answering INFO with its run_id), HKEYS
+ * answered from `entries` once the test calls `answer()`, and the events that change the primaries.
+ */
+class FakeCluster extends EventEmitter {
+  readonly isCluster = true;
+  status = 'ready';
+  primaries: { runId: string; info(): Promise<string> }[] = [FakeCluster.node('aaaa'), FakeCluster.node('bbbb')];
+  entries: Record<string, string[]> = {};
+  private waiting: (() => void)[] = [];
+
+  static node(runId: string) {
+    return { runId, info: () => Promise.resolve(`# Server\r\nrun_id:${runId}\r\n`) };
+  }
+
+  nodes(): unknown[] {
+    return [...this.primaries];
+  }
+
+  hkeys(key: string): Promise<string[]> {
+    return new Promise((resolve) => this.waiting.push(() => resolve(this.entries[key] ?? [])));
+  }
+
+  answer(): void {
+    const w = this.waiting;
+    this.waiting = [];
+    for (const f of w) f();
+  }
+}
+
+describe('DirectoryReader with a lease view, on a Redis Cluster', () => {
+  function setupCluster() {
+    const connection = new FakeCluster();
+    // The leases say synced on the primaries aaaa and bbbb (clusterServerId: sorted run_ids).
+    const view: { viewServer: string | undefined | null } = { viewServer: 'aaaa,bbbb' };
+    const logger = new Logger('DirectoryReaderSpec');
+    jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const warnings = new BackplaneWarnings(logger, resolveBackplaneOptions('test', 'redis+cluster://127.0.0.1:6379')!);
+    const reader = new DirectoryReader(
+      connection as unknown as RedisConnection,
+      keys,
+      1_000,
+      warnings,
+      view as LeaseView,
+    );
+    const read = async (names: string[]) => {
+      const p = reader.gatewaysOf('uid', names);
+      await tick();
+      connection.answer();
+      return p;
+    };
+    return { connection, view, reader, read };
+  }
+
+  it("answers once its primaries' run_ids are those the leases were read with", async () => {
+    const { connection, reader, read } = setupCluster();
+    connection.entries = { [keys.uid('u')]: ['g1'] };
+    expect(await read(['u'])).toBeNull();
+    await tick();
+    expect(reader.inView).toBe(true);
+    expect(await read(['u'])).toEqual([['g1']]);
+  });
+
+  it('answers null after a failover to a replica (another run_id) until discovery has read the leases with it', async () => {
+    const { connection, view, reader, read } = setupCluster();
+    await read(['u']);
+    await tick();
+    // CLUSTER FAILOVER TAKEOVER: the slot map names the replica cccc instead of bbbb (no node left the pool).
+    connection.primaries = [connection.primaries[0], FakeCluster.node('cccc')];
+    connection.emit('refresh');
+    await tick();
+    expect(reader.inView).toBe(false);
+    expect(await read(['u'])).toBeNull();
+    view.viewServer = 'aaaa,cccc';
+    expect(reader.inView).toBe(true);
+    expect(await read(['u'])).toEqual([[]]);
+  });
+
+  it('answers null when a MOVED redirect made a replica a primary while the read was in flight (no event yet)', async () => {
+    const { connection, reader, read } = setupCluster();
+    connection.entries = { [keys.uid('u')]: ['g1'] };
+    await read(['u']);
+    await tick();
+    const p = reader.gatewaysOf('uid', ['u']);
+    await tick();
+    // ioredis follows the MOVED: the replica becomes a primary of the pool at once, the slot map refresh comes later.
+    connection.primaries = [...connection.primaries, FakeCluster.node('cccc')];
+    connection.entries = {};
+    connection.answer();
+    expect(await p).toBeNull();
+  });
+});

@@ -1,5 +1,6 @@
 import type { BackplaneKeys } from './backplane-keys';
 import type { BackplaneWarnings } from './backplane-warnings';
+import { clusterPrimaries, onPrimariesChanged, samePrimaries } from './cluster-primaries';
 import { serverIdOf } from './gateway-lease';
 import { RedisBatch } from './redis-batch';
 import type { RedisConnection } from './redis-connection';
@@ -21,8 +22,9 @@ export interface DirectoryReadStats {
 /** What the caller's leases were read on: GatewayWatch (see {@link DirectoryReader}). */
 export interface LeaseView {
   /**
-   * The run_id of the Redis the leases were read on (undefined on a Cluster); null: none read yet, or not known for
-   * them (no lease that names a server vouches for its gateway then).
+   * The run_id of the Redis the leases were read on (on a Cluster, the run_ids of its primaries: clusterServerId;
+   * undefined from an older view); null: none read yet, or not known for them (no lease that names a server vouches
+   * for its gateway then).
    */
   readonly viewServer: string | undefined | null;
 }
@@ -37,12 +39,17 @@ export interface LeaseView {
  * known to be on the server those leases were read on, when the read is sent and when its answer comes, with no
  * reconnection between: after a Sentinel failover, a connection may reach the new primary (which may miss the last
  * entries) while discovery still shows the old primary's leases, all synced there; such an answer would skip a
- * gateway that has not rewritten its entries yet.
+ * gateway that has not rewritten its entries yet. On a Redis Cluster the server is the set of primaries (their run_ids):
+ * after a failover there (a SIGKILLed primary, or a TAKEOVER that leaves it up as a replica) the promoted replica may
+ * miss entries while the leases, read before or on another node, still say synced; the connection's primaries are
+ * checked again when the answer comes (a MOVED redirect makes a replica a primary of the pool at once).
  */
 export class DirectoryReader {
   private openUntil = 0;
-  /** The run_id of the server this connection reaches (undefined on a Cluster); null: not known (yet). */
-  private server: string | undefined | null = null;
+  /** The run_id of the server this connection reaches (on a Cluster: its primaries'); null: not known (yet). */
+  private server: string | null = null;
+  /** On a Cluster: the primaries' connections `server` was learnt from (the answer of another one is not used). */
+  private serverPrimaries: readonly unknown[] = [];
   /** Counts the connection's closes: what was learnt or sent before one may concern another server. */
   private connection = 0;
   /** The connection (count) whose server is being asked; -1: none. */
@@ -65,6 +72,11 @@ export class DirectoryReader {
     redis.on('close', lost);
     redis.on('end', lost);
     redis.on('ready', () => this.learnServer());
+    if (redis.isCluster === true)
+      onPrimariesChanged(redis, () => {
+        lost();
+        this.learnServer();
+      });
   }
 
   /**
@@ -74,7 +86,8 @@ export class DirectoryReader {
    */
   get inView(): boolean {
     if (this.view === null || this.view.viewServer === null) return true;
-    return this.server !== null && this.server === this.view.viewServer;
+    if (this.server === null || this.server !== this.view.viewServer) return false;
+    return this.redis.isCluster !== true || samePrimaries(this.serverPrimaries, clusterPrimaries(this.redis));
   }
 
   /** For each name, the gateway ids whose field names it; null when the directory cannot answer. */
@@ -101,7 +114,11 @@ export class DirectoryReader {
       // Sent again on a new connection after a reconnection (ioredis resends what was unanswered): perhaps another
       // server, answering before the view could tell.
       if (connection !== this.connection)
-        return this.fallback('the directory connection reconnected while the read was in flight');
+        return this.fallback(
+          this.redis.isCluster === true
+            ? "the Redis Cluster's primaries changed while the read was in flight"
+            : 'the directory connection reconnected while the read was in flight',
+        );
       if (!this.inView) return this.outOfView();
       this.stats.reads++;
       return out;
@@ -121,14 +138,20 @@ export class DirectoryReader {
     return this.fallback('discovery has not read the gateway leases on the Redis server the directory is read on yet');
   }
 
-  /** Asks the connection's server (INFO run_id), once at a time; kept until the connection closes. */
+  /**
+   * Asks the connection's server (INFO run_id; on a Cluster each primary's), once at a time; kept until the connection
+   * closes (on a Cluster, or its primaries change).
+   */
   private learnServer(): void {
     const connection = this.connection;
     if (this.asking === connection || this.redis.status !== 'ready') return;
     this.asking = connection;
+    const primaries = clusterPrimaries(this.redis);
     serverIdOf(this.redis)
       .then((server) => {
-        if (connection === this.connection) this.server = server;
+        if (connection !== this.connection) return;
+        this.server = server;
+        this.serverPrimaries = primaries;
       })
       .catch(() => undefined) // asked again by the next read
       .finally(() => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { clusterServerId } from './cluster-primaries';
 
 /**
  * What a gateway's lease says about it (stored as JSON under `<p>:{d}:lease:<id>` with a PX expiry). `synced` is
@@ -15,9 +16,10 @@ export interface GatewayLease {
   startedAt: number;
   synced: boolean;
   /**
-   * The run_id of the Redis primary the entries were last rewritten on (absent on a Cluster, and from older
-   * versions). A reader connected to another primary (a Sentinel failover: the replica promoted may have missed the
-   * last writes) does not trust `synced` until the gateway has rewritten its entries there.
+   * The run_id of the Redis primary the entries were last rewritten on; on a Cluster the run_ids of its primaries
+   * (see clusterServerId); absent from older versions (and on a Cluster while a primary did not answer). A reader
+   * connected to another primary (a Sentinel or Cluster failover: the replica promoted may have missed the last
+   * writes) does not trust `synced` until the gateway has rewritten its entries there.
    */
   server?: string;
 }
@@ -72,13 +74,15 @@ export function parseLease(text: string | null): GatewayLease | null {
 
 /**
  * Which Redis server this connection talks to: its run_id (INFO server), new at every start of a redis-server, so a
- * Sentinel failover (another primary) or a restart shows as a change; undefined on a Cluster (each node has its
- * own: the gateways resync when a node leaves the client's pool instead).
+ * Sentinel failover (another primary) or a restart shows as a change. On a Cluster, the run_ids of the primaries its
+ * slot map names (clusterServerId: a failover puts a replica, with another run_id, in a primary's place); it rejects
+ * there when a primary does not answer.
  */
 export async function serverIdOf(redis: {
   isCluster?: boolean;
   info(section: string): Promise<string>;
-}): Promise<string | undefined> {
-  if (redis.isCluster === true) return undefined;
+  nodes?(role: 'master'): unknown[];
+}): Promise<string> {
+  if (redis.isCluster === true) return clusterServerId(redis);
   return /^run_id:([0-9a-f]+)/m.exec(await redis.info('server'))?.[1] ?? '';
 }

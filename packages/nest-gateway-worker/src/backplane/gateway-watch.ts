@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewayListSource } from '../client/gateway-directory';
 import type { BackplaneKeys } from './backplane-keys';
 import type { BackplaneWarnings } from './backplane-warnings';
+import { onPrimariesChanged } from './cluster-primaries';
 import { ConnectionHeartbeat } from './connection-heartbeat';
 import { addressOfGatewayId, parseLease, serverIdOf, type GatewayLease } from './gateway-lease';
 import type { Janitor } from './janitor';
@@ -34,8 +35,11 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
   private reading: Promise<void> | null = null;
   private again = false;
   private running = false;
-  /** The run_id of the Redis read now (see GatewayLease.server); null: to be asked (after each connection). */
-  private server: string | undefined | null = null;
+  /**
+   * The run_id of the Redis read now (see GatewayLease.server; on a Cluster its primaries'); null: to be asked (after
+   * each connection, and on a Cluster each change of its primaries), or not known for the read in progress.
+   */
+  private server: string | null = null;
   /** The run_id of the Redis the current leases (and so `isSynced`) were read on; null: none read yet. */
   private leasesServer: string | undefined | null = null;
   /** Reads of the list that succeeded (tests and logs). */
@@ -70,7 +74,15 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
       this.server = null;
       this.readSoon();
     });
-    if (redis.isCluster === true) redis.on('-node', () => this.readSoon());
+    if (redis.isCluster === true) {
+      redis.on('-node', () => this.readSoon());
+      // A failover there (a primary's slots served by its replica, which may have missed the last writes) need not
+      // remove a node from the pool: the leases vouch only for entries on the primaries their gateway synced on.
+      onPrimariesChanged(redis, () => {
+        this.server = null;
+        this.readSoon();
+      });
+    }
     // Not on a Cluster: ioredis subscribes there on a connection of its own, which a PING through the client does not
     // reach (the poll is the bound there).
     this.heartbeat = new ConnectionHeartbeat(
@@ -113,9 +125,10 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
   }
 
   /**
-   * The Redis server (run_id; undefined on a Cluster) the leases behind {@link isSynced} were read on; null before
-   * the first read (or for a read during which the connection came back: then only leases that name no server, from
-   * older versions, count as synced). After a failover it stays the old primary's until discovery has read the leases on the new one:
+   * The Redis server (run_id; on a Cluster its primaries': clusterServerId) the leases behind {@link isSynced} were
+   * read on; null before the first read (or for a read during which the connection came back or the Cluster's
+   * primaries changed, or one did not answer: then only leases that name no server, from older versions on one
+   * server, count as synced). After a failover it stays the old primary's until discovery has read the leases on the new one:
    * a directory answer from another server must not be combined with them (DirectoryReader checks).
    */
   get viewServer(): string | undefined | null {
@@ -157,9 +170,20 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
 
   private async readOnce(): Promise<void> {
     if (this.redis.status !== 'ready') return;
-    if (this.server === null) this.server = await serverIdOf(this.redis);
+    if (this.server === null) {
+      try {
+        this.server = await serverIdOf(this.redis);
+      } catch (err) {
+        // A Cluster primary not answering: the list is read all the same (it lives on one node), and no lease vouches
+        // for its gateway this time (every one is included); asked again on the next read.
+        if (this.redis.isCluster !== true) throw err;
+      }
+    }
+    const asked = this.server;
     const ids = await this.redis.smembers(this.keys.gateways);
     const values = ids.length > 0 ? await this.redis.mget(...ids.map((id) => this.keys.lease(id))) : [];
+    // Reconnected (or, on a Cluster, other primaries) meanwhile: the leases vouch for nothing against what was asked.
+    const server = asked === this.server ? asked : null;
     const live = new Map<string, GatewayLease>();
     const synced = new Set<string>();
     const dead: string[] = [];
@@ -167,12 +191,14 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
       const lease = parseLease(values[i]);
       if (lease) {
         live.set(id, lease);
-        if (lease.synced && (lease.server === undefined || lease.server === this.server)) synced.add(lease.address);
+        // A lease that names no server (an older version) counts on one server, never on a Cluster.
+        if (lease.synced && (lease.server === undefined ? this.redis.isCluster !== true : lease.server === server))
+          synced.add(lease.address);
       } else if (values[i] === null) dead.push(id);
     });
     this.live = live;
     this.synced = synced;
-    this.leasesServer = this.server;
+    this.leasesServer = server;
     for (const lease of live.values()) this.withdrawn.delete(lease.address);
     this.reads++;
     const addresses = [...new Set([...live.values()].map((l) => l.address))].sort();

@@ -1,4 +1,5 @@
 import type { BackplaneKeys } from './backplane-keys';
+import { onPrimariesChanged } from './cluster-primaries';
 import { encodeLease, gatewayIdOf, newBootId, serverIdOf, type GatewayLease } from './gateway-lease';
 import type { Janitor } from './janitor';
 import type { PresencePublisher } from './presence-publisher';
@@ -25,7 +26,8 @@ export interface LeaseKeeperEvents {
  *  - when the connection to Redis comes back, and every `resyncMs` (the safety resync; 0 = never), a resync with
  *    cleanup.
  *    When it came back to another server (its run_id changed: a Sentinel failover promoted a replica that may have
- *    missed the last writes, or a restart), or a Cluster node left the pool (a failover moved its slots), that is
+ *    missed the last writes, or a restart), or a Cluster node left the pool or the Cluster's primaries changed (a
+ *    failover moved slots to a replica; the lease names the primaries' run_ids: clusterServerId), that is
  *    treated as "Redis may have lost data": the lease is rewritten with `synced:false` and an "up" notice first
  *    (senders include the gateway as unknown, i.e. reach it whatever the directory says), then everything is
  *    rewritten, then `synced:true` with the new server's run_id.
@@ -81,6 +83,13 @@ export class LeaseKeeper {
         // A node left the pool (failover, resharding): its replica may have missed the last writes.
         if (this.lease === null || this.stopped) return;
         this.suspectLoss('a Redis Cluster node left');
+        this.tickSoon();
+      });
+      // Other primaries (a failover, also one that leaves the old primary up as a replica: no node leaves): the
+      // servers this lease names change, and whether data was lost is decided as after a Sentinel failover.
+      onPrimariesChanged(redis, () => {
+        if (this.lease === null || this.stopped) return;
+        this.checkServer = true;
         this.tickSoon();
       });
     }
@@ -173,12 +182,25 @@ export class LeaseKeeper {
     // without an offline queue). The connection's 'ready' announces; its errors say why Redis is not reachable.
     if (!this.announced && this.redis.status !== 'ready') return;
     if (this.checkServer) {
-      const server = await serverIdOf(this.redis);
-      this.checkServer = false;
-      if (lease.server !== undefined && lease.server !== server)
-        this.suspectLoss('connected to another Redis primary than before (failover or restart)');
-      if (server === undefined) delete lease.server;
-      else lease.server = server;
+      let server: string | undefined;
+      try {
+        server = await serverIdOf(this.redis);
+      } catch (err) {
+        // A Cluster primary not answering: the lease keeps naming the servers it was synced on (a reader that sees
+        // others does not trust it), and they are asked again on the next renewal.
+        if (this.redis.isCluster !== true) throw err;
+      }
+      if (server !== undefined) {
+        this.checkServer = false;
+        // Announced without knowing them (a Cluster primary did not answer): the entries may be on others.
+        if (lease.server !== undefined ? lease.server !== server : this.announced)
+          this.suspectLoss(
+            this.redis.isCluster === true
+              ? 'the Redis Cluster primaries changed (failover or restart)'
+              : 'connected to another Redis primary than before (failover or restart)',
+          );
+        lease.server = server;
+      }
     }
     if (!this.announced) {
       await this.announce();

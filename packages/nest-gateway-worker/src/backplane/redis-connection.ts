@@ -34,6 +34,8 @@ export interface RedisConnection {
   readonly isCluster?: boolean;
   /** INFO (one section): the server's run_id tells a failover or a restart from a reconnection. */
   info(section: string): Promise<string>;
+  /** Cluster only (ioredis Cluster.nodes): the node connections of its pool; "master": the primaries of its slot map. */
+  nodes?(role: 'master'): unknown[];
   hdel(key: string, ...fields: string[]): Promise<number>;
   hset(key: string, field: string, value: string | number): Promise<number>;
   get(key: string): Promise<string | null>;
@@ -59,8 +61,12 @@ export interface RedisConnection {
   on(event: 'messageBuffer', listener: (channel: Buffer, message: unknown) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'ready' | 'end' | 'close', listener: () => void): unknown;
-  /** Cluster only: a node left the client's pool (a failover or a resharding moved its slots). */
-  on(event: '-node', listener: () => void): unknown;
+  /**
+   * Cluster only: a node joined ('+node') or left ('-node') the client's pool, or the slot map was refreshed
+   * ('refresh'): a failover or a resharding (see cluster-primaries.ts).
+   */
+  on(event: '-node' | '+node' | 'refresh', listener: () => void): unknown;
+  on(event: string, listener: () => void): unknown;
   once(event: 'ready', listener: () => void): unknown;
   removeListener(event: 'ready', listener: () => void): unknown;
   quit(): Promise<unknown>;
@@ -124,9 +130,17 @@ const SENTINEL_SETTINGS: Record<string, unknown> = {
 };
 
 /**
+ * How often a Cluster connection reads the slot map again (ioredis `slotsRefreshInterval`), in milliseconds: a
+ * failover that leaves the old primary up (`CLUSTER FAILOVER TAKEOVER`) removes no node from the pool, and a client
+ * that sends nothing to the slots concerned would otherwise never learn of it (a gateway must, to rewrite its entries
+ * on the new primary).
+ */
+export const REDIS_CLUSTER_SLOTS_REFRESH_MS = 5_000;
+
+/**
  * The settings of a Cluster connection: the same limits per node (`redisOptions`), no offline queue, reconnection
- * forever, and automatic pipelining: commands issued together are grouped per node, which is how RedisBatch
- * pipelines across slots.
+ * forever, the slot map read every {@link REDIS_CLUSTER_SLOTS_REFRESH_MS}, and automatic pipelining: commands issued
+ * together are grouped per node, which is how RedisBatch pipelines across slots.
  */
 function clusterSettings(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const { enableOfflineQueue, retryStrategy, lazyConnect, ...perNode } = connectionSettings(name, extra);
@@ -135,6 +149,7 @@ function clusterSettings(name: string, extra: Record<string, unknown> = {}): Rec
     enableOfflineQueue,
     lazyConnect,
     enableAutoPipelining: true,
+    slotsRefreshInterval: REDIS_CLUSTER_SLOTS_REFRESH_MS,
     clusterRetryStrategy: reconnectDelay,
     redisOptions: perNode,
   };
