@@ -299,7 +299,7 @@ async function measureIdleMemory(pool, started, total, config, { warmUp = true }
       failed > 0
         ? `${failed} connection(s) failed: ${firstError}` +
           (/hang up|ECONNRESET|EMFILE|ENFILE/.test(String(firstError))
-            ? ' (what a process out of file descriptors looks like)'
+            ? ' (a process out of file descriptors, or a server refusing at its own connection cap, looks like this)'
             : '')
         : null,
     droppedBeforeEnd: opened - closed.stillOpenBeforeClose,
