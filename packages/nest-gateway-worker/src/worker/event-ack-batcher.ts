@@ -1,6 +1,6 @@
 import { Cmd } from '../protocol/command';
-import { encodeEventAcks } from '../protocol/event-ack';
-import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { maxEventAcksLength, writeEventAckRanges } from '../protocol/event-ack';
+import { HEADER_LENGTH, frame, writeHeader, type GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
 
 /**
@@ -39,8 +39,19 @@ export class EventAckBatcher {
   flush(): void {
     this.scheduled = false;
     for (const [link, seqs] of this.byLink) {
-      link.send(encodeFrame(frame({ cmd: Cmd.EventAck, body: encodeEventAcks(seqs) })));
+      // Encoded straight into the link's batch, after the replies of the same turn: the record then holds one
+      // buffer, not the batch and a buffer of the acks joined by a copy. (encodeFrame of the frame with
+      // encodeEventAcks as its body gives the same bytes.)
+      const out = link.reserve(HEADER_LENGTH + maxEventAcksLength(seqs.length));
+      if (out === null) continue; // closed: the gateway has sent these events again elsewhere
+      const at = link.reservedAt;
+      const bodyLength = writeEventAckRanges(seqs, out, at + HEADER_LENGTH);
+      writeHeader(out, ACK_HEADER, HEADER_LENGTH + bodyLength, 0, at);
+      link.commit(HEADER_LENGTH + bodyLength);
     }
     this.byLink.clear();
   }
 }
+
+/** The header fields of an EventAck frame (all zero but the command and the flag). */
+const ACK_HEADER = frame({ cmd: Cmd.EventAck });

@@ -4,7 +4,7 @@ import { isObservable } from 'rxjs';
 import type { GatewayClient } from '../client/gateway-client';
 import type { HandlerTimings } from '../ops/metrics/handler-timings';
 import { gatewayAddressOf } from '../protocol/client-id';
-import { encodeReplyFrame } from '../protocol/client-message';
+import { encodeReplyFrame, writeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
@@ -439,8 +439,23 @@ export class EventRun implements HandledSession {
       value = replyEnvelope(this.requestId, value);
       this.requestId = undefined;
     }
+    this.send(value);
+  }
+
+  /**
+   * A value to the client, encoded straight into its gateway link's batch when the links allow it (no buffer of
+   * its own, no copy into the turn's record), else as a frame of its own.
+   */
+  private send(value: unknown): void {
+    const links = this.runner.links;
+    const batch = links.batchFor?.(this.gatewayAddress);
+    if (batch) {
+      const out = writeReplyFrame(batch, Cmd.SendToOne, this.f.connectionId, value);
+      if (typeof out !== 'string') links.send(this.gatewayAddress, out);
+      return;
+    }
     const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, value);
-    if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
+    if (bytes) links.send(this.gatewayAddress, bytes);
   }
 
   /** Answers a request with an error envelope: the message (and status) of what the exception filters made of it. */
@@ -450,9 +465,7 @@ export class EventRun implements HandledSession {
     if (this.ctx?.rejection) return;
     const { message } = errorMessage(err);
     const status = (err as { statusCode?: unknown } | null)?.statusCode;
-    const envelope = errorEnvelope(id, message, typeof status === 'number' ? status : undefined);
-    const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, envelope);
-    if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
+    this.send(errorEnvelope(id, message, typeof status === 'number' ? status : undefined));
   }
 
   /** After the handler, however it ended: rejection, then the session write-back (or the client's cleanup). */
