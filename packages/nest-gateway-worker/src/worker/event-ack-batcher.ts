@@ -17,6 +17,9 @@ export class EventAckBatcher {
    */
   private readonly byLink = new Map<InnerLink<GatewayFrame>, number[]>();
   private scheduled = false;
+  /** The link added to last and its list (events come in runs from one link): no Map lookup for those. */
+  private lastLink: InnerLink<GatewayFrame> | null = null;
+  private lastSeqs: number[] = [];
 
   /** Acks still to be sent, all gateways together. */
   get size(): number {
@@ -26,9 +29,15 @@ export class EventAckBatcher {
   }
 
   add(link: InnerLink<GatewayFrame>, seq: number): void {
-    const seqs = this.byLink.get(link);
+    if (link === this.lastLink) {
+      this.lastSeqs.push(seq); // a flush is scheduled: lastLink is set only between add() and flush()
+      return;
+    }
+    let seqs = this.byLink.get(link);
     if (seqs) seqs.push(seq);
-    else this.byLink.set(link, [seq]);
+    else this.byLink.set(link, (seqs = [seq]));
+    this.lastLink = link;
+    this.lastSeqs = seqs;
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(() => this.flush());
@@ -38,6 +47,8 @@ export class EventAckBatcher {
   /** Sends what is collected now. */
   flush(): void {
     this.scheduled = false;
+    this.lastLink = null;
+    this.lastSeqs = [];
     for (const [link, seqs] of this.byLink) {
       // Encoded straight into the link's batch, after the replies of the same turn: the record then holds one
       // buffer, not the batch and a buffer of the acks joined by a copy. (encodeFrame of the frame with
