@@ -81,6 +81,17 @@ export function writeReplyFrame(
     body = message.body;
     binary = message.binary;
   }
+  if (typeof body === 'string' && HEADER_LENGTH + MAX_UTF8_PER_UNIT * body.length <= MAX_BATCHED_REPLY_BYTES) {
+    // Room for the longest UTF-8 the text can take, then the header once the write says how long it was: no
+    // Buffer.byteLength pass over the text (as costly as the write itself for short text).
+    const out = batch.reserve(HEADER_LENGTH + MAX_UTF8_PER_UNIT * body.length);
+    if (out === null) return 'closed';
+    const at = batch.reservedAt;
+    const written = out.write(body, at + HEADER_LENGTH, 'utf8');
+    writeMessageHeader(out, at, HEADER_LENGTH + written, cmd, connectionId, false);
+    batch.commit(HEADER_LENGTH + written);
+    return 'sent';
+  }
   const bodyLength = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   const packLength = HEADER_LENGTH + bodyLength;
   if (packLength > MAX_BATCHED_REPLY_BYTES) return encodeMessageFrame(cmd, connectionId, body, binary);
@@ -102,6 +113,9 @@ function isJsonValue(value: unknown): boolean {
   );
 }
 
+/** UTF-8 bytes one UTF-16 code unit can take at most (a lone surrogate: 3, as U+FFFD; a pair: 4 for 2 units). */
+const MAX_UTF8_PER_UNIT = 3;
+
 function writeMessageFrame(
   out: Buffer,
   at: number,
@@ -112,6 +126,20 @@ function writeMessageFrame(
   bodyLength: number,
   binary: boolean,
 ): void {
+  writeMessageHeader(out, at, packLength, cmd, connectionId, binary);
+  if (typeof body === 'string') out.write(body, at + HEADER_LENGTH, bodyLength, 'utf8');
+  else body.copy(out, at + HEADER_LENGTH);
+}
+
+/** The 28-byte header of a client message frame at `at` of `out`. */
+function writeMessageHeader(
+  out: Buffer,
+  at: number,
+  packLength: number,
+  cmd: number,
+  connectionId: number,
+  binary: boolean,
+): void {
   out.writeUInt32BE(packLength, at);
   out[at + 4] = cmd;
   // local_ip, local_port, client_ip, client_port: zero (bytes 5-16), byte by byte (cheaper than fill here).
@@ -120,6 +148,4 @@ function writeMessageFrame(
   out[at + 21] = FrameFlag.BodyIsScalar | (binary ? FrameFlag.Binary : 0);
   // gateway_port and ext_len: zero.
   for (let i = at + 22; i < at + HEADER_LENGTH; i++) out[i] = 0;
-  if (typeof body === 'string') out.write(body, at + HEADER_LENGTH, bodyLength, 'utf8');
-  else body.copy(out, at + HEADER_LENGTH);
 }
