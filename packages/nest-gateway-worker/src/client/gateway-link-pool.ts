@@ -187,6 +187,16 @@ export class GatewayLinkPool extends EventEmitter<GatewayLinkPoolEvents> {
     return out === null || link.send(out);
   }
 
+  /**
+   * The open link to a gateway as a place to encode frames in (InnerLink.reserve/commit), when frames go out as they
+   * are encoded (the native wire); null otherwise: use {@link send}.
+   */
+  batchFor(address: string): InnerLink<GatewayFrame> | null {
+    if (this.options.wire) return null;
+    const link = this.links.get(address);
+    return link !== undefined && link.isOpen ? link : null;
+  }
+
   /** The bytes to write for a native frame: itself, or the other wire's form (null: nothing to write). */
   private translated(bytes: Buffer, address: string, link: InnerLink<GatewayFrame>): Buffer | null {
     const wire = this.options.wire;

@@ -1,4 +1,5 @@
 import { FrameFlag } from './command';
+import type { FrameBatch } from './event-envelope';
 import { HEADER_LENGTH } from './frame';
 
 /**
@@ -46,15 +47,105 @@ function encodeMessageFrame(cmd: number, connectionId: number, body: Buffer | st
   const bodyLength = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   const packLength = HEADER_LENGTH + bodyLength;
   const out = Buffer.allocUnsafe(packLength);
-  out.writeUInt32BE(packLength, 0);
-  out[4] = cmd;
-  // local_ip, local_port, client_ip, client_port: zero (bytes 5-16), byte by byte (cheaper than fill here).
-  for (let i = 5; i < 17; i++) out[i] = 0;
-  out.writeUInt32BE(connectionId >>> 0, 17);
-  out[21] = FrameFlag.BodyIsScalar | (binary ? FrameFlag.Binary : 0);
-  // gateway_port and ext_len: zero.
-  for (let i = 22; i < HEADER_LENGTH; i++) out[i] = 0;
-  if (typeof body === 'string') out.write(body, HEADER_LENGTH, bodyLength, 'utf8');
-  else body.copy(out, HEADER_LENGTH);
+  writeMessageFrame(out, 0, packLength, cmd, connectionId, body, bodyLength, binary);
   return out;
+}
+
+/**
+ * Largest reply frame {@link writeReplyFrame} writes into a link's batch; a longer one gets a buffer of its own (the
+ * batch would grow to twice its size for one message, and not be kept).
+ */
+export const MAX_BATCHED_REPLY_BYTES = 64 * 1024;
+
+/**
+ * {@link encodeReplyFrame} written straight into `batch` (the link's buffer for this turn, see InnerLink.reserve):
+ * the same bytes, without a buffer of their own nor the copy of it into the turn's record. Returns 'sent' (or
+ * nothing to send), 'closed' when the batch takes nothing (the link is closed), or the encoded frame when it is too
+ * long for the batch ({@link MAX_BATCHED_REPLY_BYTES}): the caller sends it as before.
+ */
+export function writeReplyFrame(
+  batch: FrameBatch,
+  cmd: number,
+  connectionId: number,
+  value: unknown,
+): 'sent' | 'closed' | Buffer {
+  let body: Buffer | string;
+  let binary = false;
+  // A JSON value is written as its text (not through a Buffer of it, as toOutgoingMessage makes).
+  const json = typeof value === 'string' || !isJsonValue(value) ? undefined : JSON.stringify(value);
+  if (typeof value === 'string') body = value;
+  else if (typeof json === 'string') body = json;
+  else {
+    const message = toOutgoingMessage(value);
+    if (message === null) return 'sent';
+    body = message.body;
+    binary = message.binary;
+  }
+  if (typeof body === 'string' && HEADER_LENGTH + MAX_UTF8_PER_UNIT * body.length <= MAX_BATCHED_REPLY_BYTES) {
+    // Room for the longest UTF-8 the text can take, then the header once the write says how long it was: no
+    // Buffer.byteLength pass over the text (as costly as the write itself for short text).
+    const out = batch.reserve(HEADER_LENGTH + MAX_UTF8_PER_UNIT * body.length);
+    if (out === null) return 'closed';
+    const at = batch.reservedAt;
+    const written = out.write(body, at + HEADER_LENGTH, 'utf8');
+    writeMessageHeader(out, at, HEADER_LENGTH + written, cmd, connectionId, false);
+    batch.commit(HEADER_LENGTH + written);
+    return 'sent';
+  }
+  const bodyLength = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  const packLength = HEADER_LENGTH + bodyLength;
+  if (packLength > MAX_BATCHED_REPLY_BYTES) return encodeMessageFrame(cmd, connectionId, body, binary);
+  const out = batch.reserve(packLength);
+  if (out === null) return 'closed';
+  writeMessageFrame(out, batch.reservedAt, packLength, cmd, connectionId, body, bodyLength, binary);
+  batch.commit(packLength);
+  return 'sent';
+}
+
+/** A value toOutgoingMessage sends as JSON text (not nothing, not bytes). */
+function isJsonValue(value: unknown): boolean {
+  return (
+    value !== undefined &&
+    value !== null &&
+    !Buffer.isBuffer(value) &&
+    !ArrayBuffer.isView(value) &&
+    !(value instanceof ArrayBuffer)
+  );
+}
+
+/** UTF-8 bytes one UTF-16 code unit can take at most (a lone surrogate: 3, as U+FFFD; a pair: 4 for 2 units). */
+const MAX_UTF8_PER_UNIT = 3;
+
+function writeMessageFrame(
+  out: Buffer,
+  at: number,
+  packLength: number,
+  cmd: number,
+  connectionId: number,
+  body: Buffer | string,
+  bodyLength: number,
+  binary: boolean,
+): void {
+  writeMessageHeader(out, at, packLength, cmd, connectionId, binary);
+  if (typeof body === 'string') out.write(body, at + HEADER_LENGTH, bodyLength, 'utf8');
+  else body.copy(out, at + HEADER_LENGTH);
+}
+
+/** The 28-byte header of a client message frame at `at` of `out`. */
+function writeMessageHeader(
+  out: Buffer,
+  at: number,
+  packLength: number,
+  cmd: number,
+  connectionId: number,
+  binary: boolean,
+): void {
+  out.writeUInt32BE(packLength, at);
+  out[at + 4] = cmd;
+  // local_ip, local_port, client_ip, client_port: zero (bytes 5-16), byte by byte (cheaper than fill here).
+  for (let i = at + 5; i < at + 17; i++) out[i] = 0;
+  out.writeUInt32BE(connectionId >>> 0, at + 17);
+  out[at + 21] = FrameFlag.BodyIsScalar | (binary ? FrameFlag.Binary : 0);
+  // gateway_port and ext_len: zero.
+  for (let i = at + 22; i < at + HEADER_LENGTH; i++) out[i] = 0;
 }

@@ -10,6 +10,20 @@ export const MAX_EVENT_SEQ = 0xffffffff;
 
 /** Packs sequence numbers (any order, duplicates allowed; sorted in place) into ranges. */
 export function encodeEventAcks(seqs: number[]): Buffer {
+  const out = Buffer.allocUnsafe(seqs.length * RANGE_BYTES);
+  return out.subarray(0, writeEventAckRanges(seqs, out, 0));
+}
+
+/** Room an EventAck body of `count` sequence numbers may take at most (one range each). */
+export function maxEventAcksLength(count: number): number {
+  return count * RANGE_BYTES;
+}
+
+/**
+ * {@link encodeEventAcks} written at `at` of `out` (which has room for {@link maxEventAcksLength} bytes); returns
+ * the number of bytes written. Sorts `seqs` in place when they are not ascending.
+ */
+export function writeEventAckRanges(seqs: number[], out: Buffer, at: number): number {
   // Acks are collected in the order handlers finish, which is nearly always ascending: a sort with a comparator
   // on every flush was a visible share of the worker's CPU, a check is not.
   for (let i = 1; i < seqs.length; i++) {
@@ -18,8 +32,7 @@ export function encodeEventAcks(seqs: number[]): Buffer {
       break;
     }
   }
-  const out = Buffer.allocUnsafe(seqs.length * RANGE_BYTES);
-  let length = 0;
+  let length = at;
   let i = 0;
   while (i < seqs.length) {
     const first = seqs[i];
@@ -30,7 +43,7 @@ export function encodeEventAcks(seqs: number[]): Buffer {
     out.writeUInt32BE(last >>> 0, length + 4);
     length += RANGE_BYTES;
   }
-  return out.subarray(0, length);
+  return length - at;
 }
 
 /**

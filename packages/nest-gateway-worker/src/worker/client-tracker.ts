@@ -3,7 +3,12 @@ import { gatewayAddressOf } from '../protocol/client-id';
 import type { EventEnvelope } from '../protocol/event-envelope';
 
 /** One event's work: it may finish at once (returns nothing) or later (returns a promise). */
-export type ClientTask = () => Promise<void> | void;
+export type ClientTask = (() => Promise<void> | void) | StartableTask;
+
+/** A task as an object whose start() does the work (an EventRun): no closure per event to wrap it in. */
+export interface StartableTask {
+  start(): Promise<void> | void;
+}
 
 interface TrackedClient {
   /** True while one of the client's events runs; later ones wait in {@link queue}. */
@@ -16,6 +21,8 @@ interface TrackedClient {
   /** The session this worker last wrote back, and the gateway version that write produces. */
   written?: { json: string; version: number };
 }
+
+const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 const NO_HANDSHAKE: ClientHandshake = {
   listener: '',
@@ -82,7 +89,7 @@ export class ClientTracker {
       this.schedule(clientId, () => {
         let result: Promise<void> | void;
         try {
-          result = task();
+          result = typeof task === 'function' ? task() : task.start();
         } catch {
           return resolve();
         }
@@ -98,7 +105,7 @@ export class ClientTracker {
     for (;;) {
       let result: Promise<void> | void;
       try {
-        result = task();
+        result = typeof task === 'function' ? task() : task.start();
       } catch {
         result = undefined;
       }
@@ -143,12 +150,35 @@ export class ClientTracker {
 
   /** The freshest session for an event and the gateway version it corresponds to. */
   session(clientId: string, envelope: EventEnvelope): { session: Record<string, unknown>; version: number } {
+    const out = { session: EMPTY_SESSION, version: 0 };
+    this.begin(clientId, envelope, out);
+    return out;
+  }
+
+  /**
+   * {@link session} and {@link handshake} of one event with one lookup of its client, once per event: the session
+   * and its version go into `into` (no pair allocated), the handshake is returned.
+   */
+  begin(
+    clientId: string,
+    envelope: EventEnvelope,
+    into: { session: Record<string, unknown>; version: number },
+  ): ClientHandshake {
     const client = this.clients.get(clientId);
     if (client?.written && envelope.v < client.written.version) {
-      return { session: JSON.parse(client.written.json) as Record<string, unknown>, version: client.written.version };
+      into.session = JSON.parse(client.written.json) as Record<string, unknown>;
+      into.version = client.written.version;
+    } else {
+      if (client) client.written = undefined;
+      into.session = envelope.session ?? {};
+      into.version = envelope.v;
     }
-    if (client) client.written = undefined;
-    return { session: envelope.session ?? {}, version: envelope.v };
+    const carried = envelope.handshake;
+    if (carried) {
+      if (client) client.handshake = carried;
+      return carried;
+    }
+    return client?.handshake ?? NO_HANDSHAKE;
   }
 
   /** Records a write-back of `json` made on top of session version `baseVersion`. */

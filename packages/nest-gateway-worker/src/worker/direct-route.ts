@@ -22,6 +22,11 @@ export class DirectRoute {
     readonly name: string,
     readonly call: DirectCall,
     private readonly filter: RpcErrorFilter,
+    /**
+     * Whether {@link call} reads its context (a parameter is @Ctx(), @ClientId(), @Session() or @Handshake()); when
+     * not, the caller may pass none (null) and save making it.
+     */
+    readonly usesContext = true,
   ) {}
 
   /**

@@ -17,6 +17,17 @@ function link(): InnerLink<GatewayFrame> & { frames: GatewayFrame[]; sends: numb
       fake.frames.push(...decoder.push(bytes));
       return true;
     },
+    // InnerLink.reserve/commit: each commit is taken as one send here.
+    batch: Buffer.alloc(0),
+    reservedAt: 0,
+    reserve(length: number) {
+      fake.batch = Buffer.alloc(length + 5, 0xee); // bytes before and after the reservation are not part of it
+      fake.reservedAt = 3;
+      return fake.batch;
+    },
+    commit(length: number) {
+      fake.send(fake.batch.subarray(fake.reservedAt, fake.reservedAt + length));
+    },
   };
   return fake as unknown as InnerLink<GatewayFrame> & { frames: GatewayFrame[]; sends: number };
 }

@@ -1,6 +1,6 @@
 import { Cmd } from '../protocol/command';
-import { encodeEventAcks } from '../protocol/event-ack';
-import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
+import { maxEventAcksLength, writeEventAckRanges } from '../protocol/event-ack';
+import { HEADER_LENGTH, frame, writeHeader, type GatewayFrame } from '../protocol/frame';
 import type { InnerLink } from '../protocol/inner-link';
 
 /**
@@ -17,6 +17,9 @@ export class EventAckBatcher {
    */
   private readonly byLink = new Map<InnerLink<GatewayFrame>, number[]>();
   private scheduled = false;
+  /** The link added to last and its list (events come in runs from one link): no Map lookup for those. */
+  private lastLink: InnerLink<GatewayFrame> | null = null;
+  private lastSeqs: number[] = [];
 
   /** Acks still to be sent, all gateways together. */
   get size(): number {
@@ -26,9 +29,15 @@ export class EventAckBatcher {
   }
 
   add(link: InnerLink<GatewayFrame>, seq: number): void {
-    const seqs = this.byLink.get(link);
+    if (link === this.lastLink) {
+      this.lastSeqs.push(seq); // a flush is scheduled: lastLink is set only between add() and flush()
+      return;
+    }
+    let seqs = this.byLink.get(link);
     if (seqs) seqs.push(seq);
-    else this.byLink.set(link, [seq]);
+    else this.byLink.set(link, (seqs = [seq]));
+    this.lastLink = link;
+    this.lastSeqs = seqs;
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(() => this.flush());
@@ -38,9 +47,22 @@ export class EventAckBatcher {
   /** Sends what is collected now. */
   flush(): void {
     this.scheduled = false;
+    this.lastLink = null;
+    this.lastSeqs = [];
     for (const [link, seqs] of this.byLink) {
-      link.send(encodeFrame(frame({ cmd: Cmd.EventAck, body: encodeEventAcks(seqs) })));
+      // Encoded straight into the link's batch, after the replies of the same turn: the record then holds one
+      // buffer, not the batch and a buffer of the acks joined by a copy. (encodeFrame of the frame with
+      // encodeEventAcks as its body gives the same bytes.)
+      const out = link.reserve(HEADER_LENGTH + maxEventAcksLength(seqs.length));
+      if (out === null) continue; // closed: the gateway has sent these events again elsewhere
+      const at = link.reservedAt;
+      const bodyLength = writeEventAckRanges(seqs, out, at + HEADER_LENGTH);
+      writeHeader(out, ACK_HEADER, HEADER_LENGTH + bodyLength, 0, at);
+      link.commit(HEADER_LENGTH + bodyLength);
     }
     this.byLink.clear();
   }
 }
+
+/** The header fields of an EventAck frame (all zero but the command and the flag). */
+const ACK_HEADER = frame({ cmd: Cmd.EventAck });

@@ -3,8 +3,9 @@ import type { MessageHandler, Server } from '@nestjs/microservices';
 import { isObservable } from 'rxjs';
 import type { GatewayClient } from '../client/gateway-client';
 import type { HandlerTimings } from '../ops/metrics/handler-timings';
+import type { ClientHandshake } from '../protocol/client-handshake';
 import { gatewayAddressOf } from '../protocol/client-id';
-import { encodeReplyFrame } from '../protocol/client-message';
+import { encodeReplyFrame, writeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../protocol/frame';
@@ -118,8 +119,8 @@ export class EventRunner implements EventsInFlight {
       return;
     }
     const clientId = this.ids.of(f);
-    const run = new EventRun(this, kind, clientId, gatewayAddress, link, f, envelope);
-    this.tracker.schedule(clientId, () => run.start());
+    // The run is the task itself (its start()): no closure per event.
+    this.tracker.schedule(clientId, new EventRun(this, kind, clientId, gatewayAddress, link, f, envelope));
   }
 
   /**
@@ -232,7 +233,16 @@ export class EventRun implements HandledSession {
    * request-reply.ts.
    */
   requestId: RequestId | undefined = undefined;
+  /**
+   * The handler's GatewayContext: made before the handler when it takes one (Nest's wrapper always does; a direct
+   * route only when a parameter reads it), otherwise only if something needs it afterwards (an exception filter's
+   * host). See {@link context}.
+   */
   private ctx: GatewayContext | null = null;
+  /** The handshake the event's context carries (ClientTracker.begin). */
+  private handshake: ClientHandshake = NO_HANDSHAKE;
+  /** Whether a handler was called (its duration is then measured). */
+  private handled = false;
   /** Set by a connect handler that failed, or by GatewayContext.rejectConnection() (read when settling). */
   private rejection: ConnectionRejection | undefined = undefined;
 
@@ -283,31 +293,20 @@ export class EventRun implements HandledSession {
       return;
     }
     const f = this.f;
-    const binary = (f.flag & FrameFlag.Binary) !== 0;
-    const { session, version } = r.tracker.session(this.clientId, this.envelope);
-    this.session = session;
-    this.version = version;
-    const handshake = r.tracker.handshake(this.clientId, this.envelope.handshake);
-    this.sessionBefore = sessionJson(session);
-    const handler = r.routes?.pick(this.kind, f.body, binary, this);
+    // Sets this.session and this.version.
+    this.handshake = r.tracker.begin(this.clientId, this.envelope, this);
+    this.sessionBefore = sessionJson(this.session);
+    const handler = r.routes?.pick(this.kind, f.body, (f.flag & FrameFlag.Binary) !== 0, this);
     if (!handler) {
       if (this.requestId !== undefined) this.replyError(NO_HANDLER);
       return this.finish();
     }
-    const event: ClientEvent = {
-      kind: this.kind,
-      clientId: this.clientId,
-      gatewayAddress: this.gatewayAddress,
-      body: this.body,
-      binary,
-      session,
-      handshake,
-    };
-    this.ctx = new GatewayContext(event, r.client);
-    r.sessions.handlerStarted(this.clientId, session);
+    if (!(handler instanceof DirectRoute) || handler.usesContext) this.context();
+    this.handled = true;
+    r.sessions.handlerStarted(this.clientId, this.session);
     let pending: Promise<void> | void;
     try {
-      pending = this.invoke(handler, this.ctx);
+      pending = this.invoke(handler);
     } catch (err) {
       this.abandon();
       throw err;
@@ -325,11 +324,11 @@ export class EventRun implements HandledSession {
    * subscribes and delivers each value it emits. Wrapping every result in rxjs (from, mergeMap, catchError,
    * finalize, a nextTick per packet) cost more worker CPU per echo than anything else we do.
    */
-  private invoke(handler: ClientRoute, ctx: GatewayContext): Promise<void> | void {
-    if (handler instanceof DirectRoute) return this.invokeDirect(handler, ctx);
+  private invoke(handler: ClientRoute): Promise<void> | void {
+    if (handler instanceof DirectRoute) return this.invokeDirect(handler);
     let result: ReturnType<MessageHandler>;
     try {
-      result = handler(this.body, ctx);
+      result = handler(this.body, this.context());
     } catch (err) {
       return this.failed(err);
     }
@@ -346,27 +345,43 @@ export class EventRun implements HandledSession {
    * log); an Observable it returns gets that filter as the wrapper's catchError. A synchronous result takes no
    * promise at all.
    */
-  private invokeDirect(route: DirectRoute, ctx: GatewayContext): Promise<void> | void {
+  private invokeDirect(route: DirectRoute): Promise<void> | void {
     let result: unknown;
     try {
-      result = route.call(this.body, ctx);
+      // ctx is null when no parameter reads it (route.usesContext false): the call then never looks at it.
+      result = route.call(this.body, this.ctx as GatewayContext);
     } catch (err) {
-      return this.failed(route.failure(err, this.body, ctx));
+      return this.failed(route.failure(err, this.body, this.context()));
     }
     if (isPromiseLike(result)) {
       return (result as PromiseLike<unknown>).then(
-        (value) => this.resolved(isObservable(value) ? route.filtered(value, this.body, ctx) : value),
-        (err: unknown) => this.failedDirectLater(route, err, ctx),
+        (value) => this.resolved(isObservable(value) ? route.filtered(value, this.body, this.context()) : value),
+        (err: unknown) => this.failedDirectLater(route, err),
       ) as Promise<void>;
     }
-    return this.deliver(isObservable(result) ? route.filtered(result, this.body, ctx) : result);
+    return this.deliver(isObservable(result) ? route.filtered(result, this.body, this.context()) : result);
+  }
+
+  /** The handler's GatewayContext, made on first use. */
+  private context(): GatewayContext {
+    if (this.ctx !== null) return this.ctx;
+    const event: ClientEvent = {
+      kind: this.kind,
+      clientId: this.clientId,
+      gatewayAddress: this.gatewayAddress,
+      body: this.body,
+      binary: (this.f.flag & FrameFlag.Binary) !== 0,
+      session: this.session,
+      handshake: this.handshake,
+    };
+    return (this.ctx = new GatewayContext(event, this.runner.client));
   }
 
   /** The method's promise rejected (fast path): filtered as Nest's wrapper would, then as on the Nest path. */
-  private failedDirectLater(route: DirectRoute, err: unknown, ctx: GatewayContext): void {
+  private failedDirectLater(route: DirectRoute, err: unknown): void {
     let payload: unknown;
     try {
-      payload = route.failure(err, this.body, ctx);
+      payload = route.failure(err, this.body, this.context());
     } catch (e) {
       return this.aborted(e);
     }
@@ -439,8 +454,23 @@ export class EventRun implements HandledSession {
       value = replyEnvelope(this.requestId, value);
       this.requestId = undefined;
     }
+    this.send(value);
+  }
+
+  /**
+   * A value to the client, encoded straight into its gateway link's batch when the links allow it (no buffer of
+   * its own, no copy into the turn's record), else as a frame of its own.
+   */
+  private send(value: unknown): void {
+    const links = this.runner.links;
+    const batch = links.batchFor?.(this.gatewayAddress);
+    if (batch) {
+      const out = writeReplyFrame(batch, Cmd.SendToOne, this.f.connectionId, value);
+      if (typeof out !== 'string') links.send(this.gatewayAddress, out);
+      return;
+    }
     const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, value);
-    if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
+    if (bytes) links.send(this.gatewayAddress, bytes);
   }
 
   /** Answers a request with an error envelope: the message (and status) of what the exception filters made of it. */
@@ -450,9 +480,7 @@ export class EventRun implements HandledSession {
     if (this.ctx?.rejection) return;
     const { message } = errorMessage(err);
     const status = (err as { statusCode?: unknown } | null)?.statusCode;
-    const envelope = errorEnvelope(id, message, typeof status === 'number' ? status : undefined);
-    const bytes = encodeReplyFrame(Cmd.SendToOne, this.f.connectionId, envelope);
-    if (bytes) this.runner.links.send(this.gatewayAddress, bytes);
+    this.send(errorEnvelope(id, message, typeof status === 'number' ? status : undefined));
   }
 
   /** After the handler, however it ended: rejection, then the session write-back (or the client's cleanup). */
@@ -512,9 +540,9 @@ export class EventRun implements HandledSession {
   }
 
   private ack(): void {
-    // A handler ran (ctx is set only then): its duration, from the event's turn to here.
+    // A handler ran: its duration, from the event's turn to here.
     const timings = this.runner.timings;
-    if (timings !== null && this.ctx !== null)
+    if (timings !== null && this.handled)
       timings.observe(this.kind, this.route, (performance.now() - this.startedAt) / 1000);
     const seq = this.envelope.q;
     if (seq !== undefined) this.runner.acks.add(this.link, seq);
@@ -523,6 +551,17 @@ export class EventRun implements HandledSession {
 
 /** The answer to a request no handler takes (no typed handler for its type and no untyped one). */
 const NO_HANDLER = { message: 'no handler for this message' };
+
+/** Placeholder until the event's handshake is known (never handed to a handler). */
+const NO_HANDSHAKE: ClientHandshake = Object.freeze({
+  listener: '',
+  protocol: '',
+  remoteAddress: '',
+  remotePort: 0,
+  url: '',
+  query: {},
+  headers: {},
+});
 
 /** Placeholder until the event's session is known (never handed to a handler). */
 const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;

@@ -219,7 +219,7 @@ function directRoute(c: Candidate, globalFilters: unknown[]): DirectRoute | stri
   if (!filters.every(isGatewayExceptionFilter)) return `${name}: exception filters`;
   const filter: RpcErrorFilter = filters.length > 0 ? GATEWAY_FILTER : BASE_FILTER;
   const call = directCall(c, name);
-  return typeof call === 'string' ? call : new DirectRoute(name, call, filter);
+  return typeof call === 'string' ? call : new DirectRoute(name, call.call, filter, call.usesContext);
 }
 
 /** Nest's default rpc filter (what its RpcExceptionsHandler falls back to), and ours: one object each, stateless. */
@@ -247,6 +247,9 @@ function isGatewayExceptionFilter(f: unknown): boolean {
 type ArgSource = (body: unknown, ctx: GatewayContext) => unknown;
 
 const bodyArg: ArgSource = (body) => body;
+const noArg: ArgSource = () => undefined;
+/** The sources that read only the body (a call made of them never reads its context). */
+const bodyOnly = new WeakSet<ArgSource>([bodyArg, noArg]);
 const ctxArg: ArgSource = (_, ctx) => ctx;
 const clientIdArg: ArgSource = (_, ctx) => ctx.clientId;
 const sessionArg: ArgSource = (_, ctx) => ctx.session;
@@ -256,7 +259,7 @@ const handshakeArg: ArgSource = (_, ctx) => ctx.handshake;
  * The method called with its parameters resolved as Nest's RpcContextCreator would (without pipes): parameters
  * with no decorator are undefined, a method without any parameter decorator gets the body alone.
  */
-function directCall(c: Candidate, name: string): DirectCall | string {
+function directCall(c: Candidate, name: string): { call: DirectCall; usesContext: boolean } | string {
   const meta = Reflect.getMetadata(NEST_METADATA.routeArgs, c.instance.constructor, c.methodName) as
     Record<string, RouteArgEntry> | undefined;
   const entries = meta && Object.keys(meta).length > 0 ? meta : { [`${PAYLOAD_PARAM}:0`]: { index: 0 } };
@@ -268,9 +271,13 @@ function directCall(c: Candidate, name: string): DirectCall | string {
     if (!Number.isInteger(entry.index) || entry.index < 0 || sources[entry.index]) return `${name}: parameters`;
     sources[entry.index] = source;
   }
+  for (let i = 0; i < sources.length; i++) sources[i] ??= noArg;
+  return { call: callOf(c, sources), usesContext: !sources.every((s) => bodyOnly.has(s)) };
+}
+
+function callOf(c: Candidate, sources: ArgSource[]): DirectCall {
   const { instance, method } = c;
   const n = sources.length;
-  for (let i = 0; i < n; i++) sources[i] ??= () => undefined;
   if (n === 1) {
     const s0 = sources[0];
     if (s0 === bodyArg) return (body) => method.call(instance, body);
@@ -305,7 +312,9 @@ function argSource(key: string, entry: RouteArgEntry): ArgSource | null {
   const type = Number(key.slice(0, key.indexOf(':')));
   if (type === PAYLOAD_PARAM) {
     if (!data) return bodyArg;
-    return (body) => (body as Record<string, unknown> | null | undefined)?.[data as string];
+    const field: ArgSource = (body) => (body as Record<string, unknown> | null | undefined)?.[data as string];
+    bodyOnly.add(field);
+    return field;
   }
   if (type === CONTEXT_PARAM) return ctxArg;
   return null;
