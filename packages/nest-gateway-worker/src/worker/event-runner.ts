@@ -4,7 +4,7 @@ import { isObservable } from 'rxjs';
 import type { GatewayClient } from '../client/gateway-client';
 import type { HandlerTimings } from '../ops/metrics/handler-timings';
 import type { ClientHandshake } from '../protocol/client-handshake';
-import { gatewayAddressOf } from '../protocol/client-id';
+import { gatewayAddressOf, type ClientAddress } from '../protocol/client-id';
 import { encodeReplyFrame, writeReplyFrame } from '../protocol/client-message';
 import { Cmd, FrameFlag } from '../protocol/command';
 import { decodeEventEnvelope, peekEventSeq, type EventEnvelope } from '../protocol/event-envelope';
@@ -133,6 +133,12 @@ export class EventRunner implements EventsInFlight {
     }
     this.tracker.forgetGateway(address);
     this.ids.forgetGateway(address);
+  }
+
+  /** A client's close event was handled (or dropped): its ordering state and its cached client_id go. */
+  clientClosed(clientId: string, address: ClientAddress): void {
+    this.tracker.forget(clientId);
+    this.ids.forget(address);
   }
 
   /**
@@ -287,8 +293,7 @@ export class EventRun implements HandledSession {
       // A handler rejected this client: what it sent before the gateway closed it reaches no handler.
       if (this.kind === 'close') {
         r.rejected.delete(this.clientId);
-        r.tracker.forget(this.clientId);
-        r.ids.forget(this.f);
+        r.clientClosed(this.clientId, this.f);
       }
       return;
     }
@@ -528,8 +533,7 @@ export class EventRun implements HandledSession {
   private finish(): void {
     const r = this.runner;
     if (this.kind === 'close') {
-      r.tracker.forget(this.clientId);
-      r.ids.forget(this.f);
+      r.clientClosed(this.clientId, this.f);
       r.sessions.clientClosed(this.clientId, this.envelope.uid);
     } else if (this.rejection) {
       r.sessions.clientRejected(this.clientId);
