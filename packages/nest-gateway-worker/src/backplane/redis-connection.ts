@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { ConfigError } from '../config/environment';
-import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import type { BackplaneTlsOptions } from './backplane-tls';
+import { ConnectionErrorLog } from './connection-error-log';
 import { endpointText, topologyUsesTls, type RedisTopology } from './redis-topology';
 import { probeTlsHandshake, TLS_PROBE_INTERVAL_MS } from './tls-handshake-probe';
 
@@ -242,8 +242,10 @@ function duplicateClient(options: ResolvedBackplaneOptions, name: string, extra:
 
 /**
  * Opens one backplane connection (named `name` in CLIENT LIST), from the URL or from the application's client.
- * Connection errors are logged at most once per 10 s, naming the Redis without its password. `extra`: more ioredis
- * settings (e.g. `autoResubscribe: false` for a connection that subscribes itself after each reconnection).
+ * Connection errors are logged at most once per 10 s per distinct text, naming the Redis without its password, and
+ * "connected again after N s" once it is back (ConnectionErrorLog). `extra`: more ioredis settings (e.g.
+ * `autoResubscribe: false` for a connection that subscribes itself after each reconnection). `errors`: the log it
+ * shares with the process's other backplane connections (one of its own when not given).
  */
 export function openRedisConnection(
   options: ResolvedBackplaneOptions,
@@ -251,20 +253,18 @@ export function openRedisConnection(
   logContext: string,
   variable = 'GATEWAY_BACKPLANE',
   extra: Record<string, unknown> = {},
+  errors: ConnectionErrorLog = new ConnectionErrorLog(new Logger(logContext), options.display),
 ): RedisConnection {
   const connection = (
     options.client
       ? duplicateClient(options, name, extra)
       : connect(options.topology!, options.tls, name, variable, extra)
   ) as RedisConnection;
-  const warning = new RateLimitedWarning(
-    new Logger(logContext),
-    (n) => `${n} more Redis connection error(s) since the last warning`,
-  );
   // Without a listener an 'error' event would throw; the client reconnects by itself.
-  connection.on('error', (err) =>
-    warning.warn(`backplane Redis ${options.display}: ${connectionErrorText(err, options)}`),
-  );
+  connection.on('error', (err) => errors.error(connection, connectionErrorText(err, options)));
+  connection.on('ready', () => errors.ready(connection));
+  // Closed for good (a stop): no longer awaited for "connected again".
+  connection.on('end', () => errors.forget(connection));
   const topology = options.topology;
   if (topology && topology.mode !== 'standalone' && topology.tls) {
     // ioredis hides why a sentinel or a Cluster node could not be reached over TLS: a handshake of our own tells
