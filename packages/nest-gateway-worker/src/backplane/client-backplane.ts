@@ -100,7 +100,8 @@ export class ClientBackplane {
    * reads: directory reads (Redis round trips) that answered; fallbacks: calls sent to every gateway because the
    * directory could not answer; narrowed: calls sent to fewer gateways than listed; purged: the janitor's purges;
    * cacheHits: uids / groups answered by the directory cache (no read); cacheMisses: those it could not answer
-   * (read from Redis; 0 with the cache off); cacheDrops: times it was dropped whole.
+   * (read from Redis; 0 with the cache off); cacheDrops: times the cache was emptied whole while in use (armed or
+   * holding entries; DirectoryCacheStats.dropped).
    */
   get stats(): DirectoryReadStats & {
     narrowed: number;
