@@ -35,17 +35,15 @@ export class ConnectionErrorLog {
     }
     this.down.add(connection);
     this.errors++;
-    const key = this.byText.has(text) || this.byText.size < MAX_TEXTS ? text : OTHER;
-    let warning = this.byText.get(key);
-    if (!warning) {
-      warning = new RateLimitedWarning(
-        this.logger,
-        (n) => `${n} more Redis connection error(s) since the last warning`,
-        this.now,
-      );
-      this.byText.set(key, warning);
-    }
-    warning.warn(`backplane Redis ${this.display}: ${text}`);
+    this.limiter(text).warn(`backplane Redis ${this.display}: ${text}`);
+  }
+
+  /**
+   * What a handshake of our own found out about a failing connection (TLS): logged like an error text (once per 10 s
+   * per text), not counted as an error.
+   */
+  explain(text: string): void {
+    this.limiter(text).warn(`backplane Redis ${this.display}: ${text}`);
   }
 
   /** `connection` is ready (connected, logged in): after errors, the last one of them back logs one line. */
@@ -60,5 +58,19 @@ export class ConnectionErrorLog {
   /** `connection` was closed on purpose (a stop, or a connection reopened by a heartbeat): it is no longer awaited. */
   forget(connection: object): void {
     this.down.delete(connection);
+  }
+
+  private limiter(text: string): RateLimitedWarning {
+    const key = this.byText.has(text) || this.byText.size < MAX_TEXTS ? text : OTHER;
+    let warning = this.byText.get(key);
+    if (!warning) {
+      warning = new RateLimitedWarning(
+        this.logger,
+        (n) => `${n} more Redis connection error(s) since the last warning`,
+        this.now,
+      );
+      this.byText.set(key, warning);
+    }
+    return warning;
   }
 }
