@@ -56,6 +56,8 @@ interface Pki {
   server: TestCertificate;
   client: TestCertificate;
   rogueCa: TestCertificate;
+  /** A client certificate issued by the rogue CA (Redis does not trust it). */
+  rogueClient: TestCertificate;
   redisTls: RedisTls;
 }
 
@@ -106,7 +108,16 @@ function makePki(): Pki {
   const server = files.issue(ca, 'redis-server');
   const client = files.issue(ca, 'gateway-client');
   const rogueCa = files.ca('rogue-ca');
-  return { files, ca, server, client, rogueCa, redisTls: { ca: ca.cert, cert: server.cert, key: server.key } };
+  const rogueClient = files.issue(rogueCa, 'rogue-client');
+  return {
+    files,
+    ca,
+    server,
+    client,
+    rogueCa,
+    rogueClient,
+    redisTls: { ca: ca.cert, cert: server.cert, key: server.key },
+  };
 }
 
 /** The gateway variables that give the backplane the test CA and the client certificate. */
@@ -133,6 +144,32 @@ function noClientCertificateLine(scheme: 'sentinel' | 'cluster', kind: 'sentinel
       'tlsv13 alert certificate required \\(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: this Redis checks client ' +
       'certificates, tls-auth-clients yes being its default: give one in GATEWAY_BACKPLANE_TLS_CERT / ' +
       'GATEWAY_BACKPLANE_TLS_KEY or backplane\\.tls\\.cert / key, or set tls-auth-clients no or optional on the server\\)',
+  );
+}
+
+/** The gateway variables of a client certificate issued by a CA the server does not trust (the server's CA trusted). */
+function untrustedClientEnv(pki: Pki): Record<string, string> {
+  return {
+    GATEWAY_BACKPLANE_TLS_CA: pki.ca.cert,
+    GATEWAY_BACKPLANE_TLS_CERT: pki.rogueClient.cert,
+    GATEWAY_BACKPLANE_TLS_KEY: pki.rogueClient.key,
+  };
+}
+
+/** The hint for an alert about a client certificate the server does not trust. */
+const UNTRUSTED_CLIENT_CERTIFICATE_HINT =
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: this Redis does not accept the client certificate configured: its ' +
+  'tls-ca-cert-file (or tls-ca-cert-dir) must hold the CA that issued GATEWAY_BACKPLANE_TLS_CERT / backplane.tls.cert';
+
+/**
+ * What a gateway on one TLS 1.3 server logs when ioredis sees only a reset: its handshake of its own gets the server's
+ * alert (`reason`, OpenSSL's words) and explains it (`hint`, the start of the text in parentheses).
+ */
+function serverAlertLine(reason: string, hint: string): RegExp {
+  const quoted = (t: string) => t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return new RegExp(
+    `backplane Redis rediss:\\/\\/gwapp:\\*\\*\\*@127\\.0\\.0\\.1:\\d+\\/?: TLS to server 127\\.0\\.0\\.1:\\d+ fails: ` +
+      `${quoted(reason)} \\(${quoted(hint)}`,
   );
 }
 
@@ -256,6 +293,8 @@ describe('Redis backplane over TLS: rediss:// with an ACL user, client certifica
     const rogueCa = startFailingGateway({ ...env, ...tlsEnv(pki), GATEWAY_BACKPLANE_TLS_CA: pki.rogueCa.cert });
     // The CA, but no client certificate: redis-server resets the connection.
     const noClientCert = startFailingGateway({ ...env, GATEWAY_BACKPLANE_TLS_CA: pki.ca.cert });
+    // A client certificate of a CA the server does not trust: under TLS 1.3 ioredis sees only a reset too.
+    const rogueClient = startFailingGateway({ ...env, ...untrustedClientEnv(pki) });
     await wrongPassword.waitFor(/WRONGPASS|invalid username-password/);
     for (const proc of [noCa, rogueCa])
       await proc.waitFor(
@@ -264,7 +303,18 @@ describe('Redis backplane over TLS: rediss:// with an ACL user, client certifica
     await noClientCert.waitFor(
       /backplane Redis rediss:\/\/gwapp:\*\*\*@\S+: .*ECONNRESET.*\(a TLS connection reset: if this Redis checks client certificates.*GATEWAY_BACKPLANE_TLS_CERT/,
     );
-    const all = [wrongPassword, noCa, rogueCa, noClientCert];
+    // What the reset hides, from a handshake of the gateway's own.
+    await noClientCert.waitFor(
+      serverAlertLine(
+        'tlsv13 alert certificate required',
+        'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: this Redis checks client certificates',
+      ),
+    );
+    await rogueClient.waitFor(
+      /ECONNRESET.*\(a TLS connection reset: if this Redis checks client certificates, it may not accept the one configured/,
+    );
+    await rogueClient.waitFor(serverAlertLine('tlsv1 alert unknown ca', UNTRUSTED_CLIENT_CERTIFICATE_HINT));
+    const all = [wrongPassword, noCa, rogueCa, noClientCert, rogueClient];
     for (const proc of all) await proc.waitFor(/Gateway ready/);
     for (const proc of all) expect(proc.output).not.toContain(PASSWORD);
     // None of them is in Redis (the leases are still the three good gateways').
@@ -697,5 +747,46 @@ describe('Redis backplane over TLS to a server whose certificate names another h
       expect(g.proc.output).toMatch(/announced on the backplane as /);
       expect(g.proc.output).not.toMatch(/ERR_TLS_CERT_ALTNAME_INVALID|renewing the lease failed/);
     }
+  });
+});
+
+describe('Redis backplane over TLS 1.2 (tls-protocols "TLSv1.2"): what a missing or untrusted client certificate logs', () => {
+  let pki: Pki;
+  let redis: RedisServer;
+
+  beforeAll(async () => {
+    pki = makePki();
+    redis = await RedisServer.start({
+      tls: pki.redisTls,
+      cliAuth: { password: PASSWORD },
+      args: ['--tls-protocols', 'TLSv1.2', '--requirepass', PASSWORD],
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await stopAll();
+    await redis?.stop();
+    pki?.files.remove();
+  });
+
+  it('a gateway with a good certificate announces; without one, or with an untrusted one, it starts and says why', async () => {
+    const url = `rediss://:${PASSWORD}@127.0.0.1:${redis.port}`;
+    const env = { GATEWAY_BACKPLANE: url, GATEWAY_BACKPLANE_LEASE_MS: String(LEASE_MS) };
+    const good = await startGateway('', { ...env, ...tlsEnv(pki) });
+    await good.proc.waitFor(/announced on the backplane as/);
+    const noClientCert = startFailingGateway({ ...env, GATEWAY_BACKPLANE_TLS_CA: pki.ca.cert });
+    const rogueClient = startFailingGateway({ ...env, ...untrustedClientEnv(pki) });
+    // TLS 1.2 servers say it in the handshake (no reset to explain): ioredis's own error carries the alert.
+    await noClientCert.waitFor(
+      /backplane Redis rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/?: sslv3 alert handshake failure \(ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: this Redis refused the TLS handshake; a TLS 1\.2 server does so when it checks client certificates, tls-auth-clients yes being its default, and gets none: give one in GATEWAY_BACKPLANE_TLS_CERT/,
+    );
+    await rogueClient.waitFor(
+      new RegExp(
+        `backplane Redis rediss:\\/\\/:\\*\\*\\*@127\\.0\\.0\\.1:\\d+\\/?: tlsv1 alert unknown ca \\(` +
+          UNTRUSTED_CLIENT_CERTIFICATE_HINT.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'),
+      ),
+    );
+    for (const proc of [noClientCert, rogueClient]) await proc.waitFor(/Gateway ready/);
+    for (const proc of [good.proc, noClientCert, rogueClient]) expect(proc.output).not.toContain(PASSWORD);
   });
 });

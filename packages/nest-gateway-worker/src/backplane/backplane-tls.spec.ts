@@ -240,10 +240,11 @@ describe('backplane TLS options', () => {
     expect(tlsHint(coded('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID'), rediss)).toMatch(
       /does not name the host connected to: connect by a name it carries, or set GATEWAY_BACKPLANE_TLS_SERVERNAME or backplane\.tls\.servername/,
     );
-    // A reset TLS connection without a client certificate: probably tls-auth-clients; with one, or on plain TCP, no hint.
+    // A reset TLS connection without a client certificate: probably tls-auth-clients; with one, perhaps a certificate
+    // the server does not trust (TLS 1.3 refuses it after the handshake); on plain TCP, no hint.
     const reset = coded('read ECONNRESET', 'ECONNRESET');
     expect(tlsHint(reset, rediss)).toMatch(/tls-auth-clients yes.*GATEWAY_BACKPLANE_TLS_CERT/);
-    expect(tlsHint(reset, withCert)).toBe('');
+    expect(tlsHint(reset, withCert)).toMatch(/it may not accept the one configured; a handshake of our own logs why/);
     expect(tlsHint(reset, plain)).toBe('');
     // The alert a TLS 1.3 server sends for want of a client certificate (a handshake of our own gets it first).
     const required = Object.assign(
@@ -276,5 +277,44 @@ describe('backplane TLS options', () => {
         rediss,
       ),
     ).toMatch(/Last node error: self-signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN: /);
+  });
+
+  it('explains the alerts about a client certificate: untrusted or refused (TLS 1.2 and 1.3), none under TLS 1.2', () => {
+    const rediss = resolveBackplaneOptions('b', 'rediss://h:6380')!;
+    const withCert = resolveBackplaneOptions('b', { url: 'rediss://h:6380', tls: { cert: 'c', key: 'k' } })!;
+    const alert = (code: string, reason: string) =>
+      Object.assign(new Error(`80CC8C72237F0000:error:0A000418:SSL routines:ssl3_read_bytes:${reason}:x.c:1601\n`), {
+        code,
+        reason,
+      });
+    // What redis-server answers a client certificate issued by a CA it does not trust (tls-ca-cert-file), TLS 1.2 or 1.3.
+    const unknownCa = alert('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'tlsv1 alert unknown ca');
+    expect(tlsErrorText(unknownCa)).toBe('tlsv1 alert unknown ca');
+    expect(tlsHint(unknownCa, withCert)).toBe(
+      ' (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: this Redis does not accept the client certificate configured: its ' +
+        'tls-ca-cert-file (or tls-ca-cert-dir) must hold the CA that issued GATEWAY_BACKPLANE_TLS_CERT / ' +
+        'backplane.tls.cert, and the certificate must be valid now and allow client authentication)',
+    );
+    expect(tlsHint(unknownCa, rediss)).toMatch(/none is configured: give one in GATEWAY_BACKPLANE_TLS_CERT/);
+    for (const [code, reason] of [
+      ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'sslv3 alert bad certificate'],
+      ['ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN', 'sslv3 alert certificate unknown'],
+      ['ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED', 'sslv3 alert certificate expired'],
+    ])
+      expect(tlsHint(alert(code, reason), withCert)).toMatch(
+        new RegExp(`^ \\(${code}: this Redis does not accept the client certificate configured`),
+      );
+    // TLS 1.2 (tls-protocols "TLSv1.2") without a client certificate: "handshake failure", not "certificate required".
+    const handshake = alert('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'sslv3 alert handshake failure');
+    expect(tlsHint(handshake, rediss)).toBe(
+      ' (ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: this Redis refused the TLS handshake; a TLS 1.2 server does so when ' +
+        'it checks client certificates, tls-auth-clients yes being its default, and gets none: give one in ' +
+        'GATEWAY_BACKPLANE_TLS_CERT / GATEWAY_BACKPLANE_TLS_KEY or backplane.tls.cert / key, or set tls-auth-clients ' +
+        'no or optional on the server; else it shares no TLS version or cipher with this process (its tls-protocols, ' +
+        'tls-ciphers))',
+    );
+    expect(tlsHint(handshake, withCert)).toMatch(
+      /no TLS version or cipher .* or it refused the client certificate configured\)$/,
+    );
   });
 });

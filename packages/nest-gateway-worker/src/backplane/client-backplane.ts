@@ -5,6 +5,7 @@ import { BackplaneKeys } from './backplane-keys';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import { BackplaneTargeting } from './backplane-targeting';
 import { BackplaneWarnings } from './backplane-warnings';
+import { ConnectionErrorLog } from './connection-error-log';
 import { DirectoryReadBatch } from './directory-read-batch';
 import { DirectoryReader, type DirectoryReadStats } from './directory-reader';
 import { DirectoryTracking } from './directory-tracking';
@@ -51,8 +52,12 @@ export class ClientBackplane {
     const logger = new Logger(logContext);
     this.warnings = new BackplaneWarnings(logger, options);
     this.warnings.checkTransport();
-    this.redis = openRedisConnection(options, `ngw-${logContext.toLowerCase()}`, logContext);
-    this.subscriber = openRedisConnection(options, `ngw-${logContext.toLowerCase()}-sub`, logContext);
+    // One log for the connection errors of all its connections: Redis down is one line per 10 s, not one per connection.
+    const errors = new ConnectionErrorLog(logger, options.display);
+    const open = (name: string, extra: Record<string, unknown> = {}) =>
+      openRedisConnection(options, name, logContext, undefined, extra, errors);
+    this.redis = open(`ngw-${logContext.toLowerCase()}`);
+    this.subscriber = open(`ngw-${logContext.toLowerCase()}-sub`);
     const keys = new BackplaneKeys(options.prefix);
     this.janitor = new Janitor(this.redis, keys);
     this.watch = new GatewayWatch(
@@ -68,8 +73,8 @@ export class ClientBackplane {
       // subscribes itself after each reconnection, once it knows its new CLIENT ID. It speaks RESP2, where Redis
       // publishes the notices on __redis__:invalidate (ioredis drops RESP3 "invalidate" pushes).
       const name = `ngw-${logContext.toLowerCase()}`;
-      const reading = openRedisConnection(options, `${name}-dir`, logContext);
-      const notices = openRedisConnection(options, `${name}-inv`, logContext, undefined, NOTICE_CONNECTION_SETTINGS);
+      const reading = open(`${name}-dir`);
+      const notices = open(`${name}-inv`, NOTICE_CONNECTION_SETTINGS);
       this.cacheConnections = [reading, notices];
       this.reader = new DirectoryReader(reading, keys, options.timeoutMs, this.warnings, this.watch);
       this.tracking = new DirectoryTracking(this.reader, reading, notices, keys, this.warnings);
@@ -95,7 +100,8 @@ export class ClientBackplane {
    * reads: directory reads (Redis round trips) that answered; fallbacks: calls sent to every gateway because the
    * directory could not answer; narrowed: calls sent to fewer gateways than listed; purged: the janitor's purges;
    * cacheHits: uids / groups answered by the directory cache (no read); cacheMisses: those it could not answer
-   * (read from Redis; 0 with the cache off); cacheDrops: times it was dropped whole.
+   * (read from Redis; 0 with the cache off); cacheDrops: times the cache was emptied whole while in use (armed or
+   * holding entries; DirectoryCacheStats.dropped).
    */
   get stats(): DirectoryReadStats & {
     narrowed: number;

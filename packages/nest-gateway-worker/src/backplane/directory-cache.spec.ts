@@ -60,4 +60,30 @@ describe('DirectoryCache', () => {
     cache.end(cache.begin(['d']), null);
     expect(cache.get('d')).toBeUndefined();
   });
+
+  it('counts in stats.dropped every drop or disarm of a cache in use (armed, or holding entries), and no other', () => {
+    const cache = new DirectoryCache();
+    // Not armed, empty: nothing in use to drop.
+    cache.drop();
+    cache.disarm();
+    expect(cache.stats.dropped).toBe(0);
+    // Armed (empty): arming a disarmed cache drops nothing; disarming it drops the armed cache.
+    cache.arm();
+    expect(cache.stats.dropped).toBe(0);
+    cache.disarm();
+    expect(cache.stats.dropped).toBe(1);
+    // Disarmed again (tracking lost twice in a row): not counted again.
+    cache.disarm();
+    expect(cache.stats.dropped).toBe(1);
+    // Armed with an entry, then disarmed: one drop.
+    cache.arm();
+    cache.end(cache.begin(['k']), [['a']]);
+    cache.disarm();
+    expect(cache.stats.dropped).toBe(2);
+    // Armed: a flush notice (drop) and a re-arm each count, with or without entries.
+    cache.arm();
+    cache.drop();
+    cache.arm();
+    expect(cache.stats.dropped).toBe(4);
+  });
 });

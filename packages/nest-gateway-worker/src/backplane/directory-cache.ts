@@ -20,7 +20,12 @@ export interface DirectoryCacheStats {
   invalidated: number;
   /** Notices that named a key while a read of it was in flight (that read's answer is used once, not stored). */
   overtaken: number;
-  /** Times the whole cache was dropped (flush notice, a connection closed, tracking re-armed or lost). */
+  /**
+   * Times the cache was emptied as a whole while it was in use: armed (whether it held entries or not: what counts is
+   * that its later answers would have come from it) or holding entries, and dropped by a flush notice, a connection
+   * closed or silent, tracking re-armed, or disarmed (tracking lost or turned off). Dropping or disarming a cache
+   * already disarmed and empty (a second "lost" in a row) is not counted: nothing was in use.
+   */
   dropped: number;
 }
 
@@ -78,8 +83,9 @@ export class DirectoryCache {
 
   /** Tracking is off or its notices may be lost: nothing is used or stored until armed again. */
   disarm(): void {
-    this.armedFlag = false;
+    // Counted as a drop if it was armed (before, disarming an armed empty cache was not, an armed one with entries was).
     this.drop();
+    this.armedFlag = false;
   }
 
   /** Drops every entry, and every read in flight will not be stored (flush notice, reconnection). */

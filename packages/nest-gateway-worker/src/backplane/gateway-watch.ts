@@ -84,7 +84,10 @@ export class GatewayWatch extends EventEmitter implements GatewayListSource {
       });
     }
     // Not on a Cluster: ioredis subscribes there on a connection of its own, which a PING through the client does not
-    // reach (the poll is the bound there).
+    // reach. There the poll is the bound for discovery, and ioredis moves the subscription when that connection ends
+    // (a node killed: at once) or its node leaves the slot map (a stopped node failed over: 6-9 s with a 2 s
+    // cluster-node-timeout); a node cut off from this process alone keeps it until TCP gives up
+    // (test/backplane-cluster-subscriber.e2e-spec.ts, README "Redis backplane").
     this.heartbeat = new ConnectionHeartbeat(
       subscriber,
       (ms) => this.warnings.warn('subscribe', `the notice subscriber did not answer a PING for ${ms} ms; reopening it`),

@@ -23,6 +23,8 @@ export interface LeaseKeeperEvents {
  *    the old id is left to the janitor, so a janitor purging it can never delete entries the gateway writes now.
  *    The same when an announcement failed after writing its lease and is retried half a lease later or more.
  *  - when its last renewal is a whole lease old, it stops writing (its lease may be gone: self-fencing).
+ *    Renewals failing (Redis down) are reported once, when the first fails, with one line when it stops writing and
+ *    one when renewals resume ("after N s (M missed)"): not one line per renewal (every 10 s before, rate-limited).
  *  - when the connection to Redis comes back, and every `resyncMs` (the safety resync; 0 = never), a resync with
  *    cleanup.
  *    When it came back to another server (its run_id changed: a Sentinel failover promoted a replica that may have
@@ -57,6 +59,14 @@ export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
+  /**
+   * When the renewals started failing (0: they do not): only the first failure of a run is reported, and the first
+   * renewal after it says how long it lasted and how many renewals were missed (Redis down logged one line every
+   * 10 s, beside the connection's own errors).
+   */
+  private failingSince = 0;
+  /** Renewals that failed since `failingSince`. */
+  private missed = 0;
   /** Lease losses (re-announcements under a new id). */
   leasesLost = 0;
 
@@ -162,11 +172,37 @@ export class LeaseKeeper {
     if (this.ticking) return this.ticking;
     const announced = this.announced;
     this.ticking = this.renew()
+      .then(() => {
+        if (this.failingSince === 0 || !this.announced) return;
+        const seconds = Math.round((Date.now() - this.failingSince) / 100) / 10;
+        this.events.changed(`backplane lease renewals resumed after ${seconds} s (${this.missed} missed)`);
+        this.failingSince = 0;
+      })
       .catch((err: Error) => {
-        // Before the first announcement succeeded there is no lease to renew: what failed is the announcement.
-        this.events.failed(announced ? 'renewing the lease' : 'announcing', err);
+        if (!announced) {
+          // Before the first announcement succeeded there is no lease to renew: what failed is the announcement
+          // (tried only when connected: each attempt is worth a line, rate-limited).
+          this.events.failed('announcing', commandError(err, this.redis));
+        } else if (this.failingSince === 0) {
+          this.failingSince = Date.now();
+          this.missed = 0;
+          this.events.failed(
+            'renewing the lease',
+            new Error(
+              `${commandError(err, this.redis).message}; retried every ${Math.max(1, Math.floor(this.leaseMs / 3))} ms, ` +
+                'logged again when it succeeds',
+            ),
+          );
+        }
+        if (announced) this.missed++;
         // A whole lease without a renewal: the lease may be gone, and a janitor may purge this id any time.
-        if (Date.now() - this.lastRenewedAt >= this.leaseMs) this.publisher.detach();
+        if (Date.now() - this.lastRenewedAt >= this.leaseMs && this.publisher.attachedId !== null) {
+          this.publisher.detach();
+          if (announced)
+            this.events.changed(
+              `backplane lease not renewed for ${this.leaseMs} ms (a whole lease): directory writes paused until a renewal succeeds`,
+            );
+        }
       })
       .finally(() => {
         this.ticking = null;
@@ -306,4 +342,14 @@ export class LeaseKeeper {
         void this.janitor.purge(ids[i]).catch((err: Error) => this.events.failed('purging a dead gateway', err));
     }
   }
+}
+
+/**
+ * A command's error as reported: ioredis's "Stream isn't writeable and enableOfflineQueue options is false" (a
+ * command sent while the connection is down) says what it means.
+ */
+function commandError(err: Error, redis: RedisConnection): Error {
+  if (redis.status !== 'ready' && /enableOfflineQueue|Connection is closed/.test(err.message))
+    return new Error(`not connected to Redis (${redis.status})`);
+  return err;
 }

@@ -1,9 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { ConfigError } from '../config/environment';
-import { RateLimitedWarning } from '../logging/rate-limited-warning';
 import type { ResolvedBackplaneOptions } from './backplane-options';
 import type { BackplaneTlsOptions } from './backplane-tls';
-import { endpointText, topologyUsesTls, type RedisTopology } from './redis-topology';
+import { ConnectionErrorLog } from './connection-error-log';
+import {
+  DEFAULT_REDIS_PORT,
+  endpointText,
+  topologyUsesTls,
+  type RedisEndpoint,
+  type RedisTopology,
+} from './redis-topology';
 import { probeTlsHandshake, TLS_PROBE_INTERVAL_MS } from './tls-handshake-probe';
 
 /**
@@ -242,8 +248,10 @@ function duplicateClient(options: ResolvedBackplaneOptions, name: string, extra:
 
 /**
  * Opens one backplane connection (named `name` in CLIENT LIST), from the URL or from the application's client.
- * Connection errors are logged at most once per 10 s, naming the Redis without its password. `extra`: more ioredis
- * settings (e.g. `autoResubscribe: false` for a connection that subscribes itself after each reconnection).
+ * Connection errors are logged at most once per 10 s per distinct text, naming the Redis without its password, and
+ * "connected again after N s" once it is back (ConnectionErrorLog). `extra`: more ioredis settings (e.g.
+ * `autoResubscribe: false` for a connection that subscribes itself after each reconnection). `errors`: the log it
+ * shares with the process's other backplane connections (one of its own when not given).
  */
 export function openRedisConnection(
   options: ResolvedBackplaneOptions,
@@ -251,43 +259,63 @@ export function openRedisConnection(
   logContext: string,
   variable = 'GATEWAY_BACKPLANE',
   extra: Record<string, unknown> = {},
+  errors: ConnectionErrorLog = new ConnectionErrorLog(new Logger(logContext), options.display),
 ): RedisConnection {
   const connection = (
     options.client
       ? duplicateClient(options, name, extra)
       : connect(options.topology!, options.tls, name, variable, extra)
   ) as RedisConnection;
-  const warning = new RateLimitedWarning(
-    new Logger(logContext),
-    (n) => `${n} more Redis connection error(s) since the last warning`,
-  );
   // Without a listener an 'error' event would throw; the client reconnects by itself.
-  connection.on('error', (err) =>
-    warning.warn(`backplane Redis ${options.display}: ${connectionErrorText(err, options)}`),
-  );
-  const topology = options.topology;
-  if (topology && topology.mode !== 'standalone' && topology.tls) {
-    // ioredis hides why a sentinel or a Cluster node could not be reached over TLS: a handshake of our own tells
-    // (at most once per interval).
-    const logger = new Logger(logContext);
-    const [kind, first, hidden] =
-      topology.mode === 'sentinel'
-        ? ['sentinel', topology.sentinels[0], SENTINELS_UNREACHABLE]
-        : ['node', topology.nodes[0], CLUSTER_UNREACHABLE];
+  connection.on('error', (err) => errors.error(connection, connectionErrorText(err, options)));
+  connection.on('ready', () => errors.ready(connection));
+  // Closed for good (a stop): no longer awaited for "connected again".
+  connection.on('end', () => errors.forget(connection));
+  const probe = tlsProbeTarget(options.topology);
+  if (probe) {
+    // ioredis hides why a sentinel or a Cluster node could not be reached over TLS, and a server that refuses the
+    // client certificate under TLS 1.3 shows it only as a reset: a handshake of our own tells (at most once per
+    // interval and connection; the line at most once per 10 s for all of the process's connections).
     let lastProbe = -Infinity;
     connection.on('error', (err) => {
-      if (!err.message.startsWith(hidden) || Date.now() - lastProbe < TLS_PROBE_INTERVAL_MS) return;
+      if (!probe.wanted(err) || Date.now() - lastProbe < TLS_PROBE_INTERVAL_MS) return;
       lastProbe = Date.now();
-      void probeTlsHandshake(first, options.tls).then((cause) => {
+      void probeTlsHandshake(probe.endpoint, options.tls).then((cause) => {
         if (cause)
-          logger.warn(
-            `backplane Redis ${options.display}: TLS to ${kind} ${endpointText(first)} fails: ${tlsErrorText(cause)}` +
-              tlsHint(cause, options),
+          errors.explain(
+            `TLS to ${probe.kind} ${endpointText(probe.endpoint)} fails: ${tlsErrorText(cause)}${tlsHint(cause, options)}`,
           );
       });
     });
   }
   return connection;
+}
+
+/**
+ * Where a handshake of our own finds the cause of a TLS failure ioredis hides, and which of its errors call for one:
+ * on Sentinel and a Cluster its "unreachable" errors (the first sentinel or seed node is probed); on one server a
+ * reset (ECONNRESET, EPIPE: a TLS 1.3 server that wants a client certificate, or does not trust the one it got, says
+ * so in an alert ioredis does not report). Null without TLS, or with the application's own client (no topology).
+ */
+function tlsProbeTarget(
+  topology: RedisTopology | null,
+): { kind: string; endpoint: RedisEndpoint; wanted: (err: Error) => boolean } | null {
+  if (!topology || !topologyUsesTls(topology)) return null;
+  if (topology.mode === 'sentinel')
+    return {
+      kind: 'sentinel',
+      endpoint: topology.sentinels[0],
+      wanted: (e) => e.message.startsWith(SENTINELS_UNREACHABLE),
+    };
+  if (topology.mode === 'cluster')
+    return { kind: 'node', endpoint: topology.nodes[0], wanted: (e) => e.message.startsWith(CLUSTER_UNREACHABLE) };
+  const url = new URL(topology.url);
+  const endpoint = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || DEFAULT_REDIS_PORT) };
+  return {
+    kind: 'server',
+    endpoint,
+    wanted: (e) => RESET_CODES.has((e as NodeJS.ErrnoException).code ?? ''),
+  };
 }
 
 /** How ioredis's Sentinel connector starts the error it reports when no sentinel answered. */
@@ -331,6 +359,24 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
  * redis-server with `tls-auth-clients yes` answers a handshake of our own: the probe of a sentinel or Cluster node).
  */
 const CERTIFICATE_REQUIRED_CODE = 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED';
+/**
+ * OpenSSL's codes for the alerts a server sends about the client certificate it got: not issued by a CA it trusts
+ * (its tls-ca-cert-file or tls-ca-cert-dir; TLS 1.2 and 1.3 alike say "tlsv1 alert unknown ca"), or refused
+ * otherwise (bad, unsupported, expired, revoked, unknown).
+ */
+const CLIENT_CERTIFICATE_REFUSED_CODES = new Set([
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED',
+]);
+/**
+ * OpenSSL's code for a server's "handshake failure" alert: what a TLS 1.2 redis-server (`tls-protocols "TLSv1.2"`)
+ * answers a client without a certificate when it wants one; also no TLS version or cipher in common.
+ */
+const HANDSHAKE_FAILURE_CODE = 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE';
 /** What to do when a Redis wants a client certificate. */
 const GIVE_A_CLIENT_CERTIFICATE =
   'give one in GATEWAY_BACKPLANE_TLS_CERT / GATEWAY_BACKPLANE_TLS_KEY or backplane.tls.cert / key';
@@ -348,19 +394,38 @@ export function tlsErrorText(err: Error): string {
 
 /**
  * What to do about a connection error whose usual cause is a setting: the server's certificate not trusted, a
- * certificate that does not name the host connected to (backplane.tls.servername), or a TLS connection reset while
- * no client certificate is configured (redis-server's default `tls-auth-clients yes` resets those). '' for other
- * errors.
+ * certificate that does not name the host connected to (backplane.tls.servername), a TLS connection reset (redis-server's
+ * default `tls-auth-clients yes` resets a TLS 1.3 client without a certificate, or with one it does not trust), the
+ * server's alerts about the client certificate (missing: "certificate required" under TLS 1.3, "handshake failure"
+ * under TLS 1.2; not trusted: "unknown ca"; refused otherwise). '' for other errors.
  */
 export function tlsHint(err: Error, options: Pick<ResolvedBackplaneOptions, 'topology' | 'tls'>): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === undefined) return '';
   if (code === NAME_MISMATCH_CODE) return nameMismatchHint(err, options.tls?.servername);
-  if (RESET_CODES.has(code) && options.topology && topologyUsesTls(options.topology) && !options.tls?.cert) {
-    return (
-      ' (a TLS connection reset: if this Redis checks client certificates, tls-auth-clients yes being its default, ' +
-      `${GIVE_A_CLIENT_CERTIFICATE})`
-    );
+  if (RESET_CODES.has(code) && options.topology && topologyUsesTls(options.topology)) {
+    return options.tls?.cert
+      ? ' (a TLS connection reset: if this Redis checks client certificates, it may not accept the one configured; ' +
+          'a handshake of our own logs why: "TLS to … fails: …")'
+      : ' (a TLS connection reset: if this Redis checks client certificates, tls-auth-clients yes being its default, ' +
+          `${GIVE_A_CLIENT_CERTIFICATE})`;
+  }
+  if (CLIENT_CERTIFICATE_REFUSED_CODES.has(code)) {
+    return options.tls?.cert
+      ? ` (${code}: this Redis does not accept the client certificate configured: its tls-ca-cert-file (or ` +
+          'tls-ca-cert-dir) must hold the CA that issued GATEWAY_BACKPLANE_TLS_CERT / backplane.tls.cert, and the ' +
+          'certificate must be valid now and allow client authentication)'
+      : ` (${code}: this Redis refused the TLS handshake over a client certificate, and none is configured: ` +
+          `${GIVE_A_CLIENT_CERTIFICATE})`;
+  }
+  if (code === HANDSHAKE_FAILURE_CODE) {
+    return options.tls?.cert
+      ? ` (${code}: this Redis refused the TLS handshake: it shares no TLS version or cipher with this process ` +
+          '(its tls-protocols, tls-ciphers), or it refused the client certificate configured)'
+      : ` (${code}: this Redis refused the TLS handshake; a TLS 1.2 server does so when it checks client ` +
+          `certificates, tls-auth-clients yes being its default, and gets none: ${GIVE_A_CLIENT_CERTIFICATE}, or set ` +
+          'tls-auth-clients no or optional on the server; else it shares no TLS version or cipher with this process ' +
+          '(its tls-protocols, tls-ciphers))';
   }
   if (code === CERTIFICATE_REQUIRED_CODE) {
     return options.tls?.cert
