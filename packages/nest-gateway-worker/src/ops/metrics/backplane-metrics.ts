@@ -84,7 +84,7 @@ export function clientBackplaneMetrics(m: MetricsSink, backplane: ClientBackplan
   );
   m.counter(
     'gatewayworker_backplane_directory_cache_drops_total',
-    'Times the whole directory cache was dropped (flush notice, a connection closed or silent, a read failed).',
+    'Times the directory cache was emptied while in use (armed or holding entries): a flush notice, a connection closed or silent, a failed read, tracking re-armed or lost.',
     ['client'],
     () => [{ labels: { client }, value: backplane.stats.cacheDrops }],
   );
