@@ -64,4 +64,19 @@ describe('ConnectionErrorLog', () => {
       'LOG backplane Redis redis://:***@h:6379: connected again after 2.5 s (2 connection error(s))',
     );
   });
+
+  it('lets one TLS handshake of its own run per interval for all of the connections sharing it', () => {
+    const { log, advance } = setUp();
+    // A worker's four connections failing at once: one probe, not four.
+    expect([log.probeDue(10_000), log.probeDue(10_000), log.probeDue(10_000), log.probeDue(10_000)]).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
+    advance(9_999);
+    expect(log.probeDue(10_000)).toBe(false);
+    advance(1);
+    expect(log.probeDue(10_000)).toBe(true);
+  });
 });

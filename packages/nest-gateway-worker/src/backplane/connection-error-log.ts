@@ -19,6 +19,7 @@ export class ConnectionErrorLog {
   private readonly down = new Set<object>();
   private downSince = 0;
   private errors = 0;
+  private lastProbe = -Infinity;
 
   constructor(
     private readonly logger: Pick<Logger, 'warn' | 'log'>,
@@ -44,6 +45,17 @@ export class ConnectionErrorLog {
    */
   explain(text: string): void {
     this.limiter(text).warn(`backplane Redis ${this.display}: ${text}`);
+  }
+
+  /**
+   * Whether a TLS handshake of our own may run now to explain an error ({@link explain}): at most once per
+   * `intervalMs` for all of the connections sharing this log (a worker's four would each run one otherwise).
+   */
+  probeDue(intervalMs: number): boolean {
+    const now = this.now();
+    if (now - this.lastProbe < intervalMs) return false;
+    this.lastProbe = now;
+    return true;
   }
 
   /** `connection` is ready (connected, logged in): after errors, the last one of them back logs one line. */

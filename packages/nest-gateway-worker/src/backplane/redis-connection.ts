@@ -275,11 +275,9 @@ export function openRedisConnection(
   if (probe) {
     // ioredis hides why a sentinel or a Cluster node could not be reached over TLS, and a server that refuses the
     // client certificate under TLS 1.3 shows it only as a reset: a handshake of our own tells (at most once per
-    // interval and connection; the line at most once per 10 s for all of the process's connections).
-    let lastProbe = -Infinity;
+    // interval for all of the process's connections sharing `errors`, and its line at most once per 10 s).
     connection.on('error', (err) => {
-      if (!probe.wanted(err) || Date.now() - lastProbe < TLS_PROBE_INTERVAL_MS) return;
-      lastProbe = Date.now();
+      if (!probe.wanted(err) || !errors.probeDue(TLS_PROBE_INTERVAL_MS)) return;
       void probeTlsHandshake(probe.endpoint, options.tls).then((cause) => {
         if (cause)
           errors.explain(
