@@ -16,7 +16,7 @@
  */
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
-const { startServer, stopProcess, cpuMs } = require('../processes');
+const { startServer, stopProcess, cpuMs, cpuSplitMs } = require('../processes');
 const { startGenerators } = require('../harness');
 
 // ECHO_CPU_ROOTS=base=/tmp/perf-base,new=/work/wt-perf: builds compared in turns within each round (a root holds
@@ -111,7 +111,8 @@ function ioCalls(pid) {
           }
           await new Promise((res) => setTimeout(res, 500));
           const g0 = cpuMs(c.gateway.child.pid),
-            w0 = cpuMs(c.worker.child.pid);
+            w0 = cpuMs(c.worker.child.pid),
+            gu0 = cpuSplitMs(c.gateway.child.pid).user;
           const io0 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
           const gc0 = traceGc ? [await gcCount(c.gateway), await gcCount(c.worker)] : null;
           const load = pool.all((g) =>
@@ -154,7 +155,8 @@ function ioCalls(pid) {
             await Promise.all([c.gateway, c.worker].map((p) => p.waitFor(/PROF_WRITTEN/, 20_000)));
           }
           const gMs = cpuMs(c.gateway.child.pid) - g0,
-            wMs = cpuMs(c.worker.child.pid) - w0;
+            wMs = cpuMs(c.worker.child.pid) - w0,
+            guMs = cpuSplitMs(c.gateway.child.pid).user - gu0;
           const io1 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
           const n = res.totalReceived;
           const row = {
@@ -164,6 +166,8 @@ function ioCalls(pid) {
             msgs: n,
             msgsPerSec: Math.round(res.msgsPerSec),
             gwUs: (gMs * 1000) / n,
+            // the gateway's user-mode part (its JavaScript, V8, libuv; not the kernel's side of its syscalls)
+            gwUserUs: (guMs * 1000) / n,
             wkUs: (wMs * 1000) / n,
             bad: res.badEchoes,
             gen: res.loadCpu && res.loadCpu.corePercent,
@@ -187,6 +191,7 @@ function ioCalls(pid) {
             JSON.stringify({
               ...row,
               gwUs: row.gwUs.toFixed(2),
+              gwUserUs: row.gwUserUs.toFixed(2),
               wkUs: row.wkUs.toFixed(2),
               ...Object.fromEntries(
                 ['gwReads', 'gwWrites', 'wkReads', 'wkWrites'].map((k) => [k, Number(row[k].toFixed(3))]),
@@ -226,7 +231,7 @@ function ioCalls(pid) {
         return v[(v.length - 1) >> 1].toFixed(2);
       };
       console.log(
-        `${root.label} ${shape.name}: gateway µs/msg ${s('gwUs')} (median ${med('gwUs')}); worker µs/msg ${s('wkUs')} (median ${med('wkUs')}); msgs/s ${rows.map((r) => r.msgsPerSec).join(' / ')}`,
+        `${root.label} ${shape.name}: gateway µs/msg ${s('gwUs')} (median ${med('gwUs')}; user ${s('gwUserUs')}, median ${med('gwUserUs')}); worker µs/msg ${s('wkUs')} (median ${med('wkUs')}); msgs/s ${rows.map((r) => r.msgsPerSec).join(' / ')}`,
       );
     }
 })().catch((e) => {
