@@ -91,6 +91,18 @@ const gcCount = async (proc) => {
   return { scav: Number(m[1]), mc: Number(m[2]), ms: Number(m[3]) };
 };
 
+/** Minor page faults and context switches (voluntary: it slept in epoll_wait) a process had so far. */
+function faultsAndSwitches(pid) {
+  const fs = require('node:fs');
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return {
+    minflt: Number(fields[7]),
+    vcs: Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)[1]),
+  };
+}
+
 /** Read and write syscalls a process made so far (/proc/<pid>/io). */
 function ioCalls(pid) {
   const t = require('node:fs').readFileSync(`/proc/${pid}/io`, 'utf8');
@@ -114,6 +126,7 @@ function ioCalls(pid) {
             w0 = cpuMs(c.worker.child.pid),
             gu0 = cpuSplitMs(c.gateway.child.pid).user;
           const io0 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
+          const fs0 = faultsAndSwitches(c.gateway.child.pid);
           const gc0 = traceGc ? [await gcCount(c.gateway), await gcCount(c.worker)] : null;
           const load = pool.all((g) =>
             g.request(
@@ -158,6 +171,7 @@ function ioCalls(pid) {
             wMs = cpuMs(c.worker.child.pid) - w0,
             guMs = cpuSplitMs(c.gateway.child.pid).user - gu0;
           const io1 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
+          const fs1 = faultsAndSwitches(c.gateway.child.pid);
           const n = res.totalReceived;
           const row = {
             root: root.label,
@@ -165,6 +179,9 @@ function ioCalls(pid) {
             shape: shape.name,
             msgs: n,
             msgsPerSec: Math.round(res.msgsPerSec),
+            // echo latency (ms) for context: in a closed loop it follows msgs/s, which a shared machine moves
+            p50Ms: res.p50Ms,
+            p99Ms: res.p99Ms,
             gwUs: (gMs * 1000) / n,
             // the gateway's user-mode part (its JavaScript, V8, libuv; not the kernel's side of its syscalls)
             gwUserUs: (guMs * 1000) / n,
@@ -176,6 +193,9 @@ function ioCalls(pid) {
             gwWrites: (io1[0].w - io0[0].w) / n,
             wkReads: (io1[1].r - io0[1].r) / n,
             wkWrites: (io1[1].w - io0[1].w) / n,
+            // the gateway's minor page faults and voluntary context switches per 1000 messages
+            gwFaultsPer1k: ((fs1.minflt - fs0.minflt) * 1000) / n,
+            gwSleepsPer1k: ((fs1.vcs - fs0.vcs) * 1000) / n,
           };
           if (traceGc) {
             const [g1, w1] = [await gcCount(c.gateway), await gcCount(c.worker)];
