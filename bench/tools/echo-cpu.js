@@ -12,6 +12,9 @@
  *   ECHO_CPU_NODE_OPTIONS  more NODE_OPTIONS for gateway and worker (e.g. --max-semi-space-size=32)
  *   ECHO_CPU_GC_LOG=file  append the GC trace lines gateway and worker print (with --trace-gc, e.g.
  *                       ECHO_CPU_NODE_OPTIONS='-r a-preload-that-sets-the-flag') to file
+ *   ECHO_CPU_PLAINTEXT=label[,label]  run those roots' register, gateway and worker with INNER_PLAINTEXT=true (no
+ *                       SECRET_KEY): e.g. ECHO_CPU_ROOTS=enc=.,plain=. ECHO_CPU_PLAINTEXT=plain measures what the
+ *                       inner links' AES-GCM costs each side
  *   BENCH_WARMUP_MS, BENCH_DURATION_MS as for run.js (defaults 1000, 5000)
  */
 const path = require('node:path');
@@ -37,8 +40,10 @@ const durationMs = Number(process.env.BENCH_DURATION_MS || 5000);
 const profDir = process.env.ECHO_CPU_PROF;
 const traceGc = process.env.ECHO_CPU_GC === '1';
 
-async function startCluster(tag, root, rootOptions) {
-  const secret = randomBytes(24).toString('hex');
+const plaintextRoots = new Set((process.env.ECHO_CPU_PLAINTEXT || '').split(',').filter(Boolean));
+
+async function startCluster(tag, root, rootOptions, plaintext) {
+  const key = plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: randomBytes(24).toString('hex') };
   const nodeOptions = (role) => {
     const o = [];
     const env = {};
@@ -55,7 +60,7 @@ async function startCluster(tag, root, rootOptions) {
   const register = await startServer(
     'register',
     distMain(root, 'register'),
-    { SECRET_KEY: secret, REGISTER_LISTEN: '127.0.0.1:0' },
+    { ...key, REGISTER_LISTEN: '127.0.0.1:0' },
     /Register listening on (\S+)/,
   );
   procs.push(register);
@@ -64,7 +69,7 @@ async function startCluster(tag, root, rootOptions) {
     'gateway',
     distMain(root, 'gateway'),
     {
-      SECRET_KEY: secret,
+      ...key,
       REGISTER_ADDRESS: reg,
       GATEWAY_LISTEN: 'ws://127.0.0.1:0',
       GATEWAY_LAN_IP: '127.0.0.1',
@@ -77,7 +82,7 @@ async function startCluster(tag, root, rootOptions) {
   const worker = await startServer(
     'worker',
     distMain(root, 'worker'),
-    { SECRET_KEY: secret, REGISTER_ADDRESS: reg, HTTP_LISTEN: 'off', ...nodeOptions('worker') },
+    { ...key, REGISTER_ADDRESS: reg, HTTP_LISTEN: 'off', ...nodeOptions('worker') },
     /Worker connected to gateway/,
   );
   procs.push(worker);
@@ -116,7 +121,12 @@ function ioCalls(pid) {
     for (let r = 1; r <= rounds; r++) {
       for (const shape of shapes)
         for (const root of ROOTS) {
-          const c = await startCluster(`${root.label}-${shape.name}-r${r}`, root.dir, root.nodeOptions);
+          const c = await startCluster(
+            `${root.label}-${shape.name}-r${r}`,
+            root.dir,
+            root.nodeOptions,
+            plaintextRoots.has(root.label),
+          );
           for (const p of [c.gateway, c.worker]) {
             p.allLines = [];
             p.watchers.push((l) => p.allLines.push(l));
