@@ -12,11 +12,14 @@
  *   ECHO_CPU_NODE_OPTIONS  more NODE_OPTIONS for gateway and worker (e.g. --max-semi-space-size=32)
  *   ECHO_CPU_GC_LOG=file  append the GC trace lines gateway and worker print (with --trace-gc, e.g.
  *                       ECHO_CPU_NODE_OPTIONS='-r a-preload-that-sets-the-flag') to file
+ *   ECHO_CPU_PLAINTEXT=label[,label]  run those roots' register, gateway and worker with INNER_PLAINTEXT=true (no
+ *                       SECRET_KEY): e.g. ECHO_CPU_ROOTS=enc=.,plain=. ECHO_CPU_PLAINTEXT=plain measures what the
+ *                       inner links' AES-GCM costs each side
  *   BENCH_WARMUP_MS, BENCH_DURATION_MS as for run.js (defaults 1000, 5000)
  */
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
-const { startServer, stopProcess, cpuMs } = require('../processes');
+const { startServer, stopProcess, cpuMs, cpuSplitMs } = require('../processes');
 const { startGenerators } = require('../harness');
 
 // ECHO_CPU_ROOTS=base=/tmp/perf-base,new=/work/wt-perf: builds compared in turns within each round (a root holds
@@ -37,8 +40,10 @@ const durationMs = Number(process.env.BENCH_DURATION_MS || 5000);
 const profDir = process.env.ECHO_CPU_PROF;
 const traceGc = process.env.ECHO_CPU_GC === '1';
 
-async function startCluster(tag, root, rootOptions) {
-  const secret = randomBytes(24).toString('hex');
+const plaintextRoots = new Set((process.env.ECHO_CPU_PLAINTEXT || '').split(',').filter(Boolean));
+
+async function startCluster(tag, root, rootOptions, plaintext) {
+  const key = plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: randomBytes(24).toString('hex') };
   const nodeOptions = (role) => {
     const o = [];
     const env = {};
@@ -55,7 +60,7 @@ async function startCluster(tag, root, rootOptions) {
   const register = await startServer(
     'register',
     distMain(root, 'register'),
-    { SECRET_KEY: secret, REGISTER_LISTEN: '127.0.0.1:0' },
+    { ...key, REGISTER_LISTEN: '127.0.0.1:0' },
     /Register listening on (\S+)/,
   );
   procs.push(register);
@@ -64,7 +69,7 @@ async function startCluster(tag, root, rootOptions) {
     'gateway',
     distMain(root, 'gateway'),
     {
-      SECRET_KEY: secret,
+      ...key,
       REGISTER_ADDRESS: reg,
       GATEWAY_LISTEN: 'ws://127.0.0.1:0',
       GATEWAY_LAN_IP: '127.0.0.1',
@@ -77,7 +82,7 @@ async function startCluster(tag, root, rootOptions) {
   const worker = await startServer(
     'worker',
     distMain(root, 'worker'),
-    { SECRET_KEY: secret, REGISTER_ADDRESS: reg, HTTP_LISTEN: 'off', ...nodeOptions('worker') },
+    { ...key, REGISTER_ADDRESS: reg, HTTP_LISTEN: 'off', ...nodeOptions('worker') },
     /Worker connected to gateway/,
   );
   procs.push(worker);
@@ -90,6 +95,18 @@ const gcCount = async (proc) => {
   const m = await proc.waitFor(new RegExp(`GC_COUNT ${n} minor=(\\d+) major=(\\d+) ms=([\\d.]+)`), 5_000);
   return { scav: Number(m[1]), mc: Number(m[2]), ms: Number(m[3]) };
 };
+
+/** Minor page faults and context switches (voluntary: it slept in epoll_wait) a process had so far. */
+function faultsAndSwitches(pid) {
+  const fs = require('node:fs');
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return {
+    minflt: Number(fields[7]),
+    vcs: Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)[1]),
+  };
+}
 
 /** Read and write syscalls a process made so far (/proc/<pid>/io). */
 function ioCalls(pid) {
@@ -104,15 +121,22 @@ function ioCalls(pid) {
     for (let r = 1; r <= rounds; r++) {
       for (const shape of shapes)
         for (const root of ROOTS) {
-          const c = await startCluster(`${root.label}-${shape.name}-r${r}`, root.dir, root.nodeOptions);
+          const c = await startCluster(
+            `${root.label}-${shape.name}-r${r}`,
+            root.dir,
+            root.nodeOptions,
+            plaintextRoots.has(root.label),
+          );
           for (const p of [c.gateway, c.worker]) {
             p.allLines = [];
             p.watchers.push((l) => p.allLines.push(l));
           }
           await new Promise((res) => setTimeout(res, 500));
           const g0 = cpuMs(c.gateway.child.pid),
-            w0 = cpuMs(c.worker.child.pid);
+            w0 = cpuMs(c.worker.child.pid),
+            gu0 = cpuSplitMs(c.gateway.child.pid).user;
           const io0 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
+          const fs0 = faultsAndSwitches(c.gateway.child.pid);
           const gc0 = traceGc ? [await gcCount(c.gateway), await gcCount(c.worker)] : null;
           const load = pool.all((g) =>
             g.request(
@@ -154,8 +178,10 @@ function ioCalls(pid) {
             await Promise.all([c.gateway, c.worker].map((p) => p.waitFor(/PROF_WRITTEN/, 20_000)));
           }
           const gMs = cpuMs(c.gateway.child.pid) - g0,
-            wMs = cpuMs(c.worker.child.pid) - w0;
+            wMs = cpuMs(c.worker.child.pid) - w0,
+            guMs = cpuSplitMs(c.gateway.child.pid).user - gu0;
           const io1 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
+          const fs1 = faultsAndSwitches(c.gateway.child.pid);
           const n = res.totalReceived;
           const row = {
             root: root.label,
@@ -163,7 +189,12 @@ function ioCalls(pid) {
             shape: shape.name,
             msgs: n,
             msgsPerSec: Math.round(res.msgsPerSec),
+            // echo latency (ms) for context: in a closed loop it follows msgs/s, which a shared machine moves
+            p50Ms: res.p50Ms,
+            p99Ms: res.p99Ms,
             gwUs: (gMs * 1000) / n,
+            // the gateway's user-mode part (its JavaScript, V8, libuv; not the kernel's side of its syscalls)
+            gwUserUs: (guMs * 1000) / n,
             wkUs: (wMs * 1000) / n,
             bad: res.badEchoes,
             gen: res.loadCpu && res.loadCpu.corePercent,
@@ -172,6 +203,9 @@ function ioCalls(pid) {
             gwWrites: (io1[0].w - io0[0].w) / n,
             wkReads: (io1[1].r - io0[1].r) / n,
             wkWrites: (io1[1].w - io0[1].w) / n,
+            // the gateway's minor page faults and voluntary context switches per 1000 messages
+            gwFaultsPer1k: ((fs1.minflt - fs0.minflt) * 1000) / n,
+            gwSleepsPer1k: ((fs1.vcs - fs0.vcs) * 1000) / n,
           };
           if (traceGc) {
             const [g1, w1] = [await gcCount(c.gateway), await gcCount(c.worker)];
@@ -187,6 +221,7 @@ function ioCalls(pid) {
             JSON.stringify({
               ...row,
               gwUs: row.gwUs.toFixed(2),
+              gwUserUs: row.gwUserUs.toFixed(2),
               wkUs: row.wkUs.toFixed(2),
               ...Object.fromEntries(
                 ['gwReads', 'gwWrites', 'wkReads', 'wkWrites'].map((k) => [k, Number(row[k].toFixed(3))]),
@@ -226,7 +261,7 @@ function ioCalls(pid) {
         return v[(v.length - 1) >> 1].toFixed(2);
       };
       console.log(
-        `${root.label} ${shape.name}: gateway µs/msg ${s('gwUs')} (median ${med('gwUs')}); worker µs/msg ${s('wkUs')} (median ${med('wkUs')}); msgs/s ${rows.map((r) => r.msgsPerSec).join(' / ')}`,
+        `${root.label} ${shape.name}: gateway µs/msg ${s('gwUs')} (median ${med('gwUs')}; user ${s('gwUserUs')}, median ${med('gwUserUs')}); worker µs/msg ${s('wkUs')} (median ${med('wkUs')}); msgs/s ${rows.map((r) => r.msgsPerSec).join(' / ')}`,
       );
     }
 })().catch((e) => {

@@ -114,6 +114,37 @@ describe('GatewayWebSocket.sendMessage', () => {
     expect(got).toEqual(['1', '2', '3']);
   });
 
+  it('holds the one message of a turn for a client and writes it alone at the end of the turn, without a cork', async () => {
+    const ws = await server;
+    const got: string[] = [];
+    client.on('message', (data: Buffer) => got.push(data.toString()));
+    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    const write = jest.spyOn(socket as unknown as { _write: (...args: unknown[]) => void }, '_write');
+    const writev = jest.spyOn(socket as unknown as { _writev: (...args: unknown[]) => void }, '_writev');
+    ws.sendMessage(new OutgoingMessage(Buffer.from('hello'), false));
+    expect(socket.writableCorked).toBe(0);
+    expect(socket.writableLength).toBe(0);
+    expect(ws.bufferedAmount).toBe(7); // the held frame (2 + 5 bytes) counts for the slow-consumer bound
+    expect(write).not.toHaveBeenCalled();
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(writev).not.toHaveBeenCalled();
+    expect(ws.bufferedAmount).toBe(0);
+    await new Promise<void>((resolve) => client.on('message', () => got.length === 1 && resolve()));
+    expect(got).toEqual(['hello']);
+  });
+
+  it('writes the held message before a close frame sent in the same turn', async () => {
+    const ws = await server;
+    const got: string[] = [];
+    client.on('message', (data: Buffer) => got.push(data.toString()));
+    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
+    ws.sendMessage(new OutgoingMessage(Buffer.from('bye'), false));
+    ws.close(4002, 'done');
+    expect(await closed).toBe(4002);
+    expect(got).toEqual(['bye']);
+  });
+
   it('writes at once what a turn holds for a client past FLUSH_BYTES, so the slow-consumer bound is not reached sooner', async () => {
     const ws = await server;
     const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cmd } from '../../protocol/command';
 import { decodeEventAcks } from '../../protocol/event-ack';
-import { writeEventFrame } from '../../protocol/event-envelope';
+import { writeEventFrame, type EventFrameHeader } from '../../protocol/event-envelope';
 import { encodeFrame, frame, type GatewayFrame } from '../../protocol/frame';
 import type { InnerLink } from '../../protocol/inner-link';
 import type { ClientConnection } from '../client-connection';
@@ -52,6 +52,11 @@ export class EventDelivery {
   private readonly maxUnackedBytes: number;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /**
+   * The header of the event frame being written, filled in for each event: writeEventFrame copies its fields into
+   * the link's batch at once, so one object serves every event (no header object per client message).
+   */
+  private readonly header: EventFrameHeader;
 
   constructor(
     /** The clients' side: their address for event headers, and the close of clients no worker takes. */
@@ -64,6 +69,16 @@ export class EventDelivery {
     this.limit = new DeliveryLimit(options.maxEventDeaths);
     this.deadLetters = new DeadLetters(hub.address, hub.counters, options.pendingMaxAgeMs);
     this.router = new WorkerRouter(options.router, (client) => hub.address.clientId(client));
+    this.header = {
+      cmd: 0,
+      localIp: 0,
+      localPort: 0,
+      clientIp: 0,
+      clientPort: 0,
+      connectionId: 0,
+      flag: 0,
+      gatewayPort: 0,
+    };
   }
 
   /** Workers linked now. */
@@ -143,18 +158,18 @@ export class EventDelivery {
     if (withHandshake) client.handshakeSentTo = worker;
     const seq = worker.track(client, cmd, flag, body, Date.now(), deaths, isolated);
     const address = this.hub.address;
+    const header = this.header;
+    header.cmd = cmd;
+    header.localIp = address.lanIp;
+    header.localPort = address.innerPort;
+    header.clientIp = client.remoteIp;
+    header.clientPort = client.remotePort;
+    header.connectionId = client.id;
+    header.flag = flag;
+    header.gatewayPort = address.clientPort;
     writeEventFrame(
       worker.link,
-      {
-        cmd,
-        localIp: address.lanIp,
-        localPort: address.innerPort,
-        clientIp: client.remoteIp,
-        clientPort: client.remotePort,
-        connectionId: client.id,
-        flag,
-        gatewayPort: address.clientPort,
-      },
+      header,
       body,
       client.sessionVersion,
       client.session,

@@ -60,7 +60,7 @@ describe('WorkerChannel unacked events (ring)', () => {
       const seq = w.track(fast, 2, 0, body(i), 0);
       expect(w.acknowledge(seq, seq, 0)).toBe(1);
     }
-    expect((w as unknown as { ring: unknown[] }).ring.length).toBeLessThanOrEqual(8192);
+    expect((w as unknown as { clients: unknown[] }).clients.length).toBeLessThanOrEqual(8192);
     expect([w.unackedCount, slow.unacked, fast.unacked]).toEqual([1, 1, 0]);
     expect(w.ackDelayMs(10_000)).toBe(10_000); // the oldest unacked event's age
     expect(w.acknowledge(slowSeq, slowSeq, 0)).toBe(1);

@@ -82,12 +82,20 @@ export class WorkerChannel {
    */
   awaitingIdle = false;
   /**
-   * Unacknowledged events in the order they were sent, in a ring: slot `(head + i) & mask` holds the event numbered
-   * `headSeq + i` (sequence numbers wrap from MAX_EVENT_SEQ to 1), or undefined once it is settled; `span` slots from
-   * `head` on are in use, the first of them always unsettled. Sequence numbers are consecutive, so an ack finds its
-   * event by arithmetic: no hash lookup, no per-event map entry.
+   * Unacknowledged events in the order they were sent, in a ring of parallel arrays (one slot = one event, no
+   * object per event): slot `(head + i) & mask` holds the event numbered `headSeq + i` (sequence numbers wrap from
+   * MAX_EVENT_SEQ to 1); its client is undefined once it is settled. `span` slots from `head` on are in use, the
+   * first of them always unsettled. Sequence numbers are consecutive, so an ack finds its event by arithmetic: no
+   * hash lookup, no per-event map entry; settling reads the slot's figures, not an event object per ack.
    */
-  private ring: (UnackedEvent | undefined)[] = new Array<UnackedEvent | undefined>(16);
+  private clients: (ClientConnection | undefined)[] = new Array<ClientConnection | undefined>(16).fill(undefined);
+  private bodies: (Buffer | undefined)[] = new Array<Buffer | undefined>(16).fill(undefined);
+  /** cmd | flag << 8 (both one header byte). */
+  private codes = new Int32Array(16);
+  private deathCounts = new Int32Array(16);
+  /** Body bytes + {@link UNACKED_EVENT_OVERHEAD}, as counted in `unackedBytes`. */
+  private costs = new Int32Array(16);
+  private sentAts = new Float64Array(16);
   private mask = 15;
   private head = 0;
   private headSeq = 1;
@@ -168,11 +176,18 @@ export class WorkerChannel {
       if (this.span >= SPILL_SPAN && this.live * 2 < this.span) this.spill();
       else this.grow();
     }
-    this.ring[(this.head + this.span) & this.mask] = { client, cmd, flag, body, sentAt: now, deaths };
+    const at = (this.head + this.span) & this.mask;
+    const cost = body.length + UNACKED_EVENT_OVERHEAD;
+    this.clients[at] = client;
+    this.bodies[at] = body;
+    this.codes[at] = cmd | (flag << 8);
+    this.deathCounts[at] = deaths;
+    this.costs[at] = cost;
+    this.sentAts[at] = now;
     this.span++;
     this.live++;
     if (isolated) this.isolatedSeq = seq;
-    this.unackedBytes += body.length + UNACKED_EVENT_OVERHEAD;
+    this.unackedBytes += cost;
     client.unacked++;
     return seq;
   }
@@ -216,7 +231,7 @@ export class WorkerChannel {
       }
     }
     // The first slot in use always holds an unsettled event.
-    while (this.span > 0 && this.ring[this.head] === undefined) {
+    while (this.span > 0 && this.clients[this.head] === undefined) {
       this.head = (this.head + 1) & this.mask;
       this.headSeq = this.headSeq >= MAX_EVENT_SEQ ? 1 : this.headSeq + 1;
       this.span--;
@@ -234,21 +249,42 @@ export class WorkerChannel {
   /** Settles event `seq`, at ring offset `i`; false when it was already settled. */
   private settle(i: number, seq: number, now: number): boolean {
     const at = (this.head + i) & this.mask;
-    const e = this.ring[at];
-    if (e === undefined) return false;
-    this.ring[at] = undefined;
+    const client = this.clients[at];
+    if (client === undefined) return false;
+    this.clients[at] = undefined;
+    this.bodies[at] = undefined;
     this.live--;
-    this.settled(e, seq, now);
+    this.settledFigures(client, this.costs[at], this.sentAts[at], seq, now);
     return true;
   }
 
   private settled(e: UnackedEvent, seq: number, now: number): void {
+    this.settledFigures(e.client, e.body.length + UNACKED_EVENT_OVERHEAD, e.sentAt, seq, now);
+  }
+
+  private settledFigures(client: ClientConnection, cost: number, sentAt: number, seq: number, now: number): void {
     if (seq === this.isolatedSeq) this.isolatedSeq = 0;
-    this.unackedBytes -= e.body.length + UNACKED_EVENT_OVERHEAD;
-    e.client.unacked--;
-    if (this.sampled) this.ewmaMs += EWMA_ALPHA * (now - e.sentAt - this.ewmaMs);
-    else this.ewmaMs = now - e.sentAt;
+    this.unackedBytes -= cost;
+    client.unacked--;
+    if (this.sampled) this.ewmaMs += EWMA_ALPHA * (now - sentAt - this.ewmaMs);
+    else this.ewmaMs = now - sentAt;
     this.sampled = true;
+  }
+
+  /** The event in ring slot `at` as an object (it leaves the ring: a spill or a link loss), its slot cleared. */
+  private takeSlot(at: number): UnackedEvent {
+    const code = this.codes[at];
+    const e: UnackedEvent = {
+      client: this.clients[at]!,
+      cmd: code & 0xff,
+      flag: code >>> 8,
+      body: this.bodies[at]!,
+      sentAt: this.sentAts[at],
+      deaths: this.deathCounts[at],
+    };
+    this.clients[at] = undefined;
+    this.bodies[at] = undefined;
+    return e;
   }
 
   /**
@@ -257,11 +293,9 @@ export class WorkerChannel {
    */
   private spill(): void {
     const stragglers = (this.stragglers ??= new Map());
-    for (let n = this.span >> 1; n > 0 || (this.span > 0 && this.ring[this.head] === undefined); n--) {
-      const e = this.ring[this.head];
-      if (e !== undefined) {
-        stragglers.set(this.headSeq, e);
-        this.ring[this.head] = undefined;
+    for (let n = this.span >> 1; n > 0 || (this.span > 0 && this.clients[this.head] === undefined); n--) {
+      if (this.clients[this.head] !== undefined) {
+        stragglers.set(this.headSeq, this.takeSlot(this.head));
         this.live--;
       }
       this.head = (this.head + 1) & this.mask;
@@ -272,11 +306,29 @@ export class WorkerChannel {
 
   /** Twice the slots, the events moved to the front in order. */
   private grow(): void {
-    const old = this.ring;
-    const ring = new Array<UnackedEvent | undefined>(old.length * 2);
-    for (let i = 0; i < this.span; i++) ring[i] = old[(this.head + i) & this.mask];
-    this.ring = ring;
-    this.mask = ring.length - 1;
+    const size = (this.mask + 1) * 2;
+    const clients = new Array<ClientConnection | undefined>(size).fill(undefined);
+    const bodies = new Array<Buffer | undefined>(size).fill(undefined);
+    const codes = new Int32Array(size);
+    const deathCounts = new Int32Array(size);
+    const costs = new Int32Array(size);
+    const sentAts = new Float64Array(size);
+    for (let i = 0; i < this.span; i++) {
+      const at = (this.head + i) & this.mask;
+      clients[i] = this.clients[at];
+      bodies[i] = this.bodies[at];
+      codes[i] = this.codes[at];
+      deathCounts[i] = this.deathCounts[at];
+      costs[i] = this.costs[at];
+      sentAts[i] = this.sentAts[at];
+    }
+    this.clients = clients;
+    this.bodies = bodies;
+    this.codes = codes;
+    this.deathCounts = deathCounts;
+    this.costs = costs;
+    this.sentAts = sentAts;
+    this.mask = size - 1;
     this.head = 0;
   }
 
@@ -287,9 +339,8 @@ export class WorkerChannel {
     this.stragglers = null;
     for (let i = 0; i < this.span; i++) {
       const at = (this.head + i) & this.mask;
-      const e = this.ring[at];
-      this.ring[at] = undefined;
-      if (e === undefined) continue;
+      if (this.clients[at] === undefined) continue;
+      const e = this.takeSlot(at);
       e.client.unacked--;
       events.push(e);
     }
@@ -304,11 +355,11 @@ export class WorkerChannel {
   /** See {@link WorkerInfo.ackDelayMs}. */
   ackDelayMs(now: number): number {
     const oldest = this.stragglers
-      ? this.stragglers.values().next().value
+      ? this.stragglers.values().next().value!.sentAt
       : this.span > 0
-        ? this.ring[this.head]
+        ? this.sentAts[this.head]
         : undefined;
-    return oldest === undefined ? this.ewmaMs : Math.max(this.ewmaMs, now - oldest.sentAt);
+    return oldest === undefined ? this.ewmaMs : Math.max(this.ewmaMs, now - oldest);
   }
 
   /** Test hook and seed for a worker's measured delay. */
