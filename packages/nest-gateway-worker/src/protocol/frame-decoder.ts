@@ -1,4 +1,4 @@
-import { FrameError, HEADER_LENGTH, decodeFrame, decodeFrameAt, type GatewayFrame } from './frame';
+import { FrameError, HEADER_LENGTH, decodeFrame, decodeFrameAt, u32At, type GatewayFrame } from './frame';
 
 /** Default maximum frame size: 10 MiB, workerman's maxPackageSize. */
 export const DEFAULT_MAX_FRAME_SIZE = 10 * 1024 * 1024;
@@ -128,7 +128,7 @@ export class FrameDecoder {
 
   private peekLength(): number {
     const first = this.chunks[0];
-    if (first.length - this.offset >= 4) return first.readUInt32BE(this.offset);
+    if (first.length - this.offset >= 4) return u32At(first, this.offset);
     let n = 0;
     let got = 0;
     for (let i = 0; got < 4; i++) {

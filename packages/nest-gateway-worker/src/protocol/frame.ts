@@ -89,9 +89,16 @@ export function decodeFrame(buf: Buffer): GatewayFrame {
  * Parses the frame of `packLength` bytes (at least the header, as its own pack_len says) at `offset` of `buf`,
  * without making a view of the whole frame first: ext and body are views straight into `buf`. The stream
  * decoder reads frames this way in place from a received chunk.
+ *
+ * The header's integers are read byte by byte ({@link u32At}, {@link u16At}): Buffer#readUInt32BE and friends check
+ * their offset on every call and were not always inlined here, which made this ~180 ns per frame instead of ~90 (the
+ * rest is the two views). The frame's bounds are checked once, up front.
  */
 export function decodeFrameAt(buf: Buffer, offset: number, packLength: number): GatewayFrame {
-  const extLength = buf.readUInt32BE(offset + 24);
+  if (packLength < HEADER_LENGTH || offset < 0 || offset + packLength > buf.length) {
+    throw new FrameError(`a frame of ${packLength} bytes at ${offset} does not fit in the ${buf.length} bytes given`);
+  }
+  const extLength = u32At(buf, offset + 24);
   if (extLength > packLength - HEADER_LENGTH) {
     throw new FrameError(
       `ext_len ${extLength} exceeds the frame's ${packLength - HEADER_LENGTH} bytes after the header`,
@@ -102,18 +109,28 @@ export function decodeFrameAt(buf: Buffer, offset: number, packLength: number): 
   const end = offset + packLength;
   return {
     cmd: buf[offset + 4],
-    localIp: buf.readUInt32BE(offset + 5),
-    localPort: buf.readUInt16BE(offset + 9),
-    clientIp: buf.readUInt32BE(offset + 11),
-    clientPort: buf.readUInt16BE(offset + 15),
-    connectionId: buf.readUInt32BE(offset + 17),
+    localIp: u32At(buf, offset + 5),
+    localPort: u16At(buf, offset + 9),
+    clientIp: u32At(buf, offset + 11),
+    clientPort: u16At(buf, offset + 15),
+    connectionId: u32At(buf, offset + 17),
     flag: buf[offset + 21],
-    gatewayPort: buf.readUInt16BE(offset + 22),
+    gatewayPort: u16At(buf, offset + 22),
     // Most frames leave ext (replies, commands) or body (acks of nothing) empty: the shared empty buffer costs
     // no view allocation.
     ext: extLength === 0 ? EMPTY : buf.subarray(extAt, bodyAt),
     body: bodyAt === end ? EMPTY : buf.subarray(bodyAt, end),
   };
+}
+
+/** The big-endian u32 at `at` of `buf` (the caller has checked that its 4 bytes are there). */
+export function u32At(buf: Buffer, at: number): number {
+  return buf[at] * 0x1000000 + ((buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]);
+}
+
+/** The big-endian u16 at `at` of `buf` (the caller has checked that its 2 bytes are there). */
+function u16At(buf: Buffer, at: number): number {
+  return (buf[at] << 8) | buf[at + 1];
 }
 
 /** A byte sequence that is not a valid frame; it closes the link it came from, nothing else. */
