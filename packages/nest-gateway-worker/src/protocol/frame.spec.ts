@@ -173,7 +173,11 @@ describe('frame() / encodeFrame() / decodeFrame()', () => {
     const many = Buffer.concat([Buffer.from([0xff, 0xff, 0xff]), one, one]);
     for (const at of [3, 3 + one.length]) {
       const f = decodeFrameAt(many, at, one.length);
-      expect({ ...f, ext: f.ext.toString(), body: f.body.toString() }).toEqual({ ...fields, ext: 'ext', body: 'body!' });
+      expect({ ...f, ext: f.ext.toString(), body: f.body.toString() }).toEqual({
+        ...fields,
+        ext: 'ext',
+        body: 'body!',
+      });
     }
     // A frame that does not fit in what is given is a FrameError, not a read past the end.
     expect(() => decodeFrameAt(many, 3 + one.length + 1, one.length)).toThrow(FrameError);
