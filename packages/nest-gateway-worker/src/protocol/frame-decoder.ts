@@ -60,6 +60,10 @@ export class FrameDecoder {
     }
     this.buffered += chunk.length;
     const frames: GatewayFrame[] = [];
+    // Whether the first chunk is a received one (decoded in place) or a slab view: asked once per chunk, not once
+    // per frame (a WeakSet lookup and the `buffer` getter each time).
+    let checked: Buffer | null = null;
+    let inPlace = false;
     while (this.buffered >= 4) {
       const packLength = this.peekLength();
       if (packLength < HEADER_LENGTH) {
@@ -70,8 +74,12 @@ export class FrameDecoder {
       }
       if (this.buffered < packLength) break;
       const first = this.chunks[0];
+      if (first !== checked) {
+        checked = first;
+        inPlace = !this.slabs.has(first.buffer);
+      }
       try {
-        if (first.length - this.offset >= packLength && !this.slabs.has(first.buffer)) {
+        if (inPlace && first.length - this.offset >= packLength) {
           frames.push(decodeFrameAt(first, this.offset, packLength));
           this.consume(packLength);
         } else {
