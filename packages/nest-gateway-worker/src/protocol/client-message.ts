@@ -1,6 +1,6 @@
 import { FrameFlag } from './command';
 import type { FrameBatch } from './event-envelope';
-import { HEADER_LENGTH } from './frame';
+import { HEADER_LENGTH, putU32 } from './frame';
 
 /**
  * How a value a handler returns (or the SDK is asked to send) becomes a client message:
@@ -131,7 +131,10 @@ function writeMessageFrame(
   else body.copy(out, at + HEADER_LENGTH);
 }
 
-/** The 28-byte header of a client message frame at `at` of `out`. */
+/**
+ * The 28-byte header of a client message frame at `at` of `out` (which the caller made room for), byte by byte
+ * (Buffer#writeUInt32BE checks offset and value on every call).
+ */
 function writeMessageHeader(
   out: Buffer,
   at: number,
@@ -140,11 +143,11 @@ function writeMessageHeader(
   connectionId: number,
   binary: boolean,
 ): void {
-  out.writeUInt32BE(packLength, at);
+  putU32(out, at, packLength);
   out[at + 4] = cmd;
   // local_ip, local_port, client_ip, client_port: zero (bytes 5-16), byte by byte (cheaper than fill here).
   for (let i = at + 5; i < at + 17; i++) out[i] = 0;
-  out.writeUInt32BE(connectionId >>> 0, at + 17);
+  putU32(out, at + 17, connectionId);
   out[at + 21] = FrameFlag.BodyIsScalar | (binary ? FrameFlag.Binary : 0);
   // gateway_port and ext_len: zero.
   for (let i = at + 22; i < at + HEADER_LENGTH; i++) out[i] = 0;

@@ -68,6 +68,49 @@ describe('event envelope', () => {
     }
   });
 
+  it('writes into a batch the bytes encodeEventFrame gives, whatever the envelope text (multi-byte, past 64 KiB)', () => {
+    const header = {
+      cmd: 3,
+      localIp: 0x7f000001,
+      localPort: 2300,
+      clientIp: 0x0a000009,
+      clientPort: 51000,
+      connectionId: 7,
+      flag: 1,
+      gatewayPort: 7272,
+    };
+    const sessions = [
+      'null',
+      '{"nick":"日本語テキスト"}',
+      '{"e":"😀😀"}',
+      '{"lone":"\ud800x\udc00"}', // lone surrogates in the text itself: 3 bytes each (U+FFFD), as Buffer.from writes them
+      // The text's worst case (3 bytes per UTF-16 unit) with header and body just within 64 KiB (reserved), and just
+      // past it (measured first).
+      `{"big":"${'ß'.repeat(21700)}"}`,
+      `{"big":"${'ß'.repeat(21800)}"}`,
+      `{"big":"${'x'.repeat(70 * 1024)}"}`,
+    ];
+    const body = Buffer.from('héllo');
+    for (const session of sessions) {
+      const expected = encodeEventFrame(header, body, 4, session, '{"remoteAddress":"::1"}', 'üser', 12);
+      const buf = Buffer.alloc(512 * 1024, 0xee);
+      let requested = 0;
+      let committed = -1;
+      const batch = {
+        reserve: (n: number) => ((requested = n), buf),
+        reservedAt: 3,
+        commit: (n: number) => (committed = n),
+      };
+      expect(writeEventFrame(batch, header, body, 4, session, '{"remoteAddress":"::1"}', 'üser', 12)).toBe(true);
+      expect(committed).toBe(expected.length);
+      expect(requested).toBeGreaterThanOrEqual(expected.length);
+      expect(buf.subarray(3, 3 + committed).equals(expected)).toBe(true);
+    }
+    // A closed link's batch takes nothing.
+    const closed = { reserve: () => null, reservedAt: 0, commit: () => expect(true).toBe(false) };
+    expect(writeEventFrame(closed, header, body, 4, 'null')).toBe(false);
+  });
+
   it('rejects ext data that is not an envelope', () => {
     expect(() => decodeEventEnvelope(Buffer.from('{"session":{}}'))).toThrow(/not an event envelope/);
     expect(() => decodeEventEnvelope(Buffer.from('a:0:{}'))).toThrow();

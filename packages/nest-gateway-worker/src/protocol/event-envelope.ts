@@ -99,6 +99,21 @@ export function writeEventFrame(
   deferrable = false,
 ): boolean {
   const text = envelopeText(version, sessionJson, handshakeJson, uid, seq);
+  const worst = HEADER_LENGTH + MAX_UTF8_PER_UNIT * text.length + body.length;
+  if (worst <= MAX_WORST_CASE_RESERVE) {
+    // Room for the longest UTF-8 the envelope can take, then the header once the write says how long it was: no
+    // Buffer.byteLength pass over the text (as costly as the write itself for short text). The unused room stays
+    // in the batch for the next frame.
+    const out = batch.reserve(worst);
+    if (out === null) return false;
+    const at = batch.reservedAt;
+    const extLength = out.write(text, at + HEADER_LENGTH, 'utf8');
+    const packLength = HEADER_LENGTH + extLength + body.length;
+    body.copy(out, at + HEADER_LENGTH + extLength);
+    writeHeader(out, header, packLength, extLength, at);
+    batch.commit(packLength, deferrable);
+    return true;
+  }
   const extLength = Buffer.byteLength(text, 'utf8');
   const packLength = HEADER_LENGTH + extLength + body.length;
   const out = batch.reserve(packLength);
@@ -110,6 +125,15 @@ export function writeEventFrame(
   batch.commit(packLength, deferrable);
   return true;
 }
+
+/** UTF-8 bytes one UTF-16 code unit can take at most (a lone surrogate: 3, as U+FFFD; a pair: 4 for 2 units). */
+const MAX_UTF8_PER_UNIT = 3;
+/**
+ * Largest worst case (header, 3 bytes per envelope UTF-16 unit, body) {@link writeEventFrame} reserves without
+ * measuring the envelope first; past it the envelope's UTF-8 length is measured, so a large event does not grow the
+ * batch to three times its envelope.
+ */
+const MAX_WORST_CASE_RESERVE = 64 * 1024;
 
 export function decodeEventEnvelope(ext: Buffer): EventEnvelope {
   const fast = decodePlainEnvelope(ext);

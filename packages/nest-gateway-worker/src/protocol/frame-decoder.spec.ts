@@ -319,6 +319,19 @@ describe('FrameDecoder memory under tiny chunks', () => {
     for (const f of frames) expect(f.body.buffer.byteLength).not.toBe(COALESCE_SLAB_BYTES);
   });
 
+  it('a whole frame that lies in a slab after a split one is copied out too (in the same push)', () => {
+    const one = encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('first') }));
+    const two = encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('second') }));
+    const three = encodeFrame(frame({ cmd: Cmd.SendToAll, body: Buffer.from('third') }));
+    const decoder = new FrameDecoder();
+    expect(decoder.push(one.subarray(0, 3))).toEqual([]);
+    // A small chunk while bytes wait goes to a slab: the rest of `one` (split, copied out), then `two` and `three`
+    // whole inside the slab's view.
+    const frames = decoder.push(Buffer.concat([one.subarray(3), two, three]));
+    expect(frames.map((f) => f.body.toString())).toEqual(['first', 'second', 'third']);
+    for (const f of frames) expect(f.body.buffer.byteLength).not.toBe(COALESCE_SLAB_BYTES);
+  });
+
   it('decodes any chunking of the PHP vector stream the same, small chunks and large ones mixed', () => {
     const whole = new FrameDecoder().push(stream).map(describeFrame);
     const next = prng(7);

@@ -1,4 +1,4 @@
-import { FrameError, HEADER_LENGTH, decodeFrame, decodeFrameAt, type GatewayFrame } from './frame';
+import { FrameError, HEADER_LENGTH, decodeFrame, decodeFrameAt, u32At, type GatewayFrame } from './frame';
 
 /** Default maximum frame size: 10 MiB, workerman's maxPackageSize. */
 export const DEFAULT_MAX_FRAME_SIZE = 10 * 1024 * 1024;
@@ -60,6 +60,10 @@ export class FrameDecoder {
     }
     this.buffered += chunk.length;
     const frames: GatewayFrame[] = [];
+    // Whether the first chunk is a received one (decoded in place) or a slab view: asked once per chunk, not once
+    // per frame (a WeakSet lookup and the `buffer` getter each time).
+    let checked: Buffer | null = null;
+    let inPlace = false;
     while (this.buffered >= 4) {
       const packLength = this.peekLength();
       if (packLength < HEADER_LENGTH) {
@@ -70,8 +74,12 @@ export class FrameDecoder {
       }
       if (this.buffered < packLength) break;
       const first = this.chunks[0];
+      if (first !== checked) {
+        checked = first;
+        inPlace = !this.slabs.has(first.buffer);
+      }
       try {
-        if (first.length - this.offset >= packLength && !this.slabs.has(first.buffer)) {
+        if (inPlace && first.length - this.offset >= packLength) {
           frames.push(decodeFrameAt(first, this.offset, packLength));
           this.consume(packLength);
         } else {
@@ -128,7 +136,7 @@ export class FrameDecoder {
 
   private peekLength(): number {
     const first = this.chunks[0];
-    if (first.length - this.offset >= 4) return first.readUInt32BE(this.offset);
+    if (first.length - this.offset >= 4) return u32At(first, this.offset);
     let n = 0;
     let got = 0;
     for (let i = 0; got < 4; i++) {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ipv4ToNumber, ipv4ToString } from './client-id';
 import { Cmd, cmdName } from './command';
-import { FrameError, HEADER_LENGTH, decodeFrame, encodeFrame, frame } from './frame';
+import { FrameError, HEADER_LENGTH, decodeFrame, decodeFrameAt, encodeFrame, frame, writeHeader } from './frame';
 
 /** Captured from PHP GatewayWorker; a copy of /work/shared/reference/php-gatewayworker-vectors.json. */
 const VECTORS_FILE = path.join(__dirname, 'testdata', 'php-gatewayworker-vectors.json');
@@ -155,6 +155,57 @@ describe('frame() / encodeFrame() / decodeFrame()', () => {
     const f = decodeFrame(bytes);
     expect(f.ext.toString()).toBe('u42');
     expect(f.body.length).toBe(0);
+  });
+
+  test('decodeFrameAt reads every header field at any offset, with the bytes in network order', () => {
+    // Every header byte differs, so a field read from the wrong bytes or in the wrong order shows.
+    const fields = {
+      cmd: 0x11,
+      localIp: 0x8a9bacbd,
+      localPort: 0xf10e,
+      clientIp: 0xc1d2e3f4,
+      clientPort: 0x0102,
+      connectionId: 0xfedcba98,
+      flag: 0x7e,
+      gatewayPort: 0xa55a,
+    };
+    const one = encodeFrame(frame({ ...fields, ext: Buffer.from('ext'), body: Buffer.from('body!') }));
+    const many = Buffer.concat([Buffer.from([0xff, 0xff, 0xff]), one, one]);
+    for (const at of [3, 3 + one.length]) {
+      const f = decodeFrameAt(many, at, one.length);
+      expect({ ...f, ext: f.ext.toString(), body: f.body.toString() }).toEqual({
+        ...fields,
+        ext: 'ext',
+        body: 'body!',
+      });
+    }
+    // A frame that does not fit in what is given is a FrameError, not a read past the end.
+    expect(() => decodeFrameAt(many, 3 + one.length + 1, one.length)).toThrow(FrameError);
+    expect(() => decodeFrameAt(one, 0, one.length + 10)).toThrow(/does not fit/);
+    expect(() => decodeFrameAt(many, 3, HEADER_LENGTH - 1)).toThrow(FrameError);
+  });
+
+  test('writeHeader writes what Buffer#writeUInt*BE wrote, and refuses what they refused', () => {
+    const f = frame({ cmd: 200, localIp: -2, localPort: 65535, clientIp: 2 ** 32 + 7, connectionId: 0x89abcdef });
+    const out = Buffer.alloc(40, 0xee);
+    writeHeader(out, f, 0xfffffff0, 12, 5);
+    const expected = Buffer.alloc(HEADER_LENGTH);
+    expected.writeUInt32BE(0xfffffff0, 0);
+    expected.writeUInt8(200, 4);
+    expected.writeUInt32BE(-2 >>> 0, 5);
+    expected.writeUInt16BE(65535, 9);
+    expected.writeUInt32BE(7, 11); // u32 fields modulo 2^32, as `>>> 0` made them
+    expected.writeUInt32BE(0x89abcdef, 17);
+    expected.writeUInt8(f.flag, 21);
+    expected.writeUInt32BE(12, 24);
+    expect(out.subarray(5, 5 + HEADER_LENGTH).toString('hex')).toBe(expected.toString('hex'));
+    expect(out[4]).toBe(0xee);
+    expect(out[5 + HEADER_LENGTH]).toBe(0xee);
+    expect(() => writeHeader(out, { ...f, clientPort: 65536 }, 28, 0)).toThrow(RangeError);
+    expect(() => writeHeader(out, { ...f, gatewayPort: -1 }, 28, 0)).toThrow(RangeError);
+    expect(() => writeHeader(out, { ...f, cmd: 256 }, 28, 0)).toThrow(RangeError);
+    expect(() => writeHeader(out, f, 2 ** 32, 0)).toThrow(RangeError);
+    expect(() => writeHeader(out, f, 28, 0, 13)).toThrow(RangeError);
   });
 
   test('cmdName names known codes and labels unknown ones', () => {

@@ -92,12 +92,23 @@ export function proofMatches(expected: Buffer, received: Buffer): boolean {
   return received.length === expected.length && timingSafeEqual(expected, received);
 }
 
-function nonceFor(salt: Buffer, counter: number): Buffer {
-  const nonce = Buffer.allocUnsafe(12);
-  salt.copy(nonce, 0);
-  nonce.writeUInt32BE(Math.floor(counter / 0x100000000), 4);
-  nonce.writeUInt32BE(counter >>> 0, 8);
-  return nonce;
+/**
+ * A direction's 12-byte GCM nonce: its 4-byte salt, then the 64-bit record counter (BE), written into one buffer
+ * kept per sealer/opener (createCipheriv/createDecipheriv copy the IV when they are called; the buffer is free again
+ * once they return). One allocation fewer per record than a fresh buffer each.
+ */
+class NonceBuffer {
+  private readonly nonce = Buffer.allocUnsafe(12);
+
+  constructor(salt: Buffer) {
+    salt.copy(this.nonce, 0, 0, 4);
+  }
+
+  for(counter: number): Buffer {
+    this.nonce.writeUInt32BE(Math.floor(counter / 0x100000000), 4);
+    this.nonce.writeUInt32BE(counter >>> 0, 8);
+    return this.nonce;
+  }
 }
 
 /** Turns plaintext into records for one direction of one link. */
@@ -108,12 +119,11 @@ export class RecordSealer {
    * per record is the record layer's main cost; this is ~10 % of it).
    */
   private readonly key: KeyObject;
+  private readonly nonce: NonceBuffer;
 
-  constructor(
-    key: Buffer,
-    private readonly salt: Buffer,
-  ) {
+  constructor(key: Buffer, salt: Buffer) {
     this.key = createSecretKey(key);
+    this.nonce = new NonceBuffer(salt);
   }
 
   /** Seals `plaintext` into one record, or several when it is longer than {@link MAX_RECORD_PLAINTEXT}. */
@@ -127,13 +137,19 @@ export class RecordSealer {
   }
 
   private sealOne(plaintext: Buffer): Buffer {
-    const header = Buffer.allocUnsafe(RECORD_HEADER_LENGTH);
-    header.writeUInt32BE(plaintext.length + TAG_LENGTH, 0);
-    const cipher = createCipheriv('aes-256-gcm', this.key, nonceFor(this.salt, this.counter++));
-    cipher.setAAD(header);
+    // The record is assembled in one buffer of its final size: the header written in place (and authenticated from
+    // there), the ciphertext and the tag set after it. Buffer.concat did the same copies plus an array and a
+    // length pass.
+    const bodyLength = plaintext.length;
+    const record = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + bodyLength + TAG_LENGTH);
+    record.writeUInt32BE(bodyLength + TAG_LENGTH, 0);
+    const cipher = createCipheriv('aes-256-gcm', this.key, this.nonce.for(this.counter++));
+    cipher.setAAD(record.subarray(0, RECORD_HEADER_LENGTH));
     const body = cipher.update(plaintext);
     cipher.final(); // GCM is a stream mode: final() returns nothing, it only computes the tag
-    return Buffer.concat([header, body, cipher.getAuthTag()], RECORD_HEADER_LENGTH + body.length + TAG_LENGTH);
+    record.set(body, RECORD_HEADER_LENGTH);
+    record.set(cipher.getAuthTag(), RECORD_HEADER_LENGTH + bodyLength);
+    return record;
   }
 }
 
@@ -150,12 +166,13 @@ export class RecordOpener {
   private failed: RecordError | null = null;
   /** Imported once (see RecordSealer). */
   private readonly key: KeyObject;
+  private readonly nonce: NonceBuffer;
+  /** The header bytes of the record being opened, its authenticated data (see {@link open}). */
+  private readonly aad = Buffer.allocUnsafe(RECORD_HEADER_LENGTH);
 
-  constructor(
-    key: Buffer,
-    private readonly salt: Buffer,
-  ) {
+  constructor(key: Buffer, salt: Buffer) {
     this.key = createSecretKey(key);
+    this.nonce = new NonceBuffer(salt);
   }
 
   push(chunk: Buffer): Buffer[] {
@@ -175,7 +192,7 @@ export class RecordOpener {
       if (this.buffered < total) break;
       if (this.chunks[0].length < total) this.join();
       const record = this.chunks[0];
-      const plain = this.open(record.subarray(0, total));
+      const plain = this.open(record, length);
       if (plain === null)
         throw this.fail(`record #${this.counter} failed authentication (tampered, replayed or reordered)`, out);
       out.push(plain);
@@ -190,12 +207,17 @@ export class RecordOpener {
     this.chunks = [Buffer.concat(this.chunks, this.buffered)];
   }
 
-  /** The record's plaintext; null when it fails authentication. */
-  private open(record: Buffer): Buffer | null {
-    const tagAt = record.length - TAG_LENGTH;
-    const decipher = createDecipheriv('aes-256-gcm', this.key, nonceFor(this.salt, this.counter));
-    decipher.setAAD(record.subarray(0, RECORD_HEADER_LENGTH));
-    decipher.setAuthTag(record.subarray(tagAt));
+  /**
+   * The plaintext of the record at the start of `record` whose header says `length` (ciphertext and tag); null when
+   * it fails authentication. The header is authenticated from a copy kept for that (the same 4 bytes, as read), so
+   * the record itself needs views of its ciphertext and tag only.
+   */
+  private open(record: Buffer, length: number): Buffer | null {
+    const tagAt = RECORD_HEADER_LENGTH + length - TAG_LENGTH;
+    const decipher = createDecipheriv('aes-256-gcm', this.key, this.nonce.for(this.counter));
+    this.aad.writeUInt32BE(length, 0);
+    decipher.setAAD(this.aad);
+    decipher.setAuthTag(record.subarray(tagAt, tagAt + TAG_LENGTH));
     try {
       const plain = decipher.update(record.subarray(RECORD_HEADER_LENGTH, tagAt));
       decipher.final();
