@@ -22,9 +22,11 @@ interface TrackedClient {
   written?: { json: string; version: number };
 }
 
-const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+/** The session of a client this worker has none for (frozen: a placeholder, never written). */
+export const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-const NO_HANDSHAKE: ClientHandshake = {
+/** The handshake of a client this worker has not seen one for (also a placeholder before an event's is known). */
+export const NO_HANDSHAKE: ClientHandshake = {
   listener: '',
   protocol: '',
   remoteAddress: '',

@@ -13,7 +13,7 @@ import { encodeRequest } from '../protocol/gateway-request';
 import type { InnerLink } from '../protocol/inner-link';
 import type { ClientEvent, ClientEventKind } from './client-event';
 import { ClientIds } from './client-ids';
-import { ClientTracker } from './client-tracker';
+import { ClientTracker, EMPTY_SESSION, NO_HANDSHAKE } from './client-tracker';
 import { connectionRejection, type ConnectionRejection } from './connection-rejected.exception';
 import { deadLetterOf, runDeadLetterHandler } from './dead-letter-run';
 import type { DeadLetter } from './dead-letter';
@@ -555,20 +555,6 @@ export class EventRun implements HandledSession {
 
 /** The answer to a request no handler takes (no typed handler for its type and no untyped one). */
 const NO_HANDLER = { message: 'no handler for this message' };
-
-/** Placeholder until the event's handshake is known (never handed to a handler). */
-const NO_HANDSHAKE: ClientHandshake = Object.freeze({
-  listener: '',
-  protocol: '',
-  remoteAddress: '',
-  remotePort: 0,
-  url: '',
-  query: {},
-  headers: {},
-});
-
-/** Placeholder until the event's session is known (never handed to a handler). */
-const EMPTY_SESSION: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
