@@ -8,6 +8,9 @@
  *   T  two-process relay floor servers/ws-relay-server.js: a bare ws front + a back process it relays every message
  *                              to and from over one TCP link (length prefix, writes coalesced per turn, no
  *                              encryption): the least any gateway + worker design pays per echo on this machine
+ *   TE the same floor, link sealed servers/ws-relay-server.js with BENCH_RELAY_SEAL=1: each turn's writes one
+ *                              AES-256-GCM record of our record layer (as built in packages/), opened and sealed
+ *                              again by the back: the least any design with an encrypted inner link pays
  *   R  bare ws frame-once broadcast / push reference   servers/ws-broadcast-server.js (one process)
  *   F  the same, each client socket corked per turn    servers/ws-broadcast-server.js, BENCH_BROADCAST_CORK=1
  *                              (`servers` processes; the sender writes to every one's /control: controlUrls)
@@ -43,6 +46,7 @@ const TARGETS = {
   B: { name: 'Nest WsAdapter echo', format: 'nest-envelope' },
   B12: { name: 'Nest 12 WsAdapter echo', format: 'nest-envelope' },
   T: { name: 'two-process relay floor (bare ws front + back)', format: 'raw' },
+  TE: { name: 'two-process relay floor, link sealed (our AES-256-GCM records)', format: 'raw' },
   R: { name: 'bare ws frame-once broadcast', format: 'raw' },
   F: { name: 'bare ws frame-once broadcast, corked per turn', format: 'raw' },
   C: { name: 'GatewayWorker cluster', format: 'raw' },
@@ -63,11 +67,32 @@ async function startRedis(onStarted) {
 }
 
 /** T: the back first, then the front connected to it (both count: CPU and memory of the two processes). */
-async function startRelay(onStarted) {
+async function startRelay(onStarted, sealed = false) {
   const script = path.join(__dirname, 'servers', 'ws-relay-server.js');
-  const back = await startOne('relay-back', script, { BENCH_RELAY_ROLE: 'back' }, /BENCH_BACK_READY (\d+)/, onStarted);
-  const front = await startOne('relay-front', script, { BENCH_RELAY_BACK_PORT: back.match[1] }, READY, onStarted);
-  return { key: 'T', urls: [front.match[1]], procs: [back, front], memoryProcs: [front], infoProcs: [back] };
+  // TE: the link sealed with our record layer, a random key per start given to both processes.
+  const seal = sealed ? { BENCH_RELAY_SEAL: '1', BENCH_RELAY_KEY: randomBytes(32).toString('hex') } : {};
+  const name = sealed ? 'sealed-relay' : 'relay';
+  const back = await startOne(
+    `${name}-back`,
+    script,
+    { ...seal, BENCH_RELAY_ROLE: 'back' },
+    /BENCH_BACK_READY (\d+)/,
+    onStarted,
+  );
+  const front = await startOne(
+    `${name}-front`,
+    script,
+    { ...seal, BENCH_RELAY_BACK_PORT: back.match[1] },
+    READY,
+    onStarted,
+  );
+  return {
+    key: sealed ? 'TE' : 'T',
+    urls: [front.match[1]],
+    procs: [back, front],
+    memoryProcs: [front],
+    infoProcs: [back],
+  };
 }
 
 function distMain(role, root = C_ROOT) {
@@ -212,6 +237,8 @@ function startTarget(key, opts, onStarted) {
       );
     case 'T':
       return startRelay(onStarted);
+    case 'TE':
+      return startRelay(onStarted, true);
     case 'R':
       return startReference('R', 'ws-broadcast-server', opts.servers || 1, onStarted, {}, opts.startTimeoutMs);
     case 'F':

@@ -118,11 +118,12 @@ function warnings(c, labels) {
 }
 
 async function run(config) {
-  const specs = [{ key: 'A' }, { key: 'T' }, { key: 'B' }, { key: 'B12' }, { key: 'C' }];
+  const specs = [{ key: 'A' }, { key: 'T' }, { key: 'TE' }, { key: 'B' }, { key: 'B12' }, { key: 'C' }];
   const data = await runEchoComparison(config, specs, config.echoConfigs);
   const names = {
     A: TARGETS.A.name,
     T: TARGETS.T.name,
+    TE: TARGETS.TE.name,
     B: `${TARGETS.B.name} (Nest 11)`,
     B12: `${TARGETS.B12.name} (Nest 12)`,
     C: `${TARGETS.C.name} (encrypted)`,
@@ -135,7 +136,7 @@ async function run(config) {
     tables.push({
       caption: `${d}, ${c.generators} generator process(es)`,
       header: HEADER,
-      rows: targetRows(c, ['A', 'T', 'B', 'B12', 'C'], names),
+      rows: targetRows(c, ['A', 'T', 'TE', 'B', 'B12', 'C'], names),
     });
     verdicts.push(
       verdict(`echo ${d}: C/A throughput`, roundRatios(c, 'C', 'A', 'msgsPerSec'), '>=', 1.0),
@@ -153,13 +154,24 @@ async function run(config) {
         'info',
       ),
       verdict(`echo ${d}: T/A p99 latency`, roundRatios(c, 'T', 'A', 'p99Ms'), 'info'),
+      verdict(
+        `echo ${d}: TE/A throughput (the floor with a sealed link over bare ws)`,
+        roundRatios(c, 'TE', 'A', 'msgsPerSec'),
+        'info',
+      ),
+      verdict(
+        `echo ${d}: C/TE throughput (ours over the sealed floor)`,
+        roundRatios(c, 'C', 'TE', 'msgsPerSec'),
+        'info',
+      ),
     );
-    notes.push(...warnings(c, ['A', 'T', 'B', 'B12', 'C']).map((n) => `${d}: ${n}`));
+    notes.push(...warnings(c, ['A', 'T', 'TE', 'B', 'B12', 'C']).map((n) => `${d}: ${n}`));
   }
   notes.push(
     'A and C echo the raw text payload; B and B12 need the {"event":"echo","data":...} envelope, so their frames are larger and they parse and serialize JSON per message.',
     "B runs the monorepo's Nest 11 (@nestjs/platform-ws ~11.2), B12 the same application on Nest 12 (@nestjs/core 12.5, @nestjs/platform-ws 12.1, ES modules) from bench/refs/nest12, its own package installed with npm ci on first use.",
     'T, the two-process floor: a bare ws front relays every message over one plain TCP link (8-byte length prefix, writes coalesced per turn) to a second process that sends it straight back; no encryption, no envelope, no framework. What any gateway + worker design pays on this machine; C/T is what ours adds.',
+    "TE, the same floor with the link sealed by our record layer (each turn's writes one AES-256-GCM record, opened and sealed again by the back): what any design whose inner link is encrypted pays; C/TE is what ours adds beyond that (envelope, acks, ids, handler dispatch).",
     'C: every message crosses gateway -> worker -> gateway over AES-256-GCM inner links, three processes (register idle).',
     'CPU s / M msgs: user+system CPU of each server process over the whole load phase (connect, warm-up, measured time, drain) per million echoes received in it.',
     "Run-queue wait: how long each server process's main thread was runnable but waiting for a core over the same phase (/proc/<pid>/schedstat), per echo: the scheduler's share of the latency when more processes are busy than there are cores.",

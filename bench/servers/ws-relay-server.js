@@ -8,6 +8,11 @@
  *
  * Frame on the link: u32 connection id, u32 (payload length << 1 | binary), payload.
  *
+ * Target TE (BENCH_RELAY_SEAL=1 on both processes, the same BENCH_RELAY_KEY, 64 hex digits): the same floor with
+ * the link sealed by our own record layer (packages/nest-gateway-worker/dist/protocol/record-layer.js, as built):
+ * each turn's writes become one AES-256-GCM record, as on our inner links, and every record read is opened; the
+ * back opens, echoes and seals again, as a worker does. What the mandatory encryption adds to the floor.
+ *
  *   BENCH_RELAY_ROLE=back   listens on 127.0.0.1:0, prints `BENCH_BACK_READY <port>`
  *   (default: front)        connects to 127.0.0.1:BENCH_RELAY_BACK_PORT, then listens for WebSocket clients
  *                           (perMessageDeflate off) and prints `BENCH_READY ws://127.0.0.1:<port>`
@@ -17,15 +22,37 @@ const net = require('node:net');
 
 const HEADER = 8;
 
+/**
+ * The link's record layer when BENCH_RELAY_SEAL=1: { seal(buf) → record, open(chunk) → plaintexts }, keyed per
+ * direction from BENCH_RELAY_KEY (no handshake: both processes are given the key); null otherwise.
+ */
+function linkCipher(role) {
+  if (process.env.BENCH_RELAY_SEAL !== '1') return null;
+  const path = require('node:path');
+  const { createHash } = require('node:crypto');
+  const { RecordSealer, RecordOpener } = require(
+    path.join(__dirname, '..', '..', 'packages', 'nest-gateway-worker', 'dist', 'protocol', 'record-layer.js'),
+  );
+  const key = Buffer.from(process.env.BENCH_RELAY_KEY || '', 'hex');
+  if (key.length !== 32) throw new Error('BENCH_RELAY_KEY must be 64 hex digits');
+  const derive = (label) => createHash('sha256').update(key).update(label).digest();
+  const toBack = [derive('key front->back'), derive('salt front->back').subarray(0, 4)];
+  const toFront = [derive('key back->front'), derive('salt back->front').subarray(0, 4)];
+  const [out, inn] = role === 'front' ? [toBack, toFront] : [toFront, toBack];
+  const sealer = new RecordSealer(out[0], out[1]);
+  const opener = new RecordOpener(inn[0], inn[1]);
+  return { seal: (buf) => sealer.seal(buf), open: (chunk) => opener.push(chunk) };
+}
+
 /** Per-turn write coalescing for one socket: push buffers, one write at setImmediate. */
-function coalescer(socket) {
+function coalescer(socket, cipher) {
   let chunks = [];
   let scheduled = false;
   const flush = () => {
     scheduled = false;
     const out = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     chunks = [];
-    socket.write(out);
+    socket.write(cipher === null ? out : cipher.seal(out));
   };
   return (buf) => {
     chunks.push(buf);
@@ -74,13 +101,18 @@ if (process.env.BENCH_RELAY_ROLE === 'back') {
   // The back: echoes every complete frame as it is, one write per turn.
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
-    const send = coalescer(socket);
+    const cipher = linkCipher('back');
+    const send = coalescer(socket, cipher);
     let pending = EMPTY;
-    socket.on('data', (chunk) => {
+    const echo = (chunk) => {
       const buf = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       const end = completeEnd(buf);
       if (end > 0) send(buf.subarray(0, end));
       pending = end === buf.length ? EMPTY : buf.subarray(end);
+    };
+    socket.on('data', (chunk) => {
+      if (cipher === null) return echo(chunk);
+      for (const plain of cipher.open(chunk)) echo(plain);
     });
     socket.on('error', () => socket.destroy());
   });
@@ -91,16 +123,18 @@ if (process.env.BENCH_RELAY_ROLE === 'back') {
   const link = net.connect(Number(process.env.BENCH_RELAY_BACK_PORT), '127.0.0.1');
   link.setNoDelay(true);
   link.on('error', fail('link'));
-  const toBack = coalescer(link);
+  const cipher = linkCipher('front');
+  const toBack = coalescer(link, cipher);
   const clients = new Map();
   let nextId = 1;
-  link.on(
-    'data',
-    frameReader((id, binary, payload) => {
-      const ws = clients.get(id);
-      if (ws) ws.send(payload, { binary });
-    }),
-  );
+  const read = frameReader((id, binary, payload) => {
+    const ws = clients.get(id);
+    if (ws) ws.send(payload, { binary });
+  });
+  link.on('data', (chunk) => {
+    if (cipher === null) return read(chunk);
+    for (const plain of cipher.open(chunk)) read(plain);
+  });
   link.on('connect', () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
     wss.on('connection', (ws) => {
