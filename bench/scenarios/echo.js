@@ -164,6 +164,16 @@ async function run(config) {
         roundRatios(c, 'C', 'TE', 'msgsPerSec'),
         'info',
       ),
+      verdict(
+        `echo ${d}: TE/B throughput (the sealed floor over Nest 11)`,
+        roundRatios(c, 'TE', 'B', 'msgsPerSec'),
+        'info',
+      ),
+      verdict(
+        `echo ${d}: TE/B12 throughput (the sealed floor over Nest 12)`,
+        roundRatios(c, 'TE', 'B12', 'msgsPerSec'),
+        'info',
+      ),
     );
     notes.push(...warnings(c, ['A', 'T', 'TE', 'B', 'B12', 'C']).map((n) => `${d}: ${n}`));
   }
