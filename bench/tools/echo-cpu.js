@@ -15,6 +15,8 @@
  *   ECHO_CPU_PLAINTEXT=label[,label]  run those roots' register, gateway and worker with INNER_PLAINTEXT=true (no
  *                       SECRET_KEY): e.g. ECHO_CPU_ROOTS=enc=.,plain=. ECHO_CPU_PLAINTEXT=plain measures what the
  *                       inner links' AES-GCM costs each side
+ *   ECHO_CPU_ROOTS=c=.,te=TE  a root given as T or TE runs that relay floor (bench/targets.js) instead of a cluster:
+ *                       its front in the gateway columns, its back in the worker columns
  *   BENCH_WARMUP_MS, BENCH_DURATION_MS as for run.js (defaults 1000, 5000)
  */
 const path = require('node:path');
@@ -43,6 +45,14 @@ const traceGc = process.env.ECHO_CPU_GC === '1';
 const plaintextRoots = new Set((process.env.ECHO_CPU_PLAINTEXT || '').split(',').filter(Boolean));
 
 async function startCluster(tag, root, rootOptions, plaintext) {
+  if (root === 'T' || root === 'TE') {
+    // The two-process relay floor (plain or sealed) in place of a cluster: its front in the gateway's columns, its
+    // back in the worker's.
+    const { startTarget } = require('../targets');
+    const t = await startTarget(root, {}, () => {});
+    const [back, front] = t.procs;
+    return { procs: t.procs, gateway: front, worker: back, url: t.urls[0] };
+  }
   const key = plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: randomBytes(24).toString('hex') };
   const nodeOptions = (role) => {
     const o = [];
@@ -134,7 +144,8 @@ function ioCalls(pid) {
           await new Promise((res) => setTimeout(res, 500));
           const g0 = cpuMs(c.gateway.child.pid),
             w0 = cpuMs(c.worker.child.pid),
-            gu0 = cpuSplitMs(c.gateway.child.pid).user;
+            gu0 = cpuSplitMs(c.gateway.child.pid).user,
+            wu0 = cpuSplitMs(c.worker.child.pid).user;
           const io0 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
           const fs0 = faultsAndSwitches(c.gateway.child.pid);
           const gc0 = traceGc ? [await gcCount(c.gateway), await gcCount(c.worker)] : null;
@@ -179,7 +190,8 @@ function ioCalls(pid) {
           }
           const gMs = cpuMs(c.gateway.child.pid) - g0,
             wMs = cpuMs(c.worker.child.pid) - w0,
-            guMs = cpuSplitMs(c.gateway.child.pid).user - gu0;
+            guMs = cpuSplitMs(c.gateway.child.pid).user - gu0,
+            wuMs = cpuSplitMs(c.worker.child.pid).user - wu0;
           const io1 = [ioCalls(c.gateway.child.pid), ioCalls(c.worker.child.pid)];
           const fs1 = faultsAndSwitches(c.gateway.child.pid);
           const n = res.totalReceived;
@@ -196,6 +208,7 @@ function ioCalls(pid) {
             // the gateway's user-mode part (its JavaScript, V8, libuv; not the kernel's side of its syscalls)
             gwUserUs: (guMs * 1000) / n,
             wkUs: (wMs * 1000) / n,
+            wkUserUs: (wuMs * 1000) / n,
             bad: res.badEchoes,
             gen: res.loadCpu && res.loadCpu.corePercent,
             // read and write syscalls per message (/proc/<pid>/io syscr, syscw; includes the profiler's writes if any)
@@ -223,6 +236,7 @@ function ioCalls(pid) {
               gwUs: row.gwUs.toFixed(2),
               gwUserUs: row.gwUserUs.toFixed(2),
               wkUs: row.wkUs.toFixed(2),
+              wkUserUs: row.wkUserUs.toFixed(2),
               ...Object.fromEntries(
                 ['gwReads', 'gwWrites', 'wkReads', 'wkWrites'].map((k) => [k, Number(row[k].toFixed(3))]),
               ),
@@ -261,7 +275,7 @@ function ioCalls(pid) {
         return v[(v.length - 1) >> 1].toFixed(2);
       };
       console.log(
-        `${root.label} ${shape.name}: gateway µs/msg ${s('gwUs')} (median ${med('gwUs')}; user ${s('gwUserUs')}, median ${med('gwUserUs')}); worker µs/msg ${s('wkUs')} (median ${med('wkUs')}); msgs/s ${rows.map((r) => r.msgsPerSec).join(' / ')}`,
+        `${root.label} ${shape.name}: gateway µs/msg ${s('gwUs')} (median ${med('gwUs')}; user ${s('gwUserUs')}, median ${med('gwUserUs')}); worker µs/msg ${s('wkUs')} (median ${med('wkUs')}; user ${s('wkUserUs')}, median ${med('wkUserUs')}); msgs/s ${rows.map((r) => r.msgsPerSec).join(' / ')}`,
       );
     }
 })().catch((e) => {

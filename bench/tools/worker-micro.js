@@ -5,7 +5,8 @@
  * echo beside a typed handler) runs in this process; batches of OnMessage event frames, encoded as a gateway encodes
  * them, are decoded with the worker's FrameDecoder and handed to its EventRunner as its links would; replies and acks
  * are encoded into a batch that is emptied after every turn. Reports ns per event (median of rounds), and the
- * replies' bytes as a check that every event was answered.
+ * replies' bytes as a check that every event was answered. Also the process's own CPU ns per event (user + system):
+ * run it beside a busy process on the same core (taskset) to see the cost with caches shared.
  *
  *   node bench/tools/worker-micro.js [events per round=200000] [rounds=7] [clients=1000] [payload bytes=512]
  *   WORKER_MICRO_ROOT=dir   the checkout whose packages/nest-gateway-worker/dist to load (default: this one)
@@ -100,18 +101,18 @@ function eventBatches(clientCount, payload) {
 }
 
 async function main() {
+  const options = {
+    registers: [internal.parseHostPort('REGISTER_ADDRESS', '127.0.0.1:9')],
+    secret: Buffer.from('worker-micro-secret-0123456789ab'),
+    name: 'micro',
+  };
   class MicroModule {}
-  Module({
-    imports: [
-      gw.GatewayModule.forWorker({
-        registers: [internal.parseHostPort('REGISTER_ADDRESS', '127.0.0.1:9')],
-        secret: Buffer.from('worker-micro-secret-0123456789ab'),
-        name: 'micro',
-      }),
-    ],
-    controllers: [EchoController],
-  })(MicroModule);
-  const app = await NestFactory.createMicroservice(MicroModule, {
+  Module({ imports: [gw.GatewayModule.forWorker(options)], controllers: [EchoController] })(MicroModule);
+  // WORKER_MICRO_APP=file.js: a compiled module exporting WorkerAppModule (the example worker's, built with tsc)
+  const root = process.env.WORKER_MICRO_APP
+    ? require(path.resolve(process.env.WORKER_MICRO_APP)).WorkerAppModule.configure(options)
+    : MicroModule;
+  const app = await NestFactory.createMicroservice(root, {
     inject: [gw.GatewayTransport],
     useFactory: (transport) => ({ strategy: transport }),
     logger: ['error'],
@@ -133,20 +134,38 @@ async function main() {
     const frames = decoder.push(record);
     for (let i = 0; i < frames.length; i++) runner.frame(frames[i], ADDRESS, link);
   };
+  // WORKER_MICRO_THRASH=bytes: touch that much other memory before every record (caches as cold as after another
+  // process ran); the time spent touching is measured and taken out of the figures.
+  const thrash = process.env.WORKER_MICRO_THRASH ? Buffer.alloc(Number(process.env.WORKER_MICRO_THRASH)) : null;
+  let thrashNs = 0; // the touching's own time, taken out of the figures
   const round = (events) =>
     new Promise((resolve) => {
       const decoder = new internal.FrameDecoder();
       let done = 0;
       let r = 0;
       const start = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
+      thrashNs = 0;
       const step = () => {
         // One record per turn: the acks' nextTick flush and the end of turn come between records, as on a link.
+        if (thrash !== null) {
+          const t0 = process.hrtime.bigint();
+          for (let i = 0; i < thrash.length; i += 64) thrash[i]++;
+          thrashNs += Number(process.hrtime.bigint() - t0);
+        }
         turn(decoder, records[r]);
         done += BATCH;
         r = (r + 1) % records.length;
         batch.drain();
         if (done < events) setImmediate(step);
-        else setImmediate(() => resolve(Number(process.hrtime.bigint() - start) / done));
+        else
+          setImmediate(() => {
+            const cpu = process.cpuUsage(cpu0);
+            resolve({
+              wall: (Number(process.hrtime.bigint() - start) - thrashNs) / done,
+              cpu: ((cpu.user + cpu.system) * 1000 - thrashNs) / done,
+            });
+          });
       };
       step();
     });
@@ -171,12 +190,15 @@ async function main() {
     );
   }
   const replied = (batch.bytes - bytesBefore) / (rounds * eventsPerRound);
-  const sorted = [...ns].sort((a, b) => a - b);
+  const median = (xs) => Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
   console.log(
     JSON.stringify({
       root: ROOT,
-      nsPerEvent: ns.map((n) => Math.round(n)),
-      median: Math.round(sorted[Math.floor(sorted.length / 2)]),
+      // wall-clock ns per event, and this process's CPU ns per event (they differ when it shares its core)
+      nsPerEvent: ns.map((n) => Math.round(n.wall)),
+      median: median(ns.map((n) => n.wall)),
+      cpuNsPerEvent: ns.map((n) => Math.round(n.cpu)),
+      cpuMedian: median(ns.map((n) => n.cpu)),
       bytesOutPerEvent: Number(replied.toFixed(1)),
     }),
   );
