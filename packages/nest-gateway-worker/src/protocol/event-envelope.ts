@@ -1,5 +1,6 @@
 import type { ClientHandshake } from './client-handshake';
 import { HEADER_LENGTH, writeHeader, type FrameHeader } from './frame';
+import type { CommitTiming } from './inner-link';
 
 /**
  * ext_data of client events (OnConnect, OnMessage, OnClose) in the native profile: a JSON object
@@ -79,13 +80,13 @@ export function encodeEventFrame(
 export interface FrameBatch {
   reserve(length: number): Buffer | null;
   readonly reservedAt: number;
-  commit(length: number, deferrable?: boolean): void;
+  commit(length: number, deferrable?: CommitTiming): void;
 }
 
 /**
  * {@link encodeEventFrame} written straight into `batch` (the link's buffer for this turn): no buffer of its own,
- * no copy into the turn's record. Returns false when the batch takes nothing (the link is closed). `deferrable`: the
- * frame may wait briefly for later ones instead of leaving at the end of this turn (see InnerLink.commit).
+ * no copy into the turn's record. Returns false when the batch takes nothing (the link is closed). `deferrable`: whether
+ * the frame may wait briefly for later ones instead of leaving at the end of this turn (see CommitTiming).
  */
 export function writeEventFrame(
   batch: FrameBatch,
@@ -96,7 +97,7 @@ export function writeEventFrame(
   handshakeJson?: string,
   uid?: string | null,
   seq?: number,
-  deferrable = false,
+  deferrable: CommitTiming = false,
 ): boolean {
   const text = envelopeText(version, sessionJson, handshakeJson, uid, seq);
   const worst = HEADER_LENGTH + MAX_UTF8_PER_UNIT * text.length + body.length;

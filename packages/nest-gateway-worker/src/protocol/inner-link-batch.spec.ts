@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import * as net from 'node:net';
-import { InnerLink } from './inner-link';
+import { BUSY_LINK_MS, InnerLink, type CommitTiming } from './inner-link';
 import { LineDecoder } from './register-message';
 
 /**
@@ -49,7 +49,7 @@ async function pair(secret: string | null): Promise<{ sender: InnerLink<string>;
 }
 
 /** Writes `text` + "\n" through reserve/commit. */
-function encodeInto(link: InnerLink<string>, text: string, deferrable = false): void {
+function encodeInto(link: InnerLink<string>, text: string, deferrable: CommitTiming = false): void {
   const length = Buffer.byteLength(text) + 1;
   const out = link.reserve(length)!;
   const at = link.reservedAt;
@@ -120,6 +120,44 @@ describe.each([
     await until(() => received.length >= 2, 'two messages');
     expect(received).toEqual(['a', 'b']);
     expect(sender.writeCount - before).toBe(1);
+  });
+
+  it("'when-busy' on a link that has not written for BUSY_LINK_MS leaves at the end of its turn", async () => {
+    const { sender, received } = await pair(secret);
+    await until(() => sender.isOpen, 'the link to open');
+    await new Promise((r) => setTimeout(r, BUSY_LINK_MS * 4));
+    const before = sender.writeCount;
+    encodeInto(sender, 'quiet', 'when-busy');
+    await nextTurn(); // queued after the flush the commit scheduled for this turn
+    expect(sender.writeCount - before).toBe(1);
+    await until(() => received.length >= 1, 'the message');
+    expect(received).toEqual(['quiet']);
+  });
+
+  it("'when-busy' right after a write waits for the deferred flush, with what comes meanwhile, in order", async () => {
+    const { sender, received } = await pair(secret);
+    await until(() => sender.isOpen, 'the link to open');
+    const expected: string[] = [];
+    // The rule needs the second commit within BUSY_LINK_MS of the first write: a stalled machine gets another try.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await new Promise((r) => setTimeout(r, BUSY_LINK_MS * 4));
+      const start = performance.now();
+      encodeInto(sender, `first ${attempt}`, 'when-busy');
+      await nextTurn(); // written: the link was quiet
+      const before = sender.writeCount;
+      encodeInto(sender, `busy ${attempt}`, 'when-busy');
+      encodeInto(sender, `busy too ${attempt}`, 'when-busy');
+      const inTime = performance.now() - start < BUSY_LINK_MS;
+      await nextTurn();
+      expected.push(`first ${attempt}`, `busy ${attempt}`, `busy too ${attempt}`);
+      if (!inTime) continue;
+      expect(sender.writeCount - before).toBe(0); // deferred: nothing written at the end of the turn
+      await until(() => sender.writeCount - before === 1, 'the deferred flush');
+      await until(() => received.length >= expected.length, 'the messages');
+      expect(received).toEqual(expected);
+      return;
+    }
+    throw new Error(`no attempt committed within ${BUSY_LINK_MS} ms of a write`);
   });
 
   it('takes nothing once closed', async () => {
