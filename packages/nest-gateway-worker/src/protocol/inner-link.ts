@@ -229,6 +229,11 @@ export class InnerLink<T> extends EventEmitter {
     return this.writes;
   }
 
+  /** The flush waiting now: at the end of this turn, deferred (see {@link commit}), or none. For tests. */
+  get pendingFlush(): 'turn' | 'deferred' | 'none' {
+    return this.flushScheduled ? 'turn' : this.deferredFlush !== null ? 'deferred' : 'none';
+  }
+
   private scheduleFlush(): void {
     if (!this.flushScheduled && this.state === 'open') {
       this.flushScheduled = true;
