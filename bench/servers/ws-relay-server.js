@@ -24,23 +24,25 @@ const HEADER = 8;
 
 /**
  * The link's record layer when BENCH_RELAY_SEAL=1: { seal(buf) → record, open(chunk) → plaintexts }, keyed per
- * direction from BENCH_RELAY_KEY (no handshake: both processes are given the key); null otherwise.
+ * direction by deriveLinkKeys from BENCH_RELAY_KEY (no handshake: both processes are given the key); null otherwise.
  */
 function linkCipher(role) {
   if (process.env.BENCH_RELAY_SEAL !== '1') return null;
   const path = require('node:path');
   const { createHash } = require('node:crypto');
-  const { RecordSealer, RecordOpener } = require(
+  const { RecordSealer, RecordOpener, deriveLinkKeys, HELLO_MAGIC } = require(
     path.join(__dirname, '..', '..', 'packages', 'nest-gateway-worker', 'dist', 'protocol', 'record-layer.js'),
   );
   const key = Buffer.from(process.env.BENCH_RELAY_KEY || '', 'hex');
   if (key.length !== 32) throw new Error('BENCH_RELAY_KEY must be 64 hex digits');
-  const derive = (label) => createHash('sha256').update(key).update(label).digest();
-  const toBack = [derive('key front->back'), derive('salt front->back').subarray(0, 4)];
-  const toFront = [derive('key back->front'), derive('salt back->front').subarray(0, 4)];
-  const [out, inn] = role === 'front' ? [toBack, toFront] : [toFront, toBack];
-  const sealer = new RecordSealer(out[0], out[1]);
-  const opener = new RecordOpener(inn[0], inn[1]);
+  // The link's keys as our handshake derives them, from hellos both sides can compute (no round trip here).
+  const hello = (side) => Buffer.concat([HELLO_MAGIC, createHash('sha256').update(key).update(side).digest()]);
+  const keys =
+    role === 'front'
+      ? deriveLinkKeys(key, 'initiator', hello('front'), hello('back'))
+      : deriveLinkKeys(key, 'responder', hello('back'), hello('front'));
+  const sealer = new RecordSealer(keys.sealKey, keys.sealSalt);
+  const opener = new RecordOpener(keys.openKey, keys.openSalt);
   return { seal: (buf) => sealer.seal(buf), open: (chunk) => opener.push(chunk) };
 }
 
