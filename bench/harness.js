@@ -116,6 +116,16 @@ function assertRunning(procs, phase) {
   }
 }
 
+/**
+ * The order in which the targets of a scenario take their turns in `round` (from 1): as listed in odd rounds,
+ * reversed in even ones. No target then always runs first or last, and a drift of the machine within a round (a
+ * load generator that has worked longer, a neighbour's load) weighs on every pair of targets once in each
+ * direction over two rounds instead of always against the later one.
+ */
+function roundOrder(targets, round) {
+  return round % 2 === 1 ? targets : [...targets].reverse();
+}
+
 function cpuSnapshot(procs) {
   return procs.map((p) => (isRunning(p.child) ? cpuMs(p.child.pid) : 0));
 }
@@ -344,6 +354,7 @@ async function awaitDeliveries(pool, tag, expected, timeoutMs) {
 }
 
 module.exports = {
+  roundOrder,
   sleep,
   log,
   median,

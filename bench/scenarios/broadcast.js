@@ -28,6 +28,7 @@ const {
   percentileOfSparse,
   log,
   assertRunning,
+  roundOrder,
 } = require('../harness');
 const { mergeSparse } = require('../histogram');
 const { fmt } = require('../format');
@@ -143,7 +144,7 @@ async function run(config) {
         const rounds = [];
         for (let round = 1; round <= config.rounds; round++) {
           const row = {};
-          for (const label of LABELS) {
+          for (const label of roundOrder(LABELS, round)) {
             log(`broadcast to ${receivers[label].opened}: round ${round}, ${label}`);
             try {
               row[label] = await broadcastRound(

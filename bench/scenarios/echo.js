@@ -3,10 +3,21 @@
  * Scenario 1: echo through the full chain (client -> gateway -> worker handler -> gateway -> client, encrypted
  * inner links) against a bare ws echo server (A) and the stock Nest WsAdapter on Nest 11 (B, the monorepo's Nest) and
  * on Nest 12 (B12, bench/refs/nest12, installed on first use), at each echo configuration
- * (connections x in-flight window x payload), the targets taking turns in every round.
+ * (connections x in-flight window x payload), the targets taking turns in every round (in reverse order in even
+ * rounds: see harness roundOrder).
  * Also used by scenario 6 (encryption) with other targets: see runEchoComparison().
  */
-const { withTargets, startGenerators, generatorCount, echoRound, ratio, verdict, median, log } = require('../harness');
+const {
+  withTargets,
+  startGenerators,
+  generatorCount,
+  echoRound,
+  ratio,
+  verdict,
+  median,
+  log,
+  roundOrder,
+} = require('../harness');
 const { TARGETS } = require('../targets');
 const { fmt } = require('../format');
 
@@ -25,7 +36,7 @@ async function runEchoComparison(config, specs, echoConfigs) {
       try {
         for (let round = 1; round <= config.rounds; round++) {
           const row = {};
-          for (const spec of specs) {
+          for (const spec of roundOrder(specs, round)) {
             const label = spec.label || spec.key;
             log(`echo ${describe(echo)}: round ${round}, ${label}`);
             const format = TARGETS[spec.key].format;

@@ -9,7 +9,7 @@
  * open the level in BENCH_IDLE_STEPS steps, reading RSS after a full GC before and at each; KiB/connection =
  * least-squares slope over the points from the first step on (the first step also pays one-time costs).
  */
-const { withTargets, startGenerators, generatorCount, ratio, verdict, median, log } = require('../harness');
+const { withTargets, startGenerators, generatorCount, ratio, verdict, median, log, roundOrder } = require('../harness');
 const { measureIdleMemory } = require('../harness');
 const { TARGETS } = require('../targets');
 const { fmt } = require('../format');
@@ -38,7 +38,7 @@ async function runLevel(config, level) {
       rounds.push(
         await withTargets(specs, async (started) => {
           const row = {};
-          for (const label of LABELS) {
+          for (const label of roundOrder(LABELS, round)) {
             log(`idle ${level.count} (${level.name}), ${processes} process(es): round ${round}, ${label}`);
             try {
               row[label] = await measureIdleMemory(pool, started[label], level.count, config, { warmUp: false });

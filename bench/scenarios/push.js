@@ -22,6 +22,7 @@ const {
   percentileOfSparse,
   log,
   assertRunning,
+  roundOrder,
 } = require('../harness');
 const { listenAll, withSenders } = require('./broadcast');
 const { fmt } = require('../format');
@@ -94,7 +95,7 @@ async function run(config) {
         const rounds = [];
         for (let round = 1; round <= config.rounds; round++) {
           const row = {};
-          for (const label of LABELS) {
+          for (const label of roundOrder(LABELS, round)) {
             row[label] = {};
             for (const kind of KINDS) {
               log(`push ${kind} to ${receivers[label].opened}: round ${round}, ${label}`);

@@ -42,6 +42,7 @@ const {
   log,
   sleep,
   assertRunning,
+  roundOrder,
 } = require('../harness');
 const { collectGarbage, rssKiB, stopProcess } = require('../processes');
 const { mergeSparse } = require('../histogram');
@@ -294,7 +295,7 @@ async function run(config) {
   const rounds = [];
   for (let round = 1; round <= config.rounds; round++) {
     const row = {};
-    for (const label of LABELS) {
+    for (const label of roundOrder(LABELS, round)) {
       try {
         row[label] = await measureTarget(config, lay, label, round);
       } catch (err) {
