@@ -9,8 +9,17 @@
  * open the level in BENCH_IDLE_STEPS steps, reading RSS after a full GC before and at each; KiB/connection =
  * least-squares slope over the points from the first step on (the first step also pays one-time costs).
  */
-const { withTargets, startGenerators, generatorCount, ratio, verdict, median, log, roundOrder } = require('../harness');
-const { measureIdleMemory } = require('../harness');
+const {
+  withTargets,
+  startGenerators,
+  generatorCount,
+  ratio,
+  verdict,
+  median,
+  log,
+  roundOrder,
+  measureIdleMemory,
+} = require('../harness');
 const { TARGETS } = require('../targets');
 const { fmt } = require('../format');
 

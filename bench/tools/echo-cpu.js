@@ -50,8 +50,8 @@ async function startCluster(tag, root, rootOptions, plaintext) {
     // back in the worker's.
     const { startTarget } = require('../targets');
     const t = await startTarget(root, {}, () => {});
-    const [back, front] = t.procs;
-    return { procs: t.procs, gateway: front, worker: back, url: t.urls[0] };
+    const role = (suffix) => t.procs.find((p) => p.name.endsWith(suffix));
+    return { procs: t.procs, gateway: role('-front'), worker: role('-back'), url: t.urls[0] };
   }
   const key = plaintext ? { INNER_PLAINTEXT: 'true' } : { SECRET_KEY: randomBytes(24).toString('hex') };
   const nodeOptions = (role) => {

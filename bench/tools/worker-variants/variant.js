@@ -5,7 +5,8 @@
  * worker's CPU per echo into what the parts of its path cost:
  *
  *   transport  the inner transport alone: the frame and its envelope decoded, the body's bytes written back as a
- *              text reply, the event acknowledged. No client_id, no ordering, no handler, no string.
+ *              reply (a binary frame to the client: the same copy, no string), the event acknowledged. No client_id,
+ *              no ordering, no handler, no string.
  *   strings    transport + the body turned into a string and the reply written from it (what handing a handler a
  *              string and sending its string back cost).
  *   ordered    strings, run as a task of the client's ordering queue (the client_id lookup + ClientTracker), as
@@ -29,38 +30,18 @@ module.exports = function install(variant) {
   // Only the worker app (dist/apps/worker/main.js); the gateway is started with the same NODE_OPTIONS.
   if (path.basename(path.dirname(process.argv[1] || '')) !== 'worker') return;
   const { EventRunner } = require(path.join(DIST, 'worker', 'event-runner.js'));
-  const { Cmd, FrameFlag } = require(path.join(DIST, 'protocol', 'command.js'));
+  const { Cmd } = require(path.join(DIST, 'protocol', 'command.js'));
   const { decodeEventEnvelope } = require(path.join(DIST, 'protocol', 'event-envelope.js'));
-  const { HEADER_LENGTH, putU32 } = require(path.join(DIST, 'protocol', 'frame.js'));
+  const { writeReplyFrame } = require(path.join(DIST, 'protocol', 'client-message.js'));
   const original = EventRunner.prototype.frame;
 
-  /** The echo of `f` as a SendToOne text frame in the link's batch, then the event's ack. */
+  /** The echo of `f` written into its gateway link's batch as the worker writes a reply, then the event's ack. */
   function reply(runner, f, gatewayAddress, link, seq) {
     const batch = runner.links.batchFor(gatewayAddress);
     if (batch === null) return;
-    let out;
-    let at;
-    let length;
-    if (variant === 'transport') {
-      length = HEADER_LENGTH + f.body.length;
-      out = batch.reserve(length);
-      if (out === null) return;
-      at = batch.reservedAt;
-      f.body.copy(out, at + HEADER_LENGTH);
-    } else {
-      const text = f.body.toString('utf8');
-      out = batch.reserve(HEADER_LENGTH + 3 * text.length);
-      if (out === null) return;
-      at = batch.reservedAt;
-      length = HEADER_LENGTH + out.write(text, at + HEADER_LENGTH, 'utf8');
-    }
-    putU32(out, at, length);
-    out[at + 4] = Cmd.SendToOne;
-    out.fill(0, at + 5, at + 17);
-    putU32(out, at + 17, f.connectionId);
-    out[at + 21] = FrameFlag.BodyIsScalar;
-    out.fill(0, at + 22, at + HEADER_LENGTH);
-    batch.commit(length);
+    // transport: the body's bytes as they came (a binary reply: the same copy, no string); else its string.
+    const value = variant === 'transport' ? f.body : f.body.toString('utf8');
+    if (writeReplyFrame(batch, Cmd.SendToOne, f.connectionId, value) !== 'sent') return;
     if (seq !== undefined) runner.acks.add(link, seq);
   }
 

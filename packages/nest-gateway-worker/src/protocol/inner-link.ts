@@ -65,9 +65,8 @@ export const DEFERRED_FLUSH_MS = 1;
  * When committed bytes leave (InnerLink.commit): `false` at the end of this event-loop turn; `true` up to
  * {@link DEFERRED_FLUSH_MS} later, with whatever else comes meanwhile; `'when-busy'` with the flush already waiting if
  * there is one (either kind), else at the end of this turn if the link has not written for {@link BUSY_LINK_MS}, else
- * deferred like `true`: a quiet link adds no delay, and a busy one
- * writes about once per DEFERRED_FLUSH_MS, in fewer and larger records (fewer wake-ups of the reader, each of which
- * costs it cold caches: see bench/RESULTS.md).
+ * deferred like `true`. A quiet link adds no delay; a busy one writes about once per DEFERRED_FLUSH_MS, in fewer and
+ * larger records (fewer wake-ups of the reader, each of which costs it cold caches: see bench/RESULTS.md).
  */
 export type CommitTiming = boolean | 'when-busy';
 
