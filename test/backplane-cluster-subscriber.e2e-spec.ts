@@ -38,9 +38,12 @@ describe('Redis Cluster: the notice subscriber of a GatewayClient whose node is 
   /**
    * A GatewayClient that sees `inner` in sync, whose subscription is not on the node of the gateway list's slot (so
    * that stopping the subscriber's node leaves discovery's reads working: the poll is what is measured). ioredis
-   * picks the node at random: new clients until one fits (5 of 6 nodes do).
+   * picks the node at random: new clients until one fits (5 of 6 nodes do). The clients of an earlier test go first:
+   * their subscriptions carry the same name, and one left on the list's node would be found in every attempt.
    */
   async function clientNotOnListNode(inner: string): Promise<{ pool: GatewayClientPool; port: number }> {
+    for (const earlier of pools.splice(0)) await earlier.onModuleDestroy();
+    await eventually(subscriberPort, (p) => p === undefined, 'no subscriber of an earlier client left', 10_000);
     const listPort = await cluster.portOf(keys.gateways);
     for (let attempt = 0; attempt < 10; attempt++) {
       const pool = new GatewayClientPool(
