@@ -92,6 +92,40 @@ describe('presence directory parts (real redis-server)', () => {
     await publisher.stop();
   });
 
+  it("a resync under a new id deletes the fields of the ids it retired, which a janitor racing the old id's last writes leaves behind", async () => {
+    const old = '10.0.0.4:2000/00000000000000dd.0';
+    const next = '10.0.0.4:2000/00000000000000dd.1';
+    const membership = new MembershipIndex();
+    const failures: Error[] = [];
+    const publisher = new PresencePublisher(connection, keys, membership, (_w, err) => failures.push(err));
+    membership.observer = publisher;
+    const [held, leaving] = [conn(1), conn(2)];
+    membership.bindUid(held, 'r-held');
+    membership.joinGroup(held, 'r-room');
+    membership.bindUid(leaving, 'r-leaving');
+    await publisher.resync(old, false);
+    expect(await inspector.hkeys(keys.uid('r-leaving'))).toEqual([old]);
+    // The race, as Redis applied it: a janitor purged the old id (no lease) between a late batch's ownership
+    // additions and its fields, so the fields landed after the purge: no ownership entry, no listing.
+    const janitor = new Janitor(connection, keys);
+    expect(await janitor.purge(old)).toBe(true);
+    await inspector.hset(keys.uid('r-held'), old, 1);
+    await inspector.hset(keys.group('r-room'), old, 1);
+    await inspector.hset(keys.uid('r-leaving'), old, 1);
+    expect(await inspector.exists(keys.ownedUids(old), keys.ownedGroups(old))).toBe(0);
+    expect(await inspector.sismember(keys.gateways, old)).toBe(0);
+    // The lease keeper gave the old id up (detached); a uid leaves before the resync under the new id.
+    publisher.detach();
+    membership.remove(leaving);
+    await publisher.resync(next, false, [old]);
+    expect(await inspector.hkeys(keys.uid('r-held'))).toEqual([next]);
+    expect(await inspector.hkeys(keys.group('r-room'))).toEqual([next]);
+    expect(await inspector.exists(keys.uid('r-leaving'))).toBe(0);
+    expect((await inspector.smembers(keys.ownedUids(next))).sort()).toEqual(['r-held']);
+    expect(failures).toEqual([]);
+    await publisher.stop();
+  });
+
   it("the janitor purges a gateway without a lease, under a lock, and leaves a live one's entries alone", async () => {
     const dead = '10.0.0.2:2000/00000000000000bb.0';
     const live = '10.0.0.3:2000/00000000000000cc.0';

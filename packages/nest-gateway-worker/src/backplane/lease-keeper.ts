@@ -5,6 +5,12 @@ import type { Janitor } from './janitor';
 import type { PresencePublisher } from './presence-publisher';
 import type { RedisConnection } from './redis-connection';
 
+/**
+ * Retired ids remembered for deletion at once (see LeaseKeeper): one per lease lost without a resync completing in
+ * between; older ones are left to the janitor.
+ */
+export const RETIRED_IDS_MAX = 8;
+
 /** What the lease keeper reports (the gateway logs it, rate-limited). */
 export interface LeaseKeeperEvents {
   failed(what: string, err: Error): void;
@@ -34,6 +40,15 @@ export interface LeaseKeeperEvents {
  *    (senders include the gateway as unknown, i.e. reach it whatever the directory says), then everything is
  *    rewritten, then `synced:true` with the new server's run_id.
  *  - on every renewal it also looks for listed gateways without a lease and hands them to the janitor.
+ *  - a resync runs beside the renewals, never in their way: on a Cluster its writes go to every node, and while one
+ *    fails over they wait (up to a command timeout each) while the lease's node answers. A renewal that waited for
+ *    them lost the lease in every failover of test/backplane-cluster.e2e-spec.ts (a 1.5 s lease, 2 s command
+ *    timeout), and with it the gateway's id. A resync says `synced:true` only if nothing suggested a loss since it
+ *    began and the id is still the one it wrote under; otherwise another one follows.
+ *  - ids given up (a lost lease, a failed announcement) are retired: the next resync under the new id deletes their
+ *    fields beside every entry it writes. A janitor purging a retired id while the gateway's last writes under it
+ *    were still landing (a resync that outlived the lease) removes the ownership entries of fields written just after
+ *    it, which no janitor can then find; the gateway knows what it held, and deletes them itself.
  *  - withdraw (graceful stop): deletes its lease, publishes "bye", and purges its own entries and list entry.
  */
 export class LeaseKeeper {
@@ -69,6 +84,19 @@ export class LeaseKeeper {
   private missed = 0;
   /** Lease losses (re-announcements under a new id). */
   leasesLost = 0;
+  /** The resync in progress (beside the renewals), or null. */
+  private resyncing: Promise<void> | null = null;
+  /** The look for dead gateways in progress (beside the renewals), or null. */
+  private sweeping: Promise<void> | null = null;
+  /**
+   * Bumped whenever a resync is asked for because Redis may have lost or missed writes: a resync that began before
+   * a bump does not say synced (the next one does).
+   */
+  private generation = 0;
+  /** Whether a suspected loss was logged and its resync has not completed yet (one line per loss, not per event). */
+  private lossLogged = false;
+  /** Ids given up whose fields the next resync deletes (see the class comment), oldest first. */
+  private retired: string[] = [];
 
   constructor(
     private readonly redis: RedisConnection,
@@ -83,8 +111,7 @@ export class LeaseKeeper {
     redis.on('ready', () => {
       // Back after a disconnection (or a first connection): whatever Redis holds now may be older than us.
       if (this.lease === null || this.stopped) return;
-      this.needsResync = true;
-      this.cleanupOnResync = true;
+      this.requestResync();
       this.checkServer = true;
       this.tickSoon();
     });
@@ -107,11 +134,25 @@ export class LeaseKeeper {
 
   /** Redis may have lost some of this gateway's writes: announce again (synced:false), then rewrite everything. */
   private suspectLoss(why: string): void {
-    if (!this.reannounce && this.announced) this.events.changed(`backplane: ${why}; rewriting the directory entries`);
+    // ioredis reports a node leaving once per connection that notices it (3 to 5 lines per failover before).
+    if (!this.lossLogged && this.announced) this.events.changed(`backplane: ${why}; rewriting the directory entries`);
+    this.lossLogged = this.announced;
     this.reannounce = true;
+    this.requestResync();
+    if (this.lease) this.lease.synced = false;
+  }
+
+  /** Everything is to be rewritten, with cleanup; a resync already under way does not count as that one. */
+  private requestResync(): void {
     this.needsResync = true;
     this.cleanupOnResync = true;
-    if (this.lease) this.lease.synced = false;
+    this.generation++;
+  }
+
+  /** `old` is given up for a new id: its fields go with the next resync (at most RETIRED_IDS_MAX remembered). */
+  private retire(old: string): void {
+    this.retired.push(old);
+    if (this.retired.length > RETIRED_IDS_MAX) this.retired.shift();
   }
 
   /** The current gateway id ("" before start). */
@@ -134,6 +175,8 @@ export class LeaseKeeper {
     this.lease = { address, boot: newBootId(), epoch: 0, startedAt: Date.now(), synced: false };
     this.id = gatewayIdOf(this.lease);
     await this.tick();
+    // The first resync too, as before resyncs ran beside the renewals ("announced on the backplane as …").
+    await this.resyncing;
   }
 
   /**
@@ -147,6 +190,8 @@ export class LeaseKeeper {
     this.timer = null;
     await this.publisher.stop();
     await this.ticking;
+    await this.resyncing;
+    await this.sweeping;
     if (!this.announced) return;
     const id = this.id;
     try {
@@ -171,6 +216,7 @@ export class LeaseKeeper {
   private async tick(): Promise<void> {
     if (this.ticking) return this.ticking;
     const announced = this.announced;
+    const startedAt = Date.now();
     this.ticking = this.renew()
       .then(() => {
         if (this.failingSince === 0 || !this.announced) return;
@@ -206,7 +252,11 @@ export class LeaseKeeper {
       })
       .finally(() => {
         this.ticking = null;
-        this.tickSoon(Math.max(1, Math.floor(this.leaseMs / 3)));
+        // A third of a lease after this tick's renewal was sent, not after the tick: a renewal whose answer waited
+        // (see renew) does not push the next one later. After a failed one, a third of a lease from now.
+        const period = Math.max(1, Math.floor(this.leaseMs / 3));
+        const renewed = this.lastRenewedAt >= startedAt && this.announced;
+        this.tickSoon(renewed ? Math.min(period, Math.max(1, this.lastRenewedAt + period - Date.now())) : period);
       });
     return this.ticking;
   }
@@ -238,6 +288,10 @@ export class LeaseKeeper {
         lease.server = server;
       }
     }
+    // A renewal counts from when it was sent: Redis applies it then or later, so the lease runs at least that long.
+    // Its answer can come much later: up to 1.06 s on a Cluster failing over (test/backplane-cluster.e2e-spec.ts;
+    // likely ioredis's automatic pipeline, which answers its commands together, not traced further).
+    const sentAt = Date.now();
     if (!this.announced) {
       await this.announce();
     } else if (
@@ -247,6 +301,7 @@ export class LeaseKeeper {
       const old = this.id;
       this.publisher.detach();
       this.leasesLost++;
+      this.retire(old);
       lease.epoch++;
       lease.synced = false;
       this.id = gatewayIdOf(lease);
@@ -255,7 +310,7 @@ export class LeaseKeeper {
       await this.announce();
       void this.janitor.purge(old).catch(() => undefined);
     } else {
-      this.lastRenewedAt = Date.now();
+      this.lastRenewedAt = sentAt;
       // Idempotent, and heals a listing a janitor removed (it purges listed ids it finds without a lease).
       await this.redis.sadd(this.keys.gateways, this.id);
       if (this.reannounce) {
@@ -269,12 +324,25 @@ export class LeaseKeeper {
       !this.needsResync &&
       this.lastResyncAt > 0 &&
       Date.now() - this.lastResyncAt >= this.resyncMs;
-    if (periodic) {
-      this.needsResync = true;
-      this.cleanupOnResync = true;
-    }
-    if (this.needsResync || this.publisher.attachedId !== this.id) await this.resync(periodic);
-    await this.sweep();
+    if (periodic) this.requestResync();
+    if ((this.needsResync || this.publisher.attachedId !== this.id) && this.resyncing === null)
+      this.startResync(periodic);
+    // Beside the renewals too (its reads may wait as long as a resync's writes).
+    if (this.sweeping === null)
+      this.sweeping = this.sweep()
+        .catch((err: Error) => this.events.failed('looking for dead gateways', commandError(err, this.redis)))
+        .finally(() => {
+          this.sweeping = null;
+        });
+  }
+
+  /** Starts a resync beside the renewals; a failed one is reported, and the next renewal starts another. */
+  private startResync(quiet: boolean): void {
+    this.resyncing = this.resync(quiet)
+      .catch((err: Error) => this.events.failed('rewriting the directory entries', commandError(err, this.redis)))
+      .finally(() => {
+        this.resyncing = null;
+      });
   }
 
   private async announce(): Promise<void> {
@@ -285,6 +353,7 @@ export class LeaseKeeper {
       // and failed, and that lease may have expired since: a janitor that found it so may still be purging this id,
       // and would delete the entries about to be rewritten under it. A new id is never purged by it.
       const old = this.id;
+      this.retire(old);
       lease.epoch++;
       this.id = gatewayIdOf(lease);
       this.leaseWrittenAt = 0;
@@ -295,12 +364,13 @@ export class LeaseKeeper {
     }
     // The lease before the listing: another gateway's janitor purges a listed id it finds without a lease, and
     // would take this one for dead between the two writes (seen once: a gateway unlisted after Redis restarted).
+    const sentAt = Date.now();
     await this.redis.set(this.keys.lease(this.id), encodeLease(lease), 'PX', this.leaseMs);
-    this.leaseWrittenAt = Date.now();
+    this.leaseWrittenAt = sentAt;
     await this.redis.sadd(this.keys.gateways, this.id);
-    this.lastRenewedAt = Date.now();
+    this.lastRenewedAt = sentAt;
     this.announced = true;
-    this.needsResync = true;
+    this.requestResync();
     this.leaseWrittenAt = 0;
     await this.redis.publish(this.keys.events, `up ${this.id}`);
     this.reannounce = false;
@@ -309,25 +379,39 @@ export class LeaseKeeper {
   /** Rewrites every entry under the current id, then says synced in the lease (logged unless `quiet`). */
   private async resync(quiet: boolean): Promise<void> {
     const lease = this.lease!;
+    const id = this.id;
+    const generation = this.generation;
+    const retired = [...this.retired];
     const first = this.lastResyncAt === 0;
     // Under an id written before (re-attached after a fence, reconnected, periodic), entries of uids and groups
     // that left meanwhile must go too; a fresh id has none.
-    await this.publisher.resync(this.id, this.cleanupOnResync || this.resyncedId === this.id);
-    this.resyncedId = this.id;
-    lease.synced = true;
-    if ((await this.redis.set(this.keys.lease(this.id), encodeLease(lease), 'PX', this.leaseMs, 'XX')) === null) {
-      // Lost meanwhile: the next tick announces again.
-      lease.synced = false;
+    await this.publisher.resync(id, this.cleanupOnResync || this.resyncedId === id, retired);
+    this.resyncedId = id;
+    this.retired = this.retired.filter((r) => !retired.includes(r));
+    if (this.stopped) return;
+    // Fenced while it ran (no renewal for a whole lease): it attached the publisher; the renewals decide.
+    if (Date.now() - this.lastRenewedAt >= this.leaseMs) return this.publisher.detach();
+    if (id !== this.id || generation !== this.generation) {
+      // Lost, or a loss suspected, while it ran: another resync follows at once (needsResync is still true).
       return this.tickSoon();
     }
-    this.lastRenewedAt = Date.now();
+    lease.synced = true;
+    const sentAt = Date.now();
+    if ((await this.redis.set(this.keys.lease(id), encodeLease(lease), 'PX', this.leaseMs, 'XX')) === null) {
+      // Lost meanwhile: the next tick announces again.
+      if (id === this.id) lease.synced = false;
+      return this.tickSoon();
+    }
+    if (id !== this.id || generation !== this.generation) return this.tickSoon();
+    this.lastRenewedAt = Math.max(this.lastRenewedAt, sentAt);
     this.needsResync = false;
     this.cleanupOnResync = false;
+    this.lossLogged = false;
     this.lastResyncAt = Date.now();
-    await this.redis.publish(this.keys.events, `sync ${this.id}`);
+    await this.redis.publish(this.keys.events, `sync ${id}`);
     if (!quiet)
       this.events.changed(
-        first ? `announced on the backplane as ${this.id}` : `backplane directory entries of ${this.id} rewritten`,
+        first ? `announced on the backplane as ${id}` : `backplane directory entries of ${id} rewritten`,
       );
   }
 

@@ -81,16 +81,21 @@ export class PresencePublisher implements MembershipObserver {
 
   /**
    * Rewrites every entry of this gateway under `gatewayId` and attaches to it; with `cleanup`, then deletes the
-   * entries its ownership sets name that it no longer holds (a fresh id has none). Resolves once written;
-   * rejects when Redis fails (the lease keeper tries again on its next renewal).
+   * entries its ownership sets name that it no longer holds (a fresh id has none). The fields of the `retired` ids
+   * (given up by this gateway) are deleted beside each entry written, and for what changed while detached (a uid
+   * that left then): the janitor may have lost track of some (see LeaseKeeper). Resolves once written; rejects
+   * when Redis fails (the lease keeper tries again on its next renewal).
    */
-  resync(gatewayId: string, cleanup: boolean): Promise<void> {
+  resync(gatewayId: string, cleanup: boolean, retired: readonly string[] = []): Promise<void> {
     return this.enqueue(async () => {
       // Everything is rewritten from memory below; what changes from now on is dirty again and flushed after.
+      // What changed since the last write is written too: held, or gone (count 0: deleted, also under `retired`).
+      const uids = new Set([...this.membership.uids(), ...this.dirtyUids]);
+      const groups = new Set([...this.membership.groupIds(), ...this.dirtyGroups]);
       this.dirtyUids.clear();
       this.dirtyGroups.clear();
-      await this.writeAll(gatewayId, [...this.membership.uids()], (uid) => this.uidCount(uid), 'u');
-      await this.writeAll(gatewayId, [...this.membership.groupIds()], (group) => this.groupCount(group), 'g');
+      await this.writeAll(gatewayId, [...uids], (uid) => this.uidCount(uid), 'u', retired);
+      await this.writeAll(gatewayId, [...groups], (group) => this.groupCount(group), 'g', retired);
       if (cleanup) {
         await this.cleanup(gatewayId, this.keys.ownedUids(gatewayId), (uid) => this.uidCount(uid), 'u');
         await this.cleanup(gatewayId, this.keys.ownedGroups(gatewayId), (group) => this.groupCount(group), 'g');
@@ -137,6 +142,7 @@ export class PresencePublisher implements MembershipObserver {
     for (const group of groups) this.dirtyGroups.delete(group);
     const batch = this.batchOf(
       id,
+      [],
       uids.map((uid) => ({ name: uid, count: this.uidCount(uid), kind: 'u' as const })),
       groups.map((group) => ({ name: group, count: this.groupCount(group), kind: 'g' as const })),
     );
@@ -165,9 +171,14 @@ export class PresencePublisher implements MembershipObserver {
 
   /**
    * The writes of some counts under `id`, in three steps: list and ownership additions, then the fields (HSET
-   * count > 0, HDEL gone), then ownership removals (see the class comment).
+   * count > 0, HDEL gone; the `retired` ids' fields deleted either way), then ownership removals (see the class
+   * comment).
    */
-  private batchOf(id: string, ...lists: { name: string; count: number; kind: 'u' | 'g' }[][]): RedisBatch {
+  private batchOf(
+    id: string,
+    retired: readonly string[],
+    ...lists: { name: string; count: number; kind: 'u' | 'g' }[][]
+  ): RedisBatch {
     const entries = lists.flat();
     const owned = (kind: 'u' | 'g') => (kind === 'u' ? this.keys.ownedUids(id) : this.keys.ownedGroups(id));
     const hash = (e: { name: string; kind: 'u' | 'g' }) =>
@@ -179,8 +190,10 @@ export class PresencePublisher implements MembershipObserver {
     }
     batch.step();
     for (const e of entries) {
-      if (e.count > 0) batch.add('hset', hash(e), id, e.count);
-      else batch.add('hdel', hash(e), id);
+      if (e.count > 0) {
+        batch.add('hset', hash(e), id, e.count);
+        if (retired.length > 0) batch.add('hdel', hash(e), ...retired);
+      } else batch.add('hdel', hash(e), id, ...retired);
     }
     batch.step();
     for (const kind of ['u', 'g'] as const) {
@@ -190,10 +203,16 @@ export class PresencePublisher implements MembershipObserver {
     return batch;
   }
 
-  private async writeAll(id: string, names: string[], count: (name: string) => number, kind: 'u' | 'g'): Promise<void> {
+  private async writeAll(
+    id: string,
+    names: string[],
+    count: (name: string) => number,
+    kind: 'u' | 'g',
+    retired: readonly string[],
+  ): Promise<void> {
     for (let i = 0; i < names.length || i === 0; i += PRESENCE_BATCH) {
       const entries = names.slice(i, i + PRESENCE_BATCH).map((name) => ({ name, count: count(name), kind }));
-      throwFirstError(await this.batchOf(id, entries).exec());
+      throwFirstError(await this.batchOf(id, retired, entries).exec());
     }
   }
 
