@@ -134,7 +134,7 @@ export class LeaseKeeper {
 
   /** Redis may have lost some of this gateway's writes: announce again (synced:false), then rewrite everything. */
   private suspectLoss(why: string): void {
-    // ioredis reports a node leaving once per connection that notices it (3 to 5 lines per failover before).
+    // ioredis emits '-node' several times in one failover (3 to 5 lines per failover in the Cluster test before).
     if (!this.lossLogged && this.announced) this.events.changed(`backplane: ${why}; rewriting the directory entries`);
     this.lossLogged = this.announced;
     this.reannounce = true;
