@@ -212,7 +212,10 @@ export class LeaseKeeper {
     this.timer.unref();
   }
 
-  /** One renewal (or announcement), resync and janitor pass; then the next one is scheduled. */
+  /**
+   * One renewal (or announcement), which starts a resync if one is due and a look for dead gateways; then the next
+   * one is scheduled.
+   */
   private async tick(): Promise<void> {
     if (this.ticking) return this.ticking;
     const announced = this.announced;
@@ -326,23 +329,22 @@ export class LeaseKeeper {
       Date.now() - this.lastResyncAt >= this.resyncMs;
     if (periodic) this.requestResync();
     if ((this.needsResync || this.publisher.attachedId !== this.id) && this.resyncing === null)
-      this.startResync(periodic);
-    // Beside the renewals too (its reads may wait as long as a resync's writes).
-    if (this.sweeping === null)
-      this.sweeping = this.sweep()
-        .catch((err: Error) => this.events.failed('looking for dead gateways', commandError(err, this.redis)))
-        .finally(() => {
-          this.sweeping = null;
-        });
-  }
-
-  /** Starts a resync beside the renewals; a failed one is reported, and the next renewal starts another. */
-  private startResync(quiet: boolean): void {
-    this.resyncing = this.resync(quiet)
-      .catch((err: Error) => this.events.failed('rewriting the directory entries', commandError(err, this.redis)))
-      .finally(() => {
+      this.resyncing = this.beside('rewriting the directory entries', this.resync(periodic), () => {
         this.resyncing = null;
       });
+    // Its reads may wait as long as a resync's writes.
+    if (this.sweeping === null)
+      this.sweeping = this.beside('looking for dead gateways', this.sweep(), () => {
+        this.sweeping = null;
+      });
+  }
+
+  /**
+   * `work`, run beside the renewals: a failure is reported as `what` (the next renewal starts it again), and `done`
+   * runs when it ends either way.
+   */
+  private beside(what: string, work: Promise<void>, done: () => void): Promise<void> {
+    return work.catch((err: Error) => this.events.failed(what, commandError(err, this.redis))).finally(done);
   }
 
   private async announce(): Promise<void> {
@@ -391,10 +393,8 @@ export class LeaseKeeper {
     if (this.stopped) return;
     // Fenced while it ran (no renewal for a whole lease): it attached the publisher; the renewals decide.
     if (Date.now() - this.lastRenewedAt >= this.leaseMs) return this.publisher.detach();
-    if (id !== this.id || generation !== this.generation) {
-      // Lost, or a loss suspected, while it ran: another resync follows at once (needsResync is still true).
-      return this.tickSoon();
-    }
+    // Lost, or a loss suspected, while it ran: another resync follows at once (needsResync is still true).
+    if (this.superseded(id, generation)) return this.tickSoon();
     lease.synced = true;
     const sentAt = Date.now();
     if ((await this.redis.set(this.keys.lease(id), encodeLease(lease), 'PX', this.leaseMs, 'XX')) === null) {
@@ -402,7 +402,7 @@ export class LeaseKeeper {
       if (id === this.id) lease.synced = false;
       return this.tickSoon();
     }
-    if (id !== this.id || generation !== this.generation) return this.tickSoon();
+    if (this.superseded(id, generation)) return this.tickSoon();
     this.lastRenewedAt = Math.max(this.lastRenewedAt, sentAt);
     this.needsResync = false;
     this.cleanupOnResync = false;
@@ -413,6 +413,16 @@ export class LeaseKeeper {
       this.events.changed(
         first ? `announced on the backplane as ${id}` : `backplane directory entries of ${id} rewritten`,
       );
+  }
+
+  /**
+   * Whether a resync under `id` that began at `generation` no longer counts. When the id was given up meanwhile (a
+   * lost lease), the publisher it attached to that id is detached again: nothing more is written under a retired id
+   * (the next resync, under the new one, attaches it there).
+   */
+  private superseded(id: string, generation: number): boolean {
+    if (id !== this.id) this.publisher.detach();
+    return id !== this.id || generation !== this.generation;
   }
 
   /** Listed gateways without a lease go to the janitor. */

@@ -88,14 +88,17 @@ export class PresencePublisher implements MembershipObserver {
    */
   resync(gatewayId: string, cleanup: boolean, retired: readonly string[] = []): Promise<void> {
     return this.enqueue(async () => {
-      // Everything is rewritten from memory below; what changes from now on is dirty again and flushed after.
-      // What changed since the last write is written too: held, or gone (count 0: deleted, also under `retired`).
-      const uids = new Set([...this.membership.uids(), ...this.dirtyUids]);
-      const groups = new Set([...this.membership.groupIds(), ...this.dirtyGroups]);
+      // Everything held is rewritten from memory below, and what was let go since the last write is deleted (also
+      // under `retired`); what changes from now on is dirty again and flushed after.
+      const uids = [...this.membership.uids(), ...[...this.dirtyUids].filter((uid) => this.uidCount(uid) === 0)];
+      const groups = [
+        ...this.membership.groupIds(),
+        ...[...this.dirtyGroups].filter((group) => this.groupCount(group) === 0),
+      ];
       this.dirtyUids.clear();
       this.dirtyGroups.clear();
-      await this.writeAll(gatewayId, [...uids], (uid) => this.uidCount(uid), 'u', retired);
-      await this.writeAll(gatewayId, [...groups], (group) => this.groupCount(group), 'g', retired);
+      await this.writeAll(gatewayId, uids, (uid) => this.uidCount(uid), 'u', retired);
+      await this.writeAll(gatewayId, groups, (group) => this.groupCount(group), 'g', retired);
       if (cleanup) {
         await this.cleanup(gatewayId, this.keys.ownedUids(gatewayId), (uid) => this.uidCount(uid), 'u');
         await this.cleanup(gatewayId, this.keys.ownedGroups(gatewayId), (group) => this.groupCount(group), 'g');
